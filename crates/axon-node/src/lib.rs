@@ -1,1 +1,449 @@
+//! Node binding of the axon risk core. Converts types and errors at the edge, nothing more.
+//!
+//! Invariants:
+//! - Every exported method runs inside [`contain`]: a Rust panic becomes a JS `Error`, never an
+//!   abort of the Node process. A guard that panicked is poisoned and refuses every later call
+//!   (fail-closed: its counters may be mid-update).
+//! - One native call per decision (`decide`) and one per outcome (`recordAck` / `recordFailure`).
 
+#![allow(clippy::new_without_default)]
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::Arc;
+
+use axon_metrics::{BackendLabel, ErrorKindLabel};
+use axon_risk::{
+    AckStatus, Action, Clock, Decision, GateConfig, Guard, GuardConfig, GuardError, ManualClock, MarketUpdate, Outcome, Rejection,
+    RiskLimits, SafetyMode, Side, SystemClock, ToolKind,
+};
+use napi::{Error, Result, Status};
+use napi_derive::napi;
+
+mod metrics;
+pub use metrics::NativeMetrics;
+
+fn map_guard_error(err: GuardError) -> Error {
+    Error::new(Status::InvalidArg, err.to_string())
+}
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::new(Status::InvalidArg, message.into())
+}
+
+/// Run `f`, turning a panic into a JS error.
+pub(crate) fn contain<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_owned());
+            Err(Error::new(Status::GenericFailure, format!("axon native panic in {what}: {detail}")))
+        }
+    }
+}
+
+/// Diagnostic: panics inside the containment wrapper, so callers (tests, `--self-check`) can prove a
+/// Rust panic reaches JS as an exception and the process survives.
+#[napi]
+pub fn trigger_native_panic(message: String) -> Result<()> {
+    contain("triggerNativePanic", || panic!("{message}"))
+}
+
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct GateOptions {
+    /// `AlwaysOpen` | `RejectionCircuitBreaker` | `PnlCircuitBreaker`
+    #[napi(js_name = "type")]
+    pub kind: String,
+    pub threshold: Option<u32>,
+    pub cooldown_ms: Option<f64>,
+    pub daily_pnl_floor: Option<f64>,
+}
+
+#[napi(object)]
+#[derive(Debug, Clone)]
+pub struct GuardOptions {
+    /// `DryRun` | `TwoPhase` | `Direct`
+    pub mode: String,
+    pub allowed_symbols: Option<Vec<String>>,
+    pub max_order_notional: Option<f64>,
+    pub max_position_abs: Option<f64>,
+    pub max_daily_orders: Option<u32>,
+    pub max_daily_cancels: Option<u32>,
+    pub gates: Option<Vec<GateOptions>>,
+    /// Metrics label: `mock` | `exchange` | `oms` | `backtest` | `other`.
+    pub backend: String,
+    pub confirm_ttl_ms: Option<f64>,
+    pub max_pending_confirms: Option<u32>,
+    pub max_args_bytes: Option<u32>,
+    pub market_data_max_age_ms: Option<f64>,
+    /// When set, the guard runs on a manual clock starting at this Unix ms (tests, backtests).
+    pub manual_clock_ms: Option<f64>,
+}
+
+fn gate_config(g: &GateOptions) -> Result<GateConfig> {
+    match g.kind.as_str() {
+        "AlwaysOpen" => Ok(GateConfig::AlwaysOpen),
+        "RejectionCircuitBreaker" => Ok(GateConfig::RejectionCircuitBreaker {
+            threshold: g.threshold.ok_or_else(|| invalid("gate.threshold is required for RejectionCircuitBreaker"))?,
+            cooldown_ms: g.cooldown_ms.ok_or_else(|| invalid("gate.cooldown_ms is required for RejectionCircuitBreaker"))? as i64,
+        }),
+        "PnlCircuitBreaker" => Ok(GateConfig::PnlCircuitBreaker {
+            daily_pnl_floor: g.daily_pnl_floor.ok_or_else(|| invalid("gate.daily_pnl_floor is required for PnlCircuitBreaker"))?,
+        }),
+        other => Err(invalid(format!(
+            "gate.type must be AlwaysOpen, RejectionCircuitBreaker or PnlCircuitBreaker, got {other:?}"
+        ))),
+    }
+}
+
+fn whole_ms(key: &str, value: f64) -> Result<i64> {
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 9e15 {
+        Ok(value as i64)
+    } else {
+        Err(invalid(format!("{key} must be a whole number of milliseconds, got {value}")))
+    }
+}
+
+fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
+    let defaults = GuardConfig::default();
+    let mode = SafetyMode::parse(&o.mode).ok_or_else(|| invalid(format!("safety.mode must be DryRun, TwoPhase or Direct, got {:?}", o.mode)))?;
+    let backend = BackendLabel::parse(&o.backend).unwrap_or(BackendLabel::Other);
+    let gates = o.gates.as_deref().unwrap_or_default().iter().map(gate_config).collect::<Result<Vec<_>>>()?;
+    Ok(GuardConfig {
+        mode,
+        limits: RiskLimits {
+            allowed_symbols: o.allowed_symbols.clone(),
+            max_order_notional: o.max_order_notional,
+            max_position_abs: o.max_position_abs,
+            max_daily_orders: o.max_daily_orders.map(u64::from),
+            max_daily_cancels: o.max_daily_cancels.map(u64::from),
+        },
+        gates,
+        backend,
+        confirm_ttl_ms: o.confirm_ttl_ms.map(|v| whole_ms("safety.confirm_ttl_ms", v)).transpose()?.unwrap_or(defaults.confirm_ttl_ms),
+        max_pending_confirms: o.max_pending_confirms.map_or(defaults.max_pending_confirms, |v| v as usize),
+        max_args_bytes: o.max_args_bytes.map_or(defaults.max_args_bytes, |v| v as usize),
+        market_data_max_age_ms: o
+            .market_data_max_age_ms
+            .map(|v| whole_ms("market_data_max_age_ms", v))
+            .transpose()?
+            .unwrap_or(defaults.market_data_max_age_ms),
+    })
+}
+
+/// Decision kinds, mirrored by `DecisionKind` in TypeScript.
+pub const DONE: u32 = 0;
+pub const REJECTED: u32 = 1;
+pub const SEND: u32 = 2;
+pub const NEED_MARKET: u32 = 3;
+pub const NEED_ORDER: u32 = 4;
+
+/// Flat decision: `kind` says which fields are set.
+#[napi(object)]
+#[derive(Debug, Default)]
+pub struct NativeDecision {
+    pub kind: u32,
+    /// DONE: the OrderAck JSON.
+    pub ack_json: Option<String>,
+    /// REJECTED
+    pub error_type: Option<String>,
+    pub source: Option<String>,
+    pub code: Option<String>,
+    pub message: Option<String>,
+    /// SEND
+    pub ticket: Option<f64>,
+    /// SEND: `place` | `cancel` | `replace` | `query`
+    pub action: Option<String>,
+    pub symbol: Option<String>,
+    pub side: Option<String>,
+    pub quantity: Option<f64>,
+    pub order_type: Option<String>,
+    pub price: Option<f64>,
+    pub stop_loss: Option<f64>,
+    pub take_profit: Option<f64>,
+    pub time_in_force: Option<String>,
+    pub client_order_id: Option<String>,
+    /// SEND cancel/replace, NEED_ORDER
+    pub order_id: Option<String>,
+}
+
+fn rejection_fields(d: &mut NativeDecision, r: Rejection) {
+    d.error_type = Some(r.error_type().to_owned());
+    d.source = Some(r.source.as_str().to_owned());
+    d.code = Some(r.code.as_str().to_owned());
+    d.message = Some(r.message);
+}
+
+fn to_native(decision: Decision) -> NativeDecision {
+    let mut d = NativeDecision::default();
+    match decision {
+        Decision::Done { ack_json } => {
+            d.kind = DONE;
+            d.ack_json = Some(ack_json);
+        }
+        Decision::Rejected(r) => {
+            d.kind = REJECTED;
+            rejection_fields(&mut d, r);
+        }
+        Decision::Send { ticket, action } => {
+            d.kind = SEND;
+            d.ticket = Some(ticket as f64);
+            match action {
+                Action::Place(o) => {
+                    d.action = Some("place".into());
+                    d.symbol = Some(o.symbol);
+                    d.side = Some(o.side.as_str().into());
+                    d.quantity = Some(o.quantity);
+                    d.order_type = Some(o.order_type.as_str().into());
+                    d.price = o.price;
+                    d.stop_loss = o.stop_loss;
+                    d.take_profit = o.take_profit;
+                    d.time_in_force = Some(o.time_in_force.as_str().into());
+                    d.client_order_id = Some(o.client_order_id);
+                }
+                Action::Cancel { order_id } => {
+                    d.action = Some("cancel".into());
+                    d.order_id = Some(order_id);
+                }
+                Action::Replace { order_id, price, quantity } => {
+                    d.action = Some("replace".into());
+                    d.order_id = Some(order_id);
+                    d.price = price;
+                    d.quantity = quantity;
+                }
+                Action::Query { symbol } => {
+                    d.action = Some("query".into());
+                    d.symbol = symbol;
+                }
+            }
+        }
+        Decision::NeedMarket { symbol } => {
+            d.kind = NEED_MARKET;
+            d.symbol = Some(symbol);
+        }
+        Decision::NeedOrder { order_id } => {
+            d.kind = NEED_ORDER;
+            d.order_id = Some(order_id);
+        }
+    }
+    d
+}
+
+fn tool_kind(tool: u32) -> Result<ToolKind> {
+    ToolKind::ALL.get(tool as usize).copied().ok_or_else(|| invalid(format!("tool index {tool} is not 0-3")))
+}
+
+fn parse_side(side: &str) -> Result<Side> {
+    match side {
+        "Buy" => Ok(Side::Buy),
+        "Sell" => Ok(Side::Sell),
+        other => Err(invalid(format!("side must be Buy or Sell, got {other:?}"))),
+    }
+}
+
+fn ack_status(status: &str) -> Result<AckStatus> {
+    Ok(match status {
+        "New" => AckStatus::New,
+        "PartiallyFilled" => AckStatus::PartiallyFilled,
+        "Filled" => AckStatus::Filled,
+        "Cancelled" => AckStatus::Cancelled,
+        "Replaced" => AckStatus::Replaced,
+        other => return Err(invalid(format!("ack status must be New, PartiallyFilled, Filled, Cancelled or Replaced, got {other:?}"))),
+    })
+}
+
+#[napi(object)]
+#[derive(Debug)]
+pub struct NativeMarketUpdate {
+    pub reference_price: Option<f64>,
+    pub position: f64,
+    pub open_buy_quantity: f64,
+    pub open_sell_quantity: f64,
+}
+
+#[napi(object)]
+#[derive(Debug)]
+pub struct NativeToolError {
+    pub error_type: String,
+    pub source: String,
+    pub code: String,
+    pub message: String,
+}
+
+#[napi(object)]
+#[derive(Debug)]
+pub struct GuardState {
+    pub mode: String,
+    /// `Closed` | `Open` | `HalfOpen`, when a rejection breaker is configured.
+    pub breaker: Option<String>,
+    pub pnl_breaker_open: Option<bool>,
+    pub gate_openings: f64,
+    pub daily_orders: f64,
+    pub daily_cancels: f64,
+    pub pending_confirms: u32,
+    pub inflight: u32,
+}
+
+/// The risk chain of one tool set.
+#[napi]
+#[derive(Debug)]
+pub struct NativeGuard {
+    guard: Guard,
+    manual_clock: Option<ManualClock>,
+    poisoned: bool,
+}
+
+impl NativeGuard {
+    fn with<T>(&mut self, what: &str, f: impl FnOnce(&mut Guard) -> Result<T>) -> Result<T> {
+        if self.poisoned {
+            return Err(Error::new(Status::GenericFailure, "axon guard is unusable after an internal panic; create a new one".to_owned()));
+        }
+        let guard = &mut self.guard;
+        let result = contain(what, || f(guard));
+        if let Err(e) = &result {
+            if e.reason.starts_with("axon native panic") {
+                self.poisoned = true;
+            }
+        }
+        result
+    }
+}
+
+#[napi]
+impl NativeGuard {
+    #[napi(constructor)]
+    pub fn new(options: GuardOptions, metrics: &NativeMetrics) -> Result<Self> {
+        contain("NativeGuard.new", || {
+            let config = guard_config(&options)?;
+            let manual_clock = options.manual_clock_ms.map(|ms| whole_ms("manual_clock_ms", ms)).transpose()?.map(ManualClock::new);
+            let clock: Arc<dyn Clock> = match &manual_clock {
+                Some(c) => Arc::new(c.clone()),
+                None => Arc::new(SystemClock),
+            };
+            let guard = Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
+            Ok(Self { guard, manual_clock, poisoned: false })
+        })
+    }
+
+    /// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio).
+    #[napi]
+    pub fn decide(&mut self, tool: u32, args: String, refreshed: bool) -> Result<NativeDecision> {
+        self.with("decide", |g| Ok(to_native(g.decide(tool_kind(tool)?, &args, refreshed))))
+    }
+
+    #[napi]
+    pub fn record_ack(&mut self, ticket: f64, order_id: String, status: String, elapsed_seconds: f64) -> Result<()> {
+        self.with("recordAck", |g| {
+            let status = ack_status(&status)?;
+            g.record(ticket as u64, Outcome::Acked { order_id: &order_id, status }, elapsed_seconds).map_err(map_guard_error)?;
+            Ok(())
+        })
+    }
+
+    /// Settle a failed backend call; returns the agent-facing error.
+    #[napi]
+    pub fn record_failure(&mut self, ticket: f64, kind: String, message: String, elapsed_seconds: f64) -> Result<NativeToolError> {
+        self.with("recordFailure", |g| {
+            let kind = ErrorKindLabel::parse(&kind).unwrap_or(ErrorKindLabel::Other);
+            let rejection = g
+                .record(ticket as u64, Outcome::Failed { kind, message: &message }, elapsed_seconds)
+                .map_err(map_guard_error)?
+                .unwrap_or_else(|| axon_risk::guard::backend_rejection(kind, &message));
+            Ok(NativeToolError {
+                error_type: rejection.error_type().to_owned(),
+                source: rejection.source.as_str().to_owned(),
+                code: rejection.code.as_str().to_owned(),
+                message: rejection.message,
+            })
+        })
+    }
+
+    /// `pushed`: the backend pushes every change (never stale); otherwise fetched just now.
+    #[napi]
+    pub fn update_market(&mut self, symbol: String, update: NativeMarketUpdate, pushed: bool) -> Result<()> {
+        self.with("updateMarket", |g| {
+            let update = MarketUpdate {
+                reference_price: update.reference_price,
+                position: update.position,
+                open_buy_quantity: update.open_buy_quantity,
+                open_sell_quantity: update.open_sell_quantity,
+            };
+            g.update_market(&symbol, update, pushed).map_err(map_guard_error)
+        })
+    }
+
+    #[napi]
+    pub fn update_reference_price(&mut self, symbol: String, price: f64) -> Result<()> {
+        self.with("updateReferencePrice", |g| g.update_reference_price(&symbol, price).map_err(map_guard_error))
+    }
+
+    #[napi]
+    pub fn learn_order(&mut self, order_id: String, symbol: String, side: String, price: f64, remaining: f64) -> Result<()> {
+        self.with("learnOrder", |g| {
+            g.learn_order(&order_id, &symbol, parse_side(&side)?, price, remaining);
+            Ok(())
+        })
+    }
+
+    #[napi]
+    pub fn forget_order(&mut self, order_id: String) -> Result<()> {
+        self.with("forgetOrder", |g| {
+            g.forget_order(&order_id);
+            Ok(())
+        })
+    }
+
+    #[napi]
+    pub fn update_daily_pnl(&mut self, daily_pnl: f64) -> Result<()> {
+        self.with("updateDailyPnl", |g| {
+            g.update_daily_pnl(daily_pnl);
+            Ok(())
+        })
+    }
+
+    /// Close every gate by hand (the runbook's `gate.reset()`).
+    #[napi]
+    pub fn reset_gate(&mut self) -> Result<()> {
+        self.with("resetGate", |g| {
+            g.reset_gate();
+            Ok(())
+        })
+    }
+
+    #[napi]
+    pub fn state(&mut self) -> Result<GuardState> {
+        self.with("state", |g| {
+            Ok(GuardState {
+                mode: g.mode().as_str().to_owned(),
+                breaker: g.breaker_state().map(|s| s.as_str().to_owned()),
+                pnl_breaker_open: g.pnl_breaker_open(),
+                gate_openings: g.gate_openings() as f64,
+                daily_orders: g.daily_orders() as f64,
+                daily_cancels: g.daily_cancels() as f64,
+                pending_confirms: g.pending_confirms() as u32,
+                inflight: g.inflight() as u32,
+            })
+        })
+    }
+
+    /// Current time of the guard's clock (Unix ms).
+    #[napi]
+    pub fn now_ms(&self) -> f64 {
+        match &self.manual_clock {
+            Some(c) => c.now_ms() as f64,
+            None => SystemClock.now_ms() as f64,
+        }
+    }
+
+    /// Move a manual clock (error on a system clock).
+    #[napi]
+    pub fn set_clock_ms(&mut self, ms: f64) -> Result<()> {
+        let clock = self.manual_clock.as_ref().ok_or_else(|| invalid("this guard runs on the system clock; pass manualClockMs to control time"))?;
+        clock.set(whole_ms("ms", ms)?);
+        Ok(())
+    }
+}

@@ -1,1 +1,19 @@
-//! placeholder
+//! Fail-closed risk chain for LLM trading tools (SPEC §2-§5): strict argument parsing, safety
+//! modes with two-phase confirmation, static risk limits, circuit breakers, and the [`Guard`] that
+//! runs them in one call per tool call. Denials are data ([`Rejection`]); misuse is an error
+//! ([`GuardError`]). No I/O and no knowledge of Node: the binding crate converts at the edge.
+
+pub mod args;
+pub mod clock;
+pub mod gate;
+pub mod guard;
+pub mod limits;
+pub mod rejection;
+pub mod tokens;
+
+pub use args::{OrderType, Side, TimeInForce};
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use gate::{BreakerState, GateConfig};
+pub use guard::{AckStatus, Action, Decision, Guard, GuardConfig, GuardError, KnownOrder, MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind};
+pub use limits::RiskLimits;
+pub use rejection::{Code, Rejection, Source};

@@ -1,0 +1,179 @@
+//! Symbol specifications and float <-> integer grid conversion.
+//!
+//! Invariants:
+//! - A [`SymbolSpec`] always holds a finite, strictly positive `tick_size` and
+//!   `lot_size` (enforced by [`SymbolSpec::new`]; fields are private).
+//! - Inside the engine prices are integer ticks (`i64`) and quantities integer
+//!   lots (`u64`); floats only appear at this boundary.
+//! - Conversions are pure functions: they never touch any book. They reject
+//!   NaN/inf ([`EngineError::NonFinite`]), zero/negative
+//!   ([`EngineError::NonPositive`]), values off the grid
+//!   ([`EngineError::OffGrid`]) and values beyond 2^53 ticks/lots
+//!   ([`EngineError::OutOfRange`]), naming the field (`"price"`,
+//!   `"quantity"`).
+//! - A value is on the grid when `value / increment` is within `1e-9` of an
+//!   integer (i.e. 1e-9 relative to the tick/lot size), widened only by the
+//!   unavoidable f64 rounding slack (`8 * EPSILON * |value / increment|`) for
+//!   very large magnitudes.
+
+use crate::error::EngineError;
+
+/// Largest tick/lot count accepted from a float (2^53, exactly representable).
+pub const MAX_EXACT_UNITS: u64 = 1 << 53;
+
+const GRID_TOLERANCE: f64 = 1e-9;
+
+/// Tick size and lot size of a tradable symbol.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SymbolSpec {
+    tick_size: f64,
+    lot_size: f64,
+}
+
+impl SymbolSpec {
+    /// Validate and build a spec. Both sizes must be finite and `> 0`.
+    pub fn new(tick_size: f64, lot_size: f64) -> Result<Self, EngineError> {
+        check_increment(tick_size, "tick_size")?;
+        check_increment(lot_size, "lot_size")?;
+        Ok(Self { tick_size, lot_size })
+    }
+
+    /// Price increment.
+    pub fn tick_size(&self) -> f64 {
+        self.tick_size
+    }
+
+    /// Quantity increment.
+    pub fn lot_size(&self) -> f64 {
+        self.lot_size
+    }
+
+    /// Convert a float price to integer ticks. Errors name field `"price"`.
+    pub fn price_to_ticks(&self, price: f64) -> Result<i64, EngineError> {
+        // Upper bound 2^53 < i64::MAX, so the cast is exact.
+        to_units(price, self.tick_size, "price").map(|u| u as i64)
+    }
+
+    /// Convert a float quantity to integer lots. Errors name field `"quantity"`.
+    pub fn qty_to_lots(&self, qty: f64) -> Result<u64, EngineError> {
+        to_units(qty, self.lot_size, "quantity")
+    }
+
+    /// Inverse of [`price_to_ticks`](Self::price_to_ticks).
+    pub fn ticks_to_price(&self, ticks: i64) -> f64 {
+        ticks as f64 * self.tick_size
+    }
+
+    /// Inverse of [`qty_to_lots`](Self::qty_to_lots).
+    pub fn lots_to_qty(&self, lots: u64) -> f64 {
+        lots as f64 * self.lot_size
+    }
+}
+
+fn check_increment(v: f64, field: &'static str) -> Result<(), EngineError> {
+    if !v.is_finite() {
+        return Err(EngineError::NonFinite { field });
+    }
+    if v <= 0.0 {
+        return Err(EngineError::NonPositive { field });
+    }
+    Ok(())
+}
+
+fn to_units(v: f64, increment: f64, field: &'static str) -> Result<u64, EngineError> {
+    if !v.is_finite() {
+        return Err(EngineError::NonFinite { field });
+    }
+    if v <= 0.0 {
+        return Err(EngineError::NonPositive { field });
+    }
+    let ratio = v / increment;
+    if !ratio.is_finite() || ratio > MAX_EXACT_UNITS as f64 {
+        return Err(EngineError::OutOfRange { field });
+    }
+    let n = ratio.round();
+    let tol = GRID_TOLERANCE.max(8.0 * f64::EPSILON * ratio);
+    if (ratio - n).abs() > tol {
+        return Err(EngineError::OffGrid { field });
+    }
+    if n < 1.0 {
+        // Positive but rounds to zero units (e.g. 1e-12 with tick 0.01 is
+        // caught as off-grid above; this guards tiny values within tolerance).
+        return Err(EngineError::NonPositive { field });
+    }
+    Ok(n as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> SymbolSpec {
+        SymbolSpec::new(0.01, 0.001).expect("valid spec")
+    }
+
+    #[test]
+    fn spec_validation_names_field() {
+        assert_eq!(
+            SymbolSpec::new(0.0, 1.0),
+            Err(EngineError::NonPositive { field: "tick_size" })
+        );
+        assert_eq!(
+            SymbolSpec::new(-0.5, 1.0),
+            Err(EngineError::NonPositive { field: "tick_size" })
+        );
+        assert_eq!(
+            SymbolSpec::new(f64::NAN, 1.0),
+            Err(EngineError::NonFinite { field: "tick_size" })
+        );
+        assert_eq!(
+            SymbolSpec::new(0.1, f64::INFINITY),
+            Err(EngineError::NonFinite { field: "lot_size" })
+        );
+        assert_eq!(
+            SymbolSpec::new(0.1, 0.0),
+            Err(EngineError::NonPositive { field: "lot_size" })
+        );
+    }
+
+    #[test]
+    fn on_grid_round_trips() {
+        let s = spec();
+        assert_eq!(s.price_to_ticks(100.25), Ok(10025));
+        assert_eq!(s.price_to_ticks(0.3), Ok(30));
+        assert_eq!(s.price_to_ticks(0.01), Ok(1));
+        assert_eq!(s.qty_to_lots(1.5), Ok(1500));
+        assert_eq!(s.qty_to_lots(0.001), Ok(1));
+        assert!((s.ticks_to_price(10025) - 100.25).abs() < 1e-9);
+        assert!((s.lots_to_qty(1500) - 1.5).abs() < 1e-12);
+        let t = SymbolSpec::new(0.1, 1.0).expect("spec");
+        for i in 1..10_000i64 {
+            let p = t.ticks_to_price(i);
+            assert_eq!(t.price_to_ticks(p), Ok(i));
+        }
+    }
+
+    #[test]
+    fn off_grid_rejected() {
+        let s = spec();
+        assert_eq!(s.price_to_ticks(100.255), Err(EngineError::OffGrid { field: "price" }));
+        assert_eq!(s.qty_to_lots(1.0005), Err(EngineError::OffGrid { field: "quantity" }));
+        assert_eq!(s.price_to_ticks(0.004), Err(EngineError::OffGrid { field: "price" }));
+    }
+
+    #[test]
+    fn bad_values_rejected() {
+        let s = spec();
+        assert_eq!(s.price_to_ticks(0.0), Err(EngineError::NonPositive { field: "price" }));
+        assert_eq!(s.price_to_ticks(-1.0), Err(EngineError::NonPositive { field: "price" }));
+        assert_eq!(s.price_to_ticks(f64::NAN), Err(EngineError::NonFinite { field: "price" }));
+        assert_eq!(
+            s.price_to_ticks(f64::NEG_INFINITY),
+            Err(EngineError::NonFinite { field: "price" })
+        );
+        assert_eq!(s.qty_to_lots(0.0), Err(EngineError::NonPositive { field: "quantity" }));
+        assert_eq!(s.qty_to_lots(-0.0), Err(EngineError::NonPositive { field: "quantity" }));
+        assert_eq!(s.qty_to_lots(f64::INFINITY), Err(EngineError::NonFinite { field: "quantity" }));
+        assert_eq!(s.qty_to_lots(1e300), Err(EngineError::OutOfRange { field: "quantity" }));
+    }
+}

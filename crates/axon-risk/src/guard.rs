@@ -1,0 +1,962 @@
+//! The guard: one call decides a tool call, one more records its outcome (SPEC §1-§5, §7).
+//!
+//! Chain order for orders: Arguments -> SafetyMode -> RiskLimits -> RiskGate -> reservation.
+//!
+//! Invariants:
+//! - `decide` either rejects with no side effect on quotas, or (for a call that goes to a backend)
+//!   takes its daily slot and in-flight exposure in the same `&mut self` call that checked them, so
+//!   concurrent callers can never overshoot a limit. A `NeedMarket`/`NeedOrder` answer has no side
+//!   effect at all (no token consumed, no slot taken, no metric moved): the caller fetches and asks again.
+//! - Every `Send` decision carries a ticket; `record` settles it exactly once. A definite backend
+//!   rejection (rejected, insufficient_funds, symbol_not_found) gives the daily slot back; an unknown
+//!   outcome (network, timeout, other) keeps it, because the order may exist at the venue.
+//! - Exposure for `max_position_abs` is position + open orders on the same side (as the backend
+//!   reports them) + in-flight orders this guard has sent and not yet settled. Fail-closed: a limit
+//!   needing data that cannot be had rejects.
+//! - Cancels reduce risk: they are never blocked by a gate and never move the breaker; they count
+//!   against `max_daily_cancels`. `query_portfolio` is read-only and allowed in every mode.
+//! - Metrics move exactly once per call: at `decide` for calls it finishes, at `record` otherwise.
+//!   Malformed arguments move only `trading_orders_total{status="rejected"}`.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axon_metrics::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, StatusLabel, ToolLabel, TradingMetrics};
+
+use crate::args::{self, OrderType, Side, TimeInForce};
+use crate::clock::Clock;
+use crate::gate::{BreakerState, GateChain, GateConfig};
+use crate::limits::{self, DailyCounter, RiskLimits};
+use crate::rejection::{json_string, Code, Rejection, Source};
+use crate::tokens::{PendingOrder, TokenStore, DEFAULT_MAX_PENDING, DEFAULT_TOKEN_TTL_MS};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SafetyMode {
+    #[default]
+    DryRun,
+    TwoPhase,
+    Direct,
+}
+
+impl SafetyMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SafetyMode::DryRun => "DryRun",
+            SafetyMode::TwoPhase => "TwoPhase",
+            SafetyMode::Direct => "Direct",
+        }
+    }
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "DryRun" => Some(SafetyMode::DryRun),
+            "TwoPhase" => Some(SafetyMode::TwoPhase),
+            "Direct" => Some(SafetyMode::Direct),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    PlaceOrder,
+    CancelOrder,
+    ReplaceOrder,
+    QueryPortfolio,
+}
+
+impl ToolKind {
+    pub const ALL: [ToolKind; 4] = [ToolKind::PlaceOrder, ToolKind::CancelOrder, ToolKind::ReplaceOrder, ToolKind::QueryPortfolio];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ToolKind::PlaceOrder => "place_order",
+            ToolKind::CancelOrder => "cancel_order",
+            ToolKind::ReplaceOrder => "replace_order",
+            ToolKind::QueryPortfolio => "query_portfolio",
+        }
+    }
+
+    fn label(self) -> ToolLabel {
+        match self {
+            ToolKind::PlaceOrder => ToolLabel::Place,
+            ToolKind::CancelOrder => ToolLabel::Cancel,
+            ToolKind::ReplaceOrder => ToolLabel::Replace,
+            ToolKind::QueryPortfolio => ToolLabel::Query,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardConfig {
+    pub mode: SafetyMode,
+    pub limits: RiskLimits,
+    pub gates: Vec<GateConfig>,
+    pub backend: BackendLabel,
+    pub confirm_ttl_ms: i64,
+    pub max_pending_confirms: usize,
+    pub max_args_bytes: usize,
+    /// How long market data fetched on demand (not pushed by the backend) stays usable.
+    pub market_data_max_age_ms: i64,
+}
+
+impl Default for GuardConfig {
+    fn default() -> Self {
+        Self {
+            mode: SafetyMode::DryRun,
+            limits: RiskLimits::default(),
+            gates: Vec::new(),
+            backend: BackendLabel::Mock,
+            confirm_ttl_ms: DEFAULT_TOKEN_TTL_MS,
+            max_pending_confirms: DEFAULT_MAX_PENDING,
+            max_args_bytes: args::DEFAULT_MAX_ARGS_BYTES,
+            market_data_max_age_ms: 1_000,
+        }
+    }
+}
+
+/// Misuse of the guard (a bug in the caller), as opposed to a denial.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GuardError {
+    InvalidConfig(String),
+    UnknownTicket(u64),
+    InvalidMarketData(String),
+}
+
+impl std::fmt::Display for GuardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            GuardError::InvalidConfig(m) => write!(f, "invalid guard config: {m}"),
+            GuardError::UnknownTicket(t) => write!(f, "ticket {t} is unknown or already recorded"),
+            GuardError::InvalidMarketData(m) => write!(f, "invalid market data: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for GuardError {}
+
+/// An order the risk chain approved for a backend, normalized.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OrderToSend {
+    pub symbol: String,
+    pub side: Side,
+    pub quantity: f64,
+    pub order_type: OrderType,
+    pub price: Option<f64>,
+    pub stop_loss: Option<f64>,
+    pub take_profit: Option<f64>,
+    pub time_in_force: TimeInForce,
+    /// The caller's id, or one the guard made up so that a retried send can be recognized.
+    pub client_order_id: String,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    Place(OrderToSend),
+    Cancel { order_id: String },
+    Replace { order_id: String, price: Option<f64>, quantity: Option<f64> },
+    Query { symbol: Option<String> },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Decision {
+    /// Finished without a backend (DryRun, PendingConfirm): the OrderAck JSON for the agent.
+    Done { ack_json: String },
+    Rejected(Rejection),
+    /// Approved: perform `action` on the backend, then `record(ticket, ..)`.
+    Send { ticket: u64, action: Action },
+    /// Fetch reference price, position and open orders for `symbol`, `update_market`, decide again
+    /// with `refreshed = true`.
+    NeedMarket { symbol: String },
+    /// Fetch open orders, `learn_order` them, decide again with `refreshed = true`.
+    NeedOrder { order_id: String },
+}
+
+/// Status of a backend acknowledgement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AckStatus {
+    New,
+    PartiallyFilled,
+    Filled,
+    Cancelled,
+    Replaced,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome<'a> {
+    Acked { order_id: &'a str, status: AckStatus },
+    Failed { kind: ErrorKindLabel, message: &'a str },
+}
+
+/// Market data for one symbol, as a backend reports it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct MarketUpdate {
+    pub reference_price: Option<f64>,
+    pub position: f64,
+    pub open_buy_quantity: f64,
+    pub open_sell_quantity: f64,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct MarketState {
+    price: f64,
+    position: f64,
+    open_buy: f64,
+    open_sell: f64,
+    /// `None`: pushed by the backend (live, never stale); `Some(t)`: fetched at `t`.
+    fetched_at_ms: Option<i64>,
+    known: bool,
+    inflight_buy: f64,
+    inflight_sell: f64,
+}
+
+impl Default for MarketState {
+    fn default() -> Self {
+        Self { price: f64::NAN, position: 0.0, open_buy: 0.0, open_sell: 0.0, fetched_at_ms: None, known: false, inflight_buy: 0.0, inflight_sell: 0.0 }
+    }
+}
+
+impl MarketState {
+    fn fresh(&self, now_ms: i64, max_age_ms: i64) -> bool {
+        self.known && self.fetched_at_ms.is_none_or(|t| now_ms - t <= max_age_ms)
+    }
+
+    /// Signed exposure on `side` if everything open and in flight on that side fills.
+    fn exposure(&self, side: Side) -> f64 {
+        match side {
+            Side::Buy => self.position + self.open_buy + self.inflight_buy,
+            Side::Sell => self.position - self.open_sell - self.inflight_sell,
+        }
+    }
+
+    fn add_inflight(&mut self, side: Side, quantity: f64) {
+        match side {
+            Side::Buy => self.inflight_buy += quantity,
+            Side::Sell => self.inflight_sell += quantity,
+        }
+    }
+}
+
+/// A resting order known to the guard (placed through it, or learned from the backend).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct KnownOrder {
+    pub symbol: u32,
+    pub side: Side,
+    pub price: f64,
+    pub remaining: f64,
+}
+
+#[derive(Debug, Clone)]
+struct Inflight {
+    tool: ToolKind,
+    side: SideLabel,
+    symbol: Option<u32>,
+    exposure: Option<(Side, f64)>,
+    order_day: Option<i64>,
+    cancel_day: Option<i64>,
+    /// What the order cache learns on success.
+    learn: Learn,
+}
+
+#[derive(Debug, Clone)]
+enum Learn {
+    Nothing,
+    /// A placed limit order rests under the id the backend acknowledges.
+    Resting(KnownOrder),
+    Forget(String),
+    /// The old id is gone; the order rests (possibly under a new id) with these fields.
+    Replaced(String, KnownOrder),
+}
+
+#[derive(Debug)]
+struct Slot {
+    generation: u32,
+    inflight: Option<Inflight>,
+}
+
+const MAX_DYNAMIC_SYMBOLS: usize = 4096;
+const MAX_KNOWN_ORDERS: usize = 100_000;
+const LINEAR_SCAN_SYMBOLS: usize = 8;
+
+#[derive(Debug)]
+pub struct Guard {
+    config: GuardConfig,
+    clock: Arc<dyn Clock>,
+    metrics: Arc<TradingMetrics>,
+    symbols: Vec<Box<str>>,
+    symbol_index: HashMap<Box<str>, u32>,
+    dynamic_symbols: bool,
+    market: Vec<MarketState>,
+    orders: HashMap<String, KnownOrder>,
+    daily_orders: DailyCounter,
+    daily_cancels: DailyCounter,
+    gates: GateChain,
+    tokens: TokenStore,
+    slots: Vec<Slot>,
+    free_slots: Vec<u32>,
+    id_prefix: String,
+    id_seq: u64,
+    dry_seq: u64,
+}
+
+impl Guard {
+    pub fn new(config: GuardConfig, clock: Arc<dyn Clock>, metrics: Arc<TradingMetrics>) -> Result<Self, GuardError> {
+        config.limits.validate().map_err(GuardError::InvalidConfig)?;
+        for gate in &config.gates {
+            gate.validate().map_err(GuardError::InvalidConfig)?;
+        }
+        if config.confirm_ttl_ms <= 0 {
+            return Err(GuardError::InvalidConfig("safety.confirm_ttl_ms must be > 0".into()));
+        }
+        if config.max_args_bytes == 0 || config.max_pending_confirms == 0 || config.market_data_max_age_ms < 0 {
+            return Err(GuardError::InvalidConfig("max_args_bytes and max_pending_confirms must be > 0, market_data_max_age_ms >= 0".into()));
+        }
+        let mut prefix = [0u8; 4];
+        getrandom::fill(&mut prefix).map_err(|e| GuardError::InvalidConfig(format!("OS RNG unavailable: {e}")))?;
+        let mut guard = Self {
+            tokens: TokenStore::new(config.confirm_ttl_ms, config.max_pending_confirms),
+            gates: GateChain::new(&config.gates),
+            dynamic_symbols: config.limits.allowed_symbols.is_none(),
+            clock,
+            metrics,
+            symbols: Vec::new(),
+            symbol_index: HashMap::new(),
+            market: Vec::new(),
+            orders: HashMap::new(),
+            daily_orders: DailyCounter::default(),
+            daily_cancels: DailyCounter::default(),
+            slots: Vec::with_capacity(64),
+            free_slots: Vec::with_capacity(64),
+            id_prefix: prefix.iter().map(|b| format!("{b:02x}")).collect(),
+            id_seq: 0,
+            dry_seq: 0,
+            config,
+        };
+        for symbol in guard.config.limits.allowed_symbols.clone().unwrap_or_default() {
+            guard.intern(&symbol);
+        }
+        Ok(guard)
+    }
+
+    pub fn config(&self) -> &GuardConfig {
+        &self.config
+    }
+
+    pub fn mode(&self) -> SafetyMode {
+        self.config.mode
+    }
+
+    pub fn metrics(&self) -> &Arc<TradingMetrics> {
+        &self.metrics
+    }
+
+    // ---- symbols and market data -------------------------------------------------------------
+
+    fn intern(&mut self, symbol: &str) -> Option<u32> {
+        if let Some(i) = self.find_symbol(symbol) {
+            return Some(i);
+        }
+        if self.symbols.len() >= MAX_DYNAMIC_SYMBOLS.max(self.config.limits.allowed_symbols.as_ref().map_or(0, Vec::len)) {
+            return None;
+        }
+        let index = self.symbols.len() as u32;
+        self.symbols.push(symbol.into());
+        self.symbol_index.insert(symbol.into(), index);
+        self.market.push(MarketState::default());
+        Some(index)
+    }
+
+    #[inline]
+    fn find_symbol(&self, symbol: &str) -> Option<u32> {
+        if self.symbols.len() <= LINEAR_SCAN_SYMBOLS {
+            self.symbols.iter().position(|s| &**s == symbol).map(|i| i as u32)
+        } else {
+            self.symbol_index.get(symbol).copied()
+        }
+    }
+
+    /// The symbol's index if this guard may trade it.
+    fn tradable(&mut self, symbol: &str) -> Option<u32> {
+        if self.dynamic_symbols {
+            self.intern(symbol)
+        } else {
+            self.find_symbol(symbol)
+        }
+    }
+
+    /// Record market data for `symbol`. `pushed`: the backend pushes every change (never stale);
+    /// otherwise the data was fetched now and ages out after `market_data_max_age_ms`.
+    pub fn update_market(&mut self, symbol: &str, update: MarketUpdate, pushed: bool) -> Result<(), GuardError> {
+        let finite = |name: &str, v: f64| if v.is_finite() { Ok(v) } else { Err(GuardError::InvalidMarketData(format!("{name} of {symbol} must be finite"))) };
+        finite("position", update.position)?;
+        if finite("open_buy_quantity", update.open_buy_quantity)? < 0.0 || finite("open_sell_quantity", update.open_sell_quantity)? < 0.0 {
+            return Err(GuardError::InvalidMarketData(format!("open quantities of {symbol} must be >= 0")));
+        }
+        let price = match update.reference_price {
+            Some(p) if p.is_finite() && p > 0.0 => p,
+            Some(p) => return Err(GuardError::InvalidMarketData(format!("reference_price of {symbol} must be finite and > 0, got {p}"))),
+            None => f64::NAN,
+        };
+        let now = self.clock.now_ms();
+        let Some(index) = self.tradable(symbol) else { return Ok(()) };
+        let state = &mut self.market[index as usize];
+        state.price = price;
+        state.position = update.position;
+        state.open_buy = update.open_buy_quantity;
+        state.open_sell = update.open_sell_quantity;
+        state.fetched_at_ms = if pushed { None } else { Some(now) };
+        state.known = true;
+        Ok(())
+    }
+
+    /// Update only the reference price (a ticker push), keeping everything else.
+    pub fn update_reference_price(&mut self, symbol: &str, price: f64) -> Result<(), GuardError> {
+        if !(price.is_finite() && price > 0.0) {
+            return Err(GuardError::InvalidMarketData(format!("reference_price of {symbol} must be finite and > 0, got {price}")));
+        }
+        if let Some(index) = self.tradable(symbol) {
+            self.market[index as usize].price = price;
+        }
+        Ok(())
+    }
+
+    /// Learn (or update) a resting order, so a replace can be checked against it.
+    pub fn learn_order(&mut self, order_id: &str, symbol: &str, side: Side, price: f64, remaining: f64) {
+        let Some(index) = self.tradable(symbol) else { return };
+        if !(remaining > 0.0 && remaining.is_finite()) {
+            self.orders.remove(order_id);
+            return;
+        }
+        if self.orders.len() >= MAX_KNOWN_ORDERS && !self.orders.contains_key(order_id) {
+            // A cache: anything evicted is fetched again on demand.
+            self.orders.clear();
+        }
+        self.orders.insert(order_id.to_owned(), KnownOrder { symbol: index, side, price, remaining });
+    }
+
+    pub fn forget_order(&mut self, order_id: &str) {
+        self.orders.remove(order_id);
+    }
+
+    pub fn known_order(&self, order_id: &str) -> Option<KnownOrder> {
+        self.orders.get(order_id).copied()
+    }
+
+    pub fn update_daily_pnl(&mut self, daily_pnl: f64) {
+        let now = self.clock.now_ms();
+        self.gates.update_pnl(now, daily_pnl);
+    }
+
+    pub fn reset_gate(&mut self) {
+        self.gates.reset();
+    }
+
+    pub fn breaker_state(&mut self) -> Option<BreakerState> {
+        let now = self.clock.now_ms();
+        self.gates.breakers.first_mut().map(|b| b.state(now))
+    }
+
+    pub fn pnl_breaker_open(&mut self) -> Option<bool> {
+        let now = self.clock.now_ms();
+        self.gates.pnl.first_mut().map(|p| p.is_open(now))
+    }
+
+    pub fn gate_openings(&self) -> u64 {
+        self.gates.openings()
+    }
+
+    pub fn daily_orders(&mut self) -> u64 {
+        let count = self.daily_orders.count(self.clock.now_ms());
+        self.metrics.set_daily_orders(count as i64);
+        count
+    }
+
+    pub fn daily_cancels(&mut self) -> u64 {
+        self.daily_cancels.count(self.clock.now_ms())
+    }
+
+    pub fn pending_confirms(&self) -> usize {
+        self.tokens.len()
+    }
+
+    pub fn inflight(&self) -> usize {
+        self.slots.len() - self.free_slots.len()
+    }
+
+    // ---- decide -----------------------------------------------------------------------------
+
+    pub fn decide(&mut self, tool: ToolKind, args: &str, refreshed: bool) -> Decision {
+        let started = Instant::now();
+        let now = self.clock.now_ms();
+        match tool {
+            ToolKind::PlaceOrder => self.decide_place(args, refreshed, now, started),
+            ToolKind::CancelOrder => self.decide_cancel(args, now, started),
+            ToolKind::ReplaceOrder => self.decide_replace(args, refreshed, now, started),
+            ToolKind::QueryPortfolio => match args::parse_query_portfolio(args, self.config.max_args_bytes) {
+                Ok(a) => {
+                    let ticket = self.open_ticket(Inflight {
+                        tool,
+                        side: SideLabel::None,
+                        symbol: None,
+                        exposure: None,
+                        order_day: None,
+                        cancel_day: None,
+                        learn: Learn::Nothing,
+                    });
+                    Decision::Send { ticket, action: Action::Query { symbol: a.symbol.map(|s| s.into_owned()) } }
+                }
+                Err(r) => self.reject_arguments(tool, r),
+            },
+        }
+    }
+
+    fn decide_place(&mut self, raw: &str, refreshed: bool, now: i64, started: Instant) -> Decision {
+        const TOOL: ToolKind = ToolKind::PlaceOrder;
+        let a = match args::parse_place_order(raw, self.config.max_args_bytes) {
+            Ok(a) => a,
+            Err(r) => return self.reject_arguments(TOOL, r),
+        };
+        let side = side_label(a.side);
+        let symbol = self.tradable(&a.symbol);
+        let limits = &self.config.limits;
+        let needs_price = a.order_type == OrderType::Market && limits.max_order_notional.is_some();
+        let needs_position = limits.max_position_abs.is_some();
+        if let Some(index) = symbol {
+            let state = &self.market[index as usize];
+            if !refreshed && (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms) {
+                return Decision::NeedMarket { symbol: a.symbol.into_owned() };
+            }
+        }
+
+        // SafetyMode
+        let confirming = match (&a.confirm_token, self.config.mode) {
+            (Some(token), SafetyMode::TwoPhase) => {
+                let bound = pending_place(&a);
+                if let Err(r) = self.tokens.redeem(now, token, &bound) {
+                    return self.reject(TOOL, side, r, started);
+                }
+                true
+            }
+            (Some(_), mode) => {
+                let r = token_outside_two_phase(mode);
+                return self.reject(TOOL, side, r, started);
+            }
+            (None, _) => false,
+        };
+        let sends = confirming || self.config.mode == SafetyMode::Direct;
+
+        // RiskLimits
+        let Some(index) = symbol else {
+            let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{}' not in allowed list", a.symbol));
+            return self.reject(TOOL, side, r, started);
+        };
+        let state = self.market[index as usize];
+        let price = match a.order_type {
+            OrderType::Limit => a.price.unwrap_or(f64::NAN),
+            OrderType::Market => state.price,
+        };
+        if self.config.limits.max_order_notional.is_some() {
+            if price.is_nan() {
+                let r = Rejection::new(Source::RiskLimits, Code::NoReferencePrice, format!("no reference price for '{}' to value a Market order", a.symbol));
+                return self.reject(TOOL, side, r, started);
+            }
+            if let Err(r) = limits::check_notional(&self.config.limits, a.quantity, price) {
+                return self.reject(TOOL, side, r, started);
+            }
+        }
+        if needs_position {
+            if let Err(r) = position_check(&self.config.limits, &state, &a.symbol, a.side, a.side.sign() * a.quantity) {
+                return self.reject(TOOL, side, r, started);
+            }
+        }
+        if let Err(would_be) = self.daily_orders.has_room(now, self.config.limits.max_daily_orders) {
+            let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
+            return self.reject(TOOL, side, r, started);
+        }
+
+        // RiskGate
+        if let Err(r) = self.gates.check(now) {
+            return self.reject(TOOL, side, r, started);
+        }
+        self.gates.on_pass(now);
+
+        if !sends {
+            return if self.config.mode == SafetyMode::TwoPhase {
+                match self.tokens.issue(now, pending_place(&a)) {
+                    Ok(token) => {
+                        let ack = self.ack_json("pending", Some(&a.symbol), Some(a.side), Some(a.quantity), "PendingConfirm", now, Some(&token));
+                        self.finish(TOOL, side, ack, started)
+                    }
+                    Err(r) => self.reject(TOOL, side, r, started),
+                }
+            } else {
+                let ack = self.ack_json("dryrun", Some(&a.symbol), Some(a.side), Some(a.quantity), "DryRun", now, None);
+                self.finish(TOOL, side, ack, started)
+            };
+        }
+
+        // Reservation: checked above under the same &mut borrow, so it cannot fail here.
+        let order_day = match self.daily_orders.try_reserve(now, self.config.limits.max_daily_orders) {
+            Ok(day) => day,
+            Err(would_be) => {
+                let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
+                return self.reject(TOOL, side, r, started);
+            }
+        };
+        self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
+        self.market[index as usize].add_inflight(a.side, a.quantity);
+        let client_order_id = match &a.client_order_id {
+            Some(id) => id.clone().into_owned(),
+            None => {
+                self.id_seq += 1;
+                format!("axon-{}-{}", self.id_prefix, self.id_seq)
+            }
+        };
+        let learn_price = if a.order_type == OrderType::Limit { price } else { f64::NAN };
+        let order = OrderToSend {
+            symbol: a.symbol.into_owned(),
+            side: a.side,
+            quantity: a.quantity,
+            order_type: a.order_type,
+            price: a.price,
+            stop_loss: a.stop_loss,
+            take_profit: a.take_profit,
+            time_in_force: a.time_in_force,
+            client_order_id,
+        };
+        let ticket = self.open_ticket(Inflight {
+            tool: TOOL,
+            side,
+            symbol: Some(index),
+            exposure: Some((order.side, order.quantity)),
+            order_day: Some(order_day),
+            cancel_day: None,
+            learn: if learn_price.is_nan() {
+                Learn::Nothing
+            } else {
+                Learn::Resting(KnownOrder { symbol: index, side: order.side, price: learn_price, remaining: order.quantity })
+            },
+        });
+        Decision::Send { ticket, action: Action::Place(order) }
+    }
+
+    fn decide_cancel(&mut self, raw: &str, now: i64, started: Instant) -> Decision {
+        const TOOL: ToolKind = ToolKind::CancelOrder;
+        let a = match args::parse_cancel_order(raw, self.config.max_args_bytes) {
+            Ok(a) => a,
+            Err(r) => return self.reject_arguments(TOOL, r),
+        };
+        let known = self.orders.get(a.order_id.as_ref()).copied();
+        let side = known.map_or(SideLabel::None, |o| side_label(o.side));
+        let limit = self.config.limits.max_daily_cancels;
+        if let Err(would_be) = self.daily_cancels.has_room(now, limit) {
+            let r = limits::daily_cancels_rejection(would_be, limit.unwrap_or(0));
+            return self.reject_without_breaker(TOOL, side, r, started);
+        }
+        if self.config.mode == SafetyMode::DryRun {
+            let symbol = known.map(|o| self.symbols[o.symbol as usize].to_string());
+            let ack = self.ack_json_with_id(&a.order_id, symbol.as_deref(), known.map(|o| o.side), known.map(|o| o.remaining), "DryRun", now, None);
+            return self.finish(TOOL, side, ack, started);
+        }
+        let cancel_day = match self.daily_cancels.try_reserve(now, limit) {
+            Ok(day) => day,
+            Err(would_be) => return self.reject_without_breaker(TOOL, side, limits::daily_cancels_rejection(would_be, limit.unwrap_or(0)), started),
+        };
+        let order_id = a.order_id.into_owned();
+        let ticket = self.open_ticket(Inflight {
+            tool: TOOL,
+            side,
+            symbol: known.map(|o| o.symbol),
+            exposure: None,
+            order_day: None,
+            cancel_day: Some(cancel_day),
+            learn: Learn::Forget(order_id.clone()),
+        });
+        Decision::Send { ticket, action: Action::Cancel { order_id } }
+    }
+
+    fn decide_replace(&mut self, raw: &str, refreshed: bool, now: i64, started: Instant) -> Decision {
+        const TOOL: ToolKind = ToolKind::ReplaceOrder;
+        let a = match args::parse_replace_order(raw, self.config.max_args_bytes) {
+            Ok(a) => a,
+            Err(r) => return self.reject_arguments(TOOL, r),
+        };
+        let Some(order) = self.orders.get(a.order_id.as_ref()).copied() else {
+            if !refreshed {
+                return Decision::NeedOrder { order_id: a.order_id.into_owned() };
+            }
+            let r = Rejection::new(Source::Backend, Code::BackendRejected, format!("order '{}' is not an open order", a.order_id));
+            return self.reject(TOOL, SideLabel::None, r, started);
+        };
+        let side = side_label(order.side);
+        let needs_position = self.config.limits.max_position_abs.is_some();
+        if !refreshed && needs_position && !self.market[order.symbol as usize].fresh(now, self.config.market_data_max_age_ms) {
+            return Decision::NeedMarket { symbol: self.symbols[order.symbol as usize].to_string() };
+        }
+        let bound = PendingOrder::Replace { order_id: a.order_id.to_string(), price: a.price, quantity: a.quantity };
+        let confirming = match (&a.confirm_token, self.config.mode) {
+            (Some(token), SafetyMode::TwoPhase) => {
+                if let Err(r) = self.tokens.redeem(now, token, &bound) {
+                    return self.reject(TOOL, side, r, started);
+                }
+                true
+            }
+            (Some(_), mode) => return self.reject(TOOL, side, token_outside_two_phase(mode), started),
+            (None, _) => false,
+        };
+        let sends = confirming || self.config.mode == SafetyMode::Direct;
+
+        let symbol_name = self.symbols[order.symbol as usize].to_string();
+        if let Some(allowed) = &self.config.limits.allowed_symbols {
+            if !allowed.iter().any(|s| *s == symbol_name) {
+                let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{symbol_name}' not in allowed list"));
+                return self.reject(TOOL, side, r, started);
+            }
+        }
+        let new_price = a.price.unwrap_or(order.price);
+        let new_quantity = a.quantity.unwrap_or(order.remaining);
+        if self.config.limits.max_order_notional.is_some() {
+            if new_price.is_nan() {
+                let r = Rejection::new(Source::RiskLimits, Code::NoReferencePrice, format!("no price for order '{}' to value the replace", a.order_id));
+                return self.reject(TOOL, side, r, started);
+            }
+            if let Err(r) = limits::check_notional(&self.config.limits, new_quantity, new_price) {
+                return self.reject(TOOL, side, r, started);
+            }
+        }
+        let growth = (new_quantity - order.remaining).max(0.0);
+        if needs_position {
+            let state = self.market[order.symbol as usize];
+            if let Err(r) = position_check(&self.config.limits, &state, &symbol_name, order.side, order.side.sign() * growth) {
+                return self.reject(TOOL, side, r, started);
+            }
+        }
+        if let Err(r) = self.gates.check(now) {
+            return self.reject(TOOL, side, r, started);
+        }
+        self.gates.on_pass(now);
+
+        if !sends {
+            return if self.config.mode == SafetyMode::TwoPhase {
+                match self.tokens.issue(now, bound) {
+                    Ok(token) => {
+                        let ack = self.ack_json_with_id(&a.order_id, Some(&symbol_name), Some(order.side), Some(new_quantity), "PendingConfirm", now, Some(&token));
+                        self.finish(TOOL, side, ack, started)
+                    }
+                    Err(r) => self.reject(TOOL, side, r, started),
+                }
+            } else {
+                let ack = self.ack_json_with_id(&a.order_id, Some(&symbol_name), Some(order.side), Some(new_quantity), "DryRun", now, None);
+                self.finish(TOOL, side, ack, started)
+            };
+        }
+        self.market[order.symbol as usize].add_inflight(order.side, growth);
+        let order_id = a.order_id.into_owned();
+        let ticket = self.open_ticket(Inflight {
+            tool: TOOL,
+            side,
+            symbol: Some(order.symbol),
+            exposure: Some((order.side, growth)),
+            order_day: None,
+            cancel_day: None,
+            learn: Learn::Replaced(order_id.clone(), KnownOrder { price: new_price, remaining: new_quantity, ..order }),
+        });
+        Decision::Send { ticket, action: Action::Replace { order_id, price: a.price, quantity: a.quantity } }
+    }
+
+    // ---- record -----------------------------------------------------------------------------
+
+    /// Settle a `Send` decision. Returns the agent-facing rejection for a failed backend call.
+    pub fn record(&mut self, ticket: u64, outcome: Outcome<'_>, elapsed_seconds: f64) -> Result<Option<Rejection>, GuardError> {
+        let inflight = self.close_ticket(ticket)?;
+        let now = self.clock.now_ms();
+        if let (Some(index), Some((side, quantity))) = (inflight.symbol, inflight.exposure) {
+            let state = &mut self.market[index as usize];
+            state.add_inflight(side, -quantity);
+            // Float sums drift; never let released exposure go negative.
+            state.inflight_buy = state.inflight_buy.max(0.0);
+            state.inflight_sell = state.inflight_sell.max(0.0);
+        }
+        let label = inflight.tool.label();
+        self.metrics.observe_duration(label, elapsed_seconds);
+        let rejection = match outcome {
+            Outcome::Acked { order_id, status } => {
+                self.learn_from_ack(&inflight.learn, order_id, status);
+                self.metrics.inc_orders(label, inflight.side, StatusLabel::Success);
+                None
+            }
+            Outcome::Failed { kind, message } => {
+                let definite = matches!(kind, ErrorKindLabel::Rejected | ErrorKindLabel::InsufficientFunds | ErrorKindLabel::SymbolNotFound);
+                if definite {
+                    if let Some(day) = inflight.order_day {
+                        self.daily_orders.release(now, day);
+                        self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
+                    }
+                    if let Some(day) = inflight.cancel_day {
+                        self.daily_cancels.release(now, day);
+                    }
+                }
+                self.metrics.inc_orders(label, inflight.side, StatusLabel::Failed);
+                self.metrics.inc_backend_error(self.config.backend, kind);
+                Some(backend_rejection(kind, message))
+            }
+        };
+        Ok(rejection)
+    }
+
+    fn learn_from_ack(&mut self, learn: &Learn, order_id: &str, status: AckStatus) {
+        match learn {
+            Learn::Resting(known) if matches!(status, AckStatus::New | AckStatus::PartiallyFilled) => {
+                self.orders.insert(order_id.to_owned(), *known);
+            }
+            Learn::Forget(old_id) => {
+                self.orders.remove(old_id);
+            }
+            Learn::Replaced(old_id, known) => {
+                self.orders.remove(old_id);
+                if !matches!(status, AckStatus::Filled | AckStatus::Cancelled) {
+                    self.orders.insert(order_id.to_owned(), *known);
+                }
+            }
+            Learn::Resting(_) | Learn::Nothing => {}
+        }
+    }
+
+    // ---- helpers ----------------------------------------------------------------------------
+
+    fn open_ticket(&mut self, inflight: Inflight) -> u64 {
+        let index = match self.free_slots.pop() {
+            Some(i) => i,
+            None => {
+                self.slots.push(Slot { generation: 0, inflight: None });
+                (self.slots.len() - 1) as u32
+            }
+        };
+        let slot = &mut self.slots[index as usize];
+        slot.generation = slot.generation.wrapping_add(1) & 0x000f_ffff;
+        slot.inflight = Some(inflight);
+        // Fits in 52 bits, so the ticket is exact as a JS number.
+        (u64::from(slot.generation) << 32) | u64::from(index)
+    }
+
+    fn close_ticket(&mut self, ticket: u64) -> Result<Inflight, GuardError> {
+        let index = (ticket & 0xffff_ffff) as usize;
+        let generation = (ticket >> 32) as u32;
+        let slot = self.slots.get_mut(index).filter(|s| s.generation == generation).ok_or(GuardError::UnknownTicket(ticket))?;
+        let inflight = slot.inflight.take().ok_or(GuardError::UnknownTicket(ticket))?;
+        self.free_slots.push(index as u32);
+        Ok(inflight)
+    }
+
+    fn reject_arguments(&mut self, tool: ToolKind, r: Rejection) -> Decision {
+        self.metrics.inc_orders(tool.label(), SideLabel::None, StatusLabel::Rejected);
+        Decision::Rejected(r)
+    }
+
+    fn reject(&mut self, tool: ToolKind, side: SideLabel, r: Rejection, started: Instant) -> Decision {
+        if r.source == Source::RiskLimits {
+            self.gates.on_risk_rejection(self.clock.now_ms());
+        }
+        self.reject_without_breaker(tool, side, r, started)
+    }
+
+    fn reject_without_breaker(&mut self, tool: ToolKind, side: SideLabel, r: Rejection, started: Instant) -> Decision {
+        match r.source {
+            Source::RiskLimits => self.metrics.inc_risk_rejection(RejectionSource::RiskLimits),
+            Source::RiskGate => {
+                self.metrics.inc_risk_rejection(RejectionSource::RiskGate);
+                self.metrics.inc_gate_blocked();
+            }
+            Source::SafetyMode => self.metrics.inc_risk_rejection(RejectionSource::SafetyMode),
+            Source::Arguments | Source::Backend => {}
+        }
+        self.metrics.inc_orders(tool.label(), side, StatusLabel::Rejected);
+        self.metrics.observe_duration(tool.label(), started.elapsed().as_secs_f64());
+        Decision::Rejected(r)
+    }
+
+    fn finish(&mut self, tool: ToolKind, side: SideLabel, ack_json: String, started: Instant) -> Decision {
+        self.metrics.inc_orders(tool.label(), side, StatusLabel::Success);
+        self.metrics.observe_duration(tool.label(), started.elapsed().as_secs_f64());
+        Decision::Done { ack_json }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ack_json(&mut self, id_kind: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
+        self.dry_seq += 1;
+        let id = format!("{id_kind}-{}-{}", self.id_prefix, self.dry_seq);
+        self.ack_json_with_id(&id, symbol, side, quantity, status, now, token)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ack_json_with_id(&self, order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
+        let mut out = String::with_capacity(160);
+        out.push_str("{\"order_id\":");
+        out.push_str(&json_string(order_id));
+        out.push_str(",\"symbol\":");
+        out.push_str(&symbol.map_or_else(|| "null".to_owned(), json_string));
+        out.push_str(",\"side\":");
+        out.push_str(side.map_or("null", |s| if s == Side::Buy { "\"Buy\"" } else { "\"Sell\"" }));
+        out.push_str(",\"quantity\":");
+        out.push_str(&quantity.map_or_else(|| "null".to_owned(), |q| serde_json::Number::from_f64(q).map_or_else(|| "null".to_owned(), |n| n.to_string())));
+        out.push_str(",\"status\":\"");
+        out.push_str(status);
+        out.push_str("\",\"timestamp_ms\":");
+        out.push_str(&now.to_string());
+        if let Some(token) = token {
+            out.push_str(",\"confirm_token\":\"");
+            out.push_str(token);
+            out.push('"');
+        }
+        out.push('}');
+        out
+    }
+}
+
+/// Fail-closed: without a known position the limit cannot be evaluated, so it rejects.
+fn position_check(limits: &RiskLimits, state: &MarketState, symbol: &str, side: Side, delta: f64) -> Result<(), Rejection> {
+    if !state.known {
+        return Err(Rejection::new(Source::RiskLimits, Code::MaxPositionAbs, format!("position of '{symbol}' is unknown, so max_position_abs cannot be checked")));
+    }
+    limits::check_position(limits, state.exposure(side), delta)
+}
+
+fn side_label(side: Side) -> SideLabel {
+    match side {
+        Side::Buy => SideLabel::Buy,
+        Side::Sell => SideLabel::Sell,
+    }
+}
+
+fn pending_place(a: &args::PlaceOrderArgs<'_>) -> PendingOrder {
+    PendingOrder::Place {
+        symbol: a.symbol.to_string(),
+        side: a.side,
+        quantity: a.quantity,
+        order_type: a.order_type,
+        price: a.price,
+        stop_loss: a.stop_loss,
+        take_profit: a.take_profit,
+        time_in_force: a.time_in_force,
+        client_order_id: a.client_order_id.as_ref().map(|s| s.to_string()),
+    }
+}
+
+fn token_outside_two_phase(mode: SafetyMode) -> Rejection {
+    Rejection::new(Source::SafetyMode, Code::ConfirmTokenInvalid, format!("confirm_token is only accepted in TwoPhase mode (mode is {})", mode.as_str()))
+}
+
+/// The agent-facing error for a failed backend call. `message` comes from the backend, which must
+/// already have removed anything secret from it.
+pub fn backend_rejection(kind: ErrorKindLabel, message: &str) -> Rejection {
+    let code = match kind {
+        ErrorKindLabel::Network => Code::BackendNetwork,
+        ErrorKindLabel::Rejected => Code::BackendRejected,
+        ErrorKindLabel::Timeout => Code::BackendTimeout,
+        ErrorKindLabel::InsufficientFunds => Code::BackendInsufficientFunds,
+        ErrorKindLabel::SymbolNotFound => Code::BackendSymbolNotFound,
+        ErrorKindLabel::Other => Code::BackendOther,
+    };
+    let detail: String = message.chars().take(500).collect();
+    Rejection::new(Source::Backend, code, format!("{}: {detail}", kind.as_str()))
+}

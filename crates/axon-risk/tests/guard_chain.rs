@@ -1,0 +1,360 @@
+//! Every rule, mode and gate transition of SPEC §3-§5 through the public `Guard` API.
+
+use std::sync::Arc;
+
+use axon_metrics::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, StatusLabel, ToolLabel, TradingMetrics};
+use axon_risk::clock::MS_PER_DAY;
+use axon_risk::{
+    AckStatus, Action, BreakerState, Code, Decision, GateConfig, Guard, GuardConfig, ManualClock, MarketUpdate, Outcome, RiskLimits,
+    SafetyMode, Source, ToolKind,
+};
+
+const T0: i64 = 19_000 * MS_PER_DAY + 3_600_000;
+
+struct Harness {
+    guard: Guard,
+    clock: ManualClock,
+    metrics: Arc<TradingMetrics>,
+}
+
+fn harness(mode: SafetyMode, limits: RiskLimits, gates: Vec<GateConfig>) -> Harness {
+    let clock = ManualClock::new(T0);
+    let metrics = Arc::new(TradingMetrics::new());
+    let config = GuardConfig { mode, limits, gates, ..GuardConfig::default() };
+    let guard = Guard::new(config, Arc::new(clock.clone()), metrics.clone()).expect("valid config");
+    Harness { guard, clock, metrics }
+}
+
+fn runbook_limits() -> RiskLimits {
+    RiskLimits {
+        allowed_symbols: Some(vec!["BTC-USDT".into(), "ETH-USDT".into()]),
+        max_order_notional: Some(50_000.0),
+        max_position_abs: Some(10.0),
+        max_daily_orders: Some(100),
+        max_daily_cancels: None,
+    }
+}
+
+fn flat(h: &mut Harness, symbol: &str, price: Option<f64>) {
+    let update = MarketUpdate { reference_price: price, position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
+    h.guard.update_market(symbol, update, true).expect("valid market data");
+}
+
+fn limit(symbol: &str, side: &str, qty: f64, price: f64) -> String {
+    format!(r#"{{"symbol":"{symbol}","side":"{side}","quantity":{qty},"price":{price}}}"#)
+}
+
+fn rejected(d: Decision) -> axon_risk::Rejection {
+    match d {
+        Decision::Rejected(r) => r,
+        other => panic!("expected a rejection, got {other:?}"),
+    }
+}
+
+fn sent(d: Decision) -> (u64, Action) {
+    match d {
+        Decision::Send { ticket, action } => (ticket, action),
+        other => panic!("expected Send, got {other:?}"),
+    }
+}
+
+fn done(d: Decision) -> serde_json::Value {
+    match d {
+        Decision::Done { ack_json } => serde_json::from_str(&ack_json).expect("ack is JSON"),
+        other => panic!("expected Done, got {other:?}"),
+    }
+}
+
+fn ack(h: &mut Harness, ticket: u64, id: &str) {
+    assert_eq!(h.guard.record(ticket, Outcome::Acked { order_id: id, status: AckStatus::New }, 0.001).expect("ticket"), None);
+}
+
+#[test]
+fn dry_run_evaluates_the_chain_but_sends_nothing_and_uses_no_quota() {
+    let mut h = harness(SafetyMode::DryRun, runbook_limits(), vec![]);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    let ack = done(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 20_000.0), false));
+    assert_eq!(ack["status"], "DryRun");
+    assert_eq!(ack["symbol"], "BTC-USDT");
+    assert_eq!(ack["side"], "Buy");
+    assert_eq!(ack["quantity"], 1.0);
+    assert_eq!(ack["timestamp_ms"], T0);
+    assert_eq!(h.guard.daily_orders(), 0);
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 3.0, 20_000.0), false));
+    assert_eq!((r.code, r.message.as_str()), (Code::MaxOrderNotional, "RiskLimits: order notional 60000 exceeds limit 50000"));
+    assert_eq!(h.metrics.orders(ToolLabel::Place, SideLabel::Buy, StatusLabel::Success), 1);
+    assert_eq!(h.metrics.orders(ToolLabel::Place, SideLabel::Buy, StatusLabel::Rejected), 1);
+}
+
+#[test]
+fn direct_sends_and_records() {
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), vec![]);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    let (ticket, action) = sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Sell", 0.5, 21_000.0), false));
+    let Action::Place(order) = action else { panic!("place") };
+    assert_eq!(order.quantity, 0.5);
+    assert!(order.client_order_id.starts_with("axon-"));
+    assert_eq!(h.guard.daily_orders(), 1);
+    assert_eq!(h.metrics.daily_orders(), 1);
+    ack(&mut h, ticket, "venue-1");
+    assert_eq!(h.guard.known_order("venue-1").map(|o| o.remaining), Some(0.5));
+    assert!(h.guard.record(ticket, Outcome::Acked { order_id: "x", status: AckStatus::New }, 0.0).is_err(), "a ticket settles once");
+    assert_eq!(h.metrics.orders(ToolLabel::Place, SideLabel::Sell, StatusLabel::Success), 1);
+}
+
+#[test]
+fn symbol_rules() {
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), vec![]);
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("DOGE-USDT", "Buy", 1.0, 0.1), false));
+    assert_eq!((r.code, r.message.as_str()), (Code::SymbolNotAllowed, "RiskLimits: symbol 'DOGE-USDT' not in allowed list"));
+    let mut empty = harness(SafetyMode::Direct, RiskLimits { allowed_symbols: Some(vec![]), ..Default::default() }, vec![]);
+    assert_eq!(rejected(empty.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 1.0), false)).code, Code::SymbolNotAllowed);
+    let mut open = harness(SafetyMode::Direct, RiskLimits::default(), vec![]);
+    sent(open.guard.decide(ToolKind::PlaceOrder, &limit("ANY-THING", "Buy", 1.0, 1.0), false));
+}
+
+#[test]
+fn market_orders_need_a_reference_price() {
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), vec![]);
+    let market = r#"{"symbol":"ETH-USDT","side":"Buy","quantity":2,"order_type":"Market"}"#;
+    assert_eq!(h.guard.decide(ToolKind::PlaceOrder, market, false), Decision::NeedMarket { symbol: "ETH-USDT".into() });
+    assert_eq!(h.metrics.orders(ToolLabel::Place, SideLabel::Buy, StatusLabel::Rejected), 0, "asking for data moves nothing");
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, market, true));
+    assert_eq!((r.code, r.message.as_str()), (Code::NoReferencePrice, "RiskLimits: no reference price for 'ETH-USDT' to value a Market order"));
+    flat(&mut h, "ETH-USDT", Some(30_000.0));
+    assert_eq!(rejected(h.guard.decide(ToolKind::PlaceOrder, market, false)).message, "RiskLimits: order notional 60000 exceeds limit 50000");
+    flat(&mut h, "ETH-USDT", Some(1_500.0));
+    sent(h.guard.decide(ToolKind::PlaceOrder, market, false));
+}
+
+#[test]
+fn fetched_market_data_ages_out_but_pushed_data_does_not() {
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), vec![]);
+    let update = MarketUpdate { reference_price: Some(100.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
+    h.guard.update_market("BTC-USDT", update, false).expect("valid");
+    let order = limit("BTC-USDT", "Buy", 1.0, 100.0);
+    assert!(matches!(h.guard.decide(ToolKind::PlaceOrder, &order, false), Decision::Send { .. }));
+    h.clock.advance(1_001);
+    assert!(matches!(h.guard.decide(ToolKind::PlaceOrder, &order, false), Decision::NeedMarket { .. }));
+    h.guard.update_market("BTC-USDT", update, true).expect("valid");
+    h.clock.advance(10_000_000);
+    assert!(matches!(h.guard.decide(ToolKind::PlaceOrder, &order, false), Decision::Send { .. }));
+    assert!(h.guard.update_market("BTC-USDT", MarketUpdate { position: f64::NAN, ..update }, true).is_err());
+}
+
+#[test]
+fn position_limit_counts_position_open_orders_and_inflight() {
+    let limits = RiskLimits { max_position_abs: Some(0.5), ..Default::default() };
+    let mut h = harness(SafetyMode::Direct, limits, vec![]);
+    let update = MarketUpdate { reference_price: Some(100.0), position: 0.2, open_buy_quantity: 0.1, open_sell_quantity: 0.0 };
+    h.guard.update_market("BTC-USDT", update, true).expect("valid");
+    let (ticket, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 0.1, 100.0), false));
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 0.2, 100.0), false));
+    assert_eq!((r.code, r.message.as_str()), (Code::MaxPositionAbs, "RiskLimits: projected position 0.6 exceeds max abs 0.5"));
+    h.guard.record(ticket, Outcome::Failed { kind: ErrorKindLabel::Rejected, message: "no" }, 0.0).expect("ticket");
+    sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 0.2, 100.0), false));
+    // Selling from +0.2 to -0.3 is within 0.5; to -0.8 is not.
+    sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Sell", 0.5, 100.0), false));
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Sell", 0.5, 100.0), false));
+    assert_eq!(r.message, "RiskLimits: projected position -0.8 exceeds max abs 0.5");
+}
+
+#[test]
+fn daily_orders_reserve_atomically_release_on_definite_rejection_and_reset_at_utc_midnight() {
+    let limits = RiskLimits { max_daily_orders: Some(2), ..Default::default() };
+    let mut h = harness(SafetyMode::Direct, limits, vec![]);
+    let order = limit("BTC-USDT", "Buy", 1.0, 1.0);
+    let (t1, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    let (t2, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    assert_eq!((r.code, r.message.as_str()), (Code::MaxDailyOrders, "RiskLimits: daily order count 3 exceeds limit 2"));
+    let backend = h.guard.record(t1, Outcome::Failed { kind: ErrorKindLabel::Timeout, message: "no answer in 5000 ms" }, 0.0).expect("ticket");
+    let backend = backend.expect("a backend rejection");
+    assert_eq!((backend.code, backend.source), (Code::BackendTimeout, Source::Backend));
+    assert_eq!(backend.message, "Backend: timeout: no answer in 5000 ms");
+    assert_eq!(h.guard.daily_orders(), 2, "unknown outcome keeps the slot");
+    h.guard.record(t2, Outcome::Failed { kind: ErrorKindLabel::InsufficientFunds, message: "balance" }, 0.0).expect("ticket");
+    assert_eq!(h.guard.daily_orders(), 1, "definite rejection gives the slot back");
+    sent(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    h.clock.set(19_001 * MS_PER_DAY - 1);
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    h.clock.set(19_001 * MS_PER_DAY);
+    sent(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    assert_eq!(h.guard.daily_orders(), 1);
+    assert_eq!(h.metrics.backend_errors(BackendLabel::Mock, ErrorKindLabel::Timeout), 1);
+}
+
+#[test]
+fn daily_cancels_are_limited_and_never_gated() {
+    let limits = RiskLimits { max_daily_cancels: Some(5), ..Default::default() };
+    let gates = vec![GateConfig::RejectionCircuitBreaker { threshold: 1, cooldown_ms: 60_000 }];
+    let mut h = harness(SafetyMode::Direct, limits, gates);
+    for i in 0..5 {
+        sent(h.guard.decide(ToolKind::CancelOrder, &format!(r#"{{"order_id":"o{i}"}}"#), false));
+    }
+    let r = rejected(h.guard.decide(ToolKind::CancelOrder, r#"{"order_id":"o6"}"#, false));
+    assert_eq!((r.code, r.message.as_str()), (Code::MaxDailyCancels, "RiskLimits: daily cancel count 6 exceeds limit 5"));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Closed), "cancels never move the breaker");
+}
+
+#[test]
+fn two_phase_token_rules() {
+    let mut h = harness(SafetyMode::TwoPhase, runbook_limits(), vec![]);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    let order = limit("BTC-USDT", "Buy", 1.0, 20_000.0);
+    let pending = done(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    assert_eq!(pending["status"], "PendingConfirm");
+    let token = pending["confirm_token"].as_str().expect("token").to_owned();
+    assert_eq!(h.guard.daily_orders(), 0, "first phase takes no quota");
+    let with = |qty: f64, token: &str| format!(r#"{{"symbol":"BTC-USDT","side":"Buy","quantity":{qty},"price":20000,"confirm_token":"{token}"}}"#);
+
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &with(2.0, &token), false));
+    assert_eq!((r.code, r.source), (Code::ConfirmArgsMismatch, Source::SafetyMode));
+    assert!(r.message.starts_with("SafetyMode: "));
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &with(1.0, &token), false));
+    assert_eq!(r.code, Code::ConfirmTokenInvalid, "a mismatch voids the token");
+
+    let token = done(h.guard.decide(ToolKind::PlaceOrder, &order, false))["confirm_token"].as_str().expect("token").to_owned();
+    let (ticket, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &with(1.0, &token), false));
+    ack(&mut h, ticket, "o1");
+    assert_eq!(rejected(h.guard.decide(ToolKind::PlaceOrder, &with(1.0, &token), false)).code, Code::ConfirmTokenInvalid, "single use");
+
+    let token = done(h.guard.decide(ToolKind::PlaceOrder, &order, false))["confirm_token"].as_str().expect("token").to_owned();
+    h.clock.advance(300_000);
+    assert_eq!(rejected(h.guard.decide(ToolKind::PlaceOrder, &with(1.0, &token), false)).code, Code::ConfirmTokenExpired);
+
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &with(1.0, "0b0a7a3e-6f61-4c2b-9d7e-1c2d3e4f5a6b"), false));
+    assert_eq!(r.code, Code::ConfirmTokenInvalid);
+    assert_eq!(h.metrics.risk_rejections(RejectionSource::SafetyMode), 5);
+}
+
+#[test]
+fn two_phase_reruns_the_chain_at_confirm() {
+    let limits = RiskLimits { max_daily_orders: Some(1), ..runbook_limits() };
+    let mut h = harness(SafetyMode::TwoPhase, limits, vec![]);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    let order = limit("BTC-USDT", "Buy", 1.0, 20_000.0);
+    let t1 = done(h.guard.decide(ToolKind::PlaceOrder, &order, false))["confirm_token"].as_str().expect("token").to_owned();
+    let t2 = done(h.guard.decide(ToolKind::PlaceOrder, &order, false))["confirm_token"].as_str().expect("token").to_owned();
+    let confirm = |t: &str| format!(r#"{{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":20000,"confirm_token":"{t}"}}"#);
+    sent(h.guard.decide(ToolKind::PlaceOrder, &confirm(&t1), false));
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &confirm(&t2), false));
+    assert_eq!(r.code, Code::MaxDailyOrders, "limits re-checked at confirm time");
+}
+
+#[test]
+fn tokens_are_refused_outside_two_phase() {
+    let mut h = harness(SafetyMode::Direct, RiskLimits::default(), vec![]);
+    let args = r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1,"confirm_token":"0b0a7a3e-6f61-4c2b-9d7e-1c2d3e4f5a6b"}"#;
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, args, false));
+    assert_eq!(r.message, "SafetyMode: confirm_token is only accepted in TwoPhase mode (mode is Direct)");
+}
+
+#[test]
+fn rejection_breaker_transitions_through_the_guard() {
+    let gates = vec![GateConfig::RejectionCircuitBreaker { threshold: 5, cooldown_ms: 60_000 }];
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), gates);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    let too_big = limit("BTC-USDT", "Buy", 5.0, 20_000.0);
+    let fine = limit("BTC-USDT", "Buy", 0.1, 20_000.0);
+    for _ in 0..4 {
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    }
+    let (t, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
+    h.guard.record(t, Outcome::Failed { kind: ErrorKindLabel::Network, message: "down" }, 0.0).expect("ticket");
+    for _ in 0..4 {
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    }
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Closed), "a pass cleared the streak; backend errors do not count");
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Open));
+    h.clock.advance(17_863);
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
+    assert_eq!((r.code, r.source), (Code::CircuitBreakerOpen, Source::RiskGate));
+    assert_eq!(r.message, "RiskGate: circuit breaker open (rejections=5, cooldown_remaining_ms=42137)");
+    assert_eq!(h.metrics.gate_blocked(), 1);
+    h.clock.advance(42_137);
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::HalfOpen));
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Open), "a rejected trial reopens");
+    h.clock.advance(60_000);
+    sent(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Closed), "a passing trial closes");
+    for _ in 0..5 {
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    }
+    h.guard.reset_gate();
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Closed));
+    sent(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
+    assert_eq!(h.guard.gate_openings(), 3);
+}
+
+#[test]
+fn pnl_breaker_blocks_below_floor_until_utc_midnight() {
+    let gates = vec![GateConfig::PnlCircuitBreaker { daily_pnl_floor: -1_000.0 }];
+    let mut h = harness(SafetyMode::Direct, RiskLimits::default(), gates);
+    let order = limit("BTC-USDT", "Buy", 1.0, 1.0);
+    h.guard.update_daily_pnl(-1_200.0);
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+    assert_eq!((r.code, r.message.as_str()), (Code::PnlBreakerOpen, "RiskGate: pnl circuit breaker open (daily_pnl=-1200, floor=-1000)"));
+    h.clock.set(19_001 * MS_PER_DAY);
+    sent(h.guard.decide(ToolKind::PlaceOrder, &order, false));
+}
+
+#[test]
+fn replace_is_checked_against_the_known_order() {
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), vec![]);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    assert_eq!(
+        h.guard.decide(ToolKind::ReplaceOrder, r#"{"order_id":"o1","quantity":2}"#, false),
+        Decision::NeedOrder { order_id: "o1".into() }
+    );
+    let r = rejected(h.guard.decide(ToolKind::ReplaceOrder, r#"{"order_id":"o1","quantity":2}"#, true));
+    assert_eq!((r.source, r.code), (Source::Backend, Code::BackendRejected));
+    let (t, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 20_000.0), false));
+    ack(&mut h, t, "o1");
+    let r = rejected(h.guard.decide(ToolKind::ReplaceOrder, r#"{"order_id":"o1","quantity":3}"#, false));
+    assert_eq!(r.message, "RiskLimits: order notional 60000 exceeds limit 50000");
+    let (t, action) = sent(h.guard.decide(ToolKind::ReplaceOrder, r#"{"order_id":"o1","price":19000}"#, false));
+    assert_eq!(action, Action::Replace { order_id: "o1".into(), price: Some(19_000.0), quantity: None });
+    h.guard.record(t, Outcome::Acked { order_id: "o2", status: AckStatus::Replaced }, 0.0).expect("ticket");
+    assert!(h.guard.known_order("o1").is_none());
+    assert_eq!(h.guard.known_order("o2").map(|o| o.price), Some(19_000.0));
+}
+
+#[test]
+fn malformed_arguments_move_only_the_rejection_count() {
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), vec![GateConfig::RejectionCircuitBreaker { threshold: 1, cooldown_ms: 1 }]);
+    for args in ["", "{", "null", r#"{"symbol":"BTC-USDT"}"#, r#"{"symbol":"BTC-USDT","side":"Buy","quantity":-1,"price":1}"#] {
+        let r = rejected(h.guard.decide(ToolKind::PlaceOrder, args, false));
+        assert_eq!((r.code, r.source, r.error_type()), (Code::InvalidArguments, Source::Arguments, "InvalidArguments"), "{args}");
+    }
+    assert_eq!(h.metrics.orders(ToolLabel::Place, SideLabel::None, StatusLabel::Rejected), 5);
+    assert_eq!(h.metrics.duration(ToolLabel::Place).count, 0);
+    assert_eq!(h.metrics.risk_rejections(RejectionSource::RiskLimits), 0);
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Closed));
+    assert_eq!(h.guard.daily_orders(), 0);
+}
+
+#[test]
+fn misuse_is_an_error_not_a_denial() {
+    let clock = Arc::new(ManualClock::new(T0));
+    let metrics = Arc::new(TradingMetrics::new());
+    let bad = GuardConfig { limits: RiskLimits { max_order_notional: Some(f64::NAN), ..Default::default() }, ..GuardConfig::default() };
+    let err = Guard::new(bad, clock.clone(), metrics.clone()).expect_err("NaN limit");
+    assert!(err.to_string().contains("risk.max_order_notional"));
+    let bad = GuardConfig { gates: vec![GateConfig::RejectionCircuitBreaker { threshold: 0, cooldown_ms: 1 }], ..GuardConfig::default() };
+    assert!(Guard::new(bad, clock, metrics).expect_err("zero threshold").to_string().contains("gate.threshold"));
+}
+
+#[test]
+fn unknown_position_rejects_instead_of_assuming_flat() {
+    let limits = RiskLimits { max_position_abs: Some(1.0), ..Default::default() };
+    let mut h = harness(SafetyMode::Direct, limits, vec![]);
+    let order = limit("BTC-USDT", "Buy", 0.1, 100.0);
+    assert!(matches!(h.guard.decide(ToolKind::PlaceOrder, &order, false), Decision::NeedMarket { .. }));
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &order, true));
+    assert_eq!(r.code, Code::MaxPositionAbs);
+    assert!(r.message.starts_with("RiskLimits: position of 'BTC-USDT' is unknown"));
+}
