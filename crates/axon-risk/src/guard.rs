@@ -898,7 +898,7 @@ impl Guard {
         out.push_str(",\"side\":");
         out.push_str(side.map_or("null", |s| if s == Side::Buy { "\"Buy\"" } else { "\"Sell\"" }));
         out.push_str(",\"quantity\":");
-        out.push_str(&quantity.map_or_else(|| "null".to_owned(), |q| serde_json::Number::from_f64(q).map_or_else(|| "null".to_owned(), |n| n.to_string())));
+        out.push_str(&quantity.map_or_else(|| "null".to_owned(), json_number));
         out.push_str(",\"status\":\"");
         out.push_str(status);
         out.push_str("\",\"timestamp_ms\":");
@@ -919,6 +919,17 @@ fn position_check(limits: &RiskLimits, state: &MarketState, symbol: &str, side: 
         return Err(Rejection::new(Source::RiskLimits, Code::MaxPositionAbs, format!("position of '{symbol}' is unknown, so max_position_abs cannot be checked")));
     }
     limits::check_position(limits, state.exposure(side), delta)
+}
+
+/// A number as `JSON.stringify` writes it (`2`, not `2.0`), so native and backend acks look alike.
+fn json_number(value: f64) -> String {
+    if !value.is_finite() {
+        "null".to_owned()
+    } else if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
+        format!("{}", value as i64)
+    } else {
+        format!("{value}")
+    }
 }
 
 fn side_label(side: Side) -> SideLabel {

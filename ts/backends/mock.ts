@@ -1,0 +1,308 @@
+// MockTradingBackend: a tiny in-memory venue (SPEC §6) with balances, signed positions, resting
+// limit orders, fills, reference prices and failure injection. It pushes every change through
+// `subscribe`, like a venue's user-data stream.
+import { BackendError } from '../errors';
+import type {
+  Balance,
+  BackendEvent,
+  ErrorKind,
+  OpenOrder,
+  OrderAck,
+  OrderRequest,
+  Portfolio,
+  Position,
+  ReplaceRequest,
+  Side,
+  TradingBackend,
+} from '../types';
+
+export type MockOperation =
+  | 'placeOrder'
+  | 'cancelOrder'
+  | 'replaceOrder'
+  | 'getBalance'
+  | 'getPositions'
+  | 'getReferencePrice'
+  | 'getOpenOrders';
+
+export interface MockFill {
+  orderId: string;
+  symbol: string;
+  side: Side;
+  price: number;
+  quantity: number;
+  timestampMs: number;
+}
+
+export interface MockBackendOptions {
+  /** Quote-currency cash, default 1,000,000. */
+  cash?: number;
+  quoteAsset?: string;
+  referencePrices?: Record<string, number>;
+  /** Delay every call by this many ms (default 0: resolves on the next microtask). */
+  latencyMs?: number;
+  now?: () => number;
+}
+
+interface Injected {
+  operation: MockOperation | 'any';
+  kind: ErrorKind;
+  remaining: number;
+  message: string;
+}
+
+interface MockPosition {
+  quantity: number;
+  averagePrice: number;
+}
+
+export class MockTradingBackend implements TradingBackend {
+  readonly name = 'mock' as const;
+  readonly fills: MockFill[] = [];
+  /** Calls per operation, including failed ones. */
+  readonly calls: Record<MockOperation, number> = {
+    placeOrder: 0,
+    cancelOrder: 0,
+    replaceOrder: 0,
+    getBalance: 0,
+    getPositions: 0,
+    getReferencePrice: 0,
+    getOpenOrders: 0,
+  };
+  private cash: number;
+  private readonly quoteAsset: string;
+  private readonly prices = new Map<string, number>();
+  private readonly positions = new Map<string, MockPosition>();
+  private readonly open = new Map<string, OpenOrder>();
+  private readonly byClientId = new Map<string, OrderAck>();
+  private readonly injected: Injected[] = [];
+  private readonly listeners = new Set<(event: BackendEvent) => void>();
+  private readonly latencyMs: number;
+  private readonly now: () => number;
+  private nextId = 1;
+
+  constructor(options: MockBackendOptions = {}) {
+    this.cash = options.cash ?? 1_000_000;
+    this.quoteAsset = options.quoteAsset ?? 'USDT';
+    this.latencyMs = options.latencyMs ?? 0;
+    this.now = options.now ?? Date.now;
+    for (const [symbol, price] of Object.entries(options.referencePrices ?? {})) this.prices.set(symbol, price);
+  }
+
+  /** Fail the next `count` calls of `operation` (or of any operation) with `kind`. */
+  injectFailure(operation: MockOperation | 'any', kind: ErrorKind, count = 1, message = `injected ${kind} failure`): void {
+    this.injected.push({ operation, kind, remaining: count, message });
+  }
+
+  /** Move the market: resting limits the new price trades through fill at their limit price. */
+  setReferencePrice(symbol: string, price: number): void {
+    if (!(Number.isFinite(price) && price > 0)) throw new RangeError(`price must be finite and > 0, got ${price}`);
+    this.prices.set(symbol, price);
+    for (const order of [...this.open.values()]) {
+      if (order.symbol !== symbol) continue;
+      const crosses = order.side === 'Buy' ? price <= order.price : price >= order.price;
+      if (crosses) this.fill(order, order.remaining, order.price);
+    }
+    this.emitMarket(symbol);
+  }
+
+  subscribe(listener: (event: BackendEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  async placeOrder(request: OrderRequest): Promise<OrderAck> {
+    await this.enter('placeOrder');
+    const known = this.byClientId.get(request.clientOrderId);
+    if (known !== undefined) return known; // idempotent on client order id
+    const reference = this.prices.get(request.symbol);
+    if (reference === undefined) throw new BackendError('symbol_not_found', `unknown symbol ${request.symbol}`);
+    const marketable =
+      request.orderType === 'Market' ||
+      (request.side === 'Buy' ? (request.price as number) >= reference : (request.price as number) <= reference);
+    const fillPrice = reference; // marketable orders take the reference price
+    const notional = request.quantity * (marketable ? fillPrice : (request.price as number));
+    if (request.side === 'Buy' && notional > this.availableCash()) {
+      throw new BackendError('insufficient_funds', `need ${notional} ${this.quoteAsset}, have ${this.availableCash()}`);
+    }
+    const order: OpenOrder = {
+      orderId: `mock-${this.nextId++}`,
+      clientOrderId: request.clientOrderId,
+      symbol: request.symbol,
+      side: request.side,
+      price: request.price ?? reference,
+      quantity: request.quantity,
+      remaining: request.quantity,
+    };
+    let status: OrderAck['status'];
+    if (marketable) {
+      this.fill(order, order.remaining, fillPrice);
+      status = 'Filled';
+    } else if (request.orderType === 'Limit' && request.timeInForce === 'GTC') {
+      this.open.set(order.orderId, order);
+      this.emitOrder(order);
+      status = 'New';
+    } else {
+      status = 'Cancelled'; // IOC/FOK that cannot trade now
+    }
+    this.emitMarket(request.symbol);
+    const ack = this.ack(order, status);
+    this.byClientId.set(request.clientOrderId, ack);
+    return ack;
+  }
+
+  async cancelOrder(orderId: string): Promise<OrderAck> {
+    await this.enter('cancelOrder');
+    const order = this.open.get(orderId);
+    if (order === undefined) throw new BackendError('rejected', `order ${orderId} is not open`);
+    this.open.delete(orderId);
+    this.emitOrder({ ...order, remaining: 0 });
+    this.emitMarket(order.symbol);
+    return this.ack(order, 'Cancelled');
+  }
+
+  async replaceOrder(request: ReplaceRequest): Promise<OrderAck> {
+    await this.enter('replaceOrder');
+    const order = this.open.get(request.orderId);
+    if (order === undefined) throw new BackendError('rejected', `order ${request.orderId} is not open`);
+    const filled = order.quantity - order.remaining;
+    const quantity = request.quantity ?? order.quantity;
+    if (quantity <= filled) throw new BackendError('rejected', `new quantity ${quantity} is not above the filled ${filled}`);
+    order.price = request.price ?? order.price;
+    order.quantity = quantity;
+    order.remaining = quantity - filled;
+    this.emitOrder(order);
+    const reference = this.prices.get(order.symbol);
+    if (reference !== undefined && (order.side === 'Buy' ? reference <= order.price : reference >= order.price)) {
+      this.fill(order, order.remaining, order.price);
+    }
+    this.emitMarket(order.symbol);
+    return this.ack(order, order.remaining === 0 ? 'Filled' : 'Replaced');
+  }
+
+  async getBalance(): Promise<Balance[]> {
+    await this.enter('getBalance');
+    return this.balances();
+  }
+
+  async getPositions(): Promise<Position[]> {
+    await this.enter('getPositions');
+    return this.positionList();
+  }
+
+  async getPortfolio(): Promise<Portfolio> {
+    const [balances, positions] = await Promise.all([this.getBalance(), this.getPositions()]);
+    return { balances, positions };
+  }
+
+  async getReferencePrice(symbol: string): Promise<number | null> {
+    await this.enter('getReferencePrice');
+    return this.prices.get(symbol) ?? null;
+  }
+
+  async getOpenOrders(): Promise<OpenOrder[]> {
+    await this.enter('getOpenOrders');
+    return [...this.open.values()].map((o) => ({ ...o }));
+  }
+
+  /** Orders resting now (synchronous view for tests). */
+  openOrders(): OpenOrder[] {
+    return [...this.open.values()].map((o) => ({ ...o }));
+  }
+
+  /** Every order the venue accepted (resting, filled or cancelled), by client order id. */
+  acceptedOrders(): number {
+    return this.byClientId.size;
+  }
+
+  position(symbol: string): number {
+    return this.positions.get(symbol)?.quantity ?? 0;
+  }
+
+  private balances(): Balance[] {
+    return [{ asset: this.quoteAsset, free: this.availableCash(), locked: this.lockedCash() }];
+  }
+
+  private positionList(): Position[] {
+    return [...this.positions].filter(([, p]) => p.quantity !== 0).map(([symbol, p]) => ({ symbol, ...p }));
+  }
+
+  private lockedCash(): number {
+    let locked = 0;
+    for (const o of this.open.values()) if (o.side === 'Buy') locked += o.remaining * o.price;
+    return locked;
+  }
+
+  private availableCash(): number {
+    return this.cash - this.lockedCash();
+  }
+
+  private fill(order: OpenOrder, quantity: number, price: number): void {
+    const signed = order.side === 'Buy' ? quantity : -quantity;
+    const held = this.positions.get(order.symbol) ?? { quantity: 0, averagePrice: 0 };
+    const next = held.quantity + signed;
+    const averagePrice =
+      next === 0 ? 0 : Math.sign(next) === Math.sign(held.quantity) && Math.abs(next) > Math.abs(held.quantity)
+        ? (held.averagePrice * held.quantity + price * signed) / next
+        : Math.sign(next) === Math.sign(held.quantity) ? held.averagePrice : price;
+    this.positions.set(order.symbol, { quantity: next, averagePrice });
+    this.cash -= signed * price;
+    order.remaining -= quantity;
+    this.fills.push({ orderId: order.orderId, symbol: order.symbol, side: order.side, price, quantity, timestampMs: this.now() });
+    if (order.remaining <= 0) {
+      this.open.delete(order.orderId);
+      this.emitOrder({ ...order, remaining: 0 });
+    }
+  }
+
+  private ack(order: OpenOrder, status: OrderAck['status']): OrderAck {
+    return {
+      orderId: order.orderId,
+      symbol: order.symbol,
+      side: order.side,
+      quantity: order.quantity,
+      status,
+      timestampMs: this.now(),
+      filledQuantity: order.quantity - order.remaining,
+    };
+  }
+
+  private async enter(operation: MockOperation): Promise<void> {
+    this.calls[operation] += 1;
+    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    const index = this.injected.findIndex((f) => f.operation === operation || f.operation === 'any');
+    if (index >= 0) {
+      const failure = this.injected[index] as Injected;
+      failure.remaining -= 1;
+      if (failure.remaining <= 0) this.injected.splice(index, 1);
+      throw new BackendError(failure.kind, failure.message);
+    }
+  }
+
+  private emit(event: BackendEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private emitOrder(order: OpenOrder): void {
+    this.emit({ type: 'order', orderId: order.orderId, symbol: order.symbol, side: order.side, price: order.price, remaining: order.remaining });
+  }
+
+  private emitMarket(symbol: string): void {
+    if (this.listeners.size === 0) return;
+    let openBuyQuantity = 0;
+    let openSellQuantity = 0;
+    for (const o of this.open.values()) {
+      if (o.symbol !== symbol) continue;
+      if (o.side === 'Buy') openBuyQuantity += o.remaining;
+      else openSellQuantity += o.remaining;
+    }
+    this.emit({
+      type: 'market',
+      symbol,
+      referencePrice: this.prices.get(symbol) ?? null,
+      position: this.positions.get(symbol)?.quantity ?? 0,
+      openBuyQuantity,
+      openSellQuantity,
+    });
+  }
+}

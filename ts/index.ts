@@ -1,0 +1,16 @@
+// axon-llm for Node: guarded trading tools for LLM agents.
+export { createTradingTools } from './tools';
+export type { Tool, ToolName, TradingTools, TradingToolsOptions, RiskOptions, GateOptions } from './tools';
+export { ToolError, BackendError } from './errors';
+export type { ToolErrorJson, ToolErrorSource, ToolErrorType } from './errors';
+export { TradingMetrics } from './metrics';
+export type { MetricEvent, MetricEventType, MetricsCallback, MetricsSnapshot, HistogramSnapshot } from './metrics';
+export { MockTradingBackend } from './backends/mock';
+export type { MockBackendOptions, MockFill, MockOperation } from './backends/mock';
+export { jsonLineLogger, levelFromEnv, silentLogger } from './log';
+export type { Logger, LogLevel, LogRecord } from './log';
+export { placeOrderSchema, cancelOrderSchema, replaceOrderSchema, queryPortfolioSchema } from './schemas';
+export type { JsonSchema } from './schemas';
+export type * from './types';
+export type { GuardState } from './native';
+export { native } from './native';

@@ -1,0 +1,365 @@
+// The four LLM-facing trading tools. Each call is decided by one native call (parse, safety mode,
+// limits, gate, reservation) and settled by one more; this module only does the I/O in between.
+import { performance } from 'node:perf_hooks';
+
+import { z } from 'zod';
+
+import { BackendError, ToolError } from './errors';
+import { jsonLineLogger, type Logger } from './log';
+import { TradingMetrics } from './metrics';
+import { DecisionKind, native, ToolIndex, type GuardState, type NativeDecision, type NativeGuard } from './native';
+import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
+import type { AckStatus, BackendEvent, OrderAck, OrderType, SafetyModeName, Side, TimeInForce, TradingBackend } from './types';
+
+export type ToolName = keyof typeof ToolIndex;
+
+export interface Tool {
+  readonly name: ToolName;
+  readonly description: string;
+  /** JSON Schema (draft 2020-12) of the arguments. */
+  readonly parameters: JsonSchema;
+  /** Arguments as the LLM produced them (a JSON string). Resolves to a JSON string; rejects with `ToolError`. */
+  execute(args: string): Promise<string>;
+}
+
+const riskOptionsSchema = z.strictObject({
+  allowedSymbols: z.array(z.string().min(1).max(32)).optional(),
+  maxOrderNotional: z.number().finite().nonnegative().optional(),
+  maxPositionAbs: z.number().finite().nonnegative().optional(),
+  maxDailyOrders: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  maxDailyCancels: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+});
+
+const gateOptionsSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('AlwaysOpen') }),
+  z.strictObject({
+    type: z.literal('RejectionCircuitBreaker'),
+    threshold: z.number().int().min(1).max(0xffff_ffff),
+    cooldownMs: z.number().int().nonnegative(),
+  }),
+  z.strictObject({ type: z.literal('PnlCircuitBreaker'), dailyPnlFloor: z.number().finite() }),
+]);
+
+const optionsSchema = z.strictObject({
+  backend: z.custom<TradingBackend>(
+    (value) => typeof value === 'object' && value !== null && typeof (value as TradingBackend).placeOrder === 'function',
+    'backend must implement TradingBackend',
+  ),
+  mode: z.enum(['DryRun', 'TwoPhase', 'Direct']).default('DryRun'),
+  risk: riskOptionsSchema.default({}),
+  gate: z.union([gateOptionsSchema, z.array(gateOptionsSchema)]).default({ type: 'AlwaysOpen' }),
+  metrics: z.instanceof(TradingMetrics).optional(),
+  logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null && typeof (value as Logger).log === 'function').optional(),
+  confirmTtlMs: z.number().int().positive().optional(),
+  /** A backend call that takes longer fails as `timeout` (the order may still exist: its quota is kept). */
+  backendTimeoutMs: z.number().int().positive().default(10_000),
+  maxArgsBytes: z.number().int().positive().optional(),
+  marketDataMaxAgeMs: z.number().int().nonnegative().optional(),
+  /** Run the guard on a manual clock starting here (Unix ms): for tests and backtests. */
+  clockStartMs: z.number().int().optional(),
+});
+
+export type RiskOptions = z.input<typeof riskOptionsSchema>;
+export type GateOptions = z.input<typeof gateOptionsSchema>;
+export type TradingToolsOptions = z.input<typeof optionsSchema>;
+
+export interface TradingTools {
+  readonly tools: readonly [Tool, Tool, Tool, Tool];
+  readonly placeOrder: Tool;
+  readonly cancelOrder: Tool;
+  readonly replaceOrder: Tool;
+  readonly queryPortfolio: Tool;
+  readonly metrics: TradingMetrics;
+  readonly mode: SafetyModeName;
+  /** Breaker states, daily counters, pending confirmations. */
+  state(): GuardState;
+  /** Close every gate by hand (runbook §3.1: `gate.reset()`). */
+  resetGate(): void;
+  /** Move the manual clock (only with `clockStartMs`). */
+  setClockMs(ms: number): void;
+  /** Stop listening to the backend's push feed. */
+  close(): void;
+}
+
+const DESCRIPTIONS: Record<ToolName, string> = {
+  place_order:
+    'Place an order. Every call passes a risk chain (safety mode, limits, circuit breakers); a refusal comes back as a ToolError JSON with a code. In TwoPhase mode the first call returns PendingConfirm and a confirm_token; call again with the same fields plus confirm_token to place it.',
+  cancel_order: 'Cancel an open order by order_id.',
+  replace_order: 'Change the price and/or quantity of an open order. Passes the same risk chain as place_order.',
+  query_portfolio: 'Balances, positions and open orders, optionally for one symbol.',
+};
+
+const SCHEMAS: Record<ToolName, JsonSchema> = {
+  place_order: placeOrderSchema,
+  cancel_order: cancelOrderSchema,
+  replace_order: replaceOrderSchema,
+  query_portfolio: queryPortfolioSchema,
+};
+
+function describeOptionsError(error: z.ZodError): string {
+  return error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`).join('; ');
+}
+
+/** Build the four guarded tools over a backend. Throws `TypeError` naming the key on bad options. */
+export function createTradingTools(options: TradingToolsOptions): TradingTools {
+  const parsed = optionsSchema.safeParse(options);
+  if (!parsed.success) throw new TypeError(`axon-llm: invalid trading tools options: ${describeOptionsError(parsed.error)}`);
+  return new GuardedTools(parsed.data).api();
+}
+
+type ParsedOptions = z.output<typeof optionsSchema>;
+
+class GuardedTools {
+  private readonly guard: NativeGuard;
+  private readonly backend: TradingBackend;
+  private readonly metrics: TradingMetrics;
+  private readonly logger: Logger;
+  private readonly mode: SafetyModeName;
+  private readonly timeoutMs: number;
+  private readonly unsubscribe: () => void;
+
+  constructor(o: ParsedOptions) {
+    this.backend = o.backend;
+    this.metrics = o.metrics ?? new TradingMetrics();
+    this.logger = o.logger ?? jsonLineLogger();
+    this.mode = o.mode;
+    this.timeoutMs = o.backendTimeoutMs;
+    const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
+    this.guard = new native.NativeGuard(
+      {
+        mode: o.mode,
+        backend: o.backend.name,
+        allowedSymbols: o.risk.allowedSymbols,
+        maxOrderNotional: o.risk.maxOrderNotional,
+        maxPositionAbs: o.risk.maxPositionAbs,
+        maxDailyOrders: o.risk.maxDailyOrders,
+        maxDailyCancels: o.risk.maxDailyCancels,
+        gates,
+        confirmTtlMs: o.confirmTtlMs,
+        maxArgsBytes: o.maxArgsBytes,
+        marketDataMaxAgeMs: o.marketDataMaxAgeMs,
+        manualClockMs: o.clockStartMs,
+      },
+      this.metrics.native,
+    );
+    this.unsubscribe = o.backend.subscribe?.((event) => this.onBackendEvent(event)) ?? (() => undefined);
+  }
+
+  api(): TradingTools {
+    const make = (name: ToolName): Tool => ({
+      name,
+      description: DESCRIPTIONS[name],
+      parameters: SCHEMAS[name],
+      execute: (args: string) => this.execute(name, args),
+    });
+    const placeOrder = make('place_order');
+    const cancelOrder = make('cancel_order');
+    const replaceOrder = make('replace_order');
+    const queryPortfolio = make('query_portfolio');
+    return {
+      tools: [placeOrder, cancelOrder, replaceOrder, queryPortfolio],
+      placeOrder,
+      cancelOrder,
+      replaceOrder,
+      queryPortfolio,
+      metrics: this.metrics,
+      mode: this.mode,
+      state: () => this.guard.state(),
+      resetGate: () => {
+        this.guard.resetGate();
+        this.logger.log('warn', { msg: 'RiskGate: circuit breaker reset by hand', mode: this.mode });
+      },
+      setClockMs: (ms: number) => this.guard.setClockMs(ms),
+      close: () => this.unsubscribe(),
+    };
+  }
+
+  private onBackendEvent(event: BackendEvent): void {
+    try {
+      switch (event.type) {
+        case 'market':
+          this.guard.updateMarket(event.symbol, { ...event, referencePrice: event.referencePrice ?? undefined }, true);
+          break;
+        case 'order':
+          if (event.remaining > 0) this.guard.learnOrder(event.orderId, event.symbol, event.side, event.price, event.remaining);
+          else this.guard.forgetOrder(event.orderId);
+          break;
+        case 'pnl':
+          this.guard.updateDailyPnl(event.dailyPnl);
+          break;
+      }
+    } catch (error) {
+      this.logger.log('error', { msg: `BackendError: invalid ${event.type} event from ${this.backend.name}: ${String(error)}`, mode: this.mode });
+    }
+  }
+
+  private async execute(name: ToolName, args: string): Promise<string> {
+    const started = performance.now();
+    if (typeof args !== 'string') {
+      throw new ToolError({
+        error_type: 'InvalidArguments',
+        source: 'Arguments',
+        code: 'INVALID_ARGUMENTS',
+        message: `Arguments: arguments must be a JSON string, got ${typeof args}`,
+      });
+    }
+    const tool = ToolIndex[name];
+    try {
+      let decision = this.guard.decide(tool, args, false);
+      if (decision.kind === DecisionKind.NeedMarket) {
+        await this.refreshMarket(decision.symbol as string);
+        decision = this.guard.decide(tool, args, true);
+      } else if (decision.kind === DecisionKind.NeedOrder) {
+        await this.refreshOrders();
+        decision = this.guard.decide(tool, args, true);
+      }
+      switch (decision.kind) {
+        case DecisionKind.Done:
+          if (this.logger.isEnabled('info')) this.logDone(name, decision);
+          return decision.ackJson as string;
+        case DecisionKind.Rejected: {
+          const error = ToolError.fromNative(decision);
+          this.logRejection(name, error);
+          throw error;
+        }
+        case DecisionKind.Send:
+          return await this.send(name, decision, started);
+        default:
+          throw new Error(`axon-llm: unexpected decision kind ${decision.kind}`);
+      }
+    } finally {
+      this.metrics.notify();
+    }
+  }
+
+  private async send(name: ToolName, d: NativeDecision, started: number): Promise<string> {
+    const ticket = d.ticket as number;
+    let result: OrderAck | string;
+    try {
+      result = await this.withTimeout(this.callBackend(d));
+      if (typeof result !== 'string' && result.status === 'Rejected') {
+        throw new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`);
+      }
+    } catch (cause) {
+      const kind = cause instanceof BackendError ? cause.kind : 'other';
+      const message = cause instanceof Error ? cause.message : String(cause);
+      const error = ToolError.fromNative(this.guard.recordFailure(ticket, kind, message, (performance.now() - started) / 1000));
+      this.logger.log('error', { msg: `BackendError (${kind}): ${error.message}`, tool: name, mode: this.mode, code: error.code, backend: this.backend.name });
+      throw error;
+    }
+    if (typeof result === 'string') {
+      this.guard.recordAck(ticket, '', 'New', (performance.now() - started) / 1000);
+      return result;
+    }
+    this.guard.recordAck(ticket, result.orderId, result.status, (performance.now() - started) / 1000);
+    if (this.logger.isEnabled('info')) {
+      this.logger.log('info', {
+        msg: `${this.mode}: ${name} ${result.side} ${result.quantity} ${result.symbol} -> ${result.status}`,
+        tool: name,
+        mode: this.mode,
+        order_id: result.orderId,
+        status: result.status,
+      });
+    }
+    return ackJson(result);
+  }
+
+  /** The backend call a SEND decision asks for. Query results are already agent-facing JSON. */
+  private callBackend(d: NativeDecision): Promise<OrderAck | string> {
+    switch (d.action) {
+      case 'place':
+        return this.backend.placeOrder({
+          symbol: d.symbol as string,
+          side: d.side as Side,
+          quantity: d.quantity as number,
+          orderType: d.orderType as OrderType,
+          price: d.price ?? undefined,
+          stopLoss: d.stopLoss ?? undefined,
+          takeProfit: d.takeProfit ?? undefined,
+          timeInForce: d.timeInForce as TimeInForce,
+          clientOrderId: d.clientOrderId as string,
+        });
+      case 'cancel':
+        return this.backend.cancelOrder(d.orderId as string);
+      case 'replace':
+        return this.backend.replaceOrder({ orderId: d.orderId as string, price: d.price ?? undefined, quantity: d.quantity ?? undefined });
+      case 'query':
+        return this.portfolioJson(d.symbol ?? undefined);
+      default:
+        return Promise.reject(new Error(`axon-llm: unknown action ${String(d.action)}`));
+    }
+  }
+
+  private async portfolioJson(symbol: string | undefined): Promise<string> {
+    const [portfolio, openOrders] = await Promise.all([this.backend.getPortfolio(), this.backend.getOpenOrders()]);
+    const assets = symbol === undefined ? undefined : new Set(symbol.split(/[-/]/));
+    return JSON.stringify({
+      balances: portfolio.balances.filter((b) => assets === undefined || assets.has(b.asset)),
+      positions: portfolio.positions
+        .filter((p) => symbol === undefined || p.symbol === symbol)
+        .map((p) => ({ symbol: p.symbol, quantity: p.quantity, average_price: p.averagePrice })),
+      open_orders: openOrders
+        .filter((o) => symbol === undefined || o.symbol === symbol)
+        .map((o) => ({ order_id: o.orderId, symbol: o.symbol, side: o.side, price: o.price, quantity: o.quantity, remaining: o.remaining })),
+    });
+  }
+
+  private withTimeout<T>(work: Promise<T>): Promise<T> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new BackendError('timeout', `${this.backend.name} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+    });
+    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
+  }
+
+  /** Fetch what the guard needs for `symbol`. On failure the guard stays without data and rejects (fail-closed). */
+  private async refreshMarket(symbol: string): Promise<void> {
+    try {
+      const [price, positions, openOrders] = await this.withTimeout(
+        Promise.all([this.backend.getReferencePrice(symbol), this.backend.getPositions(), this.backend.getOpenOrders()]),
+      );
+      let openBuyQuantity = 0;
+      let openSellQuantity = 0;
+      for (const order of openOrders) {
+        if (order.symbol !== symbol) continue;
+        if (order.side === 'Buy') openBuyQuantity += order.remaining;
+        else openSellQuantity += order.remaining;
+      }
+      const position = positions.find((p) => p.symbol === symbol)?.quantity ?? 0;
+      this.guard.updateMarket(symbol, { referencePrice: price ?? undefined, position, openBuyQuantity, openSellQuantity }, false);
+    } catch (error) {
+      this.logger.log('warn', { msg: `BackendError: cannot fetch market data for ${symbol}: ${String(error)}`, mode: this.mode, backend: this.backend.name });
+    }
+  }
+
+  private async refreshOrders(): Promise<void> {
+    try {
+      for (const order of await this.withTimeout(this.backend.getOpenOrders())) {
+        this.guard.learnOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
+      }
+    } catch (error) {
+      this.logger.log('warn', { msg: `BackendError: cannot fetch open orders: ${String(error)}`, mode: this.mode, backend: this.backend.name });
+    }
+  }
+
+  private logDone(name: ToolName, d: NativeDecision): void {
+    const ack = JSON.parse(d.ackJson as string) as { status: string; order_id: string };
+    this.logger.log('info', { msg: `${this.mode}: ${name} -> ${ack.status}`, tool: name, mode: this.mode, order_id: ack.order_id, status: ack.status });
+  }
+
+  private logRejection(name: ToolName, error: ToolError): void {
+    if (!this.logger.isEnabled('warn')) return;
+    this.logger.log('warn', { msg: error.message, tool: name, mode: this.mode, source: error.source, code: error.code });
+  }
+}
+
+function ackJson(ack: OrderAck): string {
+  return JSON.stringify({
+    order_id: ack.orderId,
+    symbol: ack.symbol,
+    side: ack.side,
+    quantity: ack.quantity,
+    status: ack.status satisfies AckStatus,
+    timestamp_ms: ack.timestampMs,
+  });
+}

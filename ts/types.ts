@@ -1,0 +1,100 @@
+// The venue-facing contract (SPEC §6). Backends do I/O; every risk rule lives in the native guard.
+
+export type Side = 'Buy' | 'Sell';
+export type OrderType = 'Limit' | 'Market';
+export type TimeInForce = 'GTC' | 'IOC' | 'FOK';
+export type AckStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Replaced' | 'Rejected';
+export type BackendName = 'mock' | 'exchange' | 'oms' | 'backtest';
+export type ErrorKind = 'network' | 'rejected' | 'timeout' | 'insufficient_funds' | 'symbol_not_found' | 'other';
+export type SafetyModeName = 'DryRun' | 'TwoPhase' | 'Direct';
+
+/** An order the risk chain approved, as the backend receives it. */
+export interface OrderRequest {
+  symbol: string;
+  side: Side;
+  quantity: number;
+  orderType: OrderType;
+  price?: number;
+  stopLoss?: number;
+  takeProfit?: number;
+  timeInForce: TimeInForce;
+  /** Always set: the caller's id or one the guard generated, so a retried send can be recognized. */
+  clientOrderId: string;
+}
+
+export interface ReplaceRequest {
+  orderId: string;
+  price?: number;
+  quantity?: number;
+}
+
+export interface OrderAck {
+  orderId: string;
+  symbol: string;
+  side: Side;
+  quantity: number;
+  status: AckStatus;
+  timestampMs: number;
+  filledQuantity?: number;
+  averagePrice?: number;
+}
+
+export interface Balance {
+  asset: string;
+  free: number;
+  locked: number;
+}
+
+export interface Position {
+  symbol: string;
+  /** Signed: long > 0, short < 0. */
+  quantity: number;
+  averagePrice: number;
+}
+
+export interface Portfolio {
+  balances: Balance[];
+  positions: Position[];
+}
+
+export interface OpenOrder {
+  orderId: string;
+  clientOrderId?: string;
+  symbol: string;
+  side: Side;
+  price: number;
+  quantity: number;
+  remaining: number;
+}
+
+/** Changes a backend pushes so the guard never needs to ask (see `TradingBackend.subscribe`). */
+export type BackendEvent =
+  | {
+      type: 'market';
+      symbol: string;
+      referencePrice: number | null;
+      position: number;
+      openBuyQuantity: number;
+      openSellQuantity: number;
+    }
+  | { type: 'order'; orderId: string; symbol: string; side: Side; price: number; remaining: number }
+  | { type: 'pnl'; dailyPnl: number };
+
+export interface TradingBackend {
+  readonly name: BackendName;
+  placeOrder(request: OrderRequest): Promise<OrderAck>;
+  cancelOrder(orderId: string): Promise<OrderAck>;
+  replaceOrder(request: ReplaceRequest): Promise<OrderAck>;
+  getBalance(): Promise<Balance[]>;
+  getPositions(): Promise<Position[]>;
+  /** Balance and positions, fetched concurrently. */
+  getPortfolio(): Promise<Portfolio>;
+  /** Last trade or mark price, `null` when the venue knows none. */
+  getReferencePrice(symbol: string): Promise<number | null>;
+  getOpenOrders(): Promise<OpenOrder[]>;
+  /**
+   * Optional push feed. A backend that implements it must emit a `market` event for a symbol after
+   * every change of its reference price, position or open orders, so the guard's view is never stale.
+   */
+  subscribe?(listener: (event: BackendEvent) => void): () => void;
+}
