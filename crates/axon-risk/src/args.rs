@@ -188,7 +188,10 @@ fn diagnose(args: &str, fields: &[FieldSpec], err: &serde_json::Error) -> Reject
         Err(syntax) => {
             let detail = strip_position(&syntax.to_string());
             return match key_before(args, syntax.line(), syntax.column()) {
-                Some(key) if !detail.starts_with("EOF") => Rejection::arguments(format!("field `{key}`: {detail}")),
+                // Inside a value (a number out of range, NaN): name the field being read.
+                Some(key) if !detail.starts_with("EOF") && !detail.starts_with("trailing") => {
+                    Rejection::arguments(format!("field `{key}`: {detail}"))
+                }
                 _ => Rejection::arguments(format!("invalid JSON: {detail}")),
             };
         }
