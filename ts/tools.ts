@@ -96,8 +96,21 @@ const SCHEMAS: Record<ToolName, JsonSchema> = {
   query_portfolio: queryPortfolioSchema,
 };
 
+type Issue = z.core.$ZodIssue;
+
+/** `key.path: message` for each problem; a failed union reports its first alternative's own problems. */
+function describeIssues(issues: readonly Issue[], base: readonly PropertyKey[] = []): string[] {
+  return issues.flatMap((issue) => {
+    const path = [...base, ...issue.path];
+    if (issue.code === 'invalid_union' && issue.errors[0] !== undefined && issue.errors[0].length > 0) {
+      return describeIssues(issue.errors[0], path);
+    }
+    return [`${path.map(String).join('.') || '(options)'}: ${issue.message}`];
+  });
+}
+
 function describeOptionsError(error: z.ZodError): string {
-  return error.issues.map((issue) => `${issue.path.join('.') || '(options)'}: ${issue.message}`).join('; ');
+  return describeIssues(error.issues).join('; ');
 }
 
 /** Build the four guarded tools over a backend. Throws `TypeError` naming the key on bad options. */

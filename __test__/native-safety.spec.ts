@@ -1,0 +1,53 @@
+// A Rust panic surfaces as a JS error and never takes Node down; misuse of the native API throws
+// clear errors naming the key.
+import { execFileSync } from 'node:child_process';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+import { createTradingTools, MockTradingBackend, silentLogger, TradingMetrics } from '../ts/index';
+import { native } from '../ts/native';
+
+describe('native safety', () => {
+  it('a panic inside the addon becomes a catchable Error and the process keeps running', () => {
+    expect(() => native.triggerNativePanic('deliberate')).toThrow(/axon native panic in triggerNativePanic: deliberate/);
+    // Still alive and still deciding.
+    const guard = new native.NativeGuard({ mode: 'DryRun', backend: 'mock' }, new native.NativeMetrics());
+    expect(guard.decide(0, '{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1}', false).kind).toBe(0);
+  });
+
+  it('a child Node process survives a native panic and exits 0', () => {
+    const script = `const n = require(${JSON.stringify(join(__dirname, '..', 'index.js'))});
+      try { n.triggerNativePanic('in child'); } catch (e) { console.log('caught:' + e.message); }
+      console.log('alive');`;
+    const out = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    expect(out).toContain('caught:axon native panic in triggerNativePanic: in child');
+    expect(out).toContain('alive');
+  });
+
+  it('settling an unknown ticket is misuse and throws', () => {
+    const guard = new native.NativeGuard({ mode: 'Direct', backend: 'mock' }, new native.NativeMetrics());
+    expect(() => guard.recordAck(12345, 'x', 'New', 0)).toThrow(/ticket 12345 is unknown or already recorded/);
+    expect(() => guard.recordAck(0, 'x', 'Bogus', 0)).toThrow(/ack status must be/);
+  });
+
+  it('bad options are errors naming the key', () => {
+    const backend = new MockTradingBackend();
+    const make = (extra: Record<string, unknown>) => () =>
+      createTradingTools({ backend, logger: silentLogger, metrics: new TradingMetrics(), ...(extra as object) });
+    expect(make({ mode: 'Yolo' })).toThrow(/mode: /);
+    expect(make({ risk: { maxOrderNotional: -1 } })).toThrow(/risk\.maxOrderNotional/);
+    expect(make({ risk: { maxDailyOrders: 1.5 } })).toThrow(/risk\.maxDailyOrders/);
+    expect(make({ risk: { max_order_notional: 5 } })).toThrow(/max_order_notional/);
+    expect(make({ gate: { type: 'RejectionCircuitBreaker', threshold: 0, cooldownMs: 1 } })).toThrow(/gate\.threshold/);
+    expect(make({ gate: { type: 'Sometimes' } })).toThrow(/gate\.type/);
+    expect(() => new native.NativeGuard({ mode: 'Direct', backend: 'mock', maxOrderNotional: Number.NaN }, new native.NativeMetrics())).toThrow(
+      /risk\.max_order_notional/,
+    );
+  });
+
+  it('the system clock cannot be moved by hand', () => {
+    const tools = createTradingTools({ backend: new MockTradingBackend(), logger: silentLogger });
+    expect(() => tools.setClockMs(0)).toThrow(/system clock/);
+  });
+});
