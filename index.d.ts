@@ -9,29 +9,6 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
-/** The risk chain of one tool set. */
-export declare class NativeGuard {
-  constructor(options: GuardOptions, metrics: NativeMetrics)
-  /** Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio). */
-  decide(tool: number, args: string, refreshed: boolean): NativeDecision
-  recordAck(ticket: number, orderId: string, status: string, elapsedSeconds: number): void
-  /** Settle a failed backend call; returns the agent-facing error. */
-  recordFailure(ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError
-  /** `pushed`: the backend pushes every change (never stale); otherwise fetched just now. */
-  updateMarket(symbol: string, update: NativeMarketUpdate, pushed: boolean): void
-  updateReferencePrice(symbol: string, price: number): void
-  learnOrder(orderId: string, symbol: string, side: string, price: number, remaining: number): void
-  forgetOrder(orderId: string): void
-  updateDailyPnl(dailyPnl: number): void
-  /** Close every gate by hand (the runbook's `gate.reset()`). */
-  resetGate(): void
-  state(): GuardState
-  /** Current time of the guard's clock (Unix ms). */
-  nowMs(): number
-  /** Move a manual clock (error on a system clock). */
-  setClockMs(ms: number): void
-}
-
 export declare class NativeMetrics {
   constructor()
   prometheusText(): string
@@ -49,6 +26,23 @@ export interface GateOptions {
   cooldownMs?: number
   dailyPnlFloor?: number
 }
+
+/** Create a guard (the risk chain of one tool set); returns its handle. */
+export declare function guardCreate(options: GuardOptions, metrics: NativeMetrics): number
+
+/**
+ * Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio).
+ * A call finished without a backend (DryRun, PendingConfirm) comes back as its OrderAck JSON
+ * string, the common case, with no object to build; anything else as a `NativeDecision`.
+ */
+export declare function guardDecide(handle: number, tool: number, args: string, refreshed: boolean): string | NativeDecision
+
+/** Free a guard. Idempotent; later calls with the handle fail. */
+export declare function guardDestroy(handle: number): void
+
+export declare function guardForgetOrder(handle: number, orderId: string): void
+
+export declare function guardLearnOrder(handle: number, orderId: string, symbol: string, side: string, price: number, remaining: number): void
 
 export interface GuardOptions {
   /** `DryRun` | `TwoPhase` | `Direct` */
@@ -69,6 +63,19 @@ export interface GuardOptions {
   manualClockMs?: number
 }
 
+export declare function guardRecordAck(handle: number, ticket: number, orderId: string, status: string, elapsedSeconds: number): void
+
+/** Settle a failed backend call; returns the agent-facing error. */
+export declare function guardRecordFailure(handle: number, ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError
+
+/** Close every gate by hand (the runbook's `gate.reset()`). */
+export declare function guardResetGate(handle: number): void
+
+/** Move the guard's manual clock (an error on a system clock). */
+export declare function guardSetClockMs(handle: number, ms: number): void
+
+export declare function guardState(handle: number): GuardState
+
 export interface GuardState {
   mode: string
   /** `Closed` | `Open` | `HalfOpen`, when a rejection breaker is configured. */
@@ -81,11 +88,17 @@ export interface GuardState {
   inflight: number
 }
 
-/** Flat decision: `kind` says which fields are set. */
+export declare function guardUpdateDailyPnl(handle: number, dailyPnl: number): void
+
+/**
+ * Market data for `symbol` (`reference_price` NaN when unknown). `pushed`: the backend pushes
+ * every change (never stale); otherwise it was fetched just now.
+ */
+export declare function guardUpdateMarket(handle: number, symbol: string, referencePrice: number, position: number, openBuyQuantity: number, openSellQuantity: number, pushed: boolean): void
+
+/** Flat decision: `kind` says which fields are set. (DONE travels as a bare string, see `guard_decide`.) */
 export interface NativeDecision {
   kind: number
-  /** DONE: the OrderAck JSON. */
-  ackJson?: string
   /** REJECTED */
   errorType?: string
   source?: string
@@ -106,13 +119,6 @@ export interface NativeDecision {
   clientOrderId?: string
   /** SEND cancel/replace, NEED_ORDER */
   orderId?: string
-}
-
-export interface NativeMarketUpdate {
-  referencePrice?: number
-  position: number
-  openBuyQuantity: number
-  openSellQuantity: number
 }
 
 export interface NativeToolError {

@@ -835,6 +835,17 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
-module.exports.NativeGuard = nativeBinding.NativeGuard
 module.exports.NativeMetrics = nativeBinding.NativeMetrics
+module.exports.guardCreate = nativeBinding.guardCreate
+module.exports.guardDecide = nativeBinding.guardDecide
+module.exports.guardDestroy = nativeBinding.guardDestroy
+module.exports.guardForgetOrder = nativeBinding.guardForgetOrder
+module.exports.guardLearnOrder = nativeBinding.guardLearnOrder
+module.exports.guardRecordAck = nativeBinding.guardRecordAck
+module.exports.guardRecordFailure = nativeBinding.guardRecordFailure
+module.exports.guardResetGate = nativeBinding.guardResetGate
+module.exports.guardSetClockMs = nativeBinding.guardSetClockMs
+module.exports.guardState = nativeBinding.guardState
+module.exports.guardUpdateDailyPnl = nativeBinding.guardUpdateDailyPnl
+module.exports.guardUpdateMarket = nativeBinding.guardUpdateMarket
 module.exports.triggerNativePanic = nativeBinding.triggerNativePanic

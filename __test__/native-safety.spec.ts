@@ -6,14 +6,15 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { createTradingTools, MockTradingBackend, silentLogger, TradingMetrics } from '../ts/index';
+import { NativeGuardHandle } from '../ts/guard';
 import { native } from '../ts/native';
 
 describe('native safety', () => {
   it('a panic inside the addon becomes a catchable Error and the process keeps running', () => {
     expect(() => native.triggerNativePanic('deliberate')).toThrow(/axon native panic in triggerNativePanic: deliberate/);
     // Still alive and still deciding.
-    const guard = new native.NativeGuard({ mode: 'DryRun', backend: 'mock' }, new native.NativeMetrics());
-    expect(guard.decide(0, '{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1}', false).kind).toBe(0);
+    const guard = new NativeGuardHandle({ mode: 'DryRun', backend: 'mock' }, new native.NativeMetrics());
+    expect(JSON.parse(guard.decide(0, '{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1}', false) as string).status).toBe('DryRun');
   });
 
   it('a child Node process survives a native panic and exits 0', () => {
@@ -26,9 +27,12 @@ describe('native safety', () => {
   });
 
   it('settling an unknown ticket is misuse and throws', () => {
-    const guard = new native.NativeGuard({ mode: 'Direct', backend: 'mock' }, new native.NativeMetrics());
+    const guard = new NativeGuardHandle({ mode: 'Direct', backend: 'mock' }, new native.NativeMetrics());
     expect(() => guard.recordAck(12345, 'x', 'New', 0)).toThrow(/ticket 12345 is unknown or already recorded/);
     expect(() => guard.recordAck(0, 'x', 'Bogus', 0)).toThrow(/ack status must be/);
+    guard.destroy();
+    expect(() => guard.state()).toThrow(/is not a live guard/);
+    expect(() => native.guardDecide(-1, 0, '{}', false)).toThrow(/is not a live guard/);
   });
 
   it('bad options are errors naming the key', () => {
@@ -41,7 +45,7 @@ describe('native safety', () => {
     expect(make({ risk: { max_order_notional: 5 } })).toThrow(/max_order_notional/);
     expect(make({ gate: { type: 'RejectionCircuitBreaker', threshold: 0, cooldownMs: 1 } })).toThrow(/gate\.threshold/);
     expect(make({ gate: { type: 'Sometimes' } })).toThrow(/gate\.type/);
-    expect(() => new native.NativeGuard({ mode: 'Direct', backend: 'mock', maxOrderNotional: Number.NaN }, new native.NativeMetrics())).toThrow(
+    expect(() => new NativeGuardHandle({ mode: 'Direct', backend: 'mock', maxOrderNotional: Number.NaN }, new native.NativeMetrics())).toThrow(
       /risk\.max_order_notional/,
     );
   });

@@ -16,12 +16,11 @@ function packageRoot(): string {
 export const native: typeof Binding = require(join(packageRoot(), 'index.js'));
 
 export type NativeDecision = Binding.NativeDecision;
-export type NativeGuard = Binding.NativeGuard;
 export type NativeMetrics = Binding.NativeMetrics;
 export type GuardState = Binding.GuardState;
 
-/** Mirrors the decision kinds of `crates/axon-node`. */
-export const DecisionKind = { Done: 0, Rejected: 1, Send: 2, NeedMarket: 3, NeedOrder: 4 } as const;
+/** Mirrors the decision kinds of `crates/axon-node` (Done travels as a bare ack string). */
+export const DecisionKind = { Rejected: 1, Send: 2, NeedMarket: 3, NeedOrder: 4 } as const;
 
 /** Tool indices understood by `NativeGuard.decide`. */
 export const ToolIndex = { place_order: 0, cancel_order: 1, replace_order: 2, query_portfolio: 3 } as const;

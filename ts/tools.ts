@@ -4,10 +4,12 @@ import { performance } from 'node:perf_hooks';
 
 import { z } from 'zod';
 
+import { DeadlineRace } from './deadline';
 import { BackendError, ToolError } from './errors';
 import { jsonLineLogger, type Logger } from './log';
 import { TradingMetrics } from './metrics';
-import { DecisionKind, native, ToolIndex, type GuardState, type NativeDecision, type NativeGuard } from './native';
+import { NativeGuardHandle } from './guard';
+import { DecisionKind, ToolIndex, type GuardState, type NativeDecision } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
 import type { AckStatus, BackendEvent, OrderAck, OrderType, SafetyModeName, Side, TimeInForce, TradingBackend } from './types';
 
@@ -77,7 +79,7 @@ export interface TradingTools {
   resetGate(): void;
   /** Move the manual clock (only with `clockStartMs`). */
   setClockMs(ms: number): void;
-  /** Stop listening to the backend's push feed. */
+  /** Stop listening to the backend's push feed and free the native guard; the tools are unusable afterwards. */
   close(): void;
 }
 
@@ -123,12 +125,12 @@ export function createTradingTools(options: TradingToolsOptions): TradingTools {
 type ParsedOptions = z.output<typeof optionsSchema>;
 
 class GuardedTools {
-  private readonly guard: NativeGuard;
+  private readonly guard: NativeGuardHandle;
   private readonly backend: TradingBackend;
   private readonly metrics: TradingMetrics;
   private readonly logger: Logger;
   private readonly mode: SafetyModeName;
-  private readonly timeoutMs: number;
+  private readonly deadlines: DeadlineRace;
   private readonly unsubscribe: () => void;
 
   constructor(o: ParsedOptions) {
@@ -136,9 +138,12 @@ class GuardedTools {
     this.metrics = o.metrics ?? new TradingMetrics();
     this.logger = o.logger ?? jsonLineLogger();
     this.mode = o.mode;
-    this.timeoutMs = o.backendTimeoutMs;
+    this.deadlines = new DeadlineRace(
+      o.backendTimeoutMs,
+      () => new BackendError('timeout', `${o.backend.name} did not answer within ${o.backendTimeoutMs} ms`),
+    );
     const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
-    this.guard = new native.NativeGuard(
+    this.guard = new NativeGuardHandle(
       {
         mode: o.mode,
         backend: o.backend.name,
@@ -183,7 +188,10 @@ class GuardedTools {
         this.logger.log('warn', { msg: 'RiskGate: circuit breaker reset by hand', mode: this.mode });
       },
       setClockMs: (ms: number) => this.guard.setClockMs(ms),
-      close: () => this.unsubscribe(),
+      close: () => {
+        this.unsubscribe();
+        this.guard.destroy();
+      },
     };
   }
 
@@ -191,7 +199,7 @@ class GuardedTools {
     try {
       switch (event.type) {
         case 'market':
-          this.guard.updateMarket(event.symbol, { ...event, referencePrice: event.referencePrice ?? undefined }, true);
+          this.guard.updateMarket(event.symbol, event.referencePrice, event.position, event.openBuyQuantity, event.openSellQuantity, true);
           break;
         case 'order':
           if (event.remaining > 0) this.guard.learnOrder(event.orderId, event.symbol, event.side, event.price, event.remaining);
@@ -219,27 +227,21 @@ class GuardedTools {
     const tool = ToolIndex[name];
     try {
       let decision = this.guard.decide(tool, args, false);
-      if (decision.kind === DecisionKind.NeedMarket) {
+      if (typeof decision !== 'string' && decision.kind === DecisionKind.NeedMarket) {
         await this.refreshMarket(decision.symbol as string);
         decision = this.guard.decide(tool, args, true);
-      } else if (decision.kind === DecisionKind.NeedOrder) {
+      } else if (typeof decision !== 'string' && decision.kind === DecisionKind.NeedOrder) {
         await this.refreshOrders();
         decision = this.guard.decide(tool, args, true);
       }
-      switch (decision.kind) {
-        case DecisionKind.Done:
-          if (this.logger.isEnabled('info')) this.logDone(name, decision);
-          return decision.ackJson as string;
-        case DecisionKind.Rejected: {
-          const error = ToolError.fromNative(decision);
-          this.logRejection(name, error);
-          throw error;
-        }
-        case DecisionKind.Send:
-          return await this.send(name, decision, started);
-        default:
-          throw new Error(`axon-llm: unexpected decision kind ${decision.kind}`);
+      if (typeof decision === 'string') {
+        if (this.logger.isEnabled('info')) this.logDone(name, decision);
+        return decision;
       }
+      if (decision.kind === DecisionKind.Send) return await this.send(name, decision, started);
+      const error = ToolError.fromNative(decision);
+      this.logRejection(name, error);
+      throw error;
     } finally {
       this.metrics.notify();
     }
@@ -249,7 +251,7 @@ class GuardedTools {
     const ticket = d.ticket as number;
     let result: OrderAck | string;
     try {
-      result = await this.withTimeout(this.callBackend(d));
+      result = await this.deadlines.run(this.callBackend(d));
       if (typeof result !== 'string' && result.status === 'Rejected') {
         throw new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`);
       }
@@ -317,18 +319,10 @@ class GuardedTools {
     });
   }
 
-  private withTimeout<T>(work: Promise<T>): Promise<T> {
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new BackendError('timeout', `${this.backend.name} did not answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-    });
-    return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
-  }
-
   /** Fetch what the guard needs for `symbol`. On failure the guard stays without data and rejects (fail-closed). */
   private async refreshMarket(symbol: string): Promise<void> {
     try {
-      const [price, positions, openOrders] = await this.withTimeout(
+      const [price, positions, openOrders] = await this.deadlines.run(
         Promise.all([this.backend.getReferencePrice(symbol), this.backend.getPositions(), this.backend.getOpenOrders()]),
       );
       let openBuyQuantity = 0;
@@ -339,7 +333,7 @@ class GuardedTools {
         else openSellQuantity += order.remaining;
       }
       const position = positions.find((p) => p.symbol === symbol)?.quantity ?? 0;
-      this.guard.updateMarket(symbol, { referencePrice: price ?? undefined, position, openBuyQuantity, openSellQuantity }, false);
+      this.guard.updateMarket(symbol, price, position, openBuyQuantity, openSellQuantity, false);
     } catch (error) {
       this.logger.log('warn', { msg: `BackendError: cannot fetch market data for ${symbol}: ${String(error)}`, mode: this.mode, backend: this.backend.name });
     }
@@ -347,7 +341,7 @@ class GuardedTools {
 
   private async refreshOrders(): Promise<void> {
     try {
-      for (const order of await this.withTimeout(this.backend.getOpenOrders())) {
+      for (const order of await this.deadlines.run(this.backend.getOpenOrders())) {
         this.guard.learnOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
       }
     } catch (error) {
@@ -355,8 +349,8 @@ class GuardedTools {
     }
   }
 
-  private logDone(name: ToolName, d: NativeDecision): void {
-    const ack = JSON.parse(d.ackJson as string) as { status: string; order_id: string };
+  private logDone(name: ToolName, ackJson: string): void {
+    const ack = JSON.parse(ackJson) as { status: string; order_id: string };
     this.logger.log('info', { msg: `${this.mode}: ${name} -> ${ack.status}`, tool: name, mode: this.mode, order_id: ack.order_id, status: ack.status });
   }
 

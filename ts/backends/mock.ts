@@ -249,8 +249,7 @@ export class MockTradingBackend implements TradingBackend {
     this.cash -= signed * price;
     order.remaining -= quantity;
     this.fills.push({ orderId: order.orderId, symbol: order.symbol, side: order.side, price, quantity, timestampMs: this.now() });
-    if (order.remaining <= 0) {
-      this.open.delete(order.orderId);
+    if (order.remaining <= 0 && this.open.delete(order.orderId)) {
       this.emitOrder({ ...order, remaining: 0 });
     }
   }

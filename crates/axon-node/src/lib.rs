@@ -1,13 +1,14 @@
 //! Node binding of the axon risk core. Converts types and errors at the edge, nothing more.
 //!
 //! Invariants:
-//! - Every exported method runs inside [`contain`]: a Rust panic becomes a JS `Error`, never an
+//! - Every exported function runs inside [`contain`]: a Rust panic becomes a JS `Error`, never an
 //!   abort of the Node process. A guard that panicked is poisoned and refuses every later call
 //!   (fail-closed: its counters may be mid-update).
 //! - One native call per decision (`decide`) and one per outcome (`recordAck` / `recordFailure`).
 
 #![allow(clippy::new_without_default)]
 
+use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
@@ -16,6 +17,7 @@ use axon_risk::{
     AckStatus, Action, Clock, Decision, GateConfig, Guard, GuardConfig, GuardError, ManualClock, MarketUpdate, Outcome, Rejection,
     RiskLimits, SafetyMode, Side, SystemClock, ToolKind,
 };
+use napi::bindgen_prelude::Either;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -135,20 +137,17 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
     })
 }
 
-/// Decision kinds, mirrored by `DecisionKind` in TypeScript.
-pub const DONE: u32 = 0;
+/// Decision kinds, mirrored by `DecisionKind` in TypeScript (a finished call is a bare string).
 pub const REJECTED: u32 = 1;
 pub const SEND: u32 = 2;
 pub const NEED_MARKET: u32 = 3;
 pub const NEED_ORDER: u32 = 4;
 
-/// Flat decision: `kind` says which fields are set.
+/// Flat decision: `kind` says which fields are set. (DONE travels as a bare string, see `guard_decide`.)
 #[napi(object)]
 #[derive(Debug, Default)]
 pub struct NativeDecision {
     pub kind: u32,
-    /// DONE: the OrderAck JSON.
-    pub ack_json: Option<String>,
     /// REJECTED
     pub error_type: Option<String>,
     pub source: Option<String>,
@@ -178,13 +177,11 @@ fn rejection_fields(d: &mut NativeDecision, r: Rejection) {
     d.message = Some(r.message);
 }
 
-fn to_native(decision: Decision) -> NativeDecision {
+/// A decision that needs the caller's action (everything but `Done`, which travels as a string).
+fn to_native(decision: Decision) -> Either<String, NativeDecision> {
     let mut d = NativeDecision::default();
     match decision {
-        Decision::Done { ack_json } => {
-            d.kind = DONE;
-            d.ack_json = Some(ack_json);
-        }
+        Decision::Done { ack_json } => return Either::A(ack_json),
         Decision::Rejected(r) => {
             d.kind = REJECTED;
             rejection_fields(&mut d, r);
@@ -230,7 +227,7 @@ fn to_native(decision: Decision) -> NativeDecision {
             d.order_id = Some(order_id);
         }
     }
-    d
+    Either::B(d)
 }
 
 fn tool_kind(tool: u32) -> Result<ToolKind> {
@@ -258,15 +255,6 @@ fn ack_status(status: &str) -> Result<AckStatus> {
 
 #[napi(object)]
 #[derive(Debug)]
-pub struct NativeMarketUpdate {
-    pub reference_price: Option<f64>,
-    pub position: f64,
-    pub open_buy_quantity: f64,
-    pub open_sell_quantity: f64,
-}
-
-#[napi(object)]
-#[derive(Debug)]
 pub struct NativeToolError {
     pub error_type: String,
     pub source: String,
@@ -288,162 +276,211 @@ pub struct GuardState {
     pub inflight: u32,
 }
 
-/// The risk chain of one tool set.
-#[napi]
-#[derive(Debug)]
-pub struct NativeGuard {
+struct GuardSlot {
     guard: Guard,
     manual_clock: Option<ManualClock>,
     poisoned: bool,
 }
 
-impl NativeGuard {
-    fn with<T>(&mut self, what: &str, f: impl FnOnce(&mut Guard) -> Result<T>) -> Result<T> {
-        if self.poisoned {
+/// Guards live in a per-thread arena and JS holds an index handle: a free function taking a
+/// number costs a few tens of ns, where a napi class method (unwrap + type-tag check) costs
+/// several hundred. Handles carry a generation, so a destroyed guard's handle never aliases a new one.
+#[derive(Default)]
+struct GuardArena {
+    slots: Vec<(u32, Option<GuardSlot>)>,
+    free: Vec<u32>,
+}
+
+thread_local! {
+    static GUARDS: RefCell<GuardArena> = RefCell::new(GuardArena::default());
+}
+
+fn unknown_handle(handle: f64) -> Error {
+    invalid(format!("guard handle {handle} is not a live guard (destroyed, or from another thread)"))
+}
+
+/// Run `f` on the guard behind `handle`, containing panics; a panic poisons that guard.
+fn with_guard<T>(handle: f64, what: &str, f: impl FnOnce(&mut GuardSlot) -> Result<T>) -> Result<T> {
+    GUARDS.with(|arena| {
+        let mut arena = arena.borrow_mut();
+        let index = (handle as u64 & 0xffff_ffff) as usize;
+        let generation = (handle as u64 >> 32) as u32;
+        let slot = match arena.slots.get_mut(index) {
+            Some((g, Some(slot))) if *g == generation && handle >= 0.0 => slot,
+            _ => return Err(unknown_handle(handle)),
+        };
+        if slot.poisoned {
             return Err(Error::new(Status::GenericFailure, "axon guard is unusable after an internal panic; create a new one".to_owned()));
         }
-        let guard = &mut self.guard;
-        let result = contain(what, || f(guard));
-        if let Err(e) = &result {
-            if e.reason.starts_with("axon native panic") {
-                self.poisoned = true;
-            }
+        let result = contain(what, || f(slot));
+        if matches!(&result, Err(e) if e.reason.starts_with("axon native panic")) {
+            slot.poisoned = true;
         }
         result
-    }
+    })
+}
+
+/// Create a guard (the risk chain of one tool set); returns its handle.
+#[napi]
+pub fn guard_create(options: GuardOptions, metrics: &NativeMetrics) -> Result<f64> {
+    contain("guardCreate", || {
+        let config = guard_config(&options)?;
+        let manual_clock = options.manual_clock_ms.map(|ms| whole_ms("manual_clock_ms", ms)).transpose()?.map(ManualClock::new);
+        let clock: Arc<dyn Clock> = match &manual_clock {
+            Some(c) => Arc::new(c.clone()),
+            None => Arc::new(SystemClock),
+        };
+        let guard = Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
+        let slot = GuardSlot { guard, manual_clock, poisoned: false };
+        Ok(GUARDS.with(|arena| {
+            let mut arena = arena.borrow_mut();
+            let index = match arena.free.pop() {
+                Some(i) => i as usize,
+                None => {
+                    arena.slots.push((0, None));
+                    arena.slots.len() - 1
+                }
+            };
+            let entry = &mut arena.slots[index];
+            entry.0 = (entry.0 + 1) & 0x000f_ffff;
+            entry.1 = Some(slot);
+            (u64::from(entry.0) << 32 | index as u64) as f64
+        }))
+    })
+}
+
+/// Free a guard. Idempotent; later calls with the handle fail.
+#[napi]
+pub fn guard_destroy(handle: f64) {
+    GUARDS.with(|arena| {
+        let mut arena = arena.borrow_mut();
+        let index = (handle as u64 & 0xffff_ffff) as usize;
+        let generation = (handle as u64 >> 32) as u32;
+        if let Some((g, slot @ Some(_))) = arena.slots.get_mut(index) {
+            if *g == generation {
+                *slot = None;
+                arena.free.push(index as u32);
+            }
+        }
+    });
+}
+
+/// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio).
+/// A call finished without a backend (DryRun, PendingConfirm) comes back as its OrderAck JSON
+/// string, the common case, with no object to build; anything else as a `NativeDecision`.
+#[napi]
+pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool) -> Result<Either<String, NativeDecision>> {
+    with_guard(handle, "guardDecide", |s| Ok(to_native(s.guard.decide(tool_kind(tool)?, &args, refreshed))))
 }
 
 #[napi]
-impl NativeGuard {
-    #[napi(constructor)]
-    pub fn new(options: GuardOptions, metrics: &NativeMetrics) -> Result<Self> {
-        contain("NativeGuard.new", || {
-            let config = guard_config(&options)?;
-            let manual_clock = options.manual_clock_ms.map(|ms| whole_ms("manual_clock_ms", ms)).transpose()?.map(ManualClock::new);
-            let clock: Arc<dyn Clock> = match &manual_clock {
-                Some(c) => Arc::new(c.clone()),
-                None => Arc::new(SystemClock),
-            };
-            let guard = Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
-            Ok(Self { guard, manual_clock, poisoned: false })
+pub fn guard_record_ack(handle: f64, ticket: f64, order_id: String, status: String, elapsed_seconds: f64) -> Result<()> {
+    with_guard(handle, "guardRecordAck", |s| {
+        let status = ack_status(&status)?;
+        s.guard.record(ticket as u64, Outcome::Acked { order_id: &order_id, status }, elapsed_seconds).map_err(map_guard_error)?;
+        Ok(())
+    })
+}
+
+/// Settle a failed backend call; returns the agent-facing error.
+#[napi]
+pub fn guard_record_failure(handle: f64, ticket: f64, kind: String, message: String, elapsed_seconds: f64) -> Result<NativeToolError> {
+    with_guard(handle, "guardRecordFailure", |s| {
+        let kind = ErrorKindLabel::parse(&kind).unwrap_or(ErrorKindLabel::Other);
+        let rejection = s
+            .guard
+            .record(ticket as u64, Outcome::Failed { kind, message: &message }, elapsed_seconds)
+            .map_err(map_guard_error)?
+            .unwrap_or_else(|| axon_risk::guard::backend_rejection(kind, &message));
+        Ok(NativeToolError {
+            error_type: rejection.error_type().to_owned(),
+            source: rejection.source.as_str().to_owned(),
+            code: rejection.code.as_str().to_owned(),
+            message: rejection.message,
         })
-    }
+    })
+}
 
-    /// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio).
-    #[napi]
-    pub fn decide(&mut self, tool: u32, args: String, refreshed: bool) -> Result<NativeDecision> {
-        self.with("decide", |g| Ok(to_native(g.decide(tool_kind(tool)?, &args, refreshed))))
-    }
+/// Market data for `symbol` (`reference_price` NaN when unknown). `pushed`: the backend pushes
+/// every change (never stale); otherwise it was fetched just now.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn guard_update_market(
+    handle: f64,
+    symbol: String,
+    reference_price: f64,
+    position: f64,
+    open_buy_quantity: f64,
+    open_sell_quantity: f64,
+    pushed: bool,
+) -> Result<()> {
+    with_guard(handle, "guardUpdateMarket", |s| {
+        let update = MarketUpdate {
+            reference_price: (!reference_price.is_nan()).then_some(reference_price),
+            position,
+            open_buy_quantity,
+            open_sell_quantity,
+        };
+        s.guard.update_market(&symbol, update, pushed).map_err(map_guard_error)
+    })
+}
 
-    #[napi]
-    pub fn record_ack(&mut self, ticket: f64, order_id: String, status: String, elapsed_seconds: f64) -> Result<()> {
-        self.with("recordAck", |g| {
-            let status = ack_status(&status)?;
-            g.record(ticket as u64, Outcome::Acked { order_id: &order_id, status }, elapsed_seconds).map_err(map_guard_error)?;
-            Ok(())
+#[napi]
+pub fn guard_learn_order(handle: f64, order_id: String, symbol: String, side: String, price: f64, remaining: f64) -> Result<()> {
+    with_guard(handle, "guardLearnOrder", |s| {
+        s.guard.learn_order(&order_id, &symbol, parse_side(&side)?, price, remaining);
+        Ok(())
+    })
+}
+
+#[napi]
+pub fn guard_forget_order(handle: f64, order_id: String) -> Result<()> {
+    with_guard(handle, "guardForgetOrder", |s| {
+        s.guard.forget_order(&order_id);
+        Ok(())
+    })
+}
+
+#[napi]
+pub fn guard_update_daily_pnl(handle: f64, daily_pnl: f64) -> Result<()> {
+    with_guard(handle, "guardUpdateDailyPnl", |s| {
+        s.guard.update_daily_pnl(daily_pnl);
+        Ok(())
+    })
+}
+
+/// Close every gate by hand (the runbook's `gate.reset()`).
+#[napi]
+pub fn guard_reset_gate(handle: f64) -> Result<()> {
+    with_guard(handle, "guardResetGate", |s| {
+        s.guard.reset_gate();
+        Ok(())
+    })
+}
+
+#[napi]
+pub fn guard_state(handle: f64) -> Result<GuardState> {
+    with_guard(handle, "guardState", |s| {
+        let g = &mut s.guard;
+        Ok(GuardState {
+            mode: g.mode().as_str().to_owned(),
+            breaker: g.breaker_state().map(|b| b.as_str().to_owned()),
+            pnl_breaker_open: g.pnl_breaker_open(),
+            gate_openings: g.gate_openings() as f64,
+            daily_orders: g.daily_orders() as f64,
+            daily_cancels: g.daily_cancels() as f64,
+            pending_confirms: g.pending_confirms() as u32,
+            inflight: g.inflight() as u32,
         })
-    }
+    })
+}
 
-    /// Settle a failed backend call; returns the agent-facing error.
-    #[napi]
-    pub fn record_failure(&mut self, ticket: f64, kind: String, message: String, elapsed_seconds: f64) -> Result<NativeToolError> {
-        self.with("recordFailure", |g| {
-            let kind = ErrorKindLabel::parse(&kind).unwrap_or(ErrorKindLabel::Other);
-            let rejection = g
-                .record(ticket as u64, Outcome::Failed { kind, message: &message }, elapsed_seconds)
-                .map_err(map_guard_error)?
-                .unwrap_or_else(|| axon_risk::guard::backend_rejection(kind, &message));
-            Ok(NativeToolError {
-                error_type: rejection.error_type().to_owned(),
-                source: rejection.source.as_str().to_owned(),
-                code: rejection.code.as_str().to_owned(),
-                message: rejection.message,
-            })
-        })
-    }
-
-    /// `pushed`: the backend pushes every change (never stale); otherwise fetched just now.
-    #[napi]
-    pub fn update_market(&mut self, symbol: String, update: NativeMarketUpdate, pushed: bool) -> Result<()> {
-        self.with("updateMarket", |g| {
-            let update = MarketUpdate {
-                reference_price: update.reference_price,
-                position: update.position,
-                open_buy_quantity: update.open_buy_quantity,
-                open_sell_quantity: update.open_sell_quantity,
-            };
-            g.update_market(&symbol, update, pushed).map_err(map_guard_error)
-        })
-    }
-
-    #[napi]
-    pub fn update_reference_price(&mut self, symbol: String, price: f64) -> Result<()> {
-        self.with("updateReferencePrice", |g| g.update_reference_price(&symbol, price).map_err(map_guard_error))
-    }
-
-    #[napi]
-    pub fn learn_order(&mut self, order_id: String, symbol: String, side: String, price: f64, remaining: f64) -> Result<()> {
-        self.with("learnOrder", |g| {
-            g.learn_order(&order_id, &symbol, parse_side(&side)?, price, remaining);
-            Ok(())
-        })
-    }
-
-    #[napi]
-    pub fn forget_order(&mut self, order_id: String) -> Result<()> {
-        self.with("forgetOrder", |g| {
-            g.forget_order(&order_id);
-            Ok(())
-        })
-    }
-
-    #[napi]
-    pub fn update_daily_pnl(&mut self, daily_pnl: f64) -> Result<()> {
-        self.with("updateDailyPnl", |g| {
-            g.update_daily_pnl(daily_pnl);
-            Ok(())
-        })
-    }
-
-    /// Close every gate by hand (the runbook's `gate.reset()`).
-    #[napi]
-    pub fn reset_gate(&mut self) -> Result<()> {
-        self.with("resetGate", |g| {
-            g.reset_gate();
-            Ok(())
-        })
-    }
-
-    #[napi]
-    pub fn state(&mut self) -> Result<GuardState> {
-        self.with("state", |g| {
-            Ok(GuardState {
-                mode: g.mode().as_str().to_owned(),
-                breaker: g.breaker_state().map(|s| s.as_str().to_owned()),
-                pnl_breaker_open: g.pnl_breaker_open(),
-                gate_openings: g.gate_openings() as f64,
-                daily_orders: g.daily_orders() as f64,
-                daily_cancels: g.daily_cancels() as f64,
-                pending_confirms: g.pending_confirms() as u32,
-                inflight: g.inflight() as u32,
-            })
-        })
-    }
-
-    /// Current time of the guard's clock (Unix ms).
-    #[napi]
-    pub fn now_ms(&self) -> f64 {
-        match &self.manual_clock {
-            Some(c) => c.now_ms() as f64,
-            None => SystemClock.now_ms() as f64,
-        }
-    }
-
-    /// Move a manual clock (error on a system clock).
-    #[napi]
-    pub fn set_clock_ms(&mut self, ms: f64) -> Result<()> {
-        let clock = self.manual_clock.as_ref().ok_or_else(|| invalid("this guard runs on the system clock; pass manualClockMs to control time"))?;
+/// Move the guard's manual clock (an error on a system clock).
+#[napi]
+pub fn guard_set_clock_ms(handle: f64, ms: f64) -> Result<()> {
+    with_guard(handle, "guardSetClockMs", |s| {
+        let clock = s.manual_clock.as_ref().ok_or_else(|| invalid("this guard runs on the system clock; pass manualClockMs to control time"))?;
         clock.set(whole_ms("ms", ms)?);
         Ok(())
-    }
+    })
 }

@@ -1,0 +1,63 @@
+// The native guard behind an index handle (free functions are several times cheaper to call than
+// napi class methods). The handle is freed by `destroy()` or, failing that, by the GC.
+import { native, type GuardState, type NativeDecision, type NativeMetrics } from './native';
+
+type GuardOptions = Parameters<typeof native.guardCreate>[0];
+type NativeToolError = ReturnType<typeof native.guardRecordFailure>;
+
+const finalizer = new FinalizationRegistry<number>((handle) => native.guardDestroy(handle));
+
+export class NativeGuardHandle {
+  private readonly handle: number;
+
+  constructor(options: GuardOptions, metrics: NativeMetrics) {
+    this.handle = native.guardCreate(options, metrics);
+    finalizer.register(this, this.handle, this);
+  }
+
+  /** The OrderAck JSON when the call is finished (DryRun, PendingConfirm), else a decision. */
+  decide(tool: number, args: string, refreshed: boolean): string | NativeDecision {
+    return native.guardDecide(this.handle, tool, args, refreshed);
+  }
+
+  recordAck(ticket: number, orderId: string, status: string, elapsedSeconds: number): void {
+    native.guardRecordAck(this.handle, ticket, orderId, status, elapsedSeconds);
+  }
+
+  recordFailure(ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError {
+    return native.guardRecordFailure(this.handle, ticket, kind, message, elapsedSeconds);
+  }
+
+  updateMarket(symbol: string, referencePrice: number | null, position: number, openBuy: number, openSell: number, pushed: boolean): void {
+    native.guardUpdateMarket(this.handle, symbol, referencePrice ?? Number.NaN, position, openBuy, openSell, pushed);
+  }
+
+  learnOrder(orderId: string, symbol: string, side: string, price: number, remaining: number): void {
+    native.guardLearnOrder(this.handle, orderId, symbol, side, price, remaining);
+  }
+
+  forgetOrder(orderId: string): void {
+    native.guardForgetOrder(this.handle, orderId);
+  }
+
+  updateDailyPnl(dailyPnl: number): void {
+    native.guardUpdateDailyPnl(this.handle, dailyPnl);
+  }
+
+  resetGate(): void {
+    native.guardResetGate(this.handle);
+  }
+
+  state(): GuardState {
+    return native.guardState(this.handle);
+  }
+
+  setClockMs(ms: number): void {
+    native.guardSetClockMs(this.handle, ms);
+  }
+
+  destroy(): void {
+    finalizer.unregister(this);
+    native.guardDestroy(this.handle);
+  }
+}
