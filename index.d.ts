@@ -106,16 +106,22 @@ export interface NativeDecision {
   message?: string
   /** SEND */
   ticket?: number
-  /** SEND: `place` | `cancel` | `replace` | `query` */
-  action?: string
+  /**
+   * SEND: 0 place, 1 cancel, 2 replace, 3 query (small integers, not strings: every string
+   * crossing the boundary costs an allocation and a copy).
+   */
+  action?: number
   symbol?: string
-  side?: string
+  /** 0 Buy, 1 Sell */
+  side?: number
   quantity?: number
-  orderType?: string
+  /** 0 Limit, 1 Market */
+  orderType?: number
   price?: number
   stopLoss?: number
   takeProfit?: number
-  timeInForce?: string
+  /** 0 GTC, 1 IOC, 2 FOK */
+  timeInForce?: number
   clientOrderId?: string
   /** SEND cancel/replace, NEED_ORDER */
   orderId?: string

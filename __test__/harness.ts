@@ -7,6 +7,7 @@ import {
   ToolError,
   TradingMetrics,
   type Tool,
+  type TradingBackend,
   type TradingToolsOptions,
 } from '../ts/index';
 
@@ -14,8 +15,11 @@ import {
 export const T0 = 1_672_677_900_000;
 export const DAY_MS = 86_400_000;
 
-export function setup(options: Partial<TradingToolsOptions> = {}, prices: Record<string, number> = { 'BTC-USDT': 20_000, 'ETH-USDT': 1_500 }) {
-  const backend = (options.backend as MockTradingBackend | undefined) ?? new MockTradingBackend({ referencePrices: prices, now: () => T0 });
+export function setup<B extends TradingBackend = MockTradingBackend>(
+  options: Partial<TradingToolsOptions> & { backend?: B } = {},
+  prices: Record<string, number> = { 'BTC-USDT': 20_000, 'ETH-USDT': 1_500 },
+) {
+  const backend = options.backend ?? (new MockTradingBackend({ referencePrices: prices, now: () => T0 }) as unknown as B);
   const metrics = options.metrics ?? new TradingMetrics();
   const lines: string[] = [];
   const logger = jsonLineLogger({ level: 'trace', write: (line) => lines.push(line) });

@@ -24,3 +24,9 @@ export const DecisionKind = { Rejected: 1, Send: 2, NeedMarket: 3, NeedOrder: 4 
 
 /** Tool indices understood by `NativeGuard.decide`. */
 export const ToolIndex = { place_order: 0, cancel_order: 1, replace_order: 2, query_portfolio: 3 } as const;
+
+/** Enum encodings of `NativeDecision` (declaration order of the Rust enums). */
+export const ACTIONS = ['place', 'cancel', 'replace', 'query'] as const;
+export const SIDES = ['Buy', 'Sell'] as const;
+export const ORDER_TYPES = ['Limit', 'Market'] as const;
+export const TIME_IN_FORCES = ['GTC', 'IOC', 'FOK'] as const;

@@ -9,7 +9,7 @@ import { BackendError, ToolError } from './errors';
 import { jsonLineLogger, type Logger } from './log';
 import { TradingMetrics } from './metrics';
 import { NativeGuardHandle } from './guard';
-import { DecisionKind, ToolIndex, type GuardState, type NativeDecision } from './native';
+import { ACTIONS, DecisionKind, ORDER_TYPES, SIDES, TIME_IN_FORCES, ToolIndex, type GuardState, type NativeDecision } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
 import type { AckStatus, BackendEvent, OrderAck, OrderType, SafetyModeName, Side, TimeInForce, TradingBackend } from './types';
 
@@ -281,17 +281,17 @@ class GuardedTools {
 
   /** The backend call a SEND decision asks for. Query results are already agent-facing JSON. */
   private callBackend(d: NativeDecision): Promise<OrderAck | string> {
-    switch (d.action) {
+    switch (ACTIONS[d.action as number]) {
       case 'place':
         return this.backend.placeOrder({
           symbol: d.symbol as string,
-          side: d.side as Side,
+          side: SIDES[d.side as number] as Side,
           quantity: d.quantity as number,
-          orderType: d.orderType as OrderType,
+          orderType: ORDER_TYPES[d.orderType as number] as OrderType,
           price: d.price ?? undefined,
           stopLoss: d.stopLoss ?? undefined,
           takeProfit: d.takeProfit ?? undefined,
-          timeInForce: d.timeInForce as TimeInForce,
+          timeInForce: TIME_IN_FORCES[d.timeInForce as number] as TimeInForce,
           clientOrderId: d.clientOrderId as string,
         });
       case 'cancel':

@@ -155,16 +155,20 @@ pub struct NativeDecision {
     pub message: Option<String>,
     /// SEND
     pub ticket: Option<f64>,
-    /// SEND: `place` | `cancel` | `replace` | `query`
-    pub action: Option<String>,
+    /// SEND: 0 place, 1 cancel, 2 replace, 3 query (small integers, not strings: every string
+    /// crossing the boundary costs an allocation and a copy).
+    pub action: Option<u32>,
     pub symbol: Option<String>,
-    pub side: Option<String>,
+    /// 0 Buy, 1 Sell
+    pub side: Option<u32>,
     pub quantity: Option<f64>,
-    pub order_type: Option<String>,
+    /// 0 Limit, 1 Market
+    pub order_type: Option<u32>,
     pub price: Option<f64>,
     pub stop_loss: Option<f64>,
     pub take_profit: Option<f64>,
-    pub time_in_force: Option<String>,
+    /// 0 GTC, 1 IOC, 2 FOK
+    pub time_in_force: Option<u32>,
     pub client_order_id: Option<String>,
     /// SEND cancel/replace, NEED_ORDER
     pub order_id: Option<String>,
@@ -191,29 +195,29 @@ fn to_native(decision: Decision) -> Either<String, NativeDecision> {
             d.ticket = Some(ticket as f64);
             match action {
                 Action::Place(o) => {
-                    d.action = Some("place".into());
+                    d.action = Some(0);
                     d.symbol = Some(o.symbol);
-                    d.side = Some(o.side.as_str().into());
+                    d.side = Some(o.side as u32);
                     d.quantity = Some(o.quantity);
-                    d.order_type = Some(o.order_type.as_str().into());
+                    d.order_type = Some(o.order_type as u32);
                     d.price = o.price;
                     d.stop_loss = o.stop_loss;
                     d.take_profit = o.take_profit;
-                    d.time_in_force = Some(o.time_in_force.as_str().into());
+                    d.time_in_force = Some(o.time_in_force as u32);
                     d.client_order_id = Some(o.client_order_id);
                 }
                 Action::Cancel { order_id } => {
-                    d.action = Some("cancel".into());
+                    d.action = Some(1);
                     d.order_id = Some(order_id);
                 }
                 Action::Replace { order_id, price, quantity } => {
-                    d.action = Some("replace".into());
+                    d.action = Some(2);
                     d.order_id = Some(order_id);
                     d.price = price;
                     d.quantity = quantity;
                 }
                 Action::Query { symbol } => {
-                    d.action = Some("query".into());
+                    d.action = Some(3);
                     d.symbol = symbol;
                 }
             }

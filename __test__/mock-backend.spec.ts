@@ -1,0 +1,111 @@
+// The in-memory venue and the tools' handling of its failures: injected kinds, timeouts, idempotent
+// client ids, push events keeping the guard's view current.
+import { describe, expect, it } from 'vitest';
+
+import { BackendError, MockTradingBackend, type TradingBackend } from '../ts/index';
+import { ack, limit, market, rejection, setup, T0 } from './harness';
+
+describe('MockTradingBackend', () => {
+  it('rests, fills on a price move, tracks position, cash and fills', async () => {
+    const backend = new MockTradingBackend({ cash: 100_000, referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
+    const resting = await backend.placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 1, orderType: 'Limit', price: 19_000, timeInForce: 'GTC', clientOrderId: 'a' });
+    expect(resting.status).toBe('New');
+    expect((await backend.getBalance())[0]).toEqual({ asset: 'USDT', free: 81_000, locked: 19_000 });
+    backend.setReferencePrice('BTC-USDT', 18_900);
+    expect(backend.openOrders()).toEqual([]);
+    expect(backend.fills).toEqual([{ orderId: resting.orderId, symbol: 'BTC-USDT', side: 'Buy', price: 19_000, quantity: 1, timestampMs: T0 }]);
+    expect(await backend.getPositions()).toEqual([{ symbol: 'BTC-USDT', quantity: 1, averagePrice: 19_000 }]);
+    const sold = await backend.placeOrder({ symbol: 'BTC-USDT', side: 'Sell', quantity: 1, orderType: 'Market', timeInForce: 'GTC', clientOrderId: 'b' });
+    expect(sold.status).toBe('Filled');
+    expect(await backend.getPositions()).toEqual([]);
+    expect((await backend.getBalance())[0]?.free).toBe(100_000 - 19_000 + 18_900);
+  });
+
+  it('is idempotent on the client order id', async () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const request = { symbol: 'BTC-USDT', side: 'Buy' as const, quantity: 1, orderType: 'Limit' as const, price: 1, timeInForce: 'GTC' as const, clientOrderId: 'same' };
+    const first = await backend.placeOrder(request);
+    const second = await backend.placeOrder(request);
+    expect(second).toEqual(first);
+    expect(backend.openOrders()).toHaveLength(1);
+  });
+
+  it('IOC that cannot trade is cancelled, never rests', async () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const ioc = await backend.placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 1, orderType: 'Limit', price: 1, timeInForce: 'IOC', clientOrderId: 'i' });
+    expect(ioc.status).toBe('Cancelled');
+    expect(backend.openOrders()).toEqual([]);
+  });
+
+  it('injects failures by operation, kind and count', async () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    backend.injectFailure('getReferencePrice', 'network', 2, 'link down');
+    await expect(backend.getReferencePrice('BTC-USDT')).rejects.toMatchObject({ kind: 'network', message: 'link down' });
+    await expect(backend.getReferencePrice('BTC-USDT')).rejects.toBeInstanceOf(BackendError);
+    expect(await backend.getReferencePrice('BTC-USDT')).toBe(20_000);
+    expect(backend.calls.getReferencePrice).toBe(3);
+  });
+
+  it('insufficient funds and unknown symbols are definite rejections', async () => {
+    const backend = new MockTradingBackend({ cash: 10, referencePrices: { 'BTC-USDT': 20_000 } });
+    await expect(backend.placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 1, orderType: 'Market', timeInForce: 'GTC', clientOrderId: 'x' })).rejects.toMatchObject({ kind: 'insufficient_funds' });
+    await expect(backend.placeOrder({ symbol: 'NOPE-USDT', side: 'Buy', quantity: 1, orderType: 'Market', timeInForce: 'GTC', clientOrderId: 'y' })).rejects.toMatchObject({ kind: 'symbol_not_found' });
+  });
+});
+
+describe('tools over the mock', () => {
+  it('a backend slower than backendTimeoutMs fails as BACKEND_TIMEOUT and keeps the daily slot', async () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, latencyMs: 200, now: () => T0 });
+    const { tools, metrics } = setup({ mode: 'Direct', backend, backendTimeoutMs: 50, risk: { maxDailyOrders: 5 } });
+    const started = Date.now();
+    const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+    expect(Date.now() - started).toBeLessThan(190);
+    expect([error.code, error.message]).toEqual(['BACKEND_TIMEOUT', 'Backend: timeout: mock did not answer within 50 ms']);
+    expect(tools.state()).toMatchObject({ dailyOrders: 1, inflight: 0 });
+    expect(metrics.snapshot().counters['trading_backend_errors_total{backend="mock",kind="timeout"}']).toBe(1);
+  });
+
+  it('a backend that throws a non-BackendError is reported as BACKEND_OTHER', async () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    backend.placeOrder = () => Promise.reject(new TypeError('undefined is not a function'));
+    const { tools } = setup({ mode: 'Direct', backend });
+    const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+    expect([error.code, error.message]).toEqual(['BACKEND_OTHER', 'Backend: other: undefined is not a function']);
+  });
+
+  it('market data that cannot be fetched rejects (fail-closed), it is never assumed', async () => {
+    const venue = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    // The same venue without a push feed: the tools must fetch what the guard needs.
+    const polled: TradingBackend = {
+      name: 'mock',
+      placeOrder: (r) => venue.placeOrder(r),
+      cancelOrder: (id) => venue.cancelOrder(id),
+      replaceOrder: (r) => venue.replaceOrder(r),
+      getBalance: () => venue.getBalance(),
+      getPositions: () => venue.getPositions(),
+      getPortfolio: () => venue.getPortfolio(),
+      getReferencePrice: (symbol) => venue.getReferencePrice(symbol),
+      getOpenOrders: () => venue.getOpenOrders(),
+    };
+    const { tools } = setup({ mode: 'Direct', backend: polled, risk: { maxPositionAbs: 1 } });
+    venue.injectFailure('getPositions', 'network');
+    const error = await rejection(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.1, 20_000));
+    expect(error.code).toBe('MAX_POSITION_ABS');
+    expect(error.message).toBe("RiskLimits: position of 'BTC-USDT' is unknown, so max_position_abs cannot be checked");
+    expect(venue.calls.placeOrder).toBe(0);
+    expect((await ack(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.1, 20_000))).status).toBe('Filled');
+    expect(venue.calls.getPositions).toBe(2);
+  });
+
+  it('query_portfolio filters by symbol and shows open orders', async () => {
+    const { tools } = setup({ mode: 'Direct' });
+    await ack(tools.placeOrder, market('BTC-USDT', 'Buy', 0.25));
+    await ack(tools.placeOrder, limit('ETH-USDT', 'Buy', 1, 1_000));
+    const all = JSON.parse(await tools.queryPortfolio.execute('')) as { positions: unknown[]; open_orders: unknown[] };
+    expect(all.positions).toEqual([{ symbol: 'BTC-USDT', quantity: 0.25, average_price: 20_000 }]);
+    expect(all.open_orders).toHaveLength(1);
+    const eth = JSON.parse(await tools.queryPortfolio.execute('{"symbol":"ETH-USDT"}')) as { positions: unknown[]; open_orders: Array<{ symbol: string }> };
+    expect(eth.positions).toEqual([]);
+    expect(eth.open_orders.map((o) => o.symbol)).toEqual(['ETH-USDT']);
+  });
+});
