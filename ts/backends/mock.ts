@@ -112,7 +112,8 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   async placeOrder(request: OrderRequest): Promise<OrderAck> {
-    await this.enter('placeOrder');
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('placeOrder');
     const known = this.byClientId.get(request.clientOrderId);
     if (known !== undefined) return known; // idempotent on client order id
     const reference = this.prices.get(request.symbol);
@@ -152,7 +153,8 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   async cancelOrder(orderId: string): Promise<OrderAck> {
-    await this.enter('cancelOrder');
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('cancelOrder');
     const order = this.open.get(orderId);
     if (order === undefined) throw new BackendError('rejected', `order ${orderId} is not open`);
     this.open.delete(orderId);
@@ -162,7 +164,8 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   async replaceOrder(request: ReplaceRequest): Promise<OrderAck> {
-    await this.enter('replaceOrder');
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('replaceOrder');
     const order = this.open.get(request.orderId);
     if (order === undefined) throw new BackendError('rejected', `order ${request.orderId} is not open`);
     const filled = order.quantity - order.remaining;
@@ -181,12 +184,14 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   async getBalance(): Promise<Balance[]> {
-    await this.enter('getBalance');
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('getBalance');
     return this.balances();
   }
 
   async getPositions(): Promise<Position[]> {
-    await this.enter('getPositions');
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('getPositions');
     return this.positionList();
   }
 
@@ -196,12 +201,14 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   async getReferencePrice(symbol: string): Promise<number | null> {
-    await this.enter('getReferencePrice');
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('getReferencePrice');
     return this.prices.get(symbol) ?? null;
   }
 
   async getOpenOrders(): Promise<OpenOrder[]> {
-    await this.enter('getOpenOrders');
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('getOpenOrders');
     return [...this.open.values()].map((o) => ({ ...o }));
   }
 
@@ -266,9 +273,14 @@ export class MockTradingBackend implements TradingBackend {
     };
   }
 
-  private async enter(operation: MockOperation): Promise<void> {
+  private sleep(): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+  }
+
+  /** Count the call and throw an injected failure if one is due. Synchronous: no extra tick. */
+  private enter(operation: MockOperation): void {
     this.calls[operation] += 1;
-    if (this.latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    if (this.injected.length === 0) return;
     const index = this.injected.findIndex((f) => f.operation === operation || f.operation === 'any');
     if (index >= 0) {
       const failure = this.injected[index] as Injected;
