@@ -200,7 +200,9 @@ fn from_submit(r: &SubmitResult) -> OpResult {
         fills_len: 0,
         status: r.status.code(),
         reason: match r.status {
-            OrderStatus::Rejected(RejectReason::FokNotFillable) => RejectReason::FokNotFillable as u8,
+            OrderStatus::Rejected(RejectReason::FokNotFillable) => {
+                RejectReason::FokNotFillable as u8
+            }
             OrderStatus::Rejected(RejectReason::PostOnlyWouldCross) => {
                 RejectReason::PostOnlyWouldCross as u8
             }
@@ -220,9 +222,15 @@ fn from_error(order_id: u64, e: EngineError) -> OpResult {
 
 impl MatchingEngine {
     /// Decode op `i` of `ops` into an order request (limit/market only).
-    fn decode_order(ops: &BatchOps<'_>, i: usize, market: bool) -> Result<OrderRequest, EngineError> {
-        let side = Side::from_code(ops.side[i]).ok_or(EngineError::InvalidField { field: "side" })?;
-        let tif = TimeInForce::from_code(ops.tif[i]).ok_or(EngineError::InvalidField { field: "tif" })?;
+    fn decode_order(
+        ops: &BatchOps<'_>,
+        i: usize,
+        market: bool,
+    ) -> Result<OrderRequest, EngineError> {
+        let side =
+            Side::from_code(ops.side[i]).ok_or(EngineError::InvalidField { field: "side" })?;
+        let tif =
+            TimeInForce::from_code(ops.tif[i]).ok_or(EngineError::InvalidField { field: "tif" })?;
         let flags = ops.flags[i];
         if flags & !FLAG_POST_ONLY != 0 {
             return Err(EngineError::InvalidField { field: "flags" });
@@ -230,7 +238,11 @@ impl MatchingEngine {
         Ok(OrderRequest {
             symbol: SymbolId(ops.symbol[i]),
             side,
-            order_type: if market { OrderType::Market } else { OrderType::Limit },
+            order_type: if market {
+                OrderType::Market
+            } else {
+                OrderType::Limit
+            },
             tif,
             price_ticks: if market { 0 } else { ops.price_ticks[i] },
             qty_lots: ops.qty_lots[i],

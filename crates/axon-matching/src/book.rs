@@ -16,6 +16,12 @@
 //!   the best level is always `keys.last()` (O(1) best price, O(1) pop of an
 //!   emptied best level, O(log n) lookup of any level; inserts/removals near
 //!   the top of book move only a few keys).
+//! - **Tick ladder** (`SideBook::ladder`): a dense window of `LADDER` ranks
+//!   (`ladder_base ..ladder_base + LADDER`) mapping rank -> level index, kept
+//!   around the best price. It makes "find the level of this price" O(1) for
+//!   prices near the top of book; prices outside the window fall back to a
+//!   binary search of `keys`. The window is re-centred (O(LADDER)) only when a
+//!   level is created outside it while the best price is outside it too.
 //!
 //! Invariants (checked by `Store::check_invariants` in tests):
 //! - A resting order is linked in exactly one level list, the level of its
@@ -29,6 +35,9 @@
 //!   `order_count` equal the sums over its levels. Prices in `keys` are
 //!   unique and strictly ordered.
 //! - Every resting order has `remaining > 0`.
+//! - The ladder is exact inside its window: for every rank `r` in the window,
+//!   `ladder[r - ladder_base]` is the level with rank `r` if `keys` has one,
+//!   else `NIL`.
 //! - A slot's generation is bumped each time it is released, so ids of
 //!   released orders are stale.
 //! - No allocation happens here after construction except amortised growth of
@@ -103,15 +112,28 @@ pub(crate) struct LevelKey {
 pub(crate) struct SideBook {
     /// Sorted ascending by rank; best level last.
     pub keys: Vec<LevelKey>,
+    /// Dense rank -> level window (see module docs).
+    ladder: Vec<u32>,
+    ladder_base: i64,
     pub total_lots: u64,
     pub order_count: u64,
     pub is_bid: bool,
 }
 
+/// Width of the tick ladder window (ranks).
+const LADDER: usize = 1024;
+/// Lowest / highest allowed `ladder_base` so that the window never overflows.
+const BASE_MIN: i64 = -i64::MAX;
+const BASE_MAX: i64 = i64::MAX - LADDER as i64;
+
 impl SideBook {
     pub fn new(side: Side, reserve_levels: usize) -> Self {
         Self {
             keys: Vec::with_capacity(reserve_levels),
+            ladder: vec![NIL; LADDER],
+            // Window starts at an extreme where no level can be (no price
+            // maps there for bids; asks need price ~ i64::MAX), all NIL.
+            ladder_base: BASE_MIN,
             total_lots: 0,
             order_count: 0,
             is_bid: side == Side::Buy,
@@ -143,6 +165,80 @@ impl SideBook {
     #[inline(always)]
     pub fn best_rank(&self) -> Option<i64> {
         self.keys.last().map(|k| k.rank)
+    }
+
+    /// Offset of `rank` in the ladder window, if inside it.
+    #[inline(always)]
+    fn ladder_offset(&self, rank: i64) -> Option<usize> {
+        // Exact: the window [base, base + LADDER) never overflows i64 and
+        // ranks lie in [-i64::MAX, i64::MAX], so a rank below base wraps to
+        // a value >= LADDER.
+        let off = rank.wrapping_sub(self.ladder_base) as u64;
+        if off < LADDER as u64 {
+            Some(off as usize)
+        } else {
+            None
+        }
+    }
+
+    /// Level index for `rank` if the ladder knows the answer:
+    /// `Some(level)` / `Some(NIL)` (definitely absent) inside the window,
+    /// `None` outside it.
+    #[inline(always)]
+    pub fn ladder_get(&self, rank: i64) -> Option<u32> {
+        self.ladder_offset(rank).map(|o| self.ladder[o])
+    }
+
+    /// Insert a new level key at position `k` and update the ladder.
+    #[inline]
+    pub fn insert_level(&mut self, k: usize, rank: i64, level: u32) {
+        self.keys.insert(k, LevelKey { rank, level });
+        match self.ladder_offset(rank) {
+            Some(o) => self.ladder[o] = level,
+            None => {
+                let best = self.keys[self.keys.len() - 1].rank;
+                if self.ladder_offset(best).is_none() {
+                    self.recentre(best);
+                }
+            }
+        }
+    }
+
+    /// Forget the ladder entry of a removed level.
+    #[inline(always)]
+    pub fn ladder_clear(&mut self, rank: i64) {
+        if let Some(o) = self.ladder_offset(rank) {
+            self.ladder[o] = NIL;
+        }
+    }
+
+    /// Remove the key of the (now empty) level with `rank`.
+    #[inline]
+    pub fn remove_level(&mut self, rank: i64) {
+        match self.find(rank) {
+            Ok(k) => {
+                self.keys.remove(k);
+            }
+            Err(_) => debug_assert!(false, "resting order's level missing from index"),
+        }
+        self.ladder_clear(rank);
+    }
+
+    /// Rebuild the ladder window centred on `best`. O(LADDER + levels in it).
+    #[cold]
+    fn recentre(&mut self, best: i64) {
+        self.ladder_base = best
+            .saturating_sub((LADDER / 2) as i64)
+            .clamp(BASE_MIN, BASE_MAX);
+        self.ladder.fill(NIL);
+        for i in (0..self.keys.len()).rev() {
+            let k = self.keys[i];
+            match self.ladder_offset(k.rank) {
+                Some(o) => self.ladder[o] = k.level,
+                None if k.rank < self.ladder_base => break,
+                None => {}
+            }
+        }
     }
 
     /// Position of `rank` in `keys`: `Ok(i)` if present, `Err(i)` = insertion
@@ -261,9 +357,14 @@ impl Store {
             (s.price, s.remaining)
         };
         let rank = side.rank_of(price);
-        let li = match side.find(rank) {
-            Ok(k) => {
-                let li = side.keys[k].level;
+        // O(1) via the ladder near the top of book; binary search otherwise
+        // (and for the insertion point of a new level).
+        let found = match side.ladder_get(rank) {
+            Some(li) if li != NIL => Ok(li),
+            _ => side.find(rank).map(|k| side.keys[k].level),
+        };
+        let li = match found {
+            Ok(li) => {
                 let tail = self.levels[li as usize].tail;
                 self.slots[tail as usize].next = i;
                 let s = &mut self.slots[i as usize];
@@ -289,7 +390,7 @@ impl Store {
                 let s = &mut self.slots[i as usize];
                 s.prev = NIL;
                 s.next = NIL;
-                side.keys.insert(k, LevelKey { rank, level: li });
+                side.insert_level(k, rank, li);
                 li
             }
         };
@@ -332,13 +433,7 @@ impl Store {
         s.next = NIL;
         s.level = NIL;
         if empty {
-            let rank = side.rank_of(price);
-            match side.find(rank) {
-                Ok(k) => {
-                    side.keys.remove(k);
-                }
-                Err(_) => debug_assert!(false, "resting order's level missing from index"),
-            }
+            side.remove_level(side.rank_of(price));
             self.release_level(li);
         }
     }
@@ -399,6 +494,11 @@ impl Store {
             let mut cnt = 0u64;
             for w in side.keys.windows(2) {
                 assert!(w[0].rank < w[1].rank, "keys strictly ascending");
+            }
+            for (o, &l) in side.ladder.iter().enumerate() {
+                let rank = side.ladder_base + o as i64;
+                let expect = side.find(rank).map(|k| side.keys[k].level).unwrap_or(NIL);
+                assert_eq!(l, expect, "ladder exact inside its window");
             }
             for k in &side.keys {
                 let l = &self.levels[k.level as usize];

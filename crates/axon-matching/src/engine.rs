@@ -114,6 +114,7 @@ impl MatchingEngine {
     }
 
     /// Register a symbol; ids are dense and assigned in order (0, 1, ...).
+    /// Allocates the symbol's two level indexes and tick ladders (~8 KiB).
     pub fn add_symbol(&mut self, spec: SymbolSpec) -> Result<SymbolId, EngineError> {
         let id = u32::try_from(self.books.len())
             .map_err(|_| EngineError::OutOfRange { field: "symbol" })?;
@@ -225,7 +226,9 @@ impl MatchingEngine {
         let i = store.alloc_slot();
         let order_id = store.id_of(i);
         let remaining = if crosses {
-            match_against(store, opp, req.symbol, req.side, threshold, qty, order_id, sink)
+            match_against(
+                store, opp, req.symbol, req.side, threshold, qty, order_id, sink,
+            )
         } else {
             qty
         };
@@ -455,11 +458,7 @@ impl MatchingEngine {
 
     /// Resting orders of one side in priority order (best price first, FIFO
     /// within a level).
-    pub fn open_orders(
-        &self,
-        symbol: SymbolId,
-        side: Side,
-    ) -> Result<OpenOrders<'_>, EngineError> {
+    pub fn open_orders(&self, symbol: SymbolId, side: Side) -> Result<OpenOrders<'_>, EngineError> {
         let sb = self.book(symbol)?.side(side);
         Ok(OpenOrders {
             engine: self,
@@ -477,7 +476,14 @@ impl MatchingEngine {
 
     /// Upper bound on the fills `req` could generate right now (0 for
     /// invalid requests). Read-only; used by the batch API.
-    pub(crate) fn max_fills_for(&self, symbol: u32, side: Side, is_market: bool, price: i64, qty: u64) -> u64 {
+    pub(crate) fn max_fills_for(
+        &self,
+        symbol: u32,
+        side: Side,
+        is_market: bool,
+        price: i64,
+        qty: u64,
+    ) -> u64 {
         let Some(book) = self.books.get(symbol as usize) else {
             return 0;
         };
@@ -485,7 +491,11 @@ impl MatchingEngine {
             return 0; // the op will be refused before matching
         }
         let opp = book.side(side.opposite());
-        let threshold = if is_market { i64::MIN } else { opp.rank_of(price) };
+        let threshold = if is_market {
+            i64::MIN
+        } else {
+            opp.rank_of(price)
+        };
         self.store.max_fills(opp, threshold, qty)
     }
 
@@ -515,7 +525,7 @@ impl MatchingEngine {
 /// Match `qty` of a taker on `taker_side` against `opp` while the best rank is
 /// `>= threshold`. Returns the unfilled quantity. The taker is not in the book.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn match_against<S: FillSink + ?Sized>(
     store: &mut Store,
     opp: &mut SideBook,
@@ -534,6 +544,10 @@ fn match_against<S: FillSink + ?Sized>(
         resting,
         seq,
     } = store;
+    // Hot counters live in locals for the duration of the sweep.
+    let mut seq_l = *seq;
+    let mut free_l = *free_slot;
+    let mut released = 0usize;
     while qty > 0 {
         let Some(&key) = opp.keys.last() else {
             break;
@@ -544,57 +558,67 @@ fn match_against<S: FillSink + ?Sized>(
         let price = opp.price_of(key.rank);
         let lvl = &mut levels[key.level as usize];
         let start_qty = qty;
+        let mut head = lvl.head;
+        let mut gone = 0u32;
         loop {
-            let mi = lvl.head;
-            let maker = &mut slots[mi as usize];
+            let maker = &mut slots[head as usize];
             let q = qty.min(maker.remaining);
-            *seq += 1;
+            seq_l += 1;
             sink.push_fill(Fill {
-                seq: *seq,
-                maker_order_id: OrderId::new(mi, maker.generation),
+                seq: seq_l,
+                maker_order_id: OrderId::new(head, maker.generation),
                 taker_order_id: taker,
                 price_ticks: price,
                 qty_lots: q,
                 symbol,
                 taker_side,
             });
-            maker.remaining -= q;
             qty -= q;
-            if maker.remaining == 0 {
-                let next = maker.next;
-                // Release the maker: bump generation, push on free list.
-                let g = maker.generation.wrapping_add(1);
-                maker.generation = if g == 0 { 1 } else { g };
-                maker.resting = false;
-                maker.prev = NIL;
-                maker.level = NIL;
-                maker.next = *free_slot;
-                *free_slot = mi;
-                *resting -= 1;
-                opp.order_count -= 1;
-                lvl.head = next;
-                lvl.count -= 1;
-                if next == NIL {
-                    lvl.tail = NIL;
-                    break;
-                }
-                slots[next as usize].prev = NIL;
+            if q < maker.remaining {
+                // Taker exhausted inside this maker.
+                maker.remaining -= q;
+                break;
             }
-            if qty == 0 {
+            // Maker fully filled: release it (bump generation, push on the
+            // free list) and advance the FIFO head.
+            let next = maker.next;
+            let g = maker.generation.wrapping_add(1);
+            maker.generation = if g == 0 { 1 } else { g };
+            maker.remaining = 0;
+            maker.resting = false;
+            maker.next = free_l;
+            free_l = head;
+            gone += 1;
+            head = next;
+            if next == NIL || qty == 0 {
                 break;
             }
         }
+        released += gone as usize;
+        opp.order_count -= u64::from(gone);
         let consumed = start_qty - qty;
-        lvl.total -= consumed;
-        opp.total_lots -= consumed;
-        if lvl.head == NIL {
+        if head == NIL {
+            // Level emptied: drop it from the index and the slab.
             opp.keys.pop();
-            lvl.head = *free_level;
-            lvl.total = 0;
-            lvl.count = 0;
+            opp.ladder_clear(key.rank);
+            *lvl = crate::book::Level {
+                total: 0,
+                head: *free_level,
+                tail: NIL,
+                count: 0,
+            };
             *free_level = key.level;
+        } else {
+            slots[head as usize].prev = NIL;
+            lvl.head = head;
+            lvl.count -= gone;
+            lvl.total -= consumed;
         }
+        opp.total_lots -= consumed;
     }
+    *seq = seq_l;
+    *free_slot = free_l;
+    *resting -= released;
     qty
 }
 

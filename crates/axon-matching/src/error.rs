@@ -106,17 +106,25 @@ impl fmt::Display for EngineError {
             EngineError::UnknownOrder(id) => {
                 write!(f, "unknown, stale or non-resting order id {id:#x}")
             }
-            EngineError::NonFinite { field } => write!(f, "{field} must be finite (got NaN or infinity)"),
+            EngineError::NonFinite { field } => {
+                write!(f, "{field} must be finite (got NaN or infinity)")
+            }
             EngineError::NonPositive { field } => write!(f, "{field} must be greater than zero"),
             EngineError::OffGrid { field } => {
                 write!(f, "{field} is not a multiple of the symbol's increment")
             }
-            EngineError::OutOfRange { field } => write!(f, "{field} is too large to represent exactly"),
-            EngineError::InvalidField { field } => write!(f, "invalid value or combination for {field}"),
+            EngineError::OutOfRange { field } => {
+                write!(f, "{field} is too large to represent exactly")
+            }
+            EngineError::InvalidField { field } => {
+                write!(f, "invalid value or combination for {field}")
+            }
             EngineError::CapacityExceeded { capacity } => {
                 write!(f, "order capacity exceeded ({capacity} resting orders)")
             }
-            EngineError::QuantityOverflow => write!(f, "quantity would overflow the book's lot total"),
+            EngineError::QuantityOverflow => {
+                write!(f, "quantity would overflow the book's lot total")
+            }
             EngineError::BatchLengthMismatch { field } => {
                 write!(f, "batch slice {field} has a different length than op")
             }

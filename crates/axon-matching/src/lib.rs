@@ -33,8 +33,8 @@
 //! assert_eq!(eng.best_ask(btc).unwrap().unwrap().total_lots, 2);
 //! ```
 
-mod book;
 pub mod batch;
+mod book;
 mod engine;
 mod error;
 mod symbol;

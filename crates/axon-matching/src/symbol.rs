@@ -35,7 +35,10 @@ impl SymbolSpec {
     pub fn new(tick_size: f64, lot_size: f64) -> Result<Self, EngineError> {
         check_increment(tick_size, "tick_size")?;
         check_increment(lot_size, "lot_size")?;
-        Ok(Self { tick_size, lot_size })
+        Ok(Self {
+            tick_size,
+            lot_size,
+        })
     }
 
     /// Price increment.
@@ -156,24 +159,54 @@ mod tests {
     #[test]
     fn off_grid_rejected() {
         let s = spec();
-        assert_eq!(s.price_to_ticks(100.255), Err(EngineError::OffGrid { field: "price" }));
-        assert_eq!(s.qty_to_lots(1.0005), Err(EngineError::OffGrid { field: "quantity" }));
-        assert_eq!(s.price_to_ticks(0.004), Err(EngineError::OffGrid { field: "price" }));
+        assert_eq!(
+            s.price_to_ticks(100.255),
+            Err(EngineError::OffGrid { field: "price" })
+        );
+        assert_eq!(
+            s.qty_to_lots(1.0005),
+            Err(EngineError::OffGrid { field: "quantity" })
+        );
+        assert_eq!(
+            s.price_to_ticks(0.004),
+            Err(EngineError::OffGrid { field: "price" })
+        );
     }
 
     #[test]
     fn bad_values_rejected() {
         let s = spec();
-        assert_eq!(s.price_to_ticks(0.0), Err(EngineError::NonPositive { field: "price" }));
-        assert_eq!(s.price_to_ticks(-1.0), Err(EngineError::NonPositive { field: "price" }));
-        assert_eq!(s.price_to_ticks(f64::NAN), Err(EngineError::NonFinite { field: "price" }));
+        assert_eq!(
+            s.price_to_ticks(0.0),
+            Err(EngineError::NonPositive { field: "price" })
+        );
+        assert_eq!(
+            s.price_to_ticks(-1.0),
+            Err(EngineError::NonPositive { field: "price" })
+        );
+        assert_eq!(
+            s.price_to_ticks(f64::NAN),
+            Err(EngineError::NonFinite { field: "price" })
+        );
         assert_eq!(
             s.price_to_ticks(f64::NEG_INFINITY),
             Err(EngineError::NonFinite { field: "price" })
         );
-        assert_eq!(s.qty_to_lots(0.0), Err(EngineError::NonPositive { field: "quantity" }));
-        assert_eq!(s.qty_to_lots(-0.0), Err(EngineError::NonPositive { field: "quantity" }));
-        assert_eq!(s.qty_to_lots(f64::INFINITY), Err(EngineError::NonFinite { field: "quantity" }));
-        assert_eq!(s.qty_to_lots(1e300), Err(EngineError::OutOfRange { field: "quantity" }));
+        assert_eq!(
+            s.qty_to_lots(0.0),
+            Err(EngineError::NonPositive { field: "quantity" })
+        );
+        assert_eq!(
+            s.qty_to_lots(-0.0),
+            Err(EngineError::NonPositive { field: "quantity" })
+        );
+        assert_eq!(
+            s.qty_to_lots(f64::INFINITY),
+            Err(EngineError::NonFinite { field: "quantity" })
+        );
+        assert_eq!(
+            s.qty_to_lots(1e300),
+            Err(EngineError::OutOfRange { field: "quantity" })
+        );
     }
 }
