@@ -21,6 +21,7 @@ use napi::bindgen_prelude::Either;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+mod matching;
 mod metrics;
 pub use metrics::NativeMetrics;
 

@@ -1,0 +1,1 @@
+//! Node binding of the `axon-matching` L1 engine (per-call and batch APIs).
