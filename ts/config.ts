@@ -1,0 +1,147 @@
+// The program's TOML config (SPEC §8, runbook §1.3): `${VAR}` expansion from the environment,
+// strict keys, every error naming the key. Secrets are kept out of anything printable.
+import { readFileSync } from 'node:fs';
+
+import { parse as parseToml, TomlError } from 'smol-toml';
+import { z } from 'zod';
+
+import type { GateOptions, RiskOptions, TradingToolsOptions } from './tools';
+
+const positiveInt = z.number().int().positive();
+
+const tradingSchema = z.strictObject({
+  backend: z.enum(['mock', 'exchange', 'oms', 'backtest']),
+  api_key: z.string().optional(),
+  api_secret: z.string().optional(),
+  testnet: z.boolean().default(false),
+  /** Venue for `backend = "exchange"`; the runbook's example names none. */
+  exchange: z.enum(['binance', 'okx']).default('binance'),
+  timeout_ms: positiveInt.default(10_000),
+});
+
+const safetySchema = z.strictObject({
+  mode: z.enum(['DryRun', 'TwoPhase', 'Direct']).default('DryRun'),
+  confirm_ttl_ms: positiveInt.optional(),
+});
+
+const riskSchema = z.strictObject({
+  allowed_symbols: z.array(z.string().min(1).max(32)).optional(),
+  max_order_notional: z.number().finite().nonnegative().optional(),
+  max_position_abs: z.number().finite().nonnegative().optional(),
+  max_daily_orders: z.number().int().nonnegative().optional(),
+  max_daily_cancels: z.number().int().nonnegative().optional(),
+});
+
+const gateSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('AlwaysOpen') }),
+  z.strictObject({ type: z.literal('RejectionCircuitBreaker'), threshold: positiveInt, cooldown_ms: z.number().int().nonnegative() }),
+  z.strictObject({ type: z.literal('PnlCircuitBreaker'), daily_pnl_floor: z.number().finite() }),
+]);
+
+const metricsSchema = z.strictObject({
+  /** `prometheus:http://host:port/path` serves Prometheus text there; `none` keeps metrics in-process. */
+  callback: z
+    .string()
+    .regex(/^(none|prometheus:http:\/\/[^/\s]+\/\S*)$/, 'must be "none" or "prometheus:http://host:port/path"')
+    .default('none'),
+});
+
+export const configSchema = z.strictObject({
+  trading: tradingSchema,
+  safety: safetySchema.default({ mode: 'DryRun' }),
+  risk: riskSchema.default({}),
+  gate: gateSchema.default({ type: 'AlwaysOpen' }),
+  metrics: metricsSchema.default({ callback: 'none' }),
+});
+
+export type AgentConfig = z.output<typeof configSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+const SECRET_KEYS = new Set(['api_key', 'api_secret']);
+
+/** Replace `${NAME}` in every string value; a missing variable is an error naming key and variable. */
+export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
+  if (typeof value === 'string') {
+    return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g, (_, name: string) => {
+      const found = env[name];
+      if (found === undefined) throw new ConfigError(`config error: ${path.join('.')}: environment variable ${name} is not set`);
+      return found;
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => expandEnv(item, env, [...path, String(i)]));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandEnv(item, env, [...path, key])]));
+  }
+  return value;
+}
+
+function describe(issue: z.core.$ZodIssue, base: PropertyKey[] = []): string[] {
+  const path = [...base, ...issue.path].map(String);
+  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${[...path, key].join('.')}: unknown key`);
+  if (issue.code === 'invalid_union' && issue.errors[0] !== undefined && issue.errors[0].length > 0) {
+    return issue.errors[0].flatMap((inner) => describe(inner, [...base, ...issue.path]));
+  }
+  return [`${path.join('.') || '(config)'}: ${issue.message}`];
+}
+
+/** Parse and validate config text. Throws `ConfigError` naming the key. */
+export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config'): AgentConfig {
+  let raw: unknown;
+  try {
+    raw = parseToml(text);
+  } catch (error) {
+    const detail = error instanceof TomlError ? `line ${error.line}, column ${error.column}: ${error.message.split('\n')[0]}` : String(error);
+    throw new ConfigError(`config error: ${source} is not valid TOML: ${detail}`);
+  }
+  const parsed = configSchema.safeParse(expandEnv(raw, env));
+  if (!parsed.success) throw new ConfigError(`config error: ${parsed.error.issues.flatMap((issue) => describe(issue)).join('; ')}`);
+  return parsed.data;
+}
+
+export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`config error: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+  return parseConfig(text, env, path);
+}
+
+/** The config with secrets replaced, for printing. */
+export function redactConfig(config: AgentConfig): AgentConfig {
+  const trading = Object.fromEntries(
+    Object.entries(config.trading).map(([key, value]) => [key, SECRET_KEYS.has(key) && value !== undefined ? '***' : value]),
+  ) as AgentConfig['trading'];
+  return { ...config, trading };
+}
+
+/** The tools' options for this config (backend supplied by the caller). */
+export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOptions, 'backend'> {
+  const risk: RiskOptions = {
+    allowedSymbols: config.risk.allowed_symbols,
+    maxOrderNotional: config.risk.max_order_notional,
+    maxPositionAbs: config.risk.max_position_abs,
+    maxDailyOrders: config.risk.max_daily_orders,
+    maxDailyCancels: config.risk.max_daily_cancels,
+  };
+  const gate: GateOptions =
+    config.gate.type === 'RejectionCircuitBreaker'
+      ? { type: 'RejectionCircuitBreaker', threshold: config.gate.threshold, cooldownMs: config.gate.cooldown_ms }
+      : config.gate.type === 'PnlCircuitBreaker'
+        ? { type: 'PnlCircuitBreaker', dailyPnlFloor: config.gate.daily_pnl_floor }
+        : { type: 'AlwaysOpen' };
+  return {
+    mode: config.safety.mode,
+    risk: Object.fromEntries(Object.entries(risk).filter(([, v]) => v !== undefined)) as RiskOptions,
+    gate,
+    confirmTtlMs: config.safety.confirm_ttl_ms,
+    backendTimeoutMs: config.trading.timeout_ms,
+  };
+}
