@@ -19,6 +19,9 @@ export declare class NativeMetrics {
   drainEventsJson(): string
 }
 
+/** What this addon is: crate version, target, profile and compiler. */
+export declare function buildInfo(): string
+
 export interface GateOptions {
   /** `AlwaysOpen` | `RejectionCircuitBreaker` | `PnlCircuitBreaker` */
   type: string

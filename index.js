@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeMetrics = nativeBinding.NativeMetrics
+module.exports.buildInfo = nativeBinding.buildInfo
 module.exports.guardCreate = nativeBinding.guardCreate
 module.exports.guardDecide = nativeBinding.guardDecide
 module.exports.guardDestroy = nativeBinding.guardDestroy

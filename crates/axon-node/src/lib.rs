@@ -33,8 +33,27 @@ fn invalid(message: impl Into<String>) -> Error {
     Error::new(Status::InvalidArg, message.into())
 }
 
+thread_local! {
+    /// Set while a deliberate diagnostic panic runs, so the hook stays quiet for it.
+    static QUIET_PANIC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// One line per real panic on stderr (the default hook's backtrace hint is noise for a contained
+/// panic); nothing for the deliberate one of `triggerNativePanic`.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        std::panic::set_hook(Box::new(|info| {
+            if !QUIET_PANIC.with(std::cell::Cell::get) {
+                eprintln!("axon native panic (contained, surfaced as a JS error): {info}");
+            }
+        }));
+    });
+}
+
 /// Run `f`, turning a panic into a JS error.
 pub(crate) fn contain<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    install_panic_hook();
     match catch_unwind(AssertUnwindSafe(f)) {
         Ok(result) => result,
         Err(payload) => {
@@ -52,7 +71,10 @@ pub(crate) fn contain<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T>
 /// Rust panic reaches JS as an exception and the process survives.
 #[napi]
 pub fn trigger_native_panic(message: String) -> Result<()> {
-    contain("triggerNativePanic", || panic!("{message}"))
+    QUIET_PANIC.with(|quiet| quiet.set(true));
+    let result = contain("triggerNativePanic", || panic!("{message}"));
+    QUIET_PANIC.with(|quiet| quiet.set(false));
+    result
 }
 
 #[napi(object)]
@@ -488,4 +510,16 @@ pub fn guard_set_clock_ms(handle: f64, ms: f64) -> Result<()> {
         clock.set(whole_ms("ms", ms)?);
         Ok(())
     })
+}
+
+/// What this addon is: crate version, target, profile and compiler.
+#[napi]
+pub fn build_info() -> String {
+    format!(
+        "axon-node {} ({}, {}, {})",
+        env!("CARGO_PKG_VERSION"),
+        env!("AXON_BUILD_TARGET"),
+        env!("AXON_BUILD_PROFILE"),
+        env!("AXON_BUILD_RUSTC")
+    )
 }

@@ -1,0 +1,58 @@
+// The program's ops surface as the runbook runs it: --version, --self-check, config errors.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { describe, expect, it } from 'vitest';
+
+const CLI = join(__dirname, '..', 'dist', 'ts', 'cli.js');
+const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
+  const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
+  return { code: result.status, out: result.stdout, err: result.stderr };
+};
+
+describe('llm-trading-agent', () => {
+  it('--version prints the package version and the native build', () => {
+    const { code, out } = run(['--version']);
+    expect(code).toBe(0);
+    const version = (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+    expect(out).toMatch(new RegExp(`^llm-trading-agent ${version.replace(/\./g, '\\.')} \\(native: axon-node \\S+ \\(x86_64-unknown-linux-gnu, release, rustc `));
+  });
+
+  it('--self-check passes on the built-in defaults and prints each finding', () => {
+    const { code, out, err } = run(['--self-check']);
+    expect(code).toBe(0);
+    for (const what of ['config', 'native addon', 'risk check', 'circuit breaker', 'panic containment', 'backend']) expect(out).toContain(`ok   ${what}: `);
+    expect(out).toContain('self-check passed');
+    expect(err).toBe('');
+  });
+
+  it('--self-check fails plainly on a config problem', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-cli-'));
+    const bad = join(dir, 'bad.toml');
+    writeFileSync(bad, '[trading]\nbackend = "mock"\n[risk]\nmax_notional = 1\n');
+    const { code, out } = run(['--self-check', '--config', bad]);
+    expect(code).toBe(1);
+    expect(out).toContain('FAIL config: config error: risk.max_notional: unknown key');
+    const { out: missingVar } = run(['--self-check', '--config', join(__dirname, '..', 'examples', 'runbook-config.toml')]);
+    expect(missingVar).toContain('FAIL config: config error: trading.api_key: environment variable AXON_API_KEY is not set');
+  });
+
+  it('--self-check on the runbook example reports every stage and never prints the secrets', () => {
+    const { out } = run(['--self-check', '--config', join(__dirname, '..', 'examples', 'runbook-config.toml')], {
+      AXON_API_KEY: 'live-key-abc',
+      AXON_API_SECRET: 'live-secret-xyz',
+    });
+    expect(out).toContain('ok   config: ');
+    expect(out).toContain('backend=exchange, mode=TwoPhase, gate=RejectionCircuitBreaker');
+    expect(out).not.toContain('live-key-abc');
+    expect(out).not.toContain('live-secret-xyz');
+  });
+
+  it('an unknown flag is a usage error', () => {
+    const { code, err } = run(['--yolo']);
+    expect(code).toBe(2);
+    expect(err).toContain('usage: llm-trading-agent');
+  });
+});

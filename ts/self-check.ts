@@ -1,0 +1,99 @@
+// `--self-check`: every finding printed plainly; any problem makes the check fail.
+import { loadConfig, redactConfig, type AgentConfig } from './config';
+import { NativeGuardHandle } from './guard';
+import { native } from './native';
+import { TradingMetrics } from './metrics';
+
+export interface Finding {
+  ok: boolean;
+  what: string;
+  detail: string;
+}
+
+type Check = () => string;
+
+function run(what: string, check: Check): Finding {
+  try {
+    return { ok: true, what, detail: check() };
+  } catch (error) {
+    return { ok: false, what, detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+function expectCode(decision: ReturnType<NativeGuardHandle['decide']>, code: string | null): void {
+  const got = typeof decision === 'string' ? null : (decision.code ?? `kind ${decision.kind}`);
+  if (got !== code) throw new Error(`expected ${code ?? 'an ack'}, got ${got ?? 'an ack'}`);
+}
+
+const ORDER = (qty: number) => `{"symbol":"BTC-USDT","side":"Buy","quantity":${qty},"price":20000}`;
+
+export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): Finding[] {
+  const findings: Finding[] = [];
+  let config: AgentConfig | undefined;
+  findings.push(
+    run('config', () => {
+      if (configPath === undefined) return 'no --config given: checking the built-in defaults';
+      config = loadConfig(configPath, env);
+      const shown = redactConfig(config);
+      return `${configPath}: backend=${shown.trading.backend}, mode=${shown.safety.mode}, gate=${shown.gate.type}`;
+    }),
+  );
+  findings.push(run('native addon', () => native.buildInfo()));
+  findings.push(
+    run('risk check', () => {
+      const guard = new NativeGuardHandle({ mode: 'DryRun', backend: 'mock', allowedSymbols: ['BTC-USDT'], maxOrderNotional: 50_000 }, new TradingMetrics().native);
+      try {
+        expectCode(guard.decide(0, ORDER(1), false), null);
+        expectCode(guard.decide(0, ORDER(3), false), 'MAX_ORDER_NOTIONAL');
+        expectCode(guard.decide(0, '{"symbol":"BTC-USDT","side":"buy"}', false), 'INVALID_ARGUMENTS');
+        return 'a valid order passes, an over-limit order and malformed arguments are refused';
+      } finally {
+        guard.destroy();
+      }
+    }),
+  );
+  findings.push(
+    run('circuit breaker', () => {
+      const start = Date.UTC(2024, 0, 1);
+      const guard = new NativeGuardHandle(
+        { mode: 'DryRun', backend: 'mock', maxOrderNotional: 50_000, gates: [{ type: 'RejectionCircuitBreaker', threshold: 2, cooldownMs: 1_000 }], manualClockMs: start },
+        new TradingMetrics().native,
+      );
+      try {
+        guard.decide(0, ORDER(3), false);
+        guard.decide(0, ORDER(3), false);
+        if (guard.state().breaker !== 'Open') throw new Error(`breaker is ${guard.state().breaker} after 2 rejections, expected Open`);
+        expectCode(guard.decide(0, ORDER(1), false), 'CIRCUIT_BREAKER_OPEN');
+        guard.setClockMs(start + 1_000);
+        expectCode(guard.decide(0, ORDER(1), false), null);
+        if (guard.state().breaker !== 'Closed') throw new Error(`breaker is ${guard.state().breaker} after a passing trial, expected Closed`);
+        return 'Closed -> Open -> HalfOpen -> Closed';
+      } finally {
+        guard.destroy();
+      }
+    }),
+  );
+  findings.push(
+    run('panic containment', () => {
+      try {
+        native.triggerNativePanic('self-check');
+      } catch (error) {
+        if (String(error).includes('axon native panic')) return 'a Rust panic surfaces as a JS error';
+        throw error;
+      }
+      throw new Error('a deliberate panic did not surface');
+    }),
+  );
+  findings.push(
+    run('backend', () => {
+      const backend = config?.trading.backend ?? 'mock';
+      if (backend === 'mock') return 'mock: in-memory venue, nothing to reach';
+      throw new Error(`${backend}: this build cannot reach a ${backend} backend yet`);
+    }),
+  );
+  return findings;
+}
+
+export function formatFindings(findings: Finding[]): string {
+  return findings.map((f) => `${f.ok ? 'ok  ' : 'FAIL'} ${f.what}: ${f.detail}`).join('\n');
+}
