@@ -19,6 +19,7 @@
 //!   Malformed arguments move only `trading_orders_total{status="rejected"}`.
 
 use std::collections::HashMap;
+use std::fmt::Write as _;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -28,7 +29,7 @@ use crate::args::{self, OrderType, Side, TimeInForce};
 use crate::clock::Clock;
 use crate::gate::{BreakerState, GateChain, GateConfig};
 use crate::limits::{self, DailyCounter, RiskLimits};
-use crate::rejection::{json_string, Code, Rejection, Source};
+use crate::rejection::{Code, Rejection, Source};
 use crate::tokens::{PendingOrder, TokenStore, DEFAULT_MAX_PENDING, DEFAULT_TOKEN_TTL_MS};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -884,33 +885,53 @@ impl Guard {
     #[allow(clippy::too_many_arguments)]
     fn ack_json(&mut self, id_kind: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
         self.dry_seq += 1;
-        let id = format!("{id_kind}-{}-{}", self.id_prefix, self.dry_seq);
+        let mut id = String::with_capacity(32);
+        let _ = write!(id, "{id_kind}-{}-{}", self.id_prefix, self.dry_seq);
         self.ack_json_with_id(&id, symbol, side, quantity, status, now, token)
     }
 
+    /// The OrderAck JSON of SPEC §2, written in one buffer (this is on the DryRun hot path).
     #[allow(clippy::too_many_arguments)]
     fn ack_json_with_id(&self, order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
-        let mut out = String::with_capacity(160);
+        let mut out = String::with_capacity(192);
         out.push_str("{\"order_id\":");
-        out.push_str(&json_string(order_id));
+        push_json_str(&mut out, order_id);
         out.push_str(",\"symbol\":");
-        out.push_str(&symbol.map_or_else(|| "null".to_owned(), json_string));
+        match symbol {
+            Some(symbol) => push_json_str(&mut out, symbol),
+            None => out.push_str("null"),
+        }
         out.push_str(",\"side\":");
         out.push_str(side.map_or("null", |s| if s == Side::Buy { "\"Buy\"" } else { "\"Sell\"" }));
         out.push_str(",\"quantity\":");
-        out.push_str(&quantity.map_or_else(|| "null".to_owned(), json_number));
-        out.push_str(",\"status\":\"");
-        out.push_str(status);
-        out.push_str("\",\"timestamp_ms\":");
-        out.push_str(&now.to_string());
+        match quantity {
+            Some(q) => push_json_number(&mut out, q),
+            None => out.push_str("null"),
+        }
+        let _ = write!(out, ",\"status\":\"{status}\",\"timestamp_ms\":{now}");
         if let Some(token) = token {
-            out.push_str(",\"confirm_token\":\"");
-            out.push_str(token);
-            out.push('"');
+            out.push_str(",\"confirm_token\":");
+            push_json_str(&mut out, token);
         }
         out.push('}');
         out
     }
+}
+
+/// Append `text` as a JSON string literal.
+fn push_json_str(out: &mut String, text: &str) {
+    out.push('"');
+    for c in text.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
 }
 
 /// Fail-closed: without a known position the limit cannot be evaluated, so it rejects.
@@ -922,13 +943,13 @@ fn position_check(limits: &RiskLimits, state: &MarketState, symbol: &str, side: 
 }
 
 /// A number as `JSON.stringify` writes it (`2`, not `2.0`), so native and backend acks look alike.
-fn json_number(value: f64) -> String {
+fn push_json_number(out: &mut String, value: f64) {
     if !value.is_finite() {
-        "null".to_owned()
+        out.push_str("null");
     } else if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
-        format!("{}", value as i64)
+        let _ = write!(out, "{}", value as i64);
     } else {
-        format!("{value}")
+        let _ = write!(out, "{value}");
     }
 }
 

@@ -358,3 +358,12 @@ fn unknown_position_rejects_instead_of_assuming_flat() {
     assert_eq!(r.code, Code::MaxPositionAbs);
     assert!(r.message.starts_with("RiskLimits: position of 'BTC-USDT' is unknown"));
 }
+
+#[test]
+fn ack_json_escapes_ids_the_agent_chose() {
+    let mut h = harness(SafetyMode::DryRun, RiskLimits::default(), vec![]);
+    let ack = done(h.guard.decide(ToolKind::CancelOrder, r#"{"order_id":"a\"b\\c"}"#, false));
+    assert_eq!(ack["order_id"], "a\"b\\c");
+    assert_eq!(ack["status"], "DryRun");
+    assert_eq!(ack["symbol"], serde_json::Value::Null);
+}
