@@ -221,6 +221,25 @@ describe('gates', () => {
   });
 });
 
+describe('PnL breaker on the mock venue', () => {
+  it('opens from the venue\'s own PnL events when a position loses more than the floor', async () => {
+    let now = T0;
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => now });
+    const { tools } = setup({ mode: 'Direct', backend, gate: { type: 'PnlCircuitBreaker', dailyPnlFloor: -1_000 } });
+    await ack(tools.placeOrder, market('BTC-USDT', 'Buy', 1));
+    backend.setReferencePrice('BTC-USDT', 19_500);
+    expect(backend.dailyPnl()).toBe(-500);
+    await ack(tools.placeOrder, market('BTC-USDT', 'Sell', 0.1));
+    backend.setReferencePrice('BTC-USDT', 18_800);
+    expect(backend.dailyPnl()).toBeCloseTo(-1_130, 9);
+    const blocked = await rejection(tools.placeOrder, market('BTC-USDT', 'Sell', 0.1));
+    expect(blocked.message).toBe('RiskGate: pnl circuit breaker open (daily_pnl=-1130, floor=-1000)');
+    now = Math.ceil(T0 / DAY_MS) * DAY_MS;
+    tools.setClockMs(now);
+    expect((await ack(tools.placeOrder, market('BTC-USDT', 'Sell', 0.1))).status).toBe('Filled');
+  });
+});
+
 describe('structured logs', () => {
   it('carry the runbook words: mode, RiskLimits, RiskGate, circuit breaker open, BackendError', async () => {
     const { tools, backend, lines } = setup({ mode: 'Direct', risk: RUNBOOK_RISK, gate: { type: 'RejectionCircuitBreaker', threshold: 1, cooldownMs: 1_000 } });

@@ -1,6 +1,6 @@
 // MockTradingBackend: a tiny in-memory venue (SPEC §6) with balances, signed positions, resting
 // limit orders, fills, reference prices and failure injection. It pushes every change through
-// `subscribe`, like a venue's user-data stream.
+// `subscribe`, like a venue's user-data stream: market state per symbol and today's PnL.
 import { BackendError } from '../errors';
 import type {
   Balance,
@@ -80,6 +80,8 @@ export class MockTradingBackend implements TradingBackend {
   private readonly latencyMs: number;
   private readonly now: () => number;
   private nextId = 1;
+  private pnlDay = Number.NaN;
+  private dayStartEquity = 0;
 
   constructor(options: MockBackendOptions = {}) {
     this.cash = options.cash ?? 1_000_000;
@@ -87,6 +89,7 @@ export class MockTradingBackend implements TradingBackend {
     this.latencyMs = options.latencyMs ?? 0;
     this.now = options.now ?? Date.now;
     for (const [symbol, price] of Object.entries(options.referencePrices ?? {})) this.prices.set(symbol, price);
+    this.dailyPnl(); // the first day starts at the initial equity
   }
 
   /** Fail the next `count` calls of `operation` (or of any operation) with `kind`. */
@@ -315,5 +318,18 @@ export class MockTradingBackend implements TradingBackend {
       openBuyQuantity,
       openSellQuantity,
     });
+    this.emit({ type: 'pnl', dailyPnl: this.dailyPnl() });
+  }
+
+  /** Equity (cash + positions at reference prices) minus equity when the UTC day was first seen. */
+  dailyPnl(): number {
+    let equity = this.cash;
+    for (const [symbol, p] of this.positions) equity += p.quantity * (this.prices.get(symbol) ?? p.averagePrice);
+    const day = Math.floor(this.now() / 86_400_000);
+    if (day !== this.pnlDay) {
+      this.pnlDay = day;
+      this.dayStartEquity = equity;
+    }
+    return equity - this.dayStartEquity;
   }
 }
