@@ -1,6 +1,8 @@
 // axon-llm for Node: guarded trading tools for LLM agents.
 export { createTradingTools } from './tools';
 export type { Tool, ToolName, TradingTools, TradingToolsOptions, RiskOptions, GateOptions } from './tools';
+export { toOpenAITools, dispatchToolCall } from './tool-formats';
+export type { OpenAIFunctionTool, ToolCallOutcome } from './tool-formats';
 export { ToolError, BackendError } from './errors';
 export type { ToolErrorJson, ToolErrorSource, ToolErrorType } from './errors';
 export { TradingMetrics } from './metrics';

@@ -1,0 +1,34 @@
+// Handing the tools to an LLM API and feeding its calls back.
+import { describe, expect, it } from 'vitest';
+
+import { dispatchToolCall, toOpenAITools } from '../ts/index';
+import { RUNBOOK_RISK, setup } from './harness';
+
+describe('tool formats', () => {
+  it('OpenAI function tools carry name, description and the strict JSON Schema', () => {
+    const { tools } = setup({ mode: 'DryRun' });
+    const formatted = toOpenAITools(tools.tools);
+    expect(formatted.map((t) => t.function.name)).toEqual(['place_order', 'cancel_order', 'replace_order', 'query_portfolio']);
+    for (const t of formatted) {
+      expect(t.type).toBe('function');
+      expect(t.function.parameters).toMatchObject({ type: 'object', additionalProperties: false });
+      expect(t.function.description.length).toBeGreaterThan(10);
+    }
+    expect(formatted[0]?.function.parameters).toMatchObject({ required: ['symbol', 'side', 'quantity'] });
+  });
+
+  it('dispatch returns results and ToolError JSON, never throws for the model', async () => {
+    const { tools, backend } = setup({ mode: 'Direct', risk: RUNBOOK_RISK });
+    const ok = await dispatchToolCall(tools.tools, 'place_order', '{"symbol":"BTC-USDT","side":"Buy","quantity":0.1,"order_type":"Market"}');
+    expect(ok.ok).toBe(true);
+    expect(JSON.parse(ok.content)).toMatchObject({ status: 'Filled' });
+    const refused = await dispatchToolCall(tools.tools, 'place_order', '{"symbol":"DOGE-USDT","side":"Buy","quantity":1,"price":1}');
+    expect(refused).toEqual({
+      ok: false,
+      content: JSON.stringify({ error_type: 'ExecutionFailed', source: 'RiskLimits', code: 'SYMBOL_NOT_ALLOWED', message: "RiskLimits: symbol 'DOGE-USDT' not in allowed list" }),
+    });
+    const unknown = await dispatchToolCall(tools.tools, 'withdraw_funds', '{}');
+    expect(JSON.parse(unknown.content)).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringContaining("unknown tool 'withdraw_funds'") });
+    expect(backend.calls.placeOrder).toBe(1);
+  });
+});

@@ -1,0 +1,43 @@
+// The tools in the shapes LLM APIs take them, and a dispatcher for the model's tool calls.
+import { ToolError } from './errors';
+import type { JsonSchema } from './schemas';
+import type { Tool } from './tools';
+
+/** OpenAI Chat Completions `tools` entry (also accepted by OpenAI-compatible servers). */
+export interface OpenAIFunctionTool {
+  type: 'function';
+  function: { name: string; description: string; parameters: JsonSchema; strict?: boolean };
+}
+
+export function toOpenAITools(tools: readonly Tool[]): OpenAIFunctionTool[] {
+  return tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }));
+}
+
+export interface ToolCallOutcome {
+  ok: boolean;
+  /** What to send back to the model: the tool's JSON result, or the ToolError JSON. */
+  content: string;
+}
+
+/**
+ * Run the model's call of `name` with `args`. Never throws for the model's mistakes: an unknown
+ * tool or a refusal comes back as ToolError JSON the model can read and act on.
+ */
+export async function dispatchToolCall(tools: readonly Tool[], name: string, args: string): Promise<ToolCallOutcome> {
+  const tool = tools.find((t) => t.name === name);
+  if (tool === undefined) {
+    const error = new ToolError({
+      error_type: 'InvalidArguments',
+      source: 'Arguments',
+      code: 'INVALID_ARGUMENTS',
+      message: `Arguments: unknown tool '${name.slice(0, 64)}', expected one of: ${tools.map((t) => t.name).join(', ')}`,
+    });
+    return { ok: false, content: JSON.stringify(error.toJSON()) };
+  }
+  try {
+    return { ok: true, content: await tool.execute(args) };
+  } catch (error) {
+    if (error instanceof ToolError) return { ok: false, content: JSON.stringify(error.toJSON()) };
+    throw error;
+  }
+}
