@@ -311,13 +311,13 @@ impl TradingMetrics {
     /// Prometheus text exposition format 0.0.4 of every metric.
     pub fn prometheus_text(&self) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let mut last_name = "";
-        for (series, value) in self.counter_series() {
-            if series.name() != last_name {
-                last_name = series.name();
-                write_header(&mut out, last_name, "counter");
+        let series = self.counter_series();
+        // Every family gets its header even with no series yet, so every SPEC name is always there.
+        for name in [ORDERS_TOTAL, RISK_REJECTIONS_TOTAL, RISK_GATE_BLOCKED_TOTAL, BACKEND_ERRORS_TOTAL] {
+            write_header(&mut out, name, "counter");
+            for (s, value) in series.iter().filter(|(s, _)| s.name() == name) {
+                write_sample(&mut out, name, "", &s.labels(), &value.to_string());
             }
-            write_sample(&mut out, last_name, "", &series.labels(), &value.to_string());
         }
         write_header(&mut out, TOOL_EXECUTE_DURATION_SECONDS, "histogram");
         for tool in ToolLabel::ALL {
@@ -451,6 +451,8 @@ mod tests {
         assert!(text.contains("trading_orders_total{tool=\"place\",side=\"sell\",status=\"failed\"} 1\n"));
         assert!(text.contains("trading_backend_errors_total{backend=\"mock\",kind=\"timeout\"} 1\n"));
         assert!(!text.contains("kind=\"network\""));
+        let fresh = TradingMetrics::new().prometheus_text();
+        assert!(fresh.contains("# TYPE trading_backend_errors_total counter\n# HELP trading_tool_execute_duration_seconds"));
         assert!(text.contains("trading_tool_execute_duration_seconds_bucket{tool=\"place\",le=\"0.01\"} 0\n"));
         assert!(text.contains("trading_tool_execute_duration_seconds_bucket{tool=\"place\",le=\"0.05\"} 1\n"));
         assert!(text.contains("trading_tool_execute_duration_seconds_count{tool=\"place\"} 1\n"));
