@@ -1,0 +1,42 @@
+// The model side of the agent loop: chat messages with native tool calling (OpenAI shape).
+
+export interface ToolCall {
+  id: string;
+  type: 'function';
+  function: { name: string; arguments: string };
+}
+
+export type ChatMessage =
+  | { role: 'system'; content: string }
+  | { role: 'user'; content: string }
+  | { role: 'assistant'; content: string | null; tool_calls?: ToolCall[] }
+  | { role: 'tool'; tool_call_id: string; content: string };
+
+export interface TokenUsage {
+  promptTokens: number;
+  completionTokens: number;
+  /** True when the provider does not count tokens and these are estimates (characters / 4). */
+  estimated: boolean;
+}
+
+export interface ModelReply {
+  message: Extract<ChatMessage, { role: 'assistant' }>;
+  usage: TokenUsage;
+}
+
+export interface ToolSpec {
+  type: 'function';
+  function: { name: string; description: string; parameters: Readonly<Record<string, unknown>> };
+}
+
+export interface LlmProvider {
+  /** `openai` | `scripted`: reports say which one ran. */
+  readonly name: string;
+  readonly model: string;
+  complete(messages: readonly ChatMessage[], tools: readonly ToolSpec[], signal?: AbortSignal): Promise<ModelReply>;
+}
+
+/** Rough token estimate for providers that report none. */
+export function estimateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
