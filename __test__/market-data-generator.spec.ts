@@ -25,7 +25,10 @@ describe('market data generator', () => {
   it('the PRNG is uniform enough', () => {
     const random = new SeededRandom(1);
     const buckets = new Array<number>(10).fill(0);
-    for (let i = 0; i < 100_000; i += 1) buckets[Math.floor(random.next() * 10)] += 1;
+    for (let i = 0; i < 100_000; i += 1) {
+      const bucket = Math.floor(random.next() * 10);
+      buckets[bucket] = (buckets[bucket] ?? 0) + 1;
+    }
     for (const count of buckets) expect(Math.abs(count - 10_000)).toBeLessThan(400);
   });
 
