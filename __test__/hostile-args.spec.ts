@@ -62,6 +62,8 @@ const HOSTILE: Array<[string, string, string]> = [
   ['take profit below buy price', withField({ take_profit: 15_000 }), 'field `take_profit` 15000 must be above price 20000'],
   ['client id too long', withField({ client_order_id: 'x'.repeat(65) }), 'field `client_order_id` must be 1-64 printable ASCII'],
   ['confirm token as number', withField({ confirm_token: 123 }), 'field `confirm_token` must be a string, got number'],
+  ['positional array form', '["BTC-USDT","Buy",1,"Market"]', 'must be a JSON object, got array'],
+  ['enum in map form', withField({ side: { Buy: null } }), 'field `side` must be one of "Buy", "Sell"'],
   ['unicode escape junk', '{"symbol":"\\ud800","side":"Buy","quantity":1,"price":1}', 'Arguments: '],
 ];
 

@@ -18,11 +18,37 @@ pub const DEFAULT_MAX_ARGS_BYTES: usize = 64 * 1024;
 const MAX_SYMBOL_LEN: usize = 32;
 const MAX_ID_LEN: usize = 64;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// Implements `Deserialize` from a JSON string only. Serde's derive would also take the map form
+/// (`{"Buy":null}`) of an externally tagged enum; an order side must be exactly `"Buy"` or `"Sell"`.
+macro_rules! string_enum {
+    ($name:ident { $($variant:ident),+ }) => {
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+                struct Visit;
+                impl serde::de::Visitor<'_> for Visit {
+                    type Value = $name;
+                    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                        f.write_str(concat!("one of" $(, " \"", stringify!($variant), "\"")+))
+                    }
+                    fn visit_str<E: serde::de::Error>(self, text: &str) -> Result<$name, E> {
+                        match text {
+                            $(stringify!($variant) => Ok($name::$variant),)+
+                            other => Err(E::unknown_variant(other, &[$(stringify!($variant)),+])),
+                        }
+                    }
+                }
+                deserializer.deserialize_str(Visit)
+            }
+        }
+    };
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Side {
     Buy,
     Sell,
 }
+string_enum!(Side { Buy, Sell });
 
 impl Side {
     pub fn as_str(self) -> &'static str {
@@ -40,12 +66,13 @@ impl Side {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum OrderType {
     #[default]
     Limit,
     Market,
 }
+string_enum!(OrderType { Limit, Market });
 
 impl OrderType {
     pub fn as_str(self) -> &'static str {
@@ -56,13 +83,14 @@ impl OrderType {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum TimeInForce {
     #[default]
     GTC,
     IOC,
     FOK,
 }
+string_enum!(TimeInForce { GTC, IOC, FOK });
 
 impl TimeInForce {
     pub fn as_str(self) -> &'static str {
@@ -81,7 +109,7 @@ pub struct PlaceOrderArgs<'a> {
     pub symbol: Cow<'a, str>,
     pub side: Side,
     pub quantity: f64,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub order_type: OrderType,
     #[serde(default)]
     pub price: Option<f64>,
@@ -89,7 +117,7 @@ pub struct PlaceOrderArgs<'a> {
     pub stop_loss: Option<f64>,
     #[serde(default)]
     pub take_profit: Option<f64>,
-    #[serde(default)]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub time_in_force: TimeInForce,
     #[serde(default, borrow)]
     pub confirm_token: Option<Cow<'a, str>>,
@@ -166,6 +194,11 @@ const REPLACE_FIELDS: &[FieldSpec] = &[
 ];
 const QUERY_FIELDS: &[FieldSpec] = &[field("symbol", Kind::Str, false)];
 
+/// Optional fields treat `null` as absent, as models often send it.
+fn null_as_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(deserializer: D) -> Result<T, D::Error> {
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
 fn check_size(args: &str, max_bytes: usize) -> Result<(), Rejection> {
     if args.len() > max_bytes {
         return Err(Rejection::arguments(format!(
@@ -178,6 +211,10 @@ fn check_size(args: &str, max_bytes: usize) -> Result<(), Rejection> {
 
 fn parse_with<'a, T: Deserialize<'a>>(args: &'a str, max_bytes: usize, fields: &[FieldSpec]) -> Result<T, Rejection> {
     check_size(args, max_bytes)?;
+    // Serde's struct derive also accepts a JSON array of the fields in order; arguments are named.
+    if args.trim_start().as_bytes().first() == Some(&b'[') {
+        return Err(Rejection::arguments("arguments must be a JSON object, got array"));
+    }
     serde_json::from_str::<T>(args).map_err(|err| diagnose(args, fields, &err))
 }
 
@@ -407,7 +444,18 @@ mod tests {
         assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"quantity":2,"price":1}"#).contains("duplicate field `quantity`"));
         assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":NaN,"price":1}"#).starts_with("Arguments: "));
         assert!(place_err(r#"[1,2]"#).contains("must be a JSON object, got array"));
+        assert!(place_err(r#" ["BTC-USDT","Buy",1,"Market"]"#).contains("must be a JSON object, got array"));
+        assert!(place_err(r#"{"symbol":"BTC-USDT","side":{"Buy":null},"quantity":1,"price":1}"#).contains("field `side` must be one of"));
+        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1,"time_in_force":{"IOC":[]}}"#).contains("field `time_in_force`"));
         assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":100,"stop_loss":120}"#).contains("field `stop_loss` 120 must be below price 100"));
+    }
+
+    #[test]
+    fn null_optional_fields_mean_absent() {
+        let a = parse_place_order(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":2,"order_type":null,"time_in_force":null,"stop_loss":null}"#, MAX)
+            .expect("nulls are absent");
+        assert_eq!((a.order_type, a.time_in_force, a.stop_loss), (OrderType::Limit, TimeInForce::GTC, None));
+        assert!(place_err(r#"{"symbol":null,"side":"Buy","quantity":1,"price":2}"#).contains("symbol"));
     }
 
     #[test]
