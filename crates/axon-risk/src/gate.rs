@@ -11,7 +11,9 @@
 //! ```
 //! Invariants: only risk rejections move the streak; a call that passes the whole chain clears
 //! it; backend errors never reach the breaker. While HalfOpen with the trial taken, every other call
-//! is blocked until the trial's verdict arrives.
+//! is blocked until the trial's verdict arrives. An Open breaker is checked before the limits
+//! (`precheck`), so it rejects everything with its own message; the HalfOpen trial is taken only by
+//! a call that passed the limits (`check`), and a call the limits reject in HalfOpen reopens it.
 //!
 //! PnL breaker: open while today's PnL (UTC) is below the floor; a new UTC day starts at PnL 0.
 
@@ -90,6 +92,24 @@ impl RejectionCircuitBreaker {
         self.state
     }
 
+    /// Blocks while Open (or HalfOpen with its trial taken) without taking the trial: run before
+    /// the limits, so an open breaker rejects everything with its own message.
+    pub fn precheck(&mut self, now_ms: i64) -> Result<(), Rejection> {
+        match self.state(now_ms) {
+            BreakerState::Closed => Ok(()),
+            BreakerState::HalfOpen if !self.trial_taken => Ok(()),
+            BreakerState::HalfOpen | BreakerState::Open => Err(self.open_rejection(now_ms)),
+        }
+    }
+
+    fn open_rejection(&self, now_ms: i64) -> Rejection {
+        Rejection::new(
+            Source::RiskGate,
+            Code::CircuitBreakerOpen,
+            format!("circuit breaker open (rejections={}, cooldown_remaining_ms={})", self.streak, (self.open_until_ms - now_ms).max(0)),
+        )
+    }
+
     /// Lets the call through (taking the HalfOpen trial if that is the state) or blocks it.
     pub fn check(&mut self, now_ms: i64) -> Result<(), Rejection> {
         match self.state(now_ms) {
@@ -98,15 +118,7 @@ impl RejectionCircuitBreaker {
                 self.trial_taken = true;
                 Ok(())
             }
-            BreakerState::HalfOpen | BreakerState::Open => Err(Rejection::new(
-                Source::RiskGate,
-                Code::CircuitBreakerOpen,
-                format!(
-                    "circuit breaker open (rejections={}, cooldown_remaining_ms={})",
-                    self.streak,
-                    (self.open_until_ms - now_ms).max(0)
-                ),
-            )),
+            BreakerState::HalfOpen | BreakerState::Open => Err(self.open_rejection(now_ms)),
         }
     }
 
@@ -242,6 +254,17 @@ impl GateChain {
             }
         }
         chain
+    }
+
+    /// Before the limits: every gate that blocks outright blocks here, no trial is taken.
+    pub fn precheck(&mut self, now_ms: i64) -> Result<(), Rejection> {
+        for pnl in &mut self.pnl {
+            pnl.check(now_ms)?;
+        }
+        for breaker in &mut self.breakers {
+            breaker.precheck(now_ms)?;
+        }
+        Ok(())
     }
 
     /// PnL first: it takes no trial, so a PnL block never burns a rejection breaker's HalfOpen trial.

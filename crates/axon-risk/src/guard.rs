@@ -1,6 +1,7 @@
 //! The guard: one call decides a tool call, one more records its outcome (SPEC §1-§5, §7).
 //!
-//! Chain order for orders: Arguments -> SafetyMode -> RiskLimits -> RiskGate -> reservation.
+//! Chain order for orders: Arguments -> SafetyMode -> RiskGate (an open gate blocks outright) ->
+//! RiskLimits -> RiskGate (a HalfOpen breaker's one trial) -> reservation.
 //!
 //! Invariants:
 //! - `decide` either rejects with no side effect on quotas, or (for a call that goes to a backend)
@@ -546,6 +547,11 @@ impl Guard {
         };
         let sends = confirming || self.config.mode == SafetyMode::Direct;
 
+        // RiskGate, the part that blocks outright: an open breaker rejects everything.
+        if let Err(r) = self.gates.precheck(now) {
+            return self.reject(TOOL, side, r, started);
+        }
+
         // RiskLimits
         let Some(index) = symbol else {
             let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{}' not in allowed list", a.symbol));
@@ -706,6 +712,9 @@ impl Guard {
             (None, _) => false,
         };
         let sends = confirming || self.config.mode == SafetyMode::Direct;
+        if let Err(r) = self.gates.precheck(now) {
+            return self.reject(TOOL, side, r, started);
+        }
 
         let symbol_name = self.symbols[order.symbol as usize].to_string();
         if let Some(allowed) = &self.config.limits.allowed_symbols {

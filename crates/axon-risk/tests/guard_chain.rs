@@ -367,3 +367,17 @@ fn ack_json_escapes_ids_the_agent_chose() {
     assert_eq!(ack["status"], "DryRun");
     assert_eq!(ack["symbol"], serde_json::Value::Null);
 }
+
+#[test]
+fn an_open_breaker_rejects_everything_with_its_own_message() {
+    let gates = vec![GateConfig::RejectionCircuitBreaker { threshold: 2, cooldown_ms: 60_000 }];
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), gates);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    let too_big = limit("BTC-USDT", "Buy", 5.0, 20_000.0);
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Open));
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    assert_eq!(r.code, Code::CircuitBreakerOpen, "the gate answers before the limits while open");
+    assert_eq!(rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("DOGE-USDT", "Buy", 1.0, 1.0), false)).code, Code::CircuitBreakerOpen);
+}
