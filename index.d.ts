@@ -22,6 +22,89 @@ export declare class NativeMetrics {
 /** What this addon is: crate version, target, profile and compiler. */
 export declare function buildInfo(): string
 
+/** Register a symbol; returns its id (0, 1, 2, ...). */
+export declare function engineAddSymbol(handle: number, tickSize: number, lotSize: number): number
+
+/**
+ * Best level of one side (0 bids, 1 asks): writes price, quantity, orders into the info area of
+ * the result buffer and returns true, or returns false for an empty side.
+ */
+export declare function engineBest(handle: number, symbol: number, side: number): boolean
+
+/**
+ * Cancel a live order; returns its remaining (cancelled) quantity and writes its state just
+ * before the cancel into the info area of the result buffer. Throws on an unknown or stale id,
+ * with nothing changed.
+ */
+export declare function engineCancel(handle: number, orderId: number): number
+
+/**
+ * Create an engine able to hold `capacity` resting orders (all memory is allocated here);
+ * returns its handle.
+ */
+export declare function engineCreate(capacity: number): number
+
+/**
+ * Up to `levels` levels of one side (0 bids, 1 asks), best first, as (price, quantity, orders)
+ * triples into `out` (at most `out.length / 3` levels); returns how many were written.
+ */
+export declare function engineDepth(handle: number, symbol: number, side: number, levels: number, out: Float64Array): number
+
+/** Free an engine and all its memory. Idempotent; later calls with the handle fail. */
+export declare function engineDestroy(handle: number): void
+
+/**
+ * Execute ops `[start, end)` of a columnar batch (op 0 limit, 1 market, 2 cancel, 3 replace;
+ * price/quantity in real units; flags bit 0 = post-only). `orderId` (cancel, replace) is an engine
+ * order id, or `-(k + 1)` for the order created by op `k` of the same call (`start <= k < i`).
+ * Result row `i` (`RESULT_STRIDE` numbers: orderId, status, reason, filledQty, remainingQty,
+ * fillStart, fillCount) describes op `start + i`; fills go to `fills` from row 0. Stops before an
+ * op when `results` is full or `fills` might not hold that op's fills; an invalid op gets status
+ * 5 and does not stop the batch. Returns the number of ops executed and writes the fill rows
+ * written and the stop code (0 completed, 1 results full, 2 fills full) into `[6]` and `[7]` of
+ * the result buffer. Throws (nothing executed) if the columns have different lengths or an output
+ * overlaps another array.
+ */
+export declare function engineExecuteBatch(handle: number, op: Uint8Array, symbol: Uint32Array, side: Uint8Array, price: Float64Array, quantity: Float64Array, tif: Uint8Array, flags: Uint8Array, orderId: Float64Array, start: number, end: number, results: Float64Array, fills: Float64Array): number
+
+/** Number of resting orders (all symbols). */
+export declare function engineOpenOrderCount(handle: number): number
+
+/**
+ * Look up a live order: writes it into the info area of the result buffer and returns true, or
+ * returns false (unknown, stale, not resting, or not a valid id).
+ */
+export declare function engineOrder(handle: number, orderId: number): boolean
+
+/**
+ * Copy the fills of the last submit/replace, from index `start`, into `out` (`FILL_STRIDE`
+ * numbers each, as many as fit); returns how many were copied.
+ */
+export declare function engineReadFills(handle: number, start: number, out: Float64Array): number
+
+/**
+ * Replace a live order's price and open quantity (priority rules of the engine); same result
+ * buffer writes and return value as `engineSubmit`.
+ */
+export declare function engineReplace(handle: number, orderId: number, price: number, quantity: number): number
+
+/**
+ * The engine's result buffer (`OUT_LEN` numbers, layout in the module docs) as a Float64Array
+ * over memory shared with the engine. Can be taken once per engine; the per-call functions write
+ * into it instead of creating JS objects.
+ */
+export declare function engineResultBuffer(handle: number): Float64Array
+
+/**
+ * Submit an order (side 0 Buy / 1 Sell, orderType 0 Limit / 1 Market, tif 0 GTC / 1 IOC / 2 FOK;
+ * price ignored for market orders). Returns the order id; writes the result and the first fills
+ * into the result buffer. Throws on invalid input, with nothing changed.
+ */
+export declare function engineSubmit(handle: number, symbol: number, side: number, orderType: number, price: number, quantity: number, tif: number, postOnly: boolean): number
+
+/** Numbers per fill row (per-call `out` tail, `engineReadFills`, batch `fills`). */
+export declare const FILL_STRIDE: number
+
 export interface GateOptions {
   /** `AlwaysOpen` | `RejectionCircuitBreaker` | `PnlCircuitBreaker` */
   type: string
@@ -99,6 +182,9 @@ export declare function guardUpdateDailyPnl(handle: number, dailyPnl: number): v
  */
 export declare function guardUpdateMarket(handle: number, symbol: string, referencePrice: number, position: number, openBuyQuantity: number, openSellQuantity: number, pushed: boolean): void
 
+/** Largest engine capacity accepted (72 bytes per slot are allocated up front: ~4.8 GB). */
+export declare const MAX_ENGINE_CAPACITY: number
+
 /** Flat decision: `kind` says which fields are set. (DONE travels as a bare string, see `guard_decide`.) */
 export interface NativeDecision {
   kind: number
@@ -136,6 +222,21 @@ export interface NativeToolError {
   code: string
   message: string
 }
+
+/** Fill rows of the last submit/replace kept in the engine's result buffer. */
+export declare const OUT_FILL_ROWS: number
+
+/** Start of the fills area in the per-call `out` array. */
+export declare const OUT_FILLS: number
+
+/** Start of the order/level info area in the per-call `out` array. */
+export declare const OUT_INFO: number
+
+/** Length of the engine's result buffer. */
+export declare const OUT_LEN: number
+
+/** Numbers per batch result row. */
+export declare const RESULT_STRIDE: number
 
 /**
  * Diagnostic: panics inside the containment wrapper, so callers (tests, `--self-check`) can prove a

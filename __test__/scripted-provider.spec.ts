@@ -48,6 +48,18 @@ describe('ScriptedProvider', () => {
     expect(reply.usage.estimated).toBe(true);
   });
 
+  it('in a burst, retries a refused order at once', async () => {
+    const p = new ScriptedProvider({ probeEvery: 1_000, burstEvery: 2, burstLength: 1 });
+    await calls(p, observation(rising, 0.05));
+    expect((await calls(p, observation(rising, 0.05)))[0]?.args).toMatchObject({ quantity: 50 });
+    const refusal = JSON.stringify({ error_type: 'ExecutionFailed', source: 'RiskLimits', code: 'MAX_ORDER_NOTIONAL', message: 'RiskLimits: x' });
+    const retry = await p.complete([{ role: 'tool', tool_call_id: 'x', content: refusal }], []);
+    expect(JSON.parse(retry.message.tool_calls?.[0]?.function.arguments as string)).toMatchObject({ quantity: 50, order_type: 'Market' });
+    await calls(p, observation(rising, 0.05));
+    const after = await p.complete([{ role: 'tool', tool_call_id: 'y', content: refusal }], []);
+    expect(after.message.content).toBe('noted');
+  });
+
   it('is deterministic', async () => {
     const run = async () => {
       const p = new ScriptedProvider();

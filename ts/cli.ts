@@ -4,11 +4,15 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
+import { backtestCommand } from './agent/backtest-command';
+import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, type AgentConfig } from './config';
 import { native } from './native';
 import { formatFindings, selfCheck } from './self-check';
 
-const USAGE = `usage: llm-trading-agent [--config PATH] [--self-check | --version]
+const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH] [--self-check | --version]
+  backtest        run the agent over market data (default: the embedded generated data)
   --config PATH   the TOML config (runbook §1.3); \${VAR} expands from the environment
+  --data PATH     market data for backtest (bars CSV, ccxt JSON, Binance klines, trades CSV)
   --self-check    validate config, addon, risk chain, breaker and backend; exit 1 on any problem
   --version       print the package version and the native addon's build`;
 
@@ -24,14 +28,25 @@ function packageVersion(): string {
   return 'unknown';
 }
 
-export function main(argv: string[]): number {
-  let values: { config?: string; 'self-check'?: boolean; version?: boolean; help?: boolean };
+export async function main(argv: string[]): Promise<number> {
+  let values: { config?: string; data?: string; 'self-check'?: boolean; version?: boolean; help?: boolean };
+  let positionals: string[];
   try {
-    ({ values } = parseArgs({
+    ({ values, positionals } = parseArgs({
       args: argv,
-      options: { config: { type: 'string' }, 'self-check': { type: 'boolean' }, version: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+      options: {
+        config: { type: 'string' },
+        data: { type: 'string' },
+        'self-check': { type: 'boolean' },
+        version: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+      allowPositionals: true,
       strict: true,
     }));
+    if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'backtest')) {
+      throw new Error(`unknown command ${positionals.join(' ')}`);
+    }
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
@@ -51,8 +66,35 @@ export function main(argv: string[]): number {
     process.stdout.write(problems === 0 ? 'self-check passed\n' : `self-check failed: ${problems} problem(s)\n`);
     return problems === 0 ? 0 : 1;
   }
-  process.stderr.write('llm-trading-agent: running the agent loop is not available in this version yet; use --self-check or --version\n');
-  return 2;
+  let config: AgentConfig;
+  try {
+    config = values.config === undefined ? parseConfig(DEFAULT_CONFIG_TOML, process.env, 'embedded default') : loadConfig(values.config);
+  } catch (error) {
+    process.stderr.write(`${(error as Error).message}\n`);
+    return 1;
+  }
+  if (positionals[0] !== 'backtest' && config.trading.backend !== 'backtest') {
+    process.stderr.write(`llm-trading-agent: live trading on the ${config.trading.backend} backend is not available in this version; use "backtest"\n`);
+    return 2;
+  }
+  // SIGINT/SIGTERM: finish the step in flight, write the reports, exit 0.
+  const stop = new AbortController();
+  const onSignal = () => stop.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  try {
+    return await backtestCommand({ config, data: values.data, out: process.stdout, err: process.stderr, signal: stop.signal });
+  } catch (error) {
+    process.stderr.write(`llm-trading-agent: ${(error as Error).message}\n`);
+    return 1;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
 }
 
-if (require.main === module) process.exitCode = main(process.argv.slice(2));
+if (require.main === module) {
+  void main(process.argv.slice(2)).then((code) => {
+    process.exitCode = code;
+  });
+}

@@ -46,12 +46,57 @@ const metricsSchema = z.strictObject({
     .default('none'),
 });
 
+const llmSchema = z.strictObject({
+  /** `scripted`: offline deterministic stand-in; `openai`: any OpenAI-compatible endpoint. */
+  provider: z.enum(['scripted', 'openai']).default('scripted'),
+  model: z.string().min(1).default('gpt-4o-mini'),
+  base_url: z.url().optional(),
+  api_key: z.string().optional(),
+  timeout_ms: positiveInt.default(30_000),
+  max_retries: z.number().int().nonnegative().default(2),
+  temperature: z.number().min(0).max(2).optional(),
+  max_tokens: positiveInt.optional(),
+});
+
+const agentSchema = z.strictObject({
+  symbol: z.string().min(1).max(32).default('BTC-USDT'),
+  history_bars: positiveInt.default(30),
+  max_steps_per_bar: positiveInt.default(3),
+  decide_every: positiveInt.default(1),
+});
+
+const backtestSchema = z.strictObject({
+  /** `generated` (the seeded generator) or a path to bars (CSV, ccxt JSON, Binance klines) or trades CSV. */
+  data: z.string().min(1).default('generated'),
+  bars: positiveInt.default(8_640),
+  seed: z.number().int().default(42),
+  cash: z.number().finite().positive().default(100_000),
+  maker_bps: z.number().finite().nonnegative().default(2),
+  taker_bps: z.number().finite().nonnegative().default(5),
+  report: z.string().min(1).default('report.html'),
+  summary_json: z.string().min(1).default('summary.json'),
+  audit: z.string().min(1).default('audit.jsonl'),
+});
+
 export const configSchema = z.strictObject({
   trading: tradingSchema,
   safety: safetySchema.default({ mode: 'DryRun' }),
   risk: riskSchema.default({}),
   gate: gateSchema.default({ type: 'AlwaysOpen' }),
   metrics: metricsSchema.default({ callback: 'none' }),
+  llm: llmSchema.default({ provider: 'scripted', model: 'gpt-4o-mini', timeout_ms: 30_000, max_retries: 2 }),
+  agent: agentSchema.default({ symbol: 'BTC-USDT', history_bars: 30, max_steps_per_bar: 3, decide_every: 1 }),
+  backtest: backtestSchema.default({
+    data: 'generated',
+    bars: 8_640,
+    seed: 42,
+    cash: 100_000,
+    maker_bps: 2,
+    taker_bps: 5,
+    report: 'report.html',
+    summary_json: 'summary.json',
+    audit: 'audit.jsonl',
+  }),
 });
 
 export type AgentConfig = z.output<typeof configSchema>;
@@ -116,11 +161,31 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 
 /** The config with secrets replaced, for printing. */
 export function redactConfig(config: AgentConfig): AgentConfig {
-  const trading = Object.fromEntries(
-    Object.entries(config.trading).map(([key, value]) => [key, SECRET_KEYS.has(key) && value !== undefined ? '***' : value]),
-  ) as AgentConfig['trading'];
-  return { ...config, trading };
+  const hide = <T extends object>(section: T): T =>
+    Object.fromEntries(Object.entries(section).map(([key, value]) => [key, SECRET_KEYS.has(key) && value !== undefined ? '***' : value])) as T;
+  return { ...config, trading: hide(config.trading), llm: hide(config.llm) };
 }
+
+/** The embedded default: an agent backtest on generated data with the runbook's limits. */
+export const DEFAULT_CONFIG_TOML = `
+[trading]
+backend = "backtest"
+[safety]
+mode = "Direct"
+[risk]
+max_order_notional = 50000.0
+max_daily_orders = 100
+max_position_abs = 10.0
+allowed_symbols = ["BTC-USDT", "ETH-USDT"]
+[gate]
+type = "RejectionCircuitBreaker"
+threshold = 5
+cooldown_ms = 60000
+[llm]
+provider = "scripted"
+[backtest]
+data = "generated"
+`;
 
 /** The tools' options for this config (backend supplied by the caller). */
 export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOptions, 'backend'> {

@@ -16,3 +16,45 @@ export type { JsonSchema } from './schemas';
 export type * from './types';
 export type { GuardState } from './native';
 export { native } from './native';
+export * from './matching';
+// Backtesting: replay OHLCV bars or trade prints through the matching engine (backend 'backtest').
+export {
+  BacktestTradingBackend,
+  BacktestReplay,
+  loadBars,
+  loadTrades,
+  parseBars,
+  parseBarsCsv,
+  parseBinanceKlines,
+  parseCcxtJson,
+  parseTradesCsv,
+  barSeriesFromColumns,
+  MarketDataError,
+  TradeSide,
+  Grid,
+  ladderFor,
+  resolveLiquidity,
+} from './backtest';
+export type {
+  BacktestBackendOptions,
+  BacktestFees,
+  BacktestFill,
+  BacktestResult,
+  BookSnapshot,
+  BookSnapshotLevel,
+  FillRule,
+  ReplayClock,
+  ReplayOptions,
+  StepContext,
+  StepHook,
+  BarFormat,
+  LoadOptions,
+  DataIssue,
+  BarSeries,
+  MarketSeries,
+  TradeSeries,
+  TradeSideCode,
+  Ladder,
+  LiquidityOptions,
+  ResolvedLiquidity,
+} from './backtest';

@@ -1,4 +1,6 @@
 // `--self-check`: every finding printed plainly; any problem makes the check fail.
+import { existsSync } from 'node:fs';
+
 import { loadConfig, redactConfig, type AgentConfig } from './config';
 import { NativeGuardHandle } from './guard';
 import { native } from './native';
@@ -88,6 +90,12 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
     run('backend', () => {
       const backend = config?.trading.backend ?? 'mock';
       if (backend === 'mock') return 'mock: in-memory venue, nothing to reach';
+      if (backend === 'backtest') {
+        const data = config?.backtest.data ?? 'generated';
+        if (data === 'generated') return `backtest: generated data (seed ${config?.backtest.seed}, ${config?.backtest.bars} bars)`;
+        if (!existsSync(data)) throw new Error(`backtest: data file ${data} not found`);
+        return `backtest: data file ${data} present`;
+      }
       throw new Error(`${backend}: this build cannot reach a ${backend} backend yet`);
     }),
   );

@@ -12,7 +12,8 @@ export interface ScriptedOptions {
   slow?: number;
   /** Every this many observations, one deliberate out-of-limits proposal. */
   probeEvery?: number;
-  /** Every this many observations, a burst of oversized proposals long enough to open a breaker. */
+  /** Every this many observations, a burst of oversized proposals, each retried on refusal within
+   * its bar: with 3 model steps per bar, two bars make six in a row, enough to open a breaker. */
   burstEvery?: number;
   burstLength?: number;
   /** A symbol outside the allowed list, for the probes. */
@@ -34,6 +35,7 @@ export class ScriptedProvider implements LlmProvider {
   private readonly o: Required<ScriptedOptions>;
   private observations = 0;
   private callSeq = 0;
+  private burstCall: { name: string; args: Record<string, unknown> } | undefined;
 
   constructor(options: ScriptedOptions = {}) {
     this.o = {
@@ -42,7 +44,7 @@ export class ScriptedProvider implements LlmProvider {
       slow: options.slow ?? 21,
       probeEvery: options.probeEvery ?? 97,
       burstEvery: options.burstEvery ?? 1_000,
-      burstLength: options.burstLength ?? 6,
+      burstLength: options.burstLength ?? 2,
       foreignSymbol: options.foreignSymbol ?? 'DOGE-USDT',
     };
   }
@@ -57,6 +59,9 @@ export class ScriptedProvider implements LlmProvider {
       if (!isObservation(parsed)) throw new Error('scripted provider: the last user message is not an observation');
       toolCalls = this.decide(parsed);
       if (toolCalls.length === 0) content = 'hold';
+    } else if (last?.role === 'tool' && this.burstCall !== undefined && last.content.includes('"error_type"')) {
+      // Carried away: retry the refused order at once, within the same bar.
+      toolCalls = [this.call(this.burstCall.name, this.burstCall.args)];
     } else {
       content = 'noted';
     }
@@ -77,9 +82,11 @@ export class ScriptedProvider implements LlmProvider {
     if (last === undefined) return [];
     const close = last[4];
     const inBurst = n % this.o.burstEvery < this.o.burstLength && n >= this.o.burstEvery;
+    this.burstCall = undefined;
     if (inBurst) {
-      // A model that got carried away: far too large, again and again.
-      return [this.call('place_order', { symbol: obs.symbol, side: 'Buy', quantity: round(this.o.quantity * 1_000, 3), order_type: 'Market' })];
+      // A model that got carried away: far too large, again and again (retried on every refusal).
+      this.burstCall = { name: 'place_order', args: { symbol: obs.symbol, side: 'Buy', quantity: round(this.o.quantity * 1_000, 3), order_type: 'Market' } };
+      return [this.call(this.burstCall.name, this.burstCall.args)];
     }
     if (n % this.o.probeEvery === 0) {
       return n % (2 * this.o.probeEvery) === 0

@@ -39,7 +39,8 @@
 //!   `ladder[r - ladder_base]` is the level with rank `r` if `keys` has one,
 //!   else `NIL`.
 //! - A slot's generation is bumped each time it is released, so ids of
-//!   released orders are stale.
+//!   released orders are stale; generations wrap within 20 bits (see
+//!   [`crate::types::MAX_GENERATION`]).
 //! - No allocation happens here after construction except amortised growth of
 //!   a side's `keys` vector when it reaches a new maximum number of levels.
 
@@ -281,12 +282,7 @@ pub(crate) struct Store {
 
 #[inline(always)]
 fn bump(generation: u32) -> u32 {
-    let g = generation.wrapping_add(1);
-    if g == 0 {
-        1
-    } else {
-        g
-    }
+    OrderId::next_generation(generation)
 }
 
 impl Store {

@@ -582,8 +582,7 @@ fn match_against<S: FillSink + ?Sized>(
             // Maker fully filled: release it (bump generation, push on the
             // free list) and advance the FIFO head.
             let next = maker.next;
-            let g = maker.generation.wrapping_add(1);
-            maker.generation = if g == 0 { 1 } else { g };
+            maker.generation = OrderId::next_generation(maker.generation);
             maker.remaining = 0;
             maker.resting = false;
             maker.next = free_l;

@@ -15,7 +15,8 @@
 //! - Deterministic: identical call sequences give identical outputs.
 //! - The submit/cancel/replace hot path performs no heap allocation and no
 //!   hashing: orders live in a preallocated arena addressed by
-//!   generation-checked [`OrderId`]s.
+//!   generation-checked [`OrderId`]s. Generations wrap within 20 bits, so
+//!   every id is `< 2^52` and exact as a JavaScript number.
 //!
 //! ```
 //! use axon_matching::*;
@@ -50,4 +51,5 @@ pub use symbol::{SymbolSpec, MAX_EXACT_UNITS};
 pub use types::{
     Depth, Fill, FillSink, FnSink, LevelInfo, NullSink, OpenOrder, OrderId, OrderRequest,
     OrderStatus, OrderType, RejectReason, Side, SubmitResult, SymbolId, TimeInForce,
+    MAX_GENERATION, MAX_ORDER_ID,
 };

@@ -1010,3 +1010,46 @@ fn ladder_recentres_and_far_prices() {
         e.check_invariants();
     }
 }
+
+/// Generations wrap within 20 bits on every release path (cancel, maker
+/// filled, taker filled/rejected), so ids stay below 2^52 forever, and a
+/// stale id is still refused right after the wrap.
+#[test]
+fn ids_stay_below_2_pow_52_across_generation_wrap() {
+    let mut e = engine(1);
+    let mut sink = NullSink;
+    let mut max_id = 0u64;
+    let mut prev: Option<OrderId> = None;
+    let mut wrapped = false;
+    // Capacity 1 = two slots: the maker's slot is released by its cancel,
+    // the taker's by its fill, once per iteration each.
+    for _ in 0..(MAX_GENERATION as usize + 10) {
+        let maker = e
+            .submit(&OrderRequest::limit(A, Side::Sell, 100, 2), &mut sink)
+            .expect("rest");
+        let taker = e
+            .submit(&OrderRequest::market(A, Side::Buy, 1), &mut sink)
+            .expect("take");
+        assert_eq!(taker.status, OrderStatus::Filled);
+        e.cancel(maker.order_id).expect("cancel live maker");
+        assert_eq!(
+            e.cancel(maker.order_id),
+            Err(EngineError::UnknownOrder(maker.order_id.0))
+        );
+        for id in [maker.order_id, taker.order_id] {
+            max_id = max_id.max(id.0);
+            assert!(id.0 < 1u64 << 52, "id {:#x} not exact as f64", id.0);
+            assert!(id.generation() >= 1 && id.generation() <= MAX_GENERATION);
+        }
+        if let Some(p) = prev {
+            if maker.order_id.generation() < p.generation() {
+                wrapped = true;
+            }
+        }
+        prev = Some(maker.order_id);
+    }
+    assert!(wrapped, "the generation never wrapped");
+    assert!(max_id <= MAX_ORDER_ID);
+    assert_eq!(e.open_order_count(), 0);
+    e.check_invariants();
+}

@@ -5,8 +5,11 @@
 //!   them allocates.
 //! - [`OrderId`] packs `generation << 32 | slot_index`. Generations start at 1
 //!   and are bumped every time a slot is released, so an id that has been
-//!   filled/cancelled/rejected is *stale* forever after (until the 32-bit
-//!   generation wraps on that one slot) and `OrderId(0)` is never valid.
+//!   filled/cancelled/rejected is *stale* until that one slot has been reused
+//!   [`MAX_GENERATION`] times, and `OrderId(0)` is never valid.
+//! - Generations stay in `1..=MAX_GENERATION` (20 bits: after `MAX_GENERATION`
+//!   the next one is 1), so every id is below 2^52 and survives a round trip
+//!   through an `f64` (a JavaScript number) exactly.
 //! - [`Fill::seq`] is global to one engine, starts at 1 and strictly increases
 //!   across all symbols; `Fill::price_ticks` is always the maker's resting
 //!   price.
@@ -15,6 +18,13 @@
 /// (0, 1, 2, ... in registration order).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct SymbolId(pub u32);
+
+/// Largest slot generation; generations wrap from here back to 1, which keeps
+/// every [`OrderId`] below 2^52 (exact as an `f64`).
+pub const MAX_GENERATION: u32 = (1 << 20) - 1;
+
+/// Largest value an [`OrderId`] can take (`< 2^52`).
+pub const MAX_ORDER_ID: u64 = ((MAX_GENERATION as u64) << 32) | u32::MAX as u64;
 
 /// Order handle: `generation << 32 | slot_index` (see module docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -32,6 +42,16 @@ impl OrderId {
     #[inline]
     pub(crate) const fn generation(self) -> u32 {
         (self.0 >> 32) as u32
+    }
+    /// Next generation of a slot: `+1`, wrapping from [`MAX_GENERATION`] to 1
+    /// (never 0, never above 20 bits).
+    #[inline(always)]
+    pub(crate) const fn next_generation(generation: u32) -> u32 {
+        if generation >= MAX_GENERATION {
+            1
+        } else {
+            generation + 1
+        }
     }
     /// Raw `u64` representation (what the batch API uses).
     #[inline]
@@ -326,6 +346,19 @@ mod tests {
         assert_eq!(id.slot(), 7);
         assert_eq!(id.generation(), 3);
         assert_eq!(id.as_u64(), (3u64 << 32) | 7);
+    }
+
+    #[test]
+    fn generations_wrap_within_20_bits() {
+        assert_eq!(OrderId::next_generation(1), 2);
+        assert_eq!(OrderId::next_generation(MAX_GENERATION - 1), MAX_GENERATION);
+        assert_eq!(OrderId::next_generation(MAX_GENERATION), 1);
+        // Defensive: anything out of range also restarts at 1.
+        assert_eq!(OrderId::next_generation(u32::MAX), 1);
+        let top = OrderId::new(u32::MAX, MAX_GENERATION);
+        assert_eq!(top.as_u64(), MAX_ORDER_ID);
+        assert!(MAX_ORDER_ID < 1u64 << 52);
+        assert_eq!((MAX_ORDER_ID as f64) as u64, MAX_ORDER_ID);
     }
 
     #[test]

@@ -1,1 +1,1029 @@
-//! Node binding of the `axon-matching` L1 engine (per-call and batch APIs).
+//! Node binding of `axon-matching`: engines in a per-thread arena behind numeric handles, free
+//! functions taking plain numbers and caller-owned typed arrays.
+//!
+//! Invariants:
+//! - Every exported function runs inside [`crate::contain`]; a panic poisons that engine (it refuses
+//!   every later call) and reaches JS as an `Error`, never an abort.
+//! - An error (bad number, off-grid price/quantity, unknown symbol or order) throws a JS `Error`
+//!   naming the field and leaves the engine unchanged: all float -> tick/lot conversion and code
+//!   decoding happens before the engine is touched, and the engine itself changes nothing on `Err`.
+//! - The per-call path (`engineSubmit`, `engineCancel`, `engineReplace`) creates no JS object: it
+//!   takes numbers and writes its details into the caller's `out` Float64Array (layout below);
+//!   after warm-up it performs no heap allocation.
+//! - Order ids are exact JS numbers: the engine keeps them below 2^52 (20-bit generations) and ids
+//!   coming from JS must be whole numbers in `[0, MAX_ORDER_ID]`.
+//! - The batch path executes a prefix of the input and writes results and fills into caller-owned
+//!   Float64Arrays, with the same outcomes, ids and fills as the same ops sent one by one.
+//!
+//! `out` layout of the per-call functions (`OUT_LEN` = 16 + 7 x fills that fit):
+//! - `[0..6)` last submit/replace: orderId, status, reason, filledQty, remainingQty, fillCount
+//! - `[8..15)` order info (cancel, order): orderId, symbol, side, price, remainingQty, originalQty,
+//!   postOnly; level info (best): price, quantity, orders
+//! - `[16..)` the first fills of the last submit/replace, `FILL_STRIDE` numbers each: seq,
+//!   makerOrderId, takerOrderId, symbol, price, quantity, takerSide. The rest via `engineReadFills`.
+//!
+//! Status codes: 0 New, 1 PartiallyFilled, 2 Filled, 3 Cancelled, 4 Rejected (reason 1 FOK not
+//! fillable, 2 post-only would cross), 5 error (batch only; reason = `EngineError::code`).
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use axon_matching::batch::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE, STATUS_ERROR};
+use axon_matching::{
+    BatchOps, BatchStop, EngineError, Fill, LevelInfo, MatchingEngine, OpResult, OpenOrder, OrderId, OrderRequest, OrderStatus, OrderType,
+    RejectReason, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_ORDER_ID,
+};
+use napi::bindgen_prelude::Float64ArraySlice;
+use napi::{Env, Error, Result, Status};
+use napi_derive::napi;
+
+use crate::contain;
+
+/// Numbers per fill row (per-call `out` tail, `engineReadFills`, batch `fills`).
+#[napi]
+pub const FILL_STRIDE: u32 = 7;
+/// Numbers per batch result row.
+#[napi]
+pub const RESULT_STRIDE: u32 = 7;
+/// Start of the fills area in the per-call `out` array.
+#[napi]
+pub const OUT_FILLS: u32 = 16;
+/// Start of the order/level info area in the per-call `out` array.
+#[napi]
+pub const OUT_INFO: u32 = 8;
+/// Fill rows of the last submit/replace kept in the engine's result buffer.
+#[napi]
+pub const OUT_FILL_ROWS: u32 = 64;
+/// Length of the engine's result buffer.
+#[napi]
+pub const OUT_LEN: u32 = OUT_FILLS + FILL_STRIDE * OUT_FILL_ROWS;
+/// Largest engine capacity accepted (72 bytes per slot are allocated up front: ~4.8 GB).
+#[napi]
+pub const MAX_ENGINE_CAPACITY: u32 = 1 << 26;
+
+const FS: usize = FILL_STRIDE as usize;
+const RS: usize = RESULT_STRIDE as usize;
+const INFO: usize = OUT_INFO as usize;
+const FILLS_AT: usize = OUT_FILLS as usize;
+/// Ops converted per `execute_batch` call (keeps the scratch columns in cache).
+const CHUNK: usize = 2048;
+/// Initial fill scratch of a batch; grows (rarely) for a single op sweeping more makers.
+const FILL_CHUNK: usize = 8192;
+
+/// Map an engine error to a JS error whose message names the input (JS spelling first).
+pub(crate) fn map_engine_error(err: EngineError) -> Error {
+    let message = match err.field() {
+        Some(field) => format!("{}: {err}", js_field(field)),
+        None => err.to_string(),
+    };
+    Error::new(Status::InvalidArg, message)
+}
+
+fn js_field(field: &str) -> &str {
+    match field {
+        "order_id" => "orderId",
+        "post_only" => "postOnly",
+        "tick_size" => "tickSize",
+        "lot_size" => "lotSize",
+        "tif" => "timeInForce",
+        "order_type" => "orderType",
+        "price_ticks" => "price",
+        "qty_lots" => "quantity",
+        other => other,
+    }
+}
+
+fn invalid(message: String) -> Error {
+    Error::new(Status::InvalidArg, message)
+}
+
+/// Write access to a caller-owned Float64Array for the duration of one native call. The only
+/// `unsafe` of the binding (napi-rs offers no safe mutable view). Sound because: the slice borrows
+/// the argument, so it cannot outlive the call; JS is single-threaded and runs no code during the
+/// call (nothing here calls back into JS), so nothing else reads or writes the buffer meanwhile;
+/// and the batch path refuses outputs that overlap any other array argument, so no two live
+/// slices alias.
+#[allow(unsafe_code)]
+pub(crate) fn writable<'a>(array: &'a mut Float64ArraySlice<'_>) -> &'a mut [f64] {
+    // SAFETY: see above; `as_mut` returns the typed array's own elements (offset applied by Node).
+    unsafe { array.as_mut() }
+}
+
+/// Float <-> grid for outputs: divide by the integer `1 / increment` when there is one, so that
+/// 10025 ticks of 0.01 read back as exactly `100.25` (a multiplication would give 100.25000000000001).
+#[derive(Debug, Clone, Copy)]
+enum Unit {
+    Div(f64),
+    Mul(f64),
+}
+
+impl Unit {
+    fn of(increment: f64) -> Unit {
+        let inverse = 1.0 / increment;
+        let whole = inverse.round();
+        if (1.0..=9.0e15).contains(&whole) && (inverse - whole).abs() <= 1e-9 * whole {
+            Unit::Div(whole)
+        } else {
+            Unit::Mul(increment)
+        }
+    }
+    #[inline(always)]
+    fn value(self, units: f64) -> f64 {
+        match self {
+            Unit::Div(d) => units / d,
+            Unit::Mul(m) => units * m,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Scale {
+    spec: SymbolSpec,
+    price: Unit,
+    qty: Unit,
+}
+
+impl Scale {
+    #[inline(always)]
+    fn price(&self, ticks: i64) -> f64 {
+        self.price.value(ticks as f64)
+    }
+    #[inline(always)]
+    fn qty(&self, lots: u64) -> f64 {
+        self.qty.value(lots as f64)
+    }
+}
+
+/// The engine's result buffer, shared by the engine slot and (once exported) the JS
+/// Float64Array that views it: the memory lives until both are gone. Rust writes through relaxed
+/// atomic stores (plain moves on x86-64), so no `&mut` to memory JS can see ever exists.
+struct OutBuf(Arc<[AtomicU64]>);
+
+impl OutBuf {
+    fn new() -> Self {
+        OutBuf((0..OUT_LEN).map(|_| AtomicU64::new(0)).collect())
+    }
+    #[inline(always)]
+    fn set_row(&self, at: usize, row: &[f64]) {
+        for (cell, v) in self.0[at..at + row.len()].iter().zip(row) {
+            cell.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+}
+
+struct EngineSlot {
+    engine: MatchingEngine,
+    out: OutBuf,
+    /// The result buffer was handed to JS (at most once: V8 refuses two ArrayBuffers over the
+    /// same memory).
+    out_exported: bool,
+    scales: Vec<Scale>,
+    /// Fills of the last per-call submit/replace (read by `engineReadFills`).
+    fills: Vec<Fill>,
+    /// Symbol of each fill owner is in the fill itself; this is the scratch for `depth`.
+    levels: Vec<LevelInfo>,
+    batch: BatchScratch,
+    poisoned: bool,
+}
+
+/// Reused columns for the batch path (no allocation per op).
+#[derive(Default)]
+struct BatchScratch {
+    ticks: Vec<i64>,
+    lots: Vec<u64>,
+    ids: Vec<u64>,
+    /// Symbol of each op's order (for scaling cancel/replace results).
+    symbols: Vec<u32>,
+    results: Vec<OpResult>,
+    fills: Vec<Fill>,
+}
+
+#[derive(Default)]
+struct EngineArena {
+    slots: Vec<(u32, Option<Box<EngineSlot>>)>,
+    free: Vec<u32>,
+}
+
+thread_local! {
+    static ENGINES: RefCell<EngineArena> = RefCell::new(EngineArena::default());
+}
+
+fn unknown_handle(handle: f64) -> Error {
+    invalid(format!("engine handle {handle} is not a live matching engine (destroyed, or from another thread)"))
+}
+
+/// Run `f` on the engine behind `handle`, containing panics; a panic poisons that engine.
+#[inline(always)]
+fn with_engine<T>(handle: f64, what: &str, f: impl FnOnce(&mut EngineSlot) -> Result<T>) -> Result<T> {
+    ENGINES.with(|arena| {
+        let mut arena = arena.borrow_mut();
+        let index = (handle as u64 & 0xffff_ffff) as usize;
+        let generation = (handle as u64 >> 32) as u32;
+        let slot = match arena.slots.get_mut(index) {
+            Some((g, Some(slot))) if *g == generation && handle >= 0.0 => slot,
+            _ => return Err(unknown_handle(handle)),
+        };
+        if slot.poisoned {
+            return Err(Error::new(Status::GenericFailure, "matching engine is unusable after an internal panic; create a new one".to_owned()));
+        }
+        let result = contain(what, || f(slot));
+        if matches!(&result, Err(e) if e.reason.starts_with("axon native panic")) {
+            slot.poisoned = true;
+        }
+        result
+    })
+}
+
+/// A whole number in `[0, max]`, else `InvalidField { field }`.
+#[inline(always)]
+fn whole(v: f64, max: f64, field: &'static str) -> std::result::Result<u64, EngineError> {
+    if v >= 0.0 && v <= max && v.fract() == 0.0 {
+        Ok(v as u64)
+    } else {
+        Err(EngineError::InvalidField { field })
+    }
+}
+
+#[inline(always)]
+fn parse_order_id(v: f64) -> std::result::Result<OrderId, EngineError> {
+    whole(v, MAX_ORDER_ID as f64, "order_id").map(OrderId)
+}
+
+#[inline(always)]
+fn side_code(c: u8) -> std::result::Result<Side, EngineError> {
+    Side::from_code(c).ok_or(EngineError::InvalidField { field: "side" })
+}
+
+#[inline(always)]
+fn tif_code(c: u8) -> std::result::Result<TimeInForce, EngineError> {
+    TimeInForce::from_code(c).ok_or(EngineError::InvalidField { field: "tif" })
+}
+
+/// Small code from a JS number (`255` is out of every code range, so it reports the field).
+#[inline(always)]
+fn small_code(v: f64) -> u8 {
+    if (0.0..255.0).contains(&v) && v.fract() == 0.0 {
+        v as u8
+    } else {
+        255
+    }
+}
+
+impl EngineSlot {
+    #[inline(always)]
+    fn scale(&self, symbol: u32) -> std::result::Result<&Scale, EngineError> {
+        self.scales.get(symbol as usize).ok_or(EngineError::UnknownSymbol(symbol))
+    }
+
+    /// Decode and convert a new order. Check order: side, tif, flags, symbol, quantity, price
+    /// (the order in which the engine's batch path checks them).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn request(
+        &self,
+        symbol: f64,
+        side: u8,
+        market: bool,
+        price: f64,
+        quantity: f64,
+        tif: u8,
+        post_only: bool,
+    ) -> std::result::Result<OrderRequest, EngineError> {
+        let side = side_code(side)?;
+        let tif = tif_code(tif)?;
+        let symbol = whole(symbol, f64::from(u32::MAX), "symbol")? as u32;
+        let scale = self.scale(symbol)?;
+        let qty_lots = scale.spec.qty_to_lots(quantity)?;
+        let price_ticks = if market { 0 } else { scale.spec.price_to_ticks(price)? };
+        Ok(OrderRequest {
+            symbol: SymbolId(symbol),
+            side,
+            order_type: if market { OrderType::Market } else { OrderType::Limit },
+            tif,
+            price_ticks,
+            qty_lots,
+            post_only,
+        })
+    }
+
+    /// Symbol, new ticks and lots of a replace of the live order `id`.
+    #[inline(always)]
+    fn replace_args(&self, id: OrderId, price: f64, quantity: f64) -> std::result::Result<(u32, i64, u64), EngineError> {
+        let order = self.engine.order(id).ok_or(EngineError::UnknownOrder(id.0))?;
+        let scale = self.scale(order.symbol.0)?;
+        let ticks = scale.spec.price_to_ticks(price)?;
+        let lots = scale.spec.qty_to_lots(quantity)?;
+        Ok((order.symbol.0, ticks, lots))
+    }
+
+    #[inline(always)]
+    fn fill_row(&self, fill: &Fill) -> [f64; FS] {
+        let scale = &self.scales[fill.symbol.0 as usize];
+        [
+            fill.seq as f64,
+            fill.maker_order_id.0 as f64,
+            fill.taker_order_id.0 as f64,
+            f64::from(fill.symbol.0),
+            scale.price(fill.price_ticks),
+            scale.qty(fill.qty_lots),
+            f64::from(fill.taker_side as u8),
+        ]
+    }
+
+    /// Write a per-call submit/replace result (header + the fills that fit) into the result buffer.
+    #[inline(always)]
+    fn write_call(&self, symbol: u32, r: &SubmitResult) {
+        let scale = &self.scales[symbol as usize];
+        self.out.set_row(
+            0,
+            &[
+                r.order_id.0 as f64,
+                f64::from(r.status.code()),
+                f64::from(reason_code(r.status)),
+                scale.qty(r.filled_lots),
+                scale.qty(r.remaining_lots),
+                self.fills.len() as f64,
+            ],
+        );
+        for (k, fill) in self.fills.iter().take(OUT_FILL_ROWS as usize).enumerate() {
+            self.out.set_row(FILLS_AT + k * FS, &self.fill_row(fill));
+        }
+    }
+
+    fn write_order(&self, o: &OpenOrder) {
+        let scale = &self.scales[o.symbol.0 as usize];
+        self.out.set_row(
+            INFO,
+            &[
+                o.id.0 as f64,
+                f64::from(o.symbol.0),
+                f64::from(o.side as u8),
+                scale.price(o.price_ticks),
+                scale.qty(o.remaining_lots),
+                scale.qty(o.original_lots),
+                if o.post_only { 1.0 } else { 0.0 },
+            ],
+        );
+    }
+}
+
+#[inline(always)]
+fn reason_code(status: OrderStatus) -> u8 {
+    match status {
+        OrderStatus::Rejected(RejectReason::FokNotFillable) => RejectReason::FokNotFillable as u8,
+        OrderStatus::Rejected(RejectReason::PostOnlyWouldCross) => RejectReason::PostOnlyWouldCross as u8,
+        _ => 0,
+    }
+}
+
+/// Create an engine able to hold `capacity` resting orders (all memory is allocated here);
+/// returns its handle.
+#[napi]
+pub fn engine_create(capacity: f64) -> Result<f64> {
+    contain("engineCreate", || {
+        if !(capacity >= 1.0 && capacity <= f64::from(MAX_ENGINE_CAPACITY) && capacity.fract() == 0.0) {
+            return Err(invalid(format!("capacity must be a whole number in [1, {MAX_ENGINE_CAPACITY}], got {capacity}")));
+        }
+        let slot = Box::new(EngineSlot {
+            engine: MatchingEngine::with_capacity(capacity as usize),
+            out: OutBuf::new(),
+            out_exported: false,
+            scales: Vec::new(),
+            fills: Vec::with_capacity(64),
+            levels: Vec::new(),
+            batch: BatchScratch::default(),
+            poisoned: false,
+        });
+        Ok(ENGINES.with(|arena| {
+            let mut arena = arena.borrow_mut();
+            let index = match arena.free.pop() {
+                Some(i) => i as usize,
+                None => {
+                    arena.slots.push((0, None));
+                    arena.slots.len() - 1
+                }
+            };
+            let entry = &mut arena.slots[index];
+            entry.0 = (entry.0 + 1) & 0x000f_ffff;
+            entry.1 = Some(slot);
+            (u64::from(entry.0) << 32 | index as u64) as f64
+        }))
+    })
+}
+
+/// Free an engine and all its memory. Idempotent; later calls with the handle fail.
+#[napi]
+pub fn engine_destroy(handle: f64) {
+    ENGINES.with(|arena| {
+        let mut arena = arena.borrow_mut();
+        let index = (handle as u64 & 0xffff_ffff) as usize;
+        let generation = (handle as u64 >> 32) as u32;
+        if let Some((g, slot @ Some(_))) = arena.slots.get_mut(index) {
+            if *g == generation && handle >= 0.0 {
+                *slot = None;
+                arena.free.push(index as u32);
+            }
+        }
+    });
+}
+
+/// Register a symbol; returns its id (0, 1, 2, ...).
+#[napi]
+pub fn engine_add_symbol(handle: f64, tick_size: f64, lot_size: f64) -> Result<u32> {
+    with_engine(handle, "engineAddSymbol", |s| {
+        let spec = SymbolSpec::new(tick_size, lot_size).map_err(map_engine_error)?;
+        let id = s.engine.add_symbol(spec).map_err(map_engine_error)?;
+        s.scales.push(Scale { spec, price: Unit::of(tick_size), qty: Unit::of(lot_size) });
+        Ok(id.0)
+    })
+}
+
+/// The engine's result buffer (`OUT_LEN` numbers, layout in the module docs) as a Float64Array
+/// over memory shared with the engine. Can be taken once per engine; the per-call functions write
+/// into it instead of creating JS objects.
+#[napi]
+pub fn engine_result_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
+    with_engine(handle, "engineResultBuffer", |s| {
+        if s.out_exported {
+            return Err(invalid("the result buffer of this engine was already taken; keep the first one".to_owned()));
+        }
+        let memory = Arc::clone(&s.out.0);
+        let data = memory.as_ptr() as *mut f64;
+        let view = external_f64(env, data, memory.len(), memory)?;
+        if view.as_ptr() != data.cast_const() {
+            return Err(Error::new(Status::GenericFailure, "this runtime copies external buffers; the matching engine needs a shared result buffer".to_owned()));
+        }
+        s.out_exported = true;
+        Ok(view)
+    })
+}
+
+/// A Float64Array over `len` numbers at `data`, kept alive by `owner` until JS collects the array.
+#[allow(unsafe_code)]
+fn external_f64<'env>(env: &Env, data: *mut f64, len: usize, owner: Arc<[AtomicU64]>) -> Result<Float64ArraySlice<'env>> {
+    // SAFETY: `data` points to `len` initialised 8-byte cells owned by `owner`, which the finalizer
+    // holds (and drops) exactly when V8 releases the ArrayBuffer, so the memory outlives every JS
+    // view. `AtomicU64` has the size and alignment of `f64`; Rust only ever touches these cells
+    // through atomic stores, never through a reference that JS writes could invalidate. The caller
+    // exports each buffer at most once (V8 forbids two ArrayBuffers over the same memory).
+    unsafe { Float64ArraySlice::from_external(env, data, len, owner, |_, owner| drop(owner)) }
+}
+
+/// Submit an order (side 0 Buy / 1 Sell, orderType 0 Limit / 1 Market, tif 0 GTC / 1 IOC / 2 FOK;
+/// price ignored for market orders). Returns the order id; writes the result and the first fills
+/// into the result buffer. Throws on invalid input, with nothing changed.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn engine_submit(handle: f64, symbol: f64, side: f64, order_type: f64, price: f64, quantity: f64, tif: f64, post_only: bool) -> Result<f64> {
+    with_engine(handle, "engineSubmit", |s| {
+        let market = match small_code(order_type) {
+            0 => false,
+            1 => true,
+            _ => return Err(map_engine_error(EngineError::InvalidField { field: "order_type" })),
+        };
+        let req = s.request(symbol, small_code(side), market, price, quantity, small_code(tif), post_only).map_err(map_engine_error)?;
+        s.fills.clear();
+        let r = s.engine.submit(&req, &mut s.fills).map_err(map_engine_error)?;
+        s.write_call(req.symbol.0, &r);
+        Ok(r.order_id.0 as f64)
+    })
+}
+
+/// Cancel a live order; returns its remaining (cancelled) quantity and writes its state just
+/// before the cancel into the info area of the result buffer. Throws on an unknown or stale id,
+/// with nothing changed.
+#[napi]
+pub fn engine_cancel(handle: f64, order_id: f64) -> Result<f64> {
+    with_engine(handle, "engineCancel", |s| {
+        let id = parse_order_id(order_id).map_err(map_engine_error)?;
+        let o = s.engine.cancel(id).map_err(map_engine_error)?;
+        s.write_order(&o);
+        Ok(s.scales[o.symbol.0 as usize].qty(o.remaining_lots))
+    })
+}
+
+/// Replace a live order's price and open quantity (priority rules of the engine); same result
+/// buffer writes and return value as `engineSubmit`.
+#[napi]
+pub fn engine_replace(handle: f64, order_id: f64, price: f64, quantity: f64) -> Result<f64> {
+    with_engine(handle, "engineReplace", |s| {
+        let id = parse_order_id(order_id).map_err(map_engine_error)?;
+        let (symbol, ticks, lots) = s.replace_args(id, price, quantity).map_err(map_engine_error)?;
+        s.fills.clear();
+        let r = s.engine.replace(id, ticks, lots, &mut s.fills).map_err(map_engine_error)?;
+        s.write_call(symbol, &r);
+        Ok(r.order_id.0 as f64)
+    })
+}
+
+/// Copy the fills of the last submit/replace, from index `start`, into `out` (`FILL_STRIDE`
+/// numbers each, as many as fit); returns how many were copied.
+#[napi]
+pub fn engine_read_fills(handle: f64, start: u32, mut out: Float64ArraySlice<'_>) -> Result<u32> {
+    with_engine(handle, "engineReadFills", |s| {
+        let out = writable(&mut out);
+        let from = (start as usize).min(s.fills.len());
+        let mut n = 0u32;
+        for (fill, row) in s.fills[from..].iter().zip(out.chunks_exact_mut(FS)) {
+            row.copy_from_slice(&s.fill_row(fill));
+            n += 1;
+        }
+        Ok(n)
+    })
+}
+
+/// Look up a live order: writes it into the info area of the result buffer and returns true, or
+/// returns false (unknown, stale, not resting, or not a valid id).
+#[napi]
+pub fn engine_order(handle: f64, order_id: f64) -> Result<bool> {
+    with_engine(handle, "engineOrder", |s| {
+        let Ok(id) = parse_order_id(order_id) else {
+            return Ok(false);
+        };
+        match s.engine.order(id) {
+            Some(o) => {
+                s.write_order(&o);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    })
+}
+
+/// Best level of one side (0 bids, 1 asks): writes price, quantity, orders into the info area of
+/// the result buffer and returns true, or returns false for an empty side.
+#[napi]
+pub fn engine_best(handle: f64, symbol: f64, side: u32) -> Result<bool> {
+    with_engine(handle, "engineBest", |s| {
+        let symbol = whole(symbol, f64::from(u32::MAX), "symbol").map_err(map_engine_error)? as u32;
+        let side = side_code(side.min(255) as u8).map_err(map_engine_error)?;
+        let level = s.engine.best(SymbolId(symbol), side).map_err(map_engine_error)?;
+        match level {
+            Some(l) => {
+                let scale = &s.scales[symbol as usize];
+                s.out.set_row(INFO, &[scale.price(l.price_ticks), scale.qty(l.total_lots), f64::from(l.order_count)]);
+                Ok(true)
+            }
+            None => Ok(false),
+        }
+    })
+}
+
+/// Up to `levels` levels of one side (0 bids, 1 asks), best first, as (price, quantity, orders)
+/// triples into `out` (at most `out.length / 3` levels); returns how many were written.
+#[napi]
+pub fn engine_depth(handle: f64, symbol: f64, side: u32, levels: u32, mut out: Float64ArraySlice<'_>) -> Result<u32> {
+    with_engine(handle, "engineDepth", |s| {
+        let symbol = whole(symbol, f64::from(u32::MAX), "symbol").map_err(map_engine_error)? as u32;
+        let out = writable(&mut out);
+        let side = side_code(side.min(255) as u8).map_err(map_engine_error)?;
+        let n = (levels as usize).min(out.len() / 3);
+        let mut scratch = std::mem::take(&mut s.levels);
+        let result = s.engine.depth_into(SymbolId(symbol), side, n, &mut scratch).map_err(map_engine_error);
+        if result.is_ok() {
+            let scale = &s.scales[symbol as usize];
+            for (l, row) in scratch.iter().zip(out.chunks_exact_mut(3)) {
+                row[0] = scale.price(l.price_ticks);
+                row[1] = scale.qty(l.total_lots);
+                row[2] = f64::from(l.order_count);
+            }
+        }
+        let written = scratch.len() as u32;
+        s.levels = scratch;
+        result.map(|()| written)
+    })
+}
+
+/// Number of resting orders (all symbols).
+#[napi]
+pub fn engine_open_order_count(handle: f64) -> Result<f64> {
+    with_engine(handle, "engineOpenOrderCount", |s| Ok(s.engine.open_order_count() as f64))
+}
+
+/// What one batch call did.
+struct BatchSummaryOut {
+    /// Ops executed (= result rows written), the prefix `[start, start + processed)` of the input.
+    processed: usize,
+    /// Fill rows written to the start of `fills`.
+    fills: usize,
+    /// 0 completed, 1 `results` full, 2 `fills` might not hold the next op.
+    stop: u8,
+}
+
+/// True if the byte ranges of `a` and `b` overlap.
+fn overlaps<A, B>(a: &[A], b: &[B]) -> bool {
+    let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + std::mem::size_of_val(a));
+    let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + std::mem::size_of_val(b));
+    a0 < b1 && b0 < a1 && !a.is_empty() && !b.is_empty()
+}
+
+/// Execute ops `[start, end)` of a columnar batch (op 0 limit, 1 market, 2 cancel, 3 replace;
+/// price/quantity in real units; flags bit 0 = post-only). `orderId` (cancel, replace) is an engine
+/// order id, or `-(k + 1)` for the order created by op `k` of the same call (`start <= k < i`).
+/// Result row `i` (`RESULT_STRIDE` numbers: orderId, status, reason, filledQty, remainingQty,
+/// fillStart, fillCount) describes op `start + i`; fills go to `fills` from row 0. Stops before an
+/// op when `results` is full or `fills` might not hold that op's fills; an invalid op gets status
+/// 5 and does not stop the batch. Returns the number of ops executed and writes the fill rows
+/// written and the stop code (0 completed, 1 results full, 2 fills full) into `[6]` and `[7]` of
+/// the result buffer. Throws (nothing executed) if the columns have different lengths or an output
+/// overlaps another array.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn engine_execute_batch(
+    handle: f64,
+    op: &[u8],
+    symbol: &[u32],
+    side: &[u8],
+    price: &[f64],
+    quantity: &[f64],
+    tif: &[u8],
+    flags: &[u8],
+    order_id: &[f64],
+    start: u32,
+    end: u32,
+    mut results: Float64ArraySlice<'_>,
+    mut fills: Float64ArraySlice<'_>,
+) -> Result<f64> {
+    with_engine(handle, "engineExecuteBatch", |s| {
+        let results = writable(&mut results);
+        let fills = writable(&mut fills);
+        let n = op.len();
+        for (field, len) in [
+            ("symbol", symbol.len()),
+            ("side", side.len()),
+            ("price", price.len()),
+            ("quantity", quantity.len()),
+            ("timeInForce", tif.len()),
+            ("flags", flags.len()),
+            ("orderId", order_id.len()),
+        ] {
+            if len != n {
+                return Err(invalid(format!("batch column {field} has length {len}, op has {n}")));
+            }
+        }
+        if overlaps(results, fills) {
+            return Err(invalid("batch results and fills must not overlap".to_owned()));
+        }
+        for (field, input) in [
+            ("op", (op.as_ptr() as usize, op.len())),
+            ("symbol", (symbol.as_ptr() as usize, symbol.len() * 4)),
+            ("side", (side.as_ptr() as usize, side.len())),
+            ("price", (price.as_ptr() as usize, price.len() * 8)),
+            ("quantity", (quantity.as_ptr() as usize, quantity.len() * 8)),
+            ("timeInForce", (tif.as_ptr() as usize, tif.len())),
+            ("flags", (flags.as_ptr() as usize, flags.len())),
+            ("orderId", (order_id.as_ptr() as usize, order_id.len() * 8)),
+        ] {
+            let bytes = (input.0, input.0 + input.1);
+            for out in [(results.as_ptr() as usize, results.len() * 8), (fills.as_ptr() as usize, fills.len() * 8)] {
+                if input.1 > 0 && out.1 > 0 && bytes.0 < out.0 + out.1 && out.0 < bytes.1 {
+                    return Err(invalid(format!("batch input {field} overlaps an output array")));
+                }
+            }
+        }
+        let start = start as usize;
+        let end = (end as usize).min(n);
+        if start > end {
+            return Err(invalid(format!("batch start {start} is after end {end}")));
+        }
+        let cols = Columns { op, symbol, side, price, quantity, tif, flags, order_id };
+        let summary = s.run_batch(&cols, start, end, results, fills);
+        s.out.set_row(6, &[summary.fills as f64, f64::from(summary.stop)]);
+        Ok(summary.processed as f64)
+    })
+}
+
+struct Columns<'a> {
+    op: &'a [u8],
+    symbol: &'a [u32],
+    side: &'a [u8],
+    price: &'a [f64],
+    quantity: &'a [f64],
+    tif: &'a [u8],
+    flags: &'a [u8],
+    order_id: &'a [f64],
+}
+
+impl EngineSlot {
+    /// The target of cancel/replace op `i`: an engine id, or `-(k + 1)` = the order created by op
+    /// `k` of this call, read from its result row (`done` = ops executed so far). A reference to
+    /// an op not executed yet fails here; the caller re-checks the op once those ran.
+    #[inline(always)]
+    fn target(c: &Columns<'_>, i: usize, start: usize, done: usize, results: &[f64]) -> std::result::Result<OrderId, EngineError> {
+        let v = c.order_id[i];
+        if v >= 0.0 {
+            return parse_order_id(v);
+        }
+        let k = whole(-v - 1.0, (i as f64) - 1.0, "order_id")? as usize;
+        if k < start {
+            return Err(EngineError::InvalidField { field: "order_id" });
+        }
+        if k >= done {
+            return Err(EngineError::UnknownOrder(0));
+        }
+        parse_order_id(results[(k - start) * RS])
+    }
+
+    /// Convert op `i` to (symbol, ticks, lots, id) against the engine's current state.
+    #[inline(always)]
+    fn convert(&self, c: &Columns<'_>, i: usize, start: usize, done: usize, results: &[f64]) -> std::result::Result<(u32, i64, u64, u64), EngineError> {
+        match c.op[i] {
+            code @ (OP_LIMIT | OP_MARKET) => {
+                if c.flags[i] & !axon_matching::batch::FLAG_POST_ONLY != 0 {
+                    // Report like the engine: side and tif are checked before flags.
+                    side_code(c.side[i])?;
+                    tif_code(c.tif[i])?;
+                    return Err(EngineError::InvalidField { field: "flags" });
+                }
+                let r = self.request(
+                    f64::from(c.symbol[i]),
+                    c.side[i],
+                    code == OP_MARKET,
+                    c.price[i],
+                    c.quantity[i],
+                    c.tif[i],
+                    c.flags[i] & axon_matching::batch::FLAG_POST_ONLY != 0,
+                )?;
+                Ok((r.symbol.0, r.price_ticks, r.qty_lots, 0))
+            }
+            OP_CANCEL => {
+                let id = Self::target(c, i, start, done, results)?;
+                let o = self.engine.order(id).ok_or(EngineError::UnknownOrder(id.0))?;
+                Ok((o.symbol.0, 0, 0, id.0))
+            }
+            OP_REPLACE => {
+                let id = Self::target(c, i, start, done, results)?;
+                let (symbol, ticks, lots) = self.replace_args(id, c.price[i], c.quantity[i])?;
+                Ok((symbol, ticks, lots, id.0))
+            }
+            _ => Err(EngineError::InvalidField { field: "op" }),
+        }
+    }
+
+    fn run_batch(&mut self, c: &Columns<'_>, start: usize, end: usize, results: &mut [f64], fills: &mut [f64]) -> BatchSummaryOut {
+        let max_rows = results.len() / RS;
+        let max_fills = fills.len() / FS;
+        let mut scratch = std::mem::take(&mut self.batch);
+        let mut done = start; // next op to execute
+        let mut rows = 0usize; // result rows written
+        let mut fills_out = 0usize; // fill rows written
+        let mut stop = BatchStop::Completed;
+        'outer: while done < end {
+            if rows >= max_rows {
+                stop = BatchStop::ResultsFull;
+                break;
+            }
+            let chunk_end = end.min(done + CHUNK).min(done + (max_rows - rows));
+            // Convert a run of ops; a conversion failure ends the run (it is re-checked below
+            // against the state left by the ops before it).
+            scratch.ticks.clear();
+            scratch.lots.clear();
+            scratch.ids.clear();
+            scratch.symbols.clear();
+            let mut k = done;
+            let mut failure = None;
+            while k < chunk_end {
+                match self.convert(c, k, start, done, results) {
+                    Ok((sym, ticks, lots, id)) => {
+                        scratch.symbols.push(sym);
+                        scratch.ticks.push(ticks);
+                        scratch.lots.push(lots);
+                        scratch.ids.push(id);
+                        k += 1;
+                    }
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            if k == done {
+                // The op fails against the current state: an error row, nothing changed.
+                let e = failure.unwrap_or(EngineError::InvalidField { field: "op" });
+                let id = if matches!(c.op[done], OP_CANCEL | OP_REPLACE) {
+                    Self::target(c, done, start, done, results).map_or(c.order_id[done], |id| id.0 as f64)
+                } else {
+                    0.0
+                };
+                let row = &mut results[rows * RS..rows * RS + RS];
+                row.copy_from_slice(&[id, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0]);
+                rows += 1;
+                done += 1;
+                continue;
+            }
+            let len = k - done;
+            let ops = BatchOps {
+                op: &c.op[done..k],
+                symbol: &scratch.symbols,
+                side: &c.side[done..k],
+                price_ticks: &scratch.ticks,
+                qty_lots: &scratch.lots,
+                tif: &c.tif[done..k],
+                flags: &c.flags[done..k],
+                order_id: &scratch.ids,
+            };
+            let fill_room = max_fills - fills_out;
+            let want = fill_room.min(scratch.fills.len().max(FILL_CHUNK));
+            if scratch.fills.len() < want {
+                scratch.fills.resize(want, Fill::default());
+            }
+            if scratch.results.len() < len {
+                scratch.results.resize(len, OpResult::default());
+            }
+            let summary = match self.engine.execute_batch(&ops, &mut scratch.results[..len], &mut scratch.fills[..want]) {
+                Ok(summary) => summary,
+                Err(_) => break, // impossible: every column has `len` entries
+            };
+            for (j, r) in scratch.results[..summary.ops_done].iter().enumerate() {
+                let scale = &self.scales[scratch.symbols[j] as usize];
+                let row = &mut results[rows * RS..rows * RS + RS];
+                let (filled, remaining) = if r.status == STATUS_ERROR { (0.0, 0.0) } else { (scale.qty(r.filled_lots), scale.qty(r.remaining_lots)) };
+                row.copy_from_slice(&[
+                    r.order_id as f64,
+                    f64::from(r.status),
+                    f64::from(r.reason),
+                    filled,
+                    remaining,
+                    (fills_out + r.fills_start as usize) as f64,
+                    f64::from(r.fills_len),
+                ]);
+                rows += 1;
+            }
+            for (fill, row) in scratch.fills[..summary.fills_written].iter().zip(fills[fills_out * FS..].chunks_exact_mut(FS)) {
+                row.copy_from_slice(&self.fill_row(fill));
+            }
+            fills_out += summary.fills_written;
+            done += summary.ops_done;
+            if summary.stop == BatchStop::FillsFull && summary.ops_done == 0 {
+                if want < fill_room {
+                    // One op may need more than the scratch: grow it to the whole room.
+                    scratch.fills.resize(fill_room, Fill::default());
+                    continue 'outer;
+                }
+                stop = BatchStop::FillsFull;
+                break;
+            }
+            // After progress (even on FillsFull) the next op is tried with the remaining room.
+        }
+        // Keep the scratch bounded after a rare sweep of a huge book.
+        if scratch.fills.len() > 4 * FILL_CHUNK {
+            scratch.fills = Vec::new();
+        }
+        self.batch = scratch;
+        BatchSummaryOut {
+            processed: done - start,
+            fills: fills_out,
+            stop: match stop {
+                BatchStop::Completed => 0,
+                BatchStop::ResultsFull => 1,
+                BatchStop::FillsFull => 2,
+            },
+        }
+    }
+}
+
+/// Installs the raw entry points of [`fast`] over the `#[napi]` exports of the same name.
+#[napi(module_exports)]
+pub fn install_fast_calls(env: Env, exports: napi::bindgen_prelude::Object<'_>) -> Result<()> {
+    use napi::JsValue;
+    fast::install(env.raw(), exports.raw())
+}
+
+/// Raw N-API entry points for the per-call hot path (`engineSubmit`, `engineCancel`,
+/// `engineReplace`), installed at module load over the `#[napi]` functions of the same name.
+///
+/// Why: napi-rs 3 wraps every call in a borrow-tracking scope (an `Arc<Mutex<..>>` allocation and
+/// several thread-local pushes), ~100-150 ns per call here, as much as the matching itself. These
+/// callbacks read plain numbers with `napi_get_value_double` and call the very same safe functions
+/// (`engine_submit`, ...), so behaviour, validation, errors and panic containment are identical;
+/// only the argument plumbing differs. If installation failed, the `#[napi]` versions stay.
+#[allow(unsafe_code)]
+mod fast {
+    use std::ffi::CStr;
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    use std::ptr;
+
+    use napi::{sys, Error, JsError, Result, Status};
+
+    type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
+
+    pub(super) fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()> {
+        let entries: [(&CStr, Callback); 3] = [(c"engineSubmit", submit), (c"engineCancel", cancel), (c"engineReplace", replace)];
+        for (name, callback) in entries {
+            let mut function = ptr::null_mut();
+            // SAFETY: `env` and `exports` are the live values given to the module init hook, on
+            // its thread; `name` is NUL-terminated and outlives the call.
+            let status = unsafe { sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(callback), ptr::null_mut(), &mut function) };
+            if status != sys::Status::napi_ok {
+                return Err(Error::new(Status::GenericFailure, format!("cannot create {name:?}")));
+            }
+            // SAFETY: as above; `function` was just created in this env.
+            let status = unsafe { sys::napi_set_named_property(env, exports, name.as_ptr(), function) };
+            if status != sys::Status::napi_ok {
+                return Err(Error::new(Status::GenericFailure, format!("cannot export {name:?}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The first `N` arguments (missing ones read as `undefined`, so they fail as numbers).
+    ///
+    /// # Safety
+    /// `env` and `info` must be the values N-API passed to the running callback.
+    unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> Result<[sys::napi_value; N]> {
+        let mut argc = N;
+        let mut argv = [ptr::null_mut(); N];
+        // SAFETY: `argv` has room for `argc` values (the caller's contract covers env/info).
+        let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
+        if status != sys::Status::napi_ok {
+            return Err(Error::new(Status::GenericFailure, "cannot read the call arguments".to_owned()));
+        }
+        Ok(argv)
+    }
+
+    /// # Safety
+    /// `env` is the running callback's env and `value` one of its arguments.
+    unsafe fn number(env: sys::napi_env, value: sys::napi_value, field: &str) -> Result<f64> {
+        let mut out = 0.0;
+        // SAFETY: per the function contract; `out` is a valid f64 slot.
+        if unsafe { sys::napi_get_value_double(env, value, &mut out) } == sys::Status::napi_ok {
+            Ok(out)
+        } else {
+            Err(Error::new(Status::NumberExpected, format!("{field} must be a number")))
+        }
+    }
+
+    /// # Safety
+    /// As for [`number`].
+    unsafe fn boolean(env: sys::napi_env, value: sys::napi_value, field: &str) -> Result<bool> {
+        let mut out = false;
+        // SAFETY: per the function contract; `out` is a valid bool slot.
+        if unsafe { sys::napi_get_value_bool(env, value, &mut out) } == sys::Status::napi_ok {
+            Ok(out)
+        } else {
+            Err(Error::new(Status::BooleanExpected, format!("{field} must be a boolean")))
+        }
+    }
+
+    /// Run the body (panics contained), return its number or throw its error.
+    ///
+    /// # Safety
+    /// `env` is the running callback's env.
+    unsafe fn finish(env: sys::napi_env, body: impl FnOnce() -> Result<f64>) -> sys::napi_value {
+        let result = catch_unwind(AssertUnwindSafe(body))
+            .unwrap_or_else(|_| Err(Error::new(Status::GenericFailure, "axon native panic in a matching fast call".to_owned())));
+        match result {
+            Ok(v) => {
+                let mut out = ptr::null_mut();
+                // SAFETY: live env; on failure `out` stays null, which N-API reads as undefined.
+                unsafe { sys::napi_create_double(env, v, &mut out) };
+                out
+            }
+            Err(e) => {
+                // SAFETY: live env, no exception pending (nothing above throws).
+                unsafe { JsError::from(e).throw_into(env) };
+                ptr::null_mut()
+            }
+        }
+    }
+
+    unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        // SAFETY (all blocks below): `env`/`info` come straight from N-API for this call.
+        unsafe {
+            finish(env, || {
+                let a = args::<8>(env, info)?;
+                super::engine_submit(
+                    number(env, a[0], "handle")?,
+                    number(env, a[1], "symbol")?,
+                    number(env, a[2], "side")?,
+                    number(env, a[3], "orderType")?,
+                    number(env, a[4], "price")?,
+                    number(env, a[5], "quantity")?,
+                    number(env, a[6], "timeInForce")?,
+                    boolean(env, a[7], "postOnly")?,
+                )
+            })
+        }
+    }
+
+    unsafe extern "C" fn cancel(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        // SAFETY: as in `submit`.
+        unsafe {
+            finish(env, || {
+                let a = args::<2>(env, info)?;
+                super::engine_cancel(number(env, a[0], "handle")?, number(env, a[1], "orderId")?)
+            })
+        }
+    }
+
+    unsafe extern "C" fn replace(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+        // SAFETY: as in `submit`.
+        unsafe {
+            finish(env, || {
+                let a = args::<4>(env, info)?;
+                super::engine_replace(number(env, a[0], "handle")?, number(env, a[1], "orderId")?, number(env, a[2], "price")?, number(env, a[3], "quantity")?)
+            })
+        }
+    }
+}

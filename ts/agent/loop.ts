@@ -1,0 +1,188 @@
+// The ReAct-style agent loop: observe, ask the model, run its tool calls through the guarded tools,
+// feed the results (ToolError JSON included) back, with bounded steps per bar and timeouts.
+import type { BacktestTradingBackend } from '../backtest/backend';
+import type { StepContext } from '../backtest/replay';
+import { dispatchToolCall, toOpenAITools } from '../tool-formats';
+import type { TradingTools } from '../tools';
+import type { ChatMessage, LlmProvider, ToolSpec } from '../llm/types';
+import type { AuditLog } from './audit';
+import type { Observation } from './observation';
+
+export const DEFAULT_SYSTEM_PROMPT = [
+  'You are a cautious trading agent. Each user message is a JSON observation: recent bars',
+  '([timestamp_ms, open, high, low, close, volume], oldest first), your position, cash, equity,',
+  'open orders and the results of your last tool calls. Use the tools to trade; every order passes',
+  'a risk chain, and a refusal comes back as a ToolError JSON with a code you should respect.',
+  'When there is nothing to do, answer briefly without a tool call.',
+].join(' ');
+
+export interface AgentLoopOptions {
+  provider: LlmProvider;
+  tools: TradingTools;
+  systemPrompt?: string;
+  /** Bars in each observation. */
+  historyBars?: number;
+  /** Model calls per bar at most (tool results are fed back between them). */
+  maxStepsPerBar?: number;
+  /** Ask the model every this many bars. */
+  decideEvery?: number;
+  modelTimeoutMs?: number;
+  audit?: AuditLog;
+  onModelError?: (error: unknown) => void;
+}
+
+export interface AgentStats {
+  provider: string;
+  model: string;
+  observations: number;
+  modelCalls: number;
+  modelErrors: number;
+  promptTokens: number;
+  completionTokens: number;
+  tokensEstimated: boolean;
+  toolCalls: number;
+  /** Backend acks by status (New, Filled, ...). */
+  ordersByStatus: Record<string, number>;
+  /** Refusals and failures by ToolError code. */
+  rejectionsByCode: Record<string, number>;
+}
+
+function increment(counts: Record<string, number>, key: string): void {
+  counts[key] = (counts[key] ?? 0) + 1;
+}
+
+export class AgentLoop {
+  private readonly provider: LlmProvider;
+  private readonly tools: TradingTools;
+  private readonly specs: ToolSpec[];
+  private readonly system: ChatMessage;
+  private readonly historyBars: number;
+  private readonly maxSteps: number;
+  private readonly decideEvery: number;
+  private readonly modelTimeoutMs: number;
+  private readonly audit: AuditLog | undefined;
+  private readonly onModelError: (error: unknown) => void;
+  private lastResults: Observation['last_results'] = [];
+  readonly stats: AgentStats;
+  /** Every refusal or failure, in order (the report's rejection timeline). */
+  readonly rejections: Array<{ step: number; timeMs: number; code: string }> = [];
+
+  constructor(options: AgentLoopOptions) {
+    this.provider = options.provider;
+    this.tools = options.tools;
+    this.specs = toOpenAITools(options.tools.tools);
+    this.system = { role: 'system', content: options.systemPrompt ?? DEFAULT_SYSTEM_PROMPT };
+    this.historyBars = options.historyBars ?? 30;
+    this.maxSteps = options.maxStepsPerBar ?? 3;
+    this.decideEvery = options.decideEvery ?? 1;
+    this.modelTimeoutMs = options.modelTimeoutMs ?? 30_000;
+    this.audit = options.audit;
+    this.onModelError = options.onModelError ?? (() => undefined);
+    this.stats = {
+      provider: this.provider.name,
+      model: this.provider.model,
+      observations: 0,
+      modelCalls: 0,
+      modelErrors: 0,
+      promptTokens: 0,
+      completionTokens: 0,
+      tokensEstimated: false,
+      toolCalls: 0,
+      ordersByStatus: {},
+      rejectionsByCode: {},
+    };
+  }
+
+  /** A `BacktestReplay` step hook. */
+  readonly onStep = (step: StepContext): Promise<void> | undefined =>
+    (step.index + 1) % this.decideEvery === 0 ? this.act(this.observe(step.backend), step.index, step.timestampMs) : undefined;
+
+  observe(backend: BacktestTradingBackend): Observation {
+    const data = backend.data;
+    const end = backend.step + 1;
+    const bars: Observation['bars'] = [];
+    if (data.kind === 'bars') {
+      for (let i = Math.max(0, end - this.historyBars); i < end; i += 1) {
+        bars.push([data.timestamp[i] as number, data.open[i] as number, data.high[i] as number, data.low[i] as number, data.close[i] as number, data.volume[i] as number]);
+      }
+    } else {
+      for (let i = Math.max(0, end - this.historyBars); i < end; i += 1) {
+        const p = data.price[i] as number;
+        bars.push([data.timestamp[i] as number, p, p, p, p, data.amount[i] as number]);
+      }
+    }
+    return {
+      time_ms: backend.timestampMs,
+      symbol: backend.symbol,
+      bars,
+      position: backend.positionQuantity(),
+      cash: backend.cash,
+      equity: backend.currentEquity(),
+      open_orders: backend.openOrders().map((o) => ({ order_id: o.orderId, side: o.side, price: o.price, remaining: o.remaining })),
+      last_results: this.lastResults,
+    };
+  }
+
+  /** One observation: ask the model, run its tool calls, repeat up to `maxStepsPerBar`. */
+  async act(observation: Observation, step: number, timeMs: number): Promise<void> {
+    this.stats.observations += 1;
+    const messages: ChatMessage[] = [this.system, { role: 'user', content: JSON.stringify(observation) }];
+    const results: Observation['last_results'] = [];
+    for (let turn = 0; turn < this.maxSteps; turn += 1) {
+      let reply;
+      try {
+        reply = await this.askModel(messages);
+      } catch (error) {
+        this.stats.modelErrors += 1;
+        this.audit?.write({ kind: 'model', time_ms: timeMs, step, provider: this.provider.name, prompt_tokens: 0, completion_tokens: 0, tool_calls: 0, error: String(error) });
+        this.onModelError(error);
+        break; // no decision this bar: fail safe, never trade on a half answer
+      }
+      this.stats.modelCalls += 1;
+      this.stats.promptTokens += reply.usage.promptTokens;
+      this.stats.completionTokens += reply.usage.completionTokens;
+      this.stats.tokensEstimated ||= reply.usage.estimated;
+      const calls = reply.message.tool_calls ?? [];
+      this.audit?.write({
+        kind: 'model',
+        time_ms: timeMs,
+        step,
+        provider: this.provider.name,
+        prompt_tokens: reply.usage.promptTokens,
+        completion_tokens: reply.usage.completionTokens,
+        tool_calls: calls.length,
+      });
+      messages.push(reply.message);
+      if (calls.length === 0) break;
+      for (const call of calls) {
+        this.stats.toolCalls += 1;
+        const outcome = await dispatchToolCall(this.tools.tools, call.function.name, call.function.arguments);
+        const parsed = JSON.parse(outcome.content) as { status?: string; code?: string };
+        if (outcome.ok && typeof parsed.status === 'string') increment(this.stats.ordersByStatus, parsed.status);
+        if (!outcome.ok && typeof parsed.code === 'string') {
+          increment(this.stats.rejectionsByCode, parsed.code);
+          this.rejections.push({ step, timeMs, code: parsed.code });
+        }
+        this.audit?.write({
+          kind: 'tool',
+          time_ms: timeMs,
+          step,
+          tool: call.function.name,
+          args: call.function.arguments,
+          ok: outcome.ok,
+          result: outcome.content,
+          ...(outcome.ok ? {} : { code: parsed.code }),
+        });
+        messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.content });
+        results.push({ tool: call.function.name, ok: outcome.ok, content: outcome.content });
+      }
+    }
+    this.lastResults = results;
+  }
+
+  private askModel(messages: ChatMessage[]) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(new Error(`model did not answer within ${this.modelTimeoutMs} ms`)), this.modelTimeoutMs);
+    return this.provider.complete(messages, this.specs, controller.signal).finally(() => clearTimeout(timer));
+  }
+}

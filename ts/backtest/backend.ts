@@ -1,0 +1,918 @@
+// BacktestTradingBackend: the `backtest` venue (SPEC §6). Agent orders go into the native L1
+// matching engine; replayed market data (OHLCV bars or trade prints) moves the price, fills resting
+// agent orders and seeds liquidity for marketable ones. Every change is pushed through `subscribe`.
+import { BackendError } from '../errors';
+import { MatchingEngine, type EngineFill, type SubmitResult } from '../matching';
+import type {
+  AckStatus,
+  Balance,
+  BackendEvent,
+  OpenOrder,
+  OrderAck,
+  OrderRequest,
+  OrderType,
+  Portfolio,
+  Position,
+  ReplaceRequest,
+  Side,
+  TimeInForce,
+  TradingBackend,
+} from '../types';
+import { Grid } from './grid';
+import { resolveLiquidity, SeededLiquidity, ladderFor, type LiquidityOptions } from './liquidity';
+import { BacktestPortfolio, type PositionState } from './portfolio';
+import type { BarSeries, MarketSeries, TradeSeries } from './series';
+
+/** When a resting agent limit counts as traded: at its price (`touch`, default) or only beyond it (`through`). */
+export type FillRule = 'touch' | 'through';
+
+export interface BacktestFees {
+  /** Fee on fills where the agent's order rested (bps of notional, default 2). */
+  makerBps?: number;
+  /** Fee on fills where the agent's order took liquidity (bps of notional, default 5). */
+  takerBps?: number;
+}
+
+export interface BacktestBackendOptions {
+  /** The symbol the data is for, e.g. "BTC-USDT". */
+  symbol: string;
+  /** Bars (`loadBars`) or trade prints (`loadTrades`). */
+  data: MarketSeries;
+  /** Starting quote-currency cash (default 1,000,000). */
+  cash?: number;
+  /** Default: the part of `symbol` after '-' or '/'. */
+  quoteAsset?: string;
+  /** Price grid; default 10^-(most decimals among the data's prices). Agent prices must be on it. */
+  tickSize?: number;
+  /** Quantity grid; default 10^-(most decimals among the data's volumes/amounts). Agent quantities must be on it. */
+  lotSize?: number;
+  fees?: BacktestFees;
+  liquidity?: LiquidityOptions;
+  fillRule?: FillRule;
+  /** Let sells take the position below zero (default true). With false, a sell needs the position to cover it. */
+  allowShort?: boolean;
+  /** Engine capacity in resting orders (agent + seeded), default 65,536. */
+  capacity?: number;
+}
+
+/** One execution of an agent order. */
+export interface BacktestFill {
+  /** Engine fill sequence number (global, increasing). */
+  seq: number;
+  /** Replay step (bar or print index) during which it happened. */
+  step: number;
+  timestampMs: number;
+  orderId: string;
+  clientOrderId: string;
+  symbol: string;
+  side: Side;
+  price: number;
+  quantity: number;
+  liquidity: 'maker' | 'taker';
+  fee: number;
+  /** PnL this fill realized (before its fee). */
+  realizedPnl: number;
+  /** Account state right after the fill. */
+  cashAfter: number;
+  positionAfter: number;
+}
+
+export interface BookSnapshotLevel {
+  price: number;
+  quantity: number;
+  orders: number;
+}
+
+export interface BookSnapshot {
+  symbol: string;
+  timestampMs: number;
+  bids: BookSnapshotLevel[];
+  asks: BookSnapshotLevel[];
+}
+
+/** Summary of a replay so far. */
+export interface BacktestResult {
+  symbol: string;
+  /** Steps replayed (bars or prints). */
+  steps: number;
+  startMs: number;
+  endMs: number;
+  initialCash: number;
+  cash: number;
+  /** Signed position at the end. */
+  position: number;
+  averagePrice: number;
+  /** Last close / trade price. */
+  lastPrice: number | null;
+  realizedPnl: number;
+  unrealizedPnl: number;
+  fees: number;
+  finalEquity: number;
+  /** finalEquity - initialCash (= realized + unrealized - fees). */
+  netPnl: number;
+  /** Largest peak-to-trough fall of the equity curve, in quote currency. */
+  maxDrawdown: number;
+  /** Equity after each replayed step (cash + position at that step's price, after the agent's orders). */
+  equity: Float64Array;
+  fills: readonly BacktestFill[];
+  /** Orders the backend accepted. */
+  orders: number;
+}
+
+interface AgentOrder {
+  readonly orderId: string;
+  readonly engineId: number;
+  readonly clientOrderId: string;
+  readonly side: Side;
+  readonly orderType: OrderType;
+  price: number;
+  quantityLots: number;
+  filledLots: number;
+  filledValue: number;
+  /** In the engine book now. */
+  resting: boolean;
+  status: AckStatus;
+}
+
+const DAY_MS = 86_400_000;
+const NO_FILLS: readonly EngineFill[] = [];
+/** `lastResult[1]` codes. */
+const STATUS_NAMES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
+const REASON_FOK_NOT_FILLABLE = 1;
+/** Extra depth levels read when pricing a market buy for the funds check. */
+const DEPTH_SLACK = 64;
+
+function quoteOf(symbol: string): string {
+  const parts = symbol.split(/[-/]/);
+  return parts.length > 1 ? (parts[parts.length - 1] as string) : 'USD';
+}
+
+function baseOf(symbol: string): string {
+  return symbol.split(/[-/]/)[0] ?? symbol;
+}
+
+function nonNegative(value: number, name: string): number {
+  if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${name} must be finite and >= 0, got ${value}`);
+  return value;
+}
+
+function engineRefusal(error: unknown): BackendError {
+  if (error instanceof BackendError) return error;
+  const message = error instanceof Error ? error.message : String(error);
+  return new BackendError('rejected', `backtest: matching engine refused the order: ${message}`, { cause: error });
+}
+
+/** Round for messages: at most 10 significant decimals, no float noise. */
+function show(value: number): string {
+  return String(Number(value.toPrecision(12)));
+}
+
+/**
+ * The `backtest` venue. Rules:
+ * - Grid: the tick is 10^-(most price decimals in the data) and the lot 10^-(most volume/amount
+ *   decimals), unless `tickSize` / `lotSize` say otherwise. An agent price or quantity off the grid is
+ *   refused (`BackendError('rejected')` naming the value and the grid); nothing is rounded silently.
+ * - A step applies one bar or print: last step's seeded liquidity is removed, resting agent orders
+ *   the data trades through are filled, the reference price becomes the close / print price.
+ * - Bars: a resting buy at p fills when the bar's low <= p (`fillRule: 'through'`: low < p), a sell
+ *   when high >= p (> p), in full, at p (the maker's price), maker fee. Prints: a buy at p fills when
+ *   a print's price <= p (< p), a sell when >= p (> p), up to the print's amount (floored to the lot
+ *   grid) shared in price-time priority; at p, maker fee. A print's aggressor side is not used.
+ * - Marketable agent orders (market orders, limits at or through the ladder's best price) trade
+ *   against a ladder seeded around the reference price (`liquidity`), placed only when such an
+ *   order (or `bookSnapshot`) needs it, by price-time matching in the engine at the makers' prices,
+ *   taker fee. Ladder levels are post-only: they never trade against resting agent orders. What a
+ *   market order cannot fill from the ladder is cancelled.
+ * - A non-marketable order placed during a step's hook rests and is first matched against the
+ *   next step's data (no look-ahead: the current bar's range is already history).
+ * - The agent's own orders can match each other (no self-trade prevention); both sides are booked.
+ * - Buys need free cash (cash - resting buy notional) for notional + fee; sells are unlimited with
+ *   `allowShort` (default), else need the position not already committed to resting sells.
+ * - Acks: `New` / `PartiallyFilled` while resting, `Filled`, or `Cancelled` for an IOC / market
+ *   remainder (with `filledQuantity` and `averagePrice` when something traded). A FOK that cannot
+ *   fill completely is refused as `rejected`. stop_loss / take_profit are refused.
+ */
+export class BacktestTradingBackend implements TradingBackend {
+  readonly name = 'backtest' as const;
+  readonly symbol: string;
+  readonly quoteAsset: string;
+  readonly baseAsset: string;
+  readonly data: MarketSeries;
+  readonly priceGrid: Grid;
+  readonly lotGrid: Grid;
+  readonly makerBps: number;
+  readonly takerBps: number;
+  readonly fillRule: FillRule;
+  readonly allowShort: boolean;
+  /** Equity after each step; NaN for steps not replayed yet. */
+  readonly equity: Float64Array;
+  private readonly fillLog: BacktestFill[] = [];
+
+  private readonly engine: MatchingEngine;
+  private readonly symbolId: number;
+  private readonly liquidity: SeededLiquidity;
+  private readonly portfolio: BacktestPortfolio;
+  private readonly position: PositionState;
+  private readonly bars: BarSeries | null;
+  private readonly trades: TradeSeries | null;
+  private readonly listeners = new Set<(event: BackendEvent) => void>();
+  private readonly orders = new Map<string, AgentOrder>();
+  private readonly resting = new Map<number, AgentOrder>();
+  private readonly byClientId = new Map<string, OrderAck>();
+  private stepIndex = -1;
+  private nowMs = Number.NaN;
+  private mark = Number.NaN;
+  private openBuyLots = 0;
+  private openSellLots = 0;
+  /** What the last pushed `market` / `pnl` events said. */
+  private readonly sent = { step: -1, lots: 0, buy: 0, sell: 0, pnl: Number.NaN };
+  /** Cached best resting agent bid/ask in ticks (±Infinity: none; NaN: ask the engine). */
+  private bestBidTicks = Number.NEGATIVE_INFINITY;
+  private bestAskTicks = Number.POSITIVE_INFINITY;
+  private lockedNotional = 0;
+  private day = Number.NaN;
+  private dayStartEquity: number;
+  private nextOrderNumber = 1;
+  private destroyed = false;
+
+  constructor(options: BacktestBackendOptions) {
+    if (typeof options.symbol !== 'string' || options.symbol === '') throw new TypeError('symbol must be a non-empty string');
+    const data = options.data;
+    if (data.length === 0) throw new RangeError(`${data.source}: no data rows`);
+    this.symbol = options.symbol;
+    this.quoteAsset = options.quoteAsset ?? quoteOf(options.symbol);
+    this.baseAsset = baseOf(options.symbol);
+    this.data = data;
+    this.bars = data.kind === 'bars' ? data : null;
+    this.trades = data.kind === 'trades' ? data : null;
+    this.priceGrid = options.tickSize !== undefined ? new Grid(options.tickSize, 'price') : Grid.decimal(data.priceDecimals, 'price');
+    this.lotGrid = options.lotSize !== undefined ? new Grid(options.lotSize, 'quantity') : Grid.decimal(data.quantityDecimals, 'quantity');
+    this.makerBps = nonNegative(options.fees?.makerBps ?? 2, 'fees.makerBps');
+    this.takerBps = nonNegative(options.fees?.takerBps ?? 5, 'fees.takerBps');
+    this.fillRule = options.fillRule ?? 'touch';
+    if (this.fillRule !== 'touch' && this.fillRule !== 'through') throw new RangeError(`fillRule must be 'touch' or 'through', got ${String(this.fillRule)}`);
+    this.allowShort = options.allowShort ?? true;
+    this.portfolio = new BacktestPortfolio(options.cash ?? 1_000_000, this.quoteAsset);
+    this.position = this.portfolio.position(this.symbol, this.lotGrid);
+    this.dayStartEquity = this.portfolio.cash;
+    this.equity = new Float64Array(data.length).fill(Number.NaN);
+    this.engine = new MatchingEngine(options.capacity === undefined ? {} : { capacity: options.capacity });
+    this.symbolId = this.engine.addSymbol({ tickSize: this.priceGrid.step, lotSize: this.lotGrid.step });
+    this.liquidity = new SeededLiquidity(this.engine, this.symbolId, this.priceGrid, this.lotGrid, resolveLiquidity(options.liquidity));
+  }
+
+  // ---- replay --------------------------------------------------------------------------------
+
+  /** Steps in the data (bars or prints). */
+  get length(): number {
+    return this.data.length;
+  }
+
+  /** Index of the current step, -1 before the first. */
+  get step(): number {
+    return this.stepIndex;
+  }
+
+  /** Timestamp of the current bar (its open time, as in the data) or print; NaN before the first step. */
+  get timestampMs(): number {
+    return this.nowMs;
+  }
+
+  /** Current reference price (last close or last trade), NaN before the first step. */
+  get price(): number {
+    return this.mark;
+  }
+
+  /** Timestamp of the next step, NaN when the data is exhausted. */
+  nextTimestampMs(): number {
+    const next = this.stepIndex + 1;
+    return next < this.data.length ? (this.data.timestamp[next] as number) : Number.NaN;
+  }
+
+  get done(): boolean {
+    return this.stepIndex >= this.data.length - 1;
+  }
+
+  /**
+   * Apply the next bar or print: drop last step's seeded liquidity, fill resting agent orders the
+   * data trades through, move the price, record equity and push `market` + `pnl`. False at the end.
+   */
+  advance(): boolean {
+    const i = this.stepIndex + 1;
+    if (i >= this.data.length) return false;
+    this.ensureAlive();
+    const ts = this.data.timestamp[i] as number;
+    const day = Math.floor(ts / DAY_MS);
+    if (day !== this.day) {
+      // Today's PnL counts from the equity the account had when the UTC day began.
+      if (this.stepIndex >= 0) this.dayStartEquity = this.currentEquity();
+      this.day = day;
+    }
+    this.stepIndex = i;
+    this.nowMs = ts;
+    if (this.liquidity.active) this.liquidity.purge();
+    if (this.bars !== null) {
+      const bars = this.bars;
+      if (this.openBuyLots > 0) this.sweep('Buy', this.buyThreshold(bars.low[i] as number), this.openBuyLots);
+      if (this.openSellLots > 0) this.sweep('Sell', this.sellThreshold(bars.high[i] as number), this.openSellLots);
+      this.mark = bars.close[i] as number;
+    } else {
+      const trades = this.trades as TradeSeries;
+      if (this.openBuyLots > 0 || this.openSellLots > 0) {
+        const price = trades.price[i] as number;
+        const printLots = Math.floor((trades.amount[i] as number) / this.lotGrid.step + 1e-9);
+        if (printLots > 0 && this.openBuyLots > 0) this.sweep('Buy', this.buyThreshold(price), Math.min(printLots, this.openBuyLots));
+        if (printLots > 0 && this.openSellLots > 0) this.sweep('Sell', this.sellThreshold(price), Math.min(printLots, this.openSellLots));
+      }
+      this.mark = trades.price[i] as number;
+    }
+    this.equity[i] = this.currentEquity();
+    if (this.listeners.size > 0) this.emitState(true);
+    return true;
+  }
+
+  /** Lowest agent bid price (ticks) the data at `low` trades: bids at or above it fill. */
+  private buyThreshold(low: number): number {
+    const ticks = Math.ceil(low / this.priceGrid.step - 1e-9);
+    return this.fillRule === 'touch' ? ticks : Math.floor(low / this.priceGrid.step + 1e-9) + 1;
+  }
+
+  /** Highest agent ask price (ticks) the data at `high` trades: asks at or below it fill. */
+  private sellThreshold(high: number): number {
+    const ticks = Math.floor(high / this.priceGrid.step + 1e-9);
+    return this.fillRule === 'touch' ? ticks : Math.ceil(high / this.priceGrid.step - 1e-9) - 1;
+  }
+
+  /**
+   * Trade resting agent orders on `side` priced at or beyond `thresholdTicks` (bids >= / asks <=),
+   * up to `lots`, by sending the market's side through the engine as an IOC limit: real price-time
+   * priority among the agent's orders, each filled at its own price.
+   */
+  private sweep(side: Side, thresholdTicks: number, lots: number): void {
+    if (thresholdTicks < 1) return;
+    const best = this.bestAgentTicks(side);
+    if (side === 'Buy' ? best < thresholdTicks : best > thresholdTicks) return;
+    const fills = this.submitToEngine(side === 'Buy' ? 'Sell' : 'Buy', 'Limit', thresholdTicks, lots, 'IOC');
+    this.applyFills(fills, null);
+  }
+
+  /**
+   * Best resting agent price on `side` in ticks (-Infinity / +Infinity when none), from a cache
+   * kept up to date as orders rest and re-read from the engine after anything leaves the book.
+   * Only read while no seeded liquidity is in the book (step start), so the engine's best is the agent's.
+   */
+  private bestAgentTicks(side: Side): number {
+    if (side === 'Buy') {
+      if (Number.isNaN(this.bestBidTicks)) {
+        const level = this.engine.bestBid(this.symbolId);
+        this.bestBidTicks = level === null ? Number.NEGATIVE_INFINITY : this.priceGrid.nearestUnits(level.price);
+      }
+      return this.bestBidTicks;
+    }
+    if (Number.isNaN(this.bestAskTicks)) {
+      const level = this.engine.bestAsk(this.symbolId);
+      this.bestAskTicks = level === null ? Number.POSITIVE_INFINITY : this.priceGrid.nearestUnits(level.price);
+    }
+    return this.bestAskTicks;
+  }
+
+  /**
+   * One order into the engine through the numeric call (no result object): the outcome is in
+   * `engine.lastResult`, the fills are returned. Engine errors become `BackendError('rejected')`.
+   */
+  private submitToEngine(side: Side, orderType: OrderType, priceTicks: number, lots: number, timeInForce: TimeInForce): readonly EngineFill[] {
+    try {
+      this.engine.submitFast(
+        this.symbolId,
+        side === 'Buy' ? 0 : 1,
+        orderType === 'Limit' ? 0 : 1,
+        orderType === 'Limit' ? this.priceGrid.value(priceTicks) : 0,
+        this.lotGrid.value(lots),
+        timeInForce === 'GTC' ? 0 : timeInForce === 'IOC' ? 1 : 2,
+        false,
+      );
+    } catch (error) {
+      throw engineRefusal(error);
+    }
+    return this.engine.lastResult[5] === 0 ? NO_FILLS : this.engine.readFills();
+  }
+
+  // ---- TradingBackend ----------------------------------------------------------------------
+
+  subscribe(listener: (event: BackendEvent) => void): () => void {
+    this.listeners.add(listener);
+    if (this.stepIndex >= 0) {
+      listener(this.marketEvent());
+      listener({ type: 'pnl', dailyPnl: this.dailyPnl() });
+    }
+    return () => this.listeners.delete(listener);
+  }
+
+  async placeOrder(request: OrderRequest): Promise<OrderAck> {
+    return this.place(request);
+  }
+
+  /** Synchronous `placeOrder` (same rules), for agent loops that need no promise per order. */
+  place(request: OrderRequest): OrderAck {
+    this.ensureAlive();
+    const known = this.byClientId.get(request.clientOrderId);
+    if (known !== undefined) return known; // a retried send: the order already exists
+    this.checkSymbol(request.symbol);
+    this.ensureStarted();
+    if (request.stopLoss !== undefined || request.takeProfit !== undefined) {
+      throw new BackendError('rejected', 'backtest: stop_loss/take_profit orders are not supported; place the exit as its own order');
+    }
+    const lots = this.lotsOf(request.quantity);
+    const isMarket = request.orderType === 'Market';
+    let priceTicks = 0;
+    if (!isMarket) {
+      if (request.price === undefined) throw new BackendError('rejected', 'backtest: a Limit order needs a price');
+      priceTicks = this.ticksOf(request.price);
+    }
+    const marketable = isMarket || this.crossesLadder(request.side, priceTicks);
+    if (marketable) this.ensureSeeded();
+    this.checkFunds(request.side, lots, isMarket ? null : priceTicks);
+
+    const fills = this.submitToEngine(request.side, request.orderType, priceTicks, lots, request.timeInForce);
+    const outcome = this.engine.lastResult;
+    const status = STATUS_NAMES[outcome[1] as number] ?? 'Rejected';
+    if (status === 'Rejected') {
+      throw new BackendError(
+        'rejected',
+        outcome[2] === REASON_FOK_NOT_FILLABLE
+          ? `backtest: FOK order for ${show(request.quantity)} ${request.symbol} cannot be filled completely now`
+          : `backtest: order rejected by the matching engine (reason ${outcome[2] as number})`,
+      );
+    }
+    const order: AgentOrder = {
+      orderId: `bt-${this.nextOrderNumber++}`,
+      engineId: outcome[0] as number,
+      clientOrderId: request.clientOrderId,
+      side: request.side,
+      orderType: request.orderType,
+      price: isMarket ? 0 : this.priceGrid.value(priceTicks),
+      quantityLots: lots,
+      filledLots: 0,
+      filledValue: 0,
+      resting: false,
+      status,
+    };
+    const remainingLots = this.lotGrid.nearestUnits(outcome[4] as number);
+    this.orders.set(order.orderId, order);
+    this.applyFills(fills, order);
+    if ((status === 'New' || status === 'PartiallyFilled') && remainingLots > 0) {
+      order.resting = true;
+      this.resting.set(order.engineId, order);
+      this.addOpen(order, remainingLots);
+      this.emitOrder(order);
+    }
+    this.afterAgentChange();
+    const ack = this.ack(order, order.status);
+    this.byClientId.set(request.clientOrderId, ack);
+    return ack;
+  }
+
+  async cancelOrder(orderId: string): Promise<OrderAck> {
+    return this.cancel(orderId);
+  }
+
+  /** Synchronous `cancelOrder`. */
+  cancel(orderId: string): OrderAck {
+    this.ensureAlive();
+    const order = this.openOrder(orderId);
+    try {
+      this.engine.cancelFast(order.engineId);
+    } catch (error) {
+      throw engineRefusal(error);
+    }
+    this.releaseOpen(order, order.quantityLots - order.filledLots);
+    this.closeOrder(order, 'Cancelled');
+    this.afterAgentChange();
+    return this.ack(order, 'Cancelled');
+  }
+
+  async replaceOrder(request: ReplaceRequest): Promise<OrderAck> {
+    return this.replace(request);
+  }
+
+  /**
+   * Synchronous `replaceOrder`. `quantity` is the new total quantity (it must exceed what has
+   * filled; the open part becomes quantity - filled). A new price that crosses trades at once.
+   */
+  replace(request: ReplaceRequest): OrderAck {
+    this.ensureAlive();
+    const order = this.openOrder(request.orderId);
+    const totalLots = request.quantity === undefined ? order.quantityLots : this.lotsOf(request.quantity);
+    if (totalLots <= order.filledLots) {
+      throw new BackendError(
+        'rejected',
+        `backtest: new quantity ${show(this.lotGrid.value(totalLots))} is not above the ${show(this.lotGrid.value(order.filledLots))} already filled`,
+      );
+    }
+    const priceTicks = request.price === undefined ? this.priceGrid.nearestUnits(order.price) : this.ticksOf(request.price);
+    const openLots = totalLots - order.filledLots;
+    if (this.crossesLadder(order.side, priceTicks)) this.ensureSeeded();
+    if (order.side === 'Buy') {
+      // Funds: the replaced order's own lock is released first.
+      const held = this.lotGrid.value(order.quantityLots - order.filledLots) * order.price;
+      this.checkFunds('Buy', openLots, priceTicks, held);
+    } else {
+      this.checkFunds('Sell', openLots, priceTicks, 0, order.quantityLots - order.filledLots);
+    }
+    const price = this.priceGrid.value(priceTicks);
+    let result: SubmitResult;
+    try {
+      result = this.engine.replace(order.engineId, price, this.lotGrid.value(openLots));
+    } catch (error) {
+      throw engineRefusal(error);
+    }
+    // The engine took the order out and re-entered it: unbook the old open part first.
+    this.releaseOpen(order, order.quantityLots - order.filledLots);
+    this.resting.delete(order.engineId);
+    order.resting = false;
+    order.price = price;
+    order.quantityLots = totalLots;
+    this.applyFills(result.fills, order);
+    const remainingLots = this.lotGrid.nearestUnits(result.remainingQuantity);
+    let status: AckStatus;
+    if (remainingLots > 0 && (result.status === 'New' || result.status === 'PartiallyFilled')) {
+      order.resting = true;
+      this.resting.set(order.engineId, order);
+      this.addOpen(order, remainingLots);
+      order.status = order.filledLots > 0 ? 'PartiallyFilled' : 'New';
+      this.emitOrder(order);
+      status = 'Replaced';
+    } else {
+      order.status = order.filledLots >= order.quantityLots ? 'Filled' : 'Cancelled';
+      this.emitOrder(order, 0); // no longer open
+      status = order.status;
+    }
+    this.afterAgentChange();
+    return this.ack(order, status);
+  }
+
+  async getBalance(): Promise<Balance[]> {
+    return this.balances();
+  }
+
+  async getPositions(): Promise<Position[]> {
+    return this.positions();
+  }
+
+  async getPortfolio(): Promise<Portfolio> {
+    const [balances, positions] = await Promise.all([this.getBalance(), this.getPositions()]);
+    return { balances, positions };
+  }
+
+  async getReferencePrice(symbol: string): Promise<number | null> {
+    this.checkSymbol(symbol);
+    return this.stepIndex >= 0 ? this.mark : null;
+  }
+
+  async getOpenOrders(): Promise<OpenOrder[]> {
+    return this.openOrders();
+  }
+
+  // ---- synchronous views -------------------------------------------------------------------
+
+  balances(): Balance[] {
+    const locked = this.openBuyLots > 0 ? this.lockedNotional : 0;
+    return [{ asset: this.quoteAsset, free: this.portfolio.cash - locked, locked }];
+  }
+
+  positions(): Position[] {
+    if (this.position.lots === 0) return [];
+    return [{ symbol: this.symbol, quantity: this.lotGrid.value(this.position.lots), averagePrice: this.position.averagePrice }];
+  }
+
+  openOrders(): OpenOrder[] {
+    return [...this.resting.values()].map((o) => ({
+      orderId: o.orderId,
+      clientOrderId: o.clientOrderId,
+      symbol: this.symbol,
+      side: o.side,
+      price: o.price,
+      quantity: this.lotGrid.value(o.quantityLots),
+      remaining: this.lotGrid.value(o.quantityLots - o.filledLots),
+    }));
+  }
+
+  /** Every agent fill so far, in order. */
+  get fills(): readonly BacktestFill[] {
+    return this.fillLog;
+  }
+
+  /** Orders resting in the engine now (agent + seeded), for diagnostics. */
+  engineOpenOrders(): number {
+    return this.engine.openOrderCount();
+  }
+
+  /** Signed position in base units. */
+  positionQuantity(): number {
+    return this.lotGrid.value(this.position.lots);
+  }
+
+  get cash(): number {
+    return this.portfolio.cash;
+  }
+
+  /** Cash plus the position at the current price. */
+  currentEquity(): number {
+    const lots = this.position.lots;
+    return lots === 0 ? this.portfolio.cash : this.portfolio.cash + this.lotGrid.value(lots) * this.mark;
+  }
+
+  /** Equity now minus equity when the current UTC day (of the replay clock) began. */
+  dailyPnl(): number {
+    return this.currentEquity() - this.dayStartEquity;
+  }
+
+  /**
+   * The book the agent would see now: seeded liquidity around the current price (placed if not
+   * yet there) and the agent's own resting orders, best first.
+   */
+  bookSnapshot(symbol: string, levels = 10): BookSnapshot {
+    this.ensureAlive();
+    this.checkSymbol(symbol);
+    this.ensureStarted();
+    if (!(Number.isInteger(levels) && levels >= 1)) throw new BackendError('rejected', `backtest: levels must be a whole number >= 1, got ${levels}`);
+    this.ensureSeeded();
+    const depth = this.engine.depth(this.symbolId, levels);
+    const level = (l: { price: number; quantity: number; orders: number }): BookSnapshotLevel => ({
+      price: this.priceGrid.canonical(l.price),
+      quantity: this.lotGrid.canonical(l.quantity),
+      orders: l.orders,
+    });
+    return { symbol: this.symbol, timestampMs: this.nowMs, bids: depth.bids.map(level), asks: depth.asks.map(level) };
+  }
+
+  /** Summary of the replay so far. */
+  result(): BacktestResult {
+    const steps = this.stepIndex + 1;
+    const mark = (symbol: string): number | null => (symbol === this.symbol && steps > 0 ? this.mark : null);
+    const finalEquity = steps > 0 ? this.currentEquity() : this.portfolio.cash;
+    let peak = Number.NEGATIVE_INFINITY;
+    let maxDrawdown = 0;
+    for (let i = 0; i < steps; i++) {
+      const e = this.equity[i] as number;
+      if (e > peak) peak = e;
+      else if (peak - e > maxDrawdown) maxDrawdown = peak - e;
+    }
+    return {
+      symbol: this.symbol,
+      steps,
+      startMs: this.data.timestamp[0] as number,
+      endMs: steps > 0 ? this.nowMs : Number.NaN,
+      initialCash: this.portfolio.initialCash,
+      cash: this.portfolio.cash,
+      position: this.lotGrid.value(this.position.lots),
+      averagePrice: this.position.averagePrice,
+      lastPrice: steps > 0 ? this.mark : null,
+      realizedPnl: this.portfolio.realizedPnl(),
+      unrealizedPnl: this.portfolio.unrealizedPnl(mark),
+      fees: this.portfolio.fees(),
+      finalEquity,
+      netPnl: finalEquity - this.portfolio.initialCash,
+      maxDrawdown,
+      equity: this.equity.slice(0, steps),
+      fills: this.fillLog.slice(),
+      orders: this.orders.size,
+    };
+  }
+
+  /** Free the native engine; the backend is unusable afterwards. */
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.engine.destroy();
+    this.listeners.clear();
+  }
+
+  // ---- internals ---------------------------------------------------------------------------
+
+  private ensureAlive(): void {
+    if (this.destroyed) throw new BackendError('other', 'backtest: backend destroyed');
+  }
+
+  private checkSymbol(symbol: string): void {
+    if (symbol !== this.symbol) throw new BackendError('symbol_not_found', `backtest: unknown symbol ${symbol} (this replay trades ${this.symbol})`);
+  }
+
+  private ensureStarted(): void {
+    if (this.stepIndex < 0) throw new BackendError('rejected', 'backtest: no market data replayed yet (step the replay first)');
+  }
+
+  private lotsOf(quantity: number): number {
+    const lots = this.lotGrid.units(quantity);
+    if (Number.isNaN(lots)) {
+      throw new BackendError(
+        'rejected',
+        `backtest: quantity ${show(quantity)} is off the ${this.symbol} lot grid (lot size ${show(this.lotGrid.step)}); use a positive multiple of the lot size`,
+      );
+    }
+    return lots;
+  }
+
+  private ticksOf(price: number): number {
+    const ticks = this.priceGrid.units(price);
+    if (Number.isNaN(ticks)) {
+      throw new BackendError(
+        'rejected',
+        `backtest: price ${show(price)} is off the ${this.symbol} tick grid (tick size ${show(this.priceGrid.step)}); use a positive multiple of the tick size`,
+      );
+    }
+    return ticks;
+  }
+
+  /** Would a limit at `priceTicks` trade against this step's seeded ladder? */
+  private crossesLadder(side: Side, priceTicks: number): boolean {
+    const ladder = ladderFor(this.priceGrid.nearestUnits(this.mark), this.priceGrid, this.lotGrid, this.liquidity.options);
+    return side === 'Buy' ? priceTicks >= ladder.bestAsk : priceTicks <= ladder.bestBid;
+  }
+
+  private ensureSeeded(): void {
+    if (this.liquidity.seededStep === this.stepIndex) return;
+    if (this.liquidity.active) this.liquidity.purge();
+    this.liquidity.seed(this.stepIndex, this.priceGrid.nearestUnits(this.mark));
+  }
+
+  /**
+   * Buys need free cash for the notional plus the taker fee (market buys are priced by walking the
+   * book); without `allowShort`, sells need the position minus what open sells already commit.
+   */
+  private checkFunds(side: Side, lots: number, priceTicks: number | null, releasedNotional = 0, releasedSellLots = 0): void {
+    if (side === 'Buy') {
+      const notional = priceTicks === null ? this.marketBuyCost(lots) : this.lotGrid.value(lots) * this.priceGrid.value(priceTicks);
+      const need = notional * (1 + Math.max(this.makerBps, this.takerBps) / 10_000);
+      const locked = this.openBuyLots > 0 ? this.lockedNotional : 0;
+      const free = this.portfolio.cash - locked + releasedNotional;
+      if (need > free + 1e-9) {
+        throw new BackendError('insufficient_funds', `backtest: need ${show(need)} ${this.quoteAsset} (notional + fee), have ${show(free)} free`);
+      }
+    } else if (!this.allowShort) {
+      const free = this.position.lots - this.openSellLots + releasedSellLots;
+      if (lots > free) {
+        throw new BackendError(
+          'insufficient_funds',
+          `backtest: selling ${show(this.lotGrid.value(lots))} ${this.baseAsset} needs that much held, have ${show(this.lotGrid.value(Math.max(0, free)))} free (short selling is off)`,
+        );
+      }
+    }
+  }
+
+  /** What a market buy of `lots` would cost against the book now (the unfillable rest is not charged). */
+  private marketBuyCost(lots: number): number {
+    const { asks } = this.engine.depth(this.symbolId, this.liquidity.options.levels + DEPTH_SLACK);
+    let left = this.lotGrid.value(lots);
+    let cost = 0;
+    for (const level of asks) {
+      const take = Math.min(left, level.quantity);
+      cost += take * level.price;
+      left -= take;
+      if (left <= 0) break;
+    }
+    return cost;
+  }
+
+  private openOrder(orderId: string): AgentOrder {
+    const order = this.orders.get(orderId);
+    if (order === undefined || !order.resting) {
+      throw new BackendError('rejected', `backtest: order ${orderId} is not open${order === undefined ? '' : ` (${order.status})`}`);
+    }
+    return order;
+  }
+
+  /** Book fills: agent makers (from the engine's resting ids) and the agent taker `taker`, if any. */
+  private applyFills(fills: readonly EngineFill[], taker: AgentOrder | null): void {
+    for (const fill of fills) {
+      const lots = this.lotGrid.nearestUnits(fill.quantity);
+      const price = this.priceGrid.canonical(fill.price);
+      const maker = this.resting.get(fill.makerOrderId);
+      if (maker !== undefined) {
+        this.fillOrder(maker, price, lots, 'maker', fill.seq);
+        this.releaseOpen(maker, lots);
+        if (maker.filledLots >= maker.quantityLots) this.closeOrder(maker, 'Filled');
+        else {
+          maker.status = 'PartiallyFilled';
+          this.emitOrder(maker);
+        }
+      } else {
+        this.liquidity.consumed(fill.makerOrderId, lots);
+      }
+      if (taker !== null) this.fillOrder(taker, price, lots, 'taker', fill.seq);
+    }
+  }
+
+  private fillOrder(order: AgentOrder, price: number, lots: number, liquidity: 'maker' | 'taker', seq: number): void {
+    const effect = this.portfolio.applyFill(this.position, order.side, price, lots, liquidity === 'maker' ? this.makerBps : this.takerBps);
+    order.filledLots += lots;
+    order.filledValue += price * effect.quantity;
+    this.fillLog.push({
+      seq,
+      step: this.stepIndex,
+      timestampMs: this.nowMs,
+      orderId: order.orderId,
+      clientOrderId: order.clientOrderId,
+      symbol: this.symbol,
+      side: order.side,
+      price,
+      quantity: effect.quantity,
+      liquidity,
+      fee: effect.fee,
+      realizedPnl: effect.realized,
+      cashAfter: this.portfolio.cash,
+      positionAfter: this.lotGrid.value(this.position.lots),
+    });
+  }
+
+  private addOpen(order: AgentOrder, lots: number): void {
+    const ticks = this.priceGrid.nearestUnits(order.price);
+    if (order.side === 'Buy') {
+      this.openBuyLots += lots;
+      this.lockedNotional += this.lotGrid.value(lots) * order.price;
+      if (!Number.isNaN(this.bestBidTicks)) this.bestBidTicks = Math.max(this.bestBidTicks, ticks);
+    } else {
+      this.openSellLots += lots;
+      if (!Number.isNaN(this.bestAskTicks)) this.bestAskTicks = Math.min(this.bestAskTicks, ticks);
+    }
+  }
+
+  private releaseOpen(order: AgentOrder, lots: number): void {
+    if (!order.resting || lots <= 0) return;
+    if (order.side === 'Buy') {
+      this.openBuyLots -= lots;
+      this.lockedNotional = this.openBuyLots === 0 ? 0 : this.lockedNotional - this.lotGrid.value(lots) * order.price;
+      this.bestBidTicks = this.openBuyLots === 0 ? Number.NEGATIVE_INFINITY : Number.NaN;
+    } else {
+      this.openSellLots -= lots;
+      this.bestAskTicks = this.openSellLots === 0 ? Number.POSITIVE_INFINITY : Number.NaN;
+    }
+  }
+
+  /** A resting order left the book (filled or cancelled): forget it and tell listeners. */
+  private closeOrder(order: AgentOrder, status: AckStatus): void {
+    order.resting = false;
+    order.status = status;
+    this.resting.delete(order.engineId);
+    this.emitOrder(order, 0);
+  }
+
+  private afterAgentChange(): void {
+    this.equity[this.stepIndex] = this.currentEquity();
+    if (this.listeners.size > 0) this.emitState();
+  }
+
+  private ack(order: AgentOrder, status: AckStatus): OrderAck {
+    const filledQuantity = this.lotGrid.value(order.filledLots);
+    return {
+      orderId: order.orderId,
+      symbol: this.symbol,
+      side: order.side,
+      quantity: this.lotGrid.value(order.quantityLots),
+      status,
+      timestampMs: this.nowMs,
+      filledQuantity,
+      ...(order.filledLots > 0 ? { averagePrice: order.filledValue / filledQuantity } : {}),
+    };
+  }
+
+  private emit(event: BackendEvent): void {
+    for (const listener of this.listeners) listener(event);
+  }
+
+  private emitOrder(order: AgentOrder, remaining = this.lotGrid.value(order.quantityLots - order.filledLots)): void {
+    if (this.listeners.size === 0) return;
+    this.emit({ type: 'order', orderId: order.orderId, symbol: this.symbol, side: order.side, price: order.price, remaining });
+  }
+
+  private marketEvent(): BackendEvent {
+    return {
+      type: 'market',
+      symbol: this.symbol,
+      referencePrice: this.stepIndex >= 0 ? this.mark : null,
+      position: this.lotGrid.value(this.position.lots),
+      openBuyQuantity: this.lotGrid.value(this.openBuyLots),
+      openSellQuantity: this.lotGrid.value(this.openSellLots),
+    };
+  }
+
+  /**
+   * Push `market` and `pnl`. Each step pushes both (so pushed data is never older than the step);
+   * after an agent call only what changed is pushed (a resting limit changes no PnL).
+   */
+  private emitState(step = false): void {
+    const sent = this.sent;
+    if (step || sent.lots !== this.position.lots || sent.buy !== this.openBuyLots || sent.sell !== this.openSellLots || sent.step !== this.stepIndex) {
+      sent.lots = this.position.lots;
+      sent.buy = this.openBuyLots;
+      sent.sell = this.openSellLots;
+      sent.step = this.stepIndex;
+      this.emit(this.marketEvent());
+    }
+    const dailyPnl = this.dailyPnl();
+    if (step || dailyPnl !== sent.pnl) {
+      sent.pnl = dailyPnl;
+      this.emit({ type: 'pnl', dailyPnl });
+    }
+  }
+}

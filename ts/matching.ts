@@ -1,0 +1,415 @@
+// L1 price-time matching engine (Rust `axon-matching`) for Node.
+//
+// Two speeds:
+// - Convenient: `submit`, `cancel`, `replace`, `bestBid`, `depth`, ... take and return plain
+//   objects (one allocation per result, strings for enums).
+// - Fast: `submitFast` / `cancelFast` / `replaceFast` take numbers, return the order id (or the
+//   cancelled quantity) and leave details in `lastResult` (a Float64Array over memory shared with
+//   the engine, no object per call); fills via `fillCount`, `readFillsInto` or `readFills`.
+//   `executeBatch` runs columnar typed arrays in one native call (a million orders = a handful of
+//   calls) and writes results and fills into caller-owned typed arrays.
+//
+// Errors: bad input (NaN, negative, zero, off the tick/lot grid, unknown symbol or order id, bad
+// enum code) throws an Error whose message names the field; nothing changes in the book. Business
+// outcomes (FOK not fillable, post-only would cross) are results with status 'Rejected'.
+//
+// Order ids are whole JS numbers below 2^52 (exact); an id is stale once its order is filled,
+// cancelled or rejected, until its slot has been reused 2^20 - 1 times.
+import { native } from './native';
+
+export interface SymbolSpec {
+  tickSize: number;
+  lotSize: number;
+}
+export interface EngineOrder {
+  symbol: number;
+  side: 'Buy' | 'Sell';
+  orderType?: 'Limit' | 'Market';
+  price?: number;
+  quantity: number;
+  timeInForce?: 'GTC' | 'IOC' | 'FOK';
+  postOnly?: boolean;
+}
+export interface EngineFill {
+  seq: number;
+  makerOrderId: number;
+  takerOrderId: number;
+  symbol: number;
+  price: number;
+  quantity: number;
+  takerSide: 'Buy' | 'Sell';
+}
+export type OrderStatusName = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Rejected';
+export type RejectReasonName = 'FokNotFillable' | 'PostOnlyWouldCross';
+export interface SubmitResult {
+  orderId: number;
+  status: OrderStatusName;
+  reason?: RejectReasonName;
+  filledQuantity: number;
+  remainingQuantity: number;
+  fills: EngineFill[];
+}
+export interface BookLevel {
+  price: number;
+  quantity: number;
+  orders: number;
+}
+export interface EngineOpenOrder {
+  orderId: number;
+  symbol: number;
+  side: 'Buy' | 'Sell';
+  price: number;
+  remainingQuantity: number;
+  originalQuantity: number;
+}
+
+/**
+ * Columnar batch input: column `i` of every array is operation `i`; all arrays have the same length.
+ * Ops `[start, end)` run in index order (default: all).
+ *
+ * | column      | type         | meaning                                                          |
+ * |-------------|--------------|------------------------------------------------------------------|
+ * | op          | Uint8Array   | `BATCH_OP`: 0 limit, 1 market, 2 cancel, 3 replace               |
+ * | symbol      | Uint32Array  | symbol id (limit, market)                                        |
+ * | side        | Uint8Array   | 0 Buy, 1 Sell (limit, market)                                    |
+ * | price       | Float64Array | limit price / replace's new price, real units; else ignored      |
+ * | quantity    | Float64Array | quantity / replace's new open quantity, real units               |
+ * | timeInForce | Uint8Array   | 0 GTC, 1 IOC, 2 FOK (limit, market)                              |
+ * | flags       | Uint8Array   | bit 0 = post-only (limit GTC only); other bits must be 0         |
+ * | orderId     | Float64Array | target (cancel, replace): an order id, or `-(k + 1)` for the     |
+ * |             |              | order created by op `k` of the same call (`start <= k < i`)      |
+ */
+export interface BatchInput {
+  op: Uint8Array;
+  symbol: Uint32Array;
+  side: Uint8Array;
+  price: Float64Array;
+  quantity: Float64Array;
+  timeInForce: Uint8Array;
+  flags: Uint8Array;
+  orderId: Float64Array;
+  /** First op to run (default 0). */
+  start?: number;
+  /** One past the last op to run (default `op.length`). */
+  end?: number;
+}
+
+/**
+ * Caller-owned batch outputs (reuse them across calls).
+ * - `results`: `RESULT_STRIDE` numbers per executed op, row `i` for op `start + i`:
+ *   orderId, status (`STATUS_CODES` index; 5 = error), reason (1 FokNotFillable, 2
+ *   PostOnlyWouldCross; for status 5 the engine error code), filledQuantity, remainingQuantity,
+ *   fillStart (row in `fills`), fillCount. A cancel row has status 3 with remainingQuantity = the
+ *   cancelled quantity and filledQuantity = what had filled before.
+ * - `fills`: `FILL_STRIDE` numbers per fill, in execution order: seq, makerOrderId, takerOrderId,
+ *   symbol, price, quantity, takerSide (0 Buy, 1 Sell).
+ */
+export interface BatchOutput {
+  results: Float64Array;
+  fills: Float64Array;
+}
+
+export interface BatchSummary {
+  /** Ops executed: `[start, start + processed)`. Resume from `start + processed` after a stop. */
+  processed: number;
+  /** Fill rows written to the start of `output.fills`. */
+  fills: number;
+  /** Why it stopped early: `results` full, or `fills` might not hold the next op's fills. */
+  stopped?: 'FillsFull' | 'ResultsFull';
+}
+
+export const FILL_STRIDE = 7;
+export const RESULT_STRIDE = 7;
+export const BATCH_OP = { Limit: 0, Market: 1, Cancel: 2, Replace: 3 } as const;
+export const BATCH_FLAG_POST_ONLY = 1;
+/** Status codes of `lastResult[1]` and batch results (5 = error, batch only). */
+export const STATUS_CODES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected', 'Error'] as const;
+/** Engine error codes of a batch row with status 5. */
+export const BATCH_ERROR_CODES = {
+  1: 'UnknownSymbol',
+  2: 'UnknownOrder',
+  3: 'NonFinite',
+  4: 'NonPositive',
+  5: 'OffGrid',
+  6: 'OutOfRange',
+  7: 'InvalidField',
+  8: 'CapacityExceeded',
+  9: 'QuantityOverflow',
+} as const;
+
+/** Layout of the native result buffer (see crates/axon-node/src/matching.rs). */
+const OUT_INFO = 8;
+const OUT_FILLS = 16;
+const OUT_FILL_ROWS = 64;
+const SIDES = ['Buy', 'Sell'] as const;
+const STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
+const REASONS = [undefined, 'FokNotFillable', 'PostOnlyWouldCross'] as const;
+const DEFAULT_CAPACITY = 1 << 16;
+
+/** Typed arrays for a batch of `n` ops (zeroed: every op a buy limit of symbol 0 until set). */
+export function createBatchInput(n: number): BatchInput {
+  return {
+    op: new Uint8Array(n),
+    symbol: new Uint32Array(n),
+    side: new Uint8Array(n),
+    price: new Float64Array(n),
+    quantity: new Float64Array(n),
+    timeInForce: new Uint8Array(n),
+    flags: new Uint8Array(n),
+    orderId: new Float64Array(n),
+  };
+}
+
+/** Outputs with room for `ops` result rows and `fills` fill rows. */
+export function createBatchOutput(ops: number, fills: number): BatchOutput {
+  return { results: new Float64Array(ops * RESULT_STRIDE), fills: new Float64Array(fills * FILL_STRIDE) };
+}
+
+/** Fill row `row` of a `FILL_STRIDE` array as an object. */
+export function fillAt(fills: Float64Array, row: number): EngineFill {
+  const o = row * FILL_STRIDE;
+  return {
+    seq: fills[o]!,
+    makerOrderId: fills[o + 1]!,
+    takerOrderId: fills[o + 2]!,
+    symbol: fills[o + 3]!,
+    price: fills[o + 4]!,
+    quantity: fills[o + 5]!,
+    takerSide: SIDES[fills[o + 6]!]!,
+  };
+}
+
+function code<T extends string>(value: T | undefined, names: readonly T[], fallback: T | undefined, field: string): number {
+  const i = names.indexOf((value ?? fallback) as T);
+  if (i < 0) throw new Error(`${field} must be one of ${names.join(', ')}, got ${JSON.stringify(value)}`);
+  return i;
+}
+
+const BATCH_COLUMNS = [
+  ['op', Uint8Array],
+  ['symbol', Uint32Array],
+  ['side', Uint8Array],
+  ['price', Float64Array],
+  ['quantity', Float64Array],
+  ['timeInForce', Uint8Array],
+  ['flags', Uint8Array],
+  ['orderId', Float64Array],
+] as const;
+
+const registry = new FinalizationRegistry<number>((handle) => native.engineDestroy(handle));
+
+export class MatchingEngine {
+  private handle: number;
+  /**
+   * Shared native result buffer: [0, 6) lastResult, [6, 8) last batch's fill count and stop code,
+   * [8, 15) order/level info, [16, ...) the first fills of the last submit/replace.
+   */
+  private readonly buf: Float64Array;
+  /** `[orderId, status, reason, filledQty, remainingQty, fillCount]` of the last submit/replace. */
+  readonly lastResult: Float64Array;
+
+  constructor(options: { capacity?: number } = {}) {
+    this.handle = native.engineCreate(options.capacity ?? DEFAULT_CAPACITY);
+    this.buf = native.engineResultBuffer(this.handle);
+    this.lastResult = this.buf.subarray(0, 6);
+    registry.register(this, this.handle, this);
+  }
+
+  /** Register a symbol; ids are 0, 1, 2, ... in registration order. */
+  addSymbol(spec: SymbolSpec): number {
+    return native.engineAddSymbol(this.handle, spec.tickSize, spec.lotSize);
+  }
+
+  /** Submit an order; the result object includes its fills. */
+  submit(order: EngineOrder): SubmitResult {
+    const side = code(order.side, SIDES, undefined, 'side');
+    const orderType = code(order.orderType, ['Limit', 'Market'] as const, 'Limit', 'orderType');
+    const tif = code(order.timeInForce, ['GTC', 'IOC', 'FOK'] as const, 'GTC', 'timeInForce');
+    const postOnly = order.postOnly ?? false;
+    if (typeof postOnly !== 'boolean') throw new Error(`postOnly must be a boolean, got ${JSON.stringify(postOnly)}`);
+    const price = orderType === 1 ? 0 : (order.price ?? Number.NaN);
+    native.engineSubmit(this.handle, order.symbol, side, orderType, price, order.quantity, tif, postOnly);
+    return this.resultObject();
+  }
+
+  /**
+   * Submit with numeric codes (side 0 Buy / 1 Sell, orderType 0 Limit / 1 Market, tif 0 GTC /
+   * 1 IOC / 2 FOK; price ignored for market orders). Returns the order id; details in
+   * `lastResult`, fills via `readFillsInto` / `readFills`.
+   */
+  submitFast(symbol: number, side: 0 | 1, orderType: 0 | 1, price: number, quantity: number, tif: 0 | 1 | 2, postOnly: boolean): number {
+    return native.engineSubmit(this.handle, symbol, side, orderType, price, quantity, tif, postOnly);
+  }
+
+  /** Number of fills of the last submit/replace. */
+  get fillCount(): number {
+    return this.buf[5]!;
+  }
+
+  /**
+   * Copy the fills of the last submit/replace (`FILL_STRIDE` numbers each) into `out` from row
+   * `offset`; returns how many were copied (limited by the room in `out`).
+   */
+  readFillsInto(out: Float64Array, offset = 0): number {
+    const count = this.buf[5]!;
+    const rows = Math.min(count, Math.floor(out.length / FILL_STRIDE) - offset);
+    if (rows <= 0) return 0;
+    if (count <= OUT_FILL_ROWS) {
+      out.set(this.buf.subarray(OUT_FILLS, OUT_FILLS + rows * FILL_STRIDE), offset * FILL_STRIDE);
+      return rows;
+    }
+    return native.engineReadFills(this.handle, 0, out.subarray(offset * FILL_STRIDE, (offset + rows) * FILL_STRIDE));
+  }
+
+  /** The fills of the last submit/replace as objects. */
+  readFills(): EngineFill[] {
+    const count = this.buf[5]!;
+    let src = this.buf.subarray(OUT_FILLS);
+    if (count > OUT_FILL_ROWS) {
+      src = new Float64Array(count * FILL_STRIDE);
+      native.engineReadFills(this.handle, 0, src);
+    }
+    const fills: EngineFill[] = new Array(count);
+    for (let i = 0; i < count; i++) fills[i] = fillAt(src, i);
+    return fills;
+  }
+
+  /** Cancel a live order; returns its state just before the cancel. Throws on an unknown/stale id. */
+  cancel(orderId: number): EngineOpenOrder {
+    native.engineCancel(this.handle, orderId);
+    return this.infoOrder();
+  }
+
+  /** Cancel a live order; returns the cancelled (remaining) quantity. Throws on an unknown/stale id. */
+  cancelFast(orderId: number): number {
+    return native.engineCancel(this.handle, orderId);
+  }
+
+  /**
+   * Replace a live order's price and open quantity. Same price and no larger quantity keeps time
+   * priority; anything else re-queues it (same id) and may trade if the new price crosses.
+   */
+  replace(orderId: number, price: number, quantity: number): SubmitResult {
+    native.engineReplace(this.handle, orderId, price, quantity);
+    return this.resultObject();
+  }
+
+  /** `replace` without the result object: returns the order id, details in `lastResult`. */
+  replaceFast(orderId: number, price: number, quantity: number): number {
+    return native.engineReplace(this.handle, orderId, price, quantity);
+  }
+
+  bestBid(symbol: number): BookLevel | null {
+    return native.engineBest(this.handle, symbol, 0) ? this.infoLevel() : null;
+  }
+
+  bestAsk(symbol: number): BookLevel | null {
+    return native.engineBest(this.handle, symbol, 1) ? this.infoLevel() : null;
+  }
+
+  /** Up to `levels` levels per side, best first. */
+  depth(symbol: number, levels: number): { bids: BookLevel[]; asks: BookLevel[] } {
+    if (!(Number.isInteger(levels) && levels >= 0 && levels <= 1_000_000)) {
+      throw new Error(`levels must be a whole number in [0, 1000000], got ${levels}`);
+    }
+    const out = new Float64Array(levels * 3);
+    const read = (side: number): BookLevel[] => {
+      const n = native.engineDepth(this.handle, symbol, side, levels, out);
+      const result: BookLevel[] = new Array(n);
+      for (let i = 0; i < n; i++) result[i] = { price: out[i * 3]!, quantity: out[i * 3 + 1]!, orders: out[i * 3 + 2]! };
+      return result;
+    };
+    const bids = read(0);
+    return { bids, asks: read(1) };
+  }
+
+  /** A live (resting) order, or null if the id is unknown, stale or not resting. */
+  order(orderId: number): EngineOpenOrder | null {
+    return native.engineOrder(this.handle, orderId) ? this.infoOrder() : null;
+  }
+
+  openOrderCount(): number {
+    return native.engineOpenOrderCount(this.handle);
+  }
+
+  /**
+   * Run ops `[input.start, input.end)` in one native call; results and fills go to `output` (layout
+   * on `BatchOutput`). An invalid op gets status 5 and does not stop the batch. Throws (nothing
+   * executed) if the columns are not the documented typed arrays of one length, or an output
+   * array overlaps another array.
+   */
+  executeBatch(input: BatchInput, output: BatchOutput): BatchSummary {
+    for (const [field, type] of BATCH_COLUMNS) {
+      if (!(input[field] instanceof type)) throw new TypeError(`batch input ${field} must be a ${type.name}`);
+    }
+    if (!(output.results instanceof Float64Array)) throw new TypeError('batch output results must be a Float64Array');
+    if (!(output.fills instanceof Float64Array)) throw new TypeError('batch output fills must be a Float64Array');
+    const start = input.start ?? 0;
+    const end = input.end ?? input.op.length;
+    for (const [field, v] of [
+      ['start', start],
+      ['end', end],
+    ] as const) {
+      if (!(Number.isInteger(v) && v >= 0 && v <= input.op.length)) {
+        throw new RangeError(`batch ${field} must be a whole number in [0, ${input.op.length}], got ${v}`);
+      }
+    }
+    const processed = native.engineExecuteBatch(
+      this.handle,
+      input.op,
+      input.symbol,
+      input.side,
+      input.price,
+      input.quantity,
+      input.timeInForce,
+      input.flags,
+      input.orderId,
+      start,
+      end,
+      output.results,
+      output.fills,
+    );
+    // The native call leaves [fills written, stop code] at [6], [7] of the shared buffer.
+    const fills = this.buf[6]!;
+    const stop = this.buf[7]!;
+    if (stop === 0) return { processed, fills };
+    return { processed, fills, stopped: stop === 1 ? 'ResultsFull' : 'FillsFull' };
+  }
+
+  /** Free the engine's memory now (otherwise when this object is garbage collected). Later calls throw. */
+  destroy(): void {
+    native.engineDestroy(this.handle);
+    registry.unregister(this);
+  }
+
+  private resultObject(): SubmitResult {
+    const b = this.buf;
+    const reason = REASONS[b[2]!];
+    const result: SubmitResult = {
+      orderId: b[0]!,
+      status: STATUSES[b[1]!]!,
+      filledQuantity: b[3]!,
+      remainingQuantity: b[4]!,
+      fills: b[5]! === 0 ? [] : this.readFills(),
+    };
+    if (reason !== undefined) result.reason = reason;
+    return result;
+  }
+
+  private infoOrder(): EngineOpenOrder {
+    const b = this.buf;
+    return {
+      orderId: b[OUT_INFO]!,
+      symbol: b[OUT_INFO + 1]!,
+      side: SIDES[b[OUT_INFO + 2]!]!,
+      price: b[OUT_INFO + 3]!,
+      remainingQuantity: b[OUT_INFO + 4]!,
+      originalQuantity: b[OUT_INFO + 5]!,
+    };
+  }
+
+  private infoLevel(): BookLevel {
+    const b = this.buf;
+    return { price: b[OUT_INFO]!, quantity: b[OUT_INFO + 1]!, orders: b[OUT_INFO + 2]! };
+  }
+}
