@@ -22,6 +22,12 @@ export declare class NativeMetrics {
 /** What this addon is: crate version, target, profile and compiler. */
 export declare function buildInfo(): string
 
+/** Machine codes of SPEC §2, indexed by slot 10 of a REJECTED decision. */
+export declare function decisionCodes(): Array<string>
+
+/** `[source, error_type]` pairs, indexed by slot 11 of a REJECTED decision. */
+export declare function decisionSources(): Array<Array<string>>
+
 /** Register a symbol; returns its id (0, 1, 2, ...). */
 export declare function engineAddSymbol(handle: number, tickSize: number, lotSize: number): number
 
@@ -117,11 +123,10 @@ export interface GateOptions {
 export declare function guardCreate(options: GuardOptions, metrics: NativeMetrics): number
 
 /**
- * Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio).
- * A call finished without a backend (DryRun, PendingConfirm) comes back as its OrderAck JSON
- * string, the common case, with no object to build; anything else as a `NativeDecision`.
+ * Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
+ * decision's numbers go into `out` (see `DECISION_SLOTS`), its string is returned.
  */
-export declare function guardDecide(handle: number, tool: number, args: string, refreshed: boolean): string | NativeDecision
+export declare function guardDecide(handle: number, tool: number, args: string, refreshed: boolean, out: Float64Array): string
 
 /** Free a guard. Idempotent; later calls with the handle fail. */
 export declare function guardDestroy(handle: number): void
@@ -184,37 +189,6 @@ export declare function guardUpdateMarket(handle: number, symbol: string, refere
 
 /** Largest engine capacity accepted (72 bytes per slot are allocated up front: ~4.8 GB). */
 export declare const MAX_ENGINE_CAPACITY: number
-
-/** Flat decision: `kind` says which fields are set. (DONE travels as a bare string, see `guard_decide`.) */
-export interface NativeDecision {
-  kind: number
-  /** REJECTED */
-  errorType?: string
-  source?: string
-  code?: string
-  message?: string
-  /** SEND */
-  ticket?: number
-  /**
-   * SEND: 0 place, 1 cancel, 2 replace, 3 query (small integers, not strings: every string
-   * crossing the boundary costs an allocation and a copy).
-   */
-  action?: number
-  symbol?: string
-  /** 0 Buy, 1 Sell */
-  side?: number
-  quantity?: number
-  /** 0 Limit, 1 Market */
-  orderType?: number
-  price?: number
-  stopLoss?: number
-  takeProfit?: number
-  /** 0 GTC, 1 IOC, 2 FOK */
-  timeInForce?: number
-  clientOrderId?: string
-  /** SEND cancel/replace, NEED_ORDER */
-  orderId?: string
-}
 
 export interface NativeToolError {
   errorType: string

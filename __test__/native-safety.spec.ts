@@ -30,9 +30,10 @@ describe('native safety', () => {
     const guard = new NativeGuardHandle({ mode: 'Direct', backend: 'mock' }, new native.NativeMetrics());
     expect(() => guard.recordAck(12345, 'x', 'New', 0)).toThrow(/ticket 12345 is unknown or already recorded/);
     expect(() => guard.recordAck(0, 'x', 'Bogus', 0)).toThrow(/ack status must be/);
+    expect(() => native.guardDecide(0, 0, '{}', false, new Float64Array(3))).toThrow(/out must be a Float64Array of at least 12 numbers, got 3/);
     guard.destroy();
     expect(() => guard.state()).toThrow(/is not a live guard/);
-    expect(() => native.guardDecide(-1, 0, '{}', false)).toThrow(/is not a live guard/);
+    expect(() => native.guardDecide(-1, 0, '{}', false, new Float64Array(12))).toThrow(/is not a live guard/);
   });
 
   it('bad options are errors naming the key', () => {

@@ -1,6 +1,6 @@
 // The native guard behind an index handle (free functions are several times cheaper to call than
 // napi class methods). The handle is freed by `destroy()` or, failing that, by the GC.
-import { native, type GuardState, type NativeDecision, type NativeMetrics } from './native';
+import { DECISION_SLOTS, native, type GuardState, type NativeMetrics } from './native';
 
 type GuardOptions = Parameters<typeof native.guardCreate>[0];
 type NativeToolError = ReturnType<typeof native.guardRecordFailure>;
@@ -9,15 +9,17 @@ const finalizer = new FinalizationRegistry<number>((handle) => native.guardDestr
 
 export class NativeGuardHandle {
   private readonly handle: number;
+  /** The last decision's numbers (see `Slot`); overwritten by every `decide`. */
+  readonly decision = new Float64Array(DECISION_SLOTS);
 
   constructor(options: GuardOptions, metrics: NativeMetrics) {
     this.handle = native.guardCreate(options, metrics);
     finalizer.register(this, this.handle, this);
   }
 
-  /** The OrderAck JSON when the call is finished (DryRun, PendingConfirm), else a decision. */
-  decide(tool: number, args: string, refreshed: boolean): string | NativeDecision {
-    return native.guardDecide(this.handle, tool, args, refreshed);
+  /** Decide a tool call: its numbers land in `decision`, its string is returned. */
+  decide(tool: number, args: string, refreshed: boolean): string {
+    return native.guardDecide(this.handle, tool, args, refreshed, this.decision);
   }
 
   recordAck(ticket: number, orderId: string, status: string, elapsedSeconds: number): void {

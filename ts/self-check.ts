@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 
 import { loadConfig, redactConfig, type AgentConfig } from './config';
 import { NativeGuardHandle } from './guard';
-import { native } from './native';
+import { DecisionKind, native, rejectionError, Slot } from './native';
 import { TradingMetrics } from './metrics';
 
 export interface Finding {
@@ -22,8 +22,8 @@ function run(what: string, check: Check): Finding {
   }
 }
 
-function expectCode(decision: ReturnType<NativeGuardHandle['decide']>, code: string | null): void {
-  const got = typeof decision === 'string' ? null : (decision.code ?? `kind ${decision.kind}`);
+function expectCode(guard: NativeGuardHandle, text: string, code: string | null): void {
+  const got = guard.decision[Slot.Kind] === DecisionKind.Done ? null : rejectionError(guard.decision, text).code;
   if (got !== code) throw new Error(`expected ${code ?? 'an ack'}, got ${got ?? 'an ack'}`);
 }
 
@@ -45,9 +45,9 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
     run('risk check', () => {
       const guard = new NativeGuardHandle({ mode: 'DryRun', backend: 'mock', allowedSymbols: ['BTC-USDT'], maxOrderNotional: 50_000 }, new TradingMetrics().native);
       try {
-        expectCode(guard.decide(0, ORDER(1), false), null);
-        expectCode(guard.decide(0, ORDER(3), false), 'MAX_ORDER_NOTIONAL');
-        expectCode(guard.decide(0, '{"symbol":"BTC-USDT","side":"buy"}', false), 'INVALID_ARGUMENTS');
+        expectCode(guard, guard.decide(0, ORDER(1), false), null);
+        expectCode(guard, guard.decide(0, ORDER(3), false), 'MAX_ORDER_NOTIONAL');
+        expectCode(guard, guard.decide(0, '{"symbol":"BTC-USDT","side":"buy"}', false), 'INVALID_ARGUMENTS');
         return 'a valid order passes, an over-limit order and malformed arguments are refused';
       } finally {
         guard.destroy();
@@ -65,9 +65,9 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
         guard.decide(0, ORDER(3), false);
         guard.decide(0, ORDER(3), false);
         if (guard.state().breaker !== 'Open') throw new Error(`breaker is ${guard.state().breaker} after 2 rejections, expected Open`);
-        expectCode(guard.decide(0, ORDER(1), false), 'CIRCUIT_BREAKER_OPEN');
+        expectCode(guard, guard.decide(0, ORDER(1), false), 'CIRCUIT_BREAKER_OPEN');
         guard.setClockMs(start + 1_000);
-        expectCode(guard.decide(0, ORDER(1), false), null);
+        expectCode(guard, guard.decide(0, ORDER(1), false), null);
         if (guard.state().breaker !== 'Closed') throw new Error(`breaker is ${guard.state().breaker} after a passing trial, expected Closed`);
         return 'Closed -> Open -> HalfOpen -> Closed';
       } finally {

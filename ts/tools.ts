@@ -9,7 +9,7 @@ import { BackendError, ToolError } from './errors';
 import { jsonLineLogger, type Logger } from './log';
 import { TradingMetrics } from './metrics';
 import { NativeGuardHandle } from './guard';
-import { ACTIONS, DecisionKind, ORDER_TYPES, SIDES, TIME_IN_FORCES, ToolIndex, type GuardState, type NativeDecision } from './native';
+import { ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
 import type { AckStatus, BackendEvent, OrderAck, OrderType, SafetyModeName, Side, TimeInForce, TradingBackend } from './types';
 
@@ -225,33 +225,38 @@ class GuardedTools {
       });
     }
     const tool = ToolIndex[name];
+    const out = this.guard.decision;
     try {
-      let decision = this.guard.decide(tool, args, false);
-      if (typeof decision !== 'string' && decision.kind === DecisionKind.NeedMarket) {
-        await this.refreshMarket(decision.symbol as string);
-        decision = this.guard.decide(tool, args, true);
-      } else if (typeof decision !== 'string' && decision.kind === DecisionKind.NeedOrder) {
+      let text = this.guard.decide(tool, args, false);
+      if (out[Slot.Kind] === DecisionKind.NeedMarket) {
+        await this.refreshMarket(text);
+        text = this.guard.decide(tool, args, true);
+      } else if (out[Slot.Kind] === DecisionKind.NeedOrder) {
         await this.refreshOrders();
-        decision = this.guard.decide(tool, args, true);
+        text = this.guard.decide(tool, args, true);
       }
-      if (typeof decision === 'string') {
-        if (this.logger.isEnabled('info')) this.logDone(name, decision);
-        return decision;
+      switch (out[Slot.Kind]) {
+        case DecisionKind.Done:
+          if (this.logger.isEnabled('info')) this.logDone(name, text);
+          return text;
+        case DecisionKind.Send:
+          // Read the decision now: the array is reused by the next call once this one awaits.
+          return await this.send(name, out[Slot.Ticket] as number, this.callBackend(text, out), started);
+        default: {
+          const error = rejectionError(out, text);
+          this.logRejection(name, error);
+          throw error;
+        }
       }
-      if (decision.kind === DecisionKind.Send) return await this.send(name, decision, started);
-      const error = ToolError.fromNative(decision);
-      this.logRejection(name, error);
-      throw error;
     } finally {
       this.metrics.notify();
     }
   }
 
-  private async send(name: ToolName, d: NativeDecision, started: number): Promise<string> {
-    const ticket = d.ticket as number;
+  private async send(name: ToolName, ticket: number, call: Promise<OrderAck | string>, started: number): Promise<string> {
     let result: OrderAck | string;
     try {
-      result = await this.deadlines.run(this.callBackend(d));
+      result = await this.deadlines.run(call);
       if (typeof result !== 'string' && result.status === 'Rejected') {
         throw new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`);
       }
@@ -279,29 +284,37 @@ class GuardedTools {
     return ackJson(result);
   }
 
-  /** The backend call a SEND decision asks for. Query results are already agent-facing JSON. */
-  private callBackend(d: NativeDecision): Promise<OrderAck | string> {
-    switch (ACTIONS[d.action as number]) {
-      case 'place':
-        return this.backend.placeOrder({
-          symbol: d.symbol as string,
-          side: SIDES[d.side as number] as Side,
-          quantity: d.quantity as number,
-          orderType: ORDER_TYPES[d.orderType as number] as OrderType,
-          price: d.price ?? undefined,
-          stopLoss: d.stopLoss ?? undefined,
-          takeProfit: d.takeProfit ?? undefined,
-          timeInForce: TIME_IN_FORCES[d.timeInForce as number] as TimeInForce,
-          clientOrderId: d.clientOrderId as string,
-        });
-      case 'cancel':
-        return this.backend.cancelOrder(d.orderId as string);
-      case 'replace':
-        return this.backend.replaceOrder({ orderId: d.orderId as string, price: d.price ?? undefined, quantity: d.quantity ?? undefined });
-      case 'query':
-        return this.portfolioJson(d.symbol ?? undefined);
-      default:
-        return Promise.reject(new Error(`axon-llm: unknown action ${String(d.action)}`));
+  /** Start the backend call a SEND decision asks for (synchronously reading `out`). Query results are already agent-facing JSON. */
+  private callBackend(text: string, out: Float64Array): Promise<OrderAck | string> {
+    const number = (slot: number): number | undefined => (Number.isNaN(out[slot]) ? undefined : (out[slot] as number));
+    try {
+      switch (ACTIONS[out[Slot.Action] as number]) {
+        case 'place': {
+          const newline = text.indexOf('\n');
+          return this.backend.placeOrder({
+            symbol: text.slice(0, newline),
+            side: SIDES[out[Slot.Side] as number] as Side,
+            quantity: out[Slot.Quantity] as number,
+            orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderType,
+            price: number(Slot.Price),
+            stopLoss: number(Slot.StopLoss),
+            takeProfit: number(Slot.TakeProfit),
+            timeInForce: TIME_IN_FORCES[out[Slot.TimeInForce] as number] as TimeInForce,
+            clientOrderId: text.slice(newline + 1),
+          });
+        }
+        case 'cancel':
+          return this.backend.cancelOrder(text);
+        case 'replace':
+          return this.backend.replaceOrder({ orderId: text, price: number(Slot.Price), quantity: number(Slot.Quantity) });
+        case 'query':
+          return this.portfolioJson(text === '' ? undefined : text);
+        default:
+          return Promise.reject(new Error(`axon-llm: unknown action ${String(out[Slot.Action])}`));
+      }
+    } catch (error) {
+      // A backend that throws synchronously fails like one that rejects.
+      return Promise.reject(error);
     }
   }
 

@@ -14,10 +14,10 @@ use std::sync::Arc;
 
 use axon_metrics::{BackendLabel, ErrorKindLabel};
 use axon_risk::{
-    AckStatus, Action, Clock, Decision, GateConfig, Guard, GuardConfig, GuardError, ManualClock, MarketUpdate, Outcome, Rejection,
-    RiskLimits, SafetyMode, Side, SystemClock, ToolKind,
+    AckStatus, Action, Clock, Code, Decision, GateConfig, Guard, GuardConfig, GuardError, ManualClock, MarketUpdate, Outcome,
+    RiskLimits, SafetyMode, Side, Source, SystemClock, ToolKind,
 };
-use napi::bindgen_prelude::Either;
+use napi::bindgen_prelude::Float64ArraySlice;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
@@ -160,101 +160,105 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
     })
 }
 
-/// Decision kinds, mirrored by `DecisionKind` in TypeScript (a finished call is a bare string).
-pub const REJECTED: u32 = 1;
-pub const SEND: u32 = 2;
-pub const NEED_MARKET: u32 = 3;
-pub const NEED_ORDER: u32 = 4;
+/// Decision kinds (slot 0 of the decision array).
+pub const DONE: f64 = 0.0;
+pub const REJECTED: f64 = 1.0;
+pub const SEND: f64 = 2.0;
+pub const NEED_MARKET: f64 = 3.0;
+pub const NEED_ORDER: f64 = 4.0;
 
-/// Flat decision: `kind` says which fields are set. (DONE travels as a bare string, see `guard_decide`.)
-#[napi(object)]
-#[derive(Debug, Default)]
-pub struct NativeDecision {
-    pub kind: u32,
-    /// REJECTED
-    pub error_type: Option<String>,
-    pub source: Option<String>,
-    pub code: Option<String>,
-    pub message: Option<String>,
-    /// SEND
-    pub ticket: Option<f64>,
-    /// SEND: 0 place, 1 cancel, 2 replace, 3 query (small integers, not strings: every string
-    /// crossing the boundary costs an allocation and a copy).
-    pub action: Option<u32>,
-    pub symbol: Option<String>,
-    /// 0 Buy, 1 Sell
-    pub side: Option<u32>,
-    pub quantity: Option<f64>,
-    /// 0 Limit, 1 Market
-    pub order_type: Option<u32>,
-    pub price: Option<f64>,
-    pub stop_loss: Option<f64>,
-    pub take_profit: Option<f64>,
-    /// 0 GTC, 1 IOC, 2 FOK
-    pub time_in_force: Option<u32>,
-    pub client_order_id: Option<String>,
-    /// SEND cancel/replace, NEED_ORDER
-    pub order_id: Option<String>,
+/// Numbers of a decision travel in the caller's Float64Array (no object to build: each named
+/// property costs a key lookup and a map transition, several times the whole risk check), the one
+/// string it needs as the return value. Layout, `DECISION_SLOTS` numbers:
+/// `[kind, ticket, action, side, quantity, order_type, price, stop_loss, take_profit,
+///   time_in_force, code, source]`; absent numbers are NaN. The string is: DONE the OrderAck JSON,
+/// REJECTED the message, SEND place `symbol + "\n" + client_order_id`, SEND cancel/replace the
+/// order id, SEND query the symbol filter (empty for none), NEED_MARKET the symbol, NEED_ORDER the
+/// order id. `code`/`source` index `decisionCodes()` / `decisionSources()`; action (place, cancel,
+/// replace, query), side, order_type and time_in_force follow the Rust enums' declaration order.
+pub const DECISION_SLOTS: usize = 12;
+
+fn opt(value: Option<f64>) -> f64 {
+    value.unwrap_or(f64::NAN)
 }
 
-fn rejection_fields(d: &mut NativeDecision, r: Rejection) {
-    d.error_type = Some(r.error_type().to_owned());
-    d.source = Some(r.source.as_str().to_owned());
-    d.code = Some(r.code.as_str().to_owned());
-    d.message = Some(r.message);
-}
-
-/// A decision that needs the caller's action (everything but `Done`, which travels as a string).
-fn to_native(decision: Decision) -> Either<String, NativeDecision> {
-    let mut d = NativeDecision::default();
+fn write_decision(decision: Decision, out: &mut [f64]) -> String {
+    out[..DECISION_SLOTS].fill(f64::NAN);
     match decision {
-        Decision::Done { ack_json } => return Either::A(ack_json),
+        Decision::Done { ack_json } => {
+            out[0] = DONE;
+            ack_json
+        }
         Decision::Rejected(r) => {
-            d.kind = REJECTED;
-            rejection_fields(&mut d, r);
+            out[0] = REJECTED;
+            out[10] = Code::ALL.iter().position(|c| *c == r.code).unwrap_or(0) as f64;
+            out[11] = Source::ALL.iter().position(|s| *s == r.source).unwrap_or(0) as f64;
+            r.message
         }
         Decision::Send { ticket, action } => {
-            d.kind = SEND;
-            d.ticket = Some(ticket as f64);
+            out[0] = SEND;
+            out[1] = ticket as f64;
             match action {
                 Action::Place(o) => {
-                    d.action = Some(0);
-                    d.symbol = Some(o.symbol);
-                    d.side = Some(o.side as u32);
-                    d.quantity = Some(o.quantity);
-                    d.order_type = Some(o.order_type as u32);
-                    d.price = o.price;
-                    d.stop_loss = o.stop_loss;
-                    d.take_profit = o.take_profit;
-                    d.time_in_force = Some(o.time_in_force as u32);
-                    d.client_order_id = Some(o.client_order_id);
+                    out[2] = 0.0;
+                    out[3] = f64::from(o.side as u32);
+                    out[4] = o.quantity;
+                    out[5] = f64::from(o.order_type as u32);
+                    out[6] = opt(o.price);
+                    out[7] = opt(o.stop_loss);
+                    out[8] = opt(o.take_profit);
+                    out[9] = f64::from(o.time_in_force as u32);
+                    let mut text = o.symbol;
+                    text.push('\n');
+                    text.push_str(&o.client_order_id);
+                    text
                 }
                 Action::Cancel { order_id } => {
-                    d.action = Some(1);
-                    d.order_id = Some(order_id);
+                    out[2] = 1.0;
+                    order_id
                 }
                 Action::Replace { order_id, price, quantity } => {
-                    d.action = Some(2);
-                    d.order_id = Some(order_id);
-                    d.price = price;
-                    d.quantity = quantity;
+                    out[2] = 2.0;
+                    out[4] = opt(quantity);
+                    out[6] = opt(price);
+                    order_id
                 }
                 Action::Query { symbol } => {
-                    d.action = Some(3);
-                    d.symbol = symbol;
+                    out[2] = 3.0;
+                    symbol.unwrap_or_default()
                 }
             }
         }
         Decision::NeedMarket { symbol } => {
-            d.kind = NEED_MARKET;
-            d.symbol = Some(symbol);
+            out[0] = NEED_MARKET;
+            symbol
         }
         Decision::NeedOrder { order_id } => {
-            d.kind = NEED_ORDER;
-            d.order_id = Some(order_id);
+            out[0] = NEED_ORDER;
+            order_id
         }
     }
-    Either::B(d)
+}
+
+/// Machine codes of SPEC §2, indexed by slot 10 of a REJECTED decision.
+#[napi]
+pub fn decision_codes() -> Vec<String> {
+    Code::ALL.iter().map(|c| c.as_str().to_owned()).collect()
+}
+
+/// `[source, error_type]` pairs, indexed by slot 11 of a REJECTED decision.
+#[napi]
+pub fn decision_sources() -> Vec<Vec<String>> {
+    Source::ALL.iter().map(|s| vec![s.as_str().to_owned(), s.error_type().to_owned()]).collect()
+}
+
+/// Write access to a caller-owned Float64Array for the duration of one native call. Sound because
+/// the slice borrows the argument (it cannot outlive the call), JS is single-threaded and runs no
+/// code during the call (nothing here calls back into JS), and no other live slice aliases it.
+#[allow(unsafe_code)]
+pub(crate) fn writable_f64<'a>(array: &'a mut Float64ArraySlice<'_>) -> &'a mut [f64] {
+    // SAFETY: see above; napi-rs offers no safe mutable view of a borrowed typed array.
+    unsafe { array.as_mut() }
 }
 
 fn tool_kind(tool: u32) -> Result<ToolKind> {
@@ -392,12 +396,15 @@ pub fn guard_destroy(handle: f64) {
     });
 }
 
-/// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio).
-/// A call finished without a backend (DryRun, PendingConfirm) comes back as its OrderAck JSON
-/// string, the common case, with no object to build; anything else as a `NativeDecision`.
+/// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
+/// decision's numbers go into `out` (see `DECISION_SLOTS`), its string is returned.
 #[napi]
-pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool) -> Result<Either<String, NativeDecision>> {
-    with_guard(handle, "guardDecide", |s| Ok(to_native(s.guard.decide(tool_kind(tool)?, &args, refreshed))))
+pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool, mut out: Float64ArraySlice<'_>) -> Result<String> {
+    let out = writable_f64(&mut out);
+    if out.len() < DECISION_SLOTS {
+        return Err(invalid(format!("out must be a Float64Array of at least {DECISION_SLOTS} numbers, got {}", out.len())));
+    }
+    with_guard(handle, "guardDecide", |s| Ok(write_decision(s.guard.decide(tool_kind(tool)?, &args, refreshed), out)))
 }
 
 #[napi]

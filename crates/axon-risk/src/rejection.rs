@@ -16,6 +16,8 @@ pub enum Source {
 }
 
 impl Source {
+    pub const ALL: [Source; 5] = [Source::Arguments, Source::SafetyMode, Source::RiskLimits, Source::RiskGate, Source::Backend];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Source::Arguments => "Arguments",
