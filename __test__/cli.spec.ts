@@ -23,7 +23,7 @@ describe('llm-trading-agent', () => {
   it('--self-check passes on the built-in defaults and prints each finding', () => {
     const { code, out, err } = run(['--self-check']);
     expect(code).toBe(0);
-    for (const what of ['config', 'native addon', 'risk check', 'circuit breaker', 'panic containment', 'backend']) expect(out).toContain(`ok   ${what}: `);
+    for (const what of ['config', 'native addon', 'risk check', 'circuit breaker', 'matching engine', 'panic containment', 'backend']) expect(out).toContain(`ok   ${what}: `);
     expect(out).toContain('self-check passed');
     expect(err).toBe('');
   });

@@ -1,8 +1,9 @@
 // `--self-check`: every finding printed plainly; any problem makes the check fail.
 import { existsSync } from 'node:fs';
 
-import { loadConfig, redactConfig, type AgentConfig } from './config';
+import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, redactConfig, type AgentConfig } from './config';
 import { NativeGuardHandle } from './guard';
+import { MatchingEngine } from './matching';
 import { DecisionKind, native, rejectionError, Slot } from './native';
 import { TradingMetrics } from './metrics';
 
@@ -34,10 +35,9 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
   let config: AgentConfig | undefined;
   findings.push(
     run('config', () => {
-      if (configPath === undefined) return 'no --config given: checking the built-in defaults';
-      config = loadConfig(configPath, env);
+      config = configPath === undefined ? parseConfig(DEFAULT_CONFIG_TOML, env, 'embedded default') : loadConfig(configPath, env);
       const shown = redactConfig(config);
-      return `${configPath}: backend=${shown.trading.backend}, mode=${shown.safety.mode}, gate=${shown.gate.type}`;
+      return `${configPath ?? 'embedded default (no --config)'}: backend=${shown.trading.backend}, mode=${shown.safety.mode}, gate=${shown.gate.type}`;
     }),
   );
   findings.push(run('native addon', () => native.buildInfo()));
@@ -72,6 +72,22 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
         return 'Closed -> Open -> HalfOpen -> Closed';
       } finally {
         guard.destroy();
+      }
+    }),
+  );
+  findings.push(
+    run('matching engine', () => {
+      const engine = new MatchingEngine({ capacity: 16 });
+      try {
+        const btc = engine.addSymbol({ tickSize: 0.1, lotSize: 0.001 });
+        engine.submit({ symbol: btc, side: 'Sell', price: 20_000.5, quantity: 1 });
+        engine.submit({ symbol: btc, side: 'Sell', price: 20_000, quantity: 1 });
+        const taker = engine.submit({ symbol: btc, side: 'Buy', orderType: 'Market', quantity: 1.5 });
+        const prices = taker.fills.map((f) => `${f.quantity}@${f.price}`).join(', ');
+        if (taker.status !== 'Filled' || prices !== '1@20000, 0.5@20000.5') throw new Error(`price-time matching gave ${taker.status}: ${prices}`);
+        return `a market buy of 1.5 filled ${prices} (best price first)`;
+      } finally {
+        engine.destroy();
       }
     }),
   );
