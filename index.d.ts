@@ -108,7 +108,7 @@ export declare function engineResultBuffer(handle: number): Float64Array
  */
 export declare function engineSubmit(handle: number, symbol: number, side: number, orderType: number, price: number, quantity: number, tif: number, postOnly: boolean): number
 
-/** Numbers per fill row (per-call `out` tail, `engineReadFills`, batch `fills`). */
+/** Numbers per fill row (result buffer tail, `engineReadFills`, batch `fills`). */
 export declare const FILL_STRIDE: number
 
 export interface GateOptions {
@@ -200,10 +200,10 @@ export interface NativeToolError {
 /** Fill rows of the last submit/replace kept in the engine's result buffer. */
 export declare const OUT_FILL_ROWS: number
 
-/** Start of the fills area in the per-call `out` array. */
+/** Start of the fills area in the result buffer. */
 export declare const OUT_FILLS: number
 
-/** Start of the order/level info area in the per-call `out` array. */
+/** Start of the order/level info area in the result buffer. */
 export declare const OUT_INFO: number
 
 /** Length of the engine's result buffer. */

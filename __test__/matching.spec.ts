@@ -411,6 +411,44 @@ describe('matching engine (native)', () => {
     expect(new Set(Array.from({ length: N }, (_, i) => rows[i * RESULT_STRIDE + 1]))).toEqual(new Set([0, 1, 2, 3, 4, 5]));
   });
 
+  it('batch cancel/replace can name the order added by an earlier op of the same call as -(k + 1)', () => {
+    const { e, s } = engine();
+    const input = createBatchInput(7);
+    const rows: [number, number, number, number, number][] = [
+      // op, side, price, quantity, orderId
+      [BATCH_OP.Limit, 1, 101, 1, 0], // 0: ask
+      [BATCH_OP.Limit, 0, 99, 2, 0], // 1: bid
+      [BATCH_OP.Replace, 0, 100, 3, -2], // 2: replace op 1's order
+      [BATCH_OP.Cancel, 0, 0, 0, -1], // 3: cancel op 0's order
+      [BATCH_OP.Cancel, 0, 0, 0, -1], // 4: again: stale now -> error
+      [BATCH_OP.Cancel, 0, 0, 0, -7], // 5: forward reference (op 6) -> error
+      [BATCH_OP.Cancel, 0, 0, 0, -0.5], // 6: not a whole reference -> error
+    ];
+    rows.forEach(([op, side, price, qty, id], i) => {
+      input.op[i] = op;
+      input.symbol[i] = s;
+      input.side[i] = side;
+      input.price[i] = price;
+      input.quantity[i] = qty;
+      input.orderId[i] = id;
+    });
+    const out = createBatchOutput(7, 8);
+    expect(e.executeBatch(input, out)).toEqual({ processed: 7, fills: 0 });
+    const row = (i: number) => Array.from(out.results.subarray(i * RESULT_STRIDE, (i + 1) * RESULT_STRIDE));
+    const ask = row(0)[0]!;
+    const bid = row(1)[0]!;
+    expect(row(2)).toEqual([bid, 0, 0, 0, 3, 0, 0]);
+    expect(row(3)).toEqual([ask, 3, 0, 0, 1, 0, 0]);
+    expect(row(4).slice(0, 3)).toEqual([ask, 5, 2]); // UnknownOrder
+    expect(row(5).slice(1, 3)).toEqual([5, 7]); // InvalidField
+    expect(row(6).slice(1, 3)).toEqual([5, 7]);
+    expect(e.order(bid)).toMatchObject({ price: 100, remainingQuantity: 3 });
+    expect(e.openOrderCount()).toBe(1);
+    // A reference before `start` is refused (its row belongs to another call).
+    expect(e.executeBatch({ ...input, start: 3, end: 4 }, out)).toEqual({ processed: 1, fills: 0 });
+    expect(out.results[1]).toBe(5);
+  });
+
   it('batch refuses mismatched or overlapping arrays before running anything', () => {
     const { e, s } = engine();
     const input = createBatchInput(4);

@@ -254,7 +254,8 @@ pub fn decision_sources() -> Vec<Vec<String>> {
 
 /// Write access to a caller-owned Float64Array for the duration of one native call. Sound because
 /// the slice borrows the argument (it cannot outlive the call), JS is single-threaded and runs no
-/// code during the call (nothing here calls back into JS), and no other live slice aliases it.
+/// code during the call (nothing here calls back into JS), and no other live slice aliases it (the
+/// engine's batch path refuses outputs that overlap its other array arguments).
 #[allow(unsafe_code)]
 pub(crate) fn writable_f64<'a>(array: &'a mut Float64ArraySlice<'_>) -> &'a mut [f64] {
     // SAFETY: see above; napi-rs offers no safe mutable view of a borrowed typed array.

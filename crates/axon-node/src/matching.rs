@@ -1,5 +1,6 @@
 //! Node binding of `axon-matching`: engines in a per-thread arena behind numeric handles, free
-//! functions taking plain numbers and caller-owned typed arrays.
+//! functions taking plain numbers, a result buffer shared with JS, and caller-owned typed arrays
+//! for batches.
 //!
 //! Invariants:
 //! - Every exported function runs inside [`crate::contain`]; a panic poisons that engine (it refuses
@@ -8,15 +9,20 @@
 //!   naming the field and leaves the engine unchanged: all float -> tick/lot conversion and code
 //!   decoding happens before the engine is touched, and the engine itself changes nothing on `Err`.
 //! - The per-call path (`engineSubmit`, `engineCancel`, `engineReplace`) creates no JS object: it
-//!   takes numbers and writes its details into the caller's `out` Float64Array (layout below);
-//!   after warm-up it performs no heap allocation.
+//!   takes numbers, returns one number and writes its details into the engine's result buffer (a
+//!   Float64Array over Rust-owned memory, taken once with `engineResultBuffer`); after warm-up it
+//!   performs no heap allocation. These three are also installed as raw N-API callbacks (see
+//!   [`fast`]) that skip napi-rs's per-call borrow bookkeeping and call the same functions.
 //! - Order ids are exact JS numbers: the engine keeps them below 2^52 (20-bit generations) and ids
 //!   coming from JS must be whole numbers in `[0, MAX_ORDER_ID]`.
 //! - The batch path executes a prefix of the input and writes results and fills into caller-owned
 //!   Float64Arrays, with the same outcomes, ids and fills as the same ops sent one by one.
+//! - The only `unsafe` is local and commented: [`writable`] (write access to a typed-array
+//!   argument during one call), [`external_f64`] (the shared result buffer) and module [`fast`].
 //!
-//! `out` layout of the per-call functions (`OUT_LEN` = 16 + 7 x fills that fit):
+//! Result buffer layout (`OUT_LEN` = 16 + 7 x `OUT_FILL_ROWS` numbers):
 //! - `[0..6)` last submit/replace: orderId, status, reason, filledQty, remainingQty, fillCount
+//! - `[6..8)` last batch: fill rows written, stop code (0 done, 1 results full, 2 fills full)
 //! - `[8..15)` order info (cancel, order): orderId, symbol, side, price, remainingQty, originalQty,
 //!   postOnly; level info (best): price, quantity, orders
 //! - `[16..)` the first fills of the last submit/replace, `FILL_STRIDE` numbers each: seq,
@@ -30,8 +36,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axon_matching::batch::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE, STATUS_ERROR};
+use axon_matching::FillSink;
 use axon_matching::{
-    BatchOps, BatchStop, EngineError, Fill, LevelInfo, MatchingEngine, OpResult, OpenOrder, OrderId, OrderRequest, OrderStatus, OrderType,
+    BatchOps, EngineError, Fill, LevelInfo, MatchingEngine, OpResult, OpenOrder, OrderId, OrderRequest, OrderStatus, OrderType,
     RejectReason, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_ORDER_ID,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
@@ -40,16 +47,16 @@ use napi_derive::napi;
 
 use crate::contain;
 
-/// Numbers per fill row (per-call `out` tail, `engineReadFills`, batch `fills`).
+/// Numbers per fill row (result buffer tail, `engineReadFills`, batch `fills`).
 #[napi]
 pub const FILL_STRIDE: u32 = 7;
 /// Numbers per batch result row.
 #[napi]
 pub const RESULT_STRIDE: u32 = 7;
-/// Start of the fills area in the per-call `out` array.
+/// Start of the fills area in the result buffer.
 #[napi]
 pub const OUT_FILLS: u32 = 16;
-/// Start of the order/level info area in the per-call `out` array.
+/// Start of the order/level info area in the result buffer.
 #[napi]
 pub const OUT_INFO: u32 = 8;
 /// Fill rows of the last submit/replace kept in the engine's result buffer.
@@ -66,9 +73,8 @@ const FS: usize = FILL_STRIDE as usize;
 const RS: usize = RESULT_STRIDE as usize;
 const INFO: usize = OUT_INFO as usize;
 const FILLS_AT: usize = OUT_FILLS as usize;
-/// Ops converted per `execute_batch` call (keeps the scratch columns in cache).
-const CHUNK: usize = 2048;
-/// Initial fill scratch of a batch; grows (rarely) for a single op sweeping more makers.
+/// Fill scratch kept between batches (an op that may sweep more makers than the room left runs
+/// through the engine's checked batch path with a scratch that size).
 const FILL_CHUNK: usize = 8192;
 
 /// Map an engine error to a JS error whose message names the input (JS spelling first).
@@ -96,18 +102,6 @@ fn js_field(field: &str) -> &str {
 
 fn invalid(message: String) -> Error {
     Error::new(Status::InvalidArg, message)
-}
-
-/// Write access to a caller-owned Float64Array for the duration of one native call. The only
-/// `unsafe` of the binding (napi-rs offers no safe mutable view). Sound because: the slice borrows
-/// the argument, so it cannot outlive the call; JS is single-threaded and runs no code during the
-/// call (nothing here calls back into JS), so nothing else reads or writes the buffer meanwhile;
-/// and the batch path refuses outputs that overlap any other array argument, so no two live
-/// slices alias.
-#[allow(unsafe_code)]
-pub(crate) fn writable<'a>(array: &'a mut Float64ArraySlice<'_>) -> &'a mut [f64] {
-    // SAFETY: see above; `as_mut` returns the typed array's own elements (offset applied by Node).
-    unsafe { array.as_mut() }
 }
 
 /// Float <-> grid for outputs: divide by the integer `1 / increment` when there is one, so that
@@ -181,7 +175,7 @@ struct EngineSlot {
     scales: Vec<Scale>,
     /// Fills of the last per-call submit/replace (read by `engineReadFills`).
     fills: Vec<Fill>,
-    /// Symbol of each fill owner is in the fill itself; this is the scratch for `depth`.
+    /// Scratch for `engineDepth` (reused, no allocation after the first call).
     levels: Vec<LevelInfo>,
     batch: BatchScratch,
     poisoned: bool,
@@ -190,12 +184,7 @@ struct EngineSlot {
 /// Reused columns for the batch path (no allocation per op).
 #[derive(Default)]
 struct BatchScratch {
-    ticks: Vec<i64>,
-    lots: Vec<u64>,
-    ids: Vec<u64>,
-    /// Symbol of each op's order (for scaling cancel/replace results).
-    symbols: Vec<u32>,
-    results: Vec<OpResult>,
+    /// Fills of an op run through the engine's own batch path (exact fill-room check).
     fills: Vec<Fill>,
 }
 
@@ -238,7 +227,9 @@ fn with_engine<T>(handle: f64, what: &str, f: impl FnOnce(&mut EngineSlot) -> Re
 /// A whole number in `[0, max]`, else `InvalidField { field }`.
 #[inline(always)]
 fn whole(v: f64, max: f64, field: &'static str) -> std::result::Result<u64, EngineError> {
-    if v >= 0.0 && v <= max && v.fract() == 0.0 {
+    // `as` truncates (saturating); equal back means a whole number. Cheaper than `fract`, which is
+    // a libm call on baseline x86-64.
+    if v >= 0.0 && v <= max && (v as u64) as f64 == v {
         Ok(v as u64)
     } else {
         Err(EngineError::InvalidField { field })
@@ -263,7 +254,7 @@ fn tif_code(c: u8) -> std::result::Result<TimeInForce, EngineError> {
 /// Small code from a JS number (`255` is out of every code range, so it reports the field).
 #[inline(always)]
 fn small_code(v: f64) -> u8 {
-    if (0.0..255.0).contains(&v) && v.fract() == 0.0 {
+    if (0.0..255.0).contains(&v) && f64::from(v as u8) == v {
         v as u8
     } else {
         255
@@ -282,7 +273,7 @@ impl EngineSlot {
     #[allow(clippy::too_many_arguments)]
     fn request(
         &self,
-        symbol: f64,
+        symbol: std::result::Result<u32, EngineError>,
         side: u8,
         market: bool,
         price: f64,
@@ -292,7 +283,7 @@ impl EngineSlot {
     ) -> std::result::Result<OrderRequest, EngineError> {
         let side = side_code(side)?;
         let tif = tif_code(tif)?;
-        let symbol = whole(symbol, f64::from(u32::MAX), "symbol")? as u32;
+        let symbol = symbol?;
         let scale = self.scale(symbol)?;
         let qty_lots = scale.spec.qty_to_lots(quantity)?;
         let price_ticks = if market { 0 } else { scale.spec.price_to_ticks(price)? };
@@ -482,6 +473,7 @@ pub fn engine_submit(handle: f64, symbol: f64, side: f64, order_type: f64, price
             1 => true,
             _ => return Err(map_engine_error(EngineError::InvalidField { field: "order_type" })),
         };
+        let symbol = whole(symbol, f64::from(u32::MAX), "symbol").map(|v| v as u32);
         let req = s.request(symbol, small_code(side), market, price, quantity, small_code(tif), post_only).map_err(map_engine_error)?;
         s.fills.clear();
         let r = s.engine.submit(&req, &mut s.fills).map_err(map_engine_error)?;
@@ -522,7 +514,7 @@ pub fn engine_replace(handle: f64, order_id: f64, price: f64, quantity: f64) -> 
 #[napi]
 pub fn engine_read_fills(handle: f64, start: u32, mut out: Float64ArraySlice<'_>) -> Result<u32> {
     with_engine(handle, "engineReadFills", |s| {
-        let out = writable(&mut out);
+        let out = crate::writable_f64(&mut out);
         let from = (start as usize).min(s.fills.len());
         let mut n = 0u32;
         for (fill, row) in s.fills[from..].iter().zip(out.chunks_exact_mut(FS)) {
@@ -576,7 +568,7 @@ pub fn engine_best(handle: f64, symbol: f64, side: u32) -> Result<bool> {
 pub fn engine_depth(handle: f64, symbol: f64, side: u32, levels: u32, mut out: Float64ArraySlice<'_>) -> Result<u32> {
     with_engine(handle, "engineDepth", |s| {
         let symbol = whole(symbol, f64::from(u32::MAX), "symbol").map_err(map_engine_error)? as u32;
-        let out = writable(&mut out);
+        let out = crate::writable_f64(&mut out);
         let side = side_code(side.min(255) as u8).map_err(map_engine_error)?;
         let n = (levels as usize).min(out.len() / 3);
         let mut scratch = std::mem::take(&mut s.levels);
@@ -646,8 +638,8 @@ pub fn engine_execute_batch(
     mut fills: Float64ArraySlice<'_>,
 ) -> Result<f64> {
     with_engine(handle, "engineExecuteBatch", |s| {
-        let results = writable(&mut results);
-        let fills = writable(&mut fills);
+        let results = crate::writable_f64(&mut results);
+        let fills = crate::writable_f64(&mut fills);
         let n = op.len();
         for (field, len) in [
             ("symbol", symbol.len()),
@@ -737,7 +729,7 @@ impl EngineSlot {
                     return Err(EngineError::InvalidField { field: "flags" });
                 }
                 let r = self.request(
-                    f64::from(c.symbol[i]),
+                    Ok(c.symbol[i]),
                     c.side[i],
                     code == OP_MARKET,
                     c.price[i],
@@ -747,11 +739,8 @@ impl EngineSlot {
                 )?;
                 Ok((r.symbol.0, r.price_ticks, r.qty_lots, 0))
             }
-            OP_CANCEL => {
-                let id = Self::target(c, i, start, done, results)?;
-                let o = self.engine.order(id).ok_or(EngineError::UnknownOrder(id.0))?;
-                Ok((o.symbol.0, 0, 0, id.0))
-            }
+            // The engine's cancel validates the id (and reports the symbol).
+            OP_CANCEL => Ok((0, 0, 0, Self::target(c, i, start, done, results)?.0)),
             OP_REPLACE => {
                 let id = Self::target(c, i, start, done, results)?;
                 let (symbol, ticks, lots) = self.replace_args(id, c.price[i], c.quantity[i])?;
@@ -761,124 +750,186 @@ impl EngineSlot {
         }
     }
 
+    /// Run ops `[start, end)`, writing result rows and fill rows straight into the outputs.
+    ///
+    /// Each op calls the same engine method as the per-call path (so outcomes, ids and fills are
+    /// identical) with a sink writing fill rows into `fills`. Fill room: if the opposite side has
+    /// no more resting orders than the room left, the op cannot overflow it; otherwise the op goes
+    /// through the engine's `execute_batch`, whose exact worst-case check stops the batch before
+    /// an op that might not fit.
     fn run_batch(&mut self, c: &Columns<'_>, start: usize, end: usize, results: &mut [f64], fills: &mut [f64]) -> BatchSummaryOut {
         let max_rows = results.len() / RS;
         let max_fills = fills.len() / FS;
-        let mut scratch = std::mem::take(&mut self.batch);
-        let mut done = start; // next op to execute
-        let mut rows = 0usize; // result rows written
-        let mut fills_out = 0usize; // fill rows written
-        let mut stop = BatchStop::Completed;
-        'outer: while done < end {
-            if rows >= max_rows {
-                stop = BatchStop::ResultsFull;
+        let mut done = start;
+        let mut fills_out = 0usize;
+        let mut stop = 0u8;
+        while done < end {
+            let row_at = (done - start) * RS;
+            if done - start >= max_rows {
+                stop = 1;
                 break;
             }
-            let chunk_end = end.min(done + CHUNK).min(done + (max_rows - rows));
-            // Convert a run of ops; a conversion failure ends the run (it is re-checked below
-            // against the state left by the ops before it).
-            scratch.ticks.clear();
-            scratch.lots.clear();
-            scratch.ids.clear();
-            scratch.symbols.clear();
-            let mut k = done;
-            let mut failure = None;
-            while k < chunk_end {
-                match self.convert(c, k, start, done, results) {
-                    Ok((sym, ticks, lots, id)) => {
-                        scratch.symbols.push(sym);
-                        scratch.ticks.push(ticks);
-                        scratch.lots.push(lots);
-                        scratch.ids.push(id);
-                        k += 1;
-                    }
-                    Err(e) => {
-                        failure = Some(e);
-                        break;
-                    }
+            let i = done;
+            let op = c.op[i];
+            let converted = self.convert(c, i, start, done, results);
+            let (sym, ticks, lots, id) = match converted {
+                Ok(v) => v,
+                Err(e) => {
+                    let id = if matches!(op, OP_CANCEL | OP_REPLACE) {
+                        Self::target(c, i, start, done, results).map_or(c.order_id[i], |id| id.0 as f64)
+                    } else {
+                        0.0
+                    };
+                    results[row_at..row_at + RS].copy_from_slice(&[id, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0]);
+                    done += 1;
+                    continue;
                 }
-            }
-            if k == done {
-                // The op fails against the current state: an error row, nothing changed.
-                let e = failure.unwrap_or(EngineError::InvalidField { field: "op" });
-                let id = if matches!(c.op[done], OP_CANCEL | OP_REPLACE) {
-                    Self::target(c, done, start, done, results).map_or(c.order_id[done], |id| id.0 as f64)
+            };
+            let room = max_fills - fills_out;
+            let row: [f64; RS] = if op == OP_CANCEL {
+                match self.engine.cancel(OrderId(id)) {
+                    Ok(o) => {
+                        let scale = &self.scales[o.symbol.0 as usize];
+                        [id as f64, f64::from(axon_matching::batch::STATUS_CANCELLED), 0.0, scale.qty(o.original_lots - o.remaining_lots), scale.qty(o.remaining_lots), fills_out as f64, 0.0]
+                    }
+                    Err(e) => [id as f64, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0],
+                }
+            } else {
+                let side = if op == OP_REPLACE { self.engine.order(OrderId(id)).map_or(Side::Buy, |o| o.side) } else { Side::from_code(c.side[i]).unwrap_or(Side::Buy) };
+                let opposite = self.engine.side_stats(SymbolId(sym), side.opposite()).map_or(u64::MAX, |(_, orders)| orders);
+                if opposite > room as u64 {
+                    // Deep opposite side, little room: let the engine check exactly.
+                    match self.run_one_checked(c, i, sym, ticks, lots, id, &mut fills[fills_out * FS..]) {
+                        Some((mut row, n)) => {
+                            row[5] = fills_out as f64;
+                            fills_out += n;
+                            row
+                        }
+                        None => {
+                            stop = 2;
+                            break;
+                        }
+                    }
                 } else {
-                    0.0
-                };
-                let row = &mut results[rows * RS..rows * RS + RS];
-                row.copy_from_slice(&[id, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0]);
-                rows += 1;
-                done += 1;
-                continue;
-            }
-            let len = k - done;
-            let ops = BatchOps {
-                op: &c.op[done..k],
-                symbol: &scratch.symbols,
-                side: &c.side[done..k],
-                price_ticks: &scratch.ticks,
-                qty_lots: &scratch.lots,
-                tif: &c.tif[done..k],
-                flags: &c.flags[done..k],
-                order_id: &scratch.ids,
-            };
-            let fill_room = max_fills - fills_out;
-            let want = fill_room.min(scratch.fills.len().max(FILL_CHUNK));
-            if scratch.fills.len() < want {
-                scratch.fills.resize(want, Fill::default());
-            }
-            if scratch.results.len() < len {
-                scratch.results.resize(len, OpResult::default());
-            }
-            let summary = match self.engine.execute_batch(&ops, &mut scratch.results[..len], &mut scratch.fills[..want]) {
-                Ok(summary) => summary,
-                Err(_) => break, // impossible: every column has `len` entries
-            };
-            for (j, r) in scratch.results[..summary.ops_done].iter().enumerate() {
-                let scale = &self.scales[scratch.symbols[j] as usize];
-                let row = &mut results[rows * RS..rows * RS + RS];
-                let (filled, remaining) = if r.status == STATUS_ERROR { (0.0, 0.0) } else { (scale.qty(r.filled_lots), scale.qty(r.remaining_lots)) };
-                row.copy_from_slice(&[
-                    r.order_id as f64,
-                    f64::from(r.status),
-                    f64::from(r.reason),
-                    filled,
-                    remaining,
-                    (fills_out + r.fills_start as usize) as f64,
-                    f64::from(r.fills_len),
-                ]);
-                rows += 1;
-            }
-            for (fill, row) in scratch.fills[..summary.fills_written].iter().zip(fills[fills_out * FS..].chunks_exact_mut(FS)) {
-                row.copy_from_slice(&self.fill_row(fill));
-            }
-            fills_out += summary.fills_written;
-            done += summary.ops_done;
-            if summary.stop == BatchStop::FillsFull && summary.ops_done == 0 {
-                if want < fill_room {
-                    // One op may need more than the scratch: grow it to the whole room.
-                    scratch.fills.resize(fill_room, Fill::default());
-                    continue 'outer;
+                    let mut sink = RowSink { out: &mut fills[fills_out * FS..], scales: &self.scales, rows: 0 };
+                    let outcome = if op == OP_REPLACE {
+                        self.engine.replace(OrderId(id), ticks, lots, &mut sink)
+                    } else {
+                        let req = OrderRequest {
+                            symbol: SymbolId(sym),
+                            side,
+                            order_type: if op == OP_MARKET { OrderType::Market } else { OrderType::Limit },
+                            tif: TimeInForce::from_code(c.tif[i]).unwrap_or(TimeInForce::Gtc),
+                            price_ticks: ticks,
+                            qty_lots: lots,
+                            post_only: c.flags[i] & axon_matching::batch::FLAG_POST_ONLY != 0,
+                        };
+                        self.engine.submit(&req, &mut sink)
+                    };
+                    let n = sink.rows;
+                    let row = match outcome {
+                        Ok(r) => {
+                            let scale = &self.scales[sym as usize];
+                            [
+                                r.order_id.0 as f64,
+                                f64::from(r.status.code()),
+                                f64::from(reason_code(r.status)),
+                                scale.qty(r.filled_lots),
+                                scale.qty(r.remaining_lots),
+                                fills_out as f64,
+                                n as f64,
+                            ]
+                        }
+                        Err(e) => [if op == OP_REPLACE { id as f64 } else { 0.0 }, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0],
+                    };
+                    fills_out += n;
+                    row
                 }
-                stop = BatchStop::FillsFull;
-                break;
-            }
-            // After progress (even on FillsFull) the next op is tried with the remaining room.
+            };
+            results[row_at..row_at + RS].copy_from_slice(&row);
+            done += 1;
         }
+        BatchSummaryOut { processed: done - start, fills: fills_out, stop }
+    }
+
+    /// Run one converted op through the engine's `execute_batch` with `out.len() / FS` fill rows
+    /// of room. `None` if the engine refused it for lack of room (nothing changed).
+    #[allow(clippy::too_many_arguments)]
+    fn run_one_checked(&mut self, c: &Columns<'_>, i: usize, sym: u32, ticks: i64, lots: u64, id: u64, out: &mut [f64]) -> Option<([f64; RS], usize)> {
+        let room = out.len() / FS;
+        let mut scratch = std::mem::take(&mut self.batch);
+        scratch.fills.clear();
+        scratch.fills.resize(room, Fill::default());
+        let ops = BatchOps {
+            op: &c.op[i..=i],
+            symbol: &[sym],
+            side: &c.side[i..=i],
+            price_ticks: &[ticks],
+            qty_lots: &[lots],
+            tif: &c.tif[i..=i],
+            flags: &c.flags[i..=i],
+            order_id: &[id],
+        };
+        let mut result = [OpResult::default()];
+        let summary = self.engine.execute_batch(&ops, &mut result, &mut scratch.fills).ok();
+        let answer = match summary {
+            Some(s) if s.ops_done == 1 => {
+                for (fill, row) in scratch.fills[..s.fills_written].iter().zip(out.chunks_exact_mut(FS)) {
+                    row.copy_from_slice(&self.fill_row(fill));
+                }
+                let r = &result[0];
+                let ok = r.status != STATUS_ERROR;
+                let scale = &self.scales[sym as usize];
+                Some((
+                    [
+                        r.order_id as f64,
+                        f64::from(r.status),
+                        f64::from(r.reason),
+                        if ok { scale.qty(r.filled_lots) } else { 0.0 },
+                        if ok { scale.qty(r.remaining_lots) } else { 0.0 },
+                        0.0,
+                        f64::from(r.fills_len),
+                    ],
+                    s.fills_written,
+                ))
+            }
+            _ => None,
+        };
         // Keep the scratch bounded after a rare sweep of a huge book.
-        if scratch.fills.len() > 4 * FILL_CHUNK {
+        if scratch.fills.capacity() > 4 * FILL_CHUNK {
             scratch.fills = Vec::new();
         }
         self.batch = scratch;
-        BatchSummaryOut {
-            processed: done - start,
-            fills: fills_out,
-            stop: match stop {
-                BatchStop::Completed => 0,
-                BatchStop::ResultsFull => 1,
-                BatchStop::FillsFull => 2,
-            },
+        answer
+    }
+}
+
+/// Fill sink writing scaled `FILL_STRIDE` rows into a caller's Float64Array. Room is guaranteed
+/// by the caller (at least as many rows as resting orders on the opposite side).
+struct RowSink<'a> {
+    out: &'a mut [f64],
+    scales: &'a [Scale],
+    rows: usize,
+}
+
+impl FillSink for RowSink<'_> {
+    #[inline(always)]
+    fn push_fill(&mut self, fill: Fill) {
+        let at = self.rows * FS;
+        if let Some(row) = self.out.get_mut(at..at + FS) {
+            let scale = &self.scales[fill.symbol.0 as usize];
+            row.copy_from_slice(&[
+                fill.seq as f64,
+                fill.maker_order_id.0 as f64,
+                fill.taker_order_id.0 as f64,
+                f64::from(fill.symbol.0),
+                scale.price(fill.price_ticks),
+                scale.qty(fill.qty_lots),
+                f64::from(fill.taker_side as u8),
+            ]);
+            self.rows += 1;
+        } else {
+            debug_assert!(false, "batch fill room bound violated");
         }
     }
 }
