@@ -774,16 +774,8 @@ function serdeField(spec: FieldSpec, v: JVal): { ok: true; value: unknown } | { 
         const index = options.indexOf(v.v);
         return index >= 0 ? { ok: true, value: index } : { ok: false, error: `unknown variant \`${v.v}\`, expected ${oneOf(options)}` };
       }
-      if (v.t === 'obj') {
-        // serde_json's externally tagged form: {"Buy": null}
-        const first = v.v[0];
-        if (first === undefined) return { ok: false, error: 'expected value' };
-        const index = options.indexOf(first[0]);
-        if (index < 0) return { ok: false, error: `unknown variant \`${first[0]}\`, expected ${oneOf(options)}` };
-        if (first[1].t !== 'null') return { ok: false, error: invalidType(first[1], 'unit') };
-        if (v.v.length > 1) return { ok: false, error: 'expected value' };
-        return { ok: true, value: index };
-      }
+      // args.rs `string_enum!`: a string only; null in an optional field means absent.
+      if (v.t === 'null' && !spec.required) return { ok: true, value: undefined };
       return { ok: false, error: 'expected value' };
     }
   }
@@ -901,6 +893,8 @@ function parsePlaceExact(raw: string, maxBytes: number): PlaceArgs | Rejection {
   if (bytes.length > maxBytes) {
     return argumentsRejection(`arguments: payload of ${bytes.length} bytes exceeds limit of ${maxBytes} bytes`);
   }
+  // args.rs refuses the positional (array) form before parsing.
+  if (text.trimStart().startsWith('[')) return argumentsRejection('arguments must be a JSON object, got array');
   let doc: JVal;
   try {
     doc = new SerdeReader(bytes).document();
