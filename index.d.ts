@@ -154,7 +154,11 @@ export interface GuardOptions {
   manualClockMs?: number
 }
 
-export declare function guardRecordAck(handle: number, ticket: number, orderId: string, status: string, elapsedSeconds: number): void
+/**
+ * Settle a successful backend call; returns the agent-facing OrderAck JSON of the backend's ack
+ * (`side` 0 Buy, 1 Sell; built natively: cheaper than a JSON.stringify of a fresh object).
+ */
+export declare function guardRecordAck(handle: number, ticket: number, orderId: string, status: string, symbol: string, side: number, quantity: number, timestampMs: number, elapsedSeconds: number): string
 
 /** Settle a failed backend call; returns the agent-facing error. */
 export declare function guardRecordFailure(handle: number, ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError

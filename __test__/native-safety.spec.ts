@@ -28,8 +28,9 @@ describe('native safety', () => {
 
   it('settling an unknown ticket is misuse and throws', () => {
     const guard = new NativeGuardHandle({ mode: 'Direct', backend: 'mock' }, new native.NativeMetrics());
-    expect(() => guard.recordAck(12345, 'x', 'New', 0)).toThrow(/ticket 12345 is unknown or already recorded/);
-    expect(() => guard.recordAck(0, 'x', 'Bogus', 0)).toThrow(/ack status must be/);
+    const ack = { orderId: 'x', symbol: 'BTC-USDT', side: 'Buy', quantity: 1, status: 'New', timestampMs: 0 } as const;
+    expect(() => guard.recordAck(12345, ack, 0)).toThrow(/ticket 12345 is unknown or already recorded/);
+    expect(() => guard.recordAck(0, { ...ack, status: 'Bogus' as 'New' }, 0)).toThrow(/ack status must be/);
     expect(() => native.guardDecide(0, 0, '{}', false, new Float64Array(3))).toThrow(/out must be a Float64Array of at least 12 numbers, got 3/);
     guard.destroy();
     expect(() => guard.state()).toThrow(/is not a live guard/);

@@ -1,6 +1,7 @@
 // The native guard behind an index handle (free functions are several times cheaper to call than
 // napi class methods). The handle is freed by `destroy()` or, failing that, by the GC.
 import { DECISION_SLOTS, native, type GuardState, type NativeMetrics } from './native';
+import type { OrderAck } from './types';
 
 type GuardOptions = Parameters<typeof native.guardCreate>[0];
 type NativeToolError = ReturnType<typeof native.guardRecordFailure>;
@@ -22,8 +23,14 @@ export class NativeGuardHandle {
     return native.guardDecide(this.handle, tool, args, refreshed, this.decision);
   }
 
-  recordAck(ticket: number, orderId: string, status: string, elapsedSeconds: number): void {
-    native.guardRecordAck(this.handle, ticket, orderId, status, elapsedSeconds);
+  /** Settle a success; returns the OrderAck JSON for the agent. */
+  recordAck(ticket: number, ack: OrderAck, elapsedSeconds: number): string {
+    return native.guardRecordAck(this.handle, ticket, ack.orderId, ack.status, ack.symbol, ack.side === 'Buy' ? 0 : 1, ack.quantity, ack.timestampMs, elapsedSeconds);
+  }
+
+  /** Settle a read-only call (query_portfolio). */
+  recordRead(ticket: number, elapsedSeconds: number): void {
+    native.guardRecordAck(this.handle, ticket, '', 'New', '', 0, 0, 0, elapsedSeconds);
   }
 
   recordFailure(ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError {

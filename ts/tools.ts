@@ -11,7 +11,7 @@ import { TradingMetrics } from './metrics';
 import { NativeGuardHandle } from './guard';
 import { ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
-import type { AckStatus, BackendEvent, OrderAck, OrderType, SafetyModeName, Side, TimeInForce, TradingBackend } from './types';
+import type { BackendEvent, OrderAck, OrderType, SafetyModeName, Side, TimeInForce, TradingBackend } from './types';
 
 export type ToolName = keyof typeof ToolIndex;
 
@@ -131,6 +131,8 @@ class GuardedTools {
   private readonly logger: Logger;
   private readonly mode: SafetyModeName;
   private readonly deadlines: DeadlineRace;
+  /** PnL events feed only a PnL breaker; without one they are skipped (a native call per fill saved). */
+  private readonly hasPnlGate: boolean;
   private readonly unsubscribe: () => void;
 
   constructor(o: ParsedOptions) {
@@ -143,6 +145,7 @@ class GuardedTools {
       () => new BackendError('timeout', `${o.backend.name} did not answer within ${o.backendTimeoutMs} ms`),
     );
     const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
+    this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker');
     this.guard = new NativeGuardHandle(
       {
         mode: o.mode,
@@ -206,7 +209,7 @@ class GuardedTools {
           else this.guard.forgetOrder(event.orderId);
           break;
         case 'pnl':
-          this.guard.updateDailyPnl(event.dailyPnl);
+          if (this.hasPnlGate) this.guard.updateDailyPnl(event.dailyPnl);
           break;
       }
     } catch (error) {
@@ -268,10 +271,10 @@ class GuardedTools {
       throw error;
     }
     if (typeof result === 'string') {
-      this.guard.recordAck(ticket, '', 'New', (performance.now() - started) / 1000);
+      this.guard.recordRead(ticket, (performance.now() - started) / 1000);
       return result;
     }
-    this.guard.recordAck(ticket, result.orderId, result.status, (performance.now() - started) / 1000);
+    const ackJson = this.guard.recordAck(ticket, result, (performance.now() - started) / 1000);
     if (this.logger.isEnabled('info')) {
       this.logger.log('info', {
         msg: `${this.mode}: ${name} ${result.side} ${result.quantity} ${result.symbol} -> ${result.status}`,
@@ -281,7 +284,7 @@ class GuardedTools {
         status: result.status,
       });
     }
-    return ackJson(result);
+    return ackJson;
   }
 
   /** Start the backend call a SEND decision asks for (synchronously reading `out`). Query results are already agent-facing JSON. */
@@ -371,15 +374,4 @@ class GuardedTools {
     if (!this.logger.isEnabled('warn')) return;
     this.logger.log('warn', { msg: error.message, tool: name, mode: this.mode, source: error.source, code: error.code });
   }
-}
-
-function ackJson(ack: OrderAck): string {
-  return JSON.stringify({
-    order_id: ack.orderId,
-    symbol: ack.symbol,
-    side: ack.side,
-    quantity: ack.quantity,
-    status: ack.status satisfies AckStatus,
-    timestamp_ms: ack.timestampMs,
-  });
 }

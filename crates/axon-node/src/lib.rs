@@ -408,12 +408,30 @@ pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool, mut o
     with_guard(handle, "guardDecide", |s| Ok(write_decision(s.guard.decide(tool_kind(tool)?, &args, refreshed), out)))
 }
 
+/// Settle a successful backend call; returns the agent-facing OrderAck JSON of the backend's ack
+/// (`side` 0 Buy, 1 Sell; built natively: cheaper than a JSON.stringify of a fresh object).
 #[napi]
-pub fn guard_record_ack(handle: f64, ticket: f64, order_id: String, status: String, elapsed_seconds: f64) -> Result<()> {
+#[allow(clippy::too_many_arguments)]
+pub fn guard_record_ack(
+    handle: f64,
+    ticket: f64,
+    order_id: String,
+    status: String,
+    symbol: String,
+    side: u32,
+    quantity: f64,
+    timestamp_ms: f64,
+    elapsed_seconds: f64,
+) -> Result<String> {
     with_guard(handle, "guardRecordAck", |s| {
-        let status = ack_status(&status)?;
-        s.guard.record(ticket as u64, Outcome::Acked { order_id: &order_id, status }, elapsed_seconds).map_err(map_guard_error)?;
-        Ok(())
+        let parsed = ack_status(&status)?;
+        s.guard.record(ticket as u64, Outcome::Acked { order_id: &order_id, status: parsed }, elapsed_seconds).map_err(map_guard_error)?;
+        let side = match side {
+            0 => Side::Buy,
+            1 => Side::Sell,
+            other => return Err(invalid(format!("side must be 0 (Buy) or 1 (Sell), got {other}"))),
+        };
+        Ok(axon_risk::guard::order_ack_json(&order_id, Some(&symbol), Some(side), Some(quantity), &status, timestamp_ms as i64, None))
     })
 }
 

@@ -899,32 +899,40 @@ impl Guard {
         self.ack_json_with_id(&id, symbol, side, quantity, status, now, token)
     }
 
-    /// The OrderAck JSON of SPEC §2, written in one buffer (this is on the DryRun hot path).
     #[allow(clippy::too_many_arguments)]
     fn ack_json_with_id(&self, order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
-        let mut out = String::with_capacity(192);
-        out.push_str("{\"order_id\":");
-        push_json_str(&mut out, order_id);
-        out.push_str(",\"symbol\":");
-        match symbol {
-            Some(symbol) => push_json_str(&mut out, symbol),
-            None => out.push_str("null"),
-        }
-        out.push_str(",\"side\":");
-        out.push_str(side.map_or("null", |s| if s == Side::Buy { "\"Buy\"" } else { "\"Sell\"" }));
-        out.push_str(",\"quantity\":");
-        match quantity {
-            Some(q) => push_json_number(&mut out, q),
-            None => out.push_str("null"),
-        }
-        let _ = write!(out, ",\"status\":\"{status}\",\"timestamp_ms\":{now}");
-        if let Some(token) = token {
-            out.push_str(",\"confirm_token\":");
-            push_json_str(&mut out, token);
-        }
-        out.push('}');
-        out
+        order_ack_json(order_id, symbol, side, quantity, status, now, token)
     }
+}
+
+/// The OrderAck JSON of SPEC §2 (`{"order_id","symbol","side","quantity","status","timestamp_ms"}`
+/// plus `confirm_token` when pending), written in one buffer: it is on every call's hot path.
+#[allow(clippy::too_many_arguments)]
+pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, timestamp_ms: i64, token: Option<&str>) -> String {
+    let mut out = String::with_capacity(192);
+    out.push_str("{\"order_id\":");
+    push_json_str(&mut out, order_id);
+    out.push_str(",\"symbol\":");
+    match symbol {
+        Some(symbol) => push_json_str(&mut out, symbol),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"side\":");
+    out.push_str(side.map_or("null", |s| if s == Side::Buy { "\"Buy\"" } else { "\"Sell\"" }));
+    out.push_str(",\"quantity\":");
+    match quantity {
+        Some(q) => push_json_number(&mut out, q),
+        None => out.push_str("null"),
+    }
+    out.push_str(",\"status\":");
+    push_json_str(&mut out, status);
+    let _ = write!(out, ",\"timestamp_ms\":{timestamp_ms}");
+    if let Some(token) = token {
+        out.push_str(",\"confirm_token\":");
+        push_json_str(&mut out, token);
+    }
+    out.push('}');
+    out
 }
 
 /// Append `text` as a JSON string literal.
