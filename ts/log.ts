@@ -1,7 +1,9 @@
-// Structured JSON-line logging for decisions. Messages carry the runbook's words: the mode
+// Structured JSON-line logging (pino) for decisions. Messages carry the runbook's words: the mode
 // (DryRun/TwoPhase/Direct), RiskLimits, RiskGate, "circuit breaker open", BackendError.
+import pino from 'pino';
 
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
+type ActiveLevel = Exclude<LogLevel, 'silent'>;
 
 const RANK: Record<LogLevel, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, silent: 100 };
 
@@ -11,8 +13,10 @@ export interface LogRecord {
 }
 
 export interface Logger {
-  isEnabled(level: Exclude<LogLevel, 'silent'>): boolean;
-  log(level: Exclude<LogLevel, 'silent'>, record: LogRecord): void;
+  isEnabled(level: ActiveLevel): boolean;
+  log(level: ActiveLevel, record: LogRecord): void;
+  /** Write out anything buffered (before exit). */
+  flush?(): void;
 }
 
 /** `LOG_LEVEL`, else the level word of `RUST_LOG` (`info`, or `axon=debug,...`), else `fallback`. */
@@ -27,16 +31,29 @@ export function levelFromEnv(env: NodeJS.ProcessEnv = process.env, fallback: Log
   return fallback;
 }
 
-/** One JSON object per line (pino-compatible field names: level, time, msg). */
+/**
+ * A pino logger writing one JSON object per line (`level` as its name, `time` in epoch ms, `msg`)
+ * to `write`, or to stderr when none is given.
+ */
 export function jsonLineLogger(options: { level?: LogLevel; write?: (line: string) => void } = {}): Logger {
-  const threshold = RANK[options.level ?? levelFromEnv()];
-  const write = options.write ?? ((line: string) => process.stderr.write(line));
-  return {
-    isEnabled: (level) => RANK[level] >= threshold,
-    log(level, record) {
-      if (RANK[level] < threshold) return;
-      write(`${JSON.stringify({ level, time: Date.now(), ...record })}\n`);
+  const level = options.level ?? levelFromEnv();
+  const destination = options.write === undefined ? pino.destination({ fd: 2, sync: true }) : { write: options.write };
+  const logger = pino(
+    {
+      level,
+      base: undefined,
+      formatters: { level: (label) => ({ level: label }) },
+      timestamp: pino.stdTimeFunctions.epochTime,
     },
+    destination,
+  );
+  return {
+    isEnabled: (l) => logger.isLevelEnabled(l),
+    log(l, record) {
+      const { msg, ...fields } = record;
+      logger[l](fields, msg);
+    },
+    flush: () => logger.flush(),
   };
 }
 
