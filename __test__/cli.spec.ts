@@ -1,5 +1,5 @@
 // The program's ops surface as the runbook runs it: --version, --self-check, config errors.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,4 +55,45 @@ describe('llm-trading-agent', () => {
     expect(code).toBe(2);
     expect(err).toContain('usage: llm-trading-agent');
   });
+});
+
+describe('llm-trading-agent backtest', () => {
+  it('runs the embedded default and writes summary, report and audit', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-bt-'));
+    const config = join(dir, 'config.toml');
+    writeFileSync(
+      config,
+      `[trading]\nbackend = "backtest"\n[safety]\nmode = "Direct"\n[risk]\nmax_order_notional = 50000.0\nallowed_symbols = ["BTC-USDT"]\n[gate]\ntype = "RejectionCircuitBreaker"\nthreshold = 5\ncooldown_ms = 60000\n[backtest]\nbars = 1500\nreport = "${join(dir, 'report.html')}"\nsummary_json = "${join(dir, 'summary.json')}"\naudit = "${join(dir, 'audit.jsonl')}"\n`,
+    );
+    const { code, out } = run(['backtest', '--config', config]);
+    expect(code).toBe(0);
+    expect(out).toContain('agent backtest: BTC-USDT on generated(seed=42), 1500 bars, provider scripted');
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { bars: number; modelCalls: number };
+    expect(summary.bars).toBe(1500);
+    expect(readFileSync(join(dir, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(summary.modelCalls);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<svg id="equity-chart"');
+  });
+
+  it('SIGINT finishes the bar in flight, writes the reports and exits 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-bt-'));
+    const config = join(dir, 'config.toml');
+    writeFileSync(
+      config,
+      `[trading]\nbackend = "backtest"\n[safety]\nmode = "Direct"\n[backtest]\nbars = 400000\nreport = "${join(dir, 'report.html')}"\nsummary_json = "${join(dir, 'summary.json')}"\naudit = "${join(dir, 'audit.jsonl')}"\n`,
+    );
+    const child = spawn(process.execPath, [CLI, 'backtest', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+    });
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    child.kill('SIGINT');
+    const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
+    expect(code).toBe(0);
+    expect(out).toContain('[stopped early]');
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { bars: number; stoppedEarly: boolean };
+    expect(summary.stoppedEarly).toBe(true);
+    expect(summary.bars).toBeGreaterThan(0);
+    expect(summary.bars).toBeLessThan(400_000);
+  }, 60_000);
 });

@@ -75,6 +75,12 @@ export interface AgentBacktestRun {
   metrics: TradingMetrics;
 }
 
+const YIELD_EVERY = 256;
+
+function yieldToEventLoop(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
 /** Annualized Sharpe ratio of per-step equity returns (risk-free rate 0). */
 export function sharpeRatio(equity: Float64Array, steps: number, stepMs: number): number {
   let n = 0;
@@ -137,6 +143,9 @@ export async function runAgentBacktest(o: AgentBacktestOptions): Promise<AgentBa
       if (o.onProgress !== undefined && (step.index + 1) % every === 0) {
         o.onProgress({ step: step.index + 1, total: backend.length, equity: backend.currentEquity(), orders: backend.result().orders });
       }
+      // A scripted run is one long chain of microtasks: let the event loop breathe now and then, so
+      // signals (SIGINT/SIGTERM) and timers are seen while it runs.
+      if ((step.index + 1) % YIELD_EVERY === 0) return yieldToEventLoop().then(() => loop.onStep(step));
       return loop.onStep(step);
     },
   });
