@@ -26,7 +26,9 @@ describe('tool formats', () => {
     expect(refused).toEqual({
       ok: false,
       content: JSON.stringify({ error_type: 'ExecutionFailed', source: 'RiskLimits', code: 'SYMBOL_NOT_ALLOWED', message: "RiskLimits: symbol 'DOGE-USDT' not in allowed list" }),
+      code: 'SYMBOL_NOT_ALLOWED',
     });
+    expect(ok.status).toBe('Filled');
     const unknown = await dispatchToolCall(tools.tools, 'withdraw_funds', '{}');
     expect(JSON.parse(unknown.content)).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringContaining("unknown tool 'withdraw_funds'") });
     expect(backend.calls.placeOrder).toBe(1);

@@ -17,7 +17,13 @@ export interface ToolCallOutcome {
   ok: boolean;
   /** What to send back to the model: the tool's JSON result, or the ToolError JSON. */
   content: string;
+  /** The ack's status (New, Filled, DryRun, ...) for order tools that succeeded. */
+  status?: string;
+  /** The ToolError code when refused or failed. */
+  code?: string;
 }
+
+const STATUS = /^\{"order_id":.*"status":"([A-Za-z]+)"/;
 
 /**
  * Run the model's call of `name` with `args`. Never throws for the model's mistakes: an unknown
@@ -32,12 +38,14 @@ export async function dispatchToolCall(tools: readonly Tool[], name: string, arg
       code: 'INVALID_ARGUMENTS',
       message: `Arguments: unknown tool '${name.slice(0, 64)}', expected one of: ${tools.map((t) => t.name).join(', ')}`,
     });
-    return { ok: false, content: JSON.stringify(error.toJSON()) };
+    return { ok: false, content: JSON.stringify(error.toJSON()), code: error.code };
   }
   try {
-    return { ok: true, content: await tool.execute(args) };
+    const content = await tool.execute(args);
+    const status = STATUS.exec(content)?.[1];
+    return status === undefined ? { ok: true, content } : { ok: true, content, status };
   } catch (error) {
-    if (error instanceof ToolError) return { ok: false, content: JSON.stringify(error.toJSON()) };
+    if (error instanceof ToolError) return { ok: false, content: JSON.stringify(error.toJSON()), code: error.code };
     throw error;
   }
 }

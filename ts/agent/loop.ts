@@ -2,6 +2,7 @@
 // feed the results (ToolError JSON included) back, with bounded steps per bar and timeouts.
 import type { BacktestTradingBackend } from '../backtest/backend';
 import type { StepContext } from '../backtest/replay';
+import { DeadlineRace } from '../deadline';
 import { dispatchToolCall, toOpenAITools } from '../tool-formats';
 import type { TradingTools } from '../tools';
 import type { ChatMessage, LlmProvider, ToolSpec } from '../llm/types';
@@ -63,6 +64,9 @@ export class AgentLoop {
   private readonly audit: AuditLog | undefined;
   private readonly onModelError: (error: unknown) => void;
   private lastResults: Observation['last_results'] = [];
+  private readonly barJson: string[] = [];
+  private abort = new AbortController();
+  private readonly modelDeadline: DeadlineRace;
   readonly stats: AgentStats;
   /** Every refusal or failure, in order (the report's rejection timeline). */
   readonly rejections: Array<{ step: number; timeMs: number; code: string }> = [];
@@ -78,6 +82,12 @@ export class AgentLoop {
     this.modelTimeoutMs = options.modelTimeoutMs ?? 30_000;
     this.audit = options.audit;
     this.onModelError = options.onModelError ?? (() => undefined);
+    this.modelDeadline = new DeadlineRace(this.modelTimeoutMs, () => {
+      const error = new Error(`model did not answer within ${this.modelTimeoutMs} ms`);
+      this.abort.abort(error);
+      this.abort = new AbortController();
+      return error;
+    });
     this.stats = {
       provider: this.provider.name,
       model: this.provider.model,
@@ -95,38 +105,36 @@ export class AgentLoop {
 
   /** A `BacktestReplay` step hook. */
   readonly onStep = (step: StepContext): Promise<void> | undefined =>
-    (step.index + 1) % this.decideEvery === 0 ? this.act(this.observe(step.backend), step.index, step.timestampMs) : undefined;
+    (step.index + 1) % this.decideEvery === 0 ? this.act(this.observationJson(step.backend), step.index, step.timestampMs) : undefined;
 
-  observe(backend: BacktestTradingBackend): Observation {
+  /**
+   * The observation (see `Observation`) as the JSON the model receives. Written directly, with each
+   * bar's JSON cached: a bar enters ~`historyBars` observations, and stringifying them every time
+   * was the loop's largest cost.
+   */
+  observationJson(backend: BacktestTradingBackend): string {
     const data = backend.data;
     const end = backend.step + 1;
-    const bars: Observation['bars'] = [];
-    if (data.kind === 'bars') {
-      for (let i = Math.max(0, end - this.historyBars); i < end; i += 1) {
-        bars.push([data.timestamp[i] as number, data.open[i] as number, data.high[i] as number, data.low[i] as number, data.close[i] as number, data.volume[i] as number]);
+    let bars = '';
+    for (let i = Math.max(0, end - this.historyBars); i < end; i += 1) {
+      let bar = this.barJson[i];
+      if (bar === undefined) {
+        bar =
+          data.kind === 'bars'
+            ? `[${data.timestamp[i]},${data.open[i]},${data.high[i]},${data.low[i]},${data.close[i]},${data.volume[i]}]`
+            : `[${data.timestamp[i]},${data.price[i]},${data.price[i]},${data.price[i]},${data.price[i]},${data.amount[i]}]`;
+        this.barJson[i] = bar;
       }
-    } else {
-      for (let i = Math.max(0, end - this.historyBars); i < end; i += 1) {
-        const p = data.price[i] as number;
-        bars.push([data.timestamp[i] as number, p, p, p, p, data.amount[i] as number]);
-      }
+      bars += bars === '' ? bar : `,${bar}`;
     }
-    return {
-      time_ms: backend.timestampMs,
-      symbol: backend.symbol,
-      bars,
-      position: backend.positionQuantity(),
-      cash: backend.cash,
-      equity: backend.currentEquity(),
-      open_orders: backend.openOrders().map((o) => ({ order_id: o.orderId, side: o.side, price: o.price, remaining: o.remaining })),
-      last_results: this.lastResults,
-    };
+    const openOrders = backend.openOrders().map((o) => ({ order_id: o.orderId, side: o.side, price: o.price, remaining: o.remaining }));
+    return `{"time_ms":${backend.timestampMs},"symbol":${JSON.stringify(backend.symbol)},"bars":[${bars}],"position":${backend.positionQuantity()},"cash":${backend.cash},"equity":${backend.currentEquity()},"open_orders":${JSON.stringify(openOrders)},"last_results":${JSON.stringify(this.lastResults)}}`;
   }
 
   /** One observation: ask the model, run its tool calls, repeat up to `maxStepsPerBar`. */
-  async act(observation: Observation, step: number, timeMs: number): Promise<void> {
+  async act(observationJson: string, step: number, timeMs: number): Promise<void> {
     this.stats.observations += 1;
-    const messages: ChatMessage[] = [this.system, { role: 'user', content: JSON.stringify(observation) }];
+    const messages: ChatMessage[] = [this.system, { role: 'user', content: observationJson }];
     const results: Observation['last_results'] = [];
     for (let turn = 0; turn < this.maxSteps; turn += 1) {
       let reply;
@@ -157,11 +165,10 @@ export class AgentLoop {
       for (const call of calls) {
         this.stats.toolCalls += 1;
         const outcome = await dispatchToolCall(this.tools.tools, call.function.name, call.function.arguments);
-        const parsed = JSON.parse(outcome.content) as { status?: string; code?: string };
-        if (outcome.ok && typeof parsed.status === 'string') increment(this.stats.ordersByStatus, parsed.status);
-        if (!outcome.ok && typeof parsed.code === 'string') {
-          increment(this.stats.rejectionsByCode, parsed.code);
-          this.rejections.push({ step, timeMs, code: parsed.code });
+        if (outcome.status !== undefined) increment(this.stats.ordersByStatus, outcome.status);
+        if (outcome.code !== undefined) {
+          increment(this.stats.rejectionsByCode, outcome.code);
+          this.rejections.push({ step, timeMs, code: outcome.code });
         }
         this.audit?.write({
           kind: 'tool',
@@ -171,7 +178,7 @@ export class AgentLoop {
           args: call.function.arguments,
           ok: outcome.ok,
           result: outcome.content,
-          ...(outcome.ok ? {} : { code: parsed.code }),
+          ...(outcome.code === undefined ? {} : { code: outcome.code }),
         });
         messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.content });
         results.push({ tool: call.function.name, ok: outcome.ok, content: outcome.content });
@@ -180,9 +187,11 @@ export class AgentLoop {
     this.lastResults = results;
   }
 
+  /**
+   * One model call with a timeout. One sweeper times all calls and one AbortController serves the
+   * loop (its calls are sequential); it is replaced only after it aborted a call.
+   */
   private askModel(messages: ChatMessage[]) {
-    const controller = new AbortController();
-    const timer = setTimeout(() => controller.abort(new Error(`model did not answer within ${this.modelTimeoutMs} ms`)), this.modelTimeoutMs);
-    return this.provider.complete(messages, this.specs, controller.signal).finally(() => clearTimeout(timer));
+    return this.modelDeadline.run(this.provider.complete(messages, this.specs, this.abort.signal));
   }
 }
