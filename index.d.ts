@@ -133,6 +133,9 @@ export declare function guardDestroy(handle: number): void
 
 export declare function guardForgetOrder(handle: number, orderId: string): void
 
+/** Forget the market data of `symbol`: the next call that needs it fetches it again. */
+export declare function guardInvalidateMarket(handle: number, symbol: string): void
+
 export declare function guardLearnOrder(handle: number, orderId: string, symbol: string, side: string, price: number, remaining: number): void
 
 export interface GuardOptions {

@@ -857,6 +857,7 @@ module.exports.guardCreate = nativeBinding.guardCreate
 module.exports.guardDecide = nativeBinding.guardDecide
 module.exports.guardDestroy = nativeBinding.guardDestroy
 module.exports.guardForgetOrder = nativeBinding.guardForgetOrder
+module.exports.guardInvalidateMarket = nativeBinding.guardInvalidateMarket
 module.exports.guardLearnOrder = nativeBinding.guardLearnOrder
 module.exports.guardRecordAck = nativeBinding.guardRecordAck
 module.exports.guardRecordFailure = nativeBinding.guardRecordFailure

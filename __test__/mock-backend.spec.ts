@@ -2,7 +2,7 @@
 // client ids, push events keeping the guard's view current.
 import { describe, expect, it } from 'vitest';
 
-import { BackendError, MockTradingBackend, type TradingBackend } from '../ts/index';
+import { BackendError, MockTradingBackend, type BackendEvent, type TradingBackend } from '../ts/index';
 import { ack, limit, market, rejection, setup, T0 } from './harness';
 
 describe('MockTradingBackend', () => {
@@ -107,5 +107,25 @@ describe('tools over the mock', () => {
     const eth = JSON.parse(await tools.queryPortfolio.execute('{"symbol":"ETH-USDT"}')) as { positions: unknown[]; open_orders: Array<{ symbol: string }> };
     expect(eth.positions).toEqual([]);
     expect(eth.open_orders.map((o) => o.symbol)).toEqual(['ETH-USDT']);
+  });
+});
+
+describe('a backend pushing invalid market data', () => {
+  it('makes the guard forget the symbol and fetch again, never trust the old push', async () => {
+    const venue = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    let push: ((event: BackendEvent) => void) | undefined;
+    const feed: TradingBackend = Object.assign(Object.create(venue) as MockTradingBackend, {
+      subscribe: (listener: (event: BackendEvent) => void) => {
+        push = listener;
+        return () => undefined;
+      },
+    });
+    const { tools, lines } = setup({ mode: 'Direct', backend: feed, risk: { maxPositionAbs: 1 } });
+    push?.({ type: 'market', symbol: 'BTC-USDT', referencePrice: 20_000, position: 0, openBuyQuantity: 0, openSellQuantity: 0 });
+    push?.({ type: 'market', symbol: 'BTC-USDT', referencePrice: 20_000, position: Number.NaN, openBuyQuantity: 0, openSellQuantity: 0 });
+    expect(lines.some((l) => l.includes('BackendError: invalid market event'))).toBe(true);
+    const before = venue.calls.getPositions;
+    await ack(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+    expect(venue.calls.getPositions).toBe(before + 1); // fetched, not trusted
   });
 });

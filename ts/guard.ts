@@ -41,6 +41,10 @@ export class NativeGuardHandle {
     native.guardUpdateMarket(this.handle, symbol, referencePrice ?? Number.NaN, position, openBuy, openSell, pushed);
   }
 
+  invalidateMarket(symbol: string): void {
+    native.guardInvalidateMarket(this.handle, symbol);
+  }
+
   learnOrder(orderId: string, symbol: string, side: string, price: number, remaining: number): void {
     native.guardLearnOrder(this.handle, orderId, symbol, side, price, remaining);
   }

@@ -213,6 +213,8 @@ class GuardedTools {
           break;
       }
     } catch (error) {
+      // Fail closed: never keep trusting what was pushed before a bad event.
+      if (event.type === 'market') this.guard.invalidateMarket(event.symbol);
       this.logger.log('error', { msg: `BackendError: invalid ${event.type} event from ${this.backend.name}: ${String(error)}`, mode: this.mode });
     }
   }

@@ -478,6 +478,15 @@ pub fn guard_update_market(
     })
 }
 
+/// Forget the market data of `symbol`: the next call that needs it fetches it again.
+#[napi]
+pub fn guard_invalidate_market(handle: f64, symbol: String) -> Result<()> {
+    with_guard(handle, "guardInvalidateMarket", |s| {
+        s.guard.invalidate_market(&symbol);
+        Ok(())
+    })
+}
+
 #[napi]
 pub fn guard_learn_order(handle: f64, order_id: String, symbol: String, side: String, price: f64, remaining: f64) -> Result<()> {
     with_guard(handle, "guardLearnOrder", |s| {

@@ -411,6 +411,16 @@ impl Guard {
         Ok(())
     }
 
+    /// Forget what is known about `symbol` (e.g. after the backend pushed something invalid), so the
+    /// next call that needs it asks again instead of trusting stale data.
+    pub fn invalidate_market(&mut self, symbol: &str) {
+        if let Some(index) = self.find_symbol(symbol) {
+            let state = &mut self.market[index as usize];
+            state.known = false;
+            state.price = f64::NAN;
+        }
+    }
+
     /// Update only the reference price (a ticker push), keeping everything else.
     pub fn update_reference_price(&mut self, symbol: &str, price: f64) -> Result<(), GuardError> {
         if !(price.is_finite() && price > 0.0) {
