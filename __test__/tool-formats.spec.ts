@@ -34,3 +34,13 @@ describe('tool formats', () => {
     expect(backend.calls.placeOrder).toBe(1);
   });
 });
+
+describe('query_portfolio', () => {
+  it('is read-only and answers in DryRun too', async () => {
+    const { tools, backend } = setup({ mode: 'DryRun' });
+    const portfolio = JSON.parse(await tools.queryPortfolio.execute('{}')) as { balances: Array<{ asset: string }> };
+    expect(portfolio.balances.map((b) => b.asset)).toEqual(['USDT']);
+    expect(backend.calls.getBalance).toBe(1);
+    expect(backend.calls.placeOrder).toBe(0);
+  });
+});

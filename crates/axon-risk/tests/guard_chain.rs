@@ -381,3 +381,19 @@ fn an_open_breaker_rejects_everything_with_its_own_message() {
     assert_eq!(r.code, Code::CircuitBreakerOpen, "the gate answers before the limits while open");
     assert_eq!(rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("DOGE-USDT", "Buy", 1.0, 1.0), false)).code, Code::CircuitBreakerOpen);
 }
+
+#[test]
+fn two_phase_governs_replace_too() {
+    let mut h = harness(SafetyMode::TwoPhase, runbook_limits(), vec![]);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    h.guard.learn_order("o1", "BTC-USDT", axon_risk::Side::Buy, 19_000.0, 0.5);
+    let pending = done(h.guard.decide(ToolKind::ReplaceOrder, r#"{"order_id":"o1","quantity":1}"#, false));
+    assert_eq!(pending["status"], "PendingConfirm");
+    let token = pending["confirm_token"].as_str().expect("token").to_owned();
+    let other = format!(r#"{{"order_id":"o1","quantity":2,"confirm_token":"{token}"}}"#);
+    assert_eq!(rejected(h.guard.decide(ToolKind::ReplaceOrder, &other, false)).code, Code::ConfirmArgsMismatch);
+    let token = done(h.guard.decide(ToolKind::ReplaceOrder, r#"{"order_id":"o1","quantity":1}"#, false))["confirm_token"].as_str().expect("token").to_owned();
+    let confirm = format!(r#"{{"order_id":"o1","quantity":1,"confirm_token":"{token}"}}"#);
+    let (_, action) = sent(h.guard.decide(ToolKind::ReplaceOrder, &confirm, false));
+    assert_eq!(action, Action::Replace { order_id: "o1".into(), price: None, quantity: Some(1.0) });
+}
