@@ -1,0 +1,502 @@
+//! axon-oms: a small durable order management system.
+//!
+//! [`Oms`] couples the in-memory [`State`] with the fsync'd [`Journal`].
+//!
+//! Invariants:
+//! - Every change is an [`Event`] that is (1) validated against the state,
+//!   (2) appended to the journal and fsync'd, (3) applied in memory — all under
+//!   one mutex. A call returns `Ok` only after step 2, so anything reported as
+//!   done survives a crash; a call that returns `Err` changed nothing.
+//! - [`Oms::open`] replays the journal from an empty state; torn tails are
+//!   truncated (see [`journal`]), so reopening yields exactly the acknowledged
+//!   history.
+//! - Submits are idempotent per key, also under concurrency: the key lookup
+//!   and the insert happen under the same lock, so N concurrent submits with
+//!   one key create one order; a resubmit with different fields is
+//!   [`OmsError::IdempotencyConflict`].
+//! - No operation panics on bad input; numeric inputs must be finite (and > 0
+//!   where they are quantities or prices).
+
+pub mod api;
+pub mod crc32;
+pub mod error;
+pub mod journal;
+pub mod order;
+pub mod state;
+
+pub use error::OmsError;
+pub use journal::{Journal, Recovered};
+pub use order::{NewOrder, Order, OrderStatus, OrderType, Side};
+pub use state::{Event, Portfolio, Position, State};
+
+use std::path::Path;
+use std::sync::{Mutex, MutexGuard};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Outcome of a submit.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Submitted {
+    pub order: Order,
+    /// `true` if this call created the order, `false` if it replayed an earlier submit.
+    pub created: bool,
+}
+
+/// Which orders to list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderFilter {
+    All,
+    /// Not in a terminal state.
+    Open,
+    Status(OrderStatus),
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: State,
+    journal: Journal,
+}
+
+/// Durable, thread-safe order management system.
+#[derive(Debug)]
+pub struct Oms {
+    inner: Mutex<Inner>,
+    recovered_records: usize,
+    truncated_bytes: u64,
+}
+
+fn now_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
+impl Oms {
+    /// Open the journal at `path` (created if missing) and replay it.
+    pub fn open(path: impl AsRef<Path>) -> Result<Oms, OmsError> {
+        let (journal, rec) = Journal::open(path)?;
+        let mut state = State::default();
+        for (i, payload) in rec.records.iter().enumerate() {
+            let ev: Event = serde_json::from_slice(payload)
+                .map_err(|e| OmsError::Journal(format!("record {i} is not a valid event: {e}")))?;
+            state
+                .apply(&ev)
+                .map_err(|e| OmsError::Journal(format!("record {i} does not replay: {e}")))?;
+        }
+        Ok(Oms {
+            inner: Mutex::new(Inner { state, journal }),
+            recovered_records: rec.records.len(),
+            truncated_bytes: rec.truncated_bytes,
+        })
+    }
+
+    /// Number of journal records replayed by [`Oms::open`].
+    pub fn recovered_records(&self) -> usize {
+        self.recovered_records
+    }
+
+    /// Bytes of torn tail truncated by [`Oms::open`].
+    pub fn truncated_bytes(&self) -> u64 {
+        self.truncated_bytes
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // No code path panics while holding the lock, and every mutation is
+        // validate-then-apply, so a poisoned lock still guards consistent state.
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn commit(inner: &mut Inner, ev: &Event) -> Result<(), OmsError> {
+        inner.state.check(ev)?;
+        let payload = serde_json::to_vec(ev).map_err(|e| OmsError::Journal(e.to_string()))?;
+        inner.journal.append(&payload)?;
+        inner.state.apply(ev)
+    }
+
+    /// Submit an order under `idempotency_key`.
+    pub fn submit(&self, idempotency_key: &str, order: NewOrder) -> Result<Submitted, OmsError> {
+        order::validate_id("idempotency_key", idempotency_key)?;
+        order.validate()?;
+        let mut inner = self.lock();
+        if let Some(existing) = inner.state.order_by_key(idempotency_key) {
+            if existing.request() == order {
+                return Ok(Submitted {
+                    order: existing.clone(),
+                    created: false,
+                });
+            }
+            return Err(OmsError::IdempotencyConflict {
+                key: idempotency_key.to_string(),
+                existing_order_id: existing.id.clone(),
+            });
+        }
+        let order_id = inner.state.next_order_id();
+        let ev = Event::Submit {
+            order_id: order_id.clone(),
+            idempotency_key: idempotency_key.to_string(),
+            order,
+            ts_ms: now_ms(),
+        };
+        Self::commit(&mut inner, &ev)?;
+        let order = inner
+            .state
+            .order(&order_id)
+            .cloned()
+            .ok_or(OmsError::OrderNotFound(order_id))?;
+        Ok(Submitted {
+            order,
+            created: true,
+        })
+    }
+
+    /// Move an order to `to` (`Submitted`, `Acknowledged`, `Rejected` or `Cancelled`).
+    pub fn transition(
+        &self,
+        id: &str,
+        to: OrderStatus,
+        reason: Option<String>,
+    ) -> Result<Order, OmsError> {
+        let mut inner = self.lock();
+        let ev = Event::Transition {
+            order_id: id.to_string(),
+            to,
+            reason,
+            ts_ms: now_ms(),
+        };
+        Self::commit(&mut inner, &ev)?;
+        inner
+            .state
+            .order(id)
+            .cloned()
+            .ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
+    }
+
+    /// Cancel an open order.
+    pub fn cancel(&self, id: &str) -> Result<Order, OmsError> {
+        self.transition(id, OrderStatus::Cancelled, None)
+    }
+
+    /// Record an execution of `quantity` at `price`.
+    pub fn fill(&self, id: &str, quantity: f64, price: f64) -> Result<Order, OmsError> {
+        let mut inner = self.lock();
+        let ev = Event::Fill {
+            order_id: id.to_string(),
+            quantity,
+            price,
+            ts_ms: now_ms(),
+        };
+        Self::commit(&mut inner, &ev)?;
+        inner
+            .state
+            .order(id)
+            .cloned()
+            .ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
+    }
+
+    /// One order.
+    pub fn order(&self, id: &str) -> Option<Order> {
+        self.lock().state.order(id).cloned()
+    }
+
+    /// Orders matching `filter`, in creation order.
+    pub fn orders(&self, filter: OrderFilter) -> Vec<Order> {
+        let inner = self.lock();
+        inner
+            .state
+            .orders()
+            .iter()
+            .filter(|o| match filter {
+                OrderFilter::All => true,
+                OrderFilter::Open => o.status.is_open(),
+                OrderFilter::Status(s) => o.status == s,
+            })
+            .cloned()
+            .collect()
+    }
+
+    /// Cash and positions.
+    pub fn portfolio(&self) -> Portfolio {
+        self.lock().state.portfolio()
+    }
+
+    /// A copy of the whole state (for tests and diagnostics).
+    pub fn snapshot(&self) -> State {
+        self.lock().state.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    /// Removes its directory on drop.
+    struct TempJournal(PathBuf);
+
+    impl std::ops::Deref for TempJournal {
+        type Target = PathBuf;
+        fn deref(&self) -> &PathBuf {
+            &self.0
+        }
+    }
+
+    impl Drop for TempJournal {
+        fn drop(&mut self) {
+            if let Some(d) = self.0.parent() {
+                let _ = std::fs::remove_dir_all(d);
+            }
+        }
+    }
+
+    fn temp_journal(name: &str) -> TempJournal {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "axon-oms-unit-{}-{}-{name}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::Relaxed)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("mkdir");
+        TempJournal(dir.join("journal.bin"))
+    }
+
+    fn limit(side: Side, qty: f64, price: f64) -> NewOrder {
+        NewOrder {
+            symbol: "BTC-USD".into(),
+            side,
+            quantity: qty,
+            order_type: OrderType::Limit,
+            price: Some(price),
+            client_order_id: "c".into(),
+        }
+    }
+
+    fn acked(oms: &Oms, key: &str, o: NewOrder) -> String {
+        let id = oms.submit(key, o).expect("submit").order.id;
+        oms.transition(&id, OrderStatus::Submitted, None)
+            .expect("submitted");
+        oms.transition(&id, OrderStatus::Acknowledged, None)
+            .expect("acked");
+        id
+    }
+
+    #[test]
+    fn idempotent_submit_same_and_conflict() {
+        let journal = temp_journal("idem");
+        let oms = Oms::open(&*journal).expect("open");
+        let a = oms.submit("k1", limit(Side::Buy, 1.0, 10.0)).expect("a");
+        assert!(a.created);
+        let b = oms.submit("k1", limit(Side::Buy, 1.0, 10.0)).expect("b");
+        assert!(!b.created);
+        assert_eq!(a.order, b.order);
+        let c = oms.submit("k1", limit(Side::Buy, 2.0, 10.0));
+        assert!(
+            matches!(c, Err(OmsError::IdempotencyConflict { ref existing_order_id, .. }) if *existing_order_id == a.order.id)
+        );
+        assert_eq!(oms.orders(OrderFilter::All).len(), 1);
+        let d = oms.submit("k2", limit(Side::Buy, 1.0, 10.0)).expect("d");
+        assert_ne!(d.order.id, a.order.id);
+        assert!(
+            matches!(oms.submit("", limit(Side::Buy, 1.0, 10.0)), Err(OmsError::InvalidField { ref field, .. }) if field == "idempotency_key")
+        );
+    }
+
+    #[test]
+    fn concurrent_same_key_one_order() {
+        let journal = temp_journal("conc");
+        let oms = Arc::new(Oms::open(&*journal).expect("open"));
+        let handles: Vec<_> = (0..16)
+            .map(|_| {
+                let oms = Arc::clone(&oms);
+                std::thread::spawn(move || {
+                    oms.submit("same", limit(Side::Sell, 3.0, 5.0))
+                        .map(|s| s.order.id)
+                })
+            })
+            .collect();
+        let ids: Vec<String> = handles
+            .into_iter()
+            .map(|h| h.join().expect("join").expect("submit"))
+            .collect();
+        assert!(ids.iter().all(|i| *i == ids[0]));
+        assert_eq!(oms.orders(OrderFilter::All).len(), 1);
+    }
+
+    #[test]
+    fn illegal_transition_changes_nothing() {
+        let journal = temp_journal("illegal");
+        let oms = Oms::open(&*journal).expect("open");
+        let id = oms
+            .submit("k", limit(Side::Buy, 1.0, 10.0))
+            .expect("s")
+            .order
+            .id;
+        let before = oms.snapshot();
+        let err = oms
+            .transition(&id, OrderStatus::Acknowledged, None)
+            .expect_err("illegal");
+        assert_eq!(
+            err,
+            OmsError::IllegalTransition {
+                id: id.clone(),
+                from: OrderStatus::New,
+                to: OrderStatus::Acknowledged
+            }
+        );
+        assert!(err.to_string().contains("new -> acknowledged"));
+        assert_eq!(oms.snapshot(), before);
+        // fills on a non-acknowledged order are illegal too
+        assert!(matches!(
+            oms.fill(&id, 1.0, 10.0),
+            Err(OmsError::IllegalTransition { .. })
+        ));
+        // Filled cannot be set directly
+        assert!(matches!(
+            oms.transition(&id, OrderStatus::Filled, None),
+            Err(OmsError::InvalidField { .. })
+        ));
+        oms.transition(&id, OrderStatus::Rejected, Some("venue closed".into()))
+            .expect("reject");
+        assert!(matches!(
+            oms.cancel(&id),
+            Err(OmsError::IllegalTransition {
+                from: OrderStatus::Rejected,
+                ..
+            })
+        ));
+        assert_eq!(
+            oms.order(&id).and_then(|o| o.reject_reason),
+            Some("venue closed".into())
+        );
+        assert!(matches!(
+            oms.cancel("nope"),
+            Err(OmsError::OrderNotFound(_))
+        ));
+    }
+
+    #[test]
+    fn fills_update_positions_cash_and_refuse_overfill() {
+        let journal = temp_journal("fills");
+        let oms = Oms::open(&*journal).expect("open");
+        let id = acked(&oms, "b1", limit(Side::Buy, 10.0, 100.0));
+        let o = oms.fill(&id, 4.0, 100.0).expect("fill1");
+        assert_eq!(o.status, OrderStatus::PartiallyFilled);
+        let o = oms.fill(&id, 6.0, 90.0).expect("fill2");
+        assert_eq!(o.status, OrderStatus::Filled);
+        assert_eq!(o.filled_quantity, 10.0);
+        assert!((o.avg_fill_price - 94.0).abs() < 1e-9);
+        let p = oms.portfolio();
+        assert!((p.cash + 940.0).abs() < 1e-9);
+        assert_eq!(p.positions.len(), 1);
+        assert_eq!(p.positions[0].quantity, 10.0);
+        assert!((p.positions[0].avg_entry_price - 94.0).abs() < 1e-9);
+        assert!(matches!(
+            oms.fill(&id, 1.0, 90.0),
+            Err(OmsError::IllegalTransition {
+                from: OrderStatus::Filled,
+                ..
+            })
+        ));
+
+        // overfill refused, nothing changes
+        let s = acked(&oms, "s1", limit(Side::Sell, 15.0, 100.0));
+        let before = oms.snapshot();
+        assert!(matches!(
+            oms.fill(&s, 15.5, 110.0),
+            Err(OmsError::Overfill { .. })
+        ));
+        // through the limit refused
+        assert!(
+            matches!(oms.fill(&s, 1.0, 99.0), Err(OmsError::InvalidField { ref field, .. }) if field == "price")
+        );
+        for bad in [f64::NAN, f64::INFINITY, 0.0, -1.0] {
+            assert!(
+                matches!(oms.fill(&s, bad, 110.0), Err(OmsError::InvalidField { ref field, .. }) if field == "quantity")
+            );
+            assert!(
+                matches!(oms.fill(&s, 1.0, bad), Err(OmsError::InvalidField { ref field, .. }) if field == "price")
+            );
+        }
+        assert_eq!(oms.snapshot(), before);
+
+        // sell 15 @ 110: close 10 long (realize 10 * (110 - 94) = 160), flip to 5 short @ 110
+        oms.fill(&s, 15.0, 110.0).expect("sell");
+        let p = oms.portfolio();
+        assert!((p.cash - (-940.0 + 1650.0)).abs() < 1e-9);
+        assert_eq!(p.positions[0].quantity, -5.0);
+        assert_eq!(p.positions[0].avg_entry_price, 110.0);
+        assert!((p.positions[0].realized_pnl - 160.0).abs() < 1e-9);
+
+        // market buy 5 @ 100 closes the short: realize 5 * (110 - 100) = 50
+        let m = acked(
+            &oms,
+            "m1",
+            NewOrder {
+                order_type: OrderType::Market,
+                price: None,
+                quantity: 5.0,
+                ..limit(Side::Buy, 0.0, 0.0)
+            },
+        );
+        oms.fill(&m, 5.0, 100.0).expect("market fill");
+        let p = oms.portfolio();
+        assert_eq!(p.positions[0].quantity, 0.0);
+        assert_eq!(p.positions[0].avg_entry_price, 0.0);
+        assert!((p.positions[0].realized_pnl - 210.0).abs() < 1e-9);
+        assert!((p.cash - 210.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn overflowing_notional_refused() {
+        let journal = temp_journal("overflow");
+        let oms = Oms::open(&*journal).expect("open");
+        let id = acked(
+            &oms,
+            "x",
+            NewOrder {
+                order_type: OrderType::Market,
+                price: None,
+                ..limit(Side::Buy, 1e200, 1.0)
+            },
+        );
+        assert!(matches!(
+            oms.fill(&id, 1e200, 1e200),
+            Err(OmsError::InvalidField { .. })
+        ));
+        assert_eq!(oms.portfolio().cash, 0.0);
+    }
+
+    #[test]
+    fn cancel_from_every_open_state() {
+        let journal = temp_journal("cancel");
+        let oms = Oms::open(&*journal).expect("open");
+        let a = oms
+            .submit("a", limit(Side::Buy, 2.0, 1.0))
+            .expect("a")
+            .order
+            .id;
+        oms.cancel(&a).expect("cancel new");
+        let b = oms
+            .submit("b", limit(Side::Buy, 2.0, 1.0))
+            .expect("b")
+            .order
+            .id;
+        oms.transition(&b, OrderStatus::Submitted, None)
+            .expect("sub");
+        oms.cancel(&b).expect("cancel submitted");
+        let c = acked(&oms, "c", limit(Side::Buy, 2.0, 1.0));
+        oms.cancel(&c).expect("cancel acked");
+        let d = acked(&oms, "d", limit(Side::Buy, 2.0, 1.0));
+        oms.fill(&d, 1.0, 1.0).expect("partial");
+        let o = oms.cancel(&d).expect("cancel partial");
+        assert_eq!((o.status, o.filled_quantity), (OrderStatus::Cancelled, 1.0));
+        assert!(oms.orders(OrderFilter::Open).is_empty());
+        assert_eq!(
+            oms.orders(OrderFilter::Status(OrderStatus::Cancelled))
+                .len(),
+            4
+        );
+    }
+}

@@ -1,0 +1,367 @@
+//! In-memory OMS state and the events that change it.
+//!
+//! Invariants:
+//! - State changes only through [`State::apply`] of an [`Event`]; `apply`
+//!   validates the whole event first and mutates nothing when it returns `Err`.
+//!   [`State::check`] is the same validation without mutation, so the OMS can
+//!   check, journal, then apply.
+//! - `apply` is deterministic: replaying the same events from
+//!   [`State::default`] yields an identical (`==`) state. Order ids are
+//!   sequential (`ord-00000001`, ...) and carried in the event.
+//! - One idempotency key maps to exactly one order.
+//! - Fills: only on `Acknowledged`/`PartiallyFilled` orders, quantity and price
+//!   finite and > 0, never above the remaining quantity (overfill refused),
+//!   never through the limit price; cash and every position stay finite.
+//!   Buys debit cash by `qty * price` and add `qty` to the signed position;
+//!   sells do the reverse. The average entry price is the VWAP of the open
+//!   position; reducing it realizes PnL, flipping it restarts at the fill price.
+
+use crate::error::OmsError;
+use crate::order::{
+    positive_finite, validate_id, NewOrder, Order, OrderStatus, OrderType, Side, QTY_EPSILON,
+};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+
+/// A journaled state change.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Event {
+    /// A new order was accepted (state `New`).
+    Submit {
+        order_id: String,
+        idempotency_key: String,
+        order: NewOrder,
+        ts_ms: u64,
+    },
+    /// A status change (submitted, acknowledged, rejected, cancelled).
+    Transition {
+        order_id: String,
+        to: OrderStatus,
+        reason: Option<String>,
+        ts_ms: u64,
+    },
+    /// An execution.
+    Fill {
+        order_id: String,
+        quantity: f64,
+        price: f64,
+        ts_ms: u64,
+    },
+}
+
+/// A signed position in one symbol.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Position {
+    pub symbol: String,
+    /// Signed quantity: > 0 long, < 0 short.
+    pub quantity: f64,
+    /// Average entry price of the open quantity (0 when flat).
+    pub avg_entry_price: f64,
+    /// PnL realized by reducing/closing the position, in quote currency.
+    pub realized_pnl: f64,
+}
+
+/// Cash (quote currency, starts at 0 — it is the net cash flow) and positions.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Portfolio {
+    pub cash: f64,
+    pub positions: Vec<Position>,
+}
+
+/// The whole OMS state.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct State {
+    orders: Vec<Order>,
+    by_id: HashMap<String, usize>,
+    by_key: HashMap<String, usize>,
+    cash: f64,
+    positions: BTreeMap<String, Position>,
+}
+
+/// Format the id of the `n`-th order (1-based).
+pub fn order_id(n: usize) -> String {
+    format!("ord-{n:08}")
+}
+
+/// The position after a signed fill (the caller checks finiteness).
+fn next_position(pos: &Position, signed_qty: f64, price: f64) -> Position {
+    let old = pos.quantity;
+    let q = signed_qty.abs();
+    let mut p = pos.clone();
+    let scale = old.abs().max(q);
+    if old == 0.0 || old.signum() == signed_qty.signum() {
+        p.avg_entry_price = (old.abs() * pos.avg_entry_price + q * price) / (old.abs() + q);
+        p.quantity = old + signed_qty;
+    } else {
+        let closed = q.min(old.abs());
+        p.realized_pnl += closed * (price - pos.avg_entry_price) * old.signum();
+        let new = old + signed_qty;
+        if new.abs() <= scale * QTY_EPSILON {
+            p.quantity = 0.0;
+            p.avg_entry_price = 0.0;
+        } else {
+            p.quantity = new;
+            if q > old.abs() {
+                p.avg_entry_price = price; // flipped side
+            }
+        }
+    }
+    p
+}
+
+impl State {
+    /// All orders in creation order.
+    pub fn orders(&self) -> &[Order] {
+        &self.orders
+    }
+
+    /// Order by id.
+    pub fn order(&self, id: &str) -> Option<&Order> {
+        self.by_id.get(id).and_then(|&i| self.orders.get(i))
+    }
+
+    /// Order by idempotency key.
+    pub fn order_by_key(&self, key: &str) -> Option<&Order> {
+        self.by_key.get(key).and_then(|&i| self.orders.get(i))
+    }
+
+    /// Id the next submitted order will get.
+    pub fn next_order_id(&self) -> String {
+        order_id(self.orders.len() + 1)
+    }
+
+    /// Cash and positions (flat positions with realized PnL are kept).
+    pub fn portfolio(&self) -> Portfolio {
+        Portfolio {
+            cash: self.cash,
+            positions: self.positions.values().cloned().collect(),
+        }
+    }
+
+    fn order_for(&self, id: &str) -> Result<(usize, &Order), OmsError> {
+        self.by_id
+            .get(id)
+            .and_then(|&i| self.orders.get(i).map(|o| (i, o)))
+            .ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
+    }
+
+    /// Validate `ev` against the current state without changing anything.
+    pub fn check(&self, ev: &Event) -> Result<(), OmsError> {
+        self.plan(ev).map(|_| ())
+    }
+
+    /// Validate and apply `ev`. On `Err`, nothing changed.
+    pub fn apply(&mut self, ev: &Event) -> Result<(), OmsError> {
+        let plan = self.plan(ev)?;
+        match plan {
+            Plan::Insert(order) => {
+                let idx = self.orders.len();
+                self.by_id.insert(order.id.clone(), idx);
+                self.by_key.insert(order.idempotency_key.clone(), idx);
+                self.orders.push(*order);
+            }
+            Plan::Update {
+                idx,
+                order,
+                cash,
+                position,
+            } => {
+                if let Some(slot) = self.orders.get_mut(idx) {
+                    *slot = *order;
+                }
+                if let Some(c) = cash {
+                    self.cash = c;
+                }
+                if let Some(p) = position {
+                    self.positions.insert(p.symbol.clone(), p);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Compute the full effect of `ev` (pure).
+    fn plan(&self, ev: &Event) -> Result<Plan, OmsError> {
+        match ev {
+            Event::Submit {
+                order_id,
+                idempotency_key,
+                order,
+                ts_ms,
+            } => {
+                validate_id("idempotency_key", idempotency_key)?;
+                order.validate()?;
+                if let Some(existing) = self.order_by_key(idempotency_key) {
+                    return Err(OmsError::IdempotencyConflict {
+                        key: idempotency_key.clone(),
+                        existing_order_id: existing.id.clone(),
+                    });
+                }
+                if *order_id != self.next_order_id() {
+                    return Err(OmsError::Journal(format!(
+                        "submit carries order id {order_id}, expected {}",
+                        self.next_order_id()
+                    )));
+                }
+                Ok(Plan::Insert(Box::new(Order {
+                    id: order_id.clone(),
+                    idempotency_key: idempotency_key.clone(),
+                    symbol: order.symbol.clone(),
+                    side: order.side,
+                    quantity: order.quantity,
+                    order_type: order.order_type,
+                    price: order.price,
+                    client_order_id: order.client_order_id.clone(),
+                    status: OrderStatus::New,
+                    filled_quantity: 0.0,
+                    avg_fill_price: 0.0,
+                    reject_reason: None,
+                    created_at_ms: *ts_ms,
+                    updated_at_ms: *ts_ms,
+                })))
+            }
+            Event::Transition {
+                order_id,
+                to,
+                reason,
+                ts_ms,
+            } => {
+                let (idx, cur) = self.order_for(order_id)?;
+                if matches!(
+                    to,
+                    OrderStatus::New | OrderStatus::PartiallyFilled | OrderStatus::Filled
+                ) {
+                    return Err(OmsError::field(
+                        "status",
+                        format!("`{to}` cannot be set directly (use submit or fills)"),
+                    ));
+                }
+                if !cur.status.can_transition(*to) {
+                    return Err(OmsError::IllegalTransition {
+                        id: order_id.clone(),
+                        from: cur.status,
+                        to: *to,
+                    });
+                }
+                if let Some(r) = reason {
+                    if r.len() > 1024 {
+                        return Err(OmsError::field("reason", "must be at most 1024 bytes"));
+                    }
+                }
+                let mut order = cur.clone();
+                order.status = *to;
+                order.updated_at_ms = *ts_ms;
+                if *to == OrderStatus::Rejected {
+                    order.reject_reason = reason.clone();
+                }
+                Ok(Plan::Update {
+                    idx,
+                    order: Box::new(order),
+                    cash: None,
+                    position: None,
+                })
+            }
+            Event::Fill {
+                order_id,
+                quantity,
+                price,
+                ts_ms,
+            } => {
+                let (idx, cur) = self.order_for(order_id)?;
+                positive_finite("quantity", *quantity)?;
+                positive_finite("price", *price)?;
+                let tol = cur.quantity * QTY_EPSILON;
+                let new_filled = cur.filled_quantity + quantity;
+                let completes = new_filled >= cur.quantity - tol;
+                let target = if completes {
+                    OrderStatus::Filled
+                } else {
+                    OrderStatus::PartiallyFilled
+                };
+                if !cur.status.can_transition(target) {
+                    return Err(OmsError::IllegalTransition {
+                        id: order_id.clone(),
+                        from: cur.status,
+                        to: target,
+                    });
+                }
+                if new_filled > cur.quantity + tol {
+                    return Err(OmsError::Overfill {
+                        id: order_id.clone(),
+                        quantity: cur.quantity,
+                        filled: cur.filled_quantity,
+                        fill: *quantity,
+                    });
+                }
+                if let (OrderType::Limit, Some(limit)) = (cur.order_type, cur.price) {
+                    let ptol = limit * QTY_EPSILON;
+                    match cur.side {
+                        Side::Buy if *price > limit + ptol => {
+                            return Err(OmsError::field(
+                                "price",
+                                format!("fill price {price} is above the buy limit {limit}"),
+                            ))
+                        }
+                        Side::Sell if *price < limit - ptol => {
+                            return Err(OmsError::field(
+                                "price",
+                                format!("fill price {price} is below the sell limit {limit}"),
+                            ))
+                        }
+                        _ => {}
+                    }
+                }
+                let notional = quantity * price;
+                let (signed, cash) = match cur.side {
+                    Side::Buy => (*quantity, self.cash - notional),
+                    Side::Sell => (-*quantity, self.cash + notional),
+                };
+                let default_pos = Position {
+                    symbol: cur.symbol.clone(),
+                    ..Position::default()
+                };
+                let pos = self.positions.get(&cur.symbol).unwrap_or(&default_pos);
+                let new_pos = next_position(pos, signed, *price);
+                let mut order = cur.clone();
+                let filled = if completes { cur.quantity } else { new_filled };
+                order.avg_fill_price = (cur.filled_quantity * cur.avg_fill_price
+                    + quantity * price)
+                    / (cur.filled_quantity + quantity);
+                order.filled_quantity = filled;
+                order.status = target;
+                order.updated_at_ms = *ts_ms;
+                let all_finite = [
+                    notional,
+                    cash,
+                    new_pos.quantity,
+                    new_pos.avg_entry_price,
+                    new_pos.realized_pnl,
+                    order.avg_fill_price,
+                ]
+                .iter()
+                .all(|v| v.is_finite());
+                if !all_finite {
+                    return Err(OmsError::field("price", "fill notional overflows"));
+                }
+                Ok(Plan::Update {
+                    idx,
+                    order: Box::new(order),
+                    cash: Some(cash),
+                    position: Some(new_pos),
+                })
+            }
+        }
+    }
+}
+
+#[derive(Debug)]
+enum Plan {
+    Insert(Box<Order>),
+    Update {
+        idx: usize,
+        order: Box<Order>,
+        cash: Option<f64>,
+        position: Option<Position>,
+    },
+}

@@ -1,0 +1,357 @@
+//! Tests against the real `axon-oms` binary over HTTP (hand-written HTTP/1.1
+//! over `std::net::TcpStream`): kill -9 durability, concurrent idempotent
+//! submits, request validation, `POST /shutdown`.
+mod common;
+
+use serde_json::{json, Value};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start(journal: &Path) -> Server {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_axon-oms"))
+        .args(["--port", "0", "--host", "127.0.0.1", "--journal"])
+        .arg(journal)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn axon-oms");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read listening line");
+    let port = line
+        .trim()
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("bad line {line:?}"));
+    Server { child, port }
+}
+
+/// One request; returns (status, headers (lower-case), JSON body).
+fn http(
+    port: u16,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> std::io::Result<(u16, String, Value)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let body = body.unwrap_or("");
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
+        body.len()
+    );
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes())?;
+    let mut resp = Vec::new();
+    s.read_to_end(&mut resp)?;
+    let text = String::from_utf8_lossy(&resp).to_string();
+    let (head, body) = text
+        .split_once("\r\n\r\n")
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "no header end"))?;
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "bad status line"))?;
+    let v = serde_json::from_str(body)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    Ok((status, head.to_ascii_lowercase(), v))
+}
+
+fn ok(port: u16, method: &str, path: &str, body: Option<&str>) -> (u16, Value) {
+    let (s, _, v) = http(port, method, path, &[], body).expect("request");
+    (s, v)
+}
+
+fn order_body(qty: f64) -> String {
+    json!({"symbol":"BTC-USD","side":"Buy","quantity":qty,"order_type":"Limit","price":100.0,"client_order_id":"cli"}).to_string()
+}
+
+fn submit(port: u16, key: &str, qty: f64) -> std::io::Result<(u16, Value)> {
+    http(
+        port,
+        "POST",
+        "/orders",
+        &[("Idempotency-Key", key)],
+        Some(&order_body(qty)),
+    )
+    .map(|(s, _, v)| (s, v))
+}
+
+#[test]
+fn kill_9_loses_no_acknowledged_order() {
+    let dir = common::TempDir::new("kill9");
+    let journal = dir.join("journal.bin");
+    let srv = start(&journal);
+    let port = srv.port;
+
+    // Sequential history with transitions and fills.
+    let mut ids = Vec::new();
+    for i in 0..10 {
+        let (s, o) = submit(port, &format!("seq-{i}"), 2.0).expect("submit");
+        assert_eq!(s, 201, "{o}");
+        ids.push(o["id"].as_str().expect("id").to_string());
+    }
+    for id in &ids[..6] {
+        assert_eq!(
+            ok(
+                port,
+                "POST",
+                &format!("/orders/{id}/transition"),
+                Some(r#"{"status":"submitted"}"#)
+            )
+            .0,
+            200
+        );
+        assert_eq!(
+            ok(
+                port,
+                "POST",
+                &format!("/orders/{id}/transition"),
+                Some(r#"{"status":"acknowledged"}"#)
+            )
+            .0,
+            200
+        );
+    }
+    assert_eq!(
+        ok(
+            port,
+            "POST",
+            &format!("/orders/{}/fills", ids[0]),
+            Some(r#"{"quantity":2,"price":99.5}"#)
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        ok(
+            port,
+            "POST",
+            &format!("/orders/{}/fills", ids[1]),
+            Some(r#"{"quantity":0.5,"price":100}"#)
+        )
+        .0,
+        200
+    );
+    assert_eq!(
+        ok(port, "POST", &format!("/orders/{}/cancel", ids[2]), None).0,
+        200
+    );
+    let (_, before_orders) = ok(port, "GET", "/orders", None);
+    let (_, before_portfolio) = ok(port, "GET", "/portfolio", None);
+
+    // Concurrent writers while we kill -9.
+    let acked: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+    let writers: Vec<_> = (0..4)
+        .map(|t| {
+            let acked = Arc::clone(&acked);
+            std::thread::spawn(move || {
+                for i in 0.. {
+                    let key = format!("w{t}-{i}");
+                    match submit(port, &key, 1.0) {
+                        Ok((201, o)) => acked
+                            .lock()
+                            .expect("lock")
+                            .push((key, o["id"].as_str().unwrap_or("").to_string())),
+                        _ => break,
+                    }
+                }
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(300));
+    drop(srv); // Child::kill = SIGKILL on Unix
+    for w in writers {
+        w.join().expect("writer");
+    }
+    let acked = acked.lock().expect("lock").clone();
+    assert!(
+        !acked.is_empty(),
+        "writers got no acknowledgement before the kill"
+    );
+
+    let srv = start(&journal);
+    let port = srv.port;
+    let (_, all) = ok(port, "GET", "/orders", None);
+    let all = all["orders"].as_array().expect("orders").clone();
+    // Everything acknowledged before the kill is there, unchanged where it was final.
+    let before = before_orders["orders"].as_array().expect("orders");
+    assert_eq!(&all[..before.len()], &before[..]);
+    for (key, id) in &acked {
+        let (s, o) = ok(port, "GET", &format!("/orders/{id}"), None);
+        assert_eq!(s, 200, "acknowledged order {id} lost");
+        assert_eq!(o["idempotency_key"], json!(key));
+        // and the key still maps to it
+        let (s, again) = submit(port, key, 1.0).expect("resubmit");
+        assert_eq!((s, again["id"].as_str()), (200, Some(id.as_str())));
+    }
+    assert_eq!(ok(port, "GET", "/portfolio", None).1, before_portfolio);
+    let (_, open) = ok(port, "GET", "/orders?status=open", None);
+    assert!(open["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .all(|o| o["status"] != "filled" && o["status"] != "cancelled"));
+}
+
+#[test]
+fn fifty_concurrent_submits_one_key_make_one_order() {
+    let dir = common::TempDir::new("conc");
+    let journal = dir.join("journal.bin");
+    let srv = start(&journal);
+    let port = srv.port;
+    let barrier = Arc::new(std::sync::Barrier::new(50));
+    let handles: Vec<_> = (0..50)
+        .map(|_| {
+            let barrier = Arc::clone(&barrier);
+            std::thread::spawn(move || {
+                barrier.wait();
+                submit(port, "one-key", 3.0).expect("submit")
+            })
+        })
+        .collect();
+    let results: Vec<(u16, Value)> = handles
+        .into_iter()
+        .map(|h| h.join().expect("join"))
+        .collect();
+    let created = results.iter().filter(|(s, _)| *s == 201).count();
+    let replayed = results.iter().filter(|(s, _)| *s == 200).count();
+    assert_eq!((created, replayed), (1, 49));
+    assert!(results.iter().all(|(_, o)| o["id"] == results[0].1["id"]));
+    let (_, all) = ok(port, "GET", "/orders", None);
+    assert_eq!(all["orders"].as_array().map(Vec::len), Some(1));
+    // same key, different fields -> 409
+    let (s, e) = submit(port, "one-key", 4.0).expect("conflict");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("IDEMPOTENCY_CONFLICT"))
+    );
+}
+
+#[test]
+fn validation_errors_name_the_field_and_shutdown_exits() {
+    let dir = common::TempDir::new("valid");
+    let journal = dir.join("journal.bin");
+    let mut srv = start(&journal);
+    let port = srv.port;
+    assert_eq!(
+        ok(port, "GET", "/healthz", None),
+        (200, json!({"status":"ok"}))
+    );
+
+    let field_err = |headers: &[(&str, &str)], body: &str| {
+        let (s, _, v) = http(port, "POST", "/orders", headers, Some(body)).expect("req");
+        assert_eq!(s, 400, "{v}");
+        assert_eq!(v["error"]["code"], "INVALID_FIELD", "{v}");
+        v["error"]["field"].as_str().unwrap_or("").to_string()
+    };
+    let k = [("Idempotency-Key", "v1")];
+    assert_eq!(
+        field_err(
+            &k,
+            r#"{"symbol":"X","side":"Buy","quantity":-1,"order_type":"Limit","price":1,"client_order_id":"c"}"#
+        ),
+        "quantity"
+    );
+    assert_eq!(
+        field_err(
+            &k,
+            r#"{"symbol":"X","side":"Buy","quantity":1,"order_type":"Limit","client_order_id":"c"}"#
+        ),
+        "price"
+    );
+    assert_eq!(
+        field_err(
+            &k,
+            r#"{"symbol":"X","side":"Hold","quantity":1,"order_type":"Limit","price":1,"client_order_id":"c"}"#
+        ),
+        "side"
+    );
+    assert_eq!(
+        field_err(
+            &k,
+            r#"{"symbol":"X","side":"Buy","quantity":1,"order_type":"Limit","price":1,"client_order_id":"c","extra":true}"#
+        ),
+        "extra"
+    );
+    assert_eq!(
+        field_err(
+            &[],
+            r#"{"symbol":"X","side":"Buy","quantity":1,"order_type":"Limit","price":1,"client_order_id":"c"}"#
+        ),
+        "idempotency_key"
+    );
+    // key in the body works
+    let (s, _, o) = http(port, "POST", "/orders", &[], Some(r#"{"symbol":"X","side":"Sell","quantity":1,"order_type":"Market","client_order_id":"c","idempotency_key":"body-key"}"#)).expect("req");
+    assert_eq!(s, 201, "{o}");
+    let id = o["id"].as_str().expect("id").to_string();
+    let (s, e) = ok(
+        port,
+        "POST",
+        &format!("/orders/{id}/fills"),
+        Some(r#"{"quantity":1,"price":1}"#),
+    );
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("ILLEGAL_TRANSITION"))
+    );
+    let (s, e) = ok(
+        port,
+        "POST",
+        &format!("/orders/{id}/transition"),
+        Some(r#"{"status":"filled"}"#),
+    );
+    assert_eq!((s, e["error"]["field"].as_str()), (400, Some("status")));
+    let (s, e) = ok(port, "POST", "/orders", Some("{not json"));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (400, Some("INVALID_JSON"))
+    );
+    let (s, _) = ok(port, "GET", "/orders/ord-99999999", None);
+    assert_eq!(s, 404);
+    let big = "x".repeat(70 * 1024);
+    let (s, e) = ok(port, "POST", "/orders", Some(&big));
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (413, Some("PAYLOAD_TOO_LARGE"))
+    );
+
+    assert_eq!(ok(port, "POST", "/shutdown", None).0, 200);
+    let mut exited = None;
+    for _ in 0..300 {
+        if let Ok(Some(st)) = srv.child.try_wait() {
+            exited = Some(st);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        exited.is_some_and(|s| s.success()),
+        "server did not exit cleanly: {exited:?}"
+    );
+}
