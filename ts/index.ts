@@ -9,6 +9,8 @@ export { TradingMetrics } from './metrics';
 export type { MetricEvent, MetricEventType, MetricsCallback, MetricsSnapshot, HistogramSnapshot } from './metrics';
 export { MockTradingBackend } from './backends/mock';
 export type { MockBackendOptions, MockFill, MockOperation } from './backends/mock';
+export { ExchangeTradingBackend } from './backends/exchange';
+export type { ExchangeBackendOptions, ExchangeId } from './backends/exchange';
 export { jsonLineLogger, levelFromEnv, silentLogger } from './log';
 export type { Logger, LogLevel, LogRecord } from './log';
 export { placeOrderSchema, cancelOrderSchema, replaceOrderSchema, queryPortfolioSchema } from './schemas';
