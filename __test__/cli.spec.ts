@@ -6,6 +6,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { startFakeBinance } from './support/fake-binance';
+
 const CLI = join(__dirname, '..', 'dist', 'ts', 'cli.js');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
   const result = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
@@ -95,5 +97,36 @@ describe('llm-trading-agent backtest', () => {
     expect(summary.stoppedEarly).toBe(true);
     expect(summary.bars).toBeGreaterThan(0);
     expect(summary.bars).toBeLessThan(400_000);
+  }, 60_000);
+});
+
+describe('llm-trading-agent --self-check against a venue', () => {
+  it('passes with the runbook config pointed at a reachable venue, and fails plainly with a wrong secret', async () => {
+    const venue = await startFakeBinance({ apiKey: 'runbook-key-0123456789', apiSecret: 'runbook-secret-abcdefghij' });
+    try {
+      const dir = mkdtempSync(join(tmpdir(), 'axon-sc-'));
+      const config = join(dir, 'config.toml');
+      const runbook = readFileSync(join(__dirname, '..', 'examples', 'runbook-config.toml'), 'utf8');
+      writeFileSync(config, runbook.replace('testnet = true # Testnet', `testnet = true # Testnet\nbase_url = "${venue.baseUrl}"`));
+      const runAsync = (env: NodeJS.ProcessEnv) =>
+        new Promise<{ code: number | null; out: string }>((resolve) => {
+          const child = spawn(process.execPath, [CLI, '--self-check', '--config', config], { env: { PATH: process.env.PATH, ...env } });
+          let out = '';
+          child.stdout.on('data', (chunk: Buffer) => {
+            out += chunk.toString();
+          });
+          child.on('exit', (code) => resolve({ code, out }));
+        });
+      const good = await runAsync({ AXON_API_KEY: 'runbook-key-0123456789', AXON_API_SECRET: 'runbook-secret-abcdefghij' });
+      expect(good.out).toMatch(/ok {3}backend: exchange: binance testnet at http:\/\/127\.0\.0\.1:\d+ reachable, keys accepted \(\d+ balances\)/);
+      expect(good.code).toBe(0);
+      const bad = await runAsync({ AXON_API_KEY: 'runbook-key-0123456789', AXON_API_SECRET: 'not-the-secret-zzzzzzzz' });
+      expect(bad.code).toBe(1);
+      expect(bad.out).toContain('FAIL backend: exchange: cannot use binance testnet');
+      expect(bad.out).not.toContain('not-the-secret-zzzzzzzz');
+      expect(bad.out).not.toContain('runbook-key-0123456789');
+    } finally {
+      await venue.close();
+    }
   }, 60_000);
 });

@@ -60,7 +60,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (values['self-check'] === true) {
-    const findings = selfCheck(values.config);
+    const findings = await selfCheck(values.config);
     process.stdout.write(`${formatFindings(findings)}\n`);
     const problems = findings.filter((f) => !f.ok).length;
     process.stdout.write(problems === 0 ? 'self-check passed\n' : `self-check failed: ${problems} problem(s)\n`);

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, redactConfig, type AgentConfig } from './config';
 import { NativeGuardHandle } from './guard';
+import { ExchangeTradingBackend } from './backends/exchange';
 import { MatchingEngine } from './matching';
 import { DecisionKind, native, rejectionError, Slot } from './native';
 import { TradingMetrics } from './metrics';
@@ -13,13 +14,36 @@ export interface Finding {
   detail: string;
 }
 
-type Check = () => string;
+type Check = () => string | Promise<string>;
 
-function run(what: string, check: Check): Finding {
+async function run(what: string, check: Check): Promise<Finding> {
   try {
-    return { ok: true, what, detail: check() };
+    return { ok: true, what, detail: await check() };
   } catch (error) {
     return { ok: false, what, detail: error instanceof Error ? error.message : String(error) };
+  }
+}
+
+/** Reach the venue with the configured keys: markets load and a signed balance request succeeds. */
+async function checkExchange(config: AgentConfig): Promise<string> {
+  const t = config.trading;
+  if (t.api_key === undefined || t.api_secret === undefined || t.api_key === '' || t.api_secret === '') {
+    throw new Error('exchange: trading.api_key and trading.api_secret are required');
+  }
+  const backend = new ExchangeTradingBackend({
+    exchange: t.exchange,
+    apiKey: t.api_key,
+    apiSecret: t.api_secret,
+    testnet: t.testnet,
+    timeoutMs: Math.min(t.timeout_ms, 10_000),
+    ...(t.base_url === undefined ? {} : { urls: t.base_url }),
+  });
+  const venue = `${t.exchange}${t.testnet ? ' testnet' : ''}${t.base_url === undefined ? '' : ` at ${t.base_url}`}`;
+  try {
+    const balances = await backend.getBalance();
+    return `exchange: ${venue} reachable, keys accepted (${balances.length} balances)`;
+  } catch (error) {
+    throw new Error(`exchange: cannot use ${venue}: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -30,19 +54,19 @@ function expectCode(guard: NativeGuardHandle, text: string, code: string | null)
 
 const ORDER = (qty: number) => `{"symbol":"BTC-USDT","side":"Buy","quantity":${qty},"price":20000}`;
 
-export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): Finding[] {
+export async function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Finding[]> {
   const findings: Finding[] = [];
   let config: AgentConfig | undefined;
   findings.push(
-    run('config', () => {
+    await run('config', () => {
       config = configPath === undefined ? parseConfig(DEFAULT_CONFIG_TOML, env, 'embedded default') : loadConfig(configPath, env);
       const shown = redactConfig(config);
       return `${configPath ?? 'embedded default (no --config)'}: backend=${shown.trading.backend}, mode=${shown.safety.mode}, gate=${shown.gate.type}`;
     }),
   );
-  findings.push(run('native addon', () => native.buildInfo()));
+  findings.push(await run('native addon', () => native.buildInfo()));
   findings.push(
-    run('risk check', () => {
+    await run('risk check', () => {
       const guard = new NativeGuardHandle({ mode: 'DryRun', backend: 'mock', allowedSymbols: ['BTC-USDT'], maxOrderNotional: 50_000 }, new TradingMetrics().native);
       try {
         expectCode(guard, guard.decide(0, ORDER(1), false), null);
@@ -55,7 +79,7 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
     }),
   );
   findings.push(
-    run('circuit breaker', () => {
+    await run('circuit breaker', () => {
       const start = Date.UTC(2024, 0, 1);
       const guard = new NativeGuardHandle(
         { mode: 'DryRun', backend: 'mock', maxOrderNotional: 50_000, gates: [{ type: 'RejectionCircuitBreaker', threshold: 2, cooldownMs: 1_000 }], manualClockMs: start },
@@ -76,7 +100,7 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
     }),
   );
   findings.push(
-    run('matching engine', () => {
+    await run('matching engine', () => {
       const engine = new MatchingEngine({ capacity: 16 });
       try {
         const btc = engine.addSymbol({ tickSize: 0.1, lotSize: 0.001 });
@@ -92,7 +116,7 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
     }),
   );
   findings.push(
-    run('panic containment', () => {
+    await run('panic containment', () => {
       try {
         native.triggerNativePanic('self-check');
       } catch (error) {
@@ -103,9 +127,10 @@ export function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv
     }),
   );
   findings.push(
-    run('backend', () => {
+    await run('backend', () => {
       const backend = config?.trading.backend ?? 'mock';
       if (backend === 'mock') return 'mock: in-memory venue, nothing to reach';
+      if (backend === 'exchange' && config !== undefined) return checkExchange(config);
       if (backend === 'backtest') {
         const data = config?.backtest.data ?? 'generated';
         if (data === 'generated') return `backtest: generated data (seed ${config?.backtest.seed}, ${config?.backtest.bars} bars)`;
