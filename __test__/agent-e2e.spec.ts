@@ -156,4 +156,23 @@ describe('agent loop end to end', () => {
     expect(nextObservation.last_results).toEqual([expect.objectContaining({ tool: 'place_order', ok: false })]);
     expectSummaryMatchesAudit(auditOf(audit), s);
   }, 60_000);
+
+  it('a model that does not answer in time: the call is aborted, the bar passes without trading', async () => {
+    server = await startFakeOpenAI((_request, index) =>
+      index === 1
+        ? { delayMs: 2_000, toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"order_type":"Market"}' }] }
+        : { content: 'hold' },
+    );
+    const run = await runAgentBacktest({
+      data: firstBars(loadBars(BTC), 4),
+      symbol: 'BTC-USDT',
+      provider: new OpenAIProvider({ model: 'slow-gpt', apiKey: 'sk-local', baseURL: server.baseURL, maxRetries: 0 }),
+      risk: RUNBOOK_RISK,
+      cash: 100_000,
+      modelTimeoutMs: 200,
+    });
+    expect(run.summary.modelErrors).toBe(1);
+    expect(run.summary.modelCalls).toBe(3);
+    expect(run.result.fills).toHaveLength(0);
+  }, 30_000);
 });

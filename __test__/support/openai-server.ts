@@ -15,6 +15,8 @@ export interface ScriptedReply {
   toolCalls?: Array<{ name: string; arguments: string }>;
   /** Answer with this HTTP status and an error body instead. */
   status?: number;
+  /** Answer only after this long. */
+  delayMs?: number;
 }
 
 export interface FakeOpenAI {
@@ -44,6 +46,9 @@ export async function startFakeOpenAI(script: (request: ChatRequest, index: numb
       requests.push(parsed);
       authorization.push(request.headers.authorization);
       const reply = script(parsed, requests.length - 1);
+      if (reply.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+      // The client may have given up meanwhile (the request itself is already consumed, hence destroyed).
+      if (response.destroyed || response.socket?.destroyed === true) return;
       if (reply.status !== undefined) {
         response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `scripted ${reply.status}`, type: 'server_error' } }));
         return;

@@ -65,7 +65,8 @@ export class AgentLoop {
   private readonly onModelError: (error: unknown) => void;
   private lastResults: Observation['last_results'] = [];
   private readonly barJson: string[] = [];
-  private abort = new AbortController();
+  /** The controller of the model call in flight (the loop's calls are sequential). */
+  private inFlight: AbortController | undefined;
   private readonly modelDeadline: DeadlineRace;
   readonly stats: AgentStats;
   /** Every refusal or failure, in order (the report's rejection timeline). */
@@ -84,8 +85,7 @@ export class AgentLoop {
     this.onModelError = options.onModelError ?? (() => undefined);
     this.modelDeadline = new DeadlineRace(this.modelTimeoutMs, () => {
       const error = new Error(`model did not answer within ${this.modelTimeoutMs} ms`);
-      this.abort.abort(error);
-      this.abort = new AbortController();
+      this.inFlight?.abort(error);
       return error;
     });
     this.stats = {
@@ -188,10 +188,14 @@ export class AgentLoop {
   }
 
   /**
-   * One model call with a timeout. One sweeper times all calls and one AbortController serves the
-   * loop (its calls are sequential); it is replaced only after it aborted a call.
+   * One model call with a timeout. One sweeper times all calls; a provider that does I/O gets its
+   * own AbortController per call (listeners must not pile up on a shared signal), an in-process
+   * one none (a controller per call would cost more than the call).
    */
   private askModel(messages: ChatMessage[]) {
-    return this.modelDeadline.run(this.provider.complete(messages, this.specs, this.abort.signal));
+    if (this.provider.cancellable !== true) return this.modelDeadline.run(this.provider.complete(messages, this.specs));
+    const controller = new AbortController();
+    this.inFlight = controller;
+    return this.modelDeadline.run(this.provider.complete(messages, this.specs, controller.signal));
   }
 }

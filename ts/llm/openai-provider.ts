@@ -16,6 +16,7 @@ export interface OpenAIProviderOptions {
 
 export class OpenAIProvider implements LlmProvider {
   readonly name = 'openai';
+  readonly cancellable = true;
   readonly model: string;
   private readonly client: OpenAI;
   private readonly temperature: number | undefined;

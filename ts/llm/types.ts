@@ -33,6 +33,8 @@ export interface LlmProvider {
   /** `openai` | `scripted`: reports say which one ran. */
   readonly name: string;
   readonly model: string;
+  /** The call does I/O that `signal` can abort (the loop then gives each call its own signal). */
+  readonly cancellable?: boolean;
   complete(messages: readonly ChatMessage[], tools: readonly ToolSpec[], signal?: AbortSignal): Promise<ModelReply>;
 }
 

@@ -31,6 +31,9 @@
 //! Status codes: 0 New, 1 PartiallyFilled, 2 Filled, 3 Cancelled, 4 Rejected (reason 1 FOK not
 //! fillable, 2 post-only would cross), 5 error (batch only; reason = `EngineError::code`).
 
+// The layout constants are exported to JS by #[napi]; a test build does not export them.
+#![cfg_attr(test, allow(dead_code))]
+
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
