@@ -1,4 +1,4 @@
-// L1 price-time matching engine (Rust `axon-matching`) for Node.
+// L1 price-time matching engine (Rust `axon-backtest`) for Node.
 //
 // Two speeds:
 // - Convenient: `submit`, `cancel`, `replace`, `bestBid`, `depth`, ... take and return plain

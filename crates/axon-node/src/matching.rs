@@ -1,4 +1,4 @@
-//! Node binding of `axon-matching`: engines in a per-thread arena behind numeric handles, free
+//! Node binding of `axon-backtest`: engines in a per-thread arena behind numeric handles, free
 //! functions taking plain numbers, a result buffer shared with JS, and caller-owned typed arrays
 //! for batches.
 //!
@@ -38,9 +38,9 @@ use std::cell::RefCell;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use axon_matching::batch::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE, STATUS_ERROR};
-use axon_matching::FillSink;
-use axon_matching::{
+use axon_backtest::batch::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE, STATUS_ERROR};
+use axon_backtest::FillSink;
+use axon_backtest::{
     BatchOps, EngineError, Fill, LevelInfo, MatchingEngine, OpResult, OpenOrder, OrderId, OrderRequest, OrderStatus, OrderType,
     RejectReason, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_ORDER_ID,
 };
@@ -725,7 +725,7 @@ impl EngineSlot {
     fn convert(&self, c: &Columns<'_>, i: usize, start: usize, done: usize, results: &[f64]) -> std::result::Result<(u32, i64, u64, u64), EngineError> {
         match c.op[i] {
             code @ (OP_LIMIT | OP_MARKET) => {
-                if c.flags[i] & !axon_matching::batch::FLAG_POST_ONLY != 0 {
+                if c.flags[i] & !axon_backtest::batch::FLAG_POST_ONLY != 0 {
                     // Report like the engine: side and tif are checked before flags.
                     side_code(c.side[i])?;
                     tif_code(c.tif[i])?;
@@ -738,7 +738,7 @@ impl EngineSlot {
                     c.price[i],
                     c.quantity[i],
                     c.tif[i],
-                    c.flags[i] & axon_matching::batch::FLAG_POST_ONLY != 0,
+                    c.flags[i] & axon_backtest::batch::FLAG_POST_ONLY != 0,
                 )?;
                 Ok((r.symbol.0, r.price_ticks, r.qty_lots, 0))
             }
@@ -793,7 +793,7 @@ impl EngineSlot {
                 match self.engine.cancel(OrderId(id)) {
                     Ok(o) => {
                         let scale = &self.scales[o.symbol.0 as usize];
-                        [id as f64, f64::from(axon_matching::batch::STATUS_CANCELLED), 0.0, scale.qty(o.original_lots - o.remaining_lots), scale.qty(o.remaining_lots), fills_out as f64, 0.0]
+                        [id as f64, f64::from(axon_backtest::batch::STATUS_CANCELLED), 0.0, scale.qty(o.original_lots - o.remaining_lots), scale.qty(o.remaining_lots), fills_out as f64, 0.0]
                     }
                     Err(e) => [id as f64, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0],
                 }
@@ -825,7 +825,7 @@ impl EngineSlot {
                             tif: TimeInForce::from_code(c.tif[i]).unwrap_or(TimeInForce::Gtc),
                             price_ticks: ticks,
                             qty_lots: lots,
-                            post_only: c.flags[i] & axon_matching::batch::FLAG_POST_ONLY != 0,
+                            post_only: c.flags[i] & axon_backtest::batch::FLAG_POST_ONLY != 0,
                         };
                         self.engine.submit(&req, &mut sink)
                     };

@@ -14,8 +14,8 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 
-use axon_matching::batch::*;
-use axon_matching::*;
+use axon_backtest::batch::*;
+use axon_backtest::*;
 use proptest::prelude::*;
 
 const SYMS: u32 = 2;

@@ -10,12 +10,12 @@
 //!   the consumed levels are replenished outside the timed region.
 //! - `mixed_stream`: per-op cost of 70% limit add / 20% cancel / 10% market.
 //!
-//! Run: `cargo bench -p axon-matching -- --warm-up-time 1 --measurement-time 3`
+//! Run: `cargo bench -p axon-backtest -- --warm-up-time 1 --measurement-time 3`
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-use axon_matching::*;
+use axon_backtest::*;
 use criterion::{criterion_group, criterion_main, Criterion};
 
 const SYM: SymbolId = SymbolId(0);

@@ -1,4 +1,4 @@
-//! `axon-matching`: a multi-symbol L1 price-time-priority matching engine.
+//! `axon-backtest`: a multi-symbol L1 price-time-priority matching engine.
 //!
 //! Pure Rust, no I/O, no `unsafe`, no dependencies.
 //!
@@ -19,7 +19,7 @@
 //!   every id is `< 2^52` and exact as a JavaScript number.
 //!
 //! ```
-//! use axon_matching::*;
+//! use axon_backtest::*;
 //! let mut eng = MatchingEngine::with_capacity(1024);
 //! let spec = SymbolSpec::new(0.01, 0.001).unwrap();
 //! let btc = eng.add_symbol(spec).unwrap();
