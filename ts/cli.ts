@@ -5,11 +5,13 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { backtestCommand } from './agent/backtest-command';
+import { liveCommand } from './agent/live-command';
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, type AgentConfig } from './config';
 import { native } from './native';
 import { formatFindings, selfCheck } from './self-check';
 
 const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH] [--self-check | --version]
+  (no command)    run the agent on the config's backend: live on exchange, oms or mock; a backtest on backtest
   backtest        run the agent over market data (default: the embedded generated data)
   --config PATH   the TOML config (runbook §1.3); \${VAR} expands from the environment
   --data PATH     market data for backtest (bars CSV, ccxt JSON, Binance klines, trades CSV)
@@ -73,16 +75,14 @@ export async function main(argv: string[]): Promise<number> {
     process.stderr.write(`${(error as Error).message}\n`);
     return 1;
   }
-  if (positionals[0] !== 'backtest' && config.trading.backend !== 'backtest') {
-    process.stderr.write(`llm-trading-agent: live trading on the ${config.trading.backend} backend is not available in this version; use "backtest"\n`);
-    return 2;
-  }
   // SIGINT/SIGTERM: finish the step in flight, write the reports, exit 0.
   const stop = new AbortController();
   const onSignal = () => stop.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   try {
+    const live = positionals[0] !== 'backtest' && config.trading.backend !== 'backtest';
+    if (live) return await liveCommand({ config, out: process.stdout, err: process.stderr, signal: stop.signal });
     return await backtestCommand({ config, data: values.data, out: process.stdout, err: process.stderr, signal: stop.signal });
   } catch (error) {
     process.stderr.write(`llm-trading-agent: ${(error as Error).message}\n`);

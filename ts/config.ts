@@ -65,6 +65,13 @@ const agentSchema = z.strictObject({
   history_bars: positiveInt.default(30),
   max_steps_per_bar: positiveInt.default(3),
   decide_every: positiveInt.default(1),
+  /** Live runs (`--config` on an exchange, oms or mock backend): one observation every this often. */
+  interval_ms: positiveInt.default(60_000),
+  /** Live runs stop after this many observations; 0 runs until SIGINT/SIGTERM. */
+  max_cycles: z.number().int().nonnegative().default(0),
+  /** Live runs: the append-only audit file and the summary written at exit. */
+  audit: z.string().min(1).default('audit.jsonl'),
+  summary_json: z.string().min(1).default('live-summary.json'),
 });
 
 const backtestSchema = z.strictObject({
@@ -87,7 +94,7 @@ export const configSchema = z.strictObject({
   gate: gateSchema.default({ type: 'AlwaysOpen' }),
   metrics: metricsSchema.default({ callback: 'none' }),
   llm: llmSchema.default({ provider: 'scripted', model: 'gpt-4o-mini', timeout_ms: 30_000, max_retries: 2 }),
-  agent: agentSchema.default({ symbol: 'BTC-USDT', history_bars: 30, max_steps_per_bar: 3, decide_every: 1 }),
+  agent: agentSchema.prefault({}),
   backtest: backtestSchema.default({
     data: 'generated',
     bars: 8_640,

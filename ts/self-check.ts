@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, redactConfig, type AgentConfig } from './config';
 import { NativeGuardHandle } from './guard';
 import { ExchangeTradingBackend } from './backends/exchange';
+import { exchangeOptionsFromConfig, exchangeVenue } from './backends/from-config';
 import { MatchingEngine } from './matching';
 import { DecisionKind, native, rejectionError, Slot } from './native';
 import { TradingMetrics } from './metrics';
@@ -26,19 +27,9 @@ async function run(what: string, check: Check): Promise<Finding> {
 
 /** Reach the venue with the configured keys: markets load and a signed balance request succeeds. */
 async function checkExchange(config: AgentConfig): Promise<string> {
-  const t = config.trading;
-  if (t.api_key === undefined || t.api_secret === undefined || t.api_key === '' || t.api_secret === '') {
-    throw new Error('exchange: trading.api_key and trading.api_secret are required');
-  }
-  const backend = new ExchangeTradingBackend({
-    exchange: t.exchange,
-    apiKey: t.api_key,
-    apiSecret: t.api_secret,
-    testnet: t.testnet,
-    timeoutMs: Math.min(t.timeout_ms, 10_000),
-    ...(t.base_url === undefined ? {} : { urls: t.base_url }),
-  });
-  const venue = `${t.exchange}${t.testnet ? ' testnet' : ''}${t.base_url === undefined ? '' : ` at ${t.base_url}`}`;
+  const options = exchangeOptionsFromConfig(config);
+  const backend = new ExchangeTradingBackend({ ...options, timeoutMs: Math.min(config.trading.timeout_ms, 10_000) });
+  const venue = exchangeVenue(config);
   try {
     const balances = await backend.getBalance();
     return `exchange: ${venue} reachable, keys accepted (${balances.length} balances)`;

@@ -341,7 +341,7 @@ class GuardedTools {
   private async refreshMarket(symbol: string): Promise<void> {
     try {
       const [price, positions, openOrders] = await this.deadlines.run(
-        Promise.all([this.backend.getReferencePrice(symbol), this.backend.getPositions(), this.backend.getOpenOrders()]),
+        Promise.all([this.backend.getReferencePrice(symbol), this.backend.getPositions(), this.backend.getOpenOrders(symbol)]),
       );
       let openBuyQuantity = 0;
       let openSellQuantity = 0;

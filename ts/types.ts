@@ -91,7 +91,8 @@ export interface TradingBackend {
   getPortfolio(): Promise<Portfolio>;
   /** Last trade or mark price, `null` when the venue knows none. */
   getReferencePrice(symbol: string): Promise<number | null>;
-  getOpenOrders(): Promise<OpenOrder[]>;
+  /** Open orders; only `symbol`'s when given (venues answer that cheaper: Binance weighs all-symbol queries 40x). */
+  getOpenOrders(symbol?: string): Promise<OpenOrder[]>;
   /**
    * Optional push feed. A backend that implements it must emit a `market` event for a symbol after
    * every change of its reference price, position or open orders, so the guard's view is never stale.

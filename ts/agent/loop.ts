@@ -103,6 +103,11 @@ export class AgentLoop {
     };
   }
 
+  /** The outcomes of the last observation's tool calls (the next observation's `last_results`). */
+  get lastToolResults(): Observation['last_results'] {
+    return this.lastResults;
+  }
+
   /** A `BacktestReplay` step hook. */
   readonly onStep = (step: StepContext): Promise<void> | undefined =>
     (step.index + 1) % this.decideEvery === 0 ? this.act(this.observationJson(step.backend), step.index, step.timestampMs) : undefined;

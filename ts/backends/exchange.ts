@@ -241,11 +241,12 @@ export class ExchangeTradingBackend implements TradingBackend {
     }
   }
 
-  async getOpenOrders(): Promise<OpenOrder[]> {
+  async getOpenOrders(symbol?: string): Promise<OpenOrder[]> {
+    const market = symbol === undefined ? undefined : await this.market(symbol);
     await this.loadMarkets();
     let orders: CcxtOrder[];
     try {
-      orders = await this.client.fetchOpenOrders();
+      orders = await this.client.fetchOpenOrders(market?.symbol);
     } catch (error) {
       throw this.map(error);
     }

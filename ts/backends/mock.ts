@@ -209,10 +209,10 @@ export class MockTradingBackend implements TradingBackend {
     return this.prices.get(symbol) ?? null;
   }
 
-  async getOpenOrders(): Promise<OpenOrder[]> {
+  async getOpenOrders(symbol?: string): Promise<OpenOrder[]> {
     if (this.latencyMs > 0) await this.sleep();
     this.enter('getOpenOrders');
-    return [...this.open.values()].map((o) => ({ ...o }));
+    return [...this.open.values()].filter((o) => symbol === undefined || o.symbol === symbol).map((o) => ({ ...o }));
   }
 
   /** Orders resting now (synchronous view for tests). */

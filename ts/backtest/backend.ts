@@ -569,7 +569,8 @@ export class BacktestTradingBackend implements TradingBackend {
     return this.stepIndex >= 0 ? this.mark : null;
   }
 
-  async getOpenOrders(): Promise<OpenOrder[]> {
+  async getOpenOrders(symbol?: string): Promise<OpenOrder[]> {
+    if (symbol !== undefined) this.checkSymbol(symbol);
     return this.openOrders();
   }
 

@@ -1,0 +1,159 @@
+// `llm-trading-agent --config PATH` on a live backend, as a process: the runbook's config pointed at
+// a local Binance-speaking venue, the real `openai` client against a local model server; orders
+// reach the venue through the risk chain, refusals reach the model, SIGTERM ends the run cleanly.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterEach, describe, expect, it } from 'vitest';
+
+import type { AuditRecord } from '../ts/agent/audit';
+import type { LiveSummary } from '../ts/agent/live-command';
+import type { Observation } from '../ts/agent/observation';
+import { startFakeBinance, type FakeBinance } from './support/fake-binance';
+import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
+
+const CLI = join(__dirname, '..', 'dist', 'ts', 'cli.js');
+const KEY = 'live-key-4c1d2e3f4a5b';
+const SECRET = 'live-secret-9f8e7d6c5b4a';
+
+let venue: FakeBinance | undefined;
+let model: FakeOpenAI | undefined;
+afterEach(async () => {
+  await venue?.close();
+  await model?.close();
+  venue = undefined;
+  model = undefined;
+});
+
+/** The runbook's config, pointed at the local venue, in Direct mode, with the given extras. */
+function liveConfig(dir: string, baseUrl: string, llm: string, agent: string): string {
+  const runbook = readFileSync(join(__dirname, '..', 'examples', 'runbook-config.toml'), 'utf8');
+  const text = runbook
+    .replace('testnet = true # Testnet', `testnet = true # Testnet\nbase_url = "${baseUrl}"`)
+    .replace('mode = "TwoPhase"', 'mode = "Direct"')
+    .concat(`\n[llm]\n${llm}\n[agent]\naudit = "${join(dir, 'audit.jsonl')}"\nsummary_json = "${join(dir, 'summary.json')}"\n${agent}\n`);
+  const path = join(dir, 'config.toml');
+  writeFileSync(path, text);
+  return path;
+}
+
+interface Finished {
+  code: number | null;
+  out: string;
+  err: string;
+}
+
+function start(config: string, onStderr?: (text: string) => void) {
+  const child = spawn(process.execPath, [CLI, '--config', config], {
+    env: { PATH: process.env.PATH, AXON_API_KEY: KEY, AXON_API_SECRET: SECRET, LOG_LEVEL: 'info' },
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    out += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    err += chunk.toString();
+    onStderr?.(err);
+  });
+  const finished = new Promise<Finished>((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+  return { child, finished };
+}
+
+const audit = (dir: string) =>
+  readFileSync(join(dir, 'audit.jsonl'), 'utf8')
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => JSON.parse(l) as AuditRecord);
+
+describe('llm-trading-agent --config on a live backend', () => {
+  it('observes the venue, trades through the risk chain, and the refusal reaches the model', async () => {
+    venue = await startFakeBinance({ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000, BTC: 0 } });
+    let observations = 0;
+    model = await startFakeOpenAI((request) => {
+      const last = request.messages[request.messages.length - 1];
+      if (last?.role === 'tool') return { content: 'noted' };
+      observations += 1;
+      if (observations === 3) return { toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"order_type":"Market"}' }] };
+      // 5 BTC at 20,000 is 100,000: over the runbook's 50,000 notional limit.
+      if (observations === 5) return { toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":5,"order_type":"Market"}' }] };
+      return { content: 'hold' };
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'axon-live-'));
+    const config = liveConfig(dir, venue.baseUrl, `provider = "openai"\nmodel = "local-gpt"\nbase_url = "${model.baseURL}"\napi_key = "sk-local"`, 'interval_ms = 20\nmax_cycles = 8');
+    const { code, out, err } = await start(config).finished;
+    expect(code, err).toBe(0);
+
+    // Exactly one order reached the venue: the refused one never left the process.
+    expect(venue.orders).toHaveLength(1);
+    expect(venue.orders[0]).toMatchObject({ symbol: 'BTCUSDT', side: 'BUY', type: 'MARKET', origQty: 0.01, status: 'FILLED' });
+
+    // The refusal came back to the model as ToolError JSON, and again in the next observation.
+    const refusedAt = model.requests.findIndex((r) => r.messages.some((m) => m.role === 'tool' && (m.content ?? '').includes('MAX_ORDER_NOTIONAL')));
+    expect(refusedAt).toBeGreaterThan(0);
+    const next = JSON.parse(model.requests[refusedAt + 1]?.messages[1]?.content as string) as Observation;
+    expect(next.last_results).toEqual([expect.objectContaining({ tool: 'place_order', ok: false })]);
+    // The venue's state is what the model sees: the bought 0.01 BTC and a price history.
+    expect(next.position).toBeCloseTo(0.01, 10);
+    expect(next.bars.length).toBeGreaterThanOrEqual(6);
+    expect(next.bars.every((bar) => bar[4] === 20_000)).toBe(true);
+
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as LiveSummary;
+    expect(summary).toMatchObject({ backend: 'exchange', mode: 'Direct', cycles: 8, provider: 'openai', observeErrors: 0, stoppedBySignal: false });
+    expect(summary.ordersByStatus).toEqual({ Filled: 1 });
+    expect(summary.rejectionsByCode).toEqual({ MAX_ORDER_NOTIONAL: 1 });
+    const records = audit(dir);
+    expect(records.filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
+    expect(records.filter((r) => r.kind === 'tool').map((r) => (r as Extract<AuditRecord, { kind: 'tool' }>).ok)).toEqual([true, false]);
+    expect(out).toContain('live agent: BTC-USDT on exchange (Direct), 8 observations, provider openai');
+    expect(err).toContain('"msg":"RiskLimits: order notional');
+    for (const text of [out, err, readFileSync(join(dir, 'audit.jsonl'), 'utf8'), JSON.stringify(summary)]) {
+      expect(text).not.toContain(KEY);
+      expect(text).not.toContain(SECRET);
+    }
+  }, 60_000);
+
+  it('a venue that fails is logged as BackendError and the observation is skipped, not traded on', async () => {
+    venue = await startFakeBinance({ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000, BTC: 0 } });
+    venue.inject('GET /api/v3/account', { kind: 'http5xx', status: 503 }, 2);
+    model = await startFakeOpenAI((request) =>
+      request.messages[request.messages.length - 1]?.role === 'tool'
+        ? { content: 'noted' }
+        : { toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"order_type":"Market"}' }] },
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'axon-live-'));
+    const config = liveConfig(dir, venue.baseUrl, `provider = "openai"\nmodel = "local-gpt"\nbase_url = "${model.baseURL}"\napi_key = "sk-local"\nmax_retries = 0`, 'interval_ms = 10\nmax_cycles = 3');
+    const { code, err } = await start(config).finished;
+    expect(code, err).toBe(0);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as LiveSummary;
+    expect(summary.observeErrors).toBe(2);
+    expect(summary.observations).toBe(1);
+    expect(venue.orders).toHaveLength(1);
+    expect(err).toMatch(/"msg":"BackendError \((network|other)\): observation skipped/);
+  }, 60_000);
+
+  it('SIGTERM lets the observation in flight finish, writes the summary and exits 0', async () => {
+    venue = await startFakeBinance({ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000, BTC: 0 } });
+    const dir = mkdtempSync(join(tmpdir(), 'axon-live-'));
+    const config = liveConfig(dir, venue.baseUrl, 'provider = "scripted"', 'interval_ms = 25\nmax_cycles = 0');
+    let signalled = false;
+    const { child, finished } = start(config, (err) => {
+      // Once it runs, the service manager stops it.
+      if (!signalled && err.includes('live agent started')) {
+        signalled = true;
+        setTimeout(() => child.kill('SIGTERM'), 300);
+      }
+    });
+    const { code, out, err } = await finished;
+    expect(signalled).toBe(true);
+    expect(code, err).toBe(0);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as LiveSummary;
+    expect(summary.stoppedBySignal).toBe(true);
+    expect(summary.cycles).toBeGreaterThan(0);
+    expect(summary.observations).toBe(summary.cycles - summary.observeErrors);
+    expect(out).toContain('[stopped by signal]');
+    expect(audit(dir).filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
+  }, 60_000);
+});

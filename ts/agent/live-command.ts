@@ -1,0 +1,126 @@
+// `llm-trading-agent --config PATH` on a live backend (exchange, oms, mock): every `interval_ms` one
+// observation of the venue, the model's tool calls through the guarded tools, an audit record for
+// each; SIGINT/SIGTERM let the observation in flight finish (its tool calls included), then the
+// summary is written and the program exits 0.
+import { writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { liveBackendFromConfig } from '../backends/from-config';
+import { toolsOptionsFromConfig, type AgentConfig } from '../config';
+import { BackendError } from '../errors';
+import { jsonLineLogger, levelFromEnv } from '../log';
+import { TradingMetrics } from '../metrics';
+import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
+import { createTradingTools } from '../tools';
+import type { TradingBackend } from '../types';
+import { AuditLog } from './audit';
+import { providerFor } from './backtest-command';
+import { LiveObserver } from './live-observer';
+import { AgentLoop, type AgentStats } from './loop';
+
+export interface LiveCommandOptions {
+  config: AgentConfig;
+  out: NodeJS.WritableStream;
+  err: NodeJS.WritableStream & { isTTY?: boolean };
+  env?: NodeJS.ProcessEnv;
+  signal?: AbortSignal;
+  /** The venue; by default the one `[trading]` names. */
+  backend?: TradingBackend;
+}
+
+export interface LiveSummary extends AgentStats {
+  backend: string;
+  mode: string;
+  symbol: string;
+  cycles: number;
+  /** Observations skipped because the venue could not be read. */
+  observeErrors: number;
+  breakerOpenings: number;
+  startedAtMs: number;
+  endedAtMs: number;
+  stoppedBySignal: boolean;
+}
+
+export async function liveCommand(o: LiveCommandOptions): Promise<number> {
+  const { config } = o;
+  const env = o.env ?? process.env;
+  const logger = jsonLineLogger({ level: levelFromEnv(env, 'warn'), write: (line) => o.err.write(line) });
+  const backend = o.backend ?? liveBackendFromConfig(config);
+  const provider = providerFor(config);
+  const metrics = new TradingMetrics();
+  let endpoint: PrometheusEndpoint | undefined;
+  if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
+  const options = toolsOptionsFromConfig(config);
+  const tools = createTradingTools({ ...options, backend, metrics, logger });
+  const audit = new AuditLog(config.agent.audit, 1);
+  const loop = new AgentLoop({
+    provider,
+    tools,
+    historyBars: config.agent.history_bars,
+    maxStepsPerBar: config.agent.max_steps_per_bar,
+    modelTimeoutMs: config.llm.timeout_ms,
+    audit,
+    onModelError: (error) => logger.log('warn', { msg: `model call failed: ${String(error)}`, provider: provider.name }),
+  });
+  const observer = new LiveObserver(backend, config.agent.symbol, config.agent.history_bars);
+  const interactive = o.err.isTTY === true && env.CI === undefined;
+  const startedAtMs = Date.now();
+  let cycles = 0;
+  let observeErrors = 0;
+  let breakerOpenings = 0;
+  logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
+  try {
+    while (o.signal?.aborted !== true && (config.agent.max_cycles === 0 || cycles < config.agent.max_cycles)) {
+      const cycleStart = Date.now();
+      try {
+        const observation = await observer.observe(cycleStart, loop.lastToolResults);
+        await loop.act(JSON.stringify(observation), cycles, cycleStart);
+      } catch (error) {
+        // The venue could not be read: no decision on a partial view.
+        observeErrors += 1;
+        const kind = error instanceof BackendError ? error.kind : 'other';
+        const message = error instanceof Error ? error.message : String(error);
+        logger.log('warn', { msg: `BackendError (${kind}): observation skipped: ${message}`, backend: backend.name, kind });
+      }
+      cycles += 1;
+      if (interactive) o.err.write(`\r  cycles ${cycles}  tool calls ${loop.stats.toolCalls}  rejections ${Object.values(loop.stats.rejectionsByCode).reduce((a, b) => a + b, 0)}   `);
+      const wait = config.agent.interval_ms - (Date.now() - cycleStart);
+      if (wait > 0 && (config.agent.max_cycles === 0 || cycles < config.agent.max_cycles)) {
+        await sleep(wait, undefined, { signal: o.signal }).catch(() => undefined);
+      }
+    }
+  } finally {
+    if (interactive) o.err.write('\n');
+    breakerOpenings = tools.state().gateOpenings;
+    audit.close();
+    tools.close();
+    logger.flush?.();
+    await endpoint?.close();
+  }
+  const summary: LiveSummary = {
+    ...loop.stats,
+    backend: backend.name,
+    mode: config.safety.mode,
+    symbol: config.agent.symbol,
+    cycles,
+    observeErrors,
+    breakerOpenings,
+    startedAtMs,
+    endedAtMs: Date.now(),
+    stoppedBySignal: o.signal?.aborted === true,
+  };
+  writeFileSync(config.agent.summary_json, `${JSON.stringify(summary, null, 2)}\n`);
+  const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
+  o.out.write(
+    [
+      `live agent: ${summary.symbol} on ${summary.backend} (${summary.mode}), ${cycles} observations, provider ${summary.provider} (${summary.model})${summary.stoppedBySignal ? ' [stopped by signal]' : ''}`,
+      `  orders          ${counts(summary.ordersByStatus)}`,
+      `  rejections      ${counts(summary.rejectionsByCode)}`,
+      `  breaker opened  ${breakerOpenings} time(s)`,
+      `  venue errors    ${observeErrors} observation(s) skipped`,
+      `  model           ${summary.modelCalls} calls, ${summary.modelErrors} failed, ${summary.promptTokens} + ${summary.completionTokens} tokens`,
+      `  wrote ${config.agent.summary_json}, ${config.agent.audit}`,
+    ].join('\n') + '\n',
+  );
+  return 0;
+}
