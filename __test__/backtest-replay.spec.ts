@@ -130,7 +130,7 @@ function checkNothingLeftCrossed(step: StepContext): void {
 async function runActive(steps = 4000) {
   const { backend, tools } = setupReplay({ cash: 1_000_000 });
   const events: BackendEvent[] = [];
-  backend.subscribe((event) => events.push(event));
+  backend.subscribe((event) => events.push(event), { pnl: true });
   const replay = new BacktestReplay(backend, {
     clock: tools,
     onStep: (step) => {
@@ -276,7 +276,7 @@ describe('the backend as the agent sees it', () => {
   it('pushes market and pnl events every step, so the guard never asks; pnl restarts each UTC day', async () => {
     const { backend, tools } = setupReplay();
     const events: BackendEvent[] = [];
-    backend.subscribe((e) => events.push(e));
+    backend.subscribe((e) => events.push(e), { pnl: true });
     const calls = { positions: 0, reference: 0 };
     const getPositions = backend.getPositions.bind(backend);
     const getReferencePrice = backend.getReferencePrice.bind(backend);

@@ -30,6 +30,68 @@ describe('MockTradingBackend', () => {
     expect(backend.openOrders()).toHaveLength(1);
   });
 
+  it('remembers client ids within its history window, and forgets the oldest beyond it', async () => {
+    const backend = new MockTradingBackend({ cash: 1e9, referencePrices: { 'BTC-USDT': 20_000 }, historyLimit: 3 });
+    const order = (id: string) => ({ symbol: 'BTC-USDT', side: 'Buy' as const, quantity: 0.1, orderType: 'Market' as const, timeInForce: 'GTC' as const, clientOrderId: id });
+    const first = await backend.placeOrder(order('a'));
+    await backend.placeOrder(order('b'));
+    await backend.placeOrder(order('c'));
+    expect(await backend.placeOrder(order('a'))).toEqual(first); // still in the window
+    await backend.placeOrder(order('d')); // pushes `a` out
+    const again = await backend.placeOrder(order('a'));
+    expect(again.orderId).not.toBe(first.orderId);
+    expect(backend.acceptedOrders()).toBe(5);
+    expect(backend.fills.length).toBeLessThanOrEqual(2 * 3);
+    expect(backend.fills.at(-1)?.orderId).toBe(again.orderId);
+    expect(() => new MockTradingBackend({ historyLimit: 0 })).toThrow(/historyLimit/);
+  });
+
+  it('keeps open quantities and locked cash right through rest, replace, fill and cancel', async () => {
+    const backend = new MockTradingBackend({ cash: 100_000, referencePrices: { 'BTC-USDT': 20_000, 'ETH-USDT': 1_000 } });
+    const events: BackendEvent[] = [];
+    backend.subscribe((event) => events.push(event));
+    const lastMarket = (symbol: string) => events.filter((e) => e.type === 'market' && e.symbol === symbol).at(-1);
+    // Kept incrementally, so equal to the book's sums up to float rounding; an empty book is exactly 0.
+    const expectOpen = (symbol: string, buy: number, sell: number) => {
+      const m = lastMarket(symbol) as Extract<BackendEvent, { type: 'market' }>;
+      expect(m.openBuyQuantity).toBeCloseTo(buy, 12);
+      expect(m.openSellQuantity).toBeCloseTo(sell, 12);
+    };
+    const place = (symbol: string, side: 'Buy' | 'Sell', quantity: number, price: number, id: string) =>
+      backend.placeOrder({ symbol, side, quantity, orderType: 'Limit', price, timeInForce: 'GTC', clientOrderId: id });
+    const b1 = await place('BTC-USDT', 'Buy', 0.1, 19_000, 'b1');
+    await place('BTC-USDT', 'Buy', 0.2, 18_000, 'b2');
+    await place('BTC-USDT', 'Sell', 0.3, 21_000, 's1');
+    await place('ETH-USDT', 'Buy', 2, 900, 'e1');
+    expectOpen('BTC-USDT', 0.3, 0.3);
+    expect((await backend.getBalance())[0]).toEqual({ asset: 'USDT', free: 100_000 - 1_900 - 3_600 - 1_800, locked: 1_900 + 3_600 + 1_800 });
+    await backend.replaceOrder({ orderId: b1.orderId, quantity: 0.5 });
+    expectOpen('BTC-USDT', 0.7, 0.3);
+    backend.setReferencePrice('BTC-USDT', 18_500); // fills the 0.5 @ 19,000
+    expect(lastMarket('BTC-USDT')).toMatchObject({ position: 0.5 });
+    expectOpen('BTC-USDT', 0.2, 0.3);
+    expect((await backend.getBalance())[0]?.locked).toBeCloseTo(3_600 + 1_800, 9);
+    for (const o of backend.openOrders()) await backend.cancelOrder(o.orderId);
+    expect(lastMarket('BTC-USDT')).toMatchObject({ openBuyQuantity: 0, openSellQuantity: 0 });
+    expect(lastMarket('ETH-USDT')).toMatchObject({ openBuyQuantity: 0, openSellQuantity: 0 });
+    expect((await backend.getBalance())[0]).toEqual({ asset: 'USDT', free: 100_000 - 0.5 * 19_000, locked: 0 });
+  });
+
+  it('pushes pnl events only to listeners that ask for them', async () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const plain: BackendEvent[] = [];
+    const withPnl: BackendEvent[] = [];
+    backend.subscribe((e) => plain.push(e));
+    const stop = backend.subscribe((e) => withPnl.push(e), { pnl: true });
+    await backend.placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 1, orderType: 'Market', timeInForce: 'GTC', clientOrderId: 'p' });
+    backend.setReferencePrice('BTC-USDT', 19_000);
+    expect(plain.map((e) => e.type)).toEqual(['market', 'market']);
+    expect(withPnl.filter((e) => e.type === 'pnl').at(-1)).toEqual({ type: 'pnl', dailyPnl: -1_000 });
+    stop();
+    backend.setReferencePrice('BTC-USDT', 19_500);
+    expect(withPnl.filter((e) => e.type === 'pnl')).toHaveLength(2);
+  });
+
   it('IOC that cannot trade is cancelled, never rests', async () => {
     const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
     const ioc = await backend.placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 1, orderType: 'Limit', price: 1, timeInForce: 'IOC', clientOrderId: 'i' });

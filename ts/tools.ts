@@ -163,7 +163,7 @@ class GuardedTools {
       },
       this.metrics.native,
     );
-    this.unsubscribe = o.backend.subscribe?.((event) => this.onBackendEvent(event)) ?? (() => undefined);
+    this.unsubscribe = o.backend.subscribe?.((event) => this.onBackendEvent(event), { pnl: this.hasPnlGate }) ?? (() => undefined);
   }
 
   api(): TradingTools {

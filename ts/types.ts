@@ -80,6 +80,11 @@ export type BackendEvent =
   | { type: 'order'; orderId: string; symbol: string; side: Side; price: number; remaining: number }
   | { type: 'pnl'; dailyPnl: number };
 
+export interface SubscribeTopics {
+  /** Deliver `pnl` events too (default false). */
+  pnl?: boolean;
+}
+
 export interface TradingBackend {
   readonly name: BackendName;
   placeOrder(request: OrderRequest): Promise<OrderAck>;
@@ -96,6 +101,7 @@ export interface TradingBackend {
   /**
    * Optional push feed. A backend that implements it must emit a `market` event for a symbol after
    * every change of its reference price, position or open orders, so the guard's view is never stale.
+   * `pnl` events go only to listeners that ask for them (today's PnL is work on every fill).
    */
-  subscribe?(listener: (event: BackendEvent) => void): () => void;
+  subscribe?(listener: (event: BackendEvent) => void, topics?: SubscribeTopics): () => void;
 }

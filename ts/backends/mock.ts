@@ -1,6 +1,10 @@
 // MockTradingBackend: a tiny in-memory venue (SPEC §6) with balances, signed positions, resting
 // limit orders, fills, reference prices and failure injection. It pushes every change through
 // `subscribe`, like a venue's user-data stream: market state per symbol and today's PnL.
+//
+// Every call costs O(1) in the number of orders it has seen: open quantities and locked cash are
+// kept per symbol as orders change (not summed over the book), and the fill list and client-id
+// memory keep the most recent `historyLimit` entries, like a venue's retention window.
 import { BackendError } from '../errors';
 import type {
   Balance,
@@ -13,6 +17,7 @@ import type {
   Position,
   ReplaceRequest,
   Side,
+  SubscribeTopics,
   TradingBackend,
 } from '../types';
 
@@ -42,6 +47,11 @@ export interface MockBackendOptions {
   /** Delay every call by this many ms (default 0: resolves on the next microtask). */
   latencyMs?: number;
   now?: () => number;
+  /**
+   * Fills and client order ids remembered (the most recent ones), default 100,000. A place that
+   * repeats a client id within that window returns the first ack instead of a second order.
+   */
+  historyLimit?: number;
 }
 
 interface Injected {
@@ -54,6 +64,13 @@ interface Injected {
 interface MockPosition {
   quantity: number;
   averagePrice: number;
+}
+
+/** Remaining quantity of a symbol's open orders per side. */
+interface OpenQuantity {
+  buy: number;
+  sell: number;
+  orders: number;
 }
 
 export class MockTradingBackend implements TradingBackend {
@@ -74,9 +91,16 @@ export class MockTradingBackend implements TradingBackend {
   private readonly prices = new Map<string, number>();
   private readonly positions = new Map<string, MockPosition>();
   private readonly open = new Map<string, OpenOrder>();
+  private readonly openQuantity = new Map<string, OpenQuantity>();
+  /** Quote currency held by resting buys. */
+  private locked = 0;
   private readonly byClientId = new Map<string, OrderAck>();
+  private readonly historyLimit: number;
+  private readonly clientIdRing: Array<string | undefined> = [];
+  private accepted = 0;
   private readonly injected: Injected[] = [];
   private readonly listeners = new Set<(event: BackendEvent) => void>();
+  private readonly pnlListeners = new Set<(event: BackendEvent) => void>();
   private readonly latencyMs: number;
   private readonly now: () => number;
   private nextId = 1;
@@ -88,6 +112,8 @@ export class MockTradingBackend implements TradingBackend {
     this.quoteAsset = options.quoteAsset ?? 'USDT';
     this.latencyMs = options.latencyMs ?? 0;
     this.now = options.now ?? Date.now;
+    this.historyLimit = options.historyLimit ?? 100_000;
+    if (!(Number.isInteger(this.historyLimit) && this.historyLimit > 0)) throw new RangeError(`historyLimit must be a positive integer, got ${this.historyLimit}`);
     for (const [symbol, price] of Object.entries(options.referencePrices ?? {})) this.prices.set(symbol, price);
     this.dailyPnl(); // the first day starts at the initial equity
   }
@@ -101,7 +127,8 @@ export class MockTradingBackend implements TradingBackend {
   setReferencePrice(symbol: string, price: number): void {
     if (!(Number.isFinite(price) && price > 0)) throw new RangeError(`price must be finite and > 0, got ${price}`);
     this.prices.set(symbol, price);
-    for (const order of [...this.open.values()]) {
+    const resting = this.openQuantity.get(symbol);
+    if (resting !== undefined && resting.orders > 0) for (const order of [...this.open.values()]) {
       if (order.symbol !== symbol) continue;
       const crosses = order.side === 'Buy' ? price <= order.price : price >= order.price;
       if (crosses) this.fill(order, order.remaining, order.price);
@@ -109,9 +136,13 @@ export class MockTradingBackend implements TradingBackend {
     this.emitMarket(symbol);
   }
 
-  subscribe(listener: (event: BackendEvent) => void): () => void {
+  subscribe(listener: (event: BackendEvent) => void, topics: SubscribeTopics = {}): () => void {
     this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+    if (topics.pnl === true) this.pnlListeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+      this.pnlListeners.delete(listener);
+    };
   }
 
   async placeOrder(request: OrderRequest): Promise<OrderAck> {
@@ -143,15 +174,15 @@ export class MockTradingBackend implements TradingBackend {
       this.fill(order, order.remaining, fillPrice);
       status = 'Filled';
     } else if (request.orderType === 'Limit' && request.timeInForce === 'GTC') {
-      this.open.set(order.orderId, order);
-      this.emitOrder(order);
+      this.rest(order);
+      this.emitOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
       status = 'New';
     } else {
       status = 'Cancelled'; // IOC/FOK that cannot trade now
     }
     this.emitMarket(request.symbol);
     const ack = this.ack(order, status);
-    this.byClientId.set(request.clientOrderId, ack);
+    this.remember(request.clientOrderId, ack);
     return ack;
   }
 
@@ -160,8 +191,8 @@ export class MockTradingBackend implements TradingBackend {
     this.enter('cancelOrder');
     const order = this.open.get(orderId);
     if (order === undefined) throw new BackendError('rejected', `order ${orderId} is not open`);
-    this.open.delete(orderId);
-    this.emitOrder({ ...order, remaining: 0 });
+    this.unrest(order);
+    this.emitOrder(order.orderId, order.symbol, order.side, order.price, 0);
     this.emitMarket(order.symbol);
     return this.ack(order, 'Cancelled');
   }
@@ -174,10 +205,12 @@ export class MockTradingBackend implements TradingBackend {
     const filled = order.quantity - order.remaining;
     const quantity = request.quantity ?? order.quantity;
     if (quantity <= filled) throw new BackendError('rejected', `new quantity ${quantity} is not above the filled ${filled}`);
+    this.unrest(order);
     order.price = request.price ?? order.price;
     order.quantity = quantity;
     order.remaining = quantity - filled;
-    this.emitOrder(order);
+    this.rest(order);
+    this.emitOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
     const reference = this.prices.get(order.symbol);
     if (reference !== undefined && (order.side === 'Buy' ? reference <= order.price : reference >= order.price)) {
       this.fill(order, order.remaining, order.price);
@@ -222,7 +255,7 @@ export class MockTradingBackend implements TradingBackend {
 
   /** Every order the venue accepted (resting, filled or cancelled), by client order id. */
   acceptedOrders(): number {
-    return this.byClientId.size;
+    return this.accepted;
   }
 
   position(symbol: string): number {
@@ -238,30 +271,78 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   private lockedCash(): number {
-    let locked = 0;
-    for (const o of this.open.values()) if (o.side === 'Buy') locked += o.remaining * o.price;
-    return locked;
+    return this.locked;
   }
 
   private availableCash(): number {
-    return this.cash - this.lockedCash();
+    return this.cash - this.locked;
+  }
+
+  /** Put `order` on the book with its remaining quantity (and cash, for a buy). */
+  private rest(order: OpenOrder): void {
+    this.open.set(order.orderId, order);
+    this.changeResting(order, 1);
+  }
+
+  /** Take `order` off the book. */
+  private unrest(order: OpenOrder): void {
+    if (this.open.delete(order.orderId)) this.changeResting(order, -1);
+  }
+
+  private changeResting(order: OpenOrder, sign: 1 | -1): void {
+    let q = this.openQuantity.get(order.symbol);
+    if (q === undefined) {
+      q = { buy: 0, sell: 0, orders: 0 };
+      this.openQuantity.set(order.symbol, q);
+    }
+    q.orders += sign;
+    if (order.side === 'Buy') {
+      q.buy += sign * order.remaining;
+      this.locked += sign * order.remaining * order.price;
+    } else {
+      q.sell += sign * order.remaining;
+    }
+    // Sums of floats drift: a symbol without open orders, or an empty book, is exactly zero again.
+    if (q.orders === 0) {
+      q.buy = 0;
+      q.sell = 0;
+    }
+    if (this.open.size === 0) this.locked = 0;
+  }
+
+  private remember(clientOrderId: string, ack: OrderAck): void {
+    // A ring of the ids in arrival order says which to forget (a Map's own oldest-first iteration
+    // walks over every deleted slot: quadratic over a long run).
+    const slot = this.accepted % this.historyLimit;
+    const forgotten = this.clientIdRing[slot];
+    if (forgotten !== undefined) this.byClientId.delete(forgotten);
+    this.clientIdRing[slot] = clientOrderId;
+    this.byClientId.set(clientOrderId, ack);
+    this.accepted += 1;
   }
 
   private fill(order: OpenOrder, quantity: number, price: number): void {
     const signed = order.side === 'Buy' ? quantity : -quantity;
-    const held = this.positions.get(order.symbol) ?? { quantity: 0, averagePrice: 0 };
+    let held = this.positions.get(order.symbol);
+    if (held === undefined) {
+      held = { quantity: 0, averagePrice: 0 };
+      this.positions.set(order.symbol, held);
+    }
     const next = held.quantity + signed;
-    const averagePrice =
+    held.averagePrice =
       next === 0 ? 0 : Math.sign(next) === Math.sign(held.quantity) && Math.abs(next) > Math.abs(held.quantity)
         ? (held.averagePrice * held.quantity + price * signed) / next
         : Math.sign(next) === Math.sign(held.quantity) ? held.averagePrice : price;
-    this.positions.set(order.symbol, { quantity: next, averagePrice });
+    held.quantity = next;
     this.cash -= signed * price;
+    const resting = this.open.has(order.orderId);
+    if (resting) this.unrest(order);
     order.remaining -= quantity;
+    if (resting && order.remaining > 0) this.rest(order);
     this.fills.push({ orderId: order.orderId, symbol: order.symbol, side: order.side, price, quantity, timestampMs: this.now() });
-    if (order.remaining <= 0 && this.open.delete(order.orderId)) {
-      this.emitOrder({ ...order, remaining: 0 });
-    }
+    // Amortized O(1): drop the oldest half-window at once.
+    if (this.fills.length >= 2 * this.historyLimit) this.fills.splice(0, this.fills.length - this.historyLimit);
+    if (resting && order.remaining <= 0) this.emitOrder(order.orderId, order.symbol, order.side, order.price, 0);
   }
 
   private ack(order: OpenOrder, status: OrderAck['status']): OrderAck {
@@ -297,28 +378,25 @@ export class MockTradingBackend implements TradingBackend {
     for (const listener of this.listeners) listener(event);
   }
 
-  private emitOrder(order: OpenOrder): void {
-    this.emit({ type: 'order', orderId: order.orderId, symbol: order.symbol, side: order.side, price: order.price, remaining: order.remaining });
+  private emitOrder(orderId: string, symbol: string, side: Side, price: number, remaining: number): void {
+    if (this.listeners.size === 0) return;
+    this.emit({ type: 'order', orderId, symbol, side, price, remaining });
   }
 
   private emitMarket(symbol: string): void {
     if (this.listeners.size === 0) return;
-    let openBuyQuantity = 0;
-    let openSellQuantity = 0;
-    for (const o of this.open.values()) {
-      if (o.symbol !== symbol) continue;
-      if (o.side === 'Buy') openBuyQuantity += o.remaining;
-      else openSellQuantity += o.remaining;
-    }
+    const resting = this.openQuantity.get(symbol);
     this.emit({
       type: 'market',
       symbol,
       referencePrice: this.prices.get(symbol) ?? null,
       position: this.positions.get(symbol)?.quantity ?? 0,
-      openBuyQuantity,
-      openSellQuantity,
+      openBuyQuantity: resting?.buy ?? 0,
+      openSellQuantity: resting?.sell ?? 0,
     });
-    this.emit({ type: 'pnl', dailyPnl: this.dailyPnl() });
+    if (this.pnlListeners.size === 0) return;
+    const pnl: BackendEvent = { type: 'pnl', dailyPnl: this.dailyPnl() };
+    for (const listener of this.pnlListeners) listener(pnl);
   }
 
   /** Equity (cash + positions at reference prices) minus equity when the UTC day was first seen. */

@@ -15,6 +15,7 @@ import type {
   Position,
   ReplaceRequest,
   Side,
+  SubscribeTopics,
   TimeInForce,
   TradingBackend,
 } from '../types';
@@ -216,6 +217,7 @@ export class BacktestTradingBackend implements TradingBackend {
   private readonly bars: BarSeries | null;
   private readonly trades: TradeSeries | null;
   private readonly listeners = new Set<(event: BackendEvent) => void>();
+  private readonly pnlListeners = new Set<(event: BackendEvent) => void>();
   private readonly orders = new Map<string, AgentOrder>();
   private readonly resting = new Map<number, AgentOrder>();
   private readonly byClientId = new Map<string, OrderAck>();
@@ -399,13 +401,17 @@ export class BacktestTradingBackend implements TradingBackend {
 
   // ---- TradingBackend ----------------------------------------------------------------------
 
-  subscribe(listener: (event: BackendEvent) => void): () => void {
+  subscribe(listener: (event: BackendEvent) => void, topics: SubscribeTopics = {}): () => void {
     this.listeners.add(listener);
+    if (topics.pnl === true) this.pnlListeners.add(listener);
     if (this.stepIndex >= 0) {
       listener(this.marketEvent());
-      listener({ type: 'pnl', dailyPnl: this.dailyPnl() });
+      if (topics.pnl === true) listener({ type: 'pnl', dailyPnl: this.dailyPnl() });
     }
-    return () => this.listeners.delete(listener);
+    return () => {
+      this.listeners.delete(listener);
+      this.pnlListeners.delete(listener);
+    };
   }
 
   async placeOrder(request: OrderRequest): Promise<OrderAck> {
@@ -687,6 +693,7 @@ export class BacktestTradingBackend implements TradingBackend {
     this.destroyed = true;
     this.engine.destroy();
     this.listeners.clear();
+    this.pnlListeners.clear();
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -910,10 +917,12 @@ export class BacktestTradingBackend implements TradingBackend {
       sent.step = this.stepIndex;
       this.emit(this.marketEvent());
     }
+    if (this.pnlListeners.size === 0) return;
     const dailyPnl = this.dailyPnl();
     if (step || dailyPnl !== sent.pnl) {
       sent.pnl = dailyPnl;
-      this.emit({ type: 'pnl', dailyPnl });
+      const event: BackendEvent = { type: 'pnl', dailyPnl };
+      for (const listener of this.pnlListeners) listener(event);
     }
   }
 }
