@@ -185,13 +185,20 @@ impl TradingMetrics {
         backend.index() * ErrorKindLabel::ALL.len() + kind.index()
     }
 
-    #[inline]
+    #[inline(always)]
     fn emit(&self, event: MetricEvent) {
         if self.listening.load(Ordering::Relaxed) {
-            let mut queue = self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-            if queue.len() < MAX_QUEUED_EVENTS {
-                queue.push(event);
-            }
+            self.enqueue(event);
+        }
+    }
+
+    /// Out of line: recording without a listener stays a load, an add and a test.
+    #[cold]
+    #[inline(never)]
+    fn enqueue(&self, event: MetricEvent) {
+        let mut queue = self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if queue.len() < MAX_QUEUED_EVENTS {
+            queue.push(event);
         }
     }
 
