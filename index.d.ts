@@ -122,6 +122,9 @@ export interface GateOptions {
 /** Create a guard (the risk chain of one tool set); returns its handle. */
 export declare function guardCreate(options: GuardOptions, metrics: NativeMetrics): number
 
+/** The UTC day (days since the epoch) of the guard's daily counts. */
+export declare function guardDailyDay(handle: number): number
+
 /**
  * Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
  * decision's numbers go into `out` (see `DECISION_SLOTS`), its string is returned.
@@ -168,6 +171,9 @@ export declare function guardRecordFailure(handle: number, ticket: number, kind:
 
 /** Close every gate by hand (the runbook's `gate.reset()`). */
 export declare function guardResetGate(handle: number): void
+
+/** Carry daily counts saved on `day` over a restart (today's only; never lowers a count). */
+export declare function guardRestoreDailyCounts(handle: number, day: number, orders: number, cancels: number): void
 
 /** Move the guard's manual clock (an error on a system clock). */
 export declare function guardSetClockMs(handle: number, ms: number): void

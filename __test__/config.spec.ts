@@ -36,7 +36,7 @@ describe('config', () => {
     const config = parseConfig(runbookExample(), ENV);
     expect(config.trading).toMatchObject({ backend: 'exchange', api_key: 'key-123', api_secret: 'secret-456', testnet: true, exchange: 'binance' });
     expect(config.safety.mode).toBe('TwoPhase');
-    expect(config.risk).toEqual({ max_order_notional: 50_000, max_daily_orders: 100, max_position_abs: 10, allowed_symbols: ['BTC-USDT', 'ETH-USDT'] });
+    expect(config.risk).toEqual({ max_order_notional: 50_000, max_daily_orders: 100, max_position_abs: 10, allowed_symbols: ['BTC-USDT', 'ETH-USDT'], daily_counts_file: 'daily-counts.json' });
     expect(config.gate).toEqual({ type: 'RejectionCircuitBreaker', threshold: 5, cooldown_ms: 60_000 });
     expect(config.metrics.callback).toBe('prometheus:http://localhost:9100/metrics');
     expect(toolsOptionsFromConfig(config)).toMatchObject({

@@ -33,6 +33,7 @@ function liveConfig(dir: string, baseUrl: string, llm: string, agent: string): s
   const text = runbook
     .replace('testnet = true # Testnet', `testnet = true # Testnet\nbase_url = "${baseUrl}"`)
     .replace('mode = "TwoPhase"', 'mode = "Direct"')
+    .replace('max_daily_orders = 100', `max_daily_orders = 100\ndaily_counts_file = "${join(dir, 'daily-counts.json')}"`)
     .concat(`\n[llm]\n${llm}\n[agent]\naudit = "${join(dir, 'audit.jsonl')}"\nsummary_json = "${join(dir, 'summary.json')}"\n${agent}\n`);
   const path = join(dir, 'config.toml');
   writeFileSync(path, text);
@@ -104,6 +105,8 @@ describe('llm-trading-agent --config on a live backend', () => {
     expect(summary).toMatchObject({ backend: 'exchange', mode: 'Direct', cycles: 8, provider: 'openai', observeErrors: 0, stoppedBySignal: false });
     expect(summary.ordersByStatus).toEqual({ Filled: 1 });
     expect(summary.rejectionsByCode).toEqual({ MAX_ORDER_NOTIONAL: 1 });
+    // Today's order count is on disk for the next start.
+    expect(JSON.parse(readFileSync(join(dir, 'daily-counts.json'), 'utf8'))).toMatchObject({ orders: 1, cancels: 0 });
     const records = audit(dir);
     expect(records.filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
     expect(records.filter((r) => r.kind === 'tool').map((r) => (r as Extract<AuditRecord, { kind: 'tool' }>).ok)).toEqual([true, false]);

@@ -32,6 +32,8 @@ const riskSchema = z.strictObject({
   max_position_abs: z.number().finite().nonnegative().optional(),
   max_daily_orders: z.number().int().nonnegative().optional(),
   max_daily_cancels: z.number().int().nonnegative().optional(),
+  /** Live runs keep today's order and cancel counts here across restarts (`none` to keep them in memory only). */
+  daily_counts_file: z.string().min(1).default('daily-counts.json'),
 });
 
 const gateSchema = z.discriminatedUnion('type', [
@@ -90,7 +92,7 @@ const backtestSchema = z.strictObject({
 export const configSchema = z.strictObject({
   trading: tradingSchema,
   safety: safetySchema.default({ mode: 'DryRun' }),
-  risk: riskSchema.default({}),
+  risk: riskSchema.prefault({}),
   gate: gateSchema.default({ type: 'AlwaysOpen' }),
   metrics: metricsSchema.default({ callback: 'none' }),
   llm: llmSchema.default({ provider: 'scripted', model: 'gpt-4o-mini', timeout_ms: 30_000, max_retries: 2 }),

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { DeadlineRace } from './deadline';
 import { BackendError, ToolError } from './errors';
 import { jsonLineLogger, type Logger } from './log';
+import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
 import { NativeGuardHandle } from './guard';
 import { ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
@@ -59,6 +60,11 @@ const optionsSchema = z.strictObject({
   marketDataMaxAgeMs: z.number().int().nonnegative().optional(),
   /** Run the guard on a manual clock starting here (Unix ms): for tests and backtests. */
   clockStartMs: z.number().int().optional(),
+  /**
+   * Keep today's order and cancel counts in this file across restarts: read at creation, written
+   * (fsync'd) before every order, replace or cancel is sent. For live trading.
+   */
+  dailyCountsFile: z.string().min(1).optional(),
 });
 
 export type RiskOptions = z.input<typeof riskOptionsSchema>;
@@ -134,6 +140,7 @@ class GuardedTools {
   /** PnL events feed only a PnL breaker; without one they are skipped (a native call per fill saved). */
   private readonly hasPnlGate: boolean;
   private readonly unsubscribe: () => void;
+  private readonly dailyCounts: DailyCountsFile | undefined;
 
   constructor(o: ParsedOptions) {
     this.backend = o.backend;
@@ -163,7 +170,24 @@ class GuardedTools {
       },
       this.metrics.native,
     );
+    if (o.dailyCountsFile !== undefined) {
+      this.dailyCounts = new DailyCountsFile(o.dailyCountsFile);
+      try {
+        const saved = this.dailyCounts.load();
+        if (saved !== undefined) this.guard.restoreDailyCounts(saved.day, saved.orders, saved.cancels);
+      } catch (error) {
+        this.guard.destroy();
+        throw error;
+      }
+    }
     this.unsubscribe = o.backend.subscribe?.((event) => this.onBackendEvent(event), { pnl: this.hasPnlGate }) ?? (() => undefined);
+  }
+
+  /** Write today's counts before anything that used a daily slot leaves the process. */
+  private saveDailyCounts(): void {
+    if (this.dailyCounts === undefined) return;
+    const state = this.guard.state();
+    this.dailyCounts.save({ day: this.guard.dailyDay(), orders: state.dailyOrders, cancels: state.dailyCancels });
   }
 
   api(): TradingTools {
@@ -244,9 +268,21 @@ class GuardedTools {
         case DecisionKind.Done:
           if (this.logger.isEnabled('info')) this.logDone(name, text);
           return text;
-        case DecisionKind.Send:
+        case DecisionKind.Send: {
           // Read the decision now: the array is reused by the next call once this one awaits.
-          return await this.send(name, out[Slot.Ticket] as number, this.callBackend(text, out), started);
+          const ticket = out[Slot.Ticket] as number;
+          if (this.dailyCounts !== undefined && ACTIONS[out[Slot.Action] as number] !== 'query') {
+            try {
+              this.saveDailyCounts();
+            } catch (cause) {
+              // Not durable, so not sent: the call fails (its slot stays counted, conservatively).
+              const error = ToolError.fromNative(this.guard.recordFailure(ticket, 'other', `daily counts not saved: ${String(cause)}`, (performance.now() - started) / 1000));
+              this.logger.log('error', { msg: `BackendError (other): ${error.message}`, tool: name, mode: this.mode, code: error.code });
+              throw error;
+            }
+          }
+          return await this.send(name, ticket, this.callBackend(text, out), started);
+        }
         default: {
           const error = rejectionError(out, text);
           this.logRejection(name, error);

@@ -51,7 +51,8 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   let endpoint: PrometheusEndpoint | undefined;
   if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
   const options = toolsOptionsFromConfig(config);
-  const tools = createTradingTools({ ...options, backend, metrics, logger });
+  const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
+  const tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile });
   const audit = new AuditLog(config.agent.audit, 1);
   const loop = new AgentLoop({
     provider,

@@ -537,6 +537,26 @@ pub fn guard_state(handle: f64) -> Result<GuardState> {
     })
 }
 
+/// The UTC day (days since the epoch) of the guard's daily counts.
+#[napi]
+pub fn guard_daily_day(handle: f64) -> Result<f64> {
+    with_guard(handle, "guardDailyDay", |s| Ok(s.guard.daily_day() as f64))
+}
+
+/// Carry daily counts saved on `day` over a restart (today's only; never lowers a count).
+#[napi]
+pub fn guard_restore_daily_counts(handle: f64, day: f64, orders: f64, cancels: f64) -> Result<()> {
+    with_guard(handle, "guardRestoreDailyCounts", |s| {
+        for (name, value) in [("day", day), ("orders", orders), ("cancels", cancels)] {
+            if !(value.is_finite() && value >= 0.0 && value.fract() == 0.0) {
+                return Err(invalid(format!("{name} must be a non-negative integer, got {value}")));
+            }
+        }
+        s.guard.restore_daily_counts(day as i64, orders as u64, cancels as u64);
+        Ok(())
+    })
+}
+
 /// Move the guard's manual clock (an error on a system clock).
 #[napi]
 pub fn guard_set_clock_ms(handle: f64, ms: f64) -> Result<()> {

@@ -487,6 +487,20 @@ impl Guard {
         self.daily_cancels.count(self.clock.now_ms())
     }
 
+    /// The UTC day (days since the epoch) the daily counts belong to.
+    pub fn daily_day(&mut self) -> i64 {
+        self.daily_orders.day(self.clock.now_ms())
+    }
+
+    /// Carry the daily counts of `day` over a restart (see [`DailyCounter::restore`]): a process
+    /// that restarts mid-day keeps counting towards `max_daily_orders` / `max_daily_cancels`.
+    pub fn restore_daily_counts(&mut self, day: i64, orders: u64, cancels: u64) {
+        let now = self.clock.now_ms();
+        self.daily_orders.restore(now, day, orders);
+        self.daily_cancels.restore(now, day, cancels);
+        self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
+    }
+
     pub fn pending_confirms(&self) -> usize {
         self.tokens.len()
     }

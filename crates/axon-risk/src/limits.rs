@@ -111,6 +111,21 @@ impl DailyCounter {
         Ok(self.day)
     }
 
+    /// The UTC day the count belongs to (after rolling to `now_ms`'s day).
+    pub fn day(&mut self, now_ms: i64) -> i64 {
+        self.roll(now_ms);
+        self.day
+    }
+
+    /// Carry a count over a restart: a count saved on today's UTC day raises today's count to it
+    /// (never lowers it); one saved on another day is yesterday's and changes nothing.
+    pub fn restore(&mut self, now_ms: i64, day: i64, count: u64) {
+        self.roll(now_ms);
+        if day == self.day {
+            self.count = self.count.max(count);
+        }
+    }
+
     pub fn release(&mut self, now_ms: i64, day: i64) {
         self.roll(now_ms);
         if day == self.day {

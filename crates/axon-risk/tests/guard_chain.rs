@@ -160,6 +160,32 @@ fn position_limit_counts_position_open_orders_and_inflight() {
 }
 
 #[test]
+fn daily_counts_carried_over_a_restart_count_today_only() {
+    let limits = RiskLimits { max_daily_orders: Some(3), max_daily_cancels: Some(5), ..Default::default() };
+    let order = limit("BTC-USDT", "Buy", 1.0, 1.0);
+    let mut before = harness(SafetyMode::Direct, limits.clone(), vec![]);
+    sent(before.guard.decide(ToolKind::PlaceOrder, &order, false));
+    sent(before.guard.decide(ToolKind::PlaceOrder, &order, false));
+    let (day, orders, cancels) = (before.guard.daily_day(), before.guard.daily_orders(), before.guard.daily_cancels());
+    assert_eq!((day, orders), (19_000, 2));
+
+    // The restarted process: same day, the saved counts apply (and never lower a higher count).
+    let mut after = harness(SafetyMode::Direct, limits.clone(), vec![]);
+    after.guard.restore_daily_counts(day, orders, cancels);
+    assert_eq!(after.metrics.daily_orders(), 2, "the gauge shows the carried count");
+    sent(after.guard.decide(ToolKind::PlaceOrder, &order, false));
+    let r = rejected(after.guard.decide(ToolKind::PlaceOrder, &order, false));
+    assert_eq!(r.message, "RiskLimits: daily order count 4 exceeds limit 3");
+    after.guard.restore_daily_counts(day, 1, 0);
+    assert_eq!(after.guard.daily_orders(), 3);
+
+    // Counts saved yesterday are not today's.
+    let mut next_day = harness(SafetyMode::Direct, limits, vec![]);
+    next_day.guard.restore_daily_counts(day - 1, 3, 5);
+    assert_eq!((next_day.guard.daily_orders(), next_day.guard.daily_cancels()), (0, 0));
+}
+
+#[test]
 fn daily_orders_reserve_atomically_release_on_definite_rejection_and_reset_at_utc_midnight() {
     let limits = RiskLimits { max_daily_orders: Some(2), ..Default::default() };
     let mut h = harness(SafetyMode::Direct, limits, vec![]);
