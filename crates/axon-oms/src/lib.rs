@@ -544,18 +544,25 @@ mod tests {
         let oms = Oms::open(&*journal).expect("open");
         let id = acked(&oms, "r0", limit(Side::Buy, 4.0, 100.0));
         oms.fill(&id, 1.0, 100.0).expect("partial");
-        let r = oms.replace("r1", &id, Some(99.0), Some(6.0)).expect("replace");
+        let r = oms
+            .replace("r1", &id, Some(99.0), Some(6.0))
+            .expect("replace");
         assert!(r.created);
         let (old, new) = (oms.order(&id).expect("old"), r.order.clone());
         assert_eq!(old.status, OrderStatus::Cancelled);
         assert_eq!(old.replaced_by.as_deref(), Some(new.id.as_str()));
         assert_eq!(old.filled_quantity, 1.0);
         assert_eq!(new.replaces.as_deref(), Some(id.as_str()));
-        assert_eq!((new.status, new.quantity, new.price), (OrderStatus::New, 5.0, Some(99.0)));
+        assert_eq!(
+            (new.status, new.quantity, new.price),
+            (OrderStatus::New, 5.0, Some(99.0))
+        );
         assert_eq!(new.client_order_id, old.client_order_id);
         // retry with the same key and fields: the same new order, nothing else changes
         let before = oms.snapshot();
-        let again = oms.replace("r1", &id, Some(99.0), Some(6.0)).expect("replay");
+        let again = oms
+            .replace("r1", &id, Some(99.0), Some(6.0))
+            .expect("replay");
         assert!(!again.created);
         assert_eq!(again.order, new);
         assert_eq!(oms.snapshot(), before);

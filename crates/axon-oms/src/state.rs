@@ -27,7 +27,8 @@
 
 use crate::error::OmsError;
 use crate::order::{
-    positive_finite, validate_id, validate_symbol, NewOrder, Order, OrderStatus, OrderType, Side, QTY_EPSILON,
+    positive_finite, validate_id, validate_symbol, NewOrder, Order, OrderStatus, OrderType, Side,
+    QTY_EPSILON,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -126,7 +127,10 @@ pub fn replacement(
     quantity: Option<f64>,
 ) -> Result<NewOrder, OmsError> {
     if price.is_none() && quantity.is_none() {
-        return Err(OmsError::field("price", "price and/or quantity is required"));
+        return Err(OmsError::field(
+            "price",
+            "price and/or quantity is required",
+        ));
     }
     if let Some(q) = quantity {
         positive_finite("quantity", q)?;
@@ -225,7 +229,11 @@ impl State {
         self.marks
             .get(symbol)
             .map(|&p| (p, PriceSource::Mark))
-            .or_else(|| self.last_fills.get(symbol).map(|&p| (p, PriceSource::LastFill)))
+            .or_else(|| {
+                self.last_fills
+                    .get(symbol)
+                    .map(|&p| (p, PriceSource::LastFill))
+            })
     }
 
     /// Cash and positions (flat positions with realized PnL are kept).
