@@ -17,8 +17,9 @@ async function oms(options: { journal?: string; port?: number } = {}): Promise<O
   return server;
 }
 
+/** Direct mode, runbook limits; market data re-read on every call so a new mark counts at once. */
 function direct(backend: TradingBackend) {
-  const harness = setup({ backend, mode: 'Direct', risk: RUNBOOK_RISK, backendTimeoutMs: 8_000, clockStartMs: undefined });
+  const harness = setup({ backend, mode: 'Direct', risk: RUNBOOK_RISK, backendTimeoutMs: 8_000, clockStartMs: undefined, marketDataMaxAgeMs: 0 });
   cleanups.push(async () => harness.tools.close());
   return harness;
 }
