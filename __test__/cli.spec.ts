@@ -90,6 +90,7 @@ describe('llm-trading-agent backtest', () => {
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
+    child.stderr.resume(); // drain the logs: a full pipe blocks the child's (synchronous) stderr writes
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
