@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { omsBackendFromConfig, parseConfig } from '../ts/config';
+import { omsBackendFromConfig } from '../ts/backends/from-config';
+import { parseConfig } from '../ts/config';
 import { startFakeBinance } from './support/fake-binance';
 import { deadPort, startOms } from './support/oms-server';
 
