@@ -6,7 +6,10 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
+import { omsBackendFromConfig } from '../ts/backends/from-config';
+import { parseConfig } from '../ts/config';
 import { startFakeBinance } from './support/fake-binance';
+import { deadPort, startOms } from './support/oms-server';
 
 const CLI = join(__dirname, '..', 'dist', 'ts', 'cli.js');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
@@ -88,6 +91,7 @@ describe('llm-trading-agent backtest', () => {
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
+    child.stderr.resume(); // drain the logs: a full pipe blocks the child's (synchronous) stderr writes
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
@@ -129,4 +133,32 @@ describe('llm-trading-agent --self-check against a venue', () => {
       await venue.close();
     }
   }, 60_000);
+});
+
+describe('llm-trading-agent --self-check against axon-oms', () => {
+  const omsConfig = (baseUrl: string): string => {
+    const path = join(mkdtempSync(join(tmpdir(), 'axon-sc-oms-')), 'config.toml');
+    writeFileSync(path, `[trading]\nbackend = "oms"\nbase_url = "${baseUrl}"\ntimeout_ms = 2000\n`);
+    return path;
+  };
+
+  it('reports the service reachable via /healthz, and an unreachable one with the runbook hint', async () => {
+    const oms = await startOms();
+    try {
+      const up = run(['--self-check', '--config', omsConfig(oms.url)]);
+      expect(up.out).toContain(`ok   backend: oms: axon-oms reachable at ${oms.url}\n`);
+      expect(up.code).toBe(0);
+    } finally {
+      await oms.kill();
+    }
+    const url = `http://127.0.0.1:${await deadPort()}`;
+    const down = run(['--self-check', '--config', omsConfig(url)]);
+    expect(down.out).toContain(`FAIL backend: oms: axon-oms not reachable at ${url} (connection refused): check the axon-oms service status / port\n`);
+    expect(down.code).toBe(1);
+  }, 60_000);
+
+  it('uses [trading] base_url and timeout_ms, defaulting to http://127.0.0.1:8080', () => {
+    expect(omsBackendFromConfig(parseConfig('[trading]\nbackend = "oms"\n')).baseUrl).toBe('http://127.0.0.1:8080');
+    expect(omsBackendFromConfig(parseConfig('[trading]\nbackend = "oms"\nbase_url = "http://10.0.0.7:9090/"\n')).baseUrl).toBe('http://10.0.0.7:9090');
+  });
 });

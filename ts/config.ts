@@ -16,7 +16,7 @@ const tradingSchema = z.strictObject({
   testnet: z.boolean().default(false),
   /** Venue for `backend = "exchange"`; the runbook's example names none. */
   exchange: z.enum(['binance', 'okx']).default('binance'),
-  /** REST root to use instead of the venue's (a gateway, or a local venue in tests). */
+  /** REST root to use instead of the venue's (a gateway, or a local venue in tests); the axon-oms URL for `oms`. */
   base_url: z.url().optional(),
   timeout_ms: positiveInt.default(10_000),
 });

@@ -11,6 +11,8 @@ export { MockTradingBackend } from './backends/mock';
 export type { MockBackendOptions, MockFill, MockOperation } from './backends/mock';
 export { ExchangeTradingBackend } from './backends/exchange';
 export type { ExchangeBackendOptions, ExchangeId } from './backends/exchange';
+export { OmsTradingBackend, OmsUnreachableError } from './backends/oms';
+export type { OmsBackendOptions } from './backends/oms';
 export { jsonLineLogger, levelFromEnv, silentLogger } from './log';
 export type { Logger, LogLevel, LogRecord } from './log';
 export { placeOrderSchema, cancelOrderSchema, replaceOrderSchema, queryPortfolioSchema } from './schemas';

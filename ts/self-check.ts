@@ -4,7 +4,8 @@ import { existsSync } from 'node:fs';
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, redactConfig, type AgentConfig } from './config';
 import { NativeGuardHandle } from './guard';
 import { ExchangeTradingBackend } from './backends/exchange';
-import { exchangeOptionsFromConfig, exchangeVenue } from './backends/from-config';
+import { exchangeOptionsFromConfig, exchangeVenue, omsBackendFromConfig } from './backends/from-config';
+import { OmsUnreachableError } from './backends/oms';
 import { MatchingEngine } from './matching';
 import { DecisionKind, native, rejectionError, Slot } from './native';
 import { TradingMetrics } from './metrics';
@@ -35,6 +36,20 @@ async function checkExchange(config: AgentConfig): Promise<string> {
     return `exchange: ${venue} reachable, keys accepted (${balances.length} balances)`;
   } catch (error) {
     throw new Error(`exchange: cannot use ${venue}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** `GET /healthz` on the configured axon-oms; an unreachable service gets the runbook §3.2 hint. */
+async function checkOms(config: AgentConfig): Promise<string> {
+  const backend = omsBackendFromConfig(config);
+  try {
+    await backend.health();
+    return `oms: axon-oms reachable at ${backend.baseUrl}`;
+  } catch (error) {
+    if (error instanceof OmsUnreachableError) {
+      throw new Error(`oms: axon-oms not reachable at ${error.url} (${error.reason}): check the axon-oms service status / port`);
+    }
+    throw new Error(`oms: axon-oms at ${backend.baseUrl} is not healthy: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
@@ -122,6 +137,7 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
       const backend = config?.trading.backend ?? 'mock';
       if (backend === 'mock') return 'mock: in-memory venue, nothing to reach';
       if (backend === 'exchange' && config !== undefined) return checkExchange(config);
+      if (backend === 'oms' && config !== undefined) return checkOms(config);
       if (backend === 'backtest') {
         const data = config?.backtest.data ?? 'generated';
         if (data === 'generated') return `backtest: generated data (seed ${config?.backtest.seed}, ${config?.backtest.bars} bars)`;

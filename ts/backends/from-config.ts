@@ -3,6 +3,7 @@ import type { AgentConfig } from '../config';
 import type { TradingBackend } from '../types';
 import { ExchangeTradingBackend, type ExchangeBackendOptions } from './exchange';
 import { MockTradingBackend } from './mock';
+import { DEFAULT_OMS_URL, OmsTradingBackend } from './oms';
 
 /** Exchange backend options from `[trading]`; the keys are required. */
 export function exchangeOptionsFromConfig(config: AgentConfig): ExchangeBackendOptions {
@@ -26,6 +27,11 @@ export function exchangeVenue(config: AgentConfig): string {
   return `${t.exchange}${t.testnet ? ' testnet' : ''}${t.base_url === undefined ? '' : ` at ${t.base_url}`}`;
 }
 
+/** The axon-oms backend: `[trading] base_url` (default http://127.0.0.1:8080), `timeout_ms` per request. */
+export function omsBackendFromConfig(config: AgentConfig): OmsTradingBackend {
+  return new OmsTradingBackend({ baseUrl: config.trading.base_url ?? DEFAULT_OMS_URL, timeoutMs: config.trading.timeout_ms });
+}
+
 /** A live backend for the config; `backtest` is not one (it replays data, see `backtest`). */
 export function liveBackendFromConfig(config: AgentConfig): TradingBackend {
   switch (config.trading.backend) {
@@ -34,7 +40,7 @@ export function liveBackendFromConfig(config: AgentConfig): TradingBackend {
     case 'mock':
       return new MockTradingBackend({ cash: config.backtest.cash });
     case 'oms':
-      throw new Error('oms: this build has no OMS backend yet');
+      return omsBackendFromConfig(config);
     case 'backtest':
       throw new Error('backtest: not a live backend; run `llm-trading-agent backtest`');
   }

@@ -12,11 +12,15 @@
 //! | `POST /orders/{id}/cancel`    | empty or `{}`                                            | 200 order          |
 //! | `POST /orders/{id}/transition`| `status` (`submitted`\|`acknowledged`\|`rejected`\|`cancelled`), `reason?` | 200 order |
 //! | `POST /orders/{id}/fills`     | `quantity, price`                                        | 200 order          |
+//! | `POST /orders/{id}/replace`   | `price?, quantity?` (new total; one required), `idempotency_key?` | 201 new order / 200 same (replayed) |
+//! | `POST /marks`                 | `symbol, price`                                          | 200 `{"symbol","price","source":"mark"}` |
+//! | `GET /marks/{symbol}`         | – (symbol percent-encoded)                               | 200 `{"symbol","price":n\|null,"source":"mark"\|"last_fill"\|null}` |
 //! | `GET /portfolio`              | –                                                        | 200 `{"cash":n,"positions":[{symbol,quantity,avg_entry_price,realized_pnl}]}` |
 //! | `POST /shutdown`              | –                                                        | 200 `{"status":"shutting_down"}`, then the server stops accepting |
 //!
-//! The idempotency key comes from header `Idempotency-Key` or field
-//! `idempotency_key` (if both are given they must be equal).
+//! The idempotency key (orders and replaces) comes from header
+//! `Idempotency-Key` or field `idempotency_key` (if both are given they must
+//! be equal).
 //!
 //! Errors: `{"error":{"code":C,"field":F?,"message":M}}` with
 //! 400 `INVALID_JSON` / `INVALID_FIELD` (unknown fields too, naming the field),
@@ -29,9 +33,10 @@
 //! change is fsync'd to the journal (see [`crate::Oms`]); no input makes a
 //! handler panic; bodies above [`MAX_BODY`] are refused unread.
 //!
-//! Shutdown: `POST /shutdown` stops the accept loop and waits briefly for
-//! in-flight requests. SIGTERM/SIGKILL keep their default action (immediate
-//! exit), which is safe: every acknowledged change was fsync'd before its
+//! Shutdown: `POST /shutdown` (or the caller setting the flag, e.g. the binary
+//! on SIGTERM) stops the accept loop, closes the listener so new connections
+//! are refused, and waits up to [`DRAIN_TIMEOUT`] for in-flight requests.
+//! SIGKILL is safe too: every acknowledged change was fsync'd before its
 //! response, and a torn journal tail is truncated on the next start.
 
 use crate::{NewOrder, Oms, OmsError, OrderFilter, OrderStatus, OrderType, Side};
@@ -48,6 +53,8 @@ pub const MAX_BODY: usize = 64 * 1024;
 pub const MAX_HEAD: usize = 16 * 1024;
 /// Most connections handled at once.
 pub const MAX_CONNECTIONS: usize = 256;
+/// How long shutdown waits for in-flight requests.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// A parsed request.
 #[derive(Debug, Clone, Default)]
@@ -237,25 +244,7 @@ fn post_order(oms: &Oms, req: &Request) -> Result<Response, Response> {
     };
     let price = opt_num(&m, "price")?;
     let client_order_id = req_str(&m, "client_order_id")?;
-    let key = match (
-        req.header("idempotency-key"),
-        opt_str(&m, "idempotency_key")?,
-    ) {
-        (Some(h), Some(f)) if h != f => {
-            return Err(Response::field(
-                "idempotency_key",
-                "differs from the Idempotency-Key header",
-            ))
-        }
-        (Some(h), _) => h.to_string(),
-        (None, Some(f)) => f,
-        (None, None) => {
-            return Err(Response::field(
-                "idempotency_key",
-                "is required (header Idempotency-Key or field idempotency_key)",
-            ))
-        }
-    };
+    let key = idempotency_key(req, &m)?;
     let s = oms.submit(
         &key,
         NewOrder {
@@ -267,12 +256,85 @@ fn post_order(oms: &Oms, req: &Request) -> Result<Response, Response> {
             client_order_id,
         },
     )?;
+    Ok(created_or_replayed(&s))
+}
+
+/// From header `Idempotency-Key` or field `idempotency_key` (equal if both).
+fn idempotency_key(req: &Request, m: &Map<String, Value>) -> Result<String, Response> {
+    match (
+        req.header("idempotency-key"),
+        opt_str(m, "idempotency_key")?,
+    ) {
+        (Some(h), Some(f)) if h != f => Err(Response::field(
+            "idempotency_key",
+            "differs from the Idempotency-Key header",
+        )),
+        (Some(h), _) => Ok(h.to_string()),
+        (None, Some(f)) => Ok(f),
+        (None, None) => Err(Response::field(
+            "idempotency_key",
+            "is required (header Idempotency-Key or field idempotency_key)",
+        )),
+    }
+}
+
+fn created_or_replayed(s: &crate::Submitted) -> Response {
     let mut r = Response::json(if s.created { 201 } else { 200 }, order_json(&s.order));
     if !s.created {
         r.headers
             .push(("Idempotent-Replayed".into(), "true".into()));
     }
-    Ok(r)
+    r
+}
+
+fn replace(oms: &Oms, id: &str, req: &Request) -> Result<Response, Response> {
+    let m = body_object(req, &["price", "quantity", "idempotency_key"])?;
+    let key = idempotency_key(req, &m)?;
+    let s = oms.replace(&key, id, opt_num(&m, "price")?, opt_num(&m, "quantity")?)?;
+    Ok(created_or_replayed(&s))
+}
+
+fn post_mark(oms: &Oms, req: &Request) -> Result<Response, Response> {
+    let m = body_object(req, &["symbol", "price"])?;
+    let symbol = req_str(&m, "symbol")?;
+    let price = req_num(&m, "price")?;
+    oms.mark(&symbol, price)?;
+    Ok(Response::json(
+        200,
+        json!({ "symbol": symbol, "price": price, "source": "mark" }),
+    ))
+}
+
+fn get_mark(oms: &Oms, raw_symbol: &str) -> Result<Response, Response> {
+    let symbol = percent_decode(raw_symbol)
+        .ok_or_else(|| Response::field("symbol", "is not valid percent-encoded UTF-8"))?;
+    crate::order::validate_symbol(&symbol)?;
+    let (price, source) = match oms.reference_price(&symbol) {
+        Some((p, s)) => (
+            Value::from(p),
+            serde_json::to_value(s).unwrap_or(Value::Null),
+        ),
+        None => (Value::Null, Value::Null),
+    };
+    Ok(Response::json(
+        200,
+        json!({ "symbol": symbol, "price": price, "source": source }),
+    ))
+}
+
+/// Decode `%XX` escapes (a symbol like `BTC/USDT` arrives as `BTC%2FUSDT`).
+fn percent_decode(s: &str) -> Option<String> {
+    let mut out = Vec::with_capacity(s.len());
+    let mut bytes = s.bytes();
+    while let Some(b) = bytes.next() {
+        if b == b'%' {
+            let hex = [bytes.next()?, bytes.next()?];
+            out.push(u8::from_str_radix(std::str::from_utf8(&hex).ok()?, 16).ok()?);
+        } else {
+            out.push(b);
+        }
+    }
+    String::from_utf8(out).ok()
 }
 
 fn list_orders(oms: &Oms, req: &Request) -> Result<Response, Response> {
@@ -364,6 +426,18 @@ pub fn handle(oms: &Oms, req: &Request, shutdown: &AtomicBool) -> Response {
         },
         ["orders", id, "fills"] => match m {
             "POST" => fill(oms, id, req),
+            _ => Err(not_allowed()),
+        },
+        ["orders", id, "replace"] => match m {
+            "POST" => replace(oms, id, req),
+            _ => Err(not_allowed()),
+        },
+        ["marks"] => match m {
+            "POST" => post_mark(oms, req),
+            _ => Err(not_allowed()),
+        },
+        ["marks", symbol] => match m {
+            "GET" => get_mark(oms, symbol),
             _ => Err(not_allowed()),
         },
         ["portfolio"] => match m {
@@ -538,7 +612,8 @@ fn serve_conn(oms: &Oms, mut stream: TcpStream, shutdown: &AtomicBool) {
     let _ = stream.shutdown(std::net::Shutdown::Write);
 }
 
-/// Serve until `POST /shutdown` (or `shutdown` is set by the caller).
+/// Serve until `POST /shutdown` (or `shutdown` is set by the caller, e.g. on
+/// SIGTERM); then refuse new connections and drain in-flight ones.
 /// Each connection gets a thread; at most [`MAX_CONNECTIONS`] at once.
 pub fn serve(
     listener: TcpListener,
@@ -578,8 +653,10 @@ pub fn serve(
             Err(_) => std::thread::sleep(Duration::from_millis(10)),
         }
     }
+    // Refuse new connections right away instead of leaving them in the backlog.
+    drop(listener);
     // Let in-flight requests finish (their changes are durable either way).
-    let deadline = Instant::now() + Duration::from_secs(5);
+    let deadline = Instant::now() + DRAIN_TIMEOUT;
     while active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(10));
     }

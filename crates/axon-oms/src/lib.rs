@@ -13,7 +13,9 @@
 //! - Submits are idempotent per key, also under concurrency: the key lookup
 //!   and the insert happen under the same lock, so N concurrent submits with
 //!   one key create one order; a resubmit with different fields is
-//!   [`OmsError::IdempotencyConflict`].
+//!   [`OmsError::IdempotencyConflict`]. Replaces are idempotent the same way:
+//!   the key names the order the replace created, so a retried replace
+//!   returns that order instead of failing on the (now cancelled) original.
 //! - No operation panics on bad input; numeric inputs must be finite (and > 0
 //!   where they are quantities or prices).
 
@@ -27,7 +29,7 @@ pub mod state;
 pub use error::OmsError;
 pub use journal::{Journal, Recovered};
 pub use order::{NewOrder, Order, OrderStatus, OrderType, Side};
-pub use state::{Event, Portfolio, Position, State};
+pub use state::{Event, Portfolio, Position, PriceSource, State};
 
 use std::path::Path;
 use std::sync::{Mutex, MutexGuard};
@@ -147,6 +149,74 @@ impl Oms {
             order,
             created: true,
         })
+    }
+
+    /// Atomically cancel order `id` and create its replacement under
+    /// `idempotency_key` with the new `price` and/or total `quantity`
+    /// (see [`state`] for the rules). A retry with the same key and fields
+    /// replays the earlier result.
+    pub fn replace(
+        &self,
+        idempotency_key: &str,
+        id: &str,
+        price: Option<f64>,
+        quantity: Option<f64>,
+    ) -> Result<Submitted, OmsError> {
+        order::validate_id("idempotency_key", idempotency_key)?;
+        let mut inner = self.lock();
+        if let Some(existing) = inner.state.order_by_key(idempotency_key) {
+            let same = existing.replaces.as_deref() == Some(id)
+                && inner
+                    .state
+                    .order(id)
+                    .and_then(|old| state::replacement(old, price, quantity).ok())
+                    .is_some_and(|req| req == existing.request());
+            if same {
+                return Ok(Submitted {
+                    order: existing.clone(),
+                    created: false,
+                });
+            }
+            return Err(OmsError::IdempotencyConflict {
+                key: idempotency_key.to_string(),
+                existing_order_id: existing.id.clone(),
+            });
+        }
+        let new_id = inner.state.next_order_id();
+        let ev = Event::Replace {
+            order_id: id.to_string(),
+            new_order_id: new_id.clone(),
+            idempotency_key: idempotency_key.to_string(),
+            price,
+            quantity,
+            ts_ms: now_ms(),
+        };
+        Self::commit(&mut inner, &ev)?;
+        let order = inner
+            .state
+            .order(&new_id)
+            .cloned()
+            .ok_or(OmsError::OrderNotFound(new_id))?;
+        Ok(Submitted {
+            order,
+            created: true,
+        })
+    }
+
+    /// Set the mark (reference) price of `symbol`.
+    pub fn mark(&self, symbol: &str, price: f64) -> Result<(), OmsError> {
+        let mut inner = self.lock();
+        let ev = Event::Mark {
+            symbol: symbol.to_string(),
+            price,
+            ts_ms: now_ms(),
+        };
+        Self::commit(&mut inner, &ev)
+    }
+
+    /// The mark of `symbol`, else its last fill price, else `None`.
+    pub fn reference_price(&self, symbol: &str) -> Option<(f64, PriceSource)> {
+        self.lock().state.reference_price(symbol)
     }
 
     /// Move an order to `to` (`Submitted`, `Acknowledged`, `Rejected` or `Cancelled`).
@@ -466,6 +536,108 @@ mod tests {
             Err(OmsError::InvalidField { .. })
         ));
         assert_eq!(oms.portfolio().cash, 0.0);
+    }
+
+    #[test]
+    fn replace_cancels_and_creates_atomically_and_replays() {
+        let journal = temp_journal("replace");
+        let oms = Oms::open(&*journal).expect("open");
+        let id = acked(&oms, "r0", limit(Side::Buy, 4.0, 100.0));
+        oms.fill(&id, 1.0, 100.0).expect("partial");
+        let r = oms
+            .replace("r1", &id, Some(99.0), Some(6.0))
+            .expect("replace");
+        assert!(r.created);
+        let (old, new) = (oms.order(&id).expect("old"), r.order.clone());
+        assert_eq!(old.status, OrderStatus::Cancelled);
+        assert_eq!(old.replaced_by.as_deref(), Some(new.id.as_str()));
+        assert_eq!(old.filled_quantity, 1.0);
+        assert_eq!(new.replaces.as_deref(), Some(id.as_str()));
+        assert_eq!(
+            (new.status, new.quantity, new.price),
+            (OrderStatus::New, 5.0, Some(99.0))
+        );
+        assert_eq!(new.client_order_id, old.client_order_id);
+        // retry with the same key and fields: the same new order, nothing else changes
+        let before = oms.snapshot();
+        let again = oms
+            .replace("r1", &id, Some(99.0), Some(6.0))
+            .expect("replay");
+        assert!(!again.created);
+        assert_eq!(again.order, new);
+        assert_eq!(oms.snapshot(), before);
+        // same key, other fields: conflict; a fresh key on the cancelled order: illegal
+        assert!(matches!(
+            oms.replace("r1", &id, Some(98.0), None),
+            Err(OmsError::IdempotencyConflict { .. })
+        ));
+        assert!(matches!(
+            oms.replace("r2", &id, Some(98.0), None),
+            Err(OmsError::IllegalTransition { .. })
+        ));
+        // the total must stay above what is filled; price needs a Limit order
+        let x = acked(&oms, "x", limit(Side::Sell, 2.0, 100.0));
+        oms.fill(&x, 1.5, 100.0).expect("partial");
+        let before_refusals = oms.snapshot();
+        assert!(
+            matches!(oms.replace("x1", &x, None, Some(1.5)), Err(OmsError::InvalidField { ref field, .. }) if field == "quantity")
+        );
+        assert!(
+            matches!(oms.replace("x1", &x, None, None), Err(OmsError::InvalidField { ref field, .. }) if field == "price")
+        );
+        let m = oms
+            .submit(
+                "m",
+                NewOrder {
+                    order_type: OrderType::Market,
+                    price: None,
+                    ..limit(Side::Buy, 1.0, 1.0)
+                },
+            )
+            .expect("market")
+            .order
+            .id;
+        assert!(
+            matches!(oms.replace("m1", &m, Some(5.0), None), Err(OmsError::InvalidField { ref field, .. }) if field == "price")
+        );
+        assert_eq!(oms.order(&x), before_refusals.order(&x).cloned());
+        assert_eq!(oms.orders(OrderFilter::All).len(), 4);
+        // replays identically from the journal
+        let snapshot = oms.snapshot();
+        drop(oms);
+        assert_eq!(Oms::open(&*journal).expect("reopen").snapshot(), snapshot);
+    }
+
+    #[test]
+    fn reference_price_is_mark_else_last_fill() {
+        let journal = temp_journal("marks");
+        let oms = Oms::open(&*journal).expect("open");
+        assert_eq!(oms.reference_price("BTC-USD"), None);
+        let id = acked(&oms, "a", limit(Side::Buy, 2.0, 100.0));
+        oms.fill(&id, 1.0, 95.0).expect("fill");
+        assert_eq!(
+            oms.reference_price("BTC-USD"),
+            Some((95.0, PriceSource::LastFill))
+        );
+        oms.mark("BTC-USD", 101.5).expect("mark");
+        oms.fill(&id, 1.0, 97.0).expect("fill");
+        assert_eq!(
+            oms.reference_price("BTC-USD"),
+            Some((101.5, PriceSource::Mark))
+        );
+        for bad in [f64::NAN, 0.0, -1.0, f64::INFINITY] {
+            assert!(oms.mark("BTC-USD", bad).is_err());
+        }
+        assert!(
+            matches!(oms.mark("A B", 1.0), Err(OmsError::InvalidField { ref field, .. }) if field == "symbol")
+        );
+        drop(oms);
+        let oms = Oms::open(&*journal).expect("reopen");
+        assert_eq!(
+            oms.reference_price("BTC-USD"),
+            Some((101.5, PriceSource::Mark))
+        );
+        assert_eq!(oms.reference_price("ETH-USD"), None);
     }
 
     #[test]

@@ -157,25 +157,29 @@ pub(crate) fn validate_id(field: &str, v: &str) -> Result<(), OmsError> {
     Ok(())
 }
 
+pub(crate) fn validate_symbol(symbol: &str) -> Result<(), OmsError> {
+    if symbol.is_empty() || symbol.len() > MAX_SYMBOL_LEN {
+        return Err(OmsError::field(
+            "symbol",
+            format!("must be 1..={MAX_SYMBOL_LEN} bytes"),
+        ));
+    }
+    if !symbol
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
+    {
+        return Err(OmsError::field(
+            "symbol",
+            "may contain only ASCII letters, digits and - _ . / :",
+        ));
+    }
+    Ok(())
+}
+
 impl NewOrder {
     /// Validate all fields; the error names the first offending field.
     pub fn validate(&self) -> Result<(), OmsError> {
-        if self.symbol.is_empty() || self.symbol.len() > MAX_SYMBOL_LEN {
-            return Err(OmsError::field(
-                "symbol",
-                format!("must be 1..={MAX_SYMBOL_LEN} bytes"),
-            ));
-        }
-        if !self
-            .symbol
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "-_./:".contains(c))
-        {
-            return Err(OmsError::field(
-                "symbol",
-                "may contain only ASCII letters, digits and - _ . / :",
-            ));
-        }
+        validate_symbol(&self.symbol)?;
         positive_finite("quantity", self.quantity)?;
         match (self.order_type, self.price) {
             (OrderType::Limit, None) => {
@@ -210,6 +214,10 @@ pub struct Order {
     pub reject_reason: Option<String>,
     pub created_at_ms: u64,
     pub updated_at_ms: u64,
+    /// The order this one replaced (set on the order a replace created).
+    pub replaces: Option<String>,
+    /// The order that replaced this one (set on the order a replace cancelled).
+    pub replaced_by: Option<String>,
 }
 
 impl Order {

@@ -9,6 +9,15 @@
 //!   [`State::default`] yields an identical (`==`) state. Order ids are
 //!   sequential (`ord-00000001`, ...) and carried in the event.
 //! - One idempotency key maps to exactly one order.
+//! - A replace is one event: the old order is cancelled (`replaced_by` set)
+//!   and a new order is created (`replaces` set) with the next order id, under
+//!   its own idempotency key, for the same symbol, side, type and client order
+//!   id. Its quantity is the new total minus what the old order already filled
+//!   (the old order keeps its fills), so the new total must exceed the filled
+//!   quantity. Only open orders can be replaced; only Limit orders take a price.
+//! - Marks (reference prices posted by whoever knows the market) are events
+//!   too, so they survive restarts. The reference price of a symbol is its
+//!   mark, else its last fill price, else none.
 //! - Fills: only on `Acknowledged`/`PartiallyFilled` orders, quantity and price
 //!   finite and > 0, never above the remaining quantity (overfill refused),
 //!   never through the limit price; cash and every position stay finite.
@@ -18,7 +27,8 @@
 
 use crate::error::OmsError;
 use crate::order::{
-    positive_finite, validate_id, NewOrder, Order, OrderStatus, OrderType, Side, QTY_EPSILON,
+    positive_finite, validate_id, validate_symbol, NewOrder, Order, OrderStatus, OrderType, Side,
+    QTY_EPSILON,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
@@ -48,6 +58,30 @@ pub enum Event {
         price: f64,
         ts_ms: u64,
     },
+    /// Cancel `order_id` and create `new_order_id` with the new price and/or
+    /// total quantity, atomically.
+    Replace {
+        order_id: String,
+        new_order_id: String,
+        idempotency_key: String,
+        price: Option<f64>,
+        quantity: Option<f64>,
+        ts_ms: u64,
+    },
+    /// A mark (reference) price for a symbol.
+    Mark {
+        symbol: String,
+        price: f64,
+        ts_ms: u64,
+    },
+}
+
+/// Where a reference price comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PriceSource {
+    Mark,
+    LastFill,
 }
 
 /// A signed position in one symbol.
@@ -77,11 +111,70 @@ pub struct State {
     by_key: HashMap<String, usize>,
     cash: f64,
     positions: BTreeMap<String, Position>,
+    marks: BTreeMap<String, f64>,
+    last_fills: BTreeMap<String, f64>,
 }
 
 /// Format the id of the `n`-th order (1-based).
 pub fn order_id(n: usize) -> String {
     format!("ord-{n:08}")
+}
+
+/// The order a replace of `old` creates (ignores `old`'s status; the caller checks it).
+pub fn replacement(
+    old: &Order,
+    price: Option<f64>,
+    quantity: Option<f64>,
+) -> Result<NewOrder, OmsError> {
+    if price.is_none() && quantity.is_none() {
+        return Err(OmsError::field(
+            "price",
+            "price and/or quantity is required",
+        ));
+    }
+    if let Some(q) = quantity {
+        positive_finite("quantity", q)?;
+        if q <= old.filled_quantity + old.quantity * QTY_EPSILON {
+            return Err(OmsError::field(
+                "quantity",
+                format!(
+                    "new total {q} must be above the filled quantity {}",
+                    old.filled_quantity
+                ),
+            ));
+        }
+    }
+    let order = NewOrder {
+        symbol: old.symbol.clone(),
+        side: old.side,
+        quantity: quantity.map_or_else(|| old.remaining(), |q| q - old.filled_quantity),
+        order_type: old.order_type,
+        price: price.or(old.price),
+        client_order_id: old.client_order_id.clone(),
+    };
+    order.validate()?;
+    Ok(order)
+}
+
+fn new_order(id: &str, key: &str, order: &NewOrder, ts_ms: u64) -> Order {
+    Order {
+        id: id.to_string(),
+        idempotency_key: key.to_string(),
+        symbol: order.symbol.clone(),
+        side: order.side,
+        quantity: order.quantity,
+        order_type: order.order_type,
+        price: order.price,
+        client_order_id: order.client_order_id.clone(),
+        status: OrderStatus::New,
+        filled_quantity: 0.0,
+        avg_fill_price: 0.0,
+        reject_reason: None,
+        created_at_ms: ts_ms,
+        updated_at_ms: ts_ms,
+        replaces: None,
+        replaced_by: None,
+    }
 }
 
 /// The position after a signed fill (the caller checks finiteness).
@@ -131,6 +224,18 @@ impl State {
         order_id(self.orders.len() + 1)
     }
 
+    /// The mark of `symbol`, else its last fill price.
+    pub fn reference_price(&self, symbol: &str) -> Option<(f64, PriceSource)> {
+        self.marks
+            .get(symbol)
+            .map(|&p| (p, PriceSource::Mark))
+            .or_else(|| {
+                self.last_fills
+                    .get(symbol)
+                    .map(|&p| (p, PriceSource::LastFill))
+            })
+    }
+
     /// Cash and positions (flat positions with realized PnL are kept).
     pub fn portfolio(&self) -> Portfolio {
         Portfolio {
@@ -155,18 +260,17 @@ impl State {
     pub fn apply(&mut self, ev: &Event) -> Result<(), OmsError> {
         let plan = self.plan(ev)?;
         match plan {
-            Plan::Insert(order) => {
-                let idx = self.orders.len();
-                self.by_id.insert(order.id.clone(), idx);
-                self.by_key.insert(order.idempotency_key.clone(), idx);
-                self.orders.push(*order);
-            }
+            Plan::Insert(order) => self.insert(*order),
             Plan::Update {
                 idx,
                 order,
                 cash,
                 position,
+                fill_price,
             } => {
+                if let Some(p) = fill_price {
+                    self.last_fills.insert(order.symbol.clone(), p);
+                }
                 if let Some(slot) = self.orders.get_mut(idx) {
                     *slot = *order;
                 }
@@ -177,6 +281,40 @@ impl State {
                     self.positions.insert(p.symbol.clone(), p);
                 }
             }
+            Plan::Replace { idx, old, new } => {
+                if let Some(slot) = self.orders.get_mut(idx) {
+                    *slot = *old;
+                }
+                self.insert(*new);
+            }
+            Plan::Mark { symbol, price } => {
+                self.marks.insert(symbol, price);
+            }
+        }
+        Ok(())
+    }
+
+    fn insert(&mut self, order: Order) {
+        let idx = self.orders.len();
+        self.by_id.insert(order.id.clone(), idx);
+        self.by_key.insert(order.idempotency_key.clone(), idx);
+        self.orders.push(order);
+    }
+
+    /// A new order under `key` with id `order_id` is allowed (key unused, id next in sequence).
+    fn check_new(&self, order_id: &str, key: &str) -> Result<(), OmsError> {
+        validate_id("idempotency_key", key)?;
+        if let Some(existing) = self.order_by_key(key) {
+            return Err(OmsError::IdempotencyConflict {
+                key: key.to_string(),
+                existing_order_id: existing.id.clone(),
+            });
+        }
+        if order_id != self.next_order_id() {
+            return Err(OmsError::Journal(format!(
+                "event carries order id {order_id}, expected {}",
+                self.next_order_id()
+            )));
         }
         Ok(())
     }
@@ -190,36 +328,52 @@ impl State {
                 order,
                 ts_ms,
             } => {
-                validate_id("idempotency_key", idempotency_key)?;
                 order.validate()?;
-                if let Some(existing) = self.order_by_key(idempotency_key) {
-                    return Err(OmsError::IdempotencyConflict {
-                        key: idempotency_key.clone(),
-                        existing_order_id: existing.id.clone(),
+                self.check_new(order_id, idempotency_key)?;
+                Ok(Plan::Insert(Box::new(new_order(
+                    order_id,
+                    idempotency_key,
+                    order,
+                    *ts_ms,
+                ))))
+            }
+            Event::Replace {
+                order_id,
+                new_order_id,
+                idempotency_key,
+                price,
+                quantity,
+                ts_ms,
+            } => {
+                let (idx, cur) = self.order_for(order_id)?;
+                if !cur.status.can_transition(OrderStatus::Cancelled) {
+                    return Err(OmsError::IllegalTransition {
+                        id: order_id.clone(),
+                        from: cur.status,
+                        to: OrderStatus::Cancelled,
                     });
                 }
-                if *order_id != self.next_order_id() {
-                    return Err(OmsError::Journal(format!(
-                        "submit carries order id {order_id}, expected {}",
-                        self.next_order_id()
-                    )));
-                }
-                Ok(Plan::Insert(Box::new(Order {
-                    id: order_id.clone(),
-                    idempotency_key: idempotency_key.clone(),
-                    symbol: order.symbol.clone(),
-                    side: order.side,
-                    quantity: order.quantity,
-                    order_type: order.order_type,
-                    price: order.price,
-                    client_order_id: order.client_order_id.clone(),
-                    status: OrderStatus::New,
-                    filled_quantity: 0.0,
-                    avg_fill_price: 0.0,
-                    reject_reason: None,
-                    created_at_ms: *ts_ms,
-                    updated_at_ms: *ts_ms,
-                })))
+                let request = replacement(cur, *price, *quantity)?;
+                self.check_new(new_order_id, idempotency_key)?;
+                let mut old = cur.clone();
+                old.status = OrderStatus::Cancelled;
+                old.updated_at_ms = *ts_ms;
+                old.replaced_by = Some(new_order_id.clone());
+                let mut new = new_order(new_order_id, idempotency_key, &request, *ts_ms);
+                new.replaces = Some(order_id.clone());
+                Ok(Plan::Replace {
+                    idx,
+                    old: Box::new(old),
+                    new: Box::new(new),
+                })
+            }
+            Event::Mark { symbol, price, .. } => {
+                validate_symbol(symbol)?;
+                positive_finite("price", *price)?;
+                Ok(Plan::Mark {
+                    symbol: symbol.clone(),
+                    price: *price,
+                })
             }
             Event::Transition {
                 order_id,
@@ -260,6 +414,7 @@ impl State {
                     order: Box::new(order),
                     cash: None,
                     position: None,
+                    fill_price: None,
                 })
             }
             Event::Fill {
@@ -349,6 +504,7 @@ impl State {
                     order: Box::new(order),
                     cash: Some(cash),
                     position: Some(new_pos),
+                    fill_price: Some(*price),
                 })
             }
         }
@@ -363,5 +519,15 @@ enum Plan {
         order: Box<Order>,
         cash: Option<f64>,
         position: Option<Position>,
+        fill_price: Option<f64>,
+    },
+    Replace {
+        idx: usize,
+        old: Box<Order>,
+        new: Box<Order>,
+    },
+    Mark {
+        symbol: String,
+        price: f64,
     },
 }

@@ -1,6 +1,7 @@
 //! Tests against the real `axon-oms` binary over HTTP (hand-written HTTP/1.1
 //! over `std::net::TcpStream`): kill -9 durability, concurrent idempotent
-//! submits, request validation, `POST /shutdown`.
+//! submits, request validation, `POST /shutdown`, SIGTERM drain, replace and
+//! marks.
 mod common;
 
 use serde_json::{json, Value};
@@ -354,4 +355,171 @@ fn validation_errors_name_the_field_and_shutdown_exits() {
         exited.is_some_and(|s| s.success()),
         "server did not exit cleanly: {exited:?}"
     );
+}
+
+fn wait_exit(child: &mut Child, within: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + within;
+    while std::time::Instant::now() < deadline {
+        if let Ok(Some(st)) = child.try_wait() {
+            return Some(st);
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    None
+}
+
+#[test]
+fn sigterm_refuses_new_connections_finishes_in_flight_and_exits_0() {
+    let dir = common::TempDir::new("sigterm");
+    let journal = dir.join("journal.bin");
+    let mut srv = start(&journal);
+    let port = srv.port;
+    assert_eq!(submit(port, "before", 1.0).expect("submit").0, 201);
+
+    // An in-flight request: head and half the body sent, the rest after SIGTERM.
+    let body = order_body(2.0);
+    let (first, rest) = body.split_at(body.len() / 2);
+    let mut inflight = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    inflight
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        inflight,
+        "POST /orders HTTP/1.1\r\nHost: localhost\r\nIdempotency-Key: inflight\r\nContent-Length: {}\r\n\r\n{first}",
+        body.len()
+    )
+    .expect("write head");
+    // Once /healthz answers, the accept loop has handed the in-flight connection to a thread.
+    assert_eq!(ok(port, "GET", "/healthz", None).0, 200);
+
+    let status = Command::new("kill")
+        .args(["-TERM", &srv.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    let mut refused = false;
+    for _ in 0..200 {
+        if TcpStream::connect(("127.0.0.1", port)).is_err() {
+            refused = true;
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(refused, "new connections still accepted after SIGTERM");
+    assert!(
+        srv.child.try_wait().expect("try_wait").is_none(),
+        "exited before the in-flight request finished"
+    );
+
+    inflight.write_all(rest.as_bytes()).expect("write rest");
+    let mut resp = String::new();
+    inflight.read_to_string(&mut resp).expect("read response");
+    assert!(resp.starts_with("HTTP/1.1 201 "), "{resp}");
+
+    let exited = wait_exit(&mut srv.child, Duration::from_secs(5));
+    assert!(
+        exited.is_some_and(|s| s.code() == Some(0)),
+        "no clean exit after SIGTERM: {exited:?}"
+    );
+    drop(srv);
+
+    let srv = start(&journal);
+    let (_, all) = ok(srv.port, "GET", "/orders", None);
+    let keys: Vec<&str> = all["orders"]
+        .as_array()
+        .expect("orders")
+        .iter()
+        .filter_map(|o| o["idempotency_key"].as_str())
+        .collect();
+    assert_eq!(keys, ["before", "inflight"]);
+}
+
+#[test]
+fn replace_and_marks_over_http() {
+    let dir = common::TempDir::new("replace");
+    let journal = dir.join("journal.bin");
+    let srv = start(&journal);
+    let port = srv.port;
+    let (_, o) = submit(port, "k", 2.0).expect("submit");
+    let id = o["id"].as_str().expect("id").to_string();
+    let path = format!("/orders/{id}/replace");
+    let key = [("Idempotency-Key", "rep-1")];
+    let (s, h, new) = http(
+        port,
+        "POST",
+        &path,
+        &key,
+        Some(r#"{"price":99.5,"quantity":3}"#),
+    )
+    .expect("replace");
+    assert_eq!(s, 201, "{new}");
+    assert!(!h.contains("idempotent-replayed"));
+    assert_eq!(new["replaces"], json!(id));
+    assert_eq!(
+        (new["price"].as_f64(), new["quantity"].as_f64()),
+        (Some(99.5), Some(3.0))
+    );
+    let (_, old) = ok(port, "GET", &format!("/orders/{id}"), None);
+    assert_eq!(old["status"], "cancelled");
+    assert_eq!(old["replaced_by"], new["id"]);
+    // a retry with the same key replays; without a key it is refused
+    let (s, h, again) = http(
+        port,
+        "POST",
+        &path,
+        &key,
+        Some(r#"{"price":99.5,"quantity":3}"#),
+    )
+    .expect("retry");
+    assert_eq!((s, &again), (200, &new));
+    assert!(h.contains("idempotent-replayed: true"));
+    let (s, e) = ok(port, "POST", &path, Some(r#"{"price":98}"#));
+    assert_eq!(
+        (s, e["error"]["field"].as_str()),
+        (400, Some("idempotency_key"))
+    );
+    let (s, e) = http(
+        port,
+        "POST",
+        &path,
+        &[("Idempotency-Key", "rep-2")],
+        Some(r#"{"price":98}"#),
+    )
+    .map(|(s, _, v)| (s, v))
+    .expect("illegal");
+    assert_eq!(
+        (s, e["error"]["code"].as_str()),
+        (409, Some("ILLEGAL_TRANSITION"))
+    );
+    let (_, all) = ok(port, "GET", "/orders", None);
+    assert_eq!(all["orders"].as_array().map(Vec::len), Some(2));
+
+    // marks: none, then the mark; a symbol with '/' arrives percent-encoded
+    assert_eq!(
+        ok(port, "GET", "/marks/BTC-USD", None),
+        (200, json!({"symbol":"BTC-USD","price":null,"source":null}))
+    );
+    let (s, _) = ok(
+        port,
+        "POST",
+        "/marks",
+        Some(r#"{"symbol":"BTC/USD","price":101.25}"#),
+    );
+    assert_eq!(s, 200);
+    assert_eq!(
+        ok(port, "GET", "/marks/BTC%2FUSD", None),
+        (
+            200,
+            json!({"symbol":"BTC/USD","price":101.25,"source":"mark"})
+        )
+    );
+    let (s, e) = ok(
+        port,
+        "POST",
+        "/marks",
+        Some(r#"{"symbol":"BTC-USD","price":-1}"#),
+    );
+    assert_eq!((s, e["error"]["field"].as_str()), (400, Some("price")));
+    let (s, e) = ok(port, "GET", "/marks/A%20B", None);
+    assert_eq!((s, e["error"]["field"].as_str()), (400, Some("symbol")));
 }

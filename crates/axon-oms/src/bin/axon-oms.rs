@@ -2,8 +2,9 @@
 //!
 //! Opens (and replays) the journal, binds the HTTP API (see `axon_oms::api`),
 //! prints `listening on HOST:PORT` on stdout (useful with `--port 0`), and
-//! serves until `POST /shutdown`. SIGTERM/SIGKILL exit immediately, which is
-//! safe because every acknowledged change is fsync'd before its response.
+//! serves until `POST /shutdown`, SIGTERM or SIGINT: then it stops accepting,
+//! lets in-flight requests finish (up to `api::DRAIN_TIMEOUT`) and exits 0.
+//! SIGKILL is safe too: every acknowledged change is fsync'd before its response.
 
 use axon_oms::{api, Oms};
 use std::io::Write;
@@ -43,6 +44,12 @@ fn run() -> Result<(), String> {
     }
     let port = port.ok_or_else(|| format!("--port is required\n{USAGE}"))?;
     let journal = journal.ok_or_else(|| format!("--journal is required\n{USAGE}"))?;
+    // Registered before anything else so an early SIGTERM is a clean stop too.
+    let shutdown = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
+        signal_hook::flag::register(signal, Arc::clone(&shutdown))
+            .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
+    }
     let oms = Oms::open(&journal).map_err(|e| e.to_string())?;
     eprintln!(
         "axon-oms: replayed {} records from {journal} (truncated {} bytes of torn tail)",
@@ -54,8 +61,7 @@ fn run() -> Result<(), String> {
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {addr}");
     let _ = std::io::stdout().flush();
-    api::serve(listener, Arc::new(oms), Arc::new(AtomicBool::new(false)))
-        .map_err(|e| e.to_string())?;
+    api::serve(listener, Arc::new(oms), Arc::clone(&shutdown)).map_err(|e| e.to_string())?;
     eprintln!("axon-oms: shut down");
     Ok(())
 }
