@@ -12,6 +12,7 @@ import type { AuditRecord } from '../ts/agent/audit';
 import type { LiveSummary } from '../ts/agent/live-command';
 import type { Observation } from '../ts/agent/observation';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
+import { startOms, type OmsServer } from './support/oms-server';
 import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
 
 const CLI = join(__dirname, '..', 'dist', 'ts', 'cli.js');
@@ -20,11 +21,14 @@ const SECRET = 'live-secret-9f8e7d6c5b4a';
 
 let venue: FakeBinance | undefined;
 let model: FakeOpenAI | undefined;
+let oms: OmsServer | undefined;
 afterEach(async () => {
   await venue?.close();
   await model?.close();
+  await oms?.kill('SIGTERM');
   venue = undefined;
   model = undefined;
+  oms = undefined;
 });
 
 /** The runbook's config, pointed at the local venue, in Direct mode, with the given extras. */
@@ -158,5 +162,40 @@ describe('llm-trading-agent --config on a live backend', () => {
     expect(summary.observations).toBe(summary.cycles - summary.observeErrors);
     expect(out).toContain('[stopped by signal]');
     expect(audit(dir).filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
+  }, 60_000);
+
+  it('runs against the OMS service: orders land in axon-oms, a restart keeps counting the day', async () => {
+    oms = await startOms();
+    expect((await oms.call('POST', '/marks', { symbol: 'BTC-USDT', price: 20_000 })).status).toBe(200);
+    let observations = 0;
+    model = await startFakeOpenAI((request) => {
+      const last = request.messages[request.messages.length - 1];
+      if (last?.role === 'tool') return { content: 'noted' };
+      observations += 1;
+      return { toolCalls: [{ name: 'place_order', arguments: `{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"price":${19_000 + observations}}` }] };
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'axon-live-oms-'));
+    const runbook = readFileSync(join(__dirname, '..', 'examples', 'runbook-config.toml'), 'utf8');
+    const config = join(dir, 'config.toml');
+    writeFileSync(
+      config,
+      runbook
+        .replace('backend = "exchange"', 'backend = "oms"')
+        .replace('testnet = true # Testnet', `testnet = true # Testnet\nbase_url = "${oms.url}"`)
+        .replace('mode = "TwoPhase"', 'mode = "Direct"')
+        .replace('max_daily_orders = 100', `max_daily_orders = 3\ndaily_counts_file = "${join(dir, 'daily-counts.json')}"`)
+        .concat(`\n[llm]\nprovider = "openai"\nbase_url = "${model.baseURL}"\napi_key = "sk-local"\n[agent]\naudit = "${join(dir, 'audit.jsonl')}"\nsummary_json = "${join(dir, 'summary.json')}"\ninterval_ms = 10\nmax_cycles = 2\n`),
+    );
+    const first = await start(config).finished;
+    expect(first.code, first.err).toBe(0);
+    // The restarted program may place only one more today: the third of max_daily_orders = 3.
+    const second = await start(config).finished;
+    expect(second.code, second.err).toBe(0);
+    const orders = (await oms.call('GET', '/orders?status=all')).body.orders as Array<{ symbol: string; side: string; price: number; status: string }>;
+    expect(orders.map((o) => o.price)).toEqual([19_001, 19_002, 19_003]);
+    expect(orders.every((o) => o.symbol === 'BTC-USDT' && o.side === 'Buy')).toBe(true);
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as LiveSummary;
+    expect(summary).toMatchObject({ backend: 'oms', cycles: 2 });
+    expect(summary.rejectionsByCode).toEqual({ MAX_DAILY_ORDERS: 1 });
   }, 60_000);
 });
