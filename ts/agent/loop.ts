@@ -64,7 +64,9 @@ export class AgentLoop {
   private readonly audit: AuditLog | undefined;
   private readonly onModelError: (error: unknown) => void;
   private lastResults: Observation['last_results'] = [];
-  private readonly barJson: string[] = [];
+  private lastResultsJson = '[]';
+  /** Every bar's JSON, comma-joined in one flat string, and where bar `i` starts in it. */
+  private barsJson: { data: BacktestTradingBackend['data']; text: string; starts: Float64Array } | undefined;
   /** The controller of the model call in flight (the loop's calls are sequential). */
   private inFlight: AbortController | undefined;
   private readonly modelDeadline: DeadlineRace;
@@ -113,27 +115,38 @@ export class AgentLoop {
     (step.index + 1) % this.decideEvery === 0 ? this.act(this.observationJson(step.backend), step.index, step.timestampMs) : undefined;
 
   /**
-   * The observation (see `Observation`) as the JSON the model receives. Written directly, with each
-   * bar's JSON cached: a bar enters ~`historyBars` observations, and stringifying them every time
-   * was the loop's largest cost.
+   * The observation (see `Observation`) as the JSON the model receives. Written directly: the bars
+   * of all steps are serialized once into one flat string, and each observation's window is a
+   * slice of it (O(1); a bar enters ~`historyBars` observations).
    */
   observationJson(backend: BacktestTradingBackend): string {
-    const data = backend.data;
     const end = backend.step + 1;
-    let bars = '';
-    for (let i = Math.max(0, end - this.historyBars); i < end; i += 1) {
-      let bar = this.barJson[i];
-      if (bar === undefined) {
-        bar =
-          data.kind === 'bars'
-            ? `[${data.timestamp[i]},${data.open[i]},${data.high[i]},${data.low[i]},${data.close[i]},${data.volume[i]}]`
-            : `[${data.timestamp[i]},${data.price[i]},${data.price[i]},${data.price[i]},${data.price[i]},${data.amount[i]}]`;
-        this.barJson[i] = bar;
-      }
-      bars += bars === '' ? bar : `,${bar}`;
+    const start = Math.max(0, end - this.historyBars);
+    const all = this.allBarsJson(backend.data);
+    // Each bar is followed by a comma in `text`; the slice drops the last one.
+    const bars = end > start ? all.text.slice(all.starts[start], (all.starts[end] as number) - 1) : '';
+    const open = backend.openOrders();
+    const openOrders = open.length === 0 ? '[]' : JSON.stringify(open.map((o) => ({ order_id: o.orderId, side: o.side, price: o.price, remaining: o.remaining })));
+    return `{"time_ms":${backend.timestampMs},"symbol":${JSON.stringify(backend.symbol)},"bars":[${bars}],"position":${backend.positionQuantity()},"cash":${backend.cash},"equity":${backend.currentEquity()},"open_orders":${openOrders},"last_results":${this.lastResultsJson}}`;
+  }
+
+  private allBarsJson(data: BacktestTradingBackend['data']): { text: string; starts: Float64Array } {
+    if (this.barsJson?.data === data) return this.barsJson;
+    const parts: string[] = new Array<string>(data.length);
+    const starts = new Float64Array(data.length + 1);
+    let offset = 0;
+    for (let i = 0; i < data.length; i += 1) {
+      const bar =
+        data.kind === 'bars'
+          ? `[${data.timestamp[i]},${data.open[i]},${data.high[i]},${data.low[i]},${data.close[i]},${data.volume[i]}],`
+          : `[${data.timestamp[i]},${data.price[i]},${data.price[i]},${data.price[i]},${data.price[i]},${data.amount[i]}],`;
+      parts[i] = bar;
+      starts[i] = offset;
+      offset += bar.length;
     }
-    const openOrders = backend.openOrders().map((o) => ({ order_id: o.orderId, side: o.side, price: o.price, remaining: o.remaining }));
-    return `{"time_ms":${backend.timestampMs},"symbol":${JSON.stringify(backend.symbol)},"bars":[${bars}],"position":${backend.positionQuantity()},"cash":${backend.cash},"equity":${backend.currentEquity()},"open_orders":${JSON.stringify(openOrders)},"last_results":${JSON.stringify(this.lastResults)}}`;
+    starts[data.length] = offset;
+    this.barsJson = { data, text: parts.join(''), starts };
+    return this.barsJson;
   }
 
   /** One observation: ask the model, run its tool calls, repeat up to `maxStepsPerBar`. */
@@ -190,6 +203,7 @@ export class AgentLoop {
       }
     }
     this.lastResults = results;
+    this.lastResultsJson = results.length === 0 ? '[]' : JSON.stringify(results);
   }
 
   /**
