@@ -154,6 +154,10 @@ describe('matching engine (native)', () => {
       ],
     });
     expect(e.depth(s, 10).bids).toHaveLength(3);
+    const rows = new Float64Array(2 * 3);
+    expect(e.depthInto(s, 'Buy', rows)).toBe(2); // as many as fit
+    expect([...rows]).toEqual([99.7, 2.5, 2, 99.6, 3, 1]);
+    expect(e.depthInto(s, 'Sell', new Float64Array(30))).toBe(2);
     expect(e.depth(t, 10)).toEqual({ bids: [], asks: [] });
     expect(e.bestBid(t)).toBeNull();
     expect(e.openOrderCount()).toBe(6);

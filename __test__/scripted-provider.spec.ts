@@ -2,7 +2,8 @@
 // mistakes the guardrails must stop.
 import { describe, expect, it } from 'vitest';
 
-import type { Observation } from '../ts/agent/observation';
+import { observationView, type Observation } from '../ts/agent/observation';
+import { generateBars } from '../ts/market-data-generator';
 import { ScriptedProvider } from '../ts/llm/scripted-provider';
 
 function observation(closes: number[], position = 0): Observation {
@@ -27,6 +28,32 @@ const rising = Array.from({ length: 30 }, (_, i) => 100 + i);
 const falling = Array.from({ length: 30 }, (_, i) => 200 - i);
 
 describe('ScriptedProvider', () => {
+  it('decides the same from the loop\'s ObservationView as from the observation JSON', async () => {
+    const bars = generateBars({ seed: 7, bars: 3_000 });
+    const fromJson = new ScriptedProvider({ probeEvery: 53, burstEvery: 400 });
+    const fromView = new ScriptedProvider({ probeEvery: 53, burstEvery: 400 });
+    let position = 0;
+    let trades = 0;
+    for (let end = 1; end <= bars.length; end++) {
+      const closes = Array.from(bars.close.subarray(Math.max(0, end - 30), end));
+      const obs = observation(closes, position);
+      const messages = [{ role: 'user' as const, content: JSON.stringify(obs) }];
+      const a = await fromJson.complete(messages, []);
+      // The view carries the numbers; a wrong view would change the decision, the text is not read.
+      const b = await fromView.complete([{ role: 'user', content: '{}' }], [], undefined, observationView(obs));
+      expect(b.message.tool_calls?.map((c) => c.function.arguments)).toEqual(a.message.tool_calls?.map((c) => c.function.arguments));
+      const order = a.message.tool_calls?.[0];
+      if (order !== undefined && !order.function.arguments.includes('DOGE')) {
+        const args = JSON.parse(order.function.arguments) as { side: string; quantity: number };
+        if (args.quantity < 1) {
+          position += args.side === 'Buy' ? args.quantity : -args.quantity;
+          trades += 1;
+        }
+      }
+    }
+    expect(trades).toBeGreaterThan(10);
+  });
+
   it('buys an uptrend when flat, sells a downtrend when long, holds otherwise', async () => {
     const p = new ScriptedProvider({ probeEvery: 1_000_000 });
     expect(await calls(p, observation(rising))).toEqual([{ name: 'place_order', args: { symbol: 'BTC-USDT', side: 'Buy', quantity: 0.05, order_type: 'Market' } }]);

@@ -1,6 +1,7 @@
 // The agent loop's own overhead on all 10,999 real BTC bars: one observation and one guarded tool
 // call per bar (a provider that answers every observation with a small market order, alternating
-// sides), through the backtest backend. Also the stock scripted provider for reference.
+// sides; in-process, so it reads the loop's ObservationView like the stock scripted provider),
+// through the backtest backend. Also the stock scripted provider for reference.
 // Run: npm run bench:agent
 import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { join } from 'node:path';
 import { runAgentBacktest } from '../ts/agent/run-backtest';
 import { loadBars } from '../ts/backtest/load-bars';
 import { ScriptedProvider } from '../ts/llm/scripted-provider';
-import type { ChatMessage, LlmProvider, ModelReply, ToolSpec } from '../ts/llm/types';
+import type { ChatMessage, LlmProvider, ModelReply, ObservationView, ToolSpec } from '../ts/llm/types';
 
 const DATA = join(__dirname, '..', '..', '..', 'shared', 'data', 'btc-usdt-5m.csv');
 const ROUNDS = 5;
@@ -18,11 +19,12 @@ class EveryBarProvider implements LlmProvider {
   readonly name = 'every-bar';
   readonly model = 'bench';
   private n = 0;
-  complete(messages: readonly ChatMessage[], _tools: readonly ToolSpec[]): Promise<ModelReply> {
+  complete(messages: readonly ChatMessage[], _tools: readonly ToolSpec[], _signal?: AbortSignal, view?: ObservationView): Promise<ModelReply> {
     const last = messages[messages.length - 1];
     const usage = { promptTokens: 0, completionTokens: 0, estimated: true };
     if (last?.role !== 'user') return Promise.resolve({ message: { role: 'assistant', content: 'ok' }, usage });
-    const observation = JSON.parse(last.content) as { symbol: string };
+    // Like the stock scripted provider: the loop's numbers, not a re-parse of the JSON it just wrote.
+    const observation = view ?? (JSON.parse(last.content) as { symbol: string });
     this.n += 1;
     const side = this.n % 2 === 0 ? 'Sell' : 'Buy';
     const args = `{"symbol":"${observation.symbol}","side":"${side}","quantity":0.01,"order_type":"Market"}`;

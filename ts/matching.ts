@@ -307,6 +307,14 @@ export class MatchingEngine {
     return native.engineBest(this.handle, symbol, 1) ? this.infoLevel() : null;
   }
 
+  /**
+   * One side's levels, best first, into `out` as [price, quantity, orders] rows (as many as fit);
+   * returns how many were written. No objects: for callers that walk the book often.
+   */
+  depthInto(symbol: number, side: 'Buy' | 'Sell', out: Float64Array): number {
+    return native.engineDepth(this.handle, symbol, side === 'Buy' ? 0 : 1, Math.floor(out.length / 3), out);
+  }
+
   /** Up to `levels` levels per side, best first. */
   depth(symbol: number, levels: number): { bids: BookLevel[]; asks: BookLevel[] } {
     if (!(Number.isInteger(levels) && levels >= 0 && levels <= 1_000_000)) {

@@ -16,6 +16,7 @@ import type { TradingBackend } from '../types';
 import { AuditLog } from './audit';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
+import { observationView } from './observation';
 import { AgentLoop, type AgentStats } from './loop';
 
 export interface LiveCommandOptions {
@@ -75,7 +76,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
       const cycleStart = Date.now();
       try {
         const observation = await observer.observe(cycleStart, loop.lastToolResults);
-        await loop.act(JSON.stringify(observation), cycles, cycleStart);
+        await loop.act(JSON.stringify(observation), cycles, cycleStart, observationView(observation));
       } catch (error) {
         // The venue could not be read: no decision on a partial view.
         observeErrors += 1;

@@ -5,7 +5,7 @@ import type { StepContext } from '../backtest/replay';
 import { DeadlineRace } from '../deadline';
 import { dispatchToolCall, toOpenAITools } from '../tool-formats';
 import type { TradingTools } from '../tools';
-import type { ChatMessage, LlmProvider, ToolSpec } from '../llm/types';
+import type { ChatMessage, LlmProvider, ObservationView, ToolSpec } from '../llm/types';
 import type { AuditLog } from './audit';
 import type { Observation } from './observation';
 
@@ -112,7 +112,10 @@ export class AgentLoop {
 
   /** A `BacktestReplay` step hook. */
   readonly onStep = (step: StepContext): Promise<void> | undefined =>
-    (step.index + 1) % this.decideEvery === 0 ? this.act(this.observationJson(step.backend), step.index, step.timestampMs) : undefined;
+    (step.index + 1) % this.decideEvery === 0 ? this.act(this.observationJson(step.backend), step.index, step.timestampMs, this.view) : undefined;
+
+  /** The numbers of the last `observationJson`, for in-process providers (see `ObservationView`). */
+  private view: ObservationView | undefined;
 
   /**
    * The observation (see `Observation`) as the JSON the model receives. Written directly: the bars
@@ -126,6 +129,13 @@ export class AgentLoop {
     // Each bar is followed by a comma in `text`; the slice drops the last one.
     const bars = end > start ? all.text.slice(all.starts[start], (all.starts[end] as number) - 1) : '';
     const open = backend.openOrders();
+    const data = backend.data;
+    this.view = {
+      symbol: backend.symbol,
+      position: backend.positionQuantity(),
+      openOrders: open.length,
+      closes: (data.kind === 'bars' ? data.close : data.price).subarray(start, end),
+    };
     const openOrders = open.length === 0 ? '[]' : JSON.stringify(open.map((o) => ({ order_id: o.orderId, side: o.side, price: o.price, remaining: o.remaining })));
     return `{"time_ms":${backend.timestampMs},"symbol":${JSON.stringify(backend.symbol)},"bars":[${bars}],"position":${backend.positionQuantity()},"cash":${backend.cash},"equity":${backend.currentEquity()},"open_orders":${openOrders},"last_results":${this.lastResultsJson}}`;
   }
@@ -150,14 +160,14 @@ export class AgentLoop {
   }
 
   /** One observation: ask the model, run its tool calls, repeat up to `maxStepsPerBar`. */
-  async act(observationJson: string, step: number, timeMs: number): Promise<void> {
+  async act(observationJson: string, step: number, timeMs: number, view?: ObservationView): Promise<void> {
     this.stats.observations += 1;
     const messages: ChatMessage[] = [this.system, { role: 'user', content: observationJson }];
     const results: Observation['last_results'] = [];
     for (let turn = 0; turn < this.maxSteps; turn += 1) {
       let reply;
       try {
-        reply = await this.askModel(messages);
+        reply = await this.askModel(messages, view);
       } catch (error) {
         this.stats.modelErrors += 1;
         this.audit?.write({ kind: 'model', time_ms: timeMs, step, provider: this.provider.name, prompt_tokens: 0, completion_tokens: 0, tool_calls: 0, error: String(error) });
@@ -211,10 +221,10 @@ export class AgentLoop {
    * own AbortController per call (listeners must not pile up on a shared signal), an in-process
    * one none (a controller per call would cost more than the call).
    */
-  private askModel(messages: ChatMessage[]) {
-    if (this.provider.cancellable !== true) return this.modelDeadline.run(this.provider.complete(messages, this.specs));
+  private askModel(messages: ChatMessage[], view: ObservationView | undefined) {
+    if (this.provider.cancellable !== true) return this.modelDeadline.run(this.provider.complete(messages, this.specs, undefined, view));
     const controller = new AbortController();
     this.inFlight = controller;
-    return this.modelDeadline.run(this.provider.complete(messages, this.specs, controller.signal));
+    return this.modelDeadline.run(this.provider.complete(messages, this.specs, controller.signal, view));
   }
 }

@@ -770,17 +770,21 @@ export class BacktestTradingBackend implements TradingBackend {
 
   /** What a market buy of `lots` would cost against the book now (the unfillable rest is not charged). */
   private marketBuyCost(lots: number): number {
-    const { asks } = this.engine.depth(this.symbolId, this.liquidity.options.levels + DEPTH_SLACK);
+    this.askScratch ??= new Float64Array((this.liquidity.options.levels + DEPTH_SLACK) * 3);
+    const asks = this.askScratch;
+    const levels = this.engine.depthInto(this.symbolId, 'Sell', asks);
     let left = this.lotGrid.value(lots);
     let cost = 0;
-    for (const level of asks) {
-      const take = Math.min(left, level.quantity);
-      cost += take * level.price;
+    for (let i = 0; i < levels && left > 0; i++) {
+      const take = Math.min(left, asks[i * 3 + 1] as number);
+      cost += take * (asks[i * 3] as number);
       left -= take;
-      if (left <= 0) break;
     }
     return cost;
   }
+
+  /** Rows of [price, quantity, orders] for `marketBuyCost`, allocated on first use. */
+  private askScratch: Float64Array | undefined;
 
   private openOrder(orderId: string): AgentOrder {
     const order = this.orders.get(orderId);

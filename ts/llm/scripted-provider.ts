@@ -2,8 +2,8 @@
 // the tool-call messages a model would: a moving-average trend rule, plus, on a fixed schedule,
 // the mistakes a real model makes (oversized orders, a symbol it may not trade, a burst of them),
 // so a run shows the guardrails stopping them.
-import { isObservation, type Observation } from '../agent/observation';
-import { estimateTokens, type ChatMessage, type LlmProvider, type ModelReply, type ToolCall, type ToolSpec } from './types';
+import { isObservation, observationView } from '../agent/observation';
+import { estimateTokens, type ChatMessage, type LlmProvider, type ModelReply, type ObservationView, type ToolCall, type ToolSpec } from './types';
 
 export interface ScriptedOptions {
   /** Base order size. */
@@ -20,9 +20,13 @@ export interface ScriptedOptions {
   foreignSymbol?: string;
 }
 
-function mean(values: number[]): number {
-  return values.reduce((a, b) => a + b, 0) / values.length;
+/** Mean of the last `n` values. */
+function meanOfLast(values: ArrayLike<number>, n: number): number {
+  let sum = 0;
+  for (let i = values.length - n; i < values.length; i += 1) sum += values[i] as number;
+  return sum / n;
 }
+
 
 function round(value: number, decimals: number): number {
   const scale = 10 ** decimals;
@@ -49,15 +53,19 @@ export class ScriptedProvider implements LlmProvider {
     };
   }
 
-  complete(messages: readonly ChatMessage[], _tools: readonly ToolSpec[]): Promise<ModelReply> {
+  complete(messages: readonly ChatMessage[], _tools: readonly ToolSpec[], _signal?: AbortSignal, observation?: ObservationView): Promise<ModelReply> {
     const last = messages[messages.length - 1];
     const prompt = messages.reduce((n, m) => n + estimateTokens(typeof m.content === 'string' ? m.content : ''), 0);
     let toolCalls: ToolCall[] = [];
     let content: string | null = null;
     if (last?.role === 'user') {
-      const parsed: unknown = JSON.parse(last.content);
-      if (!isObservation(parsed)) throw new Error('scripted provider: the last user message is not an observation');
-      toolCalls = this.decide(parsed);
+      let view = observation;
+      if (view === undefined) {
+        const parsed: unknown = JSON.parse(last.content);
+        if (!isObservation(parsed)) throw new Error('scripted provider: the last user message is not an observation');
+        view = observationView(parsed);
+      }
+      toolCalls = this.decide(view);
       if (toolCalls.length === 0) content = 'hold';
     } else if (last?.role === 'tool' && this.burstCall !== undefined && last.content.includes('"error_type"')) {
       // Carried away: retry the refused order at once, within the same bar.
@@ -75,12 +83,12 @@ export class ScriptedProvider implements LlmProvider {
     return { id: `scripted_${this.callSeq}`, type: 'function', function: { name, arguments: JSON.stringify(args) } };
   }
 
-  private decide(obs: Observation): ToolCall[] {
+  private decide(obs: ObservationView): ToolCall[] {
     this.observations += 1;
     const n = this.observations;
-    const last = obs.bars[obs.bars.length - 1];
-    if (last === undefined) return [];
-    const close = last[4];
+    const closes = obs.closes;
+    if (closes.length === 0) return [];
+    const close = closes[closes.length - 1] as number;
     const inBurst = n % this.o.burstEvery < this.o.burstLength && n >= this.o.burstEvery;
     this.burstCall = undefined;
     if (inBurst) {
@@ -93,11 +101,10 @@ export class ScriptedProvider implements LlmProvider {
         ? [this.call('place_order', { symbol: this.o.foreignSymbol, side: 'Buy', quantity: 100, price: 0.1 })]
         : [this.call('place_order', { symbol: obs.symbol, side: 'Buy', quantity: round(this.o.quantity * 500, 3), price: round(close, 2) })];
     }
-    const closes = obs.bars.map((bar) => bar[4]);
     if (closes.length < this.o.slow) return [];
-    const fast = mean(closes.slice(-this.o.fast));
-    const slow = mean(closes.slice(-this.o.slow));
-    if (obs.open_orders.length > 0) return [];
+    const fast = meanOfLast(closes, this.o.fast);
+    const slow = meanOfLast(closes, this.o.slow);
+    if (obs.openOrders > 0) return [];
     if (fast > slow && obs.position <= 0) {
       return [this.call('place_order', { symbol: obs.symbol, side: 'Buy', quantity: this.o.quantity, order_type: 'Market' })];
     }

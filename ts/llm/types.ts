@@ -35,7 +35,21 @@ export interface LlmProvider {
   readonly model: string;
   /** The call does I/O that `signal` can abort (the loop then gives each call its own signal). */
   readonly cancellable?: boolean;
-  complete(messages: readonly ChatMessage[], tools: readonly ToolSpec[], signal?: AbortSignal): Promise<ModelReply>;
+  /**
+   * `observation`: what the last user message's JSON says, as numbers, for in-process providers
+   * (a stand-in need not parse the text it was just handed); providers that talk to a model ignore it.
+   */
+  complete(messages: readonly ChatMessage[], tools: readonly ToolSpec[], signal?: AbortSignal, observation?: ObservationView): Promise<ModelReply>;
+}
+
+/** The parts of an observation an in-process provider decides on (same data as its JSON). */
+export interface ObservationView {
+  readonly symbol: string;
+  readonly position: number;
+  /** Number of open orders. */
+  readonly openOrders: number;
+  /** Closing prices of the observation's bars, oldest first. */
+  readonly closes: ArrayLike<number>;
 }
 
 /** Rough token estimate for providers that report none. */
