@@ -55,6 +55,28 @@ describe('llm-trading-agent', () => {
     expect(out).not.toContain('live-secret-xyz');
   });
 
+  it('--self-check on a backtest config checks the data: rows, period, and a bad row by its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-cli-data-'));
+    const data = join(__dirname, '..', '..', 'shared', 'data', 'btc-usdt-5m.csv');
+    const config = (path: string) => {
+      const file = join(dir, `${Math.random().toString(36).slice(2)}.toml`);
+      writeFileSync(file, `[trading]\nbackend = "backtest"\n[backtest]\ndata = "${path}"\n`);
+      return file;
+    };
+    const good = run(['--self-check', '--config', config(data)]);
+    expect(good.code).toBe(0);
+    expect(good.out).toMatch(/ok {3}backend: backtest: data file .*btc-usdt-5m\.csv: 10999 bars, \d{4}-\d\d-\d\dT.* \.\. \d{4}-\d\d-\d\dT.*, every row valid/);
+    const lines = readFileSync(data, 'utf8').split('\n');
+    const bad = join(dir, 'bad.csv');
+    // Line 5: high below low.
+    const cells = (lines[4] as string).split(',');
+    [cells[2], cells[3]] = [cells[3] as string, cells[2] as string];
+    writeFileSync(bad, [...lines.slice(0, 4), cells.join(','), ...lines.slice(5, 50)].join('\n'));
+    const broken = run(['--self-check', '--config', config(bad)]);
+    expect(broken.code).toBe(1);
+    expect(broken.out).toMatch(/FAIL backend: backtest: .*bad\.csv:5: high \S+ < low \S+/);
+  });
+
   it('an unknown flag is a usage error', () => {
     const { code, err } = run(['--yolo']);
     expect(code).toBe(2);

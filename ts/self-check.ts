@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, redactConfig, type AgentConfig } from './config';
 import { NativeGuardHandle } from './guard';
+import { marketData } from './agent/backtest-command';
 import { ExchangeTradingBackend } from './backends/exchange';
 import { exchangeOptionsFromConfig, exchangeVenue, omsBackendFromConfig } from './backends/from-config';
 import { OmsUnreachableError } from './backends/oms';
@@ -142,7 +143,16 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
         const data = config?.backtest.data ?? 'generated';
         if (data === 'generated') return `backtest: generated data (seed ${config?.backtest.seed}, ${config?.backtest.bars} bars)`;
         if (!existsSync(data)) throw new Error(`backtest: data file ${data} not found`);
-        return `backtest: data file ${data} present`;
+        // Runbook §3.2: check the market data's integrity and the period it covers.
+        let series;
+        try {
+          series = marketData(config as AgentConfig);
+        } catch (error) {
+          throw new Error(`backtest: ${error instanceof Error ? error.message : String(error)}`);
+        }
+        const first = new Date(series.timestamp[0] as number).toISOString();
+        const last = new Date(series.timestamp[series.length - 1] as number).toISOString();
+        return `backtest: data file ${data}: ${series.length} ${series.kind === 'bars' ? 'bars' : 'trades'}, ${first} .. ${last}, every row valid`;
       }
       throw new Error(`${backend}: this build cannot reach a ${backend} backend yet`);
     }),

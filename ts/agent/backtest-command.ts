@@ -27,7 +27,7 @@ export interface BacktestCommandOptions {
   signal?: AbortSignal;
 }
 
-function marketData(config: AgentConfig, override: string | undefined): MarketSeries {
+export function marketData(config: AgentConfig, override?: string): MarketSeries {
   const source = override ?? config.backtest.data;
   if (source === 'generated') return generateBars({ seed: config.backtest.seed, bars: config.backtest.bars, startPrice: 20_000 });
   const head = source.toLowerCase();
