@@ -19,6 +19,9 @@ export declare class NativeMetrics {
   drainEventsJson(): string
 }
 
+/** The ack statuses `guardRecordAck` takes, by index. */
+export declare function ackStatuses(): Array<string>
+
 /** What this addon is: crate version, target, profile and compiler. */
 export declare function buildInfo(): string
 
@@ -161,13 +164,18 @@ export interface GuardOptions {
 }
 
 /**
- * Settle a successful backend call; returns the agent-facing OrderAck JSON of the backend's ack
- * (`side` 0 Buy, 1 Sell; built natively: cheaper than a JSON.stringify of a fresh object).
+ * Settle a successful backend call; returns the agent-facing OrderAck JSON (built natively:
+ * cheaper than a JSON.stringify of a fresh object). `status` indexes `ackStatuses()`. Symbol and
+ * side are those of the order the ticket stands for; `symbol` and `side` (0 Buy, 1 Sell, 2 none)
+ * fill in only where it has none (a cancel of an order the guard did not know).
  */
-export declare function guardRecordAck(handle: number, ticket: number, orderId: string, status: string, symbol: string, side: number, quantity: number, timestampMs: number, elapsedSeconds: number): string
+export declare function guardRecordAck(handle: number, ticket: number, orderId: string, status: number, symbol: string | undefined | null, side: number, quantity: number, timestampMs: number, elapsedSeconds: number): string
 
 /** Settle a failed backend call; returns the agent-facing error. */
 export declare function guardRecordFailure(handle: number, ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError
+
+/** Settle a read-only call (query_portfolio). */
+export declare function guardRecordRead(handle: number, ticket: number, elapsedSeconds: number): void
 
 /** Close every gate by hand (the runbook's `gate.reset()`). */
 export declare function guardResetGate(handle: number): void

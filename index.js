@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.NativeMetrics = nativeBinding.NativeMetrics
+module.exports.ackStatuses = nativeBinding.ackStatuses
 module.exports.buildInfo = nativeBinding.buildInfo
 module.exports.decisionCodes = nativeBinding.decisionCodes
 module.exports.decisionSources = nativeBinding.decisionSources
@@ -862,6 +863,7 @@ module.exports.guardInvalidateMarket = nativeBinding.guardInvalidateMarket
 module.exports.guardLearnOrder = nativeBinding.guardLearnOrder
 module.exports.guardRecordAck = nativeBinding.guardRecordAck
 module.exports.guardRecordFailure = nativeBinding.guardRecordFailure
+module.exports.guardRecordRead = nativeBinding.guardRecordRead
 module.exports.guardResetGate = nativeBinding.guardResetGate
 module.exports.guardRestoreDailyCounts = nativeBinding.guardRestoreDailyCounts
 module.exports.guardSetClockMs = nativeBinding.guardSetClockMs

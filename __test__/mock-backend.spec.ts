@@ -135,6 +135,28 @@ describe('tools over the mock', () => {
     expect([error.code, error.message]).toEqual(['BACKEND_OTHER', 'Backend: other: undefined is not a function']);
   });
 
+  it('an ack with a status outside the contract fails the call and settles it (nothing left in flight)', async () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const place = backend.placeOrder.bind(backend);
+    backend.placeOrder = async (request) => ({ ...(await place(request)), status: 'Accepted' as 'New' });
+    const { tools } = setup({ mode: 'Direct', backend, risk: { maxDailyOrders: 5 } });
+    const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+    expect(error.code).toBe('BACKEND_OTHER');
+    expect(error.message).toMatch(/^Backend: other: mock acknowledged order mock-1 with an unknown status "Accepted"$/);
+    // The order may exist at the venue: its daily slot stays taken, and the ticket is settled.
+    expect(tools.state()).toMatchObject({ inflight: 0, dailyOrders: 1 });
+  });
+
+  it('an acknowledged cancel echoes the venue\'s symbol and side even for an order the guard never saw', async () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const resting = await backend.placeOrder({ symbol: 'BTC-USDT', side: 'Sell', quantity: 1, orderType: 'Limit', price: 25_000, timeInForce: 'GTC', clientOrderId: 'outside' });
+    const { tools } = setup({ mode: 'Direct', backend });
+    const cancelled = await ack(tools.cancelOrder, JSON.stringify({ order_id: resting.orderId }));
+    expect(cancelled).toMatchObject({ order_id: resting.orderId, symbol: 'BTC-USDT', side: 'Sell', status: 'Cancelled' });
+    const placed = await ack(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+    expect(placed).toMatchObject({ symbol: 'BTC-USDT', side: 'Buy', quantity: 0.1, status: 'Filled' });
+  });
+
   it('market data that cannot be fetched rejects (fail-closed), it is never assumed', async () => {
     const venue = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
     // The same venue without a push feed: the tools must fetch what the guard needs.

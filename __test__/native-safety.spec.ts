@@ -29,8 +29,10 @@ describe('native safety', () => {
   it('settling an unknown ticket is misuse and throws', () => {
     const guard = new NativeGuardHandle({ mode: 'Direct', backend: 'mock' }, new native.NativeMetrics());
     const ack = { orderId: 'x', symbol: 'BTC-USDT', side: 'Buy', quantity: 1, status: 'New', timestampMs: 0 } as const;
-    expect(() => guard.recordAck(12345, ack, 0)).toThrow(/ticket 12345 is unknown or already recorded/);
-    expect(() => guard.recordAck(0, { ...ack, status: 'Bogus' as 'New' }, 0)).toThrow(/ack status must be/);
+    expect(() => guard.recordAck(12345, ack, 0, false)).toThrow(/ticket 12345 is unknown or already recorded/);
+    expect(() => guard.recordAck(0, { ...ack, status: 'Bogus' as 'New' }, 0, false)).toThrow(/backend ack status must be one of New, /);
+    expect(() => native.guardRecordAck(0, 0, 'x', 9, undefined, 2, 1, 0, 0)).toThrow(/status must index ackStatuses\(\) \(0\.\.5\), got 9/);
+    expect(() => native.guardRecordAck(0, 0, 'x', 0, undefined, 7, 1, 0, 0)).toThrow(/side must be 0 \(Buy\), 1 \(Sell\) or 2 \(none\), got 7/);
     expect(() => native.guardDecide(0, 0, '{}', false, new Float64Array(3))).toThrow(/out must be a Float64Array of at least 12 numbers, got 3/);
     guard.destroy();
     expect(() => guard.state()).toThrow(/is not a live guard/);

@@ -1,6 +1,6 @@
 // The native guard behind an index handle (free functions are several times cheaper to call than
 // napi class methods). The handle is freed by `destroy()` or, failing that, by the GC.
-import { DECISION_SLOTS, native, type GuardState, type NativeMetrics } from './native';
+import { ACK_STATUS_INDEX, DECISION_SLOTS, native, type GuardState, type NativeMetrics } from './native';
 import type { OrderAck } from './types';
 
 type GuardOptions = Parameters<typeof native.guardCreate>[0];
@@ -23,14 +23,21 @@ export class NativeGuardHandle {
     return native.guardDecide(this.handle, tool, args, refreshed, this.decision);
   }
 
-  /** Settle a success; returns the OrderAck JSON for the agent. */
-  recordAck(ticket: number, ack: OrderAck, elapsedSeconds: number): string {
-    return native.guardRecordAck(this.handle, ticket, ack.orderId, ack.status, ack.symbol, ack.side === 'Buy' ? 0 : 1, ack.quantity, ack.timestampMs, elapsedSeconds);
+  /**
+   * Settle a success; returns the OrderAck JSON for the agent. The ack's symbol and side are sent
+   * only with `withOrderFields` (a cancel: the guard may not know the order); otherwise the ticket's
+   * own order supplies them (one string less across the boundary).
+   */
+  recordAck(ticket: number, ack: OrderAck, elapsedSeconds: number, withOrderFields: boolean): string {
+    const status = ACK_STATUS_INDEX.get(ack.status);
+    if (status === undefined) throw new TypeError(`backend ack status must be one of ${[...ACK_STATUS_INDEX.keys()].join(', ')}, got ${String(ack.status)}`);
+    const side = withOrderFields ? (ack.side === 'Buy' ? 0 : ack.side === 'Sell' ? 1 : 2) : 2;
+    return native.guardRecordAck(this.handle, ticket, ack.orderId, status, withOrderFields ? ack.symbol : undefined, side, ack.quantity, ack.timestampMs, elapsedSeconds);
   }
 
   /** Settle a read-only call (query_portfolio). */
   recordRead(ticket: number, elapsedSeconds: number): void {
-    native.guardRecordAck(this.handle, ticket, '', 'New', '', 0, 0, 0, elapsedSeconds);
+    native.guardRecordRead(this.handle, ticket, elapsedSeconds);
   }
 
   recordFailure(ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError {

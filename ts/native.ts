@@ -41,6 +41,8 @@ export const Slot = {
 export const DECISION_SLOTS = 12;
 
 const CODES = native.decisionCodes();
+/** `OrderAck.status` -> the index `guardRecordAck` takes. */
+export const ACK_STATUS_INDEX: ReadonlyMap<string, number> = new Map(native.ackStatuses().map((status, index) => [status, index]));
 const SOURCES = native.decisionSources();
 
 /** The ToolError of a REJECTED decision: code and source by index, the message as returned. */

@@ -10,7 +10,7 @@ import { jsonLineLogger, type Logger } from './log';
 import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
 import { NativeGuardHandle } from './guard';
-import { ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
+import { ACK_STATUS_INDEX, ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
 import type { BackendEvent, OrderAck, OrderType, SafetyModeName, Side, TimeInForce, TradingBackend } from './types';
 
@@ -301,6 +301,9 @@ class GuardedTools {
       if (typeof result !== 'string' && result.status === 'Rejected') {
         throw new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`);
       }
+      if (typeof result !== 'string' && !ACK_STATUS_INDEX.has(result.status)) {
+        throw new BackendError('other', `${this.backend.name} acknowledged order ${String(result.orderId)} with an unknown status ${JSON.stringify(result.status)}`);
+      }
     } catch (cause) {
       const kind = cause instanceof BackendError ? cause.kind : 'other';
       const message = cause instanceof Error ? cause.message : String(cause);
@@ -312,7 +315,7 @@ class GuardedTools {
       this.guard.recordRead(ticket, (performance.now() - started) / 1000);
       return result;
     }
-    const ackJson = this.guard.recordAck(ticket, result, (performance.now() - started) / 1000);
+    const ackJson = this.guard.recordAck(ticket, result, (performance.now() - started) / 1000, name === 'cancel_order');
     if (this.logger.isEnabled('info')) {
       this.logger.log('info', {
         msg: `${this.mode}: ${name} ${result.side} ${result.quantity} ${result.symbol} -> ${result.status}`,

@@ -48,7 +48,7 @@ export interface MockBackendOptions {
   latencyMs?: number;
   now?: () => number;
   /**
-   * Fills and client order ids remembered (the most recent ones), default 100,000. A place that
+   * Fills and client order ids remembered (the most recent ones), default 10,000. A place that
    * repeats a client id within that window returns the first ack instead of a second order.
    */
   historyLimit?: number;
@@ -112,7 +112,7 @@ export class MockTradingBackend implements TradingBackend {
     this.quoteAsset = options.quoteAsset ?? 'USDT';
     this.latencyMs = options.latencyMs ?? 0;
     this.now = options.now ?? Date.now;
-    this.historyLimit = options.historyLimit ?? 100_000;
+    this.historyLimit = options.historyLimit ?? 10_000;
     if (!(Number.isInteger(this.historyLimit) && this.historyLimit > 0)) throw new RangeError(`historyLimit must be a positive integer, got ${this.historyLimit}`);
     for (const [symbol, price] of Object.entries(options.referencePrices ?? {})) this.prices.set(symbol, price);
     this.dailyPnl(); // the first day starts at the initial equity

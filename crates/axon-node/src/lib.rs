@@ -274,16 +274,6 @@ fn parse_side(side: &str) -> Result<Side> {
     }
 }
 
-fn ack_status(status: &str) -> Result<AckStatus> {
-    Ok(match status {
-        "New" => AckStatus::New,
-        "PartiallyFilled" => AckStatus::PartiallyFilled,
-        "Filled" => AckStatus::Filled,
-        "Cancelled" => AckStatus::Cancelled,
-        "Replaced" => AckStatus::Replaced,
-        other => return Err(invalid(format!("ack status must be New, PartiallyFilled, Filled, Cancelled or Replaced, got {other:?}"))),
-    })
-}
 
 #[napi(object)]
 #[derive(Debug)]
@@ -408,31 +398,52 @@ pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool, mut o
     with_guard(handle, "guardDecide", |s| Ok(write_decision(s.guard.decide(tool_kind(tool)?, &args, refreshed), out)))
 }
 
-/// Settle a successful backend call; returns the agent-facing OrderAck JSON of the backend's ack
-/// (`side` 0 Buy, 1 Sell; built natively: cheaper than a JSON.stringify of a fresh object).
+/// Settle a successful backend call; returns the agent-facing OrderAck JSON (built natively:
+/// cheaper than a JSON.stringify of a fresh object). `status` indexes `ackStatuses()`. Symbol and
+/// side are those of the order the ticket stands for; `symbol` and `side` (0 Buy, 1 Sell, 2 none)
+/// fill in only where it has none (a cancel of an order the guard did not know).
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn guard_record_ack(
     handle: f64,
     ticket: f64,
     order_id: String,
-    status: String,
-    symbol: String,
+    status: u32,
+    symbol: Option<String>,
     side: u32,
     quantity: f64,
     timestamp_ms: f64,
     elapsed_seconds: f64,
 ) -> Result<String> {
+    let status = *AckStatus::ALL
+        .get(status as usize)
+        .ok_or_else(|| invalid(format!("status must index ackStatuses() (0..{}), got {status}", AckStatus::ALL.len())))?;
+    let side = match side {
+        0 => Some(Side::Buy),
+        1 => Some(Side::Sell),
+        2 => None,
+        other => return Err(invalid(format!("side must be 0 (Buy), 1 (Sell) or 2 (none), got {other}"))),
+    };
     with_guard(handle, "guardRecordAck", |s| {
-        let parsed = ack_status(&status)?;
-        s.guard.record(ticket as u64, Outcome::Acked { order_id: &order_id, status: parsed }, elapsed_seconds).map_err(map_guard_error)?;
-        let side = match side {
-            0 => Side::Buy,
-            1 => Side::Sell,
-            other => return Err(invalid(format!("side must be 0 (Buy) or 1 (Sell), got {other}"))),
-        };
-        Ok(axon_risk::guard::order_ack_json(&order_id, Some(&symbol), Some(side), Some(quantity), &status, timestamp_ms as i64, None))
+        s.guard
+            .record_ack(ticket as u64, &order_id, status, symbol.as_deref(), side, quantity, timestamp_ms as i64, elapsed_seconds)
+            .map_err(map_guard_error)
     })
+}
+
+/// Settle a read-only call (query_portfolio).
+#[napi]
+pub fn guard_record_read(handle: f64, ticket: f64, elapsed_seconds: f64) -> Result<()> {
+    with_guard(handle, "guardRecordRead", |s| {
+        s.guard.record(ticket as u64, Outcome::Acked { order_id: "", status: AckStatus::New }, elapsed_seconds).map_err(map_guard_error)?;
+        Ok(())
+    })
+}
+
+/// The ack statuses `guardRecordAck` takes, by index.
+#[napi]
+pub fn ack_statuses() -> Vec<String> {
+    AckStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect()
 }
 
 /// Settle a failed backend call; returns the agent-facing error.

@@ -184,6 +184,20 @@ pub enum AckStatus {
     Replaced,
 }
 
+impl AckStatus {
+    pub const ALL: [AckStatus; 5] = [AckStatus::New, AckStatus::PartiallyFilled, AckStatus::Filled, AckStatus::Cancelled, AckStatus::Replaced];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AckStatus::New => "New",
+            AckStatus::PartiallyFilled => "PartiallyFilled",
+            AckStatus::Filled => "Filled",
+            AckStatus::Cancelled => "Cancelled",
+            AckStatus::Replaced => "Replaced",
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome<'a> {
     Acked { order_id: &'a str, status: AckStatus },
@@ -838,6 +852,34 @@ impl Guard {
         Ok(rejection)
     }
 
+    /// Settle a successful `Send` and write the agent's OrderAck JSON: id, status, quantity and time
+    /// as the backend acknowledged them; symbol and side of the order the ticket stands for (the
+    /// backend's, `symbol`/`side`, only where the ticket has none, as for a cancel of an order the
+    /// guard did not know).
+    #[allow(clippy::too_many_arguments)]
+    pub fn record_ack(
+        &mut self,
+        ticket: u64,
+        order_id: &str,
+        status: AckStatus,
+        symbol: Option<&str>,
+        side: Option<Side>,
+        quantity: f64,
+        timestamp_ms: i64,
+        elapsed_seconds: f64,
+    ) -> Result<String, GuardError> {
+        let inflight = self.peek_ticket(ticket)?;
+        let own_symbol = inflight.symbol.and_then(|i| self.symbols.get(i as usize)).map(|s| &**s);
+        let own_side = match inflight.side {
+            SideLabel::Buy => Some(Side::Buy),
+            SideLabel::Sell => Some(Side::Sell),
+            SideLabel::None => None,
+        };
+        let json = order_ack_json(order_id, own_symbol.or(symbol), own_side.or(side), Some(quantity), status.as_str(), timestamp_ms, None);
+        self.record(ticket, Outcome::Acked { order_id, status }, elapsed_seconds)?;
+        Ok(json)
+    }
+
     fn learn_from_ack(&mut self, learn: &Learn, order_id: &str, status: AckStatus) {
         match learn {
             Learn::Resting(known) if matches!(status, AckStatus::New | AckStatus::PartiallyFilled) => {
@@ -871,6 +913,16 @@ impl Guard {
         slot.inflight = Some(inflight);
         // Fits in 52 bits, so the ticket is exact as a JS number.
         (u64::from(slot.generation) << 32) | u64::from(index)
+    }
+
+    fn peek_ticket(&self, ticket: u64) -> Result<&Inflight, GuardError> {
+        let index = (ticket & 0xffff_ffff) as usize;
+        let generation = (ticket >> 32) as u32;
+        self.slots
+            .get(index)
+            .filter(|s| s.generation == generation)
+            .and_then(|s| s.inflight.as_ref())
+            .ok_or(GuardError::UnknownTicket(ticket))
     }
 
     fn close_ticket(&mut self, ticket: u64) -> Result<Inflight, GuardError> {
