@@ -357,7 +357,7 @@ mod tests {
         assert_eq!(OrderId::next_generation(u32::MAX), 1);
         let top = OrderId::new(u32::MAX, MAX_GENERATION);
         assert_eq!(top.as_u64(), MAX_ORDER_ID);
-        assert!(MAX_ORDER_ID < 1u64 << 52);
+        const { assert!(MAX_ORDER_ID < 1u64 << 52) };
         assert_eq!((MAX_ORDER_ID as f64) as u64, MAX_ORDER_ID);
     }
 

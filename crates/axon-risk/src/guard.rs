@@ -756,7 +756,7 @@ impl Guard {
 
         let symbol_name = self.symbols[order.symbol as usize].to_string();
         if let Some(allowed) = &self.config.limits.allowed_symbols {
-            if !allowed.iter().any(|s| *s == symbol_name) {
+            if !allowed.contains(&symbol_name) {
                 let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{symbol_name}' not in allowed list"));
                 return self.reject(TOOL, side, r, started);
             }

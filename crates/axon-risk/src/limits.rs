@@ -40,8 +40,10 @@ impl RiskLimits {
     }
 }
 
-/// `value` is above `limit` by more than float noise.
+/// `value` is above `limit` by more than float noise. Written as a negated `<=` on purpose: a NaN
+/// compares false, so it counts as exceeding (fail closed).
 #[inline]
+#[allow(clippy::neg_cmp_op_on_partial_ord)]
 pub fn exceeds(value: f64, limit: f64) -> bool {
     !(value <= limit + limit.abs() * 1e-9 + 1e-12)
 }
