@@ -198,4 +198,37 @@ describe('llm-trading-agent --config on a live backend', () => {
     expect(summary).toMatchObject({ backend: 'oms', cycles: 2 });
     expect(summary.rejectionsByCode).toEqual({ MAX_DAILY_ORDERS: 1 });
   }, 60_000);
+
+  it('SIGUSR2 closes an open breaker by hand (runbook §3.1 gate.reset())', async () => {
+    venue = await startFakeBinance({ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000, BTC: 0 } });
+    // A model that keeps proposing an order over the notional limit: five refusals open the breaker.
+    model = await startFakeOpenAI((request) =>
+      request.messages[request.messages.length - 1]?.role === 'tool'
+        ? { content: 'noted' }
+        : { toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":5,"order_type":"Market"}' }] },
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'axon-live-'));
+    const config = liveConfig(dir, venue.baseUrl, `provider = "openai"\nbase_url = "${model.baseURL}"\napi_key = "sk-local"`, 'interval_ms = 20\nmax_cycles = 0');
+    let phase: 'waiting-open' | 'reset-sent' | 'stopping' = 'waiting-open';
+    const { child, finished } = start(config, (err) => {
+      if (phase === 'waiting-open' && err.includes('circuit breaker open')) {
+        phase = 'reset-sent';
+        child.kill('SIGUSR2');
+      } else if (phase === 'reset-sent') {
+        const afterReset = err.slice(err.indexOf('circuit breaker reset by hand'));
+        if (err.includes('circuit breaker reset by hand') && afterReset.includes('order notional')) {
+          phase = 'stopping';
+          child.kill('SIGTERM');
+        }
+      }
+    });
+    const { code, err } = await finished;
+    expect(code, err).toBe(0);
+    expect(phase).toBe('stopping');
+    expect(err).toContain('"msg":"RiskGate: circuit breaker reset by hand"');
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as LiveSummary;
+    expect(summary.rejectionsByCode.MAX_ORDER_NOTIONAL).toBeGreaterThanOrEqual(6);
+    expect(summary.rejectionsByCode.CIRCUIT_BREAKER_OPEN).toBeGreaterThanOrEqual(1);
+    expect(venue.orders).toHaveLength(0);
+  }, 60_000);
 });

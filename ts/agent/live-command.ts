@@ -70,6 +70,9 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   let cycles = 0;
   let observeErrors = 0;
   let breakerOpenings = 0;
+  // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
+  const resetGate = () => tools.resetGate();
+  process.on('SIGUSR2', resetGate);
   logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
   try {
     while (o.signal?.aborted !== true && (config.agent.max_cycles === 0 || cycles < config.agent.max_cycles)) {
@@ -93,6 +96,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     }
   } finally {
     if (interactive) o.err.write('\n');
+    process.off('SIGUSR2', resetGate);
     breakerOpenings = tools.state().gateOpenings;
     audit.close();
     tools.close();
