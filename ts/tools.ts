@@ -243,54 +243,79 @@ class GuardedTools {
     }
   }
 
-  private async execute(name: ToolName, args: string): Promise<string> {
+  /**
+   * One tool call. Not `async`: a call the guard decides on its own (DryRun, a refusal) costs one
+   * settled promise and no async frame; only a refresh or a backend call awaits.
+   */
+  private execute(name: ToolName, args: string): Promise<string> {
     const started = performance.now();
     if (typeof args !== 'string') {
-      throw new ToolError({
-        error_type: 'InvalidArguments',
-        source: 'Arguments',
-        code: 'INVALID_ARGUMENTS',
-        message: `Arguments: arguments must be a JSON string, got ${typeof args}`,
-      });
+      return Promise.reject(
+        new ToolError({
+          error_type: 'InvalidArguments',
+          source: 'Arguments',
+          code: 'INVALID_ARGUMENTS',
+          message: `Arguments: arguments must be a JSON string, got ${typeof args}`,
+        }),
+      );
     }
     const tool = ToolIndex[name];
     const out = this.guard.decision;
+    let text: string;
     try {
-      let text = this.guard.decide(tool, args, false);
-      if (out[Slot.Kind] === DecisionKind.NeedMarket) {
-        await this.refreshMarket(text);
-        text = this.guard.decide(tool, args, true);
-      } else if (out[Slot.Kind] === DecisionKind.NeedOrder) {
-        await this.refreshOrders();
-        text = this.guard.decide(tool, args, true);
-      }
-      switch (out[Slot.Kind]) {
-        case DecisionKind.Done:
-          if (this.logger.isEnabled('info')) this.logDone(name, text);
-          return text;
-        case DecisionKind.Send: {
-          // Read the decision now: the array is reused by the next call once this one awaits.
-          const ticket = out[Slot.Ticket] as number;
-          if (this.dailyCounts !== undefined && ACTIONS[out[Slot.Action] as number] !== 'query') {
-            try {
-              this.saveDailyCounts();
-            } catch (cause) {
-              // Not durable, so not sent: the call fails (its slot stays counted, conservatively).
-              const error = ToolError.fromNative(this.guard.recordFailure(ticket, 'other', `daily counts not saved: ${String(cause)}`, (performance.now() - started) / 1000));
-              this.logger.log('error', { msg: `BackendError (other): ${error.message}`, tool: name, mode: this.mode, code: error.code });
-              throw error;
-            }
-          }
-          return await this.send(name, ticket, this.callBackend(text, out), started);
-        }
-        default: {
-          const error = rejectionError(out, text);
-          this.logRejection(name, error);
-          throw error;
-        }
-      }
-    } finally {
+      text = this.guard.decide(tool, args, false);
+    } catch (error) {
       this.metrics.notify();
+      return Promise.reject(error);
+    }
+    const kind = out[Slot.Kind];
+    if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.executeAfterRefresh(name, tool, args, text, kind, started);
+    return this.settle(name, text, out, started);
+  }
+
+  /** The guard needs market data or an order it does not know: fetch it, then decide again. */
+  private async executeAfterRefresh(name: ToolName, tool: number, args: string, need: string, kind: number, started: number): Promise<string> {
+    if (kind === DecisionKind.NeedMarket) await this.refreshMarket(need);
+    else await this.refreshOrders();
+    let text: string;
+    try {
+      text = this.guard.decide(tool, args, true);
+    } catch (error) {
+      this.metrics.notify();
+      throw error;
+    }
+    return this.settle(name, text, this.guard.decision, started);
+  }
+
+  /** Act on a decision: answer it, refuse it, or send it to the backend. */
+  private settle(name: ToolName, text: string, out: Float64Array, started: number): Promise<string> {
+    switch (out[Slot.Kind]) {
+      case DecisionKind.Done:
+        if (this.logger.isEnabled('info')) this.logDone(name, text);
+        this.metrics.notify();
+        return Promise.resolve(text);
+      case DecisionKind.Send: {
+        // Read the decision now: the array is reused by the next call once this one awaits.
+        const ticket = out[Slot.Ticket] as number;
+        if (this.dailyCounts !== undefined && ACTIONS[out[Slot.Action] as number] !== 'query') {
+          try {
+            this.saveDailyCounts();
+          } catch (cause) {
+            // Not durable, so not sent: the call fails (its slot stays counted, conservatively).
+            const error = ToolError.fromNative(this.guard.recordFailure(ticket, 'other', `daily counts not saved: ${String(cause)}`, (performance.now() - started) / 1000));
+            this.logger.log('error', { msg: `BackendError (other): ${error.message}`, tool: name, mode: this.mode, code: error.code });
+            this.metrics.notify();
+            return Promise.reject(error);
+          }
+        }
+        return this.send(name, ticket, this.callBackend(text, out), started);
+      }
+      default: {
+        const error = rejectionError(out, text);
+        this.logRejection(name, error);
+        this.metrics.notify();
+        return Promise.reject(error);
+      }
     }
   }
 
@@ -298,22 +323,37 @@ class GuardedTools {
     let result: OrderAck | string;
     try {
       result = await this.deadlines.run(call);
-      if (typeof result !== 'string' && result.status === 'Rejected') {
-        throw new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`);
-      }
-      if (typeof result !== 'string' && !ACK_STATUS_INDEX.has(result.status)) {
-        throw new BackendError('other', `${this.backend.name} acknowledged order ${String(result.orderId)} with an unknown status ${JSON.stringify(result.status)}`);
-      }
     } catch (cause) {
-      const kind = cause instanceof BackendError ? cause.kind : 'other';
-      const message = cause instanceof Error ? cause.message : String(cause);
-      const error = ToolError.fromNative(this.guard.recordFailure(ticket, kind, message, (performance.now() - started) / 1000));
-      this.logger.log('error', { msg: `BackendError (${kind}): ${error.message}`, tool: name, mode: this.mode, code: error.code, backend: this.backend.name });
-      throw error;
+      this.metrics.notify();
+      return this.backendFailure(name, ticket, cause, started);
     }
+    try {
+      return this.settleBackendCall(name, ticket, result, started);
+    } finally {
+      this.metrics.notify();
+    }
+  }
+
+  /** A backend call that failed (or timed out): settle the ticket, throw the agent-facing error. */
+  private backendFailure(name: ToolName, ticket: number, cause: unknown, started: number): never {
+    const kind = cause instanceof BackendError ? cause.kind : 'other';
+    const message = cause instanceof Error ? cause.message : String(cause);
+    const error = ToolError.fromNative(this.guard.recordFailure(ticket, kind, message, (performance.now() - started) / 1000));
+    this.logger.log('error', { msg: `BackendError (${kind}): ${error.message}`, tool: name, mode: this.mode, code: error.code, backend: this.backend.name });
+    throw error;
+  }
+
+  private settleBackendCall(name: ToolName, ticket: number, result: OrderAck | string, started: number): string {
     if (typeof result === 'string') {
       this.guard.recordRead(ticket, (performance.now() - started) / 1000);
       return result;
+    }
+    if (result.status === 'Rejected') {
+      return this.backendFailure(name, ticket, new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`), started);
+    }
+    if (!ACK_STATUS_INDEX.has(result.status)) {
+      const unknown = new BackendError('other', `${this.backend.name} acknowledged order ${String(result.orderId)} with an unknown status ${JSON.stringify(result.status)}`);
+      return this.backendFailure(name, ticket, unknown, started);
     }
     const ackJson = this.guard.recordAck(ticket, result, (performance.now() - started) / 1000, name === 'cancel_order');
     if (this.logger.isEnabled('info')) {
