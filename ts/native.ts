@@ -14,8 +14,39 @@ function packageRoot(): string {
   throw new Error(`axon-llm: cannot find the native loader (index.js) above ${__dirname}`);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-export const native: typeof Binding = require(join(packageRoot(), 'index.js'));
+/** The napi-rs name of this machine's build (`linux-x64-gnu`, `darwin-arm64`, `win32-x64-msvc`). */
+function platformArchAbi(): string {
+  const base = `${process.platform}-${process.arch}`;
+  if (process.platform === 'win32') return `${base}-msvc`;
+  if (process.platform !== 'linux') return base;
+  // glibcVersionRuntime is reported only by a Node linked against glibc.
+  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  return `${base}-${header?.glibcVersionRuntime === undefined ? 'musl' : 'gnu'}`;
+}
+
+function loadNative(root: string): typeof Binding {
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return require(join(root, 'index.js')) as typeof Binding;
+  } catch (error) {
+    // The generated loader only says "Cannot find native binding": say what was looked for and
+    // what to do, and keep its per-candidate errors as the cause.
+    const platform = platformArchAbi();
+    throw new Error(
+      `axon-llm: no native addon for this platform (${platform}). ` +
+        `Looked for the package axon-llm-${platform} (installed with axon-llm as an optional dependency) ` +
+        `and for axon-llm.${platform}.node in ${root}. ` +
+        'If a prebuilt package exists for your platform, reinstall without --omit=optional / --no-optional. ' +
+        'Otherwise build from source: install a Rust toolchain (rustup, stable) and Node >= 20.19, ' +
+        'clone the axon-llm repository and run `npm install` there (it builds the addon through `prepare`), ' +
+        'or `npm run build:native` in the clone after a change to the Rust code; then depend on that folder ' +
+        '(`npm install /path/to/axon-llm`).',
+      { cause: error },
+    );
+  }
+}
+
+export const native: typeof Binding = loadNative(packageRoot());
 
 export type NativeMetrics = Binding.NativeMetrics;
 export type GuardState = Binding.GuardState;
