@@ -115,7 +115,7 @@ let npmCache = '';
 const projects: Project[] = [];
 
 beforeAll(() => {
-  if (!existsSync(NODE24)) execFileSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: NODE24_DIR, stdio: 'pipe' });
+  if (!existsSync(NODE24)) execFileSync('npm', ['ci', '--prefix', NODE24_DIR, '--no-audit', '--no-fund'], { cwd: NODE24_DIR, stdio: 'pipe' });
   packOutput = execFileSync('npm', ['run', 'pack:npm'], { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 64 << 20 });
   npmCache = execFileSync('npm', ['config', 'get', 'cache'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
 }, 1_200_000);
