@@ -247,6 +247,21 @@ describe.each([
     }
     expect(project.run(join(project.bin, 'node'), ['-e', "require('axon-llm')"]).code).toBe(0);
   }, 60_000);
+
+  it('with a binary that does not load, the error says so and why', () => {
+    const addon = join(project.dir, 'node_modules', PLATFORM_PKG, 'axon-llm.linux-x64-gnu.node');
+    const original = readFileSync(addon);
+    writeFileSync(addon, 'not a shared object');
+    try {
+      const r = project.run(join(project.bin, 'node'), ['-e', "require('axon-llm')"]);
+      expect(r.code).toBe(1);
+      expect(r.err).toContain('axon-llm: the native addon for this platform (linux-x64-gnu) was found but did not load: ');
+      expect(r.err).toMatch(/did not load: [^\n]*(invalid ELF header|file too short)/);
+      expect(r.err).toContain('build from source');
+    } finally {
+      writeFileSync(addon, original);
+    }
+  }, 60_000);
 });
 
 describe('types for TypeScript consumers', () => {

@@ -30,7 +30,6 @@ interface PackageJson {
   version: string;
   scripts?: Record<string, string>;
   devDependencies?: Record<string, string>;
-  optionalDependencies?: Record<string, string>;
   napi: NapiConfig;
 }
 

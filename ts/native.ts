@@ -3,6 +3,8 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 
+// From dist/ts/native.d.ts this is dist/index.d.ts: `npm run build:ts` copies the generated
+// index.d.ts there, so the published declarations resolve it.
 import type * as Binding from '../index';
 
 import { ToolError } from './errors';
@@ -24,25 +26,39 @@ function platformArchAbi(): string {
   return `${base}-${header?.glibcVersionRuntime === undefined ? 'musl' : 'gnu'}`;
 }
 
+const BUILD_FROM_SOURCE =
+  'To build from source: install a Rust toolchain (rustup, stable) and Node >= 20.19, ' +
+  'clone the axon-llm repository and run `npm install` there (it builds the addon through `prepare`), ' +
+  'or `npm run build:native` in the clone after a change to the Rust code; then depend on that folder ' +
+  '(`npm install /path/to/axon-llm`).';
+
+/** First lines of the loader's per-candidate errors other than "not found" (its cause chain). */
+function loadFailures(error: unknown): string[] {
+  const failures: string[] = [];
+  for (let e = error instanceof Error ? error.cause : undefined; e instanceof Error; e = e.cause) {
+    if (!e.message.startsWith('Cannot find module')) failures.push(e.message.split('\n')[0] ?? e.message);
+  }
+  return failures;
+}
+
 function loadNative(root: string): typeof Binding {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     return require(join(root, 'index.js')) as typeof Binding;
   } catch (error) {
-    // The generated loader only says "Cannot find native binding": say what was looked for and
-    // what to do, and keep its per-candidate errors as the cause.
+    // The generated loader says "Cannot find native binding" whether a binary is missing or fails
+    // to load: say which, for which platform, and what to do; its errors stay as the cause.
     const platform = platformArchAbi();
-    throw new Error(
-      `axon-llm: no native addon for this platform (${platform}). ` +
-        `Looked for the package axon-llm-${platform} (installed with axon-llm as an optional dependency) ` +
-        `and for axon-llm.${platform}.node in ${root}. ` +
-        'If a prebuilt package exists for your platform, reinstall without --omit=optional / --no-optional. ' +
-        'Otherwise build from source: install a Rust toolchain (rustup, stable) and Node >= 20.19, ' +
-        'clone the axon-llm repository and run `npm install` there (it builds the addon through `prepare`), ' +
-        'or `npm run build:native` in the clone after a change to the Rust code; then depend on that folder ' +
-        '(`npm install /path/to/axon-llm`).',
-      { cause: error },
-    );
+    const failures = loadFailures(error);
+    const message =
+      failures.length > 0
+        ? `axon-llm: the native addon for this platform (${platform}) was found but did not load: ${failures.join('; ')}. ` +
+          `Reinstall axon-llm (with axon-llm-${platform}), or build from source. `
+        : `axon-llm: no native addon for this platform (${platform}). ` +
+          `Looked for the package axon-llm-${platform} (installed with axon-llm as an optional dependency) ` +
+          `and for axon-llm.${platform}.node in ${root}. ` +
+          'If a prebuilt package exists for your platform, reinstall without --omit=optional / --no-optional. ';
+    throw new Error(message + BUILD_FROM_SOURCE, { cause: error });
   }
 }
 
