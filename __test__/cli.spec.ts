@@ -88,6 +88,8 @@ describe('llm-trading-agent backtest', () => {
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
+    // Drained: the backtest logs every refused order to stderr, and a full pipe would block it.
+    child.stderr.resume();
     await new Promise((resolve) => setTimeout(resolve, 2_500));
     child.kill('SIGINT');
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
