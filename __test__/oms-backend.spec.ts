@@ -3,6 +3,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { BackendError, OmsTradingBackend, type OrderRequest, type TradingBackend } from '../ts/index';
+import { omsBackendFromConfig, omsRequestTimeoutMs } from '../ts/backends/from-config';
+import { parseConfig, toolsOptionsFromConfig } from '../ts/config';
 import { ack, limit, market, rejection, RUNBOOK_RISK, setup } from './harness';
 import { deadPort, startLossyProxy, startOms, startSilentServer, type OmsServer } from './support/oms-server';
 
@@ -216,6 +218,23 @@ describe('OmsTradingBackend against axon-oms', () => {
     const timeout = await rejection(timedOut.tools.queryPortfolio, '{}');
     expect(timeout.code).toBe('BACKEND_TIMEOUT');
     expect(timedOut.metrics.prometheus()).toContain('trading_backend_errors_total{backend="oms",kind="timeout"} 1');
+  });
+
+  it('from a config, every retry fits in the tool deadline: nothing reaches the OMS after the call is reported', async () => {
+    expect(omsRequestTimeoutMs(10_000, 2, 100)).toBe(3_233);
+    const silent = await startSilentServer();
+    cleanups.push(() => silent.close());
+    const config = parseConfig(`[trading]\nbackend = "oms"\nbase_url = "${silent.url}"\ntimeout_ms = 900\n[safety]\nmode = "Direct"\n`);
+    const { tools } = setup({ backend: omsBackendFromConfig(config), ...toolsOptionsFromConfig(config), clockStartMs: undefined });
+    cleanups.push(async () => tools.close());
+    const started = Date.now();
+    const error = await rejection(tools.queryPortfolio, '{}');
+    expect(error.code).toBe('BACKEND_TIMEOUT');
+    const attempts = silent.requests.length;
+    expect(attempts).toBeGreaterThanOrEqual(3); // the retries ran, inside the deadline
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(silent.requests).toHaveLength(attempts);
+    expect(Date.now() - started).toBeLessThan(5_000);
   });
 
   it('validates its options', () => {

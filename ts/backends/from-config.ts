@@ -16,7 +16,9 @@ export function exchangeOptionsFromConfig(config: AgentConfig): ExchangeBackendO
     apiKey: t.api_key,
     apiSecret: t.api_secret,
     testnet: t.testnet,
-    timeoutMs: t.timeout_ms,
+    // A place that times out may need a lookup by client id and one retry: all three fit in the
+    // tools' deadline (`timeout_ms`), so nothing reaches the venue after the call was reported.
+    timeoutMs: Math.max(1, Math.floor(t.timeout_ms / 3)),
     ...(t.base_url === undefined ? {} : { urls: t.base_url }),
   };
 }
@@ -27,9 +29,27 @@ export function exchangeVenue(config: AgentConfig): string {
   return `${t.exchange}${t.testnet ? ' testnet' : ''}${t.base_url === undefined ? '' : ` at ${t.base_url}`}`;
 }
 
-/** The axon-oms backend: `[trading] base_url` (default http://127.0.0.1:8080), `timeout_ms` per request. */
+const OMS_RETRIES = 2;
+const OMS_BACKOFF_MS = 100;
+
+/**
+ * The per-request timeout that lets every attempt and backoff of one OMS call finish within
+ * `deadlineMs` (the tools' `backendTimeoutMs`): a retry can then never land after the tool call
+ * was already reported as timed out.
+ */
+export function omsRequestTimeoutMs(deadlineMs: number, retries: number, backoffMs: number): number {
+  const backoffTotal = backoffMs * (2 ** retries - 1);
+  return Math.max(1, Math.floor((deadlineMs - backoffTotal) / (retries + 1)));
+}
+
+/** The axon-oms backend: `[trading] base_url` (default http://127.0.0.1:8080); all attempts within `timeout_ms`. */
 export function omsBackendFromConfig(config: AgentConfig): OmsTradingBackend {
-  return new OmsTradingBackend({ baseUrl: config.trading.base_url ?? DEFAULT_OMS_URL, timeoutMs: config.trading.timeout_ms });
+  return new OmsTradingBackend({
+    baseUrl: config.trading.base_url ?? DEFAULT_OMS_URL,
+    timeoutMs: omsRequestTimeoutMs(config.trading.timeout_ms, OMS_RETRIES, OMS_BACKOFF_MS),
+    retries: OMS_RETRIES,
+    retryBackoffMs: OMS_BACKOFF_MS,
+  });
 }
 
 /** A live backend for the config; `backtest` is not one (it replays data, see `backtest`). */
