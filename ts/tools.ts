@@ -141,6 +141,8 @@ class GuardedTools {
   private readonly hasPnlGate: boolean;
   private readonly unsubscribe: () => void;
   private readonly dailyCounts: DailyCountsFile | undefined;
+  /** Client id of the order being handed to the backend (only during that synchronous call). */
+  private placingClientId: string | undefined;
 
   constructor(o: ParsedOptions) {
     this.backend = o.backend;
@@ -229,8 +231,13 @@ class GuardedTools {
           this.guard.updateMarket(event.symbol, event.referencePrice, event.position, event.openBuyQuantity, event.openSellQuantity, true);
           break;
         case 'order':
-          if (event.remaining > 0) this.guard.learnOrder(event.orderId, event.symbol, event.side, event.price, event.remaining);
-          else this.guard.forgetOrder(event.orderId);
+          if (event.remaining > 0) {
+            // The order this tool call is placing right now: its ack teaches the guard (one native call saved).
+            if (event.clientOrderId !== undefined && event.clientOrderId === this.placingClientId) break;
+            this.guard.learnOrder(event.orderId, event.symbol, event.side, event.price, event.remaining);
+          } else {
+            this.guard.forgetOrder(event.orderId);
+          }
           break;
         case 'pnl':
           if (this.hasPnlGate) this.guard.updateDailyPnl(event.dailyPnl);
@@ -375,17 +382,24 @@ class GuardedTools {
       switch (ACTIONS[out[Slot.Action] as number]) {
         case 'place': {
           const newline = text.indexOf('\n');
-          return this.backend.placeOrder({
-            symbol: text.slice(0, newline),
-            side: SIDES[out[Slot.Side] as number] as Side,
-            quantity: out[Slot.Quantity] as number,
-            orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderType,
-            price: number(Slot.Price),
-            stopLoss: number(Slot.StopLoss),
-            takeProfit: number(Slot.TakeProfit),
-            timeInForce: TIME_IN_FORCES[out[Slot.TimeInForce] as number] as TimeInForce,
-            clientOrderId: text.slice(newline + 1),
-          });
+          const clientOrderId = text.slice(newline + 1);
+          // Events the backend pushes while this synchronous part runs may be about this very order.
+          this.placingClientId = clientOrderId;
+          try {
+            return this.backend.placeOrder({
+              symbol: text.slice(0, newline),
+              side: SIDES[out[Slot.Side] as number] as Side,
+              quantity: out[Slot.Quantity] as number,
+              orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderType,
+              price: number(Slot.Price),
+              stopLoss: number(Slot.StopLoss),
+              takeProfit: number(Slot.TakeProfit),
+              timeInForce: TIME_IN_FORCES[out[Slot.TimeInForce] as number] as TimeInForce,
+              clientOrderId,
+            });
+          } finally {
+            this.placingClientId = undefined;
+          }
         }
         case 'cancel':
           return this.backend.cancelOrder(text);

@@ -77,7 +77,16 @@ export type BackendEvent =
       openBuyQuantity: number;
       openSellQuantity: number;
     }
-  | { type: 'order'; orderId: string; symbol: string; side: Side; price: number; remaining: number }
+  | {
+      type: 'order';
+      orderId: string;
+      symbol: string;
+      side: Side;
+      price: number;
+      remaining: number;
+      /** The client id the order was placed with, when the backend knows it. */
+      clientOrderId?: string;
+    }
   | { type: 'pnl'; dailyPnl: number };
 
 export interface SubscribeTopics {

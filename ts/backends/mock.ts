@@ -175,7 +175,7 @@ export class MockTradingBackend implements TradingBackend {
       status = 'Filled';
     } else if (request.orderType === 'Limit' && request.timeInForce === 'GTC') {
       this.rest(order);
-      this.emitOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
+      this.emitOrder(order, order.remaining);
       status = 'New';
     } else {
       status = 'Cancelled'; // IOC/FOK that cannot trade now
@@ -192,7 +192,7 @@ export class MockTradingBackend implements TradingBackend {
     const order = this.open.get(orderId);
     if (order === undefined) throw new BackendError('rejected', `order ${orderId} is not open`);
     this.unrest(order);
-    this.emitOrder(order.orderId, order.symbol, order.side, order.price, 0);
+    this.emitOrder(order, 0);
     this.emitMarket(order.symbol);
     return this.ack(order, 'Cancelled');
   }
@@ -210,7 +210,7 @@ export class MockTradingBackend implements TradingBackend {
     order.quantity = quantity;
     order.remaining = quantity - filled;
     this.rest(order);
-    this.emitOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
+    this.emitOrder(order, order.remaining);
     const reference = this.prices.get(order.symbol);
     if (reference !== undefined && (order.side === 'Buy' ? reference <= order.price : reference >= order.price)) {
       this.fill(order, order.remaining, order.price);
@@ -342,7 +342,7 @@ export class MockTradingBackend implements TradingBackend {
     this.fills.push({ orderId: order.orderId, symbol: order.symbol, side: order.side, price, quantity, timestampMs: this.now() });
     // Amortized O(1): drop the oldest half-window at once.
     if (this.fills.length >= 2 * this.historyLimit) this.fills.splice(0, this.fills.length - this.historyLimit);
-    if (resting && order.remaining <= 0) this.emitOrder(order.orderId, order.symbol, order.side, order.price, 0);
+    if (resting && order.remaining <= 0) this.emitOrder(order, 0);
   }
 
   private ack(order: OpenOrder, status: OrderAck['status']): OrderAck {
@@ -378,9 +378,10 @@ export class MockTradingBackend implements TradingBackend {
     for (const listener of this.listeners) listener(event);
   }
 
-  private emitOrder(orderId: string, symbol: string, side: Side, price: number, remaining: number): void {
+  private emitOrder(order: OpenOrder, remaining: number): void {
     if (this.listeners.size === 0) return;
-    this.emit({ type: 'order', orderId, symbol, side, price, remaining });
+    const { orderId, symbol, side, price, clientOrderId } = order;
+    this.emit({ type: 'order', orderId, symbol, side, price, remaining, ...(clientOrderId === undefined ? {} : { clientOrderId }) });
   }
 
   private emitMarket(symbol: string): void {

@@ -894,7 +894,7 @@ export class BacktestTradingBackend implements TradingBackend {
 
   private emitOrder(order: AgentOrder, remaining = this.lotGrid.value(order.quantityLots - order.filledLots)): void {
     if (this.listeners.size === 0) return;
-    this.emit({ type: 'order', orderId: order.orderId, symbol: this.symbol, side: order.side, price: order.price, remaining });
+    this.emit({ type: 'order', orderId: order.orderId, symbol: this.symbol, side: order.side, price: order.price, remaining, clientOrderId: order.clientOrderId });
   }
 
   private marketEvent(): BackendEvent {
