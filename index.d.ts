@@ -144,6 +144,12 @@ export declare function guardInvalidateMarket(handle: number, symbol: string): v
 
 export declare function guardLearnOrder(handle: number, orderId: string, symbol: string, side: string, price: number, remaining: number): void
 
+/**
+ * The guard's market slot for `symbol`, or -1 when it does not track the symbol (updates for it
+ * would be ignored). Slots never change: cache them and use `guardUpdateMarketAt`.
+ */
+export declare function guardMarketSlot(handle: number, symbol: string): number
+
 export interface GuardOptions {
   /** `DryRun` | `TwoPhase` | `Direct` */
   mode: string
@@ -202,11 +208,8 @@ export interface GuardState {
 
 export declare function guardUpdateDailyPnl(handle: number, dailyPnl: number): void
 
-/**
- * Market data for `symbol` (`reference_price` NaN when unknown). `pushed`: the backend pushes
- * every change (never stale); otherwise it was fetched just now.
- */
-export declare function guardUpdateMarket(handle: number, symbol: string, referencePrice: number, position: number, openBuyQuantity: number, openSellQuantity: number, pushed: boolean): void
+/** `guardUpdateMarket` for a slot from `guardMarketSlot`: numbers only across the boundary. */
+export declare function guardUpdateMarketAt(handle: number, slot: number, referencePrice: number, position: number, openBuyQuantity: number, openSellQuantity: number, pushed: boolean): void
 
 /** Largest engine capacity accepted (72 bytes per slot are allocated up front: ~4.8 GB). */
 export declare const MAX_ENGINE_CAPACITY: number

@@ -44,8 +44,18 @@ export class NativeGuardHandle {
     return native.guardRecordFailure(this.handle, ticket, kind, message, elapsedSeconds);
   }
 
+  /** Market slots by symbol (-1: not tracked); a slot never changes once the guard gave it. */
+  private readonly marketSlots = new Map<string, number>();
+
   updateMarket(symbol: string, referencePrice: number | null, position: number, openBuy: number, openSell: number, pushed: boolean): void {
-    native.guardUpdateMarket(this.handle, symbol, referencePrice ?? Number.NaN, position, openBuy, openSell, pushed);
+    let slot = this.marketSlots.get(symbol);
+    if (slot === undefined) {
+      slot = native.guardMarketSlot(this.handle, symbol);
+      this.marketSlots.set(symbol, slot);
+    }
+    // An untracked symbol's data would be ignored: no call at all.
+    if (slot < 0) return;
+    native.guardUpdateMarketAt(this.handle, slot, referencePrice ?? Number.NaN, position, openBuy, openSell, pushed);
   }
 
   invalidateMarket(symbol: string): void {

@@ -465,27 +465,32 @@ pub fn guard_record_failure(handle: f64, ticket: f64, kind: String, message: Str
     })
 }
 
-/// Market data for `symbol` (`reference_price` NaN when unknown). `pushed`: the backend pushes
-/// every change (never stale); otherwise it was fetched just now.
+/// The guard's market slot for `symbol`, or -1 when it does not track the symbol (updates for it
+/// would be ignored). Slots never change: cache them and use `guardUpdateMarketAt`.
 #[napi]
-#[allow(clippy::too_many_arguments)]
-pub fn guard_update_market(
+pub fn guard_market_slot(handle: f64, symbol: String) -> Result<i32> {
+    with_guard(handle, "guardMarketSlot", |s| Ok(s.guard.market_slot(&symbol).map_or(-1, |slot| slot as i32)))
+}
+
+/// `guardUpdateMarket` for a slot from `guardMarketSlot`: numbers only across the boundary.
+#[napi]
+pub fn guard_update_market_at(
     handle: f64,
-    symbol: String,
+    slot: u32,
     reference_price: f64,
     position: f64,
     open_buy_quantity: f64,
     open_sell_quantity: f64,
     pushed: bool,
 ) -> Result<()> {
-    with_guard(handle, "guardUpdateMarket", |s| {
+    with_guard(handle, "guardUpdateMarketAt", |s| {
         let update = MarketUpdate {
             reference_price: (!reference_price.is_nan()).then_some(reference_price),
             position,
             open_buy_quantity,
             open_sell_quantity,
         };
-        s.guard.update_market(&symbol, update, pushed).map_err(map_guard_error)
+        s.guard.update_market_at(slot, update, pushed).map_err(map_guard_error)
     })
 }
 

@@ -400,29 +400,39 @@ impl Guard {
         }
     }
 
+    /// The slot market data for `symbol` is kept in, or `None` when the guard does not track the
+    /// symbol (not allowed, or no room for one more): updates for it would be ignored. A slot never
+    /// changes, so callers may cache it and use [`Guard::update_market_at`].
+    pub fn market_slot(&mut self, symbol: &str) -> Option<u32> {
+        self.tradable(symbol)
+    }
+
     /// Record market data for `symbol`. `pushed`: the backend pushes every change (never stale);
     /// otherwise the data was fetched now and ages out after `market_data_max_age_ms`.
     pub fn update_market(&mut self, symbol: &str, update: MarketUpdate, pushed: bool) -> Result<(), GuardError> {
-        let finite = |name: &str, v: f64| if v.is_finite() { Ok(v) } else { Err(GuardError::InvalidMarketData(format!("{name} of {symbol} must be finite"))) };
-        finite("position", update.position)?;
-        if finite("open_buy_quantity", update.open_buy_quantity)? < 0.0 || finite("open_sell_quantity", update.open_sell_quantity)? < 0.0 {
-            return Err(GuardError::InvalidMarketData(format!("open quantities of {symbol} must be >= 0")));
-        }
-        let price = match update.reference_price {
-            Some(p) if p.is_finite() && p > 0.0 => p,
-            Some(p) => return Err(GuardError::InvalidMarketData(format!("reference_price of {symbol} must be finite and > 0, got {p}"))),
-            None => f64::NAN,
-        };
-        let now = self.clock.now_ms();
+        let price = validate_market(symbol, update)?;
         let Some(index) = self.tradable(symbol) else { return Ok(()) };
+        self.store_market(index, price, update, pushed);
+        Ok(())
+    }
+
+    /// [`Guard::update_market`] for a slot from [`Guard::market_slot`] (no symbol lookup).
+    pub fn update_market_at(&mut self, slot: u32, update: MarketUpdate, pushed: bool) -> Result<(), GuardError> {
+        let symbol = self.symbols.get(slot as usize).ok_or_else(|| GuardError::InvalidMarketData(format!("market slot {slot} does not exist")))?;
+        let price = validate_market(symbol, update)?;
+        self.store_market(slot, price, update, pushed);
+        Ok(())
+    }
+
+    fn store_market(&mut self, index: u32, price: f64, update: MarketUpdate, pushed: bool) {
+        let fetched_at_ms = if pushed { None } else { Some(self.clock.now_ms()) };
         let state = &mut self.market[index as usize];
         state.price = price;
         state.position = update.position;
         state.open_buy = update.open_buy_quantity;
         state.open_sell = update.open_sell_quantity;
-        state.fetched_at_ms = if pushed { None } else { Some(now) };
+        state.fetched_at_ms = fetched_at_ms;
         state.known = true;
-        Ok(())
     }
 
     /// Forget what is known about `symbol` (e.g. after the backend pushed something invalid), so the
@@ -978,6 +988,21 @@ impl Guard {
     #[allow(clippy::too_many_arguments)]
     fn ack_json_with_id(&self, order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
         order_ack_json(order_id, symbol, side, quantity, status, now, token)
+    }
+}
+
+/// Market data must be finite, open quantities non-negative, a known price positive; returns the
+/// reference price (NaN when unknown).
+fn validate_market(symbol: &str, update: MarketUpdate) -> Result<f64, GuardError> {
+    let finite = |name: &str, v: f64| if v.is_finite() { Ok(v) } else { Err(GuardError::InvalidMarketData(format!("{name} of {symbol} must be finite"))) };
+    finite("position", update.position)?;
+    if finite("open_buy_quantity", update.open_buy_quantity)? < 0.0 || finite("open_sell_quantity", update.open_sell_quantity)? < 0.0 {
+        return Err(GuardError::InvalidMarketData(format!("open quantities of {symbol} must be >= 0")));
+    }
+    match update.reference_price {
+        Some(p) if p.is_finite() && p > 0.0 => Ok(p),
+        Some(p) => Err(GuardError::InvalidMarketData(format!("reference_price of {symbol} must be finite and > 0, got {p}"))),
+        None => Ok(f64::NAN),
     }
 }
 
