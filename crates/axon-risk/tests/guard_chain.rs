@@ -423,3 +423,20 @@ fn two_phase_governs_replace_too() {
     let (_, action) = sent(h.guard.decide(ToolKind::ReplaceOrder, &confirm, false));
     assert_eq!(action, Action::Replace { order_id: "o1".into(), price: None, quantity: Some(1.0) });
 }
+
+#[test]
+fn market_slots_take_updates_by_number_and_validate_them_the_same() {
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), vec![]);
+    let btc = h.guard.market_slot("BTC-USDT").expect("an allowed symbol has a slot");
+    assert_eq!(h.guard.market_slot("BTC-USDT"), Some(btc), "slots never change");
+    assert_eq!(h.guard.market_slot("DOGE-USDT"), None, "a symbol outside the allowed list is not tracked");
+    let update = MarketUpdate { reference_price: Some(20_000.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
+    h.guard.update_market_at(btc, update, true).expect("valid");
+    let (ticket, _) = sent(h.guard.decide(ToolKind::PlaceOrder, r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"order_type":"Market"}"#, false));
+    ack(&mut h, ticket, "m-1");
+    let bad = MarketUpdate { position: f64::NAN, ..update };
+    let error = h.guard.update_market_at(btc, bad, true).expect_err("NaN position");
+    assert_eq!(error.to_string(), h.guard.update_market("BTC-USDT", bad, true).expect_err("same rule").to_string());
+    assert!(error.to_string().contains("position of BTC-USDT must be finite"), "{error}");
+    assert!(h.guard.update_market_at(99, update, true).is_err(), "an unknown slot is misuse");
+}
