@@ -94,6 +94,19 @@ describe('agent loop end to end', () => {
     expectSummaryMatchesAudit(auditOf(audit), s);
   }, 120_000);
 
+  it('TwoPhase: the scripted model confirms each proposal with its token, and trades as it would in Direct', async () => {
+    const run = (mode: 'Direct' | 'TwoPhase') =>
+      runAgentBacktest({ data: generateBars({ seed: 9, bars: 2_000 }), symbol: 'BTC-USDT', provider: new ScriptedProvider(), risk: RUNBOOK_RISK, gate: GATE, cash: 100_000, mode });
+    const direct = await run('Direct');
+    const twoPhase = await run('TwoPhase');
+    expect(direct.summary.trades).toBeGreaterThan(5);
+    const fills = (r: typeof direct) => r.result.fills.map((f) => [f.step, f.side, f.price, f.quantity]);
+    expect(fills(twoPhase)).toEqual(fills(direct));
+    // Every placed order was first a proposal; refusals happen at proposal time, as in Direct.
+    expect(twoPhase.summary.ordersByStatus.PendingConfirm).toBe(twoPhase.summary.ordersByStatus.Filled);
+    expect(twoPhase.summary.rejectionsByCode).toEqual(direct.summary.rejectionsByCode);
+  }, 60_000);
+
   it('generated data runs the same way and is deterministic', async () => {
     const once = async () =>
       (

@@ -70,12 +70,31 @@ export class ScriptedProvider implements LlmProvider {
     } else if (last?.role === 'tool' && this.burstCall !== undefined && last.content.includes('"error_type"')) {
       // Carried away: retry the refused order at once, within the same bar.
       toolCalls = [this.call(this.burstCall.name, this.burstCall.args)];
+    } else if (last?.role === 'tool' && last.content.includes('"status":"PendingConfirm"')) {
+      // TwoPhase: confirm the order just proposed, same fields plus the token the guard issued.
+      const confirmation = this.confirmation(messages, last.tool_call_id, last.content);
+      if (confirmation === undefined) content = 'noted';
+      else toolCalls = [confirmation];
     } else {
       content = 'noted';
     }
     const message = { role: 'assistant' as const, content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
     const completion = estimateTokens(JSON.stringify(message));
     return Promise.resolve({ message, usage: { promptTokens: prompt, completionTokens: completion, estimated: true } });
+  }
+
+  private confirmation(messages: readonly ChatMessage[], toolCallId: string, result: string): ToolCall | undefined {
+    for (let i = messages.length - 1; i >= 0; i -= 1) {
+      const message = messages[i];
+      if (message?.role !== 'assistant') continue;
+      const proposed = message.tool_calls?.find((c) => c.id === toolCallId);
+      if (proposed === undefined) continue;
+      const token = (JSON.parse(result) as { confirm_token?: unknown }).confirm_token;
+      if (typeof token !== 'string') return undefined;
+      const args = JSON.parse(proposed.function.arguments) as Record<string, unknown>;
+      return this.call(proposed.function.name, { ...args, confirm_token: token });
+    }
+    return undefined;
   }
 
   private call(name: string, args: Record<string, unknown>): ToolCall {
