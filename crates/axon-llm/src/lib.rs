@@ -21,8 +21,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-/// Sources of the native addon, relative to the workspace root.
-const ADDON_SOURCES: [&str; 4] = ["crates/axon-node", "crates/axon-risk", "crates/axon-metrics", "crates/axon-backtest"];
+/// Crates whose code is in the native addon, relative to the workspace root. Their `src/`,
+/// `build.rs` and `Cargo.toml` count as the addon's sources (tests and benches do not).
+const ADDON_CRATES: [&str; 4] = ["crates/axon-node", "crates/axon-risk", "crates/axon-metrics", "crates/axon-backtest"];
 
 /// Why the program cannot be started.
 #[derive(Debug, PartialEq, Eq)]
@@ -167,8 +168,15 @@ pub fn check_built(root: &Path) -> Result<Program, LaunchError> {
         let Some(addon) = addon_in(root) else {
             return Err(LaunchError::NotBuilt { root: root.to_path_buf(), missing: "the native addon axon-llm.<platform>.node".into() });
         };
-        let rust = |p: &Path| has_extension(p, "rs") || p.file_name().is_some_and(|n| n == "Cargo.toml");
-        let source = ADDON_SOURCES.iter().filter_map(|dir| newest(&root.join(dir), &rust)).max_by_key(|(time, _)| *time);
+        let source = ADDON_CRATES
+            .iter()
+            .flat_map(|dir| {
+                let dir = root.join(dir);
+                let files = ["Cargo.toml", "build.rs"].map(|f| dir.join(f));
+                let manifests = files.into_iter().filter_map(|f| modified(&f).map(|t| (t, f)));
+                manifests.chain(newest(&dir.join("src"), &|p| has_extension(p, "rs")))
+            })
+            .max_by_key(|(time, _)| *time);
         if let (Some(source), Some(time)) = (source, modified(&addon)) {
             if let Some(error) = stale(source, (time, addon)) {
                 return Err(error);
@@ -264,9 +272,15 @@ mod tests {
         assert!(error.to_string().contains("npm run build"), "{error}");
 
         let root = built_workspace("stale-rs");
+        write(&root.join("crates/axon-risk/tests/new_test.rs"), "tests are not in the addon");
+        write(&root.join("crates/axon-risk/benches/new_bench.rs"), "nor are benches");
+        check_built(&root).expect("a new test or bench does not make the addon stale");
         write(&root.join("crates/axon-risk/src/limits.rs"), "changed");
         let error = check_built(&root).expect_err("stale rust");
         assert!(matches!(&error, LaunchError::Stale { output, .. } if output.ends_with("axon-llm.linux-x64-gnu.node")), "{error}");
+        let root = built_workspace("stale-manifest");
+        write(&root.join("crates/axon-node/Cargo.toml"), "[package]");
+        assert!(matches!(check_built(&root), Err(LaunchError::Stale { .. })), "a changed manifest changes the build");
     }
 
     #[test]
