@@ -6,7 +6,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { createTradingTools, MockTradingBackend, silentLogger, TradingMetrics, type TradingTools } from '../ts/index';
+import { createTradingTools, MockTradingBackend, silentLogger, TradingMetrics, type SyncOrderOps, type TradingTools } from '../ts/index';
 import { ack, DAY_MS, limit, rejection, T0 } from './harness';
 
 const file = () => join(mkdtempSync(join(tmpdir(), 'axon-daily-')), 'daily-counts.json');
@@ -50,8 +50,9 @@ describe('daily counts file', () => {
     const path = file();
     const seenOnDisk: number[] = [];
     const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
-    const place = backend.placeOrder.bind(backend);
-    backend.placeOrder = (request) => {
+    const ops = backend.syncOrders as SyncOrderOps;
+    const place = ops.placeOrder;
+    ops.placeOrder = (request) => {
       seenOnDisk.push((JSON.parse(readFileSync(path, 'utf8')) as { orders: number }).orders);
       return place(request);
     };

@@ -2,7 +2,7 @@
 // client ids, push events keeping the guard's view current.
 import { describe, expect, it } from 'vitest';
 
-import { BackendError, MockTradingBackend, type BackendEvent, type TradingBackend } from '../ts/index';
+import { BackendError, MockTradingBackend, type BackendEvent, type SyncOrderOps, type TradingBackend } from '../ts/index';
 import { ack, limit, market, rejection, setup, T0 } from './harness';
 
 describe('MockTradingBackend', () => {
@@ -127,24 +127,50 @@ describe('tools over the mock', () => {
     expect(metrics.snapshot().counters['trading_backend_errors_total{backend="mock",kind="timeout"}']).toBe(1);
   });
 
-  it('a backend that throws a non-BackendError is reported as BACKEND_OTHER', async () => {
-    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
-    backend.placeOrder = () => Promise.reject(new TypeError('undefined is not a function'));
-    const { tools } = setup({ mode: 'Direct', backend });
-    const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
-    expect([error.code, error.message]).toEqual(['BACKEND_OTHER', 'Backend: other: undefined is not a function']);
-  });
+  // Each failure runs through both ways the tools call a backend: its promises (a remote venue) and
+  // its synchronous `syncOrders` (an in-process one).
+  for (const synchronous of [false, true]) {
+    const via = synchronous ? 'syncOrders' : 'promises';
 
-  it('an ack with a status outside the contract fails the call and settles it (nothing left in flight)', async () => {
-    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
-    const place = backend.placeOrder.bind(backend);
-    backend.placeOrder = async (request) => ({ ...(await place(request)), status: 'Accepted' as 'New' });
-    const { tools } = setup({ mode: 'Direct', backend, risk: { maxDailyOrders: 5 } });
-    const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
-    expect(error.code).toBe('BACKEND_OTHER');
-    expect(error.message).toMatch(/^Backend: other: mock acknowledged order mock-1 with an unknown status "Accepted"$/);
-    // The order may exist at the venue: its daily slot stays taken, and the ticket is settled.
-    expect(tools.state()).toMatchObject({ inflight: 0, dailyOrders: 1 });
+    it(`a backend that throws a non-BackendError is reported as BACKEND_OTHER (${via})`, async () => {
+      const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, synchronous });
+      const broken = new TypeError('undefined is not a function');
+      if (synchronous) {
+        (backend.syncOrders as SyncOrderOps).placeOrder = () => {
+          throw broken;
+        };
+      } else {
+        backend.placeOrder = () => Promise.reject(broken);
+      }
+      const { tools } = setup({ mode: 'Direct', backend });
+      const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+      expect([error.code, error.message]).toEqual(['BACKEND_OTHER', 'Backend: other: undefined is not a function']);
+      expect(tools.state().inflight).toBe(0);
+    });
+
+    it(`an ack with a status outside the contract fails the call and settles it, nothing left in flight (${via})`, async () => {
+      const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, synchronous });
+      if (synchronous) {
+        const ops = backend.syncOrders as SyncOrderOps;
+        const place = ops.placeOrder;
+        ops.placeOrder = (request) => ({ ...place(request), status: 'Accepted' as 'New' });
+      } else {
+        const place = backend.placeOrder.bind(backend);
+        backend.placeOrder = async (request) => ({ ...(await place(request)), status: 'Accepted' as 'New' });
+      }
+      const { tools } = setup({ mode: 'Direct', backend, risk: { maxDailyOrders: 5 } });
+      const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+      expect(error.code).toBe('BACKEND_OTHER');
+      expect(error.message).toMatch(/^Backend: other: mock acknowledged order mock-1 with an unknown status "Accepted"$/);
+      // The order may exist at the venue: its daily slot stays taken, and the ticket is settled.
+      expect(tools.state()).toMatchObject({ inflight: 0, dailyOrders: 1 });
+    });
+  }
+
+  it('offers syncOrders only when it can answer at once', () => {
+    expect(new MockTradingBackend().syncOrders).toBeDefined();
+    expect(new MockTradingBackend({ synchronous: false }).syncOrders).toBeUndefined();
+    expect(new MockTradingBackend({ latencyMs: 5 }).syncOrders).toBeUndefined();
   });
 
   it('an acknowledged cancel echoes the venue\'s symbol and side even for an order the guard never saw', async () => {

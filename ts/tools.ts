@@ -12,7 +12,16 @@ import { TradingMetrics } from './metrics';
 import { NativeGuardHandle } from './guard';
 import { ACK_STATUS_INDEX, ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
-import type { BackendEvent, OrderAck, OrderType, SafetyModeName, Side, TimeInForce, TradingBackend } from './types';
+import type { BackendEvent, OrderAck, OrderRequest, OrderType, ReplaceRequest, SafetyModeName, Side, SyncOrderOps, TimeInForce, TradingBackend } from './types';
+
+type Action = (typeof ACTIONS)[number];
+
+/** The order operations, returning `R` (a promise from the async backend, an ack from `syncOrders`). */
+interface OrderOps<R> {
+  placeOrder(request: OrderRequest): R;
+  cancelOrder(orderId: string): R;
+  replaceOrder(request: ReplaceRequest): R;
+}
 
 export type ToolName = keyof typeof ToolIndex;
 
@@ -315,7 +324,10 @@ class GuardedTools {
             return Promise.reject(error);
           }
         }
-        return this.send(name, ticket, this.callBackend(text, out), started);
+        const action = ACTIONS[out[Slot.Action] as number] as Action;
+        const sync = this.backend.syncOrders;
+        if (sync !== undefined && action !== 'query') return this.sendSync(name, ticket, sync, action, text, out, started);
+        return this.send(name, ticket, this.callBackend(action, text, out), started);
       }
       default: {
         const error = rejectionError(out, text);
@@ -336,6 +348,26 @@ class GuardedTools {
     }
     try {
       return this.settleBackendCall(name, ticket, result, started);
+    } finally {
+      this.metrics.notify();
+    }
+  }
+
+  /**
+   * An in-process backend's order call: no promise to wait for and no deadline to race (a
+   * synchronous call cannot outlive one); settled at once, failures exactly as in `send`.
+   */
+  private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, out: Float64Array, started: number): Promise<string> {
+    try {
+      let result: OrderAck;
+      try {
+        result = this.orderCall(ops, action, text, out);
+      } catch (cause) {
+        return this.backendFailure(name, ticket, cause, started);
+      }
+      return Promise.resolve(this.settleBackendCall(name, ticket, result, started));
+    } catch (error) {
+      return Promise.reject(error);
     } finally {
       this.metrics.notify();
     }
@@ -375,41 +407,46 @@ class GuardedTools {
     return ackJson;
   }
 
-  /** Start the backend call a SEND decision asks for (synchronously reading `out`). Query results are already agent-facing JSON. */
-  private callBackend(text: string, out: Float64Array): Promise<OrderAck | string> {
+  /**
+   * Run an order action (place, cancel, replace) of a SEND decision on `ops`: the backend's async
+   * methods or, for an in-process backend, its synchronous ones. Reads `out` synchronously.
+   */
+  private orderCall<R>(ops: OrderOps<R>, action: 'place' | 'cancel' | 'replace', text: string, out: Float64Array): R {
     const number = (slot: number): number | undefined => (Number.isNaN(out[slot]) ? undefined : (out[slot] as number));
-    try {
-      switch (ACTIONS[out[Slot.Action] as number]) {
-        case 'place': {
-          const newline = text.indexOf('\n');
-          const clientOrderId = text.slice(newline + 1);
-          // Events the backend pushes while this synchronous part runs may be about this very order.
-          this.placingClientId = clientOrderId;
-          try {
-            return this.backend.placeOrder({
-              symbol: text.slice(0, newline),
-              side: SIDES[out[Slot.Side] as number] as Side,
-              quantity: out[Slot.Quantity] as number,
-              orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderType,
-              price: number(Slot.Price),
-              stopLoss: number(Slot.StopLoss),
-              takeProfit: number(Slot.TakeProfit),
-              timeInForce: TIME_IN_FORCES[out[Slot.TimeInForce] as number] as TimeInForce,
-              clientOrderId,
-            });
-          } finally {
-            this.placingClientId = undefined;
-          }
+    switch (action) {
+      case 'place': {
+        const newline = text.indexOf('\n');
+        const clientOrderId = text.slice(newline + 1);
+        // Events the backend pushes while this synchronous part runs may be about this very order.
+        this.placingClientId = clientOrderId;
+        try {
+          return ops.placeOrder({
+            symbol: text.slice(0, newline),
+            side: SIDES[out[Slot.Side] as number] as Side,
+            quantity: out[Slot.Quantity] as number,
+            orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderType,
+            price: number(Slot.Price),
+            stopLoss: number(Slot.StopLoss),
+            takeProfit: number(Slot.TakeProfit),
+            timeInForce: TIME_IN_FORCES[out[Slot.TimeInForce] as number] as TimeInForce,
+            clientOrderId,
+          });
+        } finally {
+          this.placingClientId = undefined;
         }
-        case 'cancel':
-          return this.backend.cancelOrder(text);
-        case 'replace':
-          return this.backend.replaceOrder({ orderId: text, price: number(Slot.Price), quantity: number(Slot.Quantity) });
-        case 'query':
-          return this.portfolioJson(text === '' ? undefined : text);
-        default:
-          return Promise.reject(new Error(`axon-llm: unknown action ${String(out[Slot.Action])}`));
       }
+      case 'cancel':
+        return ops.cancelOrder(text);
+      case 'replace':
+        return ops.replaceOrder({ orderId: text, price: number(Slot.Price), quantity: number(Slot.Quantity) });
+    }
+  }
+
+  /** Start the backend call a SEND decision asks for (synchronously reading `out`). Query results are already agent-facing JSON. */
+  private callBackend(action: Action, text: string, out: Float64Array): Promise<OrderAck | string> {
+    try {
+      if (action === 'query') return this.portfolioJson(text === '' ? undefined : text);
+      return this.orderCall<Promise<OrderAck>>(this.backend, action, text, out);
     } catch (error) {
       // A backend that throws synchronously fails like one that rejects.
       return Promise.reject(error);

@@ -89,6 +89,13 @@ export type BackendEvent =
     }
   | { type: 'pnl'; dailyPnl: number };
 
+/** The order operations of an in-process backend, without promises: they never wait on I/O. */
+export interface SyncOrderOps {
+  placeOrder(request: OrderRequest): OrderAck;
+  cancelOrder(orderId: string): OrderAck;
+  replaceOrder(request: ReplaceRequest): OrderAck;
+}
+
 export interface SubscribeTopics {
   /** Deliver `pnl` events too (default false). */
   pnl?: boolean;
@@ -113,4 +120,10 @@ export interface TradingBackend {
    * `pnl` events go only to listeners that ask for them (today's PnL is work on every fill).
    */
   subscribe?(listener: (event: BackendEvent) => void, topics?: SubscribeTopics): () => void;
+  /**
+   * Present when the order calls complete synchronously in-process (the mock without latency, the
+   * backtest): the tools then call these, with no promise and no deadline (a synchronous call cannot
+   * outlive one). Same rules and errors as the async methods.
+   */
+  readonly syncOrders?: SyncOrderOps;
 }

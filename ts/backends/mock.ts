@@ -18,6 +18,7 @@ import type {
   ReplaceRequest,
   Side,
   SubscribeTopics,
+  SyncOrderOps,
   TradingBackend,
 } from '../types';
 
@@ -46,6 +47,11 @@ export interface MockBackendOptions {
   referencePrices?: Record<string, number>;
   /** Delay every call by this many ms (default 0: resolves on the next microtask). */
   latencyMs?: number;
+  /**
+   * Offer `syncOrders` (default true, unless `latencyMs` > 0): the tools then place, cancel and
+   * replace without promises. `false` makes every order call asynchronous, like a remote venue.
+   */
+  synchronous?: boolean;
   now?: () => number;
   /**
    * Fills and client order ids remembered (the most recent ones), default 10,000. A place that
@@ -102,6 +108,7 @@ export class MockTradingBackend implements TradingBackend {
   private readonly listeners = new Set<(event: BackendEvent) => void>();
   private readonly pnlListeners = new Set<(event: BackendEvent) => void>();
   private readonly latencyMs: number;
+  private readonly synchronous: boolean;
   private readonly now: () => number;
   private nextId = 1;
   private pnlDay = Number.NaN;
@@ -111,6 +118,7 @@ export class MockTradingBackend implements TradingBackend {
     this.cash = options.cash ?? 1_000_000;
     this.quoteAsset = options.quoteAsset ?? 'USDT';
     this.latencyMs = options.latencyMs ?? 0;
+    this.synchronous = options.synchronous ?? true;
     this.now = options.now ?? Date.now;
     this.historyLimit = options.historyLimit ?? 10_000;
     if (!(Number.isInteger(this.historyLimit) && this.historyLimit > 0)) throw new RangeError(`historyLimit must be a positive integer, got ${this.historyLimit}`);
@@ -145,8 +153,33 @@ export class MockTradingBackend implements TradingBackend {
     };
   }
 
+  /** Without latency every call completes in-process: the order calls without promises (see `TradingBackend.syncOrders`). */
+  get syncOrders(): SyncOrderOps | undefined {
+    return this.latencyMs > 0 || !this.synchronous ? undefined : this.syncOps;
+  }
+
+  private readonly syncOps: SyncOrderOps = {
+    placeOrder: (request) => this.place(request),
+    cancelOrder: (orderId) => this.cancel(orderId),
+    replaceOrder: (request) => this.replace(request),
+  };
+
   async placeOrder(request: OrderRequest): Promise<OrderAck> {
     if (this.latencyMs > 0) await this.sleep();
+    return this.place(request);
+  }
+
+  async cancelOrder(orderId: string): Promise<OrderAck> {
+    if (this.latencyMs > 0) await this.sleep();
+    return this.cancel(orderId);
+  }
+
+  async replaceOrder(request: ReplaceRequest): Promise<OrderAck> {
+    if (this.latencyMs > 0) await this.sleep();
+    return this.replace(request);
+  }
+
+  private place(request: OrderRequest): OrderAck {
     this.enter('placeOrder');
     const known = this.byClientId.get(request.clientOrderId);
     if (known !== undefined) return known; // idempotent on client order id
@@ -186,8 +219,7 @@ export class MockTradingBackend implements TradingBackend {
     return ack;
   }
 
-  async cancelOrder(orderId: string): Promise<OrderAck> {
-    if (this.latencyMs > 0) await this.sleep();
+  private cancel(orderId: string): OrderAck {
     this.enter('cancelOrder');
     const order = this.open.get(orderId);
     if (order === undefined) throw new BackendError('rejected', `order ${orderId} is not open`);
@@ -197,8 +229,7 @@ export class MockTradingBackend implements TradingBackend {
     return this.ack(order, 'Cancelled');
   }
 
-  async replaceOrder(request: ReplaceRequest): Promise<OrderAck> {
-    if (this.latencyMs > 0) await this.sleep();
+  private replace(request: ReplaceRequest): OrderAck {
     this.enter('replaceOrder');
     const order = this.open.get(request.orderId);
     if (order === undefined) throw new BackendError('rejected', `order ${request.orderId} is not open`);

@@ -16,6 +16,7 @@ import type {
   ReplaceRequest,
   Side,
   SubscribeTopics,
+  SyncOrderOps,
   TimeInForce,
   TradingBackend,
 } from '../types';
@@ -413,6 +414,13 @@ export class BacktestTradingBackend implements TradingBackend {
       this.pnlListeners.delete(listener);
     };
   }
+
+  /** The order calls without promises (see `TradingBackend.syncOrders`): the engine is in-process. */
+  readonly syncOrders: SyncOrderOps = {
+    placeOrder: (request) => this.place(request),
+    cancelOrder: (orderId) => this.cancel(orderId),
+    replaceOrder: (request) => this.replace(request),
+  };
 
   async placeOrder(request: OrderRequest): Promise<OrderAck> {
     return this.place(request);
