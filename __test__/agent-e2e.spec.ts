@@ -16,8 +16,9 @@ import { ScriptedProvider } from '../ts/llm/scripted-provider';
 import { generateBars } from '../ts/market-data-generator';
 import { RUNBOOK_RISK } from './harness';
 import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
+import { sharedDataFile } from '../bench/shared-data';
 
-const BTC = join(__dirname, '..', '..', 'shared', 'data', 'btc-usdt-5m.csv');
+const BTC = sharedDataFile('btc-usdt-5m.csv');
 const GATE = { type: 'RejectionCircuitBreaker', threshold: 5, cooldownMs: 60_000 } as const;
 
 let server: FakeOpenAI | undefined;

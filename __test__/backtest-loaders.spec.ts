@@ -2,13 +2,14 @@
 // of bad row is reported with its file and line before anything can replay.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
 import { barSeriesFromColumns, loadBars, loadTrades, MarketDataError, parseBarsCsv, type BarSeries } from '../ts/index';
+import { sharedDataFile } from '../bench/shared-data';
 
-const DATA = join(__dirname, '..', '..', 'shared', 'data');
+const DATA = dirname(sharedDataFile('btc-usdt-5m.csv'));
 const BTC = join(DATA, 'btc-usdt-5m.csv');
 const btcText = readFileSync(BTC, 'utf8');
 const btcLines = btcText.trimEnd().split('\n');

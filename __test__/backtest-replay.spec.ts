@@ -2,7 +2,7 @@
 // independent calculation, conservation of cash + position value by every fill, determinism,
 // bar-range and trade-print fill rules.
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -22,8 +22,9 @@ import {
   type TradingTools,
 } from '../ts/index';
 import { ack, limit, market, rejection } from './harness';
+import { sharedDataFile } from '../bench/shared-data';
 
-const DATA = join(__dirname, '..', '..', 'shared', 'data');
+const DATA = dirname(sharedDataFile('btc-usdt-5m.csv'));
 const BTC_PATH = join(DATA, 'btc-usdt-5m.csv');
 const ETH_TRADES_PATH = join(DATA, 'eth-usdt-trades.csv');
 const bars = loadBars(BTC_PATH);

@@ -10,6 +10,7 @@ import { omsBackendFromConfig } from '../ts/backends/from-config';
 import { parseConfig } from '../ts/config';
 import { startFakeBinance } from './support/fake-binance';
 import { deadPort, startOms } from './support/oms-server';
+import { sharedDataFile } from '../bench/shared-data';
 
 const CLI = join(__dirname, '..', 'dist', 'ts', 'cli.js');
 const run = (args: string[], env: NodeJS.ProcessEnv = {}) => {
@@ -57,7 +58,7 @@ describe('llm-trading-agent', () => {
 
   it('--self-check on a backtest config checks the data: rows, period, and a bad row by its line', () => {
     const dir = mkdtempSync(join(tmpdir(), 'axon-cli-data-'));
-    const data = join(__dirname, '..', '..', 'shared', 'data', 'btc-usdt-5m.csv');
+    const data = sharedDataFile('btc-usdt-5m.csv');
     const config = (path: string) => {
       const file = join(dir, `${Math.random().toString(36).slice(2)}.toml`);
       writeFileSync(file, `[trading]\nbackend = "backtest"\n[backtest]\ndata = "${path}"\n`);

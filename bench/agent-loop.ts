@@ -10,8 +10,9 @@ import { runAgentBacktest } from '../ts/agent/run-backtest';
 import { loadBars } from '../ts/backtest/load-bars';
 import { ScriptedProvider } from '../ts/llm/scripted-provider';
 import type { ChatMessage, LlmProvider, ModelReply, ObservationView, ToolSpec } from '../ts/llm/types';
+import { sharedDataFile } from './shared-data';
 
-const DATA = join(__dirname, '..', '..', '..', 'shared', 'data', 'btc-usdt-5m.csv');
+const DATA = sharedDataFile('btc-usdt-5m.csv');
 const ROUNDS = 5;
 
 /** One tool call per observation; the tool result ends the bar. */

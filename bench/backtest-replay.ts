@@ -11,8 +11,9 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { BacktestReplay, BacktestTradingBackend, createTradingTools, loadBars, silentLogger, type BarSeries } from '../ts/index';
+import { sharedDataFile } from './shared-data';
 
-const DATA = join(__dirname, '..', '..', '..', 'shared', 'data', 'btc-usdt-5m.csv');
+const DATA = sharedDataFile('btc-usdt-5m.csv');
 const TARGET_BARE = 1_000_000;
 const TARGET_GUARDED = 100_000;
 const ROUNDS_BARE = 30;

@@ -70,11 +70,6 @@ export class NativeGuardHandle {
     native.guardForgetOrder(this.handle, orderId);
   }
 
-  /** UTC day (days since the epoch) of the daily counts. */
-  dailyDay(): number {
-    return native.guardDailyDay(this.handle);
-  }
-
   /** Carry counts saved on `day` over a restart (today's only; never lowers a count). */
   restoreDailyCounts(day: number, orders: number, cancels: number): void {
     native.guardRestoreDailyCounts(this.handle, day, orders, cancels);

@@ -198,7 +198,7 @@ class GuardedTools {
   private saveDailyCounts(): void {
     if (this.dailyCounts === undefined) return;
     const state = this.guard.state();
-    this.dailyCounts.save({ day: this.guard.dailyDay(), orders: state.dailyOrders, cancels: state.dailyCancels });
+    this.dailyCounts.save({ day: state.dailyDay, orders: state.dailyOrders, cancels: state.dailyCancels });
   }
 
   api(): TradingTools {
@@ -313,18 +313,15 @@ class GuardedTools {
       case DecisionKind.Send: {
         // Read the decision now: the array is reused by the next call once this one awaits.
         const ticket = out[Slot.Ticket] as number;
-        if (this.dailyCounts !== undefined && ACTIONS[out[Slot.Action] as number] !== 'query') {
+        const action = ACTIONS[out[Slot.Action] as number] as Action;
+        if (this.dailyCounts !== undefined && action !== 'query') {
           try {
             this.saveDailyCounts();
           } catch (cause) {
             // Not durable, so not sent: the call fails (its slot stays counted, conservatively).
-            const error = ToolError.fromNative(this.guard.recordFailure(ticket, 'other', `daily counts not saved: ${String(cause)}`, (performance.now() - started) / 1000));
-            this.logger.log('error', { msg: `BackendError (other): ${error.message}`, tool: name, mode: this.mode, code: error.code });
-            this.metrics.notify();
-            return Promise.reject(error);
+            return this.failed(name, ticket, new BackendError('other', `daily counts not saved: ${String(cause)}`), started);
           }
         }
-        const action = ACTIONS[out[Slot.Action] as number] as Action;
         const sync = this.backend.syncOrders;
         if (sync !== undefined && action !== 'query') return this.sendSync(name, ticket, sync, action, text, out, started);
         return this.send(name, ticket, this.callBackend(action, text, out), started);
@@ -366,6 +363,17 @@ class GuardedTools {
         return this.backendFailure(name, ticket, cause, started);
       }
       return Promise.resolve(this.settleBackendCall(name, ticket, result, started));
+    } catch (error) {
+      return Promise.reject(error);
+    } finally {
+      this.metrics.notify();
+    }
+  }
+
+  /** Settle a SEND decision as failed before anything was sent. */
+  private failed(name: ToolName, ticket: number, cause: BackendError, started: number): Promise<never> {
+    try {
+      return this.backendFailure(name, ticket, cause, started);
     } catch (error) {
       return Promise.reject(error);
     } finally {

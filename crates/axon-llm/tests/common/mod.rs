@@ -9,8 +9,12 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
+/// The real bars: `../shared/data` beside the workspace, or where `AXON_SHARED_DATA` points.
 pub fn btc_bars() -> PathBuf {
-    workspace_root().join("../shared/data/btc-usdt-5m.csv")
+    let dir = std::env::var_os("AXON_SHARED_DATA").map_or_else(|| workspace_root().join("../shared/data"), PathBuf::from);
+    let path = dir.join("btc-usdt-5m.csv");
+    assert!(path.is_file(), "market data {} not found: clone beside shared/ or set AXON_SHARED_DATA", path.display());
+    path
 }
 
 pub fn agent() -> Command {
