@@ -12,6 +12,7 @@ import {
   RESULT_STRIDE,
   type BatchInput,
 } from '../ts/index';
+import { rng } from '../bench/inputs';
 
 function engine(capacity = 10_000): { e: MatchingEngine; s: number; t: number } {
   const e = new MatchingEngine({ capacity });
@@ -30,17 +31,6 @@ function snapshot(e: MatchingEngine, ids: number[]): string {
   });
 }
 
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('matching engine (native)', () => {
   it('matches best price first, then FIFO within a level, at the maker price', () => {

@@ -16,6 +16,7 @@ import { join } from 'node:path';
 
 import * as axon from '../ts/index';
 import { MatchingEngine, type BatchInput } from '../ts/index';
+import { rng } from './inputs';
 
 // Plain locals: the compiled `export *` re-exports are getters, too slow for hot loops.
 const { createBatchInput } = axon;
@@ -47,16 +48,6 @@ const HftOrderBook: PeerCtor = require('hft-limit-order-book').OrderBook;
 
 const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const OP_LIMIT = 0;
 const OP_CANCEL = 2;
