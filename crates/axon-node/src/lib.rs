@@ -21,6 +21,7 @@ use napi::bindgen_prelude::Float64ArraySlice;
 use napi::{Error, Result, Status};
 use napi_derive::napi;
 
+mod handles;
 mod matching;
 mod metrics;
 pub use metrics::NativeMetrics;
@@ -306,17 +307,15 @@ struct GuardSlot {
     poisoned: bool,
 }
 
-/// Guards live in a per-thread arena and JS holds an index handle: a free function taking a
-/// number costs a few tens of ns, where a napi class method (unwrap + type-tag check) costs
-/// several hundred. Handles carry a generation, so a destroyed guard's handle never aliases a new one.
-#[derive(Default)]
-struct GuardArena {
-    slots: Vec<(u32, Option<GuardSlot>)>,
-    free: Vec<u32>,
+impl handles::Poisonable for GuardSlot {
+    fn poisoned(&mut self) -> &mut bool {
+        &mut self.poisoned
+    }
 }
 
 thread_local! {
-    static GUARDS: RefCell<GuardArena> = RefCell::new(GuardArena::default());
+    /// Guards behind index handles (see `handles`).
+    static GUARDS: RefCell<handles::Handles<GuardSlot>> = RefCell::new(handles::Handles::default());
 }
 
 fn unknown_handle(handle: f64) -> Error {
@@ -325,23 +324,7 @@ fn unknown_handle(handle: f64) -> Error {
 
 /// Run `f` on the guard behind `handle`, containing panics; a panic poisons that guard.
 fn with_guard<T>(handle: f64, what: &str, f: impl FnOnce(&mut GuardSlot) -> Result<T>) -> Result<T> {
-    GUARDS.with(|arena| {
-        let mut arena = arena.borrow_mut();
-        let index = (handle as u64 & 0xffff_ffff) as usize;
-        let generation = (handle as u64 >> 32) as u32;
-        let slot = match arena.slots.get_mut(index) {
-            Some((g, Some(slot))) if *g == generation && handle >= 0.0 => slot,
-            _ => return Err(unknown_handle(handle)),
-        };
-        if slot.poisoned {
-            return Err(Error::new(Status::GenericFailure, "axon guard is unusable after an internal panic; create a new one".to_owned()));
-        }
-        let result = contain(what, || f(slot));
-        if matches!(&result, Err(e) if e.reason.starts_with("axon native panic")) {
-            slot.poisoned = true;
-        }
-        result
-    })
+    handles::with_live(&GUARDS, handle, what, unknown_handle, "axon guard is unusable after an internal panic; create a new one", f)
 }
 
 /// Create a guard (the risk chain of one tool set); returns its handle.
@@ -356,37 +339,14 @@ pub fn guard_create(options: GuardOptions, metrics: &NativeMetrics) -> Result<f6
         };
         let guard = Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
         let slot = GuardSlot { guard, manual_clock, poisoned: false };
-        Ok(GUARDS.with(|arena| {
-            let mut arena = arena.borrow_mut();
-            let index = match arena.free.pop() {
-                Some(i) => i as usize,
-                None => {
-                    arena.slots.push((0, None));
-                    arena.slots.len() - 1
-                }
-            };
-            let entry = &mut arena.slots[index];
-            entry.0 = (entry.0 + 1) & 0x000f_ffff;
-            entry.1 = Some(slot);
-            (u64::from(entry.0) << 32 | index as u64) as f64
-        }))
+        Ok(GUARDS.with(|arena| arena.borrow_mut().insert(slot)))
     })
 }
 
 /// Free a guard. Idempotent; later calls with the handle fail.
 #[napi]
 pub fn guard_destroy(handle: f64) {
-    GUARDS.with(|arena| {
-        let mut arena = arena.borrow_mut();
-        let index = (handle as u64 & 0xffff_ffff) as usize;
-        let generation = (handle as u64 >> 32) as u32;
-        if let Some((g, slot @ Some(_))) = arena.slots.get_mut(index) {
-            if *g == generation {
-                *slot = None;
-                arena.free.push(index as u32);
-            }
-        }
-    });
+    GUARDS.with(|arena| arena.borrow_mut().remove(handle));
 }
 
 /// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the

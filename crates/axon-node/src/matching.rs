@@ -49,6 +49,7 @@ use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
 use crate::contain;
+use crate::handles::{with_live, Handles, Poisonable};
 
 /// Numbers per fill row (result buffer tail, `engineReadFills`, batch `fills`).
 #[napi]
@@ -191,14 +192,15 @@ struct BatchScratch {
     fills: Vec<Fill>,
 }
 
-#[derive(Default)]
-struct EngineArena {
-    slots: Vec<(u32, Option<Box<EngineSlot>>)>,
-    free: Vec<u32>,
+impl Poisonable for Box<EngineSlot> {
+    fn poisoned(&mut self) -> &mut bool {
+        &mut self.poisoned
+    }
 }
 
 thread_local! {
-    static ENGINES: RefCell<EngineArena> = RefCell::new(EngineArena::default());
+    /// Engines behind index handles (see `handles`).
+    static ENGINES: RefCell<Handles<Box<EngineSlot>>> = RefCell::new(Handles::default());
 }
 
 fn unknown_handle(handle: f64) -> Error {
@@ -208,23 +210,7 @@ fn unknown_handle(handle: f64) -> Error {
 /// Run `f` on the engine behind `handle`, containing panics; a panic poisons that engine.
 #[inline(always)]
 fn with_engine<T>(handle: f64, what: &str, f: impl FnOnce(&mut EngineSlot) -> Result<T>) -> Result<T> {
-    ENGINES.with(|arena| {
-        let mut arena = arena.borrow_mut();
-        let index = (handle as u64 & 0xffff_ffff) as usize;
-        let generation = (handle as u64 >> 32) as u32;
-        let slot = match arena.slots.get_mut(index) {
-            Some((g, Some(slot))) if *g == generation && handle >= 0.0 => slot,
-            _ => return Err(unknown_handle(handle)),
-        };
-        if slot.poisoned {
-            return Err(Error::new(Status::GenericFailure, "matching engine is unusable after an internal panic; create a new one".to_owned()));
-        }
-        let result = contain(what, || f(slot));
-        if matches!(&result, Err(e) if e.reason.starts_with("axon native panic")) {
-            slot.poisoned = true;
-        }
-        result
-    })
+    with_live(&ENGINES, handle, what, unknown_handle, "matching engine is unusable after an internal panic; create a new one", |slot| f(slot))
 }
 
 /// A whole number in `[0, max]`, else `InvalidField { field }`.
@@ -389,37 +375,14 @@ pub fn engine_create(capacity: f64) -> Result<f64> {
             batch: BatchScratch::default(),
             poisoned: false,
         });
-        Ok(ENGINES.with(|arena| {
-            let mut arena = arena.borrow_mut();
-            let index = match arena.free.pop() {
-                Some(i) => i as usize,
-                None => {
-                    arena.slots.push((0, None));
-                    arena.slots.len() - 1
-                }
-            };
-            let entry = &mut arena.slots[index];
-            entry.0 = (entry.0 + 1) & 0x000f_ffff;
-            entry.1 = Some(slot);
-            (u64::from(entry.0) << 32 | index as u64) as f64
-        }))
+        Ok(ENGINES.with(|arena| arena.borrow_mut().insert(slot)))
     })
 }
 
 /// Free an engine and all its memory. Idempotent; later calls with the handle fail.
 #[napi]
 pub fn engine_destroy(handle: f64) {
-    ENGINES.with(|arena| {
-        let mut arena = arena.borrow_mut();
-        let index = (handle as u64 & 0xffff_ffff) as usize;
-        let generation = (handle as u64 >> 32) as u32;
-        if let Some((g, slot @ Some(_))) = arena.slots.get_mut(index) {
-            if *g == generation && handle >= 0.0 {
-                *slot = None;
-                arena.free.push(index as u32);
-            }
-        }
-    });
+    ENGINES.with(|arena| arena.borrow_mut().remove(handle));
 }
 
 /// Register a symbol; returns its id (0, 1, 2, ...).
