@@ -125,6 +125,9 @@ export interface GateOptions {
 /** Create a guard (the risk chain of one tool set); returns its handle. */
 export declare function guardCreate(options: GuardOptions, metrics: NativeMetrics): number
 
+/** The UTC day (days since the epoch) of the guard's daily counts. */
+export declare function guardDailyDay(handle: number): number
+
 /**
  * Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
  * decision's numbers go into `out` (see `DECISION_SLOTS`), its string is returned.
@@ -199,8 +202,6 @@ export interface GuardState {
   gateOpenings: number
   dailyOrders: number
   dailyCancels: number
-  /** The UTC day (days since the epoch) the daily counts belong to. */
-  dailyDay: number
   pendingConfirms: number
   inflight: number
 }

@@ -855,6 +855,7 @@ module.exports.engineResultBuffer = nativeBinding.engineResultBuffer
 module.exports.engineSubmit = nativeBinding.engineSubmit
 module.exports.FILL_STRIDE = nativeBinding.FILL_STRIDE
 module.exports.guardCreate = nativeBinding.guardCreate
+module.exports.guardDailyDay = nativeBinding.guardDailyDay
 module.exports.guardDecide = nativeBinding.guardDecide
 module.exports.guardDestroy = nativeBinding.guardDestroy
 module.exports.guardForgetOrder = nativeBinding.guardForgetOrder

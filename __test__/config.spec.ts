@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { ConfigError, parseConfig, redactConfig, toolsOptionsFromConfig } from '../ts/config';
+import { sharedFile } from '../bench/shared-data';
 
-const RUNBOOK = join(__dirname, '..', '..', 'shared', 'seed', 'operations-runbook.txt');
+const RUNBOOK = sharedFile('seed/operations-runbook.txt');
 
 /** The TOML block of runbook §1.3, exactly as printed there. */
 function runbookExample(): string {

@@ -1,5 +1,6 @@
-// Where the real market data lives: `../shared/data` beside the repository (never copied into it),
-// or wherever `AXON_SHARED_DATA` points. Used by the benchmarks and the tests alike.
+// Where the shared material lives (market data in `data/`, the runbook in `seed/`): `../shared`
+// beside the repository (never copied into it), or wherever `AXON_SHARED` points. Used by the
+// benchmarks and the tests alike.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
@@ -12,10 +13,14 @@ function repositoryRoot(): string {
   throw new Error(`cannot find the axon-llm package above ${__dirname}`);
 }
 
-/** The path of a file of the shared market data; an error naming where it looked when it is absent. */
-export function sharedDataFile(name: string): string {
-  const dir = process.env.AXON_SHARED_DATA ?? join(repositoryRoot(), '..', 'shared', 'data');
-  const path = join(dir, name);
-  if (!existsSync(path)) throw new Error(`market data ${path} not found: clone the repository beside shared/ or set AXON_SHARED_DATA`);
+/** The path of a shared file (`data/btc-usdt-5m.csv`); an error naming where it looked when it is absent. */
+export function sharedFile(relative: string): string {
+  const path = join(process.env.AXON_SHARED ?? join(repositoryRoot(), '..', 'shared'), relative);
+  if (!existsSync(path)) throw new Error(`${path} not found: clone the repository beside shared/ or set AXON_SHARED`);
   return path;
+}
+
+/** A file of the shared market data. */
+export function sharedDataFile(name: string): string {
+  return sharedFile(join('data', name));
 }

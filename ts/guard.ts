@@ -75,6 +75,11 @@ export class NativeGuardHandle {
     native.guardRestoreDailyCounts(this.handle, day, orders, cancels);
   }
 
+  /** UTC day (days since the epoch) of the daily counts. */
+  dailyDay(): number {
+    return native.guardDailyDay(this.handle);
+  }
+
   updateDailyPnl(dailyPnl: number): void {
     native.guardUpdateDailyPnl(this.handle, dailyPnl);
   }

@@ -198,7 +198,7 @@ class GuardedTools {
   private saveDailyCounts(): void {
     if (this.dailyCounts === undefined) return;
     const state = this.guard.state();
-    this.dailyCounts.save({ day: state.dailyDay, orders: state.dailyOrders, cancels: state.dailyCancels });
+    this.dailyCounts.save({ day: this.guard.dailyDay(), orders: state.dailyOrders, cancels: state.dailyCancels });
   }
 
   api(): TradingTools {

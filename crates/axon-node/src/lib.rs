@@ -295,8 +295,6 @@ pub struct GuardState {
     pub gate_openings: f64,
     pub daily_orders: f64,
     pub daily_cancels: f64,
-    /// The UTC day (days since the epoch) the daily counts belong to.
-    pub daily_day: f64,
     pub pending_confirms: u32,
     pub inflight: u32,
 }
@@ -509,7 +507,6 @@ pub fn guard_state(handle: f64) -> Result<GuardState> {
             gate_openings: g.gate_openings() as f64,
             daily_orders: g.daily_orders() as f64,
             daily_cancels: g.daily_cancels() as f64,
-            daily_day: g.daily_day() as f64,
             pending_confirms: g.pending_confirms() as u32,
             inflight: g.inflight() as u32,
         })
@@ -528,6 +525,12 @@ pub fn guard_restore_daily_counts(handle: f64, day: f64, orders: f64, cancels: f
         s.guard.restore_daily_counts(day as i64, orders as u64, cancels as u64);
         Ok(())
     })
+}
+
+/// The UTC day (days since the epoch) of the guard's daily counts.
+#[napi]
+pub fn guard_daily_day(handle: f64) -> Result<f64> {
+    with_guard(handle, "guardDailyDay", |s| Ok(s.guard.daily_day() as f64))
 }
 
 /// Move the guard's manual clock (an error on a system clock).

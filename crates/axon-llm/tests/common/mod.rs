@@ -9,11 +9,11 @@ pub fn workspace_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
 }
 
-/// The real bars: `../shared/data` beside the workspace, or where `AXON_SHARED_DATA` points.
+/// The real bars: `../shared/data` beside the workspace, or in the folder `AXON_SHARED` points to.
 pub fn btc_bars() -> PathBuf {
-    let dir = std::env::var_os("AXON_SHARED_DATA").map_or_else(|| workspace_root().join("../shared/data"), PathBuf::from);
-    let path = dir.join("btc-usdt-5m.csv");
-    assert!(path.is_file(), "market data {} not found: clone beside shared/ or set AXON_SHARED_DATA", path.display());
+    let shared = std::env::var_os("AXON_SHARED").map_or_else(|| workspace_root().join("../shared"), PathBuf::from);
+    let path = shared.join("data/btc-usdt-5m.csv");
+    assert!(path.is_file(), "market data {} not found: clone beside shared/ or set AXON_SHARED", path.display());
     path
 }
 
