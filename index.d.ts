@@ -92,6 +92,12 @@ export declare function engineOrder(handle: number, orderId: number): boolean
 export declare function engineReadFills(handle: number, start: number, out: Float64Array): number
 
 /**
+ * Cancel what is left of the seeded ladder (levels filled completely are gone already) and
+ * forget its ids. Returns how many orders were cancelled.
+ */
+export declare function engineRemoveLadder(handle: number): number
+
+/**
  * Replace a live order's price and open quantity (priority rules of the engine); same result
  * buffer writes and return value as `engineSubmit`.
  */
@@ -103,6 +109,14 @@ export declare function engineReplace(handle: number, orderId: number, price: nu
  * into it instead of creating JS objects.
  */
 export declare function engineResultBuffer(handle: number): Float64Array
+
+/**
+ * Seed a liquidity ladder on `symbol` in engine units: post-only GTC makers, ask level `k` at
+ * `bestAskTicks + k * stepTicks`, bid level `k` at `bestBidTicks - k * stepTicks` (bids below one
+ * tick left out), `sizeLots` each. A level that would cross a resting order is skipped. The
+ * engine keeps the ids until `engineRemoveLadder`. Returns how many levels rest.
+ */
+export declare function engineSeedLadder(handle: number, symbol: number, bestBidTicks: number, bestAskTicks: number, stepTicks: number, sizeLots: number, levels: number): number
 
 /**
  * Submit an order (side 0 Buy / 1 Sell, orderType 0 Limit / 1 Market, tif 0 GTC / 1 IOC / 2 FOK;

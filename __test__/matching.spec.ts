@@ -207,6 +207,48 @@ describe('matching engine (native)', () => {
     expect(ra.fills[0]!.seq).toBe(1);
   });
 
+  it('a seeded ladder equals its post-only orders entered one by one, never trades, and leaves only what filled', () => {
+    const seeded = engine();
+    const manual = engine();
+    for (const x of [seeded, manual]) x.e.submit({ symbol: x.s, side: 'Buy', price: 100.02, quantity: 1 }); // an agent bid
+    // Ask k at 100.01 + 0.02k, bid k at 99.99 - 0.02k, 0.005 each; the ask at 100.01 would cross
+    // the resting bid at 100.02 and is skipped (post-only): 2 asks and 3 bids rest.
+    expect(seeded.e.seedLadder(seeded.s, 9999, 10001, 2, 5, 3)).toBe(5);
+    const ids: number[] = [];
+    for (let k = 0; k < 3; k++) {
+      for (const [side, price] of [['Sell', 100.01 + 0.02 * k], ['Buy', 99.99 - 0.02 * k]] as const) {
+        const r = manual.e.submit({ symbol: manual.s, side, price: Number(price.toFixed(2)), quantity: 0.005, postOnly: true });
+        if (r.status === 'New') ids.push(r.orderId);
+      }
+    }
+    expect(snapshot(seeded.e, ids)).toBe(snapshot(manual.e, ids));
+    // A market buy takes the best ask and part of the next; removal leaves the agent bid alone.
+    const taken = seeded.e.submit({ symbol: seeded.s, side: 'Buy', orderType: 'Market', quantity: 0.007 });
+    expect(taken.fills.map((f) => [f.price, f.quantity])).toEqual([[100.03, 0.005], [100.05, 0.002]]);
+    expect(seeded.e.removeLadder()).toBe(4);
+    expect(seeded.e.removeLadder()).toBe(0);
+    expect(seeded.e.depth(seeded.s, 10)).toEqual({ bids: [{ price: 100.02, quantity: 1, orders: 1 }], asks: [] });
+  });
+
+  it('a bad ladder throws naming the field and places nothing', () => {
+    const { e, s } = engine(8);
+    const bad: [() => unknown, RegExp][] = [
+      [() => e.seedLadder(s, 9999, 10001, 0, 5, 2), /stepTicks/],
+      [() => e.seedLadder(s, 9999, 10001, 1.5, 5, 2), /stepTicks/],
+      [() => e.seedLadder(s, 9999, 10001, 1, 0, 2), /sizeLots/],
+      [() => e.seedLadder(s, 9999, 10001, 1, Number.NaN, 2), /sizeLots/],
+      [() => e.seedLadder(s, 9999, 0, 1, 5, 2), /bestAskTicks/],
+      [() => e.seedLadder(s, Number.POSITIVE_INFINITY, 10001, 1, 5, 2), /bestBidTicks/],
+      [() => e.seedLadder(9, 9999, 10001, 1, 5, 2), /symbol/],
+      [() => e.seedLadder(s, 9999, 10001, 1, 5, 5), /capacity/],
+    ];
+    for (const [call, field] of bad) {
+      expect(call).toThrow(field);
+      expect(e.openOrderCount()).toBe(0);
+    }
+    expect(e.removeLadder()).toBe(0);
+  });
+
   it('a cancelled id stays stale after its slot is reused', () => {
     const { e, s } = engine(1);
     const first = e.submitFast(s, 0, 0, 10, 1, 0, false);

@@ -241,6 +241,22 @@ export class MatchingEngine {
     return native.engineSubmit(this.handle, symbol, side, orderType, price, quantity, tif, postOnly);
   }
 
+  /**
+   * Seed a liquidity ladder on `symbol`, in engine units (ticks of the tick size, lots of the lot
+   * size): post-only GTC makers, ask level k at `bestAskTicks + k * stepTicks`, bid level k at
+   * `bestBidTicks - k * stepTicks` (bids below one tick left out), `sizeLots` each, entered ask 0,
+   * bid 0, ask 1, ... A level that would cross a resting order is skipped, so seeding never
+   * trades. The engine keeps the ladder's ids until `removeLadder`. Returns how many levels rest.
+   */
+  seedLadder(symbol: number, bestBidTicks: number, bestAskTicks: number, stepTicks: number, sizeLots: number, levels: number): number {
+    return native.engineSeedLadder(this.handle, symbol, bestBidTicks, bestAskTicks, stepTicks, sizeLots, levels);
+  }
+
+  /** Cancel what is left of the seeded ladder; returns how many orders were still resting. */
+  removeLadder(): number {
+    return native.engineRemoveLadder(this.handle);
+  }
+
   /** Number of fills of the last submit/replace. */
   get fillCount(): number {
     return this.buf[5]!;

@@ -808,6 +808,7 @@ export class BacktestTradingBackend implements TradingBackend {
       const lots = this.lotGrid.nearestUnits(fill.quantity);
       const price = this.priceGrid.canonical(fill.price);
       const maker = this.resting.get(fill.makerOrderId);
+      // A maker that is not an agent order is seeded liquidity: nothing to book for it.
       if (maker !== undefined) {
         this.fillOrder(maker, price, lots, 'maker', fill.seq);
         this.releaseOpen(maker, lots);
@@ -816,8 +817,6 @@ export class BacktestTradingBackend implements TradingBackend {
           maker.status = 'PartiallyFilled';
           this.emitOrder(maker);
         }
-      } else {
-        this.liquidity.consumed(fill.makerOrderId, lots);
       }
       if (taker !== null) this.fillOrder(taker, price, lots, 'taker', fill.seq);
     }

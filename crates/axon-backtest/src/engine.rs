@@ -474,9 +474,11 @@ impl MatchingEngine {
         Ok((sb.keys.len(), sb.order_count))
     }
 
-    /// Upper bound on the fills `req` could generate right now (0 for
-    /// invalid requests). Read-only; used by the batch API.
-    pub(crate) fn max_fills_for(
+    /// Upper bound on the fills an order could generate right now (0 for
+    /// invalid requests): the orders on the crossing opposite levels, until
+    /// their lots cover `qty`. Read-only; batch callers size their fill room
+    /// with it before executing.
+    pub fn max_fills_for(
         &self,
         symbol: u32,
         side: Side,

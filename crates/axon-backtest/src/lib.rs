@@ -38,6 +38,7 @@ pub mod batch;
 mod book;
 mod engine;
 mod error;
+mod ladder;
 mod symbol;
 mod types;
 
@@ -47,6 +48,7 @@ mod tests;
 pub use batch::{BatchOps, BatchStop, BatchSummary, OpResult};
 pub use engine::{MatchingEngine, OpenOrders, DEFAULT_CAPACITY, MAX_CAPACITY};
 pub use error::EngineError;
+pub use ladder::Ladder;
 pub use symbol::{SymbolSpec, MAX_EXACT_UNITS};
 pub use types::{
     Depth, Fill, FillSink, FnSink, LevelInfo, NullSink, OpenOrder, OrderId, OrderRequest,

@@ -41,8 +41,8 @@ use std::sync::Arc;
 use axon_backtest::batch::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE, STATUS_ERROR};
 use axon_backtest::FillSink;
 use axon_backtest::{
-    BatchOps, EngineError, Fill, LevelInfo, MatchingEngine, OpResult, OpenOrder, OrderId, OrderRequest, OrderStatus, OrderType,
-    RejectReason, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_ORDER_ID,
+    EngineError, Fill, Ladder, LevelInfo, MatchingEngine, OpenOrder, OrderId, OrderRequest, OrderStatus, OrderType,
+    RejectReason, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_EXACT_UNITS, MAX_ORDER_ID,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
 use napi::{Env, Error, Result, Status};
@@ -77,10 +77,6 @@ const FS: usize = FILL_STRIDE as usize;
 const RS: usize = RESULT_STRIDE as usize;
 const INFO: usize = OUT_INFO as usize;
 const FILLS_AT: usize = OUT_FILLS as usize;
-/// Fill scratch kept between batches (an op that may sweep more makers than the room left runs
-/// through the engine's checked batch path with a scratch that size).
-const FILL_CHUNK: usize = 8192;
-
 /// Map an engine error to a JS error whose message names the input (JS spelling first).
 pub(crate) fn map_engine_error(err: EngineError) -> Error {
     let message = match err.field() {
@@ -100,6 +96,10 @@ fn js_field(field: &str) -> &str {
         "order_type" => "orderType",
         "price_ticks" => "price",
         "qty_lots" => "quantity",
+        "best_bid_ticks" => "bestBidTicks",
+        "best_ask_ticks" => "bestAskTicks",
+        "step_ticks" => "stepTicks",
+        "size_lots" => "sizeLots",
         other => other,
     }
 }
@@ -181,15 +181,9 @@ struct EngineSlot {
     fills: Vec<Fill>,
     /// Scratch for `engineDepth` (reused, no allocation after the first call).
     levels: Vec<LevelInfo>,
-    batch: BatchScratch,
+    /// Ids of the seeded liquidity ladder (`engineSeedLadder`) until `engineRemoveLadder`.
+    ladder: Vec<OrderId>,
     poisoned: bool,
-}
-
-/// Reused columns for the batch path (no allocation per op).
-#[derive(Default)]
-struct BatchScratch {
-    /// Fills of an op run through the engine's own batch path (exact fill-room check).
-    fills: Vec<Fill>,
 }
 
 impl Poisonable for Box<EngineSlot> {
@@ -372,7 +366,7 @@ pub fn engine_create(capacity: f64) -> Result<f64> {
             scales: Vec::new(),
             fills: Vec::with_capacity(64),
             levels: Vec::new(),
-            batch: BatchScratch::default(),
+            ladder: Vec::new(),
             poisoned: false,
         });
         Ok(ENGINES.with(|arena| arena.borrow_mut().insert(slot)))
@@ -458,6 +452,46 @@ pub fn engine_cancel(handle: f64, order_id: f64) -> Result<f64> {
         let o = s.engine.cancel(id).map_err(map_engine_error)?;
         s.write_order(&o);
         Ok(s.scales[o.symbol.0 as usize].qty(o.remaining_lots))
+    })
+}
+
+/// A whole number of ticks or lots as exact `i64` (|v| <= 2^53), else `InvalidField { field }`.
+fn whole_signed(v: f64, field: &'static str) -> std::result::Result<i64, EngineError> {
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if v.abs() <= EXACT && (v as i64) as f64 == v {
+        Ok(v as i64)
+    } else {
+        Err(EngineError::InvalidField { field })
+    }
+}
+
+/// Seed a liquidity ladder on `symbol` in engine units: post-only GTC makers, ask level `k` at
+/// `bestAskTicks + k * stepTicks`, bid level `k` at `bestBidTicks - k * stepTicks` (bids below one
+/// tick left out), `sizeLots` each. A level that would cross a resting order is skipped. The
+/// engine keeps the ids until `engineRemoveLadder`. Returns how many levels rest.
+#[napi]
+pub fn engine_seed_ladder(handle: f64, symbol: u32, best_bid_ticks: f64, best_ask_ticks: f64, step_ticks: f64, size_lots: f64, levels: u32) -> Result<f64> {
+    with_engine(handle, "engineSeedLadder", |s| {
+        let ladder = Ladder {
+            best_bid_ticks: whole_signed(best_bid_ticks, "best_bid_ticks").map_err(map_engine_error)?,
+            best_ask_ticks: whole_signed(best_ask_ticks, "best_ask_ticks").map_err(map_engine_error)?,
+            step_ticks: whole_signed(step_ticks, "step_ticks").map_err(map_engine_error)?,
+            size_lots: whole(size_lots, MAX_EXACT_UNITS as f64, "size_lots").map_err(map_engine_error)?,
+            levels,
+        };
+        let rested = s.engine.seed_ladder(SymbolId(symbol), &ladder, &mut s.ladder).map_err(map_engine_error)?;
+        Ok(rested as f64)
+    })
+}
+
+/// Cancel what is left of the seeded ladder (levels filled completely are gone already) and
+/// forget its ids. Returns how many orders were cancelled.
+#[napi]
+pub fn engine_remove_ladder(handle: f64) -> Result<f64> {
+    with_engine(handle, "engineRemoveLadder", |s| {
+        let cancelled = s.engine.cancel_resting(&s.ladder);
+        s.ladder.clear();
+        Ok(cancelled as f64)
     })
 }
 
@@ -719,10 +753,9 @@ impl EngineSlot {
     /// Run ops `[start, end)`, writing result rows and fill rows straight into the outputs.
     ///
     /// Each op calls the same engine method as the per-call path (so outcomes, ids and fills are
-    /// identical) with a sink writing fill rows into `fills`. Fill room: if the opposite side has
-    /// no more resting orders than the room left, the op cannot overflow it; otherwise the op goes
-    /// through the engine's `execute_batch`, whose exact worst-case check stops the batch before
-    /// an op that might not fit.
+    /// identical) with a sink writing fill rows into `fills`. Fill room: the engine's worst-case
+    /// fill count for the op (read-only, as in its own `execute_batch`) must fit in the room left,
+    /// or the batch stops before that op with nothing of it applied.
     fn run_batch(&mut self, c: &Columns<'_>, start: usize, end: usize, results: &mut [f64], fills: &mut [f64]) -> BatchSummaryOut {
         let max_rows = results.len() / RS;
         let max_fills = fills.len() / FS;
@@ -751,7 +784,6 @@ impl EngineSlot {
                     continue;
                 }
             };
-            let room = max_fills - fills_out;
             let row: [f64; RS] = if op == OP_CANCEL {
                 match self.engine.cancel(OrderId(id)) {
                     Ok(o) => {
@@ -762,116 +794,57 @@ impl EngineSlot {
                 }
             } else {
                 let side = if op == OP_REPLACE { self.engine.order(OrderId(id)).map_or(Side::Buy, |o| o.side) } else { Side::from_code(c.side[i]).unwrap_or(Side::Buy) };
-                let opposite = self.engine.side_stats(SymbolId(sym), side.opposite()).map_or(u64::MAX, |(_, orders)| orders);
-                if opposite > room as u64 {
-                    // Deep opposite side, little room: let the engine check exactly.
-                    match self.run_one_checked(c, i, sym, ticks, lots, id, &mut fills[fills_out * FS..]) {
-                        Some((mut row, n)) => {
-                            row[5] = fills_out as f64;
-                            fills_out += n;
-                            row
-                        }
-                        None => {
-                            stop = 2;
-                            break;
-                        }
-                    }
-                } else {
-                    let mut sink = RowSink { out: &mut fills[fills_out * FS..], scales: &self.scales, rows: 0 };
-                    let outcome = if op == OP_REPLACE {
-                        self.engine.replace(OrderId(id), ticks, lots, &mut sink)
-                    } else {
-                        let req = OrderRequest {
-                            symbol: SymbolId(sym),
-                            side,
-                            order_type: if op == OP_MARKET { OrderType::Market } else { OrderType::Limit },
-                            tif: TimeInForce::from_code(c.tif[i]).unwrap_or(TimeInForce::Gtc),
-                            price_ticks: ticks,
-                            qty_lots: lots,
-                            post_only: c.flags[i] & axon_backtest::batch::FLAG_POST_ONLY != 0,
-                        };
-                        self.engine.submit(&req, &mut sink)
-                    };
-                    let n = sink.rows;
-                    let row = match outcome {
-                        Ok(r) => {
-                            let scale = &self.scales[sym as usize];
-                            [
-                                r.order_id.0 as f64,
-                                f64::from(r.status.code()),
-                                f64::from(reason_code(r.status)),
-                                scale.qty(r.filled_lots),
-                                scale.qty(r.remaining_lots),
-                                fills_out as f64,
-                                n as f64,
-                            ]
-                        }
-                        Err(e) => [if op == OP_REPLACE { id as f64 } else { 0.0 }, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0],
-                    };
-                    fills_out += n;
-                    row
+                let post_only = op != OP_REPLACE && c.flags[i] & axon_backtest::batch::FLAG_POST_ONLY != 0;
+                // The engine's exact worst case, read-only: a post-only order never trades, an
+                // order that crosses nothing makes no fills, otherwise the crossing makers count.
+                let bound = if post_only { 0 } else { self.engine.max_fills_for(sym, side, op == OP_MARKET, ticks, lots) };
+                if bound > (max_fills - fills_out) as u64 {
+                    stop = 2;
+                    break;
                 }
+                let mut sink = RowSink { out: &mut fills[fills_out * FS..], scales: &self.scales, rows: 0 };
+                let outcome = if op == OP_REPLACE {
+                    self.engine.replace(OrderId(id), ticks, lots, &mut sink)
+                } else {
+                    let req = OrderRequest {
+                        symbol: SymbolId(sym),
+                        side,
+                        order_type: if op == OP_MARKET { OrderType::Market } else { OrderType::Limit },
+                        tif: TimeInForce::from_code(c.tif[i]).unwrap_or(TimeInForce::Gtc),
+                        price_ticks: ticks,
+                        qty_lots: lots,
+                        post_only,
+                    };
+                    self.engine.submit(&req, &mut sink)
+                };
+                let n = sink.rows;
+                let row = match outcome {
+                    Ok(r) => {
+                        let scale = &self.scales[sym as usize];
+                        [
+                            r.order_id.0 as f64,
+                            f64::from(r.status.code()),
+                            f64::from(reason_code(r.status)),
+                            scale.qty(r.filled_lots),
+                            scale.qty(r.remaining_lots),
+                            fills_out as f64,
+                            n as f64,
+                        ]
+                    }
+                    Err(e) => [if op == OP_REPLACE { id as f64 } else { 0.0 }, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0],
+                };
+                fills_out += n;
+                row
             };
             results[row_at..row_at + RS].copy_from_slice(&row);
             done += 1;
         }
         BatchSummaryOut { processed: done - start, fills: fills_out, stop }
     }
-
-    /// Run one converted op through the engine's `execute_batch` with `out.len() / FS` fill rows
-    /// of room. `None` if the engine refused it for lack of room (nothing changed).
-    #[allow(clippy::too_many_arguments)]
-    fn run_one_checked(&mut self, c: &Columns<'_>, i: usize, sym: u32, ticks: i64, lots: u64, id: u64, out: &mut [f64]) -> Option<([f64; RS], usize)> {
-        let room = out.len() / FS;
-        let mut scratch = std::mem::take(&mut self.batch);
-        scratch.fills.clear();
-        scratch.fills.resize(room, Fill::default());
-        let ops = BatchOps {
-            op: &c.op[i..=i],
-            symbol: &[sym],
-            side: &c.side[i..=i],
-            price_ticks: &[ticks],
-            qty_lots: &[lots],
-            tif: &c.tif[i..=i],
-            flags: &c.flags[i..=i],
-            order_id: &[id],
-        };
-        let mut result = [OpResult::default()];
-        let summary = self.engine.execute_batch(&ops, &mut result, &mut scratch.fills).ok();
-        let answer = match summary {
-            Some(s) if s.ops_done == 1 => {
-                for (fill, row) in scratch.fills[..s.fills_written].iter().zip(out.chunks_exact_mut(FS)) {
-                    row.copy_from_slice(&self.fill_row(fill));
-                }
-                let r = &result[0];
-                let ok = r.status != STATUS_ERROR;
-                let scale = &self.scales[sym as usize];
-                Some((
-                    [
-                        r.order_id as f64,
-                        f64::from(r.status),
-                        f64::from(r.reason),
-                        if ok { scale.qty(r.filled_lots) } else { 0.0 },
-                        if ok { scale.qty(r.remaining_lots) } else { 0.0 },
-                        0.0,
-                        f64::from(r.fills_len),
-                    ],
-                    s.fills_written,
-                ))
-            }
-            _ => None,
-        };
-        // Keep the scratch bounded after a rare sweep of a huge book.
-        if scratch.fills.capacity() > 4 * FILL_CHUNK {
-            scratch.fills = Vec::new();
-        }
-        self.batch = scratch;
-        answer
-    }
 }
 
 /// Fill sink writing scaled `FILL_STRIDE` rows into a caller's Float64Array. Room is guaranteed
-/// by the caller (at least as many rows as resting orders on the opposite side).
+/// by the caller (the engine's worst-case fill count for the op).
 struct RowSink<'a> {
     out: &'a mut [f64],
     scales: &'a [Scale],
