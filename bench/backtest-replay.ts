@@ -18,6 +18,7 @@ const TARGET_BARE = 1_000_000;
 const TARGET_GUARDED = 100_000;
 const ROUNDS_BARE = 30;
 const ROUNDS_GUARDED = 7;
+const WARMUP_RUNS = 3;
 
 interface Variant {
   name: string;
@@ -100,7 +101,7 @@ async function backendOnly(bars: BarSeries): Promise<{ rate: number; fills: numb
 }
 
 async function measure(name: string, target: number | null, rounds: number, run: () => Promise<{ rate: number; fills: number; orders: number }>): Promise<Variant> {
-  await run(); // warm-up
+  for (let w = 0; w < WARMUP_RUNS; w++) await run(); // V8 tiers the per-bar code up over the first runs
   const rates: number[] = [];
   let last = { rate: 0, fills: 0, orders: 0 };
   for (let r = 0; r < rounds; r++) {

@@ -17,6 +17,11 @@ export class AuditLog {
     this.fd = path === undefined ? undefined : openSync(path, 'a');
   }
 
+  /** Whether records are kept (callers skip building them otherwise). */
+  get enabled(): boolean {
+    return this.fd !== undefined;
+  }
+
   write(record: AuditRecord): void {
     if (this.fd === undefined) return;
     this.buffer.push(JSON.stringify(record));

@@ -83,7 +83,8 @@ export class AgentLoop {
     this.maxSteps = options.maxStepsPerBar ?? 3;
     this.decideEvery = options.decideEvery ?? 1;
     this.modelTimeoutMs = options.modelTimeoutMs ?? 30_000;
-    this.audit = options.audit;
+    // A disabled log gets no records at all (building one costs more than the write it skips).
+    this.audit = options.audit?.enabled === true ? options.audit : undefined;
     this.onModelError = options.onModelError ?? (() => undefined);
     this.modelDeadline = new DeadlineRace(this.modelTimeoutMs, () => {
       const error = new Error(`model did not answer within ${this.modelTimeoutMs} ms`);
@@ -128,16 +129,25 @@ export class AgentLoop {
     const all = this.allBarsJson(backend.data);
     // Each bar is followed by a comma in `text`; the slice drops the last one.
     const bars = end > start ? all.text.slice(all.starts[start], (all.starts[end] as number) - 1) : '';
-    const open = backend.openOrders();
+    const openCount = backend.openOrderCount();
     const data = backend.data;
+    const position = backend.positionQuantity();
     this.view = {
       symbol: backend.symbol,
-      position: backend.positionQuantity(),
-      openOrders: open.length,
+      position,
+      openOrders: openCount,
       closes: (data.kind === 'bars' ? data.close : data.price).subarray(start, end),
     };
-    const openOrders = open.length === 0 ? '[]' : JSON.stringify(open.map((o) => ({ order_id: o.orderId, side: o.side, price: o.price, remaining: o.remaining })));
-    return `{"time_ms":${backend.timestampMs},"symbol":${JSON.stringify(backend.symbol)},"bars":[${bars}],"position":${backend.positionQuantity()},"cash":${backend.cash},"equity":${backend.currentEquity()},"open_orders":${openOrders},"last_results":${this.lastResultsJson}}`;
+    const openOrders =
+      openCount === 0 ? '[]' : JSON.stringify(backend.openOrders().map((o) => ({ order_id: o.orderId, side: o.side, price: o.price, remaining: o.remaining })));
+    return `{"time_ms":${backend.timestampMs},"symbol":${this.symbolJson(backend.symbol)},"bars":[${bars}],"position":${position},"cash":${backend.cash},"equity":${backend.currentEquity()},"open_orders":${openOrders},"last_results":${this.lastResultsJson}}`;
+  }
+
+  private symbolJsonCache: { symbol: string; json: string } | undefined;
+
+  private symbolJson(symbol: string): string {
+    if (this.symbolJsonCache?.symbol !== symbol) this.symbolJsonCache = { symbol, json: JSON.stringify(symbol) };
+    return this.symbolJsonCache.json;
   }
 
   private allBarsJson(data: BacktestTradingBackend['data']): { text: string; starts: Float64Array } {

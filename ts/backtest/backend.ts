@@ -600,6 +600,11 @@ export class BacktestTradingBackend implements TradingBackend {
     return [{ symbol: this.symbol, quantity: this.lotGrid.value(this.position.lots), averagePrice: this.position.averagePrice }];
   }
 
+  /** Agent orders resting now (what `openOrders()` would list). */
+  openOrderCount(): number {
+    return this.resting.size;
+  }
+
   openOrders(): OpenOrder[] {
     return [...this.resting.values()].map((o) => ({
       orderId: o.orderId,
