@@ -136,6 +136,13 @@ export interface GateOptions {
   dailyPnlFloor?: number
 }
 
+/**
+ * The manual clock's cell (Unix ms) as a one-number Float64Array shared with the guard: writing
+ * a whole number of ms to it moves the clock, without a native call.
+ * Only for guards created with `manualClockMs`, and only once per guard.
+ */
+export declare function guardClockBuffer(handle: number): Float64Array
+
 /** Create a guard (the risk chain of one tool set); returns its handle. */
 export declare function guardCreate(options: GuardOptions, metrics: NativeMetrics): number
 
@@ -202,9 +209,6 @@ export declare function guardResetGate(handle: number): void
 
 /** Carry daily counts saved on `day` over a restart (today's only; never lowers a count). */
 export declare function guardRestoreDailyCounts(handle: number, day: number, orders: number, cancels: number): void
-
-/** Move the guard's manual clock (an error on a system clock). */
-export declare function guardSetClockMs(handle: number, ms: number): void
 
 export declare function guardState(handle: number): GuardState
 

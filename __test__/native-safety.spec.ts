@@ -58,4 +58,20 @@ describe('native safety', () => {
     const tools = createTradingTools({ backend: new MockTradingBackend(), logger: silentLogger });
     expect(() => tools.setClockMs(0)).toThrow(/system clock/);
   });
+
+  it('a manual clock moves through its shared cell: bad times throw naming ms, a closed guard refuses', () => {
+    const guard = new NativeGuardHandle({ mode: 'Direct', backend: 'mock', manualClockMs: 0 }, new native.NativeMetrics());
+    guard.setClockMs(3 * 86_400_000 + 5);
+    expect(guard.dailyDay()).toBe(3);
+    for (const bad of [1.5, Number.NaN, Number.POSITIVE_INFINITY, 1e16]) {
+      expect(() => guard.setClockMs(bad)).toThrow(/ms must be a whole number of milliseconds/);
+    }
+    expect(guard.dailyDay()).toBe(3);
+    guard.setClockMs(-86_400_000);
+    expect(guard.dailyDay()).toBe(-1);
+    // The cell goes to JavaScript once.
+    expect(() => native.guardClockBuffer((guard as unknown as { handle: number }).handle)).toThrow(/already taken/);
+    guard.destroy();
+    expect(() => guard.setClockMs(0)).toThrow(/is not a live guard/);
+  });
 });

@@ -92,11 +92,19 @@ export class NativeGuardHandle {
     return native.guardState(this.handle);
   }
 
+  /** The manual clock's cell shared with the guard (taken on first use). */
+  private clockCell: Float64Array | undefined;
+
+  /** Move the manual clock: one store into memory the guard reads, no native call. */
   setClockMs(ms: number): void {
-    native.guardSetClockMs(this.handle, ms);
+    if (!(Number.isInteger(ms) && Math.abs(ms) < 9e15)) throw new RangeError(`ms must be a whole number of milliseconds, got ${ms}`);
+    this.clockCell ??= native.guardClockBuffer(this.handle);
+    this.clockCell[0] = ms;
   }
 
   destroy(): void {
+    // A later setClockMs asks the native side again, which refuses the dead handle.
+    this.clockCell = undefined;
     finalizer.unregister(this);
     native.guardDestroy(this.handle);
   }

@@ -10,15 +10,16 @@
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axon_metrics::{BackendLabel, ErrorKindLabel};
 use axon_risk::{
-    AckStatus, Action, Clock, Code, Decision, GateConfig, Guard, GuardConfig, GuardError, ManualClock, MarketUpdate, Outcome,
+    AckStatus, Action, Clock, Code, Decision, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate, Outcome,
     RiskLimits, SafetyMode, Side, Source, SystemClock, ToolKind,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
-use napi::{Error, Result, Status};
+use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
 mod handles;
@@ -301,8 +302,30 @@ pub struct GuardState {
 
 struct GuardSlot {
     guard: Guard,
-    manual_clock: Option<ManualClock>,
+    manual_clock: Option<SharedClock>,
+    /// The manual clock's cell was handed to JS (at most once: V8 refuses two ArrayBuffers over
+    /// the same memory).
+    clock_exported: bool,
     poisoned: bool,
+}
+
+/// A manual clock whose one cell (Unix ms as an f64) JS can also write through a Float64Array
+/// (`guardClockBuffer`): moving a backtest's clock then costs no native call. Rust only reads it,
+/// through relaxed atomic loads; a value that is not a whole number reads as the nearest `i64`
+/// toward zero (NaN as 0), and `NativeGuardHandle.setClockMs` validates before writing.
+#[derive(Debug, Clone)]
+struct SharedClock(Arc<[AtomicU64]>);
+
+impl SharedClock {
+    fn new(start_ms: i64) -> Self {
+        SharedClock(Arc::new([AtomicU64::new((start_ms as f64).to_bits())]))
+    }
+}
+
+impl Clock for SharedClock {
+    fn now_ms(&self) -> i64 {
+        f64::from_bits(self.0[0].load(Ordering::Relaxed)) as i64
+    }
 }
 
 impl handles::Poisonable for GuardSlot {
@@ -330,13 +353,13 @@ fn with_guard<T>(handle: f64, what: &str, f: impl FnOnce(&mut GuardSlot) -> Resu
 pub fn guard_create(options: GuardOptions, metrics: &NativeMetrics) -> Result<f64> {
     contain("guardCreate", || {
         let config = guard_config(&options)?;
-        let manual_clock = options.manual_clock_ms.map(|ms| whole_ms("manual_clock_ms", ms)).transpose()?.map(ManualClock::new);
+        let manual_clock = options.manual_clock_ms.map(|ms| whole_ms("manual_clock_ms", ms)).transpose()?.map(SharedClock::new);
         let clock: Arc<dyn Clock> = match &manual_clock {
             Some(c) => Arc::new(c.clone()),
             None => Arc::new(SystemClock),
         };
         let guard = Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
-        let slot = GuardSlot { guard, manual_clock, poisoned: false };
+        let slot = GuardSlot { guard, manual_clock, clock_exported: false, poisoned: false };
         Ok(GUARDS.with(|arena| arena.borrow_mut().insert(slot)))
     })
 }
@@ -533,13 +556,20 @@ pub fn guard_daily_day(handle: f64) -> Result<f64> {
     with_guard(handle, "guardDailyDay", |s| Ok(s.guard.daily_day() as f64))
 }
 
-/// Move the guard's manual clock (an error on a system clock).
+/// The manual clock's cell (Unix ms) as a one-number Float64Array shared with the guard: writing
+/// a whole number of ms to it moves the clock, without a native call.
+/// Only for guards created with `manualClockMs`, and only once per guard.
 #[napi]
-pub fn guard_set_clock_ms(handle: f64, ms: f64) -> Result<()> {
-    with_guard(handle, "guardSetClockMs", |s| {
+pub fn guard_clock_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
+    with_guard(handle, "guardClockBuffer", |s| {
         let clock = s.manual_clock.as_ref().ok_or_else(|| invalid("this guard runs on the system clock; pass manualClockMs to control time"))?;
-        clock.set(whole_ms("ms", ms)?);
-        Ok(())
+        if s.clock_exported {
+            return Err(invalid("the clock buffer of this guard was already taken; keep the first one"));
+        }
+        let memory = Arc::clone(&clock.0);
+        let view = matching::external_f64(env, memory.as_ptr() as *mut f64, memory.len(), memory)?;
+        s.clock_exported = true;
+        Ok(view)
     })
 }
 

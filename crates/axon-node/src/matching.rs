@@ -400,25 +400,26 @@ pub fn engine_result_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<
             return Err(invalid("the result buffer of this engine was already taken; keep the first one".to_owned()));
         }
         let memory = Arc::clone(&s.out.0);
-        let data = memory.as_ptr() as *mut f64;
-        let view = external_f64(env, data, memory.len(), memory)?;
-        if view.as_ptr() != data.cast_const() {
-            return Err(Error::new(Status::GenericFailure, "this runtime copies external buffers; the matching engine needs a shared result buffer".to_owned()));
-        }
+        let view = external_f64(env, memory.as_ptr() as *mut f64, memory.len(), memory)?;
         s.out_exported = true;
         Ok(view)
     })
 }
 
 /// A Float64Array over `len` numbers at `data`, kept alive by `owner` until JS collects the array.
+/// Fails where the runtime copies external buffers (the memory must be shared to mean anything).
 #[allow(unsafe_code)]
-fn external_f64<'env>(env: &Env, data: *mut f64, len: usize, owner: Arc<[AtomicU64]>) -> Result<Float64ArraySlice<'env>> {
+pub(crate) fn external_f64<'env>(env: &Env, data: *mut f64, len: usize, owner: Arc<[AtomicU64]>) -> Result<Float64ArraySlice<'env>> {
     // SAFETY: `data` points to `len` initialised 8-byte cells owned by `owner`, which the finalizer
     // holds (and drops) exactly when V8 releases the ArrayBuffer, so the memory outlives every JS
     // view. `AtomicU64` has the size and alignment of `f64`; Rust only ever touches these cells
     // through atomic stores, never through a reference that JS writes could invalidate. The caller
     // exports each buffer at most once (V8 forbids two ArrayBuffers over the same memory).
-    unsafe { Float64ArraySlice::from_external(env, data, len, owner, |_, owner| drop(owner)) }
+    let view = unsafe { Float64ArraySlice::from_external(env, data, len, owner, |_, owner| drop(owner)) }?;
+    if view.as_ptr() != data.cast_const() {
+        return Err(Error::new(Status::GenericFailure, "this runtime copies external buffers; axon needs memory shared with JavaScript".to_owned()));
+    }
+    Ok(view)
 }
 
 /// Submit an order (side 0 Buy / 1 Sell, orderType 0 Limit / 1 Market, tif 0 GTC / 1 IOC / 2 FOK;
