@@ -166,6 +166,14 @@ export declare function guardInvalidateMarket(handle: number, symbol: string): v
 export declare function guardLearnOrder(handle: number, orderId: string, symbol: string, side: string, price: number, remaining: number): void
 
 /**
+ * The guard's pushed-market-data feed as a Float64Array shared with it: per market slot
+ * (`guardMarketSlot`) a row of `[referencePrice (NaN: none), position, openBuyQuantity,
+ * openSellQuantity, version]`; write the four values, then a larger version, and the guard takes
+ * the row (validated, fail-closed) when it next needs that symbol. Only once per guard.
+ */
+export declare function guardMarketFeed(handle: number): Float64Array
+
+/**
  * The guard's market slot for `symbol`, or -1 when it does not track the symbol (updates for it
  * would be ignored). Slots never change: cache them and use `guardUpdateMarketAt`.
  */

@@ -864,6 +864,7 @@ module.exports.guardDestroy = nativeBinding.guardDestroy
 module.exports.guardForgetOrder = nativeBinding.guardForgetOrder
 module.exports.guardInvalidateMarket = nativeBinding.guardInvalidateMarket
 module.exports.guardLearnOrder = nativeBinding.guardLearnOrder
+module.exports.guardMarketFeed = nativeBinding.guardMarketFeed
 module.exports.guardMarketSlot = nativeBinding.guardMarketSlot
 module.exports.guardRecordAck = nativeBinding.guardRecordAck
 module.exports.guardRecordFailure = nativeBinding.guardRecordFailure

@@ -1,6 +1,6 @@
 // The native guard behind an index handle (free functions are several times cheaper to call than
 // napi class methods). The handle is freed by `destroy()` or, failing that, by the GC.
-import { ACK_STATUS_INDEX, DECISION_SLOTS, native, type GuardState, type NativeMetrics } from './native';
+import { ACK_STATUS_INDEX, DECISION_SLOTS, FEED_STRIDE, native, type GuardState, type NativeMetrics } from './native';
 import type { OrderAck } from './types';
 
 type GuardOptions = Parameters<typeof native.guardCreate>[0];
@@ -47,6 +47,14 @@ export class NativeGuardHandle {
   /** Market slots by symbol (-1: not tracked); a slot never changes once the guard gave it. */
   private readonly marketSlots = new Map<string, number>();
 
+  /** Pushed market data in memory shared with the guard (taken on the first push). */
+  private feed: Float64Array | undefined;
+
+  /**
+   * Market data for `symbol`. Pushed data that is plainly valid goes into the shared feed (a few
+   * stores; the guard takes it when it next needs the symbol); fetched data, and anything the
+   * guard should refuse with its own error, goes through a native call.
+   */
   updateMarket(symbol: string, referencePrice: number | null, position: number, openBuy: number, openSell: number, pushed: boolean): void {
     let slot = this.marketSlots.get(symbol);
     if (slot === undefined) {
@@ -55,6 +63,18 @@ export class NativeGuardHandle {
     }
     // An untracked symbol's data would be ignored: no call at all.
     if (slot < 0) return;
+    const valid = Number.isFinite(position) && openBuy >= 0 && openBuy < Infinity && openSell >= 0 && openSell < Infinity && (referencePrice === null || (referencePrice > 0 && referencePrice < Infinity));
+    if (pushed && valid) {
+      this.feed ??= native.guardMarketFeed(this.handle);
+      const at = slot * FEED_STRIDE;
+      const feed = this.feed;
+      feed[at] = referencePrice ?? Number.NaN;
+      feed[at + 1] = position;
+      feed[at + 2] = openBuy;
+      feed[at + 3] = openSell;
+      feed[at + 4] = (feed[at + 4] as number) + 1;
+      return;
+    }
     native.guardUpdateMarketAt(this.handle, slot, referencePrice ?? Number.NaN, position, openBuy, openSell, pushed);
   }
 
@@ -103,8 +123,9 @@ export class NativeGuardHandle {
   }
 
   destroy(): void {
-    // A later setClockMs asks the native side again, which refuses the dead handle.
+    // Later calls ask the native side again, which refuses the dead handle.
     this.clockCell = undefined;
+    this.feed = undefined;
     finalizer.unregister(this);
     native.guardDestroy(this.handle);
   }

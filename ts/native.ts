@@ -87,6 +87,9 @@ export const Slot = {
 } as const;
 export const DECISION_SLOTS = 12;
 
+/** Cells per market slot in the guard's feed (`FEED_STRIDE` in `crates/axon-risk/src/feed.rs`). */
+export const FEED_STRIDE = 5;
+
 const CODES = native.decisionCodes();
 /** `OrderAck.status` -> the index `guardRecordAck` takes. */
 export const ACK_STATUS_INDEX: ReadonlyMap<string, number> = new Map(native.ackStatuses().map((status, index) => [status, index]));

@@ -306,6 +306,8 @@ struct GuardSlot {
     /// The manual clock's cell was handed to JS (at most once: V8 refuses two ArrayBuffers over
     /// the same memory).
     clock_exported: bool,
+    /// The market feed was handed to JS (at most once, as the clock cell).
+    feed_exported: bool,
     poisoned: bool,
 }
 
@@ -359,7 +361,7 @@ pub fn guard_create(options: GuardOptions, metrics: &NativeMetrics) -> Result<f6
             None => Arc::new(SystemClock),
         };
         let guard = Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
-        let slot = GuardSlot { guard, manual_clock, clock_exported: false, poisoned: false };
+        let slot = GuardSlot { guard, manual_clock, clock_exported: false, feed_exported: false, poisoned: false };
         Ok(GUARDS.with(|arena| arena.borrow_mut().insert(slot)))
     })
 }
@@ -569,6 +571,24 @@ pub fn guard_clock_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_
         let memory = Arc::clone(&clock.0);
         let view = matching::external_f64(env, memory.as_ptr() as *mut f64, memory.len(), memory)?;
         s.clock_exported = true;
+        Ok(view)
+    })
+}
+
+/// The guard's pushed-market-data feed as a Float64Array shared with it: per market slot
+/// (`guardMarketSlot`) a row of `[referencePrice (NaN: none), position, openBuyQuantity,
+/// openSellQuantity, version]`; write the four values, then a larger version, and the guard takes
+/// the row (validated, fail-closed) when it next needs that symbol. Only once per guard.
+#[napi]
+pub fn guard_market_feed(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
+    with_guard(handle, "guardMarketFeed", |s| {
+        if s.feed_exported {
+            return Err(invalid("the market feed of this guard was already taken; keep the first one"));
+        }
+        let feed = s.guard.market_feed();
+        let memory = Arc::clone(feed.cells());
+        let view = matching::external_f64(env, memory.as_ptr() as *mut f64, memory.len(), memory)?;
+        s.feed_exported = true;
         Ok(view)
     })
 }

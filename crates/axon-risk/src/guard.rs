@@ -28,6 +28,7 @@ use axon_metrics::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, Sta
 
 use crate::args::{self, OrderType, Side, TimeInForce};
 use crate::clock::Clock;
+use crate::feed::MarketFeed;
 use crate::gate::{BreakerState, GateChain, GateConfig};
 use crate::limits::{self, DailyCounter, RiskLimits};
 use crate::rejection::{Code, Rejection, Source};
@@ -303,6 +304,9 @@ pub struct Guard {
     symbol_index: HashMap<Box<str>, u32>,
     dynamic_symbols: bool,
     market: Vec<MarketState>,
+    /// Pushed market data in shared memory (see `crate::feed`), and the version last taken per slot.
+    feed: Option<MarketFeed>,
+    feed_seen: Vec<f64>,
     orders: HashMap<String, KnownOrder>,
     daily_orders: DailyCounter,
     daily_cancels: DailyCounter,
@@ -338,6 +342,8 @@ impl Guard {
             symbols: Vec::new(),
             symbol_index: HashMap::new(),
             market: Vec::new(),
+            feed: None,
+            feed_seen: Vec::new(),
             orders: HashMap::new(),
             daily_orders: DailyCounter::default(),
             daily_cancels: DailyCounter::default(),
@@ -412,6 +418,7 @@ impl Guard {
     pub fn update_market(&mut self, symbol: &str, update: MarketUpdate, pushed: bool) -> Result<(), GuardError> {
         let price = validate_market(symbol, update)?;
         let Some(index) = self.tradable(symbol) else { return Ok(()) };
+        self.pull_feed(index);
         self.store_market(index, price, update, pushed);
         Ok(())
     }
@@ -420,8 +427,45 @@ impl Guard {
     pub fn update_market_at(&mut self, slot: u32, update: MarketUpdate, pushed: bool) -> Result<(), GuardError> {
         let symbol = self.symbols.get(slot as usize).ok_or_else(|| GuardError::InvalidMarketData(format!("market slot {slot} does not exist")))?;
         let price = validate_market(symbol, update)?;
+        self.pull_feed(slot);
         self.store_market(slot, price, update, pushed);
         Ok(())
+    }
+
+    /// The shared memory pushed market data can be written to instead of calling
+    /// [`Guard::update_market_at`] (created on the first call, one row per possible market slot).
+    pub fn market_feed(&mut self) -> MarketFeed {
+        let slots = if self.dynamic_symbols { MAX_DYNAMIC_SYMBOLS } else { self.symbols.len() };
+        if self.feed.is_none() {
+            self.feed_seen = vec![0.0; slots];
+        }
+        self.feed.get_or_insert_with(|| MarketFeed::new(slots)).clone()
+    }
+
+    /// Take the slot's feed row if it changed since it was last taken (see `crate::feed`).
+    #[inline]
+    fn pull_feed(&mut self, index: u32) {
+        let Some(feed) = &self.feed else { return };
+        let i = index as usize;
+        if i >= feed.slots() || feed.version(i) == self.feed_seen[i] {
+            return;
+        }
+        let row = feed.row(i);
+        self.feed_seen[i] = row.version;
+        let update = MarketUpdate {
+            reference_price: if row.reference_price.is_nan() { None } else { Some(row.reference_price) },
+            position: row.position,
+            open_buy_quantity: row.open_buy,
+            open_sell_quantity: row.open_sell,
+        };
+        match validate_market(&self.symbols[i], update) {
+            Ok(price) => self.store_market(index, price, update, true),
+            Err(_) => {
+                let state = &mut self.market[i];
+                state.known = false;
+                state.price = f64::NAN;
+            }
+        }
     }
 
     fn store_market(&mut self, index: u32, price: f64, update: MarketUpdate, pushed: bool) {
@@ -439,6 +483,7 @@ impl Guard {
     /// next call that needs it asks again instead of trusting stale data.
     pub fn invalidate_market(&mut self, symbol: &str) {
         if let Some(index) = self.find_symbol(symbol) {
+            self.pull_feed(index);
             let state = &mut self.market[index as usize];
             state.known = false;
             state.price = f64::NAN;
@@ -451,6 +496,7 @@ impl Guard {
             return Err(GuardError::InvalidMarketData(format!("reference_price of {symbol} must be finite and > 0, got {price}")));
         }
         if let Some(index) = self.tradable(symbol) {
+            self.pull_feed(index);
             self.market[index as usize].price = price;
         }
         Ok(())
@@ -572,6 +618,7 @@ impl Guard {
         let needs_price = a.order_type == OrderType::Market && limits.max_order_notional.is_some();
         let needs_position = limits.max_position_abs.is_some();
         if let Some(index) = symbol {
+            self.pull_feed(index);
             let state = &self.market[index as usize];
             if !refreshed && (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms) {
                 return Decision::NeedMarket { symbol: a.symbol.into_owned() };
@@ -745,6 +792,7 @@ impl Guard {
         };
         let side = side_label(order.side);
         let needs_position = self.config.limits.max_position_abs.is_some();
+        self.pull_feed(order.symbol);
         if !refreshed && needs_position && !self.market[order.symbol as usize].fresh(now, self.config.market_data_max_age_ms) {
             return Decision::NeedMarket { symbol: self.symbols[order.symbol as usize].to_string() };
         }

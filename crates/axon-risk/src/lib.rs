@@ -5,6 +5,7 @@
 
 pub mod args;
 pub mod clock;
+pub mod feed;
 pub mod gate;
 pub mod guard;
 pub mod limits;
@@ -13,6 +14,7 @@ pub mod tokens;
 
 pub use args::{OrderType, Side, TimeInForce};
 pub use clock::{Clock, ManualClock, SystemClock};
+pub use feed::{MarketFeed, FEED_STRIDE};
 pub use gate::{BreakerState, GateConfig};
 pub use guard::{AckStatus, Action, Decision, Guard, GuardConfig, GuardError, KnownOrder, MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind};
 pub use limits::RiskLimits;

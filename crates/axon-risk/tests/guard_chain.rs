@@ -143,6 +143,39 @@ fn fetched_market_data_ages_out_but_pushed_data_does_not() {
 }
 
 #[test]
+fn pushed_data_through_the_shared_feed_is_taken_in_order_and_fails_closed() {
+    let mut h = harness(SafetyMode::Direct, runbook_limits(), vec![]);
+    let feed = h.guard.market_feed();
+    let slot = h.guard.market_slot("ETH-USDT").expect("allowed") as usize;
+    let market = |qty: f64| format!(r#"{{"symbol":"ETH-USDT","side":"Buy","quantity":{qty},"order_type":"Market"}}"#);
+    // Nothing pushed yet: the guard asks.
+    assert!(matches!(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false), Decision::NeedMarket { .. }));
+    // A push is a few stores; the next decision takes it (pushed data never ages).
+    feed.push(slot, Some(3_000.0), 0.0, 0.0, 0.0);
+    h.clock.advance(10 * MS_PER_DAY);
+    assert_eq!(rejected(h.guard.decide(ToolKind::PlaceOrder, &market(20.0), false)).message, "RiskLimits: order notional 60000 exceeds limit 50000");
+    feed.push(slot, Some(3_000.0), 9.5, 0.0, 0.0);
+    assert_eq!(rejected(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false)).code, Code::MaxPositionAbs);
+    // A fetched update after a push is newer: the older push never overrides it.
+    feed.push(slot, Some(3_000.0), 9.5, 0.0, 0.0);
+    let fetched = MarketUpdate { reference_price: Some(1_000.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
+    h.guard.update_market("ETH-USDT", fetched, false).expect("valid");
+    let (ticket, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false));
+    ack(&mut h, ticket, "eth-1");
+    // An invalid row fails closed: the slot is unknown until data comes again.
+    feed.push(slot, Some(3_000.0), f64::NAN, 0.0, 0.0);
+    assert!(matches!(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false), Decision::NeedMarket { .. }));
+    feed.push(slot, Some(-5.0), 0.0, 0.0, 0.0);
+    assert!(matches!(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false), Decision::NeedMarket { .. }));
+    feed.push(slot, None, 0.0, 0.0, 0.0);
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false));
+    assert_eq!(r.code, Code::NoReferencePrice);
+    // The feed is one object per guard, one row per allowed symbol.
+    assert_eq!(h.guard.market_feed().slots(), 2);
+    assert!(Arc::ptr_eq(h.guard.market_feed().cells(), feed.cells()));
+}
+
+#[test]
 fn position_limit_counts_position_open_orders_and_inflight() {
     let limits = RiskLimits { max_position_abs: Some(0.5), ..Default::default() };
     let mut h = harness(SafetyMode::Direct, limits, vec![]);
