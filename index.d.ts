@@ -151,9 +151,16 @@ export declare function guardDailyDay(handle: number): number
 
 /**
  * Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
- * decision's numbers go into `out` (see `DECISION_SLOTS`), its string is returned.
+ * decision's numbers go into the guard's decision buffer (`guardDecisionBuffer`), its string is
+ * returned.
  */
-export declare function guardDecide(handle: number, tool: number, args: string, refreshed: boolean, out: Float64Array): string
+export declare function guardDecide(handle: number, tool: number, args: string, refreshed: boolean): string
+
+/**
+ * The guard's decision numbers (`DECISION_SLOTS` cells, see `Slot` in ts/native.ts) as a
+ * Float64Array shared with it: every `guardDecide` writes there. Only once per guard.
+ */
+export declare function guardDecisionBuffer(handle: number): Float64Array
 
 /** Free a guard. Idempotent; later calls with the handle fail. */
 export declare function guardDestroy(handle: number): void

@@ -33,10 +33,12 @@ describe('native safety', () => {
     expect(() => guard.recordAck(0, { ...ack, status: 'Bogus' as 'New' }, 0, false)).toThrow(/backend ack status must be one of New, /);
     expect(() => native.guardRecordAck(0, 0, 'x', 9, undefined, 2, 1, 0, 0)).toThrow(/status must index ackStatuses\(\) \(0\.\.5\), got 9/);
     expect(() => native.guardRecordAck(0, 0, 'x', 0, undefined, 7, 1, 0, 0)).toThrow(/side must be 0 \(Buy\), 1 \(Sell\) or 2 \(none\), got 7/);
-    expect(() => native.guardDecide(0, 0, '{}', false, new Float64Array(3))).toThrow(/out must be a Float64Array of at least 12 numbers, got 3/);
+    // The decision buffer is shared memory, handed to JavaScript once.
+    expect(guard.decision).toHaveLength(12);
+    expect(() => native.guardDecisionBuffer((guard as unknown as { handle: number }).handle)).toThrow(/already taken/);
     guard.destroy();
     expect(() => guard.state()).toThrow(/is not a live guard/);
-    expect(() => native.guardDecide(-1, 0, '{}', false, new Float64Array(12))).toThrow(/is not a live guard/);
+    expect(() => native.guardDecide(-1, 0, '{}', false)).toThrow(/is not a live guard/);
   });
 
   it('bad options are errors naming the key', () => {

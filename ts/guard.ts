@@ -1,6 +1,6 @@
 // The native guard behind an index handle (free functions are several times cheaper to call than
 // napi class methods). The handle is freed by `destroy()` or, failing that, by the GC.
-import { ACK_STATUS_INDEX, DECISION_SLOTS, FEED_STRIDE, native, type GuardState, type NativeMetrics } from './native';
+import { ACK_STATUS_INDEX, FEED_STRIDE, native, type GuardState, type NativeMetrics } from './native';
 import type { OrderAck } from './types';
 
 type GuardOptions = Parameters<typeof native.guardCreate>[0];
@@ -10,17 +10,18 @@ const finalizer = new FinalizationRegistry<number>((handle) => native.guardDestr
 
 export class NativeGuardHandle {
   private readonly handle: number;
-  /** The last decision's numbers (see `Slot`); overwritten by every `decide`. */
-  readonly decision = new Float64Array(DECISION_SLOTS);
+  /** The last decision's numbers (see `Slot`), in memory the guard writes; overwritten by every `decide`. */
+  readonly decision: Float64Array;
 
   constructor(options: GuardOptions, metrics: NativeMetrics) {
     this.handle = native.guardCreate(options, metrics);
     finalizer.register(this, this.handle, this);
+    this.decision = native.guardDecisionBuffer(this.handle);
   }
 
   /** Decide a tool call: its numbers land in `decision`, its string is returned. */
   decide(tool: number, args: string, refreshed: boolean): string {
-    return native.guardDecide(this.handle, tool, args, refreshed, this.decision);
+    return native.guardDecide(this.handle, tool, args, refreshed);
   }
 
   /**

@@ -70,7 +70,7 @@ export type GuardState = Binding.GuardState;
 /** Slot 0 of a decision (`crates/axon-node`, `write_decision`). */
 export const DecisionKind = { Done: 0, Rejected: 1, Send: 2, NeedMarket: 3, NeedOrder: 4 } as const;
 
-/** Slots of the decision array (`DECISION_SLOTS` in `crates/axon-node`). */
+/** Slots of the guard's decision buffer (`DECISION_SLOTS` in `crates/axon-node`). */
 export const Slot = {
   Kind: 0,
   Ticket: 1,
@@ -85,8 +85,6 @@ export const Slot = {
   Code: 10,
   Source: 11,
 } as const;
-export const DECISION_SLOTS = 12;
-
 /** Cells per market slot in the guard's feed (`FEED_STRIDE` in `crates/axon-risk/src/feed.rs`). */
 export const FEED_STRIDE = 5;
 

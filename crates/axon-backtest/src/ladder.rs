@@ -90,7 +90,7 @@ mod tests {
 
     fn engine() -> (MatchingEngine, SymbolId) {
         let mut e = MatchingEngine::with_capacity(256);
-        let s = e.add_symbol(SymbolSpec::new(0.01, 0.001).unwrap()).unwrap();
+        let s = e.add_symbol(SymbolSpec::new(0.01, 0.001).expect("ok")).expect("ok");
         (e, s)
     }
 
@@ -99,10 +99,10 @@ mod tests {
         let (mut e, s) = engine();
         let mut ids = Vec::new();
         let ladder = Ladder { best_bid_ticks: 99, best_ask_ticks: 101, step_ticks: 2, size_lots: 5, levels: 3 };
-        assert_eq!(e.seed_ladder(s, &ladder, &mut ids).unwrap(), 6);
-        assert_eq!(e.best_bid(s).unwrap().unwrap().price_ticks, 99);
-        assert_eq!(e.best_ask(s).unwrap().unwrap().price_ticks, 101);
-        let prices: Vec<i64> = ids.iter().map(|&id| e.order(id).unwrap().price_ticks).collect();
+        assert_eq!(e.seed_ladder(s, &ladder, &mut ids).expect("ok"), 6);
+        assert_eq!(e.best_bid(s).expect("ok").expect("ok").price_ticks, 99);
+        assert_eq!(e.best_ask(s).expect("ok").expect("ok").price_ticks, 101);
+        let prices: Vec<i64> = ids.iter().map(|&id| e.order(id).expect("ok").price_ticks).collect();
         assert_eq!(prices, [101, 99, 103, 97, 105, 95]);
         assert_eq!(e.cancel_resting(&ids), 6);
         assert_eq!(e.open_order_count(), 0);
@@ -111,13 +111,13 @@ mod tests {
     #[test]
     fn ladder_skips_levels_that_would_cross_and_bids_below_one_tick() {
         let (mut e, s) = engine();
-        let resting = e.submit(&OrderRequest::limit(s, Side::Buy, 102, 1), &mut NullSink).unwrap().order_id;
+        let resting = e.submit(&OrderRequest::limit(s, Side::Buy, 102, 1), &mut NullSink).expect("ok").order_id;
         let mut ids = Vec::new();
         let ladder = Ladder { best_bid_ticks: 2, best_ask_ticks: 101, step_ticks: 1, size_lots: 1, levels: 3 };
         // Asks 101 and 102 would cross the resting bid at 102: post-only rejects them. Bids 2, 1 rest, 0 is left out.
-        assert_eq!(e.seed_ladder(s, &ladder, &mut ids).unwrap(), 3);
+        assert_eq!(e.seed_ladder(s, &ladder, &mut ids).expect("ok"), 3);
         assert_eq!(e.open_order_count(), 4);
-        assert_eq!(e.best_ask(s).unwrap().unwrap().price_ticks, 103);
+        assert_eq!(e.best_ask(s).expect("ok").expect("ok").price_ticks, 103);
         e.cancel_resting(&ids);
         assert_eq!(e.open_order_count(), 1);
         assert!(e.order(resting).is_some());
@@ -127,12 +127,12 @@ mod tests {
     fn filled_ladder_orders_are_skipped_on_removal() {
         let (mut e, s) = engine();
         let mut ids = Vec::new();
-        e.seed_ladder(s, &Ladder { best_bid_ticks: 99, best_ask_ticks: 101, step_ticks: 1, size_lots: 2, levels: 2 }, &mut ids).unwrap();
+        e.seed_ladder(s, &Ladder { best_bid_ticks: 99, best_ask_ticks: 101, step_ticks: 1, size_lots: 2, levels: 2 }, &mut ids).expect("ok");
         let mut fills = Vec::new();
-        e.submit(&OrderRequest::market(s, Side::Buy, 3), &mut fills).unwrap(); // all of ask 101, 1 lot of ask 102
+        e.submit(&OrderRequest::market(s, Side::Buy, 3), &mut fills).expect("ok"); // all of ask 101, 1 lot of ask 102
         assert_eq!(fills.len(), 2);
         // A new order may reuse the filled order's slot: its id differs by generation and stays.
-        let other = e.submit(&OrderRequest::limit(s, Side::Sell, 150, 1), &mut NullSink).unwrap().order_id;
+        let other = e.submit(&OrderRequest::limit(s, Side::Sell, 150, 1), &mut NullSink).expect("ok").order_id;
         assert_eq!(e.cancel_resting(&ids), 3);
         assert_eq!(e.open_order_count(), 1);
         assert!(e.order(other).is_some());
@@ -152,7 +152,7 @@ mod tests {
         ];
         for (symbol, ladder, expected) in cases {
             let mut ids = Vec::new();
-            assert_eq!(e.seed_ladder(symbol, &ladder, &mut ids).unwrap_err(), expected);
+            assert_eq!(e.seed_ladder(symbol, &ladder, &mut ids).expect_err("refused"), expected);
             assert!(ids.is_empty());
             assert_eq!(e.open_order_count(), 0);
         }

@@ -24,6 +24,9 @@ use napi_derive::napi;
 
 mod handles;
 mod matching;
+mod shared;
+
+use shared::SharedCells;
 mod metrics;
 pub use metrics::NativeMetrics;
 
@@ -184,8 +187,7 @@ fn opt(value: Option<f64>) -> f64 {
     value.unwrap_or(f64::NAN)
 }
 
-fn write_decision(decision: Decision, out: &mut [f64]) -> String {
-    out[..DECISION_SLOTS].fill(f64::NAN);
+fn write_decision(decision: Decision, out: &mut [f64; DECISION_SLOTS]) -> String {
     match decision {
         Decision::Done { ack_json } => {
             out[0] = DONE;
@@ -306,6 +308,9 @@ struct GuardSlot {
     /// The manual clock's cell was handed to JS (at most once: V8 refuses two ArrayBuffers over
     /// the same memory).
     clock_exported: bool,
+    /// The numbers of the last decision (see `guardDecisionBuffer`).
+    decision: SharedCells,
+    decision_exported: bool,
     /// The market feed was handed to JS (at most once, as the clock cell).
     feed_exported: bool,
     poisoned: bool,
@@ -361,7 +366,15 @@ pub fn guard_create(options: GuardOptions, metrics: &NativeMetrics) -> Result<f6
             None => Arc::new(SystemClock),
         };
         let guard = Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
-        let slot = GuardSlot { guard, manual_clock, clock_exported: false, feed_exported: false, poisoned: false };
+        let slot = GuardSlot {
+            guard,
+            manual_clock,
+            clock_exported: false,
+            decision: SharedCells::new(DECISION_SLOTS),
+            decision_exported: false,
+            feed_exported: false,
+            poisoned: false,
+        };
         Ok(GUARDS.with(|arena| arena.borrow_mut().insert(slot)))
     })
 }
@@ -373,14 +386,30 @@ pub fn guard_destroy(handle: f64) {
 }
 
 /// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
-/// decision's numbers go into `out` (see `DECISION_SLOTS`), its string is returned.
+/// decision's numbers go into the guard's decision buffer (`guardDecisionBuffer`), its string is
+/// returned.
 #[napi]
-pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool, mut out: Float64ArraySlice<'_>) -> Result<String> {
-    let out = writable_f64(&mut out);
-    if out.len() < DECISION_SLOTS {
-        return Err(invalid(format!("out must be a Float64Array of at least {DECISION_SLOTS} numbers, got {}", out.len())));
-    }
-    with_guard(handle, "guardDecide", |s| Ok(write_decision(s.guard.decide(tool_kind(tool)?, &args, refreshed), out)))
+pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool) -> Result<String> {
+    with_guard(handle, "guardDecide", |s| {
+        let mut out = [f64::NAN; DECISION_SLOTS];
+        let text = write_decision(s.guard.decide(tool_kind(tool)?, &args, refreshed), &mut out);
+        s.decision.set_row(0, &out);
+        Ok(text)
+    })
+}
+
+/// The guard's decision numbers (`DECISION_SLOTS` cells, see `Slot` in ts/native.ts) as a
+/// Float64Array shared with it: every `guardDecide` writes there. Only once per guard.
+#[napi]
+pub fn guard_decision_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
+    with_guard(handle, "guardDecisionBuffer", |s| {
+        if s.decision_exported {
+            return Err(invalid("the decision buffer of this guard was already taken; keep the first one"));
+        }
+        let view = s.decision.export(env)?;
+        s.decision_exported = true;
+        Ok(view)
+    })
 }
 
 /// Settle a successful backend call; returns the agent-facing OrderAck JSON (built natively:
@@ -568,8 +597,7 @@ pub fn guard_clock_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_
         if s.clock_exported {
             return Err(invalid("the clock buffer of this guard was already taken; keep the first one"));
         }
-        let memory = Arc::clone(&clock.0);
-        let view = matching::external_f64(env, memory.as_ptr() as *mut f64, memory.len(), memory)?;
+        let view = SharedCells::from_arc(Arc::clone(&clock.0)).export(env)?;
         s.clock_exported = true;
         Ok(view)
     })
@@ -585,9 +613,7 @@ pub fn guard_market_feed(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>
         if s.feed_exported {
             return Err(invalid("the market feed of this guard was already taken; keep the first one"));
         }
-        let feed = s.guard.market_feed();
-        let memory = Arc::clone(feed.cells());
-        let view = matching::external_f64(env, memory.as_ptr() as *mut f64, memory.len(), memory)?;
+        let view = SharedCells::from_arc(Arc::clone(s.guard.market_feed().cells())).export(env)?;
         s.feed_exported = true;
         Ok(view)
     })

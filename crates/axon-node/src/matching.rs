@@ -18,7 +18,7 @@
 //! - The batch path executes a prefix of the input and writes results and fills into caller-owned
 //!   Float64Arrays, with the same outcomes, ids and fills as the same ops sent one by one.
 //! - The only `unsafe` is local and commented: [`writable`] (write access to a typed-array
-//!   argument during one call), [`external_f64`] (the shared result buffer) and module [`fast`].
+//!   argument during one call), [`SharedCells`] (the shared result buffer) and module [`fast`].
 //!
 //! Result buffer layout (`OUT_LEN` = 16 + 7 x `OUT_FILL_ROWS` numbers):
 //! - `[0..6)` last submit/replace: orderId, status, reason, filledQty, remainingQty, fillCount
@@ -35,8 +35,6 @@
 #![cfg_attr(test, allow(dead_code))]
 
 use std::cell::RefCell;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 
 use axon_backtest::batch::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE, STATUS_ERROR};
 use axon_backtest::FillSink;
@@ -45,6 +43,8 @@ use axon_backtest::{
     RejectReason, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_EXACT_UNITS, MAX_ORDER_ID,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
+
+use crate::shared::SharedCells;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
@@ -153,26 +153,10 @@ impl Scale {
     }
 }
 
-/// The engine's result buffer, shared by the engine slot and (once exported) the JS
-/// Float64Array that views it: the memory lives until both are gone. Rust writes through relaxed
-/// atomic stores (plain moves on x86-64), so no `&mut` to memory JS can see ever exists.
-struct OutBuf(Arc<[AtomicU64]>);
-
-impl OutBuf {
-    fn new() -> Self {
-        OutBuf((0..OUT_LEN).map(|_| AtomicU64::new(0)).collect())
-    }
-    #[inline(always)]
-    fn set_row(&self, at: usize, row: &[f64]) {
-        for (cell, v) in self.0[at..at + row.len()].iter().zip(row) {
-            cell.store(v.to_bits(), Ordering::Relaxed);
-        }
-    }
-}
-
 struct EngineSlot {
     engine: MatchingEngine,
-    out: OutBuf,
+    /// The result buffer (see `SharedCells`), viewed by JS once exported.
+    out: SharedCells,
     /// The result buffer was handed to JS (at most once: V8 refuses two ArrayBuffers over the
     /// same memory).
     out_exported: bool,
@@ -361,7 +345,7 @@ pub fn engine_create(capacity: f64) -> Result<f64> {
         }
         let slot = Box::new(EngineSlot {
             engine: MatchingEngine::with_capacity(capacity as usize),
-            out: OutBuf::new(),
+            out: SharedCells::new(OUT_LEN as usize),
             out_exported: false,
             scales: Vec::new(),
             fills: Vec::with_capacity(64),
@@ -399,27 +383,10 @@ pub fn engine_result_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<
         if s.out_exported {
             return Err(invalid("the result buffer of this engine was already taken; keep the first one".to_owned()));
         }
-        let memory = Arc::clone(&s.out.0);
-        let view = external_f64(env, memory.as_ptr() as *mut f64, memory.len(), memory)?;
+        let view = s.out.export(env)?;
         s.out_exported = true;
         Ok(view)
     })
-}
-
-/// A Float64Array over `len` numbers at `data`, kept alive by `owner` until JS collects the array.
-/// Fails where the runtime copies external buffers (the memory must be shared to mean anything).
-#[allow(unsafe_code)]
-pub(crate) fn external_f64<'env>(env: &Env, data: *mut f64, len: usize, owner: Arc<[AtomicU64]>) -> Result<Float64ArraySlice<'env>> {
-    // SAFETY: `data` points to `len` initialised 8-byte cells owned by `owner`, which the finalizer
-    // holds (and drops) exactly when V8 releases the ArrayBuffer, so the memory outlives every JS
-    // view. `AtomicU64` has the size and alignment of `f64`; Rust only ever touches these cells
-    // through atomic stores, never through a reference that JS writes could invalidate. The caller
-    // exports each buffer at most once (V8 forbids two ArrayBuffers over the same memory).
-    let view = unsafe { Float64ArraySlice::from_external(env, data, len, owner, |_, owner| drop(owner)) }?;
-    if view.as_ptr() != data.cast_const() {
-        return Err(Error::new(Status::GenericFailure, "this runtime copies external buffers; axon needs memory shared with JavaScript".to_owned()));
-    }
-    Ok(view)
 }
 
 /// Submit an order (side 0 Buy / 1 Sell, orderType 0 Limit / 1 Market, tif 0 GTC / 1 IOC / 2 FOK;

@@ -711,7 +711,12 @@ impl Guard {
             Some(id) => id.clone().into_owned(),
             None => {
                 self.id_seq += 1;
-                format!("axon-{}-{}", self.id_prefix, self.id_seq)
+                let mut id = String::with_capacity(24);
+                id.push_str("axon-");
+                id.push_str(&self.id_prefix);
+                id.push('-');
+                push_integer(&mut id, self.id_seq as i64);
+                id
             }
         };
         let learn_price = if a.order_type == OrderType::Limit { price } else { f64::NAN };
@@ -1029,7 +1034,11 @@ impl Guard {
     fn ack_json(&mut self, id_kind: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
         self.dry_seq += 1;
         let mut id = String::with_capacity(32);
-        let _ = write!(id, "{id_kind}-{}-{}", self.id_prefix, self.dry_seq);
+        id.push_str(id_kind);
+        id.push('-');
+        id.push_str(&self.id_prefix);
+        id.push('-');
+        push_integer(&mut id, self.dry_seq as i64);
         self.ack_json_with_id(&id, symbol, side, quantity, status, now, token)
     }
 
@@ -1075,7 +1084,8 @@ pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, 
     }
     out.push_str(",\"status\":");
     push_json_str(&mut out, status);
-    let _ = write!(out, ",\"timestamp_ms\":{timestamp_ms}");
+    out.push_str(",\"timestamp_ms\":");
+    push_integer(&mut out, timestamp_ms);
     if let Some(token) = token {
         out.push_str(",\"confirm_token\":");
         push_json_str(&mut out, token);
@@ -1087,17 +1097,42 @@ pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, 
 /// Append `text` as a JSON string literal.
 fn push_json_str(out: &mut String, text: &str) {
     out.push('"');
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+    // Fast path: copy the run up to the first byte that needs escaping in one go (ids and
+    // symbols usually have none). Escapable bytes are ASCII, so every split is a char boundary.
+    let mut rest = text;
+    while let Some(at) = rest.bytes().position(|b| b == b'"' || b == b'\\' || b < 0x20) {
+        out.push_str(&rest[..at]);
+        match rest.as_bytes()[at] {
+            b'"' => out.push_str("\\\""),
+            b'\\' => out.push_str("\\\\"),
+            b => {
+                let _ = write!(out, "\\u{:04x}", b);
             }
-            c => out.push(c),
+        }
+        rest = &rest[at + 1..];
+    }
+    out.push_str(rest);
+    out.push('"');
+}
+
+/// A whole number in decimal, without the formatting machinery (on every ack's hot path).
+fn push_integer(out: &mut String, value: i64) {
+    let mut digits = [0u8; 20];
+    let mut n = value.unsigned_abs();
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
         }
     }
-    out.push('"');
+    if value < 0 {
+        out.push('-');
+    }
+    // Only ASCII digits were written.
+    out.push_str(std::str::from_utf8(&digits[at..]).unwrap_or_default());
 }
 
 /// Fail-closed: without a known position the limit cannot be evaluated, so it rejects.
@@ -1113,7 +1148,7 @@ fn push_json_number(out: &mut String, value: f64) {
     if !value.is_finite() {
         out.push_str("null");
     } else if value.fract() == 0.0 && value.abs() < 9_007_199_254_740_992.0 {
-        let _ = write!(out, "{}", value as i64);
+        push_integer(out, value as i64);
     } else {
         let _ = write!(out, "{value}");
     }
@@ -1157,4 +1192,34 @@ pub fn backend_rejection(kind: ErrorKindLabel, message: &str) -> Rejection {
     };
     let detail: String = message.chars().take(500).collect();
     Rejection::new(Source::Backend, code, format!("{}: {detail}", kind.as_str()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_escape_exactly_what_json_requires() {
+        let cases = [("BTC-USDT", r#""BTC-USDT""#), ("", r#""""#), ("a\"b\\c", r#""a\"b\\c""#), ("x\ny\u{1}", r#""x\u000ay\u0001""#), ("é✓\"", r#""é✓\"""#)];
+        for (text, expected) in cases {
+            let mut out = String::new();
+            push_json_str(&mut out, text);
+            assert_eq!(out, expected);
+            assert_eq!(serde_json::from_str::<String>(&out).expect("valid JSON"), text);
+        }
+    }
+
+    #[test]
+    fn integers_and_numbers_print_like_json_stringify() {
+        for value in [0i64, 7, -7, 10, 1_700_000_000_000, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_integer(&mut out, value);
+            assert_eq!(out, value.to_string());
+        }
+        for (value, expected) in [(2.0, "2"), (-0.5, "-0.5"), (0.001, "0.001"), (f64::NAN, "null")] {
+            let mut out = String::new();
+            push_json_number(&mut out, value);
+            assert_eq!(out, expected);
+        }
+    }
 }
