@@ -81,7 +81,10 @@ interface OpenQuantity {
 
 export class MockTradingBackend implements TradingBackend {
   readonly name = 'mock' as const;
-  readonly fills: MockFill[] = [];
+  /** The most recent fills, one column per field (no object per fill until someone reads them). */
+  private readonly fillColumns = { orderId: [] as string[], symbol: [] as string[], side: [] as Side[], price: [] as number[], quantity: [] as number[], timestampMs: [] as number[] };
+  /** Where the next fill overwrites the oldest once `historyLimit` fills are kept. */
+  private fillNext = 0;
   /** Calls per operation, including failed ones. */
   readonly calls: Record<MockOperation, number> = {
     placeOrder: 0,
@@ -131,6 +134,18 @@ export class MockTradingBackend implements TradingBackend {
     this.injected.push({ operation, kind, remaining: count, message });
   }
 
+  /** The most recent `historyLimit` fills, oldest first (a snapshot). */
+  get fills(): MockFill[] {
+    const c = this.fillColumns;
+    const n = c.orderId.length;
+    const out: MockFill[] = new Array<MockFill>(n);
+    for (let k = 0; k < n; k++) {
+      const i = n < this.historyLimit ? k : (this.fillNext + k) % n;
+      out[k] = { orderId: c.orderId[i] as string, symbol: c.symbol[i] as string, side: c.side[i] as Side, price: c.price[i] as number, quantity: c.quantity[i] as number, timestampMs: c.timestampMs[i] as number };
+    }
+    return out;
+  }
+
   /** Move the market: resting limits the new price trades through fill at their limit price. */
   setReferencePrice(symbol: string, price: number): void {
     if (!(Number.isFinite(price) && price > 0)) throw new RangeError(`price must be finite and > 0, got ${price}`);
@@ -139,7 +154,7 @@ export class MockTradingBackend implements TradingBackend {
     if (resting !== undefined && resting.orders > 0) for (const order of [...this.open.values()]) {
       if (order.symbol !== symbol) continue;
       const crosses = order.side === 'Buy' ? price <= order.price : price >= order.price;
-      if (crosses) this.fill(order, order.remaining, order.price);
+      if (crosses) this.fill(order, order.remaining, order.price, this.now());
     }
     this.emitMarket(symbol);
   }
@@ -202,9 +217,10 @@ export class MockTradingBackend implements TradingBackend {
       quantity: request.quantity,
       remaining: request.quantity,
     };
+    const now = this.now();
     let status: OrderAck['status'];
     if (marketable) {
-      this.fill(order, order.remaining, fillPrice);
+      this.fill(order, order.remaining, fillPrice, now);
       status = 'Filled';
     } else if (request.orderType === 'Limit' && request.timeInForce === 'GTC') {
       this.rest(order);
@@ -214,7 +230,7 @@ export class MockTradingBackend implements TradingBackend {
       status = 'Cancelled'; // IOC/FOK that cannot trade now
     }
     this.emitMarket(request.symbol);
-    const ack = this.ack(order, status);
+    const ack = this.ack(order, status, now);
     this.remember(request.clientOrderId, ack);
     return ack;
   }
@@ -226,7 +242,7 @@ export class MockTradingBackend implements TradingBackend {
     this.unrest(order);
     this.emitOrder(order, 0);
     this.emitMarket(order.symbol);
-    return this.ack(order, 'Cancelled');
+    return this.ack(order, 'Cancelled', this.now());
   }
 
   private replace(request: ReplaceRequest): OrderAck {
@@ -243,11 +259,12 @@ export class MockTradingBackend implements TradingBackend {
     this.rest(order);
     this.emitOrder(order, order.remaining);
     const reference = this.prices.get(order.symbol);
+    const now = this.now();
     if (reference !== undefined && (order.side === 'Buy' ? reference <= order.price : reference >= order.price)) {
-      this.fill(order, order.remaining, order.price);
+      this.fill(order, order.remaining, order.price, now);
     }
     this.emitMarket(order.symbol);
-    return this.ack(order, order.remaining === 0 ? 'Filled' : 'Replaced');
+    return this.ack(order, order.remaining === 0 ? 'Filled' : 'Replaced', now);
   }
 
   async getBalance(): Promise<Balance[]> {
@@ -352,7 +369,7 @@ export class MockTradingBackend implements TradingBackend {
     this.accepted += 1;
   }
 
-  private fill(order: OpenOrder, quantity: number, price: number): void {
+  private fill(order: OpenOrder, quantity: number, price: number, timestampMs: number): void {
     const signed = order.side === 'Buy' ? quantity : -quantity;
     let held = this.positions.get(order.symbol);
     if (held === undefined) {
@@ -370,20 +387,34 @@ export class MockTradingBackend implements TradingBackend {
     if (resting) this.unrest(order);
     order.remaining -= quantity;
     if (resting && order.remaining > 0) this.rest(order);
-    this.fills.push({ orderId: order.orderId, symbol: order.symbol, side: order.side, price, quantity, timestampMs: this.now() });
-    // Amortized O(1): drop the oldest half-window at once.
-    if (this.fills.length >= 2 * this.historyLimit) this.fills.splice(0, this.fills.length - this.historyLimit);
+    this.recordFill(order, price, quantity, timestampMs);
     if (resting && order.remaining <= 0) this.emitOrder(order, 0);
   }
 
-  private ack(order: OpenOrder, status: OrderAck['status']): OrderAck {
+  /** Keep a fill in the columns: appended until `historyLimit`, then over the oldest. */
+  private recordFill(order: OpenOrder, price: number, quantity: number, timestampMs: number): void {
+    const c = this.fillColumns;
+    let i = c.orderId.length;
+    if (i >= this.historyLimit) {
+      i = this.fillNext;
+      this.fillNext = (i + 1) % this.historyLimit;
+    }
+    c.orderId[i] = order.orderId;
+    c.symbol[i] = order.symbol;
+    c.side[i] = order.side;
+    c.price[i] = price;
+    c.quantity[i] = quantity;
+    c.timestampMs[i] = timestampMs;
+  }
+
+  private ack(order: OpenOrder, status: OrderAck['status'], timestampMs: number): OrderAck {
     return {
       orderId: order.orderId,
       symbol: order.symbol,
       side: order.side,
       quantity: order.quantity,
       status,
-      timestampMs: this.now(),
+      timestampMs,
       filledQuantity: order.quantity - order.remaining,
     };
   }
