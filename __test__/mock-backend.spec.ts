@@ -231,11 +231,15 @@ describe('a backend pushing invalid market data', () => {
       },
     });
     const { tools, lines } = setup({ mode: 'Direct', backend: feed, risk: { maxPositionAbs: 1 } });
-    push?.({ type: 'market', symbol: 'BTC-USDT', referencePrice: 20_000, position: 0, openBuyQuantity: 0, openSellQuantity: 0 });
-    push?.({ type: 'market', symbol: 'BTC-USDT', referencePrice: 20_000, position: Number.NaN, openBuyQuantity: 0, openSellQuantity: 0 });
-    expect(lines.some((l) => l.includes('BackendError: invalid market event'))).toBe(true);
-    const before = venue.calls.getPositions;
-    await ack(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
-    expect(venue.calls.getPositions).toBe(before + 1); // fetched, not trusted
+    // NaN, and a number sent as a string (a loose backend), are both refused, never coerced.
+    for (const bad of [{ position: Number.NaN }, { openBuyQuantity: '0.5' as unknown as number }]) {
+      lines.length = 0;
+      push?.({ type: 'market', symbol: 'BTC-USDT', referencePrice: 20_000, position: 0, openBuyQuantity: 0, openSellQuantity: 0 });
+      push?.({ type: 'market', symbol: 'BTC-USDT', referencePrice: 20_000, position: 0, openBuyQuantity: 0, openSellQuantity: 0, ...bad });
+      expect(lines.some((l) => l.includes('BackendError: invalid market event'))).toBe(true);
+      const before = venue.calls.getPositions;
+      await ack(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+      expect(venue.calls.getPositions).toBe(before + 1); // fetched, not trusted
+    }
   });
 });

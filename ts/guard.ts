@@ -64,7 +64,14 @@ export class NativeGuardHandle {
     }
     // An untracked symbol's data would be ignored: no call at all.
     if (slot < 0) return;
-    const valid = Number.isFinite(position) && openBuy >= 0 && openBuy < Infinity && openSell >= 0 && openSell < Infinity && (referencePrice === null || (referencePrice > 0 && referencePrice < Infinity));
+    // Number.isFinite does not coerce: a string or NaN takes the native path and its named error.
+    const valid =
+      Number.isFinite(position) &&
+      Number.isFinite(openBuy) &&
+      openBuy >= 0 &&
+      Number.isFinite(openSell) &&
+      openSell >= 0 &&
+      (referencePrice === null || (Number.isFinite(referencePrice) && referencePrice > 0));
     if (pushed && valid) {
       this.feed ??= native.guardMarketFeed(this.handle);
       const at = slot * FEED_STRIDE;
