@@ -10,7 +10,6 @@
 
 use std::cell::RefCell;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use axon_metrics::{BackendLabel, ErrorKindLabel};
@@ -305,14 +304,10 @@ pub struct GuardState {
 struct GuardSlot {
     guard: Guard,
     manual_clock: Option<SharedClock>,
-    /// The manual clock's cell was handed to JS (at most once: V8 refuses two ArrayBuffers over
-    /// the same memory).
-    clock_exported: bool,
     /// The numbers of the last decision (see `guardDecisionBuffer`).
     decision: SharedCells,
-    decision_exported: bool,
-    /// The market feed was handed to JS (at most once, as the clock cell).
-    feed_exported: bool,
+    /// The guard's market feed as shared cells, once asked for (see `guardMarketFeed`).
+    feed: Option<SharedCells>,
     poisoned: bool,
 }
 
@@ -321,17 +316,19 @@ struct GuardSlot {
 /// through relaxed atomic loads; a value that is not a whole number reads as the nearest `i64`
 /// toward zero (NaN as 0), and `NativeGuardHandle.setClockMs` validates before writing.
 #[derive(Debug, Clone)]
-struct SharedClock(Arc<[AtomicU64]>);
+struct SharedClock(SharedCells);
 
 impl SharedClock {
     fn new(start_ms: i64) -> Self {
-        SharedClock(Arc::new([AtomicU64::new((start_ms as f64).to_bits())]))
+        let cells = SharedCells::new(1);
+        cells.set_row(0, &[start_ms as f64]);
+        SharedClock(cells)
     }
 }
 
 impl Clock for SharedClock {
     fn now_ms(&self) -> i64 {
-        f64::from_bits(self.0[0].load(Ordering::Relaxed)) as i64
+        self.0.get(0) as i64
     }
 }
 
@@ -369,10 +366,8 @@ pub fn guard_create(options: GuardOptions, metrics: &NativeMetrics) -> Result<f6
         let slot = GuardSlot {
             guard,
             manual_clock,
-            clock_exported: false,
             decision: SharedCells::new(DECISION_SLOTS),
-            decision_exported: false,
-            feed_exported: false,
+            feed: None,
             poisoned: false,
         };
         Ok(GUARDS.with(|arena| arena.borrow_mut().insert(slot)))
@@ -403,12 +398,7 @@ pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool) -> Re
 #[napi]
 pub fn guard_decision_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
     with_guard(handle, "guardDecisionBuffer", |s| {
-        if s.decision_exported {
-            return Err(invalid("the decision buffer of this guard was already taken; keep the first one"));
-        }
-        let view = s.decision.export(env)?;
-        s.decision_exported = true;
-        Ok(view)
+        s.decision.export(env, "decision buffer of this guard")
     })
 }
 
@@ -594,12 +584,7 @@ pub fn guard_daily_day(handle: f64) -> Result<f64> {
 pub fn guard_clock_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
     with_guard(handle, "guardClockBuffer", |s| {
         let clock = s.manual_clock.as_ref().ok_or_else(|| invalid("this guard runs on the system clock; pass manualClockMs to control time"))?;
-        if s.clock_exported {
-            return Err(invalid("the clock buffer of this guard was already taken; keep the first one"));
-        }
-        let view = SharedCells::from_arc(Arc::clone(&clock.0)).export(env)?;
-        s.clock_exported = true;
-        Ok(view)
+        clock.0.export(env, "clock buffer of this guard")
     })
 }
 
@@ -610,12 +595,15 @@ pub fn guard_clock_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_
 #[napi]
 pub fn guard_market_feed(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
     with_guard(handle, "guardMarketFeed", |s| {
-        if s.feed_exported {
-            return Err(invalid("the market feed of this guard was already taken; keep the first one"));
-        }
-        let view = SharedCells::from_arc(Arc::clone(s.guard.market_feed().cells())).export(env)?;
-        s.feed_exported = true;
-        Ok(view)
+        let feed = match &s.feed {
+            Some(feed) => feed.clone(),
+            None => {
+                let feed = SharedCells::from_arc(Arc::clone(s.guard.market_feed().cells()));
+                s.feed = Some(feed.clone());
+                feed
+            }
+        };
+        feed.export(env, "market feed of this guard")
     })
 }
 

@@ -157,9 +157,6 @@ struct EngineSlot {
     engine: MatchingEngine,
     /// The result buffer (see `SharedCells`), viewed by JS once exported.
     out: SharedCells,
-    /// The result buffer was handed to JS (at most once: V8 refuses two ArrayBuffers over the
-    /// same memory).
-    out_exported: bool,
     scales: Vec<Scale>,
     /// Fills of the last per-call submit/replace (read by `engineReadFills`).
     fills: Vec<Fill>,
@@ -346,7 +343,6 @@ pub fn engine_create(capacity: f64) -> Result<f64> {
         let slot = Box::new(EngineSlot {
             engine: MatchingEngine::with_capacity(capacity as usize),
             out: SharedCells::new(OUT_LEN as usize),
-            out_exported: false,
             scales: Vec::new(),
             fills: Vec::with_capacity(64),
             levels: Vec::new(),
@@ -380,12 +376,7 @@ pub fn engine_add_symbol(handle: f64, tick_size: f64, lot_size: f64) -> Result<u
 #[napi]
 pub fn engine_result_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
     with_engine(handle, "engineResultBuffer", |s| {
-        if s.out_exported {
-            return Err(invalid("the result buffer of this engine was already taken; keep the first one".to_owned()));
-        }
-        let view = s.out.export(env)?;
-        s.out_exported = true;
-        Ok(view)
+        s.out.export(env, "result buffer of this engine")
     })
 }
 

@@ -66,6 +66,20 @@ pub struct Oms {
     truncated_bytes: u64,
 }
 
+/// A key seen before: the same request replays its order, anything else under it is a conflict.
+fn replay(idempotency_key: &str, existing: &Order, same_request: bool) -> Result<Submitted, OmsError> {
+    if !same_request {
+        return Err(OmsError::IdempotencyConflict {
+            key: idempotency_key.to_string(),
+            existing_order_id: existing.id.clone(),
+        });
+    }
+    Ok(Submitted {
+        order: existing.clone(),
+        created: false,
+    })
+}
+
 fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -108,6 +122,20 @@ impl Oms {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Commit `ev`, which creates order `order_id`, and return that order as created.
+    fn create(inner: &mut Inner, ev: &Event, order_id: String) -> Result<Submitted, OmsError> {
+        Self::commit(inner, ev)?;
+        let order = inner
+            .state
+            .order(&order_id)
+            .cloned()
+            .ok_or(OmsError::OrderNotFound(order_id))?;
+        Ok(Submitted {
+            order,
+            created: true,
+        })
+    }
+
     fn commit(inner: &mut Inner, ev: &Event) -> Result<(), OmsError> {
         inner.state.check(ev)?;
         let payload = serde_json::to_vec(ev).map_err(|e| OmsError::Journal(e.to_string()))?;
@@ -121,16 +149,7 @@ impl Oms {
         order.validate()?;
         let mut inner = self.lock();
         if let Some(existing) = inner.state.order_by_key(idempotency_key) {
-            if existing.request() == order {
-                return Ok(Submitted {
-                    order: existing.clone(),
-                    created: false,
-                });
-            }
-            return Err(OmsError::IdempotencyConflict {
-                key: idempotency_key.to_string(),
-                existing_order_id: existing.id.clone(),
-            });
+            return replay(idempotency_key, existing, existing.request() == order);
         }
         let order_id = inner.state.next_order_id();
         let ev = Event::Submit {
@@ -139,16 +158,7 @@ impl Oms {
             order,
             ts_ms: now_ms(),
         };
-        Self::commit(&mut inner, &ev)?;
-        let order = inner
-            .state
-            .order(&order_id)
-            .cloned()
-            .ok_or(OmsError::OrderNotFound(order_id))?;
-        Ok(Submitted {
-            order,
-            created: true,
-        })
+        Self::create(&mut inner, &ev, order_id)
     }
 
     /// Atomically cancel order `id` and create its replacement under
@@ -171,16 +181,7 @@ impl Oms {
                     .order(id)
                     .and_then(|old| state::replacement(old, price, quantity).ok())
                     .is_some_and(|req| req == existing.request());
-            if same {
-                return Ok(Submitted {
-                    order: existing.clone(),
-                    created: false,
-                });
-            }
-            return Err(OmsError::IdempotencyConflict {
-                key: idempotency_key.to_string(),
-                existing_order_id: existing.id.clone(),
-            });
+            return replay(idempotency_key, existing, same);
         }
         let new_id = inner.state.next_order_id();
         let ev = Event::Replace {
@@ -191,16 +192,7 @@ impl Oms {
             quantity,
             ts_ms: now_ms(),
         };
-        Self::commit(&mut inner, &ev)?;
-        let order = inner
-            .state
-            .order(&new_id)
-            .cloned()
-            .ok_or(OmsError::OrderNotFound(new_id))?;
-        Ok(Submitted {
-            order,
-            created: true,
-        })
+        Self::create(&mut inner, &ev, new_id)
     }
 
     /// Set the mark (reference) price of `symbol`.
