@@ -153,6 +153,7 @@ export declare function guardDailyDay(handle: number): number
  * Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
  * decision's numbers go into the guard's decision buffer (`guardDecisionBuffer`), its string is
  * returned.
+ * Also installed as a raw Node-API callback (`src/raw.rs`).
  */
 export declare function guardDecide(handle: number, tool: number, args: string, refreshed: boolean): string
 
@@ -209,7 +210,8 @@ export interface GuardOptions {
  * Settle a successful backend call; returns the agent-facing OrderAck JSON (built natively:
  * cheaper than a JSON.stringify of a fresh object). `status` indexes `ackStatuses()`. Symbol and
  * side are those of the order the ticket stands for; `symbol` and `side` (0 Buy, 1 Sell, 2 none)
- * fill in only where it has none (a cancel of an order the guard did not know).
+ * fill in only where it has none (a cancel of an order the guard did not know). Also installed as
+ * a raw Node-API callback (`src/raw.rs`).
  */
 export declare function guardRecordAck(handle: number, ticket: number, orderId: string, status: number, symbol: string | undefined | null, side: number, quantity: number, timestampMs: number, elapsedSeconds: number): string
 

@@ -27,7 +27,15 @@ mod shared;
 
 use shared::SharedCells;
 mod metrics;
+mod raw;
 pub use metrics::NativeMetrics;
+
+/// Installs the raw entry points of [`raw`] over the `#[napi]` exports of the same name.
+#[napi(module_exports)]
+pub fn install_raw_calls(env: Env, exports: napi::bindgen_prelude::Object<'_>) -> Result<()> {
+    use napi::JsValue;
+    raw::install(env.raw(), exports.raw())
+}
 
 fn map_guard_error(err: GuardError) -> Error {
     Error::new(Status::InvalidArg, err.to_string())
@@ -383,11 +391,16 @@ pub fn guard_destroy(handle: f64) {
 /// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
 /// decision's numbers go into the guard's decision buffer (`guardDecisionBuffer`), its string is
 /// returned.
+/// Also installed as a raw Node-API callback (`src/raw.rs`).
 #[napi]
 pub fn guard_decide(handle: f64, tool: u32, args: String, refreshed: bool) -> Result<String> {
+    decide(handle, tool, &args, refreshed)
+}
+
+pub(crate) fn decide(handle: f64, tool: u32, args: &str, refreshed: bool) -> Result<String> {
     with_guard(handle, "guardDecide", |s| {
         let mut out = [f64::NAN; DECISION_SLOTS];
-        let text = write_decision(s.guard.decide(tool_kind(tool)?, &args, refreshed), &mut out);
+        let text = write_decision(s.guard.decide(tool_kind(tool)?, args, refreshed), &mut out);
         s.decision.set_row(0, &out);
         Ok(text)
     })
@@ -405,7 +418,8 @@ pub fn guard_decision_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice
 /// Settle a successful backend call; returns the agent-facing OrderAck JSON (built natively:
 /// cheaper than a JSON.stringify of a fresh object). `status` indexes `ackStatuses()`. Symbol and
 /// side are those of the order the ticket stands for; `symbol` and `side` (0 Buy, 1 Sell, 2 none)
-/// fill in only where it has none (a cancel of an order the guard did not know).
+/// fill in only where it has none (a cancel of an order the guard did not know). Also installed as
+/// a raw Node-API callback (`src/raw.rs`).
 #[napi]
 #[allow(clippy::too_many_arguments)]
 pub fn guard_record_ack(
@@ -414,6 +428,21 @@ pub fn guard_record_ack(
     order_id: String,
     status: u32,
     symbol: Option<String>,
+    side: u32,
+    quantity: f64,
+    timestamp_ms: f64,
+    elapsed_seconds: f64,
+) -> Result<String> {
+    record_ack(handle, ticket, &order_id, status, symbol.as_deref(), side, quantity, timestamp_ms, elapsed_seconds)
+}
+
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn record_ack(
+    handle: f64,
+    ticket: f64,
+    order_id: &str,
+    status: u32,
+    symbol: Option<&str>,
     side: u32,
     quantity: f64,
     timestamp_ms: f64,
@@ -430,7 +459,7 @@ pub fn guard_record_ack(
     };
     with_guard(handle, "guardRecordAck", |s| {
         s.guard
-            .record_ack(ticket as u64, &order_id, status, symbol.as_deref(), side, quantity, timestamp_ms as i64, elapsed_seconds)
+            .record_ack(ticket as u64, order_id, status, symbol, side, quantity, timestamp_ms as i64, elapsed_seconds)
             .map_err(map_guard_error)
     })
 }

@@ -12,13 +12,13 @@
 //!   takes numbers, returns one number and writes its details into the engine's result buffer (a
 //!   Float64Array over Rust-owned memory, taken once with `engineResultBuffer`); after warm-up it
 //!   performs no heap allocation. These three are also installed as raw N-API callbacks (see
-//!   [`fast`]) that skip napi-rs's per-call borrow bookkeeping and call the same functions.
+//!   [`crate::raw`]) that skip napi-rs's per-call borrow bookkeeping and call the same functions.
 //! - Order ids are exact JS numbers: the engine keeps them below 2^52 (20-bit generations) and ids
 //!   coming from JS must be whole numbers in `[0, MAX_ORDER_ID]`.
 //! - The batch path executes a prefix of the input and writes results and fills into caller-owned
 //!   Float64Arrays, with the same outcomes, ids and fills as the same ops sent one by one.
 //! - The only `unsafe` is local and commented: [`writable`] (write access to a typed-array
-//!   argument during one call), [`SharedCells`] (the shared result buffer) and module [`fast`].
+//!   argument during one call), [`SharedCells`] (the shared result buffer) and [`crate::raw`].
 //!
 //! Result buffer layout (`OUT_LEN` = 16 + 7 x `OUT_FILL_ROWS` numbers):
 //! - `[0..6)` last submit/replace: orderId, status, reason, filledQty, remainingQty, fillCount
@@ -828,151 +828,6 @@ impl FillSink for RowSink<'_> {
             self.rows += 1;
         } else {
             debug_assert!(false, "batch fill room bound violated");
-        }
-    }
-}
-
-/// Installs the raw entry points of [`fast`] over the `#[napi]` exports of the same name.
-#[napi(module_exports)]
-pub fn install_fast_calls(env: Env, exports: napi::bindgen_prelude::Object<'_>) -> Result<()> {
-    use napi::JsValue;
-    fast::install(env.raw(), exports.raw())
-}
-
-/// Raw N-API entry points for the per-call hot path (`engineSubmit`, `engineCancel`,
-/// `engineReplace`), installed at module load over the `#[napi]` functions of the same name.
-///
-/// Why: napi-rs 3 wraps every call in a borrow-tracking scope (an `Arc<Mutex<..>>` allocation and
-/// several thread-local pushes), ~100-150 ns per call here, as much as the matching itself. These
-/// callbacks read plain numbers with `napi_get_value_double` and call the very same safe functions
-/// (`engine_submit`, ...), so behaviour, validation, errors and panic containment are identical;
-/// only the argument plumbing differs. If installation failed, the `#[napi]` versions stay.
-#[allow(unsafe_code)]
-mod fast {
-    use std::ffi::CStr;
-    use std::panic::{catch_unwind, AssertUnwindSafe};
-    use std::ptr;
-
-    use napi::{sys, Error, JsError, Result, Status};
-
-    type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
-
-    pub(super) fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()> {
-        let entries: [(&CStr, Callback); 3] = [(c"engineSubmit", submit), (c"engineCancel", cancel), (c"engineReplace", replace)];
-        for (name, callback) in entries {
-            let mut function = ptr::null_mut();
-            // SAFETY: `env` and `exports` are the live values given to the module init hook, on
-            // its thread; `name` is NUL-terminated and outlives the call.
-            let status = unsafe { sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(callback), ptr::null_mut(), &mut function) };
-            if status != sys::Status::napi_ok {
-                return Err(Error::new(Status::GenericFailure, format!("cannot create {name:?}")));
-            }
-            // SAFETY: as above; `function` was just created in this env.
-            let status = unsafe { sys::napi_set_named_property(env, exports, name.as_ptr(), function) };
-            if status != sys::Status::napi_ok {
-                return Err(Error::new(Status::GenericFailure, format!("cannot export {name:?}")));
-            }
-        }
-        Ok(())
-    }
-
-    /// The first `N` arguments (missing ones read as `undefined`, so they fail as numbers).
-    ///
-    /// # Safety
-    /// `env` and `info` must be the values N-API passed to the running callback.
-    unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> Result<[sys::napi_value; N]> {
-        let mut argc = N;
-        let mut argv = [ptr::null_mut(); N];
-        // SAFETY: `argv` has room for `argc` values (the caller's contract covers env/info).
-        let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
-        if status != sys::Status::napi_ok {
-            return Err(Error::new(Status::GenericFailure, "cannot read the call arguments".to_owned()));
-        }
-        Ok(argv)
-    }
-
-    /// # Safety
-    /// `env` is the running callback's env and `value` one of its arguments.
-    unsafe fn number(env: sys::napi_env, value: sys::napi_value, field: &str) -> Result<f64> {
-        let mut out = 0.0;
-        // SAFETY: per the function contract; `out` is a valid f64 slot.
-        if unsafe { sys::napi_get_value_double(env, value, &mut out) } == sys::Status::napi_ok {
-            Ok(out)
-        } else {
-            Err(Error::new(Status::NumberExpected, format!("{field} must be a number")))
-        }
-    }
-
-    /// # Safety
-    /// As for [`number`].
-    unsafe fn boolean(env: sys::napi_env, value: sys::napi_value, field: &str) -> Result<bool> {
-        let mut out = false;
-        // SAFETY: per the function contract; `out` is a valid bool slot.
-        if unsafe { sys::napi_get_value_bool(env, value, &mut out) } == sys::Status::napi_ok {
-            Ok(out)
-        } else {
-            Err(Error::new(Status::BooleanExpected, format!("{field} must be a boolean")))
-        }
-    }
-
-    /// Run the body (panics contained), return its number or throw its error.
-    ///
-    /// # Safety
-    /// `env` is the running callback's env.
-    unsafe fn finish(env: sys::napi_env, body: impl FnOnce() -> Result<f64>) -> sys::napi_value {
-        let result = catch_unwind(AssertUnwindSafe(body))
-            .unwrap_or_else(|_| Err(Error::new(Status::GenericFailure, "axon native panic in a matching fast call".to_owned())));
-        match result {
-            Ok(v) => {
-                let mut out = ptr::null_mut();
-                // SAFETY: live env; on failure `out` stays null, which N-API reads as undefined.
-                unsafe { sys::napi_create_double(env, v, &mut out) };
-                out
-            }
-            Err(e) => {
-                // SAFETY: live env, no exception pending (nothing above throws).
-                unsafe { JsError::from(e).throw_into(env) };
-                ptr::null_mut()
-            }
-        }
-    }
-
-    unsafe extern "C" fn submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        // SAFETY (all blocks below): `env`/`info` come straight from N-API for this call.
-        unsafe {
-            finish(env, || {
-                let a = args::<8>(env, info)?;
-                super::engine_submit(
-                    number(env, a[0], "handle")?,
-                    number(env, a[1], "symbol")?,
-                    number(env, a[2], "side")?,
-                    number(env, a[3], "orderType")?,
-                    number(env, a[4], "price")?,
-                    number(env, a[5], "quantity")?,
-                    number(env, a[6], "timeInForce")?,
-                    boolean(env, a[7], "postOnly")?,
-                )
-            })
-        }
-    }
-
-    unsafe extern "C" fn cancel(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        // SAFETY: as in `submit`.
-        unsafe {
-            finish(env, || {
-                let a = args::<2>(env, info)?;
-                super::engine_cancel(number(env, a[0], "handle")?, number(env, a[1], "orderId")?)
-            })
-        }
-    }
-
-    unsafe extern "C" fn replace(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-        // SAFETY: as in `submit`.
-        unsafe {
-            finish(env, || {
-                let a = args::<4>(env, info)?;
-                super::engine_replace(number(env, a[0], "handle")?, number(env, a[1], "orderId")?, number(env, a[2], "price")?, number(env, a[3], "quantity")?)
-            })
         }
     }
 }
