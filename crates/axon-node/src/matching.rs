@@ -11,8 +11,9 @@
 //! - The per-call path (`engineSubmit`, `engineCancel`, `engineReplace`) creates no JS object: it
 //!   takes numbers, returns one number and writes its details into the engine's result buffer (a
 //!   Float64Array over Rust-owned memory, taken once with `engineResultBuffer`); after warm-up it
-//!   performs no heap allocation. These three are also installed as raw N-API callbacks (see
-//!   [`crate::raw`]) that skip napi-rs's per-call borrow bookkeeping and call the same functions.
+//!   performs no heap allocation. These three and the ladder calls are also installed as raw N-API
+//!   callbacks (see [`crate::raw`]) that skip napi-rs's per-call borrow bookkeeping and call the
+//!   same functions.
 //! - Order ids are exact JS numbers: the engine keeps them below 2^52 (20-bit generations) and ids
 //!   coming from JS must be whole numbers in `[0, MAX_ORDER_ID]`.
 //! - The batch path executes a prefix of the input and writes results and fills into caller-owned

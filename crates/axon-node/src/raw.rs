@@ -1,6 +1,7 @@
 //! Raw Node-API entry points for the per-call hot paths, installed at module load over the
 //! `#[napi]` functions of the same name: the matching engine's `engineSubmit`, `engineCancel`,
-//! `engineReplace`, and the two calls every tool call makes, `guardDecide` and `guardRecordAck`.
+//! `engineReplace` and the per-bar `engineSeedLadder` / `engineRemoveLadder` of a backtest, and the
+//! two calls every tool call makes, `guardDecide` and `guardRecordAck`.
 //!
 //! Why: napi-rs 3 wraps every call in a borrow-tracking scope (an allocation and several
 //! thread-local pushes), ~100-150 ns per call, and turns each string argument into a fresh
@@ -42,10 +43,12 @@ thread_local! {
 }
 
 pub(crate) fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()> {
-    let entries: [(&CStr, Callback); 5] = [
+    let entries: [(&CStr, Callback); 7] = [
         (c"engineSubmit", engine_submit),
         (c"engineCancel", engine_cancel),
         (c"engineReplace", engine_replace),
+        (c"engineSeedLadder", engine_seed_ladder),
+        (c"engineRemoveLadder", engine_remove_ladder),
         (c"guardDecide", guard_decide),
         (c"guardRecordAck", guard_record_ack),
     ];
@@ -250,6 +253,34 @@ unsafe extern "C" fn engine_replace(env: sys::napi_env, info: sys::napi_callback
         finish(env, "engineReplace", || {
             let a = args::<4>(env, info)?;
             crate::matching::engine_replace(number(env, a[0], "handle")?, number(env, a[1], "orderId")?, number(env, a[2], "price")?, number(env, a[3], "quantity")?)
+        })
+    }
+}
+
+unsafe extern "C" fn engine_seed_ladder(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: as in `engine_submit`.
+    unsafe {
+        finish(env, "engineSeedLadder", || {
+            let a = args::<7>(env, info)?;
+            crate::matching::engine_seed_ladder(
+                number(env, a[0], "handle")?,
+                uint32(env, a[1], "symbol")?,
+                number(env, a[2], "bestBidTicks")?,
+                number(env, a[3], "bestAskTicks")?,
+                number(env, a[4], "stepTicks")?,
+                number(env, a[5], "sizeLots")?,
+                uint32(env, a[6], "levels")?,
+            )
+        })
+    }
+}
+
+unsafe extern "C" fn engine_remove_ladder(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+    // SAFETY: as in `engine_submit`.
+    unsafe {
+        finish(env, "engineRemoveLadder", || {
+            let a = args::<1>(env, info)?;
+            crate::matching::engine_remove_ladder(number(env, a[0], "handle")?)
         })
     }
 }
