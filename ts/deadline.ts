@@ -1,15 +1,20 @@
-// Per-call timeouts without a timer per call: in-flight calls sit in a set that one interval
+// Per-call timeouts without a timer per call: in-flight calls sit in a list that one interval
 // sweeps. The interval runs only while something is in flight (and keeps the process alive
 // until every call has settled or timed out).
 import { performance } from 'node:perf_hooks';
 
+/** One call in flight: a node of an intrusive doubly linked list (no hashing to add or remove). */
 interface Entry {
   deadline: number;
   reject: (error: Error) => void;
+  prev: Entry | undefined;
+  next: Entry | undefined;
+  /** False once settled or timed out: whichever comes second does nothing. */
+  live: boolean;
 }
 
 export class DeadlineRace {
-  private readonly pending = new Set<Entry>();
+  private head: Entry | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly tickMs: number;
 
@@ -24,29 +29,49 @@ export class DeadlineRace {
   /** `work`'s outcome, or `timeoutError()` once `timeoutMs` has passed. */
   run<T>(work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Entry = { deadline: performance.now() + this.timeoutMs, reject };
-      this.pending.add(entry);
+      const entry: Entry = { deadline: performance.now() + this.timeoutMs, reject, prev: undefined, next: this.head, live: true };
+      if (this.head !== undefined) this.head.prev = entry;
+      this.head = entry;
       this.timer ??= setInterval(() => this.sweep(), this.tickMs);
       work.then(
         (value) => {
-          if (this.pending.delete(entry)) resolve(value);
+          if (this.remove(entry)) resolve(value);
         },
         (error: unknown) => {
-          if (this.pending.delete(entry)) reject(error);
+          if (this.remove(entry)) reject(error);
         },
       );
     });
   }
 
+  /** In flight right now. */
+  get pending(): number {
+    let count = 0;
+    for (let e = this.head; e !== undefined; e = e.next) count += 1;
+    return count;
+  }
+
+  /** Unlink `entry`; false when it was already settled or timed out. */
+  private remove(entry: Entry): boolean {
+    if (!entry.live) return false;
+    entry.live = false;
+    if (entry.prev === undefined) this.head = entry.next;
+    else entry.prev.next = entry.next;
+    if (entry.next !== undefined) entry.next.prev = entry.prev;
+    entry.prev = undefined;
+    entry.next = undefined;
+    return true;
+  }
+
   private sweep(): void {
     const now = performance.now();
-    for (const entry of this.pending) {
-      if (entry.deadline <= now) {
-        this.pending.delete(entry);
-        entry.reject(this.timeoutError());
-      }
+    let entry = this.head;
+    while (entry !== undefined) {
+      const next = entry.next;
+      if (entry.deadline <= now && this.remove(entry)) entry.reject(this.timeoutError());
+      entry = next;
     }
-    if (this.pending.size === 0 && this.timer !== undefined) {
+    if (this.head === undefined && this.timer !== undefined) {
       clearInterval(this.timer);
       this.timer = undefined;
     }

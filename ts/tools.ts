@@ -16,6 +16,15 @@ import type { BackendEvent, OrderAck, OrderRequest, OrderType, ReplaceRequest, S
 
 type Action = (typeof ACTIONS)[number];
 
+/**
+ * A promise rejected one microtask later. The caller's `await` (or `.catch`) is attached by then,
+ * so Node never starts its unhandled-rejection bookkeeping for it: that bookkeeping cost more than
+ * the whole refusal. Nobody listening is still reported as usual.
+ */
+function rejectAfterAwait(error: unknown): Promise<never> {
+  return new Promise((_resolve, reject) => queueMicrotask(() => reject(error)));
+}
+
 /** The order operations, returning `R` (a promise from the async backend, an ack from `syncOrders`). */
 interface OrderOps<R> {
   placeOrder(request: OrderRequest): R;
@@ -266,7 +275,7 @@ class GuardedTools {
   private execute(name: ToolName, args: string): Promise<string> {
     const started = performance.now();
     if (typeof args !== 'string') {
-      return Promise.reject(
+      return rejectAfterAwait(
         new ToolError({
           error_type: 'InvalidArguments',
           source: 'Arguments',
@@ -282,7 +291,7 @@ class GuardedTools {
       text = this.guard.decide(tool, args, false);
     } catch (error) {
       this.metrics.notify();
-      return Promise.reject(error);
+      return rejectAfterAwait(error);
     }
     const kind = out[Slot.Kind];
     if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.executeAfterRefresh(name, tool, args, text, kind, started);
@@ -330,7 +339,7 @@ class GuardedTools {
         const error = rejectionError(out, text);
         this.logRejection(name, error);
         this.metrics.notify();
-        return Promise.reject(error);
+        return rejectAfterAwait(error);
       }
     }
   }
@@ -364,7 +373,7 @@ class GuardedTools {
       }
       return Promise.resolve(this.settleBackendCall(name, ticket, result, started));
     } catch (error) {
-      return Promise.reject(error);
+      return rejectAfterAwait(error);
     } finally {
       this.metrics.notify();
     }
@@ -375,7 +384,7 @@ class GuardedTools {
     try {
       return this.backendFailure(name, ticket, cause, started);
     } catch (error) {
-      return Promise.reject(error);
+      return rejectAfterAwait(error);
     } finally {
       this.metrics.notify();
     }
@@ -457,7 +466,7 @@ class GuardedTools {
       return this.orderCall<Promise<OrderAck>>(this.backend, action, text, out);
     } catch (error) {
       // A backend that throws synchronously fails like one that rejects.
-      return Promise.reject(error);
+      return rejectAfterAwait(error);
     }
   }
 
