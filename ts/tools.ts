@@ -16,6 +16,12 @@ import type { BackendEvent, OrderAck, OrderRequest, OrderType, ReplaceRequest, S
 
 type Action = (typeof ACTIONS)[number];
 
+/** A decision number the guard leaves NaN when the call did not give it. */
+function optionalSlot(out: Float64Array, slot: number): number | undefined {
+  const value = out[slot] as number;
+  return Number.isNaN(value) ? undefined : value;
+}
+
 /**
  * A promise rejected one microtask later. The caller's `await` (or `.catch`) is attached by then,
  * so Node never starts its unhandled-rejection bookkeeping for it: that bookkeeping cost more than
@@ -429,7 +435,6 @@ class GuardedTools {
    * methods or, for an in-process backend, its synchronous ones. Reads `out` synchronously.
    */
   private orderCall<R>(ops: OrderOps<R>, action: 'place' | 'cancel' | 'replace', text: string, out: Float64Array): R {
-    const number = (slot: number): number | undefined => (Number.isNaN(out[slot]) ? undefined : (out[slot] as number));
     switch (action) {
       case 'place': {
         const newline = text.indexOf('\n');
@@ -442,9 +447,9 @@ class GuardedTools {
             side: SIDES[out[Slot.Side] as number] as Side,
             quantity: out[Slot.Quantity] as number,
             orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderType,
-            price: number(Slot.Price),
-            stopLoss: number(Slot.StopLoss),
-            takeProfit: number(Slot.TakeProfit),
+            price: optionalSlot(out, Slot.Price),
+            stopLoss: optionalSlot(out, Slot.StopLoss),
+            takeProfit: optionalSlot(out, Slot.TakeProfit),
             timeInForce: TIME_IN_FORCES[out[Slot.TimeInForce] as number] as TimeInForce,
             clientOrderId,
           });
@@ -455,7 +460,7 @@ class GuardedTools {
       case 'cancel':
         return ops.cancelOrder(text);
       case 'replace':
-        return ops.replaceOrder({ orderId: text, price: number(Slot.Price), quantity: number(Slot.Quantity) });
+        return ops.replaceOrder({ orderId: text, price: optionalSlot(out, Slot.Price), quantity: optionalSlot(out, Slot.Quantity) });
     }
   }
 

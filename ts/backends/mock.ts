@@ -67,15 +67,16 @@ interface Injected {
   message: string;
 }
 
-interface MockPosition {
-  quantity: number;
+/** Everything kept per symbol: one lookup per order instead of one per concern. */
+interface MockMarket {
+  /** Reference price; a symbol without one is unknown to the venue. */
+  price: number | undefined;
+  /** Signed position and its average entry price. */
+  position: number;
   averagePrice: number;
-}
-
-/** Remaining quantity of a symbol's open orders per side. */
-interface OpenQuantity {
-  buy: number;
-  sell: number;
+  /** Remaining quantity of the symbol's open orders per side, and how many there are. */
+  openBuy: number;
+  openSell: number;
   orders: number;
 }
 
@@ -97,10 +98,8 @@ export class MockTradingBackend implements TradingBackend {
   };
   private cash: number;
   private readonly quoteAsset: string;
-  private readonly prices = new Map<string, number>();
-  private readonly positions = new Map<string, MockPosition>();
+  private readonly markets = new Map<string, MockMarket>();
   private readonly open = new Map<string, OpenOrder>();
-  private readonly openQuantity = new Map<string, OpenQuantity>();
   /** Quote currency held by resting buys. */
   private locked = 0;
   private readonly byClientId = new Map<string, OrderAck>();
@@ -125,7 +124,7 @@ export class MockTradingBackend implements TradingBackend {
     this.now = options.now ?? Date.now;
     this.historyLimit = options.historyLimit ?? 10_000;
     if (!(Number.isInteger(this.historyLimit) && this.historyLimit > 0)) throw new RangeError(`historyLimit must be a positive integer, got ${this.historyLimit}`);
-    for (const [symbol, price] of Object.entries(options.referencePrices ?? {})) this.prices.set(symbol, price);
+    for (const [symbol, price] of Object.entries(options.referencePrices ?? {})) this.market(symbol).price = price;
     this.dailyPnl(); // the first day starts at the initial equity
   }
 
@@ -149,14 +148,14 @@ export class MockTradingBackend implements TradingBackend {
   /** Move the market: resting limits the new price trades through fill at their limit price. */
   setReferencePrice(symbol: string, price: number): void {
     if (!(Number.isFinite(price) && price > 0)) throw new RangeError(`price must be finite and > 0, got ${price}`);
-    this.prices.set(symbol, price);
-    const resting = this.openQuantity.get(symbol);
-    if (resting !== undefined && resting.orders > 0) for (const order of [...this.open.values()]) {
+    const market = this.market(symbol);
+    market.price = price;
+    if (market.orders > 0) for (const order of [...this.open.values()]) {
       if (order.symbol !== symbol) continue;
       const crosses = order.side === 'Buy' ? price <= order.price : price >= order.price;
-      if (crosses) this.fill(order, order.remaining, order.price, this.now());
+      if (crosses) this.fill(order, market, order.remaining, order.price, this.now(), true);
     }
-    this.emitMarket(symbol);
+    this.emitMarket(symbol, market);
   }
 
   subscribe(listener: (event: BackendEvent) => void, topics: SubscribeTopics = {}): () => void {
@@ -198,8 +197,9 @@ export class MockTradingBackend implements TradingBackend {
     this.enter('placeOrder');
     const known = this.byClientId.get(request.clientOrderId);
     if (known !== undefined) return known; // idempotent on client order id
-    const reference = this.prices.get(request.symbol);
-    if (reference === undefined) throw new BackendError('symbol_not_found', `unknown symbol ${request.symbol}`);
+    const market = this.markets.get(request.symbol);
+    const reference = market?.price;
+    if (market === undefined || reference === undefined) throw new BackendError('symbol_not_found', `unknown symbol ${request.symbol}`);
     const marketable =
       request.orderType === 'Market' ||
       (request.side === 'Buy' ? (request.price as number) >= reference : (request.price as number) <= reference);
@@ -220,16 +220,16 @@ export class MockTradingBackend implements TradingBackend {
     const now = this.now();
     let status: OrderAck['status'];
     if (marketable) {
-      this.fill(order, order.remaining, fillPrice, now);
+      this.fill(order, market, order.remaining, fillPrice, now, false);
       status = 'Filled';
     } else if (request.orderType === 'Limit' && request.timeInForce === 'GTC') {
-      this.rest(order);
+      this.rest(order, market);
       this.emitOrder(order, order.remaining);
       status = 'New';
     } else {
       status = 'Cancelled'; // IOC/FOK that cannot trade now
     }
-    this.emitMarket(request.symbol);
+    this.emitMarket(request.symbol, market);
     const ack = this.ack(order, status, now);
     this.remember(request.clientOrderId, ack);
     return ack;
@@ -239,9 +239,10 @@ export class MockTradingBackend implements TradingBackend {
     this.enter('cancelOrder');
     const order = this.open.get(orderId);
     if (order === undefined) throw new BackendError('rejected', `order ${orderId} is not open`);
-    this.unrest(order);
+    const market = this.marketOf(order);
+    this.unrest(order, market);
     this.emitOrder(order, 0);
-    this.emitMarket(order.symbol);
+    this.emitMarket(order.symbol, market);
     return this.ack(order, 'Cancelled', this.now());
   }
 
@@ -252,18 +253,19 @@ export class MockTradingBackend implements TradingBackend {
     const filled = order.quantity - order.remaining;
     const quantity = request.quantity ?? order.quantity;
     if (quantity <= filled) throw new BackendError('rejected', `new quantity ${quantity} is not above the filled ${filled}`);
-    this.unrest(order);
+    const market = this.marketOf(order);
+    this.unrest(order, market);
     order.price = request.price ?? order.price;
     order.quantity = quantity;
     order.remaining = quantity - filled;
-    this.rest(order);
+    this.rest(order, market);
     this.emitOrder(order, order.remaining);
-    const reference = this.prices.get(order.symbol);
+    const reference = market.price;
     const now = this.now();
     if (reference !== undefined && (order.side === 'Buy' ? reference <= order.price : reference >= order.price)) {
-      this.fill(order, order.remaining, order.price, now);
+      this.fill(order, market, order.remaining, order.price, now, true);
     }
-    this.emitMarket(order.symbol);
+    this.emitMarket(order.symbol, market);
     return this.ack(order, order.remaining === 0 ? 'Filled' : 'Replaced', now);
   }
 
@@ -287,7 +289,7 @@ export class MockTradingBackend implements TradingBackend {
   async getReferencePrice(symbol: string): Promise<number | null> {
     if (this.latencyMs > 0) await this.sleep();
     this.enter('getReferencePrice');
-    return this.prices.get(symbol) ?? null;
+    return this.markets.get(symbol)?.price ?? null;
   }
 
   async getOpenOrders(symbol?: string): Promise<OpenOrder[]> {
@@ -307,7 +309,7 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   position(symbol: string): number {
-    return this.positions.get(symbol)?.quantity ?? 0;
+    return this.markets.get(symbol)?.position ?? 0;
   }
 
   private balances(): Balance[] {
@@ -315,7 +317,9 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   private positionList(): Position[] {
-    return [...this.positions].filter(([, p]) => p.quantity !== 0).map(([symbol, p]) => ({ symbol, ...p }));
+    return [...this.markets]
+      .filter(([, m]) => m.position !== 0)
+      .map(([symbol, m]) => ({ symbol, quantity: m.position, averagePrice: m.averagePrice }));
   }
 
   private lockedCash(): number {
@@ -326,34 +330,44 @@ export class MockTradingBackend implements TradingBackend {
     return this.cash - this.locked;
   }
 
+  /** The symbol's record, created on first use. */
+  private market(symbol: string): MockMarket {
+    let market = this.markets.get(symbol);
+    if (market === undefined) {
+      market = { price: undefined, position: 0, averagePrice: 0, openBuy: 0, openSell: 0, orders: 0 };
+      this.markets.set(symbol, market);
+    }
+    return market;
+  }
+
+  /** The record of an order's symbol (one exists: orders are only taken on known symbols). */
+  private marketOf(order: OpenOrder): MockMarket {
+    return this.market(order.symbol);
+  }
+
   /** Put `order` on the book with its remaining quantity (and cash, for a buy). */
-  private rest(order: OpenOrder): void {
+  private rest(order: OpenOrder, market: MockMarket): void {
     this.open.set(order.orderId, order);
-    this.changeResting(order, 1);
+    this.changeResting(order, market, 1);
   }
 
   /** Take `order` off the book. */
-  private unrest(order: OpenOrder): void {
-    if (this.open.delete(order.orderId)) this.changeResting(order, -1);
+  private unrest(order: OpenOrder, market: MockMarket): void {
+    if (this.open.delete(order.orderId)) this.changeResting(order, market, -1);
   }
 
-  private changeResting(order: OpenOrder, sign: 1 | -1): void {
-    let q = this.openQuantity.get(order.symbol);
-    if (q === undefined) {
-      q = { buy: 0, sell: 0, orders: 0 };
-      this.openQuantity.set(order.symbol, q);
-    }
-    q.orders += sign;
+  private changeResting(order: OpenOrder, market: MockMarket, sign: 1 | -1): void {
+    market.orders += sign;
     if (order.side === 'Buy') {
-      q.buy += sign * order.remaining;
+      market.openBuy += sign * order.remaining;
       this.locked += sign * order.remaining * order.price;
     } else {
-      q.sell += sign * order.remaining;
+      market.openSell += sign * order.remaining;
     }
     // Sums of floats drift: a symbol without open orders, or an empty book, is exactly zero again.
-    if (q.orders === 0) {
-      q.buy = 0;
-      q.sell = 0;
+    if (market.orders === 0) {
+      market.openBuy = 0;
+      market.openSell = 0;
     }
     if (this.open.size === 0) this.locked = 0;
   }
@@ -369,24 +383,20 @@ export class MockTradingBackend implements TradingBackend {
     this.accepted += 1;
   }
 
-  private fill(order: OpenOrder, quantity: number, price: number, timestampMs: number): void {
+  /** Fill `quantity` of `order` at `price`; `resting` says whether it is on the book now. */
+  private fill(order: OpenOrder, market: MockMarket, quantity: number, price: number, timestampMs: number, resting: boolean): void {
     const signed = order.side === 'Buy' ? quantity : -quantity;
-    let held = this.positions.get(order.symbol);
-    if (held === undefined) {
-      held = { quantity: 0, averagePrice: 0 };
-      this.positions.set(order.symbol, held);
-    }
-    const next = held.quantity + signed;
-    held.averagePrice =
-      next === 0 ? 0 : Math.sign(next) === Math.sign(held.quantity) && Math.abs(next) > Math.abs(held.quantity)
-        ? (held.averagePrice * held.quantity + price * signed) / next
-        : Math.sign(next) === Math.sign(held.quantity) ? held.averagePrice : price;
-    held.quantity = next;
+    const held = market.position;
+    const next = held + signed;
+    market.averagePrice =
+      next === 0 ? 0 : Math.sign(next) === Math.sign(held) && Math.abs(next) > Math.abs(held)
+        ? (market.averagePrice * held + price * signed) / next
+        : Math.sign(next) === Math.sign(held) ? market.averagePrice : price;
+    market.position = next;
     this.cash -= signed * price;
-    const resting = this.open.has(order.orderId);
-    if (resting) this.unrest(order);
+    if (resting) this.unrest(order, market);
     order.remaining -= quantity;
-    if (resting && order.remaining > 0) this.rest(order);
+    if (resting && order.remaining > 0) this.rest(order, market);
     this.recordFill(order, price, quantity, timestampMs);
     if (resting && order.remaining <= 0) this.emitOrder(order, 0);
   }
@@ -446,16 +456,15 @@ export class MockTradingBackend implements TradingBackend {
     this.emit({ type: 'order', orderId, symbol, side, price, remaining, ...(clientOrderId === undefined ? {} : { clientOrderId }) });
   }
 
-  private emitMarket(symbol: string): void {
+  private emitMarket(symbol: string, market: MockMarket): void {
     if (this.listeners.size === 0) return;
-    const resting = this.openQuantity.get(symbol);
     this.emit({
       type: 'market',
       symbol,
-      referencePrice: this.prices.get(symbol) ?? null,
-      position: this.positions.get(symbol)?.quantity ?? 0,
-      openBuyQuantity: resting?.buy ?? 0,
-      openSellQuantity: resting?.sell ?? 0,
+      referencePrice: market.price ?? null,
+      position: market.position,
+      openBuyQuantity: market.openBuy,
+      openSellQuantity: market.openSell,
     });
     if (this.pnlListeners.size === 0) return;
     const pnl: BackendEvent = { type: 'pnl', dailyPnl: this.dailyPnl() };
@@ -465,7 +474,7 @@ export class MockTradingBackend implements TradingBackend {
   /** Equity (cash + positions at reference prices) minus equity when the UTC day was first seen. */
   dailyPnl(): number {
     let equity = this.cash;
-    for (const [symbol, p] of this.positions) equity += p.quantity * (this.prices.get(symbol) ?? p.averagePrice);
+    for (const m of this.markets.values()) equity += m.position * (m.price ?? m.averagePrice);
     const day = Math.floor(this.now() / 86_400_000);
     if (day !== this.pnlDay) {
       this.pnlDay = day;
