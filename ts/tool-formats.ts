@@ -29,7 +29,7 @@ const STATUS = /^\{"order_id":.*"status":"([A-Za-z]+)"/;
  * Run the model's call of `name` with `args`. Never throws for the model's mistakes: an unknown
  * tool or a refusal comes back as ToolError JSON the model can read and act on.
  */
-export async function dispatchToolCall(tools: readonly Tool[], name: string, args: string): Promise<ToolCallOutcome> {
+export function dispatchToolCall(tools: readonly Tool[], name: string, args: string): Promise<ToolCallOutcome> {
   const tool = tools.find((t) => t.name === name);
   if (tool === undefined) {
     const error = new ToolError({
@@ -38,14 +38,28 @@ export async function dispatchToolCall(tools: readonly Tool[], name: string, arg
       code: 'INVALID_ARGUMENTS',
       message: `Arguments: unknown tool '${name.slice(0, 64)}', expected one of: ${tools.map((t) => t.name).join(', ')}`,
     });
-    return { ok: false, content: JSON.stringify(error.toJSON()), code: error.code };
+    return Promise.resolve(refused(error));
   }
+  // Plain handlers rather than an async frame: once per tool call, in the agent loop's hot path.
+  let call: Promise<string>;
   try {
-    const content = await tool.execute(args);
-    const status = STATUS.exec(content)?.[1];
-    return status === undefined ? { ok: true, content } : { ok: true, content, status };
+    call = tool.execute(args);
   } catch (error) {
-    if (error instanceof ToolError) return { ok: false, content: JSON.stringify(error.toJSON()), code: error.code };
-    throw error;
+    call = Promise.reject(error); // a synchronous throw counts as a rejection, as in an async function
   }
+  return call.then(succeeded, refusedOrRethrown);
+}
+
+function succeeded(content: string): ToolCallOutcome {
+  const status = STATUS.exec(content)?.[1];
+  return status === undefined ? { ok: true, content } : { ok: true, content, status };
+}
+
+function refused(error: ToolError): ToolCallOutcome {
+  return { ok: false, content: JSON.stringify(error.toJSON()), code: error.code };
+}
+
+function refusedOrRethrown(error: unknown): ToolCallOutcome {
+  if (error instanceof ToolError) return refused(error);
+  throw error;
 }

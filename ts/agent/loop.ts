@@ -48,6 +48,16 @@ export interface AgentStats {
   rejectionsByCode: Record<string, number>;
 }
 
+/** Exactly `JSON.stringify(results)`, written without walking an array of objects (once per bar). */
+export function lastResultsJson(results: Observation['last_results']): string {
+  let json = '[';
+  for (let i = 0; i < results.length; i += 1) {
+    const r = results[i] as Observation['last_results'][number];
+    json += `${i === 0 ? '' : ','}{"tool":${JSON.stringify(r.tool)},"ok":${r.ok},"content":${JSON.stringify(r.content)}}`;
+  }
+  return `${json}]`;
+}
+
 function increment(counts: Record<string, number>, key: string): void {
   counts[key] = (counts[key] ?? 0) + 1;
 }
@@ -223,7 +233,7 @@ export class AgentLoop {
       }
     }
     this.lastResults = results;
-    this.lastResultsJson = results.length === 0 ? '[]' : JSON.stringify(results);
+    this.lastResultsJson = lastResultsJson(results);
   }
 
   /**
