@@ -125,6 +125,12 @@ export declare function engineSeedLadder(handle: number, symbol: number, bestBid
  */
 export declare function engineSubmit(handle: number, symbol: number, side: number, orderType: number, price: number, quantity: number, tif: number, postOnly: boolean): number
 
+/**
+ * Cells per market slot in the guard's feed (`guardMarketFeed`): price (NaN: none), position,
+ * open buy quantity, open sell quantity, version.
+ */
+export declare const FEED_STRIDE: number
+
 /** Numbers per fill row (result buffer tail, `engineReadFills`, batch `fills`). */
 export declare const FILL_STRIDE: number
 
@@ -183,7 +189,7 @@ export declare function guardMarketFeed(handle: number): Float64Array
 
 /**
  * The guard's market slot for `symbol`, or -1 when it does not track the symbol (updates for it
- * would be ignored). Slots never change: cache them and use `guardUpdateMarketAt`.
+ * would be ignored). Slots never change: cache them and use `guardUpdateMarketAt` or the feed.
  */
 export declare function guardMarketSlot(handle: number, symbol: string): number
 
@@ -243,7 +249,10 @@ export interface GuardState {
 
 export declare function guardUpdateDailyPnl(handle: number, dailyPnl: number): void
 
-/** `guardUpdateMarket` for a slot from `guardMarketSlot`: numbers only across the boundary. */
+/**
+ * Market data for a slot from `guardMarketSlot` (see `Guard::update_market`): numbers only across
+ * the boundary.
+ */
 export declare function guardUpdateMarketAt(handle: number, slot: number, referencePrice: number, position: number, openBuyQuantity: number, openSellQuantity: number, pushed: boolean): void
 
 /** Largest engine capacity accepted (72 bytes per slot are allocated up front: ~4.8 GB). */

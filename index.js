@@ -855,6 +855,7 @@ module.exports.engineReplace = nativeBinding.engineReplace
 module.exports.engineResultBuffer = nativeBinding.engineResultBuffer
 module.exports.engineSeedLadder = nativeBinding.engineSeedLadder
 module.exports.engineSubmit = nativeBinding.engineSubmit
+module.exports.FEED_STRIDE = nativeBinding.FEED_STRIDE
 module.exports.FILL_STRIDE = nativeBinding.FILL_STRIDE
 module.exports.guardClockBuffer = nativeBinding.guardClockBuffer
 module.exports.guardCreate = nativeBinding.guardCreate

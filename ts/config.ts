@@ -6,6 +6,7 @@ import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 
 import type { GateOptions, RiskOptions, TradingToolsOptions } from './tools';
+import { describeZodError } from './zod-issues';
 
 const positiveInt = z.number().int().positive();
 
@@ -137,15 +138,6 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[]
   return value;
 }
 
-function describe(issue: z.core.$ZodIssue, base: PropertyKey[] = []): string[] {
-  const path = [...base, ...issue.path].map(String);
-  if (issue.code === 'unrecognized_keys') return issue.keys.map((key) => `${[...path, key].join('.')}: unknown key`);
-  if (issue.code === 'invalid_union' && issue.errors[0] !== undefined && issue.errors[0].length > 0) {
-    return issue.errors[0].flatMap((inner) => describe(inner, [...base, ...issue.path]));
-  }
-  return [`${path.join('.') || '(config)'}: ${issue.message}`];
-}
-
 /** Parse and validate config text. Throws `ConfigError` naming the key. */
 export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config'): AgentConfig {
   let raw: unknown;
@@ -156,7 +148,7 @@ export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, 
     throw new ConfigError(`config error: ${source} is not valid TOML: ${detail}`);
   }
   const parsed = configSchema.safeParse(expandEnv(raw, env));
-  if (!parsed.success) throw new ConfigError(`config error: ${parsed.error.issues.flatMap((issue) => describe(issue)).join('; ')}`);
+  if (!parsed.success) throw new ConfigError(`config error: ${describeZodError(parsed.error, '(config)')}`);
   return parsed.data;
 }
 

@@ -3,8 +3,11 @@
 // `max_daily_orders` on every restart. With a file, the count is written before an order or cancel
 // is sent (write-ahead: a crash after sending can never lose it) and carried over at startup.
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 import { z } from 'zod';
+
+import { describeZodError } from './zod-issues';
 
 const countsSchema = z.strictObject({
   /** UTC day: days since the Unix epoch. */
@@ -29,13 +32,12 @@ export class DailyCountsFile {
     }
     const result = countsSchema.safeParse(parsed);
     if (!result.success) {
-      const issue = result.error.issues[0];
-      throw new Error(`daily counts file ${this.path}: ${issue?.path.join('.') || '(file)'}: ${issue?.message ?? 'invalid'}`);
+      throw new Error(`daily counts file ${this.path}: ${describeZodError(result.error, '(file)')}`);
     }
     return result.data;
   }
 
-  /** Replace the file atomically and durably (temp file, fsync, rename). */
+  /** Replace the file atomically and durably (temp file, fsync, rename, fsync of the directory). */
   save(counts: DailyCounts): void {
     const temp = `${this.path}.tmp`;
     const fd = openSync(temp, 'w');
@@ -46,5 +48,12 @@ export class DailyCountsFile {
       closeSync(fd);
     }
     renameSync(temp, this.path);
+    // The rename lives in the directory: without this, a power cut can bring back the old count.
+    const dir = openSync(dirname(this.path), 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
   }
 }

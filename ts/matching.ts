@@ -118,8 +118,9 @@ export interface BatchSummary {
   stopped?: 'FillsFull' | 'ResultsFull';
 }
 
-export const FILL_STRIDE = 7;
-export const RESULT_STRIDE = 7;
+// Layouts are the binding's own constants (crates/axon-node/src/matching.rs), not copies.
+export const FILL_STRIDE = native.FILL_STRIDE;
+export const RESULT_STRIDE = native.RESULT_STRIDE;
 export const BATCH_OP = { Limit: 0, Market: 1, Cancel: 2, Replace: 3 } as const;
 export const BATCH_FLAG_POST_ONLY = 1;
 /** Status codes of `lastResult[1]` and batch results (5 = error, batch only). */
@@ -138,9 +139,9 @@ export const BATCH_ERROR_CODES = {
 } as const;
 
 /** Layout of the native result buffer (see crates/axon-node/src/matching.rs). */
-const OUT_INFO = 8;
-const OUT_FILLS = 16;
-const OUT_FILL_ROWS = 64;
+const OUT_INFO = native.OUT_INFO;
+const OUT_FILLS = native.OUT_FILLS;
+const OUT_FILL_ROWS = native.OUT_FILL_ROWS;
 const SIDES = ['Buy', 'Sell'] as const;
 const STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
 const REASONS = [undefined, 'FokNotFillable', 'PostOnlyWouldCross'] as const;

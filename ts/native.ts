@@ -85,8 +85,8 @@ export const Slot = {
   Code: 10,
   Source: 11,
 } as const;
-/** Cells per market slot in the guard's feed (`FEED_STRIDE` in `crates/axon-risk/src/feed.rs`). */
-export const FEED_STRIDE = 5;
+/** Cells per market slot in the guard's feed (`FEED_STRIDE` of `crates/axon-risk/src/feed.rs`). */
+export const FEED_STRIDE = native.FEED_STRIDE;
 
 const CODES = native.decisionCodes();
 /** `OrderAck.status` -> the index `guardRecordAck` takes. */

@@ -47,7 +47,7 @@ export function dispatchToolCall(tools: readonly Tool[], name: string, args: str
   } catch (error) {
     call = Promise.reject(error); // a synchronous throw counts as a rejection, as in an async function
   }
-  return call.then(succeeded, refusedOrRethrown);
+  return Promise.resolve(call).then(succeeded, refusedOrRethrown);
 }
 
 function succeeded(content: string): ToolCallOutcome {

@@ -5,6 +5,7 @@ import { performance } from 'node:perf_hooks';
 import { z } from 'zod';
 
 import { DeadlineRace } from './deadline';
+import { describeZodError } from './zod-issues';
 import { BackendError, ToolError } from './errors';
 import { jsonLineLogger, type Logger } from './log';
 import { DailyCountsFile } from './daily-counts-file';
@@ -128,27 +129,11 @@ const SCHEMAS: Record<ToolName, JsonSchema> = {
   query_portfolio: queryPortfolioSchema,
 };
 
-type Issue = z.core.$ZodIssue;
-
-/** `key.path: message` for each problem; a failed union reports its first alternative's own problems. */
-function describeIssues(issues: readonly Issue[], base: readonly PropertyKey[] = []): string[] {
-  return issues.flatMap((issue) => {
-    const path = [...base, ...issue.path];
-    if (issue.code === 'invalid_union' && issue.errors[0] !== undefined && issue.errors[0].length > 0) {
-      return describeIssues(issue.errors[0], path);
-    }
-    return [`${path.map(String).join('.') || '(options)'}: ${issue.message}`];
-  });
-}
-
-function describeOptionsError(error: z.ZodError): string {
-  return describeIssues(error.issues).join('; ');
-}
 
 /** Build the four guarded tools over a backend. Throws `TypeError` naming the key on bad options. */
 export function createTradingTools(options: TradingToolsOptions): TradingTools {
   const parsed = optionsSchema.safeParse(options);
-  if (!parsed.success) throw new TypeError(`axon-llm: invalid trading tools options: ${describeOptionsError(parsed.error)}`);
+  if (!parsed.success) throw new TypeError(`axon-llm: invalid trading tools options: ${describeZodError(parsed.error, '(options)')}`);
   return new GuardedTools(parsed.data).api();
 }
 

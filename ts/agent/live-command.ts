@@ -49,12 +49,26 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const backend = o.backend ?? liveBackendFromConfig(config);
   const provider = providerFor(config);
   const metrics = new TradingMetrics();
-  let endpoint: PrometheusEndpoint | undefined;
-  if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
   const options = toolsOptionsFromConfig(config);
   const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
+  // Each resource is released if a later one cannot be had (a damaged counts file, an unwritable
+  // audit path, a taken metrics port): nothing left open keeps a failed start alive.
   const tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile });
-  const audit = new AuditLog(config.agent.audit, 1);
+  let audit: AuditLog;
+  let endpoint: PrometheusEndpoint | undefined;
+  try {
+    audit = new AuditLog(config.agent.audit, 1);
+  } catch (error) {
+    tools.close();
+    throw error;
+  }
+  try {
+    if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
+  } catch (error) {
+    audit.close();
+    tools.close();
+    throw error;
+  }
   const loop = new AgentLoop({
     provider,
     tools,
@@ -77,9 +91,9 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   try {
     while (o.signal?.aborted !== true && (config.agent.max_cycles === 0 || cycles < config.agent.max_cycles)) {
       const cycleStart = Date.now();
+      let observation: Awaited<ReturnType<LiveObserver['observe']>> | undefined;
       try {
-        const observation = await observer.observe(cycleStart, loop.lastToolResults);
-        await loop.act(JSON.stringify(observation), cycles, cycleStart, observationView(observation));
+        observation = await observer.observe(cycleStart, loop.lastToolResults);
       } catch (error) {
         // The venue could not be read: no decision on a partial view.
         observeErrors += 1;
@@ -87,6 +101,8 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
         const message = error instanceof Error ? error.message : String(error);
         logger.log('warn', { msg: `BackendError (${kind}): observation skipped: ${message}`, backend: backend.name, kind });
       }
+      // The loop handles model failures and refusals itself; anything else it throws is a fault, not a venue error.
+      if (observation !== undefined) await loop.act(JSON.stringify(observation), cycles, cycleStart, observationView(observation));
       cycles += 1;
       if (interactive) o.err.write(`\r  cycles ${cycles}  tool calls ${loop.stats.toolCalls}  rejections ${Object.values(loop.stats.rejectionsByCode).reduce((a, b) => a + b, 0)}   `);
       const wait = config.agent.interval_ms - (Date.now() - cycleStart);

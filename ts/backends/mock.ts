@@ -2,9 +2,10 @@
 // limit orders, fills, reference prices and failure injection. It pushes every change through
 // `subscribe`, like a venue's user-data stream: market state per symbol and today's PnL.
 //
-// Every call costs O(1) in the number of orders it has seen: open quantities and locked cash are
-// kept per symbol as orders change (not summed over the book), and the fill list and client-id
-// memory keep the most recent `historyLimit` entries, like a venue's retention window.
+// An order call costs O(1) in the number of orders it has seen: open quantities and locked cash
+// are kept per symbol as orders change (not summed over the book), and the fill list and client-id
+// memory keep the most recent `historyLimit` entries, like a venue's retention window. (Moving a
+// price walks the open orders, if that symbol has any; listing open orders copies them.)
 import { BackendError } from '../errors';
 import type {
   Balance,
@@ -153,7 +154,7 @@ export class MockTradingBackend implements TradingBackend {
     if (market.orders > 0) for (const order of [...this.open.values()]) {
       if (order.symbol !== symbol) continue;
       const crosses = order.side === 'Buy' ? price <= order.price : price >= order.price;
-      if (crosses) this.fill(order, market, order.remaining, order.price, this.now(), true);
+      if (crosses) this.fill(order, market, order.price, this.now(), true);
     }
     this.emitMarket(symbol, market);
   }
@@ -220,7 +221,7 @@ export class MockTradingBackend implements TradingBackend {
     const now = this.now();
     let status: OrderAck['status'];
     if (marketable) {
-      this.fill(order, market, order.remaining, fillPrice, now, false);
+      this.fill(order, market, fillPrice, now, false);
       status = 'Filled';
     } else if (request.orderType === 'Limit' && request.timeInForce === 'GTC') {
       this.rest(order, market);
@@ -263,7 +264,7 @@ export class MockTradingBackend implements TradingBackend {
     const reference = market.price;
     const now = this.now();
     if (reference !== undefined && (order.side === 'Buy' ? reference <= order.price : reference >= order.price)) {
-      this.fill(order, market, order.remaining, order.price, now, true);
+      this.fill(order, market, order.price, now, true);
     }
     this.emitMarket(order.symbol, market);
     return this.ack(order, order.remaining === 0 ? 'Filled' : 'Replaced', now);
@@ -383,8 +384,9 @@ export class MockTradingBackend implements TradingBackend {
     this.accepted += 1;
   }
 
-  /** Fill `quantity` of `order` at `price`; `resting` says whether it is on the book now. */
-  private fill(order: OpenOrder, market: MockMarket, quantity: number, price: number, timestampMs: number, resting: boolean): void {
+  /** Fill what remains of `order` at `price` (the mock fills whole); `resting`: it is on the book now. */
+  private fill(order: OpenOrder, market: MockMarket, price: number, timestampMs: number, resting: boolean): void {
+    const quantity = order.remaining;
     const signed = order.side === 'Buy' ? quantity : -quantity;
     const held = market.position;
     const next = held + signed;
@@ -395,10 +397,9 @@ export class MockTradingBackend implements TradingBackend {
     market.position = next;
     this.cash -= signed * price;
     if (resting) this.unrest(order, market);
-    order.remaining -= quantity;
-    if (resting && order.remaining > 0) this.rest(order, market);
+    order.remaining = 0;
     this.recordFill(order, price, quantity, timestampMs);
-    if (resting && order.remaining <= 0) this.emitOrder(order, 0);
+    if (resting) this.emitOrder(order, 0);
   }
 
   /** Keep a fill in the columns: appended until `historyLimit`, then over the oldest. */
@@ -453,7 +454,7 @@ export class MockTradingBackend implements TradingBackend {
   private emitOrder(order: OpenOrder, remaining: number): void {
     if (this.listeners.size === 0) return;
     const { orderId, symbol, side, price, clientOrderId } = order;
-    this.emit({ type: 'order', orderId, symbol, side, price, remaining, ...(clientOrderId === undefined ? {} : { clientOrderId }) });
+    this.emit({ type: 'order', orderId, symbol, side, price, remaining, clientOrderId });
   }
 
   private emitMarket(symbol: string, market: MockMarket): void {

@@ -24,6 +24,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
 
 import { BackendError } from '../errors';
+import { describeZodError } from '../zod-issues';
 import type { AckStatus, Balance, ErrorKind, OpenOrder, OrderAck, OrderRequest, Portfolio, Position, ReplaceRequest, TradingBackend } from '../types';
 
 export const DEFAULT_OMS_URL = 'http://127.0.0.1:8080';
@@ -147,7 +148,7 @@ export class OmsTradingBackend implements TradingBackend {
   constructor(options: OmsBackendOptions = {}) {
     const parsed = optionsSchema.safeParse(options);
     if (!parsed.success) {
-      throw new TypeError(`axon-llm: invalid oms backend options: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new TypeError(`axon-llm: invalid oms backend options: ${describeZodError(parsed.error, '(options)')}`);
     }
     const o = parsed.data;
     this.baseUrl = o.baseUrl.replace(/\/+$/, '');
@@ -302,8 +303,7 @@ export class OmsTradingBackend implements TradingBackend {
     if (status >= 200 && status < 300) {
       const parsed = schema.safeParse(json);
       if (parsed.success) return parsed.data;
-      const issue = parsed.error.issues[0];
-      throw new BackendError('other', `axon-oms at ${this.baseUrl}: ${route}: unexpected answer (${issue?.path.join('.') ?? ''}: ${issue?.message ?? 'invalid'})`);
+      throw new BackendError('other', `axon-oms at ${this.baseUrl}: ${route}: unexpected answer (${describeZodError(parsed.error, '(body)')})`);
     }
     const error = errorBodySchema.safeParse(json);
     const code = error.success ? error.data.error.code : `HTTP_${status}`;

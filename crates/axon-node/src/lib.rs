@@ -179,7 +179,7 @@ pub const SEND: f64 = 2.0;
 pub const NEED_MARKET: f64 = 3.0;
 pub const NEED_ORDER: f64 = 4.0;
 
-/// Numbers of a decision travel in the caller's Float64Array (no object to build: each named
+/// Numbers of a decision travel in the guard's decision buffer (no object to build: each named
 /// property costs a key lookup and a map transition, several times the whole risk check), the one
 /// string it needs as the return value. Layout, `DECISION_SLOTS` numbers:
 /// `[kind, ticket, action, side, quantity, order_type, price, stop_loss, take_profit,
@@ -189,6 +189,11 @@ pub const NEED_ORDER: f64 = 4.0;
 /// order id. `code`/`source` index `decisionCodes()` / `decisionSources()`; action (place, cancel,
 /// replace, query), side, order_type and time_in_force follow the Rust enums' declaration order.
 pub const DECISION_SLOTS: usize = 12;
+
+/// Cells per market slot in the guard's feed (`guardMarketFeed`): price (NaN: none), position,
+/// open buy quantity, open sell quantity, version.
+#[napi]
+pub const FEED_STRIDE: u32 = axon_risk::FEED_STRIDE as u32;
 
 fn opt(value: Option<f64>) -> f64 {
     value.unwrap_or(f64::NAN)
@@ -499,13 +504,14 @@ pub fn guard_record_failure(handle: f64, ticket: f64, kind: String, message: Str
 }
 
 /// The guard's market slot for `symbol`, or -1 when it does not track the symbol (updates for it
-/// would be ignored). Slots never change: cache them and use `guardUpdateMarketAt`.
+/// would be ignored). Slots never change: cache them and use `guardUpdateMarketAt` or the feed.
 #[napi]
 pub fn guard_market_slot(handle: f64, symbol: String) -> Result<i32> {
     with_guard(handle, "guardMarketSlot", |s| Ok(s.guard.market_slot(&symbol).map_or(-1, |slot| slot as i32)))
 }
 
-/// `guardUpdateMarket` for a slot from `guardMarketSlot`: numbers only across the boundary.
+/// Market data for a slot from `guardMarketSlot` (see `Guard::update_market`): numbers only across
+/// the boundary.
 #[napi]
 pub fn guard_update_market_at(
     handle: f64,

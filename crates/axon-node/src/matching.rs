@@ -18,8 +18,8 @@
 //!   coming from JS must be whole numbers in `[0, MAX_ORDER_ID]`.
 //! - The batch path executes a prefix of the input and writes results and fills into caller-owned
 //!   Float64Arrays, with the same outcomes, ids and fills as the same ops sent one by one.
-//! - The only `unsafe` is local and commented: [`writable`] (write access to a typed-array
-//!   argument during one call), [`SharedCells`] (the shared result buffer) and [`crate::raw`].
+//! - No `unsafe` here: typed-array arguments are written through [`crate::writable_f64`], the result
+//!   buffer is [`SharedCells`], the raw entry points live in [`crate::raw`].
 //!
 //! Result buffer layout (`OUT_LEN` = 16 + 7 x `OUT_FILL_ROWS` numbers):
 //! - `[0..6)` last submit/replace: orderId, status, reason, filledQty, remainingQty, fillCount
@@ -755,10 +755,17 @@ impl EngineSlot {
             } else {
                 let side = if op == OP_REPLACE { self.engine.order(OrderId(id)).map_or(Side::Buy, |o| o.side) } else { Side::from_code(c.side[i]).unwrap_or(Side::Buy) };
                 let post_only = op != OP_REPLACE && c.flags[i] & axon_backtest::batch::FLAG_POST_ONLY != 0;
-                // The engine's exact worst case, read-only: a post-only order never trades, an
-                // order that crosses nothing makes no fills, otherwise the crossing makers count.
-                let bound = if post_only { 0 } else { self.engine.max_fills_for(sym, side, op == OP_MARKET, ticks, lots) };
-                if bound > (max_fills - fills_out) as u64 {
+                // Worst case, read-only: a post-only order never trades; an order makes at most
+                // one fill per resting maker on the other side (O(1)), and only when that could
+                // overflow the room is the engine's exact bound walked (the crossing makers).
+                let room = (max_fills - fills_out) as u64;
+                let bound = if post_only {
+                    0
+                } else {
+                    let makers = self.engine.side_stats(SymbolId(sym), side.opposite()).map_or(0, |(_, orders)| orders);
+                    if makers <= room { makers } else { self.engine.max_fills_for(sym, side, op == OP_MARKET, ticks, lots) }
+                };
+                if bound > room {
                     stop = 2;
                     break;
                 }

@@ -10,20 +10,20 @@
 //! answers as one-byte strings (no UTF-8 decoding), and call the very same safe functions.
 //!
 //! Invariants:
-//! - Behaviour, validation, errors and panic containment are those of the `#[napi]` versions: a
-//!   bad argument throws an `Error` naming it (napi status as `code`) before anything is touched;
-//!   the work runs inside the same `with_guard` / `with_engine` containment, and the argument
-//!   reading inside `catch_unwind`, so a panic is a JS `Error`, never an abort.
+//! - The work is that of the `#[napi]` versions (the same safe functions, validation and results);
+//!   a bad argument throws an `Error` naming it (napi status as `code`), arguments read in
+//!   declaration order, before anything is touched. Everything runs inside [`crate::contain`], so
+//!   a panic is a JS `Error`, never an abort.
 //! - A string buffer is borrowed only while its call runs (the guard and engine never call back
 //!   into JS, so nothing re-enters); one grown by a huge payload is given back afterwards.
-//! - If installation fails, the `#[napi]` versions stay.
+//! - Installation runs at module load; if it fails, loading the addon fails (no half-installed
+//!   set goes unnoticed).
 
 // Calling Node-API directly is the point of this module; every unsafe block says why it holds.
 #![allow(unsafe_code)]
 
 use std::cell::RefCell;
 use std::ffi::{c_char, CStr};
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::ptr;
 use std::thread::LocalKey;
 
@@ -37,8 +37,9 @@ const BUFFER_BYTES: usize = 4096;
 const BUFFER_KEEP_BYTES: usize = 64 * 1024;
 
 thread_local! {
-    static ARGS_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(BUFFER_BYTES));
-    static ORDER_ID_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(BUFFER_BYTES));
+    /// A call's first string argument (`args`, `orderId`).
+    static TEXT_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(BUFFER_BYTES));
+    /// A call's second string argument (`symbol`), read while the first is still borrowed.
     static SYMBOL_BUFFER: RefCell<Vec<u8>> = RefCell::new(Vec::with_capacity(BUFFER_BYTES));
 }
 
@@ -122,11 +123,13 @@ unsafe fn boolean(env: sys::napi_env, value: sys::napi_value, field: &str) -> Re
 
 /// # Safety
 /// As for [`number`].
-unsafe fn is_nullish(env: sys::napi_env, value: sys::napi_value) -> bool {
+unsafe fn is_nullish(env: sys::napi_env, value: sys::napi_value, field: &str) -> Result<bool> {
     let mut kind = sys::ValueType::napi_undefined;
     // SAFETY: per the function contract; `kind` is a valid slot.
-    unsafe { sys::napi_typeof(env, value, &mut kind) };
-    kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null
+    if unsafe { sys::napi_typeof(env, value, &mut kind) } != sys::Status::napi_ok {
+        return Err(Error::new(Status::InvalidArg, format!("cannot read the type of {field}")));
+    }
+    Ok(kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null)
 }
 
 /// Run `f` with this thread's `buffer`, giving back afterwards what one huge payload grew it to.
@@ -158,10 +161,13 @@ unsafe fn string<'b>(env: sys::napi_env, value: sys::napi_value, field: &str, bu
     // margin covers the NUL and one 4-byte character): ask the size and copy again.
     if len + 5 > buffer.capacity() {
         // SAFETY: a NULL buffer only asks for the length.
-        unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+        let sized = unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
         buffer.reserve(len + 1);
         // SAFETY: as above, with room for `len` bytes and the NUL.
-        unsafe { sys::napi_get_value_string_utf8(env, value, buffer.as_mut_ptr().cast::<c_char>(), buffer.capacity(), &mut len) };
+        let copied = unsafe { sys::napi_get_value_string_utf8(env, value, buffer.as_mut_ptr().cast::<c_char>(), buffer.capacity(), &mut len) };
+        if sized != sys::Status::napi_ok || copied != sys::Status::napi_ok {
+            return Err(Error::new(Status::StringExpected, format!("cannot read {field} (napi status {sized}/{copied})")));
+        }
     }
     // SAFETY: Node-API initialized the first `len` bytes.
     unsafe { buffer.set_len(len) };
@@ -201,13 +207,18 @@ impl IntoRaw for String {
     }
 }
 
-/// Run the body (panics contained), return its value or throw its error.
+/// Run one call: read its `N` arguments, run `body` contained, return its value or throw its error.
 ///
 /// # Safety
-/// `env` is the running callback's env.
-unsafe fn finish<T: IntoRaw>(env: sys::napi_env, what: &str, body: impl FnOnce() -> Result<T>) -> sys::napi_value {
-    let result = catch_unwind(AssertUnwindSafe(body)).unwrap_or_else(|_| Err(Error::new(Status::GenericFailure, format!("axon native panic in {what}"))));
-    match result {
+/// `env` and `info` must be the values N-API passed to the running callback.
+unsafe fn call<const N: usize, T: IntoRaw>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+    what: &str,
+    body: impl FnOnce([sys::napi_value; N]) -> Result<T>,
+) -> sys::napi_value {
+    // SAFETY: the function contract covers `env`/`info`.
+    match crate::contain(what, || body(unsafe { args::<N>(env, info) }?)) {
         // SAFETY: live env (the function contract).
         Ok(value) => unsafe { value.into_raw(env) },
         Err(e) => {
@@ -218,11 +229,12 @@ unsafe fn finish<T: IntoRaw>(env: sys::napi_env, what: &str, body: impl FnOnce()
     }
 }
 
+// SAFETY (every callback below): N-API calls it on the JS thread with this call's `env` and
+// `info`, which is the contract of `call`, and of the readers for the argument handles it passes.
+
 unsafe extern "C" fn engine_submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY (all blocks below): `env`/`info` come straight from N-API for this call.
     unsafe {
-        finish(env, "engineSubmit", || {
-            let a = args::<8>(env, info)?;
+        call(env, info, "engineSubmit", |a: [_; 8]| {
             crate::matching::engine_submit(
                 number(env, a[0], "handle")?,
                 number(env, a[1], "symbol")?,
@@ -238,30 +250,20 @@ unsafe extern "C" fn engine_submit(env: sys::napi_env, info: sys::napi_callback_
 }
 
 unsafe extern "C" fn engine_cancel(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: as in `engine_submit`.
-    unsafe {
-        finish(env, "engineCancel", || {
-            let a = args::<2>(env, info)?;
-            crate::matching::engine_cancel(number(env, a[0], "handle")?, number(env, a[1], "orderId")?)
-        })
-    }
+    unsafe { call(env, info, "engineCancel", |a: [_; 2]| crate::matching::engine_cancel(number(env, a[0], "handle")?, number(env, a[1], "orderId")?)) }
 }
 
 unsafe extern "C" fn engine_replace(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: as in `engine_submit`.
     unsafe {
-        finish(env, "engineReplace", || {
-            let a = args::<4>(env, info)?;
+        call(env, info, "engineReplace", |a: [_; 4]| {
             crate::matching::engine_replace(number(env, a[0], "handle")?, number(env, a[1], "orderId")?, number(env, a[2], "price")?, number(env, a[3], "quantity")?)
         })
     }
 }
 
 unsafe extern "C" fn engine_seed_ladder(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: as in `engine_submit`.
     unsafe {
-        finish(env, "engineSeedLadder", || {
-            let a = args::<7>(env, info)?;
+        call(env, info, "engineSeedLadder", |a: [_; 7]| {
             crate::matching::engine_seed_ladder(
                 number(env, a[0], "handle")?,
                 uint32(env, a[1], "symbol")?,
@@ -276,50 +278,45 @@ unsafe extern "C" fn engine_seed_ladder(env: sys::napi_env, info: sys::napi_call
 }
 
 unsafe extern "C" fn engine_remove_ladder(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: as in `engine_submit`.
-    unsafe {
-        finish(env, "engineRemoveLadder", || {
-            let a = args::<1>(env, info)?;
-            crate::matching::engine_remove_ladder(number(env, a[0], "handle")?)
-        })
-    }
+    unsafe { call(env, info, "engineRemoveLadder", |a: [_; 1]| crate::matching::engine_remove_ladder(number(env, a[0], "handle")?)) }
 }
 
 /// `guardDecide(handle, tool, args, refreshed)`
 unsafe extern "C" fn guard_decide(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: as in `engine_submit`.
     unsafe {
-        finish(env, "guardDecide", || {
-            let a = args::<4>(env, info)?;
+        call(env, info, "guardDecide", |a: [_; 4]| {
             let handle = number(env, a[0], "handle")?;
             let tool = uint32(env, a[1], "tool")?;
-            let refreshed = boolean(env, a[3], "refreshed")?;
-            with_buffer(&ARGS_BUFFER, |buffer| crate::decide(handle, tool, string(env, a[2], "args", buffer)?, refreshed))
+            with_buffer(&TEXT_BUFFER, |buffer| {
+                let args = string(env, a[2], "args", buffer)?;
+                crate::decide(handle, tool, args, boolean(env, a[3], "refreshed")?)
+            })
         })
     }
 }
 
 /// `guardRecordAck(handle, ticket, orderId, status, symbol?, side, quantity, timestampMs, elapsedSeconds)`
 unsafe extern "C" fn guard_record_ack(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    // SAFETY: as in `engine_submit`.
     unsafe {
-        finish(env, "guardRecordAck", || {
-            let a = args::<9>(env, info)?;
+        call(env, info, "guardRecordAck", |a: [_; 9]| {
             let handle = number(env, a[0], "handle")?;
             let ticket = number(env, a[1], "ticket")?;
-            let status = uint32(env, a[3], "status")?;
-            let side = uint32(env, a[5], "side")?;
-            let quantity = number(env, a[6], "quantity")?;
-            let timestamp_ms = number(env, a[7], "timestampMs")?;
-            let elapsed_seconds = number(env, a[8], "elapsedSeconds")?;
-            with_buffer(&ORDER_ID_BUFFER, |order_id| {
+            with_buffer(&TEXT_BUFFER, |order_id| {
                 let order_id = string(env, a[2], "orderId", order_id)?;
-                if is_nullish(env, a[4]) {
-                    return crate::record_ack(handle, ticket, order_id, status, None, side, quantity, timestamp_ms, elapsed_seconds);
-                }
+                let status = uint32(env, a[3], "status")?;
                 with_buffer(&SYMBOL_BUFFER, |symbol| {
-                    let symbol = string(env, a[4], "symbol", symbol)?;
-                    crate::record_ack(handle, ticket, order_id, status, Some(symbol), side, quantity, timestamp_ms, elapsed_seconds)
+                    let symbol = if is_nullish(env, a[4], "symbol")? { None } else { Some(string(env, a[4], "symbol", symbol)?) };
+                    crate::record_ack(
+                        handle,
+                        ticket,
+                        order_id,
+                        status,
+                        symbol,
+                        uint32(env, a[5], "side")?,
+                        number(env, a[6], "quantity")?,
+                        number(env, a[7], "timestampMs")?,
+                        number(env, a[8], "elapsedSeconds")?,
+                    )
                 })
             })
         })

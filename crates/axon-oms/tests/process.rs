@@ -343,14 +343,7 @@ fn validation_errors_name_the_field_and_shutdown_exits() {
     );
 
     assert_eq!(ok(port, "POST", "/shutdown", None).0, 200);
-    let mut exited = None;
-    for _ in 0..300 {
-        if let Ok(Some(st)) = srv.child.try_wait() {
-            exited = Some(st);
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let exited = wait_exit(&mut srv.child, Duration::from_secs(3));
     assert!(
         exited.is_some_and(|s| s.success()),
         "server did not exit cleanly: {exited:?}"

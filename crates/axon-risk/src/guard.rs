@@ -234,6 +234,12 @@ impl Default for MarketState {
 }
 
 impl MarketState {
+    /// Unknown again: the next call that needs it asks instead of trusting stale data.
+    fn forget(&mut self) {
+        self.known = false;
+        self.price = f64::NAN;
+    }
+
     fn fresh(&self, now_ms: i64, max_age_ms: i64) -> bool {
         self.known && self.fetched_at_ms.is_none_or(|t| now_ms - t <= max_age_ms)
     }
@@ -460,11 +466,7 @@ impl Guard {
         };
         match validate_market(&self.symbols[i], update) {
             Ok(price) => self.store_market(index, price, update, true),
-            Err(_) => {
-                let state = &mut self.market[i];
-                state.known = false;
-                state.price = f64::NAN;
-            }
+            Err(_) => self.market[i].forget(),
         }
     }
 
@@ -484,9 +486,7 @@ impl Guard {
     pub fn invalidate_market(&mut self, symbol: &str) {
         if let Some(index) = self.find_symbol(symbol) {
             self.pull_feed(index);
-            let state = &mut self.market[index as usize];
-            state.known = false;
-            state.price = f64::NAN;
+            self.market[index as usize].forget();
         }
     }
 
@@ -711,12 +711,7 @@ impl Guard {
             Some(id) => id.clone().into_owned(),
             None => {
                 self.id_seq += 1;
-                let mut id = String::with_capacity(24);
-                id.push_str("axon-");
-                id.push_str(&self.id_prefix);
-                id.push('-');
-                push_integer(&mut id, self.id_seq as i64);
-                id
+                generated_id("axon", &self.id_prefix, self.id_seq)
             }
         };
         let learn_price = if a.order_type == OrderType::Limit { price } else { f64::NAN };
@@ -880,6 +875,11 @@ impl Guard {
     /// Settle a `Send` decision. Returns the agent-facing rejection for a failed backend call.
     pub fn record(&mut self, ticket: u64, outcome: Outcome<'_>, elapsed_seconds: f64) -> Result<Option<Rejection>, GuardError> {
         let inflight = self.close_ticket(ticket)?;
+        Ok(self.settle(inflight, outcome, elapsed_seconds))
+    }
+
+    /// The outcome of a closed ticket: release its exposure, count it, learn or give back.
+    fn settle(&mut self, inflight: Inflight, outcome: Outcome<'_>, elapsed_seconds: f64) -> Option<Rejection> {
         let now = self.clock.now_ms();
         if let (Some(index), Some((side, quantity))) = (inflight.symbol, inflight.exposure) {
             let state = &mut self.market[index as usize];
@@ -890,7 +890,7 @@ impl Guard {
         }
         let label = inflight.tool.label();
         self.metrics.observe_duration(label, elapsed_seconds);
-        let rejection = match outcome {
+        match outcome {
             Outcome::Acked { order_id, status } => {
                 self.learn_from_ack(&inflight.learn, order_id, status);
                 self.metrics.inc_orders(label, inflight.side, StatusLabel::Success);
@@ -911,8 +911,7 @@ impl Guard {
                 self.metrics.inc_backend_error(self.config.backend, kind);
                 Some(backend_rejection(kind, message))
             }
-        };
-        Ok(rejection)
+        }
     }
 
     /// Settle a successful `Send` and write the agent's OrderAck JSON: id, status, quantity and time
@@ -931,7 +930,7 @@ impl Guard {
         timestamp_ms: i64,
         elapsed_seconds: f64,
     ) -> Result<String, GuardError> {
-        let inflight = self.peek_ticket(ticket)?;
+        let inflight = self.close_ticket(ticket)?;
         let own_symbol = inflight.symbol.and_then(|i| self.symbols.get(i as usize)).map(|s| &**s);
         let own_side = match inflight.side {
             SideLabel::Buy => Some(Side::Buy),
@@ -939,7 +938,7 @@ impl Guard {
             SideLabel::None => None,
         };
         let json = order_ack_json(order_id, own_symbol.or(symbol), own_side.or(side), Some(quantity), status.as_str(), timestamp_ms, None);
-        self.record(ticket, Outcome::Acked { order_id, status }, elapsed_seconds)?;
+        self.settle(inflight, Outcome::Acked { order_id, status }, elapsed_seconds);
         Ok(json)
     }
 
@@ -976,16 +975,6 @@ impl Guard {
         slot.inflight = Some(inflight);
         // Fits in 52 bits, so the ticket is exact as a JS number.
         (u64::from(slot.generation) << 32) | u64::from(index)
-    }
-
-    fn peek_ticket(&self, ticket: u64) -> Result<&Inflight, GuardError> {
-        let index = (ticket & 0xffff_ffff) as usize;
-        let generation = (ticket >> 32) as u32;
-        self.slots
-            .get(index)
-            .filter(|s| s.generation == generation)
-            .and_then(|s| s.inflight.as_ref())
-            .ok_or(GuardError::UnknownTicket(ticket))
     }
 
     fn close_ticket(&mut self, ticket: u64) -> Result<Inflight, GuardError> {
@@ -1033,12 +1022,7 @@ impl Guard {
     #[allow(clippy::too_many_arguments)]
     fn ack_json(&mut self, id_kind: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
         self.dry_seq += 1;
-        let mut id = String::with_capacity(32);
-        id.push_str(id_kind);
-        id.push('-');
-        id.push_str(&self.id_prefix);
-        id.push('-');
-        push_integer(&mut id, self.dry_seq as i64);
+        let id = generated_id(id_kind, &self.id_prefix, self.dry_seq);
         self.ack_json_with_id(&id, symbol, side, quantity, status, now, token)
     }
 
@@ -1066,6 +1050,17 @@ fn validate_market(symbol: &str, update: MarketUpdate) -> Result<f64, GuardError
 /// The OrderAck JSON of SPEC §2 (`{"order_id","symbol","side","quantity","status","timestamp_ms"}`
 /// plus `confirm_token` when pending), written in one buffer: it is on every call's hot path.
 #[allow(clippy::too_many_arguments)]
+/// `kind-prefix-seq`: the ids the guard makes (client order ids, DryRun and pending order ids).
+fn generated_id(kind: &str, prefix: &str, seq: u64) -> String {
+    let mut id = String::with_capacity(kind.len() + prefix.len() + 22);
+    id.push_str(kind);
+    id.push('-');
+    id.push_str(prefix);
+    id.push('-');
+    push_integer(&mut id, seq as i64);
+    id
+}
+
 pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, timestamp_ms: i64, token: Option<&str>) -> String {
     let mut out = String::with_capacity(192);
     out.push_str("{\"order_id\":");
