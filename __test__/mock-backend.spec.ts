@@ -22,12 +22,18 @@ describe('MockTradingBackend', () => {
   });
 
   it('is idempotent on the client order id', async () => {
-    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000, 'ETH-USDT': 1_000 } });
     const request = { symbol: 'BTC-USDT', side: 'Buy' as const, quantity: 1, orderType: 'Limit' as const, price: 1, timeInForce: 'GTC' as const, clientOrderId: 'same' };
     const first = await backend.placeOrder(request);
-    const second = await backend.placeOrder(request);
-    expect(second).toEqual(first);
-    expect(backend.openOrders()).toHaveLength(1);
+    const sold = await backend.placeOrder({ symbol: 'ETH-USDT', side: 'Sell', quantity: 2.5, orderType: 'Market', timeInForce: 'GTC', clientOrderId: 'eth' });
+    expect(await backend.placeOrder(request)).toEqual(first);
+    // The remembered ack is the first one, field for field, even after the order changed.
+    await backend.cancelOrder(first.orderId);
+    expect(await backend.placeOrder(request)).toEqual({ ...first, status: 'New', filledQuantity: 0 });
+    expect(await backend.placeOrder({ ...request, symbol: 'ETH-USDT', clientOrderId: 'eth' })).toEqual(sold);
+    expect(sold).toMatchObject({ symbol: 'ETH-USDT', side: 'Sell', quantity: 2.5, status: 'Filled', filledQuantity: 2.5 });
+    expect(backend.openOrders()).toHaveLength(0);
+    expect(backend.acceptedOrders()).toBe(2);
   });
 
   it('remembers client ids within its history window, and forgets the oldest beyond it', async () => {

@@ -5,8 +5,11 @@
 // An order call costs O(1) in the number of orders it has seen: open quantities and locked cash
 // are kept per symbol as orders change (not summed over the book), and the fill list and client-id
 // memory keep the most recent `historyLimit` entries, like a venue's retention window. (Moving a
-// price walks the open orders, if that symbol has any; listing open orders copies them.)
+// price walks the open orders, if that symbol has any; listing open orders copies them.) Both
+// histories are columns of numbers (order numbers, symbol indexes), so what they retain is no
+// garbage for the collector to copy: only the remembered client id strings themselves.
 import { BackendError } from '../errors';
+import { ClientIdWindow } from './client-id-window';
 import type {
   Balance,
   BackendEvent,
@@ -70,6 +73,9 @@ interface Injected {
 
 /** Everything kept per symbol: one lookup per order instead of one per concern. */
 interface MockMarket {
+  symbol: string;
+  /** Position in `marketList` (what the history columns store instead of the symbol). */
+  index: number;
   /** Reference price; a symbol without one is unknown to the venue. */
   price: number | undefined;
   /** Signed position and its average entry price. */
@@ -81,12 +87,48 @@ interface MockMarket {
   orders: number;
 }
 
+/** An order of this venue: its number (`mock-<number>`) and symbol record ride along. */
+interface MockOrder extends OpenOrder {
+  readonly number: number;
+  readonly market: MockMarket;
+}
+
+/** The statuses a place can end in, by the index the ack history stores. */
+const PLACE_STATUSES = ['New', 'Filled', 'Cancelled'] as const;
+type PlaceStatus = (typeof PLACE_STATUSES)[number];
+
+/** Typed-array columns of a ring of at most `limit` rows, grown by doubling as rows are written. */
+class RingColumns<K extends string> {
+  private rows: number;
+  readonly columns: Record<K, Float64Array>;
+
+  constructor(
+    names: readonly K[],
+    private readonly limit: number,
+  ) {
+    this.rows = Math.min(limit, 256);
+    this.columns = Object.fromEntries(names.map((name) => [name, new Float64Array(this.rows)])) as Record<K, Float64Array>;
+  }
+
+  /** Make `row` writable. */
+  reserve(row: number): void {
+    if (row < this.rows) return;
+    this.rows = Math.min(this.limit, Math.max(row + 1, this.rows * 2));
+    for (const name of Object.keys(this.columns) as K[]) {
+      const grown = new Float64Array(this.rows);
+      grown.set(this.columns[name]);
+      this.columns[name] = grown;
+    }
+  }
+}
+
+const SIDE_CODES: readonly Side[] = ['Buy', 'Sell'];
+
 export class MockTradingBackend implements TradingBackend {
   readonly name = 'mock' as const;
-  /** The most recent fills, one column per field (no object per fill until someone reads them). */
-  private readonly fillColumns = { orderId: [] as string[], symbol: [] as string[], side: [] as Side[], price: [] as number[], quantity: [] as number[], timestampMs: [] as number[] };
-  /** Where the next fill overwrites the oldest once `historyLimit` fills are kept. */
-  private fillNext = 0;
+  /** The most recent fills (no object per fill until someone reads them). */
+  private readonly fillHistory: RingColumns<'order' | 'market' | 'side' | 'price' | 'quantity' | 'timestampMs'>;
+  private fillCount = 0;
   /** Calls per operation, including failed ones. */
   readonly calls: Record<MockOperation, number> = {
     placeOrder: 0,
@@ -100,12 +142,14 @@ export class MockTradingBackend implements TradingBackend {
   private cash: number;
   private readonly quoteAsset: string;
   private readonly markets = new Map<string, MockMarket>();
-  private readonly open = new Map<string, OpenOrder>();
+  private readonly marketList: MockMarket[] = [];
+  private readonly open = new Map<string, MockOrder>();
   /** Quote currency held by resting buys. */
   private locked = 0;
-  private readonly byClientId = new Map<string, OrderAck>();
   private readonly historyLimit: number;
-  private readonly clientIdRing: Array<string | undefined> = [];
+  /** Client ids placed recently; each window slot's ack is a row of `ackHistory`. */
+  private readonly clientIds: ClientIdWindow;
+  private readonly ackHistory: RingColumns<'order' | 'market' | 'side' | 'quantity' | 'filled' | 'status' | 'timestampMs'>;
   private accepted = 0;
   private readonly injected: Injected[] = [];
   private readonly listeners = new Set<(event: BackendEvent) => void>();
@@ -125,6 +169,9 @@ export class MockTradingBackend implements TradingBackend {
     this.now = options.now ?? Date.now;
     this.historyLimit = options.historyLimit ?? 10_000;
     if (!(Number.isInteger(this.historyLimit) && this.historyLimit > 0)) throw new RangeError(`historyLimit must be a positive integer, got ${this.historyLimit}`);
+    this.clientIds = new ClientIdWindow(this.historyLimit);
+    this.ackHistory = new RingColumns(['order', 'market', 'side', 'quantity', 'filled', 'status', 'timestampMs'], this.historyLimit);
+    this.fillHistory = new RingColumns(['order', 'market', 'side', 'price', 'quantity', 'timestampMs'], this.historyLimit);
     for (const [symbol, price] of Object.entries(options.referencePrices ?? {})) this.market(symbol).price = price;
     this.dailyPnl(); // the first day starts at the initial equity
   }
@@ -136,12 +183,20 @@ export class MockTradingBackend implements TradingBackend {
 
   /** The most recent `historyLimit` fills, oldest first (a snapshot). */
   get fills(): MockFill[] {
-    const c = this.fillColumns;
-    const n = c.orderId.length;
+    const c = this.fillHistory.columns;
+    const n = Math.min(this.fillCount, this.historyLimit);
+    const first = this.fillCount - n;
     const out: MockFill[] = new Array<MockFill>(n);
     for (let k = 0; k < n; k++) {
-      const i = n < this.historyLimit ? k : (this.fillNext + k) % n;
-      out[k] = { orderId: c.orderId[i] as string, symbol: c.symbol[i] as string, side: c.side[i] as Side, price: c.price[i] as number, quantity: c.quantity[i] as number, timestampMs: c.timestampMs[i] as number };
+      const i = (first + k) % this.historyLimit;
+      out[k] = {
+        orderId: `mock-${c.order[i] as number}`,
+        symbol: (this.marketList[c.market[i] as number] as MockMarket).symbol,
+        side: SIDE_CODES[c.side[i] as number] as Side,
+        price: c.price[i] as number,
+        quantity: c.quantity[i] as number,
+        timestampMs: c.timestampMs[i] as number,
+      };
     }
     return out;
   }
@@ -152,7 +207,7 @@ export class MockTradingBackend implements TradingBackend {
     const market = this.market(symbol);
     market.price = price;
     if (market.orders > 0) for (const order of [...this.open.values()]) {
-      if (order.symbol !== symbol) continue;
+      if (order.market !== market) continue;
       const crosses = order.side === 'Buy' ? price <= order.price : price >= order.price;
       if (crosses) this.fill(order, market, order.price, this.now(), true);
     }
@@ -196,8 +251,8 @@ export class MockTradingBackend implements TradingBackend {
 
   private place(request: OrderRequest): OrderAck {
     this.enter('placeOrder');
-    const known = this.byClientId.get(request.clientOrderId);
-    if (known !== undefined) return known; // idempotent on client order id
+    const known = this.clientIds.find(request.clientOrderId);
+    if (known >= 0) return this.rememberedAck(known); // idempotent on client order id
     const market = this.markets.get(request.symbol);
     const reference = market?.price;
     if (market === undefined || reference === undefined) throw new BackendError('symbol_not_found', `unknown symbol ${request.symbol}`);
@@ -209,8 +264,11 @@ export class MockTradingBackend implements TradingBackend {
     if (request.side === 'Buy' && notional > this.availableCash()) {
       throw new BackendError('insufficient_funds', `need ${notional} ${this.quoteAsset}, have ${this.availableCash()}`);
     }
-    const order: OpenOrder = {
-      orderId: `mock-${this.nextId++}`,
+    const number = this.nextId++;
+    const order: MockOrder = {
+      orderId: `mock-${number}`,
+      number,
+      market,
       clientOrderId: request.clientOrderId,
       symbol: request.symbol,
       side: request.side,
@@ -219,7 +277,7 @@ export class MockTradingBackend implements TradingBackend {
       remaining: request.quantity,
     };
     const now = this.now();
-    let status: OrderAck['status'];
+    let status: PlaceStatus;
     if (marketable) {
       this.fill(order, market, fillPrice, now, false);
       status = 'Filled';
@@ -231,16 +289,15 @@ export class MockTradingBackend implements TradingBackend {
       status = 'Cancelled'; // IOC/FOK that cannot trade now
     }
     this.emitMarket(request.symbol, market);
-    const ack = this.ack(order, status, now);
-    this.remember(request.clientOrderId, ack);
-    return ack;
+    this.remember(request.clientOrderId, order, status, now);
+    return this.ack(order, status, now);
   }
 
   private cancel(orderId: string): OrderAck {
     this.enter('cancelOrder');
     const order = this.open.get(orderId);
     if (order === undefined) throw new BackendError('rejected', `order ${orderId} is not open`);
-    const market = this.marketOf(order);
+    const market = order.market;
     this.unrest(order, market);
     this.emitOrder(order, 0);
     this.emitMarket(order.symbol, market);
@@ -254,7 +311,7 @@ export class MockTradingBackend implements TradingBackend {
     const filled = order.quantity - order.remaining;
     const quantity = request.quantity ?? order.quantity;
     if (quantity <= filled) throw new BackendError('rejected', `new quantity ${quantity} is not above the filled ${filled}`);
-    const market = this.marketOf(order);
+    const market = order.market;
     this.unrest(order, market);
     order.price = request.price ?? order.price;
     order.quantity = quantity;
@@ -296,12 +353,12 @@ export class MockTradingBackend implements TradingBackend {
   async getOpenOrders(symbol?: string): Promise<OpenOrder[]> {
     if (this.latencyMs > 0) await this.sleep();
     this.enter('getOpenOrders');
-    return [...this.open.values()].filter((o) => symbol === undefined || o.symbol === symbol).map((o) => ({ ...o }));
+    return [...this.open.values()].filter((o) => symbol === undefined || o.symbol === symbol).map(openOrderCopy);
   }
 
   /** Orders resting now (synchronous view for tests). */
   openOrders(): OpenOrder[] {
-    return [...this.open.values()].map((o) => ({ ...o }));
+    return [...this.open.values()].map(openOrderCopy);
   }
 
   /** Every order the venue accepted (resting, filled or cancelled), by client order id. */
@@ -335,29 +392,25 @@ export class MockTradingBackend implements TradingBackend {
   private market(symbol: string): MockMarket {
     let market = this.markets.get(symbol);
     if (market === undefined) {
-      market = { price: undefined, position: 0, averagePrice: 0, openBuy: 0, openSell: 0, orders: 0 };
+      market = { symbol, index: this.marketList.length, price: undefined, position: 0, averagePrice: 0, openBuy: 0, openSell: 0, orders: 0 };
       this.markets.set(symbol, market);
+      this.marketList.push(market);
     }
     return market;
   }
 
-  /** The record of an order's symbol (one exists: orders are only taken on known symbols). */
-  private marketOf(order: OpenOrder): MockMarket {
-    return this.market(order.symbol);
-  }
-
   /** Put `order` on the book with its remaining quantity (and cash, for a buy). */
-  private rest(order: OpenOrder, market: MockMarket): void {
+  private rest(order: MockOrder, market: MockMarket): void {
     this.open.set(order.orderId, order);
     this.changeResting(order, market, 1);
   }
 
   /** Take `order` off the book. */
-  private unrest(order: OpenOrder, market: MockMarket): void {
+  private unrest(order: MockOrder, market: MockMarket): void {
     if (this.open.delete(order.orderId)) this.changeResting(order, market, -1);
   }
 
-  private changeResting(order: OpenOrder, market: MockMarket, sign: 1 | -1): void {
+  private changeResting(order: MockOrder, market: MockMarket, sign: 1 | -1): void {
     market.orders += sign;
     if (order.side === 'Buy') {
       market.openBuy += sign * order.remaining;
@@ -373,19 +426,37 @@ export class MockTradingBackend implements TradingBackend {
     if (this.open.size === 0) this.locked = 0;
   }
 
-  private remember(clientOrderId: string, ack: OrderAck): void {
-    // A ring of the ids in arrival order says which to forget (a Map's own oldest-first iteration
-    // walks over every deleted slot: quadratic over a long run).
-    const slot = this.accepted % this.historyLimit;
-    const forgotten = this.clientIdRing[slot];
-    if (forgotten !== undefined) this.byClientId.delete(forgotten);
-    this.clientIdRing[slot] = clientOrderId;
-    this.byClientId.set(clientOrderId, ack);
+  /** Remember a placed order's ack under its client id (forgetting the oldest beyond the window). */
+  private remember(clientOrderId: string, order: MockOrder, status: PlaceStatus, timestampMs: number): void {
+    const slot = this.clientIds.add(clientOrderId);
+    this.ackHistory.reserve(slot);
+    const c = this.ackHistory.columns;
+    c.order[slot] = order.number;
+    c.market[slot] = order.market.index;
+    c.side[slot] = order.side === 'Buy' ? 0 : 1;
+    c.quantity[slot] = order.quantity;
+    c.filled[slot] = order.quantity - order.remaining;
+    c.status[slot] = PLACE_STATUSES.indexOf(status);
+    c.timestampMs[slot] = timestampMs;
     this.accepted += 1;
   }
 
+  /** The ack a remembered place returned, rebuilt from its row. */
+  private rememberedAck(slot: number): OrderAck {
+    const c = this.ackHistory.columns;
+    return {
+      orderId: `mock-${c.order[slot] as number}`,
+      symbol: (this.marketList[c.market[slot] as number] as MockMarket).symbol,
+      side: SIDE_CODES[c.side[slot] as number] as Side,
+      quantity: c.quantity[slot] as number,
+      status: PLACE_STATUSES[c.status[slot] as number] as PlaceStatus,
+      timestampMs: c.timestampMs[slot] as number,
+      filledQuantity: c.filled[slot] as number,
+    };
+  }
+
   /** Fill what remains of `order` at `price` (the mock fills whole); `resting`: it is on the book now. */
-  private fill(order: OpenOrder, market: MockMarket, price: number, timestampMs: number, resting: boolean): void {
+  private fill(order: MockOrder, market: MockMarket, price: number, timestampMs: number, resting: boolean): void {
     const quantity = order.remaining;
     const signed = order.side === 'Buy' ? quantity : -quantity;
     const held = market.position;
@@ -403,22 +474,20 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   /** Keep a fill in the columns: appended until `historyLimit`, then over the oldest. */
-  private recordFill(order: OpenOrder, price: number, quantity: number, timestampMs: number): void {
-    const c = this.fillColumns;
-    let i = c.orderId.length;
-    if (i >= this.historyLimit) {
-      i = this.fillNext;
-      this.fillNext = (i + 1) % this.historyLimit;
-    }
-    c.orderId[i] = order.orderId;
-    c.symbol[i] = order.symbol;
-    c.side[i] = order.side;
+  private recordFill(order: MockOrder, price: number, quantity: number, timestampMs: number): void {
+    const i = this.fillCount % this.historyLimit;
+    this.fillCount += 1;
+    this.fillHistory.reserve(i);
+    const c = this.fillHistory.columns;
+    c.order[i] = order.number;
+    c.market[i] = order.market.index;
+    c.side[i] = order.side === 'Buy' ? 0 : 1;
     c.price[i] = price;
     c.quantity[i] = quantity;
     c.timestampMs[i] = timestampMs;
   }
 
-  private ack(order: OpenOrder, status: OrderAck['status'], timestampMs: number): OrderAck {
+  private ack(order: MockOrder, status: OrderAck['status'], timestampMs: number): OrderAck {
     return {
       orderId: order.orderId,
       symbol: order.symbol,
@@ -451,7 +520,7 @@ export class MockTradingBackend implements TradingBackend {
     for (const listener of this.listeners) listener(event);
   }
 
-  private emitOrder(order: OpenOrder, remaining: number): void {
+  private emitOrder(order: MockOrder, remaining: number): void {
     if (this.listeners.size === 0) return;
     const { orderId, symbol, side, price, clientOrderId } = order;
     this.emit({ type: 'order', orderId, symbol, side, price, remaining, clientOrderId });
@@ -483,4 +552,10 @@ export class MockTradingBackend implements TradingBackend {
     }
     return equity - this.dayStartEquity;
   }
+}
+
+/** What callers see of an order: the public fields only. */
+function openOrderCopy(order: MockOrder): OpenOrder {
+  const { orderId, clientOrderId, symbol, side, price, quantity, remaining } = order;
+  return { orderId, clientOrderId, symbol, side, price, quantity, remaining };
 }
