@@ -193,6 +193,12 @@ export declare function guardMarketFeed(handle: number): Float64Array
  */
 export declare function guardMarketSlot(handle: number, symbol: string): number
 
+/**
+ * The symbol of a market slot (as a place decision names it), or an error for a slot the guard
+ * never gave out.
+ */
+export declare function guardMarketSymbol(handle: number, slot: number): string
+
 export interface GuardOptions {
   /** `DryRun` | `TwoPhase` | `Direct` */
   mode: string

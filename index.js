@@ -868,6 +868,7 @@ module.exports.guardInvalidateMarket = nativeBinding.guardInvalidateMarket
 module.exports.guardLearnOrder = nativeBinding.guardLearnOrder
 module.exports.guardMarketFeed = nativeBinding.guardMarketFeed
 module.exports.guardMarketSlot = nativeBinding.guardMarketSlot
+module.exports.guardMarketSymbol = nativeBinding.guardMarketSymbol
 module.exports.guardRecordAck = nativeBinding.guardRecordAck
 module.exports.guardRecordFailure = nativeBinding.guardRecordFailure
 module.exports.guardRecordRead = nativeBinding.guardRecordRead

@@ -71,6 +71,23 @@ describe('raw guard calls', () => {
     g.destroy();
   });
 
+  it('a place decision names its symbol by market slot and returns the client order id', () => {
+    const g = guard('Direct');
+    const symbols = ['ETH-USDT', 'BTC-USDT', 'SOL_USDC:PERP.2'];
+    for (const [k, symbol] of symbols.entries()) {
+      g.updateMarket(symbol, 100, 0, 0, 0, false);
+      const clientId = g.decide(PLACE, JSON.stringify({ symbol, side: 'Buy', quantity: 1, price: 99 }), false);
+      expect(g.decision[Slot.Kind]).toBe(DecisionKind.Send);
+      expect(clientId).toMatch(/^axon-[0-9a-f]{8}-\d+$/);
+      expect(g.marketSymbol(g.decision[Slot.Market] as number)).toBe(symbol);
+      expect(g.decision[Slot.Market]).toBe(k);
+    }
+    // The caller's own client id comes back as given.
+    const own = g.decide(PLACE, '{"symbol":"BTC-USDT","side":"Sell","quantity":1,"price":101,"client_order_id":"mine-1"}', false);
+    expect([own, g.decision[Slot.Kind], g.marketSymbol(g.decision[Slot.Market] as number)]).toEqual(['mine-1', DecisionKind.Send, 'BTC-USDT']);
+    g.destroy();
+  });
+
   it('an ack with a non-ASCII order id and symbol comes back byte for byte', () => {
     const g = guard('Direct');
     g.updateMarket('BTC-USDT', 100, 0, 0, 0, false);

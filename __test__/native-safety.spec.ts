@@ -34,7 +34,8 @@ describe('native safety', () => {
     expect(() => native.guardRecordAck(0, 0, 'x', 9, undefined, 2, 1, 0, 0)).toThrow(/status must index ackStatuses\(\) \(0\.\.5\), got 9/);
     expect(() => native.guardRecordAck(0, 0, 'x', 0, undefined, 7, 1, 0, 0)).toThrow(/side must be 0 \(Buy\), 1 \(Sell\) or 2 \(none\), got 7/);
     // The decision buffer is shared memory, handed to JavaScript once.
-    expect(guard.decision).toHaveLength(12);
+    expect(guard.decision).toHaveLength(13);
+    expect(() => native.guardMarketSymbol((guard as unknown as { handle: number }).handle, 99)).toThrow(/market slot 99 does not exist/);
     expect(() => native.guardDecisionBuffer((guard as unknown as { handle: number }).handle)).toThrow(/already taken/);
     guard.destroy();
     expect(() => guard.state()).toThrow(/is not a live guard/);

@@ -47,6 +47,19 @@ export class NativeGuardHandle {
 
   /** Market slots by symbol (-1: not tracked); a slot never changes once the guard gave it. */
   private readonly marketSlots = new Map<string, number>();
+  /** Symbols by market slot: one string per symbol, however many decisions name it. */
+  private readonly slotSymbols: string[] = [];
+
+  /** The symbol of a market slot a decision named (asked of the guard once per slot). */
+  marketSymbol(slot: number): string {
+    let symbol = this.slotSymbols[slot];
+    if (symbol === undefined) {
+      symbol = native.guardMarketSymbol(this.handle, slot);
+      this.slotSymbols[slot] = symbol;
+      this.marketSlots.set(symbol, slot);
+    }
+    return symbol;
+  }
 
   /** Pushed market data in memory shared with the guard (taken on the first push). */
   private feed: Float64Array | undefined;

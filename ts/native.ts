@@ -84,6 +84,8 @@ export const Slot = {
   TimeInForce: 9,
   Code: 10,
   Source: 11,
+  /** A place decision's symbol, as the guard's market slot (`NativeGuardHandle.marketSymbol`). */
+  Market: 12,
 } as const;
 /** Cells per market slot in the guard's feed (`FEED_STRIDE` of `crates/axon-risk/src/feed.rs`). */
 export const FEED_STRIDE = native.FEED_STRIDE;

@@ -422,13 +422,12 @@ class GuardedTools {
   private orderCall<R>(ops: OrderOps<R>, action: 'place' | 'cancel' | 'replace', text: string, out: Float64Array): R {
     switch (action) {
       case 'place': {
-        const newline = text.indexOf('\n');
-        const clientOrderId = text.slice(newline + 1);
+        const clientOrderId = text;
         // Events the backend pushes while this synchronous part runs may be about this very order.
         this.placingClientId = clientOrderId;
         try {
           return ops.placeOrder({
-            symbol: text.slice(0, newline),
+            symbol: this.guard.marketSymbol(out[Slot.Market] as number),
             side: SIDES[out[Slot.Side] as number] as Side,
             quantity: out[Slot.Quantity] as number,
             orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderType,

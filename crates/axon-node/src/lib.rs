@@ -183,12 +183,12 @@ pub const NEED_ORDER: f64 = 4.0;
 /// property costs a key lookup and a map transition, several times the whole risk check), the one
 /// string it needs as the return value. Layout, `DECISION_SLOTS` numbers:
 /// `[kind, ticket, action, side, quantity, order_type, price, stop_loss, take_profit,
-///   time_in_force, code, source]`; absent numbers are NaN. The string is: DONE the OrderAck JSON,
-/// REJECTED the message, SEND place `symbol + "\n" + client_order_id`, SEND cancel/replace the
-/// order id, SEND query the symbol filter (empty for none), NEED_MARKET the symbol, NEED_ORDER the
-/// order id. `code`/`source` index `decisionCodes()` / `decisionSources()`; action (place, cancel,
+///   time_in_force, code, source, market_slot]`; absent numbers are NaN. The string is: DONE the
+/// OrderAck JSON, REJECTED the message, SEND place the client order id (the symbol is named by
+/// `market_slot`: see `guardMarketSymbol`), SEND cancel/replace the order id, SEND query the
+/// symbol filter (empty for none), NEED_MARKET the symbol, NEED_ORDER the order id. `code`/`source` index `decisionCodes()` / `decisionSources()`; action (place, cancel,
 /// replace, query), side, order_type and time_in_force follow the Rust enums' declaration order.
-pub const DECISION_SLOTS: usize = 12;
+pub const DECISION_SLOTS: usize = 13;
 
 /// Cells per market slot in the guard's feed (`guardMarketFeed`): price (NaN: none), position,
 /// open buy quantity, open sell quantity, version.
@@ -224,10 +224,8 @@ fn write_decision(decision: Decision, out: &mut [f64; DECISION_SLOTS]) -> String
                     out[7] = opt(o.stop_loss);
                     out[8] = opt(o.take_profit);
                     out[9] = f64::from(o.time_in_force as u32);
-                    let mut text = o.symbol;
-                    text.push('\n');
-                    text.push_str(&o.client_order_id);
-                    text
+                    out[12] = f64::from(o.market_slot);
+                    o.client_order_id
                 }
                 Action::Cancel { order_id } => {
                     out[2] = 1.0;
@@ -508,6 +506,15 @@ pub fn guard_record_failure(handle: f64, ticket: f64, kind: String, message: Str
 #[napi]
 pub fn guard_market_slot(handle: f64, symbol: String) -> Result<i32> {
     with_guard(handle, "guardMarketSlot", |s| Ok(s.guard.market_slot(&symbol).map_or(-1, |slot| slot as i32)))
+}
+
+/// The symbol of a market slot (as a place decision names it), or an error for a slot the guard
+/// never gave out.
+#[napi]
+pub fn guard_market_symbol(handle: f64, slot: u32) -> Result<String> {
+    with_guard(handle, "guardMarketSymbol", |s| {
+        s.guard.market_symbol(slot).map(str::to_owned).ok_or_else(|| invalid(format!("market slot {slot} does not exist")))
+    })
 }
 
 /// Market data for a slot from `guardMarketSlot` (see `Guard::update_market`): numbers only across

@@ -142,6 +142,8 @@ impl std::error::Error for GuardError {}
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderToSend {
     pub symbol: String,
+    /// The symbol's market slot ([`Guard::market_slot`]): callers may name the symbol by it.
+    pub market_slot: u32,
     pub side: Side,
     pub quantity: f64,
     pub order_type: OrderType,
@@ -417,6 +419,11 @@ impl Guard {
     /// changes, so callers may cache it and use [`Guard::update_market_at`].
     pub fn market_slot(&mut self, symbol: &str) -> Option<u32> {
         self.tradable(symbol)
+    }
+
+    /// The symbol a market slot was given to, if it was.
+    pub fn market_symbol(&self, slot: u32) -> Option<&str> {
+        self.symbols.get(slot as usize).map(|s| &**s)
     }
 
     /// Record market data for `symbol`. `pushed`: the backend pushes every change (never stale);
@@ -717,6 +724,7 @@ impl Guard {
         let learn_price = if a.order_type == OrderType::Limit { price } else { f64::NAN };
         let order = OrderToSend {
             symbol: a.symbol.into_owned(),
+            market_slot: index,
             side: a.side,
             quantity: a.quantity,
             order_type: a.order_type,
@@ -880,7 +888,6 @@ impl Guard {
 
     /// The outcome of a closed ticket: release its exposure, count it, learn or give back.
     fn settle(&mut self, inflight: Inflight, outcome: Outcome<'_>, elapsed_seconds: f64) -> Option<Rejection> {
-        let now = self.clock.now_ms();
         if let (Some(index), Some((side, quantity))) = (inflight.symbol, inflight.exposure) {
             let state = &mut self.market[index as usize];
             state.add_inflight(side, -quantity);
@@ -899,6 +906,7 @@ impl Guard {
             Outcome::Failed { kind, message } => {
                 let definite = matches!(kind, ErrorKindLabel::Rejected | ErrorKindLabel::InsufficientFunds | ErrorKindLabel::SymbolNotFound);
                 if definite {
+                    let now = self.clock.now_ms();
                     if let Some(day) = inflight.order_day {
                         self.daily_orders.release(now, day);
                         self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);

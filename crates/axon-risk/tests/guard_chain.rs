@@ -94,6 +94,9 @@ fn direct_sends_and_records() {
     let Action::Place(order) = action else { panic!("place") };
     assert_eq!(order.quantity, 0.5);
     assert!(order.client_order_id.starts_with("axon-"));
+    assert_eq!(h.guard.market_symbol(order.market_slot), Some("BTC-USDT"));
+    assert_eq!(h.guard.market_slot("BTC-USDT"), Some(order.market_slot));
+    assert_eq!(h.guard.market_symbol(99), None);
     assert_eq!(h.guard.daily_orders(), 1);
     assert_eq!(h.metrics.daily_orders(), 1);
     ack(&mut h, ticket, "venue-1");
