@@ -71,6 +71,34 @@ describe('raw guard calls', () => {
     g.destroy();
   });
 
+  it('numbers in an ack are written exactly as JSON.stringify writes them', () => {
+    const g = guard('DryRun');
+    const view = new DataView(new ArrayBuffer(8));
+    let state = 0x2545f491;
+    const nextBits = () => {
+      state ^= state << 13;
+      state ^= state >>> 17;
+      state ^= state << 5;
+      return state >>> 0;
+    };
+    const quantities = [1e-7, 9.999e-7, 1e-6, 0.000015, 0.1 + 0.2, 123456.789, 2 ** 53 + 2, 1e20, 1e21, 1.25e21, 5e-324, Number.MAX_VALUE];
+    while (quantities.length < 3_000) {
+      view.setUint32(0, nextBits());
+      view.setUint32(4, nextBits());
+      const value = Math.abs(view.getFloat64(0));
+      if (Number.isFinite(value) && value > 0) quantities.push(value);
+    }
+    let checked = 0;
+    for (const quantity of quantities) {
+      const ack = g.decide(PLACE, `{"symbol":"BTC-USDT","side":"Buy","quantity":${JSON.stringify(quantity)},"order_type":"Market"}`, false);
+      expect(g.decision[Slot.Kind], ack).toBe(DecisionKind.Done);
+      expect(ack).toContain(`"quantity":${JSON.stringify(quantity)},`);
+      checked += 1;
+    }
+    expect(checked).toBe(3_000);
+    g.destroy();
+  });
+
   it('a place decision names its symbol by market slot and returns the client order id', () => {
     const g = guard('Direct');
     const symbols = ['ETH-USDT', 'BTC-USDT', 'SOL_USDC:PERP.2'];

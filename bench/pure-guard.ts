@@ -103,28 +103,9 @@ export function fmtNum(v: number): string {
   return s === '-0' ? '0' : s;
 }
 
-/** Expand JS exponent notation ("1.5e-7", "1e+21") into plain decimal, as Rust's `{}` prints f64. */
-function expandExponent(s: string): string {
-  const e = s.indexOf('e');
-  if (e < 0) return s;
-  const negative = s.charCodeAt(0) === 45;
-  const mantissa = s.slice(negative ? 1 : 0, e);
-  const exp = Number(s.slice(e + 1));
-  const dot = mantissa.indexOf('.');
-  const digits = dot < 0 ? mantissa : mantissa.slice(0, dot) + mantissa.slice(dot + 1);
-  const point = (dot < 0 ? mantissa.length : dot) + exp; // digits before the decimal point
-  let out: string;
-  if (point <= 0) out = `0.${'0'.repeat(-point)}${digits}`;
-  else if (point >= digits.length) out = digits + '0'.repeat(point - digits.length);
-  else out = `${digits.slice(0, point)}.${digits.slice(point)}`;
-  return negative ? `-${out}` : out;
-}
-
-/** guard.rs `json_number`: a number as `JSON.stringify` writes it, but never in exponent form. */
+/** guard.rs `push_json_number`: a number exactly as `JSON.stringify` writes it. */
 export function jsonNumber(v: number): string {
-  if (!Number.isFinite(v)) return 'null';
-  if (Number.isInteger(v) && Math.abs(v) < 9_007_199_254_740_992) return String(v);
-  return expandExponent(String(v));
+  return Number.isFinite(v) ? String(v) : 'null';
 }
 
 /** zmij (serde_json's float printer): shortest digits, fixed for exponents -5..=15, "1.0" for integers. */
