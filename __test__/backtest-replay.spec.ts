@@ -375,6 +375,25 @@ describe('the backend as the agent sees it', () => {
     backend.destroy();
   });
 
+  it('a retried send returns the first ack; only the exact order id names an order', async () => {
+    const backend = new BacktestTradingBackend({ symbol: 'BTC-USDT', data: bars, fees: FEES, liquidity: LIQUIDITY });
+    await new BacktestReplay(backend).run({ maxSteps: 1 });
+    const rest = (clientOrderId: string, price: number) => backend.place({ symbol: 'BTC-USDT', side: 'Buy', quantity: 0.01, orderType: 'Limit', price, timeInForce: 'GTC', clientOrderId });
+    const acks = Array.from({ length: 1_500 }, (_, k) => rest(`retry-${k}`, 15_000 + k / 10));
+    expect(acks[11]?.orderId).toBe('bt-12');
+    // Retries long after, even once the order has changed, return exactly the first ack and place nothing.
+    backend.cancel('bt-12');
+    for (const k of [0, 11, 1_023, 1_024, 1_499]) expect(rest(`retry-${k}`, 1)).toBe(acks[k]);
+    expect(backend.result().orders).toBe(1_500);
+    expect(backend.openOrders()).toHaveLength(1_499);
+    for (const id of ['bt-012', 'bt-1.0', 'bt-0', 'bt-', 'bt-1e1', ' bt-1', 'BT-1', 'xbt-1', 'bt-1501', 'bt-12']) {
+      expect(() => backend.cancel(id), id).toThrow(new RegExp(`order ${id.replace(/[.$]/g, '\\$&')} is not open`));
+    }
+    expect(() => backend.cancel('bt-12')).toThrow(/order bt-12 is not open \(Cancelled\)/);
+    expect(backend.cancel('bt-10').status).toBe('Cancelled');
+    backend.destroy();
+  });
+
   it('bookSnapshot shows the seeded ladder and the agent orders; nothing is seeded without orders', async () => {
     const backend = new BacktestTradingBackend({ symbol: 'BTC-USDT', data: bars, fees: FEES, liquidity: LIQUIDITY });
     const replay = new BacktestReplay(backend);

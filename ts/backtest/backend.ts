@@ -1,6 +1,7 @@
 // BacktestTradingBackend: the `backtest` venue (SPEC §6). Agent orders go into the native L1
 // matching engine; replayed market data (OHLCV bars or trade prints) moves the price, fills resting
 // agent orders and seeds liquidity for marketable ones. Every change is pushed through `subscribe`.
+import { ClientIdWindow } from '../backends/client-id-window';
 import { BackendError } from '../errors';
 import { MatchingEngine, type EngineFill, type SubmitResult } from '../matching';
 import type {
@@ -137,6 +138,7 @@ interface AgentOrder {
 }
 
 const DAY_MS = 86_400_000;
+const ORDER_ID_PREFIX = 'bt-';
 const NO_FILLS: readonly EngineFill[] = [];
 /** `lastResult[1]` codes. */
 const STATUS_NAMES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
@@ -219,9 +221,13 @@ export class BacktestTradingBackend implements TradingBackend {
   private readonly trades: TradeSeries | null;
   private readonly listeners = new Set<(event: BackendEvent) => void>();
   private readonly pnlListeners = new Set<(event: BackendEvent) => void>();
-  private readonly orders = new Map<string, AgentOrder>();
+  /** Every agent order of the run; `bt-<n>` is `orders[n - 1]`. */
+  private readonly orders: AgentOrder[] = [];
   private readonly resting = new Map<number, AgentOrder>();
-  private readonly byClientId = new Map<string, OrderAck>();
+  /** Client ids of the run's orders (never forgotten: a retried send must find its order). */
+  private readonly clientIds = new ClientIdWindow(Number.MAX_SAFE_INTEGER);
+  /** The ack each place returned, by its client id's slot. */
+  private readonly placeAcks: OrderAck[] = [];
   private stepIndex = -1;
   private nowMs = Number.NaN;
   private mark = Number.NaN;
@@ -235,7 +241,6 @@ export class BacktestTradingBackend implements TradingBackend {
   private lockedNotional = 0;
   private day = Number.NaN;
   private dayStartEquity: number;
-  private nextOrderNumber = 1;
   private destroyed = false;
 
   constructor(options: BacktestBackendOptions) {
@@ -429,8 +434,8 @@ export class BacktestTradingBackend implements TradingBackend {
   /** Synchronous `placeOrder` (same rules), for agent loops that need no promise per order. */
   place(request: OrderRequest): OrderAck {
     this.ensureAlive();
-    const known = this.byClientId.get(request.clientOrderId);
-    if (known !== undefined) return known; // a retried send: the order already exists
+    const known = this.clientIds.find(request.clientOrderId);
+    if (known >= 0) return this.placeAcks[known] as OrderAck; // a retried send: the order already exists
     this.checkSymbol(request.symbol);
     this.ensureStarted();
     if (request.stopLoss !== undefined || request.takeProfit !== undefined) {
@@ -459,7 +464,7 @@ export class BacktestTradingBackend implements TradingBackend {
       );
     }
     const order: AgentOrder = {
-      orderId: `bt-${this.nextOrderNumber++}`,
+      orderId: `${ORDER_ID_PREFIX}${this.orders.length + 1}`,
       engineId: outcome[0] as number,
       clientOrderId: request.clientOrderId,
       side: request.side,
@@ -472,7 +477,7 @@ export class BacktestTradingBackend implements TradingBackend {
       status,
     };
     const remainingLots = this.lotGrid.nearestUnits(outcome[4] as number);
-    this.orders.set(order.orderId, order);
+    this.orders.push(order);
     this.applyFills(fills, order);
     if ((status === 'New' || status === 'PartiallyFilled') && remainingLots > 0) {
       order.resting = true;
@@ -482,7 +487,7 @@ export class BacktestTradingBackend implements TradingBackend {
     }
     this.afterAgentChange();
     const ack = this.ack(order, order.status);
-    this.byClientId.set(request.clientOrderId, ack);
+    this.placeAcks[this.clientIds.add(request.clientOrderId)] = ack;
     return ack;
   }
 
@@ -696,7 +701,7 @@ export class BacktestTradingBackend implements TradingBackend {
       maxDrawdown,
       equity: this.equity.slice(0, steps),
       fills: this.fillLog.slice(),
-      orders: this.orders.size,
+      orders: this.orders.length,
     };
   }
 
@@ -799,8 +804,16 @@ export class BacktestTradingBackend implements TradingBackend {
   /** Rows of [price, quantity, orders] for `marketBuyCost`, allocated on first use. */
   private askScratch: Float64Array | undefined;
 
+  /** The order `bt-<n>` names (only that exact spelling), if this run placed it. */
+  private orderById(orderId: string): AgentOrder | undefined {
+    if (!orderId.startsWith(ORDER_ID_PREFIX)) return undefined;
+    const digits = orderId.slice(ORDER_ID_PREFIX.length);
+    const number = Number(digits);
+    return Number.isSafeInteger(number) && number >= 1 && String(number) === digits ? this.orders[number - 1] : undefined;
+  }
+
   private openOrder(orderId: string): AgentOrder {
-    const order = this.orders.get(orderId);
+    const order = this.orderById(orderId);
     if (order === undefined || !order.resting) {
       throw new BackendError('rejected', `backtest: order ${orderId} is not open${order === undefined ? '' : ` (${order.status})`}`);
     }
@@ -888,7 +901,7 @@ export class BacktestTradingBackend implements TradingBackend {
 
   private ack(order: AgentOrder, status: AckStatus): OrderAck {
     const filledQuantity = this.lotGrid.value(order.filledLots);
-    return {
+    const ack: OrderAck = {
       orderId: order.orderId,
       symbol: this.symbol,
       side: order.side,
@@ -896,8 +909,9 @@ export class BacktestTradingBackend implements TradingBackend {
       status,
       timestampMs: this.nowMs,
       filledQuantity,
-      ...(order.filledLots > 0 ? { averagePrice: order.filledValue / filledQuantity } : {}),
     };
+    if (order.filledLots > 0) ack.averagePrice = order.filledValue / filledQuantity;
+    return ack;
   }
 
   private emit(event: BackendEvent): void {
