@@ -12,6 +12,7 @@ import { runAgentBacktest } from '../ts/agent/run-backtest';
 import { loadBars } from '../ts/backtest/load-bars';
 import { barSeriesFromColumns, type BarSeries } from '../ts/backtest/series';
 import { OpenAIProvider } from '../ts/llm/openai-provider';
+import type { LlmProvider } from '../ts/llm/types';
 import { ScriptedProvider } from '../ts/llm/scripted-provider';
 import { generateBars } from '../ts/market-data-generator';
 import { RUNBOOK_RISK } from './harness';
@@ -170,6 +171,28 @@ describe('agent loop end to end', () => {
     expect(nextObservation.last_results).toEqual([expect.objectContaining({ tool: 'place_order', ok: false })]);
     expectSummaryMatchesAudit(auditOf(audit), s);
   }, 60_000);
+
+  it('an in-process provider answers without a promise; its throw is a failed model call, not a crash', async () => {
+    const seen: string[] = [];
+    const provider: LlmProvider = {
+      name: 'in-process',
+      model: 'rule',
+      complete: () => Promise.reject(new Error('complete must not be called when completeInProcess exists')),
+      completeInProcess: (messages) => {
+        const last = messages[messages.length - 1];
+        seen.push(last?.role ?? '?');
+        if (last?.role !== 'user') return { message: { role: 'assistant', content: 'ok' }, usage: { promptTokens: 1, completionTokens: 1, estimated: true } };
+        if (seen.filter((role) => role === 'user').length % 2 === 0) throw new Error('rule failed');
+        const call = { id: `c${seen.length}`, type: 'function' as const, function: { name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"order_type":"Market"}' } };
+        return { message: { role: 'assistant', content: null, tool_calls: [call] }, usage: { promptTokens: 1, completionTokens: 1, estimated: true } };
+      },
+    };
+    const run = await runAgentBacktest({ data: firstBars(loadBars(BTC), 6), symbol: 'BTC-USDT', provider, risk: RUNBOOK_RISK, cash: 100_000 });
+    expect(run.summary.modelErrors).toBe(3); // bars 2, 4, 6
+    expect(run.result.fills.map((f) => f.step)).toEqual([0, 2, 4]);
+    expect(run.summary.modelCalls).toBe(6); // three bars x (order + answer to its result)
+    expect(seen).toEqual(['user', 'tool', 'user', 'user', 'tool', 'user', 'user', 'tool', 'user']);
+  }, 30_000);
 
   it('a model that does not answer in time: the call is aborted, the bar passes without trading', async () => {
     server = await startFakeOpenAI((_request, index) =>

@@ -22,19 +22,24 @@ class EveryBarProvider implements LlmProvider {
   readonly name = 'every-bar';
   readonly model = 'bench';
   private n = 0;
-  complete(messages: readonly ChatMessage[], _tools: readonly ToolSpec[], _signal?: AbortSignal, view?: ObservationView): Promise<ModelReply> {
+  complete(messages: readonly ChatMessage[], tools: readonly ToolSpec[], _signal?: AbortSignal, view?: ObservationView): Promise<ModelReply> {
+    return Promise.resolve(this.completeInProcess(messages, tools, view));
+  }
+
+  /** In-process like the stock scripted provider: the loop calls this without a promise. */
+  completeInProcess(messages: readonly ChatMessage[], _tools: readonly ToolSpec[], view?: ObservationView): ModelReply {
     const last = messages[messages.length - 1];
     const usage = { promptTokens: 0, completionTokens: 0, estimated: true };
-    if (last?.role !== 'user') return Promise.resolve({ message: { role: 'assistant', content: 'ok' }, usage });
+    if (last?.role !== 'user') return { message: { role: 'assistant', content: 'ok' }, usage };
     // Like the stock scripted provider: the loop's numbers, not a re-parse of the JSON it just wrote.
     const observation = view ?? (JSON.parse(last.content) as { symbol: string });
     this.n += 1;
     const side = this.n % 2 === 0 ? 'Sell' : 'Buy';
     const args = `{"symbol":"${observation.symbol}","side":"${side}","quantity":0.01,"order_type":"Market"}`;
-    return Promise.resolve({
+    return {
       message: { role: 'assistant', content: null, tool_calls: [{ id: `c${this.n}`, type: 'function', function: { name: 'place_order', arguments: args } }] },
       usage,
-    });
+    };
   }
 }
 

@@ -5,7 +5,7 @@ import type { StepContext } from '../backtest/replay';
 import { DeadlineRace } from '../deadline';
 import { dispatchToolCall, toOpenAITools } from '../tool-formats';
 import type { TradingTools } from '../tools';
-import type { ChatMessage, LlmProvider, ObservationView, ToolSpec } from '../llm/types';
+import type { ChatMessage, LlmProvider, ModelReply, ObservationView, ToolSpec } from '../llm/types';
 import type { AuditLog } from './audit';
 import type { Observation } from './observation';
 
@@ -185,9 +185,10 @@ export class AgentLoop {
     const messages: ChatMessage[] = [this.system, { role: 'user', content: observationJson }];
     const results: Observation['last_results'] = [];
     for (let turn = 0; turn < this.maxSteps; turn += 1) {
-      let reply;
+      let reply: ModelReply;
       try {
-        reply = await this.askModel(messages, view);
+        const inProcess = this.provider.completeInProcess;
+        reply = inProcess !== undefined ? inProcess.call(this.provider, messages, this.specs, view) : await this.askModel(messages, view);
       } catch (error) {
         this.stats.modelErrors += 1;
         this.audit?.write({ kind: 'model', time_ms: timeMs, step, provider: this.provider.name, prompt_tokens: 0, completion_tokens: 0, tool_calls: 0, error: String(error) });

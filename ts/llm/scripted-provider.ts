@@ -53,7 +53,15 @@ export class ScriptedProvider implements LlmProvider {
     };
   }
 
-  complete(messages: readonly ChatMessage[], _tools: readonly ToolSpec[], _signal?: AbortSignal, observation?: ObservationView): Promise<ModelReply> {
+  complete(messages: readonly ChatMessage[], tools: readonly ToolSpec[], _signal?: AbortSignal, observation?: ObservationView): Promise<ModelReply> {
+    try {
+      return Promise.resolve(this.completeInProcess(messages, tools, observation));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  completeInProcess(messages: readonly ChatMessage[], _tools: readonly ToolSpec[], observation?: ObservationView): ModelReply {
     const last = messages[messages.length - 1];
     const prompt = messages.reduce((n, m) => n + estimateTokens(typeof m.content === 'string' ? m.content : ''), 0);
     let toolCalls: ToolCall[] = [];
@@ -80,7 +88,7 @@ export class ScriptedProvider implements LlmProvider {
     }
     const message = { role: 'assistant' as const, content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
     const completion = estimateTokens(JSON.stringify(message));
-    return Promise.resolve({ message, usage: { promptTokens: prompt, completionTokens: completion, estimated: true } });
+    return { message, usage: { promptTokens: prompt, completionTokens: completion, estimated: true } };
   }
 
   private confirmation(messages: readonly ChatMessage[], toolCallId: string, result: string): ToolCall | undefined {

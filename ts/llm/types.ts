@@ -40,6 +40,12 @@ export interface LlmProvider {
    * (a stand-in need not parse the text it was just handed); providers that talk to a model ignore it.
    */
   complete(messages: readonly ChatMessage[], tools: readonly ToolSpec[], signal?: AbortSignal, observation?: ObservationView): Promise<ModelReply>;
+  /**
+   * The same answer without a promise, for providers that run in-process and decide at once. The
+   * loop then calls this instead of `complete`: no promise to wait for and no timeout to race (a
+   * synchronous call cannot outlive one). A throw counts as a failed model call.
+   */
+  completeInProcess?(messages: readonly ChatMessage[], tools: readonly ToolSpec[], observation?: ObservationView): ModelReply;
 }
 
 /** The parts of an observation an in-process provider decides on (same data as its JSON). */
