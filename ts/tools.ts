@@ -264,7 +264,6 @@ class GuardedTools {
    * settled promise and no async frame; only a refresh or a backend call awaits.
    */
   private execute(name: ToolName, args: string): Promise<string> {
-    const started = performance.now();
     if (typeof args !== 'string') {
       return rejectAfterAwait(
         new ToolError({
@@ -285,8 +284,10 @@ class GuardedTools {
       return rejectAfterAwait(error);
     }
     const kind = out[Slot.Kind];
-    if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.executeAfterRefresh(name, tool, args, text, kind, started);
-    return this.settle(name, text, out, started);
+    // A call the guard settles itself is timed by the guard; the clock is read here only for one
+    // that goes on to the backend (its time is dominated by the backend's, ms against the µs spent so far).
+    if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.executeAfterRefresh(name, tool, args, text, kind, performance.now());
+    return this.settle(name, text, out, kind === DecisionKind.Send ? performance.now() : Number.NaN);
   }
 
   /** The guard needs market data or an order it does not know: fetch it, then decide again. */

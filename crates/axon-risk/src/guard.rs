@@ -323,6 +323,8 @@ pub struct Guard {
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
     id_prefix: String,
+    /// Reused for the ids of DryRun and PendingConfirm acks (no allocation per ack).
+    id_scratch: String,
     id_seq: u64,
     dry_seq: u64,
 }
@@ -360,6 +362,7 @@ impl Guard {
             id_prefix: prefix.iter().map(|b| format!("{b:02x}")).collect(),
             id_seq: 0,
             dry_seq: 0,
+            id_scratch: String::new(),
             config,
         };
         for symbol in guard.config.limits.allowed_symbols.clone().unwrap_or_default() {
@@ -1030,8 +1033,12 @@ impl Guard {
     #[allow(clippy::too_many_arguments)]
     fn ack_json(&mut self, id_kind: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
         self.dry_seq += 1;
-        let id = generated_id(id_kind, &self.id_prefix, self.dry_seq);
-        self.ack_json_with_id(&id, symbol, side, quantity, status, now, token)
+        let mut id = std::mem::take(&mut self.id_scratch);
+        id.clear();
+        push_generated_id(&mut id, id_kind, &self.id_prefix, self.dry_seq);
+        let json = self.ack_json_with_id(&id, symbol, side, quantity, status, now, token);
+        self.id_scratch = id;
+        json
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1061,12 +1068,17 @@ fn validate_market(symbol: &str, update: MarketUpdate) -> Result<f64, GuardError
 /// `kind-prefix-seq`: the ids the guard makes (client order ids, DryRun and pending order ids).
 fn generated_id(kind: &str, prefix: &str, seq: u64) -> String {
     let mut id = String::with_capacity(kind.len() + prefix.len() + 22);
-    id.push_str(kind);
-    id.push('-');
-    id.push_str(prefix);
-    id.push('-');
-    push_integer(&mut id, seq as i64);
+    push_generated_id(&mut id, kind, prefix, seq);
     id
+}
+
+/// `kind-prefix-seq`, the shape of every id the guard makes up.
+fn push_generated_id(out: &mut String, kind: &str, prefix: &str, seq: u64) {
+    out.push_str(kind);
+    out.push('-');
+    out.push_str(prefix);
+    out.push('-');
+    push_integer(out, seq as i64);
 }
 
 pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, timestamp_ms: i64, token: Option<&str>) -> String {
