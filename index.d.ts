@@ -287,6 +287,14 @@ export declare const OUT_LEN: number
 export declare const RESULT_STRIDE: number
 
 /**
+ * Rows of numbers as JSON arrays, each followed by a comma (`[c0,c1,...],`, numbers exactly as
+ * `JSON.stringify` prints them), row `i` taking `columns[k][i]` for rows `0..starts.length - 1`;
+ * `starts` gets where each row begins and, last, the end. For observations that show a window of
+ * rows: one slice of this text instead of formatting every row again.
+ */
+export declare function rowsJson(columns: Array<Float64Array>, starts: Float64Array): string
+
+/**
  * Diagnostic: panics inside the containment wrapper, so callers (tests, `--self-check`) can prove a
  * Rust panic reaches JS as an exception and the process survives.
  */

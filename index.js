@@ -883,4 +883,5 @@ module.exports.OUT_FILLS = nativeBinding.OUT_FILLS
 module.exports.OUT_INFO = nativeBinding.OUT_INFO
 module.exports.OUT_LEN = nativeBinding.OUT_LEN
 module.exports.RESULT_STRIDE = nativeBinding.RESULT_STRIDE
+module.exports.rowsJson = nativeBinding.rowsJson
 module.exports.triggerNativePanic = nativeBinding.triggerNativePanic

@@ -17,7 +17,7 @@ use axon_risk::{
     AckStatus, Action, Clock, Code, Decision, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate, Outcome,
     RiskLimits, SafetyMode, Side, Source, SystemClock, ToolKind,
 };
-use napi::bindgen_prelude::Float64ArraySlice;
+use napi::bindgen_prelude::{Float64Array, Float64ArraySlice};
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 
@@ -473,6 +473,28 @@ pub fn guard_record_read(handle: f64, ticket: f64, elapsed_seconds: f64) -> Resu
     with_guard(handle, "guardRecordRead", |s| {
         s.guard.record(ticket as u64, Outcome::Acked { order_id: "", status: AckStatus::New }, elapsed_seconds).map_err(map_guard_error)?;
         Ok(())
+    })
+}
+
+/// Rows of numbers as JSON arrays, each followed by a comma (`[c0,c1,...],`, numbers exactly as
+/// `JSON.stringify` prints them), row `i` taking `columns[k][i]` for rows `0..starts.length - 1`;
+/// `starts` gets where each row begins and, last, the end. For observations that show a window of
+/// rows: one slice of this text instead of formatting every row again.
+#[napi]
+pub fn rows_json(columns: Vec<Float64Array>, mut starts: Float64ArraySlice<'_>) -> Result<String> {
+    contain("rowsJson", || {
+        let starts = writable_f64(&mut starts);
+        let rows = starts.len().checked_sub(1).ok_or_else(|| invalid("starts must have room for rows + 1 numbers"))?;
+        if columns.is_empty() {
+            return Err(invalid("columns must not be empty"));
+        }
+        if let Some((k, column)) = columns.iter().enumerate().find(|(_, c)| c.len() < rows) {
+            return Err(invalid(format!("columns[{k}] has {} rows, starts asks for {rows}", column.len())));
+        }
+        let slices: Vec<&[f64]> = columns.iter().map(|c| &**c).collect();
+        let mut out = String::with_capacity(rows * (columns.len() * 12 + 3));
+        axon_risk::json::push_rows_json(&mut out, &slices, rows, starts);
+        Ok(out)
     })
 }
 

@@ -8,6 +8,7 @@ pub mod clock;
 pub mod feed;
 pub mod gate;
 pub mod guard;
+pub mod json;
 pub mod limits;
 pub mod rejection;
 pub mod tokens;
