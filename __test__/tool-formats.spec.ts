@@ -2,6 +2,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { dispatchToolCall, toOpenAITools } from '../ts/index';
+import { ackStatus } from '../ts/tool-formats';
 import { RUNBOOK_RISK, setup } from './harness';
 
 describe('tool formats', () => {
@@ -15,6 +16,16 @@ describe('tool formats', () => {
       expect(t.function.description.length).toBeGreaterThan(10);
     }
     expect(formatted[0]?.function.parameters).toMatchObject({ required: ['symbol', 'side', 'quantity'] });
+  });
+
+  it('reads the status of an OrderAck and of nothing else', () => {
+    const ack = (status: string, id = 'bt-1') => JSON.stringify({ order_id: id, symbol: 'BTC-USDT', side: 'Buy', quantity: 1, status, timestamp_ms: 0 });
+    for (const status of ['Filled', 'New', 'PendingConfirm', 'DryRun', 'Cancelled']) expect(ackStatus(ack(status))).toBe(status);
+    // An id that spells a status inside its string does not fool it (inside a JSON string every quote is escaped).
+    expect(ackStatus(ack('Replaced', '","status":"Filled'))).toBe('Replaced');
+    for (const notAnAck of ['', '{}', '[]', ack('Fill3d'), ack(''), ack('Ünïcode'), '{"error_type":"x","status":"Filled"}', ' {"order_id":"x","status":"New"}', '{"order_id":"x","status":"New']) {
+      expect(ackStatus(notAnAck), notAnAck).toBeUndefined();
+    }
   });
 
   it('dispatch returns results and ToolError JSON, never throws for the model', async () => {

@@ -23,7 +23,22 @@ export interface ToolCallOutcome {
   code?: string;
 }
 
-const STATUS = /^\{"order_id":.*"status":"([A-Za-z]+)"/;
+const ACK_START = '{"order_id":';
+const STATUS_KEY = '"status":"';
+
+/** The status of an OrderAck JSON (`{"order_id":…,"status":"Filled",…}`), else undefined. */
+export function ackStatus(content: string): string | undefined {
+  if (!content.startsWith(ACK_START)) return undefined;
+  const at = content.lastIndexOf(STATUS_KEY);
+  if (at < 0) return undefined;
+  const from = at + STATUS_KEY.length;
+  let end = from;
+  for (; end < content.length; end += 1) {
+    const lower = content.charCodeAt(end) | 0x20; // ASCII letters fold to a-z; nothing else lands there
+    if (lower < 0x61 || lower > 0x7a) break;
+  }
+  return end > from && content.charCodeAt(end) === 0x22 ? content.slice(from, end) : undefined;
+}
 
 /**
  * Run the model's call of `name` with `args`. Never throws for the model's mistakes: an unknown
@@ -51,7 +66,7 @@ export function dispatchToolCall(tools: readonly Tool[], name: string, args: str
 }
 
 function succeeded(content: string): ToolCallOutcome {
-  const status = STATUS.exec(content)?.[1];
+  const status = ackStatus(content);
   return status === undefined ? { ok: true, content } : { ok: true, content, status };
 }
 
