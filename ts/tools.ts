@@ -129,7 +129,6 @@ const SCHEMAS: Record<ToolName, JsonSchema> = {
   query_portfolio: queryPortfolioSchema,
 };
 
-
 /** Build the four guarded tools over a backend. Throws `TypeError` naming the key on bad options. */
 export function createTradingTools(options: TradingToolsOptions): TradingTools {
   const parsed = optionsSchema.safeParse(options);

@@ -141,7 +141,7 @@ impl std::error::Error for GuardError {}
 /// An order the risk chain approved for a backend, normalized.
 #[derive(Debug, Clone, PartialEq)]
 pub struct OrderToSend {
-    pub symbol: String,
+    pub symbol: Arc<str>,
     /// The symbol's market slot ([`Guard::market_slot`]): callers may name the symbol by it.
     pub market_slot: u32,
     pub side: Side,
@@ -308,7 +308,8 @@ pub struct Guard {
     config: GuardConfig,
     clock: Arc<dyn Clock>,
     metrics: Arc<TradingMetrics>,
-    symbols: Vec<Box<str>>,
+    /// Shared with every `OrderToSend` that names the symbol (no allocation per order).
+    symbols: Vec<Arc<str>>,
     symbol_index: HashMap<Box<str>, u32>,
     dynamic_symbols: bool,
     market: Vec<MarketState>,
@@ -726,7 +727,7 @@ impl Guard {
         };
         let learn_price = if a.order_type == OrderType::Limit { price } else { f64::NAN };
         let order = OrderToSend {
-            symbol: a.symbol.into_owned(),
+            symbol: Arc::clone(&self.symbols[index as usize]),
             market_slot: index,
             side: a.side,
             quantity: a.quantity,
