@@ -8,12 +8,13 @@ import { DeadlineRace } from './deadline';
 import { describeZodError } from './zod-issues';
 import { BackendError, ToolError } from './errors';
 import { jsonLineLogger, type Logger } from './log';
+import { parseBackendEvent } from './backend-answers';
 import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
 import { NativeGuardHandle } from './guard';
 import { ACK_STATUS_INDEX, ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
-import type { BackendEvent, OrderAck, OrderRequest, OrderType, ReplaceRequest, SafetyModeName, Side, SyncOrderOps, TimeInForce, TradingBackend } from './types';
+import type { OrderAck, OrderRequest, OrderType, ReplaceRequest, SafetyModeName, Side, SyncOrderOps, TimeInForce, TradingBackend } from './types';
 
 type Action = (typeof ACTIONS)[number];
 
@@ -232,7 +233,18 @@ class GuardedTools {
     };
   }
 
-  private onBackendEvent(event: BackendEvent): void {
+  /**
+   * A push from the backend. Never throws (it runs on the backend's stack, often a timer's): a bad
+   * event is logged as a BackendError and the symbol it names loses its pushed data (fail closed).
+   */
+  private onBackendEvent(value: unknown): void {
+    const parsed = parseBackendEvent(value);
+    if (!parsed.ok) {
+      this.distrustMarket(parsed.symbol);
+      this.logger.log('error', { msg: `BackendError: invalid ${parsed.what} from ${this.backend.name}: ${parsed.reason}`, mode: this.mode });
+      return;
+    }
+    const event = parsed.event;
     try {
       switch (event.type) {
         case 'market':
@@ -253,8 +265,18 @@ class GuardedTools {
       }
     } catch (error) {
       // Fail closed: never keep trusting what was pushed before a bad event.
-      if (event.type === 'market') this.guard.invalidateMarket(event.symbol);
+      this.distrustMarket(event.type === 'pnl' ? undefined : event.symbol);
       this.logger.log('error', { msg: `BackendError: invalid ${event.type} event from ${this.backend.name}: ${String(error)}`, mode: this.mode });
+    }
+  }
+
+  /** Forget the pushed market data of `symbol` (if the guard still lives: a push may come after `close`). */
+  private distrustMarket(symbol: string | undefined): void {
+    if (symbol === undefined) return;
+    try {
+      this.guard.invalidateMarket(symbol);
+    } catch (error) {
+      this.logger.log('error', { msg: `BackendError: cannot invalidate market data of ${symbol}: ${String(error)}`, mode: this.mode });
     }
   }
 

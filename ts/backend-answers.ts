@@ -1,0 +1,102 @@
+// Everything a backend hands the tools is untrusted (a venue adapter, a user's own backend): push
+// events, acks and getter results are parsed here before the guard sees them. A value that does not
+// parse is a `BackendError` naming the field, never a TypeError deep inside the tools.
+import { z } from 'zod';
+
+import { BackendError } from './errors';
+import type { BackendEvent, OpenOrder, OrderAck, Portfolio, Position } from './types';
+import { describeZodError } from './zod-issues';
+
+const side = z.enum(['Buy', 'Sell']);
+const symbol = z.string().min(1);
+
+const backendEventSchema = z.discriminatedUnion('type', [
+  z.object({
+    type: z.literal('market'),
+    symbol,
+    referencePrice: z.number().nullable(),
+    position: z.number(),
+    openBuyQuantity: z.number(),
+    openSellQuantity: z.number(),
+  }),
+  z.object({
+    type: z.literal('order'),
+    orderId: z.string().min(1),
+    symbol,
+    side,
+    price: z.number(),
+    remaining: z.number(),
+    clientOrderId: z.string().optional(),
+  }),
+  z.object({ type: z.literal('pnl'), dailyPnl: z.number() }),
+]);
+
+/** Every status an ack may carry, `Rejected` included (a definite refusal by the venue). */
+export const ACK_STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Replaced', 'Rejected'] as const;
+
+const orderAckSchema = z.object({
+  orderId: z.string().min(1),
+  symbol,
+  side,
+  quantity: z.number(),
+  status: z.enum(ACK_STATUSES),
+  timestampMs: z.number(),
+  filledQuantity: z.number().optional(),
+  averagePrice: z.number().optional(),
+});
+
+const openOrderSchema = z.object({
+  orderId: z.string().min(1),
+  clientOrderId: z.string().optional(),
+  symbol,
+  side,
+  price: z.number(),
+  quantity: z.number(),
+  remaining: z.number(),
+});
+const openOrdersSchema = z.array(openOrderSchema);
+
+const positionSchema = z.object({ symbol, quantity: z.number(), averagePrice: z.number() });
+const positionsSchema = z.array(positionSchema);
+const portfolioSchema = z.object({
+  balances: z.array(z.object({ asset: z.string(), free: z.number(), locked: z.number() })),
+  positions: positionsSchema,
+});
+const referencePriceSchema = z.number().nullable();
+
+/** A push event, or the reason it is unusable (`key: problem`; `(event)` names the whole value). */
+export function parseBackendEvent(value: unknown): { ok: true; event: BackendEvent } | { ok: false; what: string; reason: string; symbol: string | undefined } {
+  const parsed = backendEventSchema.safeParse(value);
+  if (parsed.success) return { ok: true, event: parsed.data };
+  // An event for a real symbol whose other fields are bad still names the symbol to distrust.
+  const claimed = typeof value === 'object' && value !== null ? (value as { type?: unknown; symbol?: unknown }) : {};
+  const what = claimed.type === 'market' || claimed.type === 'order' || claimed.type === 'pnl' ? `${claimed.type} event` : 'event';
+  return { ok: false, what, reason: describeZodError(parsed.error, '(event)'), symbol: typeof claimed.symbol === 'string' ? claimed.symbol : undefined };
+}
+
+function parseAnswer<T>(schema: z.ZodType<T>, value: unknown, what: string, backend: string): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new BackendError('other', `${backend} answered ${what} unusably: ${describeZodError(parsed.error, `(${what})`)}`);
+}
+
+/** The ack of an order call; throws a `BackendError` ('other': the outcome is unknown) otherwise. */
+export function parseOrderAck(value: unknown, backend: string): OrderAck {
+  return parseAnswer(orderAckSchema, value, 'the order call', backend);
+}
+
+export function parseOpenOrders(value: unknown, backend: string): OpenOrder[] {
+  return parseAnswer(openOrdersSchema, value, 'getOpenOrders', backend);
+}
+
+export function parsePositions(value: unknown, backend: string): Position[] {
+  return parseAnswer(positionsSchema, value, 'getPositions', backend);
+}
+
+export function parsePortfolio(value: unknown, backend: string): Portfolio {
+  return parseAnswer(portfolioSchema, value, 'getPortfolio', backend);
+}
+
+export function parseReferencePrice(value: unknown, backend: string): number | null {
+  return parseAnswer(referencePriceSchema, value, 'getReferencePrice', backend);
+}
