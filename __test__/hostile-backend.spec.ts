@@ -8,7 +8,8 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { T0 } from './harness';
+import { dispatchToolCall, MockTradingBackend, type OrderAck, type OrderRequest, type SyncOrderOps, type TradingBackend } from '../ts/index';
+import { ack, limit, rejection, setup, T0 } from './harness';
 
 const DIST = join(__dirname, '..', 'dist', 'ts', 'index.js');
 
@@ -79,5 +80,112 @@ describe('malformed push events (issue 18.3)', () => {
     // The bad push for BTC-USDT made the guard forget its pushed data: the next order fetched it.
     expect(seen.fetchesBefore).toBe(0);
     expect(seen.fetchesAfter).toBe(1);
+  });
+});
+
+/**
+ * The mock venue with its place answered by `answer` (given the request and a function that really
+ * places it), through its promises or its `syncOrders`; `push: false` removes its push feed, so the
+ * guard works on fetched snapshots only.
+ */
+function hostileVenue(synchronous: boolean, push: boolean, answer: (place: () => OrderAck) => unknown): { venue: MockTradingBackend; backend: TradingBackend } {
+  const venue = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
+  const ops = venue.syncOrders as SyncOrderOps;
+  const place = ops.placeOrder;
+  const hostile = (request: OrderRequest) => answer(() => place(request)) as OrderAck;
+  const backend = Object.create(venue) as MockTradingBackend;
+  if (synchronous) {
+    ops.placeOrder = hostile;
+  } else {
+    Object.defineProperty(backend, 'syncOrders', { value: undefined });
+    backend.placeOrder = (request) => Promise.resolve().then(() => hostile(request));
+  }
+  if (!push) Object.defineProperty(backend, 'subscribe', { value: undefined });
+  return { venue, backend };
+}
+
+/** The mock venue without its push feed: the guard fetches snapshots. */
+function pulledVenue(): { venue: MockTradingBackend; backend: MockTradingBackend } {
+  const venue = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
+  const backend = Object.create(venue) as MockTradingBackend;
+  Object.defineProperty(backend, 'subscribe', { value: undefined });
+  return { venue, backend };
+}
+
+describe('unusable backend answers (issue 18.4)', () => {
+  for (const synchronous of [false, true]) {
+    const via = synchronous ? 'syncOrders' : 'promises';
+
+    it(`a null ack or one without a string order id settles the call as BACKEND_OTHER, slot kept (${via})`, async () => {
+      for (const [bad, field] of [
+        [null, '(the order call)'],
+        [{ orderId: 42, symbol: 'BTC-USDT', side: 'Buy', quantity: 0.1, status: 'New', timestampMs: T0 }, 'orderId'],
+      ] as const) {
+        const { backend } = hostileVenue(synchronous, true, () => bad);
+        const { tools, lines } = setup({ mode: 'Direct', backend, risk: { maxPositionAbs: 10 } });
+        const error = await rejection(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.1, 19_000));
+        expect(error.code).toBe('BACKEND_OTHER');
+        expect(error.message.startsWith(`Backend: other: mock answered the order call unusably: ${field}: `)).toBe(true);
+        expect(tools.state()).toMatchObject({ inflight: 0, dailyOrders: 1 });
+        expect(lines.some((l) => l.includes('"level":"error"') && l.includes('BackendError (other)'))).toBe(true);
+        // Trading goes on: the next call is decided, not locked.
+        expect((await ack(tools.queryPortfolio, '{}')).balances).toBeDefined();
+      }
+    });
+
+    it(`an unknown outcome keeps its exposure until a fetched snapshot shows whether the order rests (${via})`, async () => {
+      // The venue placed the order but its ack is unusable: the next order sees it and is refused.
+      const placedAnyway = hostileVenue(synchronous, false, (place) => (place(), null));
+      const first = setup({ mode: 'Direct', backend: placedAnyway.backend, risk: { maxPositionAbs: 1 } });
+      expect((await rejection(first.tools.placeOrder, limit('BTC-USDT', 'Buy', 1, 19_000))).code).toBe('BACKEND_OTHER');
+      const fetches = placedAnyway.venue.calls.getPositions;
+      const refused = await rejection(first.tools.placeOrder, limit('BTC-USDT', 'Buy', 1, 19_000));
+      expect([refused.code, refused.message]).toEqual(['MAX_POSITION_ABS', 'RiskLimits: projected position 2 exceeds max abs 1']);
+      expect(placedAnyway.venue.calls.getPositions).toBe(fetches + 1);
+      expect(placedAnyway.venue.openOrders()).toHaveLength(1);
+
+      // The venue never placed it: the snapshot shows nothing, the exposure is released.
+      let hostile = true;
+      const neverPlaced = hostileVenue(synchronous, false, (place) => (hostile ? { status: 'New' } : place()));
+      const second = setup({ mode: 'Direct', backend: neverPlaced.backend, risk: { maxPositionAbs: 1 } });
+      expect((await rejection(second.tools.placeOrder, limit('BTC-USDT', 'Buy', 1, 19_000))).code).toBe('BACKEND_OTHER');
+      expect(neverPlaced.venue.openOrders()).toHaveLength(0);
+      hostile = false;
+      expect((await ack(second.tools.placeOrder, limit('BTC-USDT', 'Buy', 1, 19_000))).status).toBe('New');
+      expect(second.tools.state()).toMatchObject({ inflight: 0, dailyOrders: 2 });
+    });
+  }
+
+  it('a syncOrders getter that throws settles the call as BACKEND_OTHER; dispatchToolCall does not throw', async () => {
+    const venue = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
+    let broken = true;
+    const syncOrders = Object.getOwnPropertyDescriptor(MockTradingBackend.prototype, 'syncOrders')?.get;
+    Object.defineProperty(venue, 'syncOrders', {
+      get(this: MockTradingBackend) {
+        if (broken) throw new Error('sync ops unavailable');
+        return syncOrders?.call(this) as SyncOrderOps | undefined;
+      },
+    });
+    const { tools } = setup({ mode: 'Direct', backend: venue, risk: { maxPositionAbs: 1 } });
+    const outcome = await dispatchToolCall(tools.tools, 'place_order', limit('BTC-USDT', 'Buy', 1, 19_000));
+    expect(outcome).toMatchObject({ ok: false, code: 'BACKEND_OTHER' });
+    expect(JSON.parse(outcome.content)).toMatchObject({ code: 'BACKEND_OTHER', message: 'Backend: other: sync ops unavailable' });
+    expect(tools.state()).toMatchObject({ inflight: 0, dailyOrders: 1 });
+    broken = false;
+    expect((await ack(tools.placeOrder, limit('BTC-USDT', 'Buy', 1, 19_000))).status).toBe('New');
+  });
+
+  it('getters that throw or answer garbage: the order fails closed, the query fails as BACKEND_OTHER naming the field', async () => {
+    const { backend } = pulledVenue();
+    const { tools, lines } = setup({ mode: 'Direct', backend, risk: { maxPositionAbs: 1 } });
+    backend.getPositions = () => Promise.resolve([{ symbol: 'BTC-USDT', quantity: 'none' }] as never);
+    const unknown = await rejection(tools.placeOrder, limit('BTC-USDT', 'Buy', 1, 19_000));
+    expect(unknown.message).toBe("RiskLimits: position of 'BTC-USDT' is unknown, so max_position_abs cannot be checked");
+    expect(lines.some((l) => l.includes('getPositions') && l.includes('0.quantity'))).toBe(true);
+    backend.getPortfolio = () => Promise.resolve(null as never);
+    const query = await dispatchToolCall(tools.tools, 'query_portfolio', '{}');
+    expect(query).toMatchObject({ ok: false, code: 'BACKEND_OTHER' });
+    expect((JSON.parse(query.content) as { message: string }).message).toMatch(/^Backend: other: mock answered getPortfolio unusably: \(getPortfolio\): /);
+    expect(tools.state()).toMatchObject({ inflight: 0, dailyOrders: 0 });
   });
 });

@@ -82,7 +82,13 @@ function parseAnswer<T>(schema: z.ZodType<T>, value: unknown, what: string, back
 
 /** The ack of an order call; throws a `BackendError` ('other': the outcome is unknown) otherwise. */
 export function parseOrderAck(value: unknown, backend: string): OrderAck {
-  return parseAnswer(orderAckSchema, value, 'the order call', backend);
+  const parsed = orderAckSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const claimed = value as { orderId?: unknown; status?: unknown } | null;
+  if (typeof claimed?.orderId === 'string' && parsed.error.issues.every((issue) => issue.path[0] === 'status')) {
+    throw new BackendError('other', `${backend} acknowledged order ${claimed.orderId} with an unknown status ${JSON.stringify(claimed.status)}`);
+  }
+  throw new BackendError('other', `${backend} answered the order call unusably: ${describeZodError(parsed.error, '(the order call)')}`);
 }
 
 export function parseOpenOrders(value: unknown, backend: string): OpenOrder[] {

@@ -8,11 +8,11 @@ import { DeadlineRace } from './deadline';
 import { describeZodError } from './zod-issues';
 import { BackendError, ToolError } from './errors';
 import { jsonLineLogger, type Logger } from './log';
-import { parseBackendEvent } from './backend-answers';
+import { parseBackendEvent, parseOpenOrders, parseOrderAck, parsePortfolio, parsePositions, parseReferencePrice } from './backend-answers';
 import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
 import { NativeGuardHandle } from './guard';
-import { ACK_STATUS_INDEX, ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
+import { ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
 import type { OrderAck, OrderRequest, OrderType, ReplaceRequest, SafetyModeName, Side, SyncOrderOps, TimeInForce, TradingBackend } from './types';
 
@@ -344,9 +344,15 @@ class GuardedTools {
             return this.failed(name, ticket, new BackendError('other', `daily counts not saved: ${String(cause)}`), started);
           }
         }
-        const sync = this.backend.syncOrders;
+        let sync: SyncOrderOps | undefined;
+        try {
+          sync = action === 'query' ? undefined : this.backend.syncOrders;
+        } catch (cause) {
+          // A getter that throws is the backend's fault like a call that throws: settled, unknown outcome.
+          return this.failed(name, ticket, cause, started);
+        }
         if (sync !== undefined && action !== 'query') return this.sendSync(name, ticket, sync, action, text, out, started);
-        return this.send(name, ticket, this.callBackend(action, text, out), started);
+        return this.send(name, ticket, action === 'query', this.callBackend(action, text, out), started);
       }
       default: {
         const error = rejectionError(out, text);
@@ -357,8 +363,8 @@ class GuardedTools {
     }
   }
 
-  private async send(name: ToolName, ticket: number, call: Promise<OrderAck | string>, started: number): Promise<string> {
-    let result: OrderAck | string;
+  private async send(name: ToolName, ticket: number, query: boolean, call: Promise<unknown>, started: number): Promise<string> {
+    let result: unknown;
     try {
       result = await this.deadlines.run(call);
     } catch (cause) {
@@ -366,7 +372,11 @@ class GuardedTools {
       return this.backendFailure(name, ticket, cause, started);
     }
     try {
-      return this.settleBackendCall(name, ticket, result, started);
+      if (query) {
+        this.guard.recordRead(ticket, (performance.now() - started) / 1000);
+        return result as string;
+      }
+      return this.settleAck(name, ticket, result, started);
     } finally {
       this.metrics.notify();
     }
@@ -378,13 +388,13 @@ class GuardedTools {
    */
   private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, out: Float64Array, started: number): Promise<string> {
     try {
-      let result: OrderAck;
+      let result: unknown;
       try {
         result = this.orderCall(ops, action, text, out);
       } catch (cause) {
         return this.backendFailure(name, ticket, cause, started);
       }
-      return Promise.resolve(this.settleBackendCall(name, ticket, result, started));
+      return Promise.resolve(this.settleAck(name, ticket, result, started));
     } catch (error) {
       return rejectAfterAwait(error);
     } finally {
@@ -393,7 +403,7 @@ class GuardedTools {
   }
 
   /** Settle a SEND decision as failed before anything was sent. */
-  private failed(name: ToolName, ticket: number, cause: BackendError, started: number): Promise<never> {
+  private failed(name: ToolName, ticket: number, cause: unknown, started: number): Promise<never> {
     try {
       return this.backendFailure(name, ticket, cause, started);
     } catch (error) {
@@ -412,17 +422,16 @@ class GuardedTools {
     throw error;
   }
 
-  private settleBackendCall(name: ToolName, ticket: number, result: OrderAck | string, started: number): string {
-    if (typeof result === 'string') {
-      this.guard.recordRead(ticket, (performance.now() - started) / 1000);
-      return result;
+  /** Settle an order call by what the backend answered; an unusable answer is an unknown outcome. */
+  private settleAck(name: ToolName, ticket: number, answer: unknown, started: number): string {
+    let result: OrderAck;
+    try {
+      result = parseOrderAck(answer, this.backend.name);
+    } catch (cause) {
+      return this.backendFailure(name, ticket, cause, started);
     }
     if (result.status === 'Rejected') {
       return this.backendFailure(name, ticket, new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`), started);
-    }
-    if (!ACK_STATUS_INDEX.has(result.status)) {
-      const unknown = new BackendError('other', `${this.backend.name} acknowledged order ${String(result.orderId)} with an unknown status ${JSON.stringify(result.status)}`);
-      return this.backendFailure(name, ticket, unknown, started);
     }
     const ackJson = this.guard.recordAck(ticket, result, (performance.now() - started) / 1000, name === 'cancel_order');
     if (this.logger.isEnabled('info')) {
@@ -471,7 +480,7 @@ class GuardedTools {
   }
 
   /** Start the backend call a SEND decision asks for (synchronously reading `out`). Query results are already agent-facing JSON. */
-  private callBackend(action: Action, text: string, out: Float64Array): Promise<OrderAck | string> {
+  private callBackend(action: Action, text: string, out: Float64Array): Promise<unknown> {
     try {
       if (action === 'query') return this.portfolioJson(text === '' ? undefined : text);
       return this.orderCall<Promise<OrderAck>>(this.backend, action, text, out);
@@ -482,7 +491,10 @@ class GuardedTools {
   }
 
   private async portfolioJson(symbol: string | undefined): Promise<string> {
-    const [portfolio, openOrders] = await Promise.all([this.backend.getPortfolio(), this.backend.getOpenOrders()]);
+    const name = this.backend.name;
+    const [portfolioAnswer, openOrdersAnswer] = await Promise.all([this.backend.getPortfolio(), this.backend.getOpenOrders()]);
+    const portfolio = parsePortfolio(portfolioAnswer, name);
+    const openOrders = parseOpenOrders(openOrdersAnswer, name);
     const assets = symbol === undefined ? undefined : new Set(symbol.split(/[-/]/));
     return JSON.stringify({
       balances: portfolio.balances.filter((b) => assets === undefined || assets.has(b.asset)),
@@ -498,9 +510,13 @@ class GuardedTools {
   /** Fetch what the guard needs for `symbol`. On failure the guard stays without data and rejects (fail-closed). */
   private async refreshMarket(symbol: string): Promise<void> {
     try {
-      const [price, positions, openOrders] = await this.deadlines.run(
+      const [priceAnswer, positionsAnswer, openOrdersAnswer] = await this.deadlines.run(
         Promise.all([this.backend.getReferencePrice(symbol), this.backend.getPositions(), this.backend.getOpenOrders(symbol)]),
       );
+      const name = this.backend.name;
+      const price = parseReferencePrice(priceAnswer, name);
+      const positions = parsePositions(positionsAnswer, name);
+      const openOrders = parseOpenOrders(openOrdersAnswer, name);
       let openBuyQuantity = 0;
       let openSellQuantity = 0;
       for (const order of openOrders) {
@@ -517,7 +533,7 @@ class GuardedTools {
 
   private async refreshOrders(): Promise<void> {
     try {
-      for (const order of await this.deadlines.run(this.backend.getOpenOrders())) {
+      for (const order of parseOpenOrders(await this.deadlines.run(this.backend.getOpenOrders()), this.backend.name)) {
         this.guard.learnOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
       }
     } catch (error) {

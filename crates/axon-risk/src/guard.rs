@@ -12,8 +12,9 @@
 //!   rejection (rejected, insufficient_funds, symbol_not_found) gives the daily slot back; an unknown
 //!   outcome (network, timeout, other) keeps it, because the order may exist at the venue.
 //! - Exposure for `max_position_abs` is position + open orders on the same side (as the backend
-//!   reports them) + in-flight orders this guard has sent and not yet settled. Fail-closed: a limit
-//!   needing data that cannot be had rejects.
+//!   reports them) + in-flight orders this guard has sent and not yet settled + orders of unknown
+//!   outcome, which count until a snapshot fetched after the outcome (never a push alone) shows
+//!   whether they rest. Fail-closed: a limit needing data that cannot be had rejects.
 //! - Cancels reduce risk: they are never blocked by a gate and never move the breaker; they count
 //!   against `max_daily_cancels`. `query_portfolio` is read-only and allowed in every mode.
 //! - Metrics move exactly once per call: at `decide` for calls it finishes, at `record` otherwise.
@@ -227,11 +228,30 @@ struct MarketState {
     known: bool,
     inflight_buy: f64,
     inflight_sell: f64,
+    /// Exposure of orders whose outcome is unknown (a timeout, a dropped connection, an unusable
+    /// ack): they may rest at the venue, so they count until a snapshot fetched afterwards shows
+    /// whether they do (it then reports them as open orders or position, or not at all).
+    uncertain_buy: f64,
+    uncertain_sell: f64,
+    /// Set by an unknown outcome: pushed data alone is not enough until a fetched snapshot arrives.
+    must_fetch: bool,
 }
 
 impl Default for MarketState {
     fn default() -> Self {
-        Self { price: f64::NAN, position: 0.0, open_buy: 0.0, open_sell: 0.0, fetched_at_ms: None, known: false, inflight_buy: 0.0, inflight_sell: 0.0 }
+        Self {
+            price: f64::NAN,
+            position: 0.0,
+            open_buy: 0.0,
+            open_sell: 0.0,
+            fetched_at_ms: None,
+            known: false,
+            inflight_buy: 0.0,
+            inflight_sell: 0.0,
+            uncertain_buy: 0.0,
+            uncertain_sell: 0.0,
+            must_fetch: false,
+        }
     }
 }
 
@@ -243,14 +263,14 @@ impl MarketState {
     }
 
     fn fresh(&self, now_ms: i64, max_age_ms: i64) -> bool {
-        self.known && self.fetched_at_ms.is_none_or(|t| now_ms - t <= max_age_ms)
+        self.known && !self.must_fetch && self.fetched_at_ms.is_none_or(|t| now_ms - t <= max_age_ms)
     }
 
     /// Signed exposure on `side` if everything open and in flight on that side fills.
     fn exposure(&self, side: Side) -> f64 {
         match side {
-            Side::Buy => self.position + self.open_buy + self.inflight_buy,
-            Side::Sell => self.position - self.open_sell - self.inflight_sell,
+            Side::Buy => self.position + self.open_buy + self.inflight_buy + self.uncertain_buy,
+            Side::Sell => self.position - self.open_sell - self.inflight_sell - self.uncertain_sell,
         }
     }
 
@@ -259,6 +279,15 @@ impl MarketState {
             Side::Buy => self.inflight_buy += quantity,
             Side::Sell => self.inflight_sell += quantity,
         }
+    }
+
+    /// An order whose outcome is unknown keeps its exposure until a fetched snapshot accounts for it.
+    fn add_uncertain(&mut self, side: Side, quantity: f64) {
+        match side {
+            Side::Buy => self.uncertain_buy += quantity,
+            Side::Sell => self.uncertain_sell += quantity,
+        }
+        self.must_fetch = true;
     }
 }
 
@@ -490,6 +519,12 @@ impl Guard {
         state.open_sell = update.open_sell_quantity;
         state.fetched_at_ms = fetched_at_ms;
         state.known = true;
+        if !pushed {
+            // A snapshot fetched after an unknown outcome shows the order (open or filled) or not.
+            state.uncertain_buy = 0.0;
+            state.uncertain_sell = 0.0;
+            state.must_fetch = false;
+        }
     }
 
     /// Forget what is known about `symbol` (e.g. after the backend pushed something invalid), so the
@@ -890,7 +925,8 @@ impl Guard {
         Ok(self.settle(inflight, outcome, elapsed_seconds))
     }
 
-    /// The outcome of a closed ticket: release its exposure, count it, learn or give back.
+    /// The outcome of a closed ticket: release its exposure, count it, learn or give back. An
+    /// unknown outcome keeps both its daily slot and its exposure (as uncertain, see `MarketState`).
     fn settle(&mut self, inflight: Inflight, outcome: Outcome<'_>, elapsed_seconds: f64) -> Option<Rejection> {
         if let (Some(index), Some((side, quantity))) = (inflight.symbol, inflight.exposure) {
             let state = &mut self.market[index as usize];
@@ -898,6 +934,9 @@ impl Guard {
             // Float sums drift; never let released exposure go negative.
             state.inflight_buy = state.inflight_buy.max(0.0);
             state.inflight_sell = state.inflight_sell.max(0.0);
+            if matches!(outcome, Outcome::Failed { kind, .. } if !definite_failure(kind)) {
+                state.add_uncertain(side, quantity);
+            }
         }
         let label = inflight.tool.label();
         self.metrics.observe_duration(label, elapsed_seconds);
@@ -908,8 +947,7 @@ impl Guard {
                 None
             }
             Outcome::Failed { kind, message } => {
-                let definite = matches!(kind, ErrorKindLabel::Rejected | ErrorKindLabel::InsufficientFunds | ErrorKindLabel::SymbolNotFound);
-                if definite {
+                if definite_failure(kind) {
                     let now = self.clock.now_ms();
                     if let Some(day) = inflight.order_day {
                         self.daily_orders.release(now, day);
@@ -1108,6 +1146,11 @@ pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, 
     }
     out.push('}');
     out
+}
+
+/// A failure that proves the order does not exist at the venue (its slot and exposure go back).
+fn definite_failure(kind: ErrorKindLabel) -> bool {
+    matches!(kind, ErrorKindLabel::Rejected | ErrorKindLabel::InsufficientFunds | ErrorKindLabel::SymbolNotFound)
 }
 
 /// Fail-closed: without a known position the limit cannot be evaluated, so it rejects.

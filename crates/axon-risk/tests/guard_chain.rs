@@ -325,6 +325,10 @@ fn rejection_breaker_transitions_through_the_guard() {
     }
     let (t, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
     h.guard.record(t, Outcome::Failed { kind: ErrorKindLabel::Network, message: "down" }, 0.0).expect("ticket");
+    // The unknown outcome makes the guard ask for a snapshot; it shows no such order, then pushes resume.
+    let snapshot = MarketUpdate { reference_price: Some(20_000.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
+    h.guard.update_market("BTC-USDT", snapshot, false).expect("valid");
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
     for _ in 0..4 {
         rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
     }
@@ -475,4 +479,41 @@ fn market_slots_take_updates_by_number_and_validate_them_the_same() {
     assert_eq!(error.to_string(), h.guard.update_market("BTC-USDT", bad, true).expect_err("same rule").to_string());
     assert!(error.to_string().contains("position of BTC-USDT must be finite"), "{error}");
     assert!(h.guard.update_market_at(99, update, true).is_err(), "an unknown slot is misuse");
+}
+
+#[test]
+fn an_unknown_outcome_keeps_its_exposure_until_a_fetched_snapshot_accounts_for_it() {
+    let limits = RiskLimits { max_position_abs: Some(1.0), ..Default::default() };
+    let mut h = harness(SafetyMode::Direct, limits, vec![]);
+    flat(&mut h, "BTC-USDT", Some(100.0));
+    let (ticket, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 100.0), false));
+    h.guard.record(ticket, Outcome::Failed { kind: ErrorKindLabel::Other, message: "unusable ack" }, 0.0).expect("ticket");
+    assert_eq!(h.guard.inflight(), 0, "settled");
+    assert_eq!(h.guard.daily_orders(), 1, "the slot is kept: the order may exist");
+    // A push alone does not prove the order absent: the guard asks for a snapshot.
+    flat(&mut h, "BTC-USDT", Some(100.0));
+    match h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 100.0), false) {
+        Decision::NeedMarket { symbol } => assert_eq!(symbol, "BTC-USDT"),
+        other => panic!("expected NeedMarket, got {other:?}"),
+    }
+    // Without a snapshot (the fetch failed) the order still counts.
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 100.0), true));
+    assert_eq!(r.message, "RiskLimits: projected position 2 exceeds max abs 1");
+    // A snapshot that shows the order resting: counted once, as an open order.
+    let resting = MarketUpdate { reference_price: Some(100.0), position: 0.0, open_buy_quantity: 1.0, open_sell_quantity: 0.0 };
+    h.guard.update_market("BTC-USDT", resting, false).expect("valid");
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 0.5, 100.0), false));
+    assert_eq!(r.message, "RiskLimits: projected position 1.5 exceeds max abs 1");
+    // A snapshot that shows no such order: the exposure is gone.
+    let (ticket, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Sell", 1.0, 100.0), false));
+    h.guard.record(ticket, Outcome::Failed { kind: ErrorKindLabel::Timeout, message: "late" }, 0.0).expect("ticket");
+    let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Sell", 1.5, 100.0), true));
+    assert_eq!(r.message, "RiskLimits: projected position -2.5 exceeds max abs 1");
+    let absent = MarketUpdate { reference_price: Some(100.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
+    h.guard.update_market("BTC-USDT", absent, false).expect("valid");
+    sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Sell", 1.0, 100.0), false));
+    // A definite rejection proves the order absent at once.
+    let (ticket, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 100.0), false));
+    h.guard.record(ticket, Outcome::Failed { kind: ErrorKindLabel::Rejected, message: "no" }, 0.0).expect("ticket");
+    sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 100.0), false));
 }
