@@ -9,8 +9,15 @@
 //!             the trial is risk-rejected   -> Open(until = now + cooldown)
 //!   any state --reset()--> Closed (streak 0)
 //! ```
-//! Invariants: only risk rejections move the streak; a call that passes the whole chain clears
-//! it; backend errors never reach the breaker. While HalfOpen with the trial taken, every other call
+//! Invariants: only risk rejections move the streak; a call that passes the whole chain *and whose
+//! outcome is final* clears it (and is the HalfOpen trial); backend errors never reach the breaker.
+//! Final means: an order sent to the venue (Direct, or a confirmed TwoPhase order), or a DryRun
+//! order. A TwoPhase proposal is not final (nothing is sent, the confirmation is the real order),
+//! so it neither clears the streak nor takes the trial; otherwise an agent alternating bad orders
+//! with proposals it never confirms would never trip the breaker. DryRun counts its orders as
+//! passes because a DryRun order is the call's whole outcome (nothing will confirm it): the breaker
+//! then behaves exactly as it would in Direct, which is what a rehearsal is for, and a breaker
+//! opened in DryRun can close again through its trial instead of staying HalfOpen for ever. While HalfOpen with the trial taken, every other call
 //! is blocked until the trial's verdict arrives. An Open breaker is checked before the limits
 //! (`precheck`), so it rejects everything with its own message; the HalfOpen trial is taken only by
 //! a call that passed the limits (`check`), and a call the limits reject in HalfOpen reopens it.

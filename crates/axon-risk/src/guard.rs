@@ -1,7 +1,8 @@
 //! The guard: one call decides a tool call, one more records its outcome (SPEC §1-§5, §7).
 //!
 //! Chain order for orders: Arguments -> SafetyMode -> RiskGate (an open gate blocks outright) ->
-//! RiskLimits -> RiskGate (a HalfOpen breaker's one trial) -> reservation.
+//! RiskLimits -> RiskGate (a HalfOpen breaker's one trial, and the pass that clears the streak:
+//! only for an order that is sent, or a DryRun order; never for a TwoPhase proposal) -> reservation.
 //!
 //! Invariants:
 //! - `decide` either rejects with no side effect on quotas, or (for a call that goes to a backend)
@@ -722,11 +723,10 @@ impl Guard {
             return self.reject(TOOL, side, r, started);
         }
 
-        // RiskGate
-        if let Err(r) = self.gates.check(now) {
+        // RiskGate: the breaker's trial and its pass (an unconfirmed proposal is neither).
+        if let Err(r) = self.pass_gates(sends, now) {
             return self.reject(TOOL, side, r, started);
         }
-        self.gates.on_pass(now);
 
         if !sends {
             return if self.config.mode == SafetyMode::TwoPhase {
@@ -884,10 +884,9 @@ impl Guard {
                 return self.reject(TOOL, side, r, started);
             }
         }
-        if let Err(r) = self.gates.check(now) {
+        if let Err(r) = self.pass_gates(sends, now) {
             return self.reject(TOOL, side, r, started);
         }
-        self.gates.on_pass(now);
 
         if !sends {
             return if self.config.mode == SafetyMode::TwoPhase {
@@ -915,6 +914,20 @@ impl Guard {
             learn: Learn::Replaced(order_id.clone(), KnownOrder { price: new_price, remaining: new_quantity, ..order }),
         });
         Decision::Send { ticket, action: Action::Replace { order_id, price: a.price, quantity: a.quantity } }
+    }
+
+    /// The gate step of an order that passed the limits. Only a call whose outcome is final counts
+    /// as a pass (clears the breaker's streak, takes and passes its HalfOpen trial): an order sent
+    /// to the venue (`sends`: Direct, or a confirmed TwoPhase one) or a DryRun order, which stands in
+    /// for one. A TwoPhase proposal sends nothing, so it moves nothing; the open-breaker block it
+    /// needs already ran in `precheck`.
+    fn pass_gates(&mut self, sends: bool, now: i64) -> Result<(), Rejection> {
+        if !sends && self.config.mode == SafetyMode::TwoPhase {
+            return Ok(());
+        }
+        self.gates.check(now)?;
+        self.gates.on_pass(now);
+        Ok(())
     }
 
     // ---- record -----------------------------------------------------------------------------

@@ -517,3 +517,73 @@ fn an_unknown_outcome_keeps_its_exposure_until_a_fetched_snapshot_accounts_for_i
     h.guard.record(ticket, Outcome::Failed { kind: ErrorKindLabel::Rejected, message: "no" }, 0.0).expect("ticket");
     sent(h.guard.decide(ToolKind::PlaceOrder, &limit("BTC-USDT", "Buy", 1.0, 100.0), false));
 }
+
+#[test]
+fn two_phase_proposals_neither_clear_the_breaker_streak_nor_take_its_trial() {
+    let gates = vec![GateConfig::RejectionCircuitBreaker { threshold: 3, cooldown_ms: 60_000 }];
+    let mut h = harness(SafetyMode::TwoPhase, runbook_limits(), gates);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    let too_big = limit("BTC-USDT", "Buy", 5.0, 20_000.0);
+    let fine = limit("BTC-USDT", "Buy", 0.1, 20_000.0);
+    // An agent alternating bad orders with proposals it never confirms trips the breaker.
+    for _ in 0..2 {
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+        assert_eq!(done(h.guard.decide(ToolKind::PlaceOrder, &fine, false))["status"], "PendingConfirm");
+    }
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Open));
+    // Open: proposals are blocked like everything else.
+    assert_eq!(rejected(h.guard.decide(ToolKind::PlaceOrder, &fine, false)).code, Code::CircuitBreakerOpen);
+
+    // HalfOpen: proposals neither take the one trial nor close the breaker.
+    h.clock.advance(60_000);
+    let first = done(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
+    let token = first["confirm_token"].as_str().expect("token").to_owned();
+    done(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::HalfOpen));
+    // The confirmed order reaches the venue: it is the trial, and it closes the breaker.
+    let confirm = format!(r#"{{"symbol":"BTC-USDT","side":"Buy","quantity":0.1,"price":20000,"confirm_token":"{token}"}}"#);
+    sent(h.guard.decide(ToolKind::PlaceOrder, &confirm, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Closed));
+
+    // A proposal the limits refuse in HalfOpen reopens the breaker, as any refused call does.
+    for _ in 0..3 {
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    }
+    h.clock.advance(60_000);
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::HalfOpen));
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Open));
+
+    // Replace proposals follow the same rule.
+    h.guard.reset_gate();
+    h.guard.learn_order("o1", "BTC-USDT", axon_risk::Side::Buy, 20_000.0, 0.1);
+    for _ in 0..2 {
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+        assert_eq!(done(h.guard.decide(ToolKind::ReplaceOrder, r#"{"order_id":"o1","quantity":0.2}"#, false))["status"], "PendingConfirm");
+    }
+    rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Open));
+}
+
+#[test]
+fn dry_run_orders_count_as_passes_as_direct_orders_would() {
+    let gates = vec![GateConfig::RejectionCircuitBreaker { threshold: 3, cooldown_ms: 60_000 }];
+    let mut h = harness(SafetyMode::DryRun, runbook_limits(), gates);
+    flat(&mut h, "BTC-USDT", Some(20_000.0));
+    let too_big = limit("BTC-USDT", "Buy", 5.0, 20_000.0);
+    let fine = limit("BTC-USDT", "Buy", 0.1, 20_000.0);
+    // A DryRun order is the call's final outcome (nothing will confirm it): it clears the streak.
+    for _ in 0..3 {
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+        assert_eq!(done(h.guard.decide(ToolKind::PlaceOrder, &fine, false))["status"], "DryRun");
+    }
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Closed));
+    for _ in 0..3 {
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
+    }
+    h.clock.advance(60_000);
+    // ... and is the HalfOpen trial: exactly one, which closes the breaker.
+    done(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
+    assert_eq!(h.guard.breaker_state(), Some(BreakerState::Closed));
+}
