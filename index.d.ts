@@ -19,17 +19,8 @@ export declare class NativeMetrics {
   drainEventsJson(): string
 }
 
-/** The ack statuses `guardRecordAck` takes, by index. */
-export declare function ackStatuses(): Array<string>
-
 /** What this addon is: crate version, target, profile and compiler. */
 export declare function buildInfo(): string
-
-/** Machine codes of SPEC §2, indexed by slot 10 of a REJECTED decision. */
-export declare function decisionCodes(): Array<string>
-
-/** `[source, error_type]` pairs, indexed by slot 11 of a REJECTED decision. */
-export declare function decisionSources(): Array<Array<string>>
 
 /** Register a symbol; returns its id (0, 1, 2, ...). */
 export declare function engineAddSymbol(handle: number, tickSize: number, lotSize: number): number
@@ -125,12 +116,6 @@ export declare function engineSeedLadder(handle: number, symbol: number, bestBid
  */
 export declare function engineSubmit(handle: number, symbol: number, side: number, orderType: number, price: number, quantity: number, tif: number, postOnly: boolean): number
 
-/**
- * Cells per market slot in the guard's feed (`guardMarketFeed`): price (NaN: none), position,
- * open buy quantity, open sell quantity, version.
- */
-export declare const FEED_STRIDE: number
-
 /** Numbers per fill row (result buffer tail, `engineReadFills`, batch `fills`). */
 export declare const FILL_STRIDE: number
 
@@ -164,7 +149,7 @@ export declare function guardDailyDay(handle: number): number
 export declare function guardDecide(handle: number, tool: number, args: string, refreshed: boolean): string
 
 /**
- * The guard's decision numbers (`DECISION_SLOTS` cells, see `Slot` in ts/native.ts) as a
+ * The guard's decision numbers (`DECISION_SLOTS` cells, see `raw/layout.rs`) as a
  * Float64Array shared with it: every `guardDecide` writes there. Only once per guard.
  */
 export declare function guardDecisionBuffer(handle: number): Float64Array

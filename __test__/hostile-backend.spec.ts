@@ -8,7 +8,7 @@ import { join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
-import { dispatchToolCall, MockTradingBackend, type OrderAck, type OrderRequest, type SyncOrderOps, type TradingBackend } from '../ts/index';
+import { BackendError, dispatchToolCall, MockTradingBackend, type OrderAck, type OrderRequest, type SyncOrderOps, type TradingBackend } from '../ts/index';
 import { ack, limit, rejection, setup, T0 } from './harness';
 
 const DIST = join(__dirname, '..', 'dist', 'ts', 'index.js');
@@ -187,5 +187,27 @@ describe('unusable backend answers (issue 18.4)', () => {
     expect(query).toMatchObject({ ok: false, code: 'BACKEND_OTHER' });
     expect((JSON.parse(query.content) as { message: string }).message).toMatch(/^Backend: other: mock answered getPortfolio unusably: \(getPortfolio\): /);
     expect(tools.state()).toMatchObject({ inflight: 0, dailyOrders: 0 });
+  });
+});
+
+describe('the redact hook', () => {
+  it('removes a secret a backend echoed from the ToolError, the outcome and every log line', async () => {
+    const secret = 'sk-live-7f3a9c2e41b8d6f0';
+    const redact = (text: string) => text.replaceAll(secret, '[redacted]');
+    const { backend } = pulledVenue();
+    Object.defineProperty(backend, 'syncOrders', { value: undefined });
+    backend.placeOrder = () => Promise.reject(new BackendError('network', `proxy error: Authorization: Bearer ${secret}`));
+    backend.getPositions = () => Promise.reject(new Error(`401 for key ${secret}`));
+    const { tools, lines } = setup({ mode: 'Direct', backend, risk: { maxPositionAbs: 10 }, redact });
+    const failed = await rejection(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.1, 19_000)); // the fetch fails: fail closed
+    expect(failed.code).toBe('MAX_POSITION_ABS');
+    backend.getPositions = () => Promise.resolve([]);
+    const outcome = await dispatchToolCall(tools.tools, 'place_order', limit('BTC-USDT', 'Buy', 0.1, 19_000));
+    expect(outcome).toMatchObject({ ok: false, code: 'BACKEND_NETWORK' });
+    expect(JSON.parse(outcome.content)).toMatchObject({ message: 'Backend: network: proxy error: Authorization: Bearer [redacted]' });
+    const error = await rejection(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.1, 19_000));
+    expect(error.message).toBe('Backend: network: proxy error: Authorization: Bearer [redacted]');
+    expect(lines.filter((l) => l.includes('[redacted]')).length).toBeGreaterThanOrEqual(3);
+    for (const text of [...lines, outcome.content, error.message]) expect(text).not.toContain(secret);
   });
 });

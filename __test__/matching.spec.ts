@@ -11,7 +11,7 @@ import {
   MatchingEngine,
   RESULT_STRIDE,
   type BatchInput,
-} from '../ts/index';
+} from '../ts/engine';
 import { rng } from '../bench/inputs';
 
 function engine(capacity = 10_000): { e: MatchingEngine; s: number; t: number } {

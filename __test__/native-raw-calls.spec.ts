@@ -4,8 +4,9 @@
 // naming the argument, and answers come back byte for byte.
 import { describe, expect, it } from 'vitest';
 
-import { NativeGuardHandle } from '../ts/guard';
-import { DecisionKind, native, Slot } from '../ts/native';
+import { NativeGuardHandle } from '../ts/native/guard';
+import { native } from '../ts/native';
+import { DecisionKind, Slot } from '../ts/native/layout';
 
 const PLACE = 0;
 

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { createTradingTools, MockTradingBackend, silentLogger, TradingMetrics } from '../ts/index';
-import { NativeGuardHandle } from '../ts/guard';
+import { NativeGuardHandle } from '../ts/native/guard';
+import { DECISION_SLOTS } from '../ts/native/layout';
 import { native } from '../ts/native';
 
 describe('native safety', () => {
@@ -31,10 +32,10 @@ describe('native safety', () => {
     const ack = { orderId: 'x', symbol: 'BTC-USDT', side: 'Buy', quantity: 1, status: 'New', timestampMs: 0 } as const;
     expect(() => guard.recordAck(12345, ack, 0, false)).toThrow(/ticket 12345 is unknown or already recorded/);
     expect(() => guard.recordAck(0, { ...ack, status: 'Bogus' as 'New' }, 0, false)).toThrow(/backend ack status must be one of New, /);
-    expect(() => native.guardRecordAck(0, 0, 'x', 9, undefined, 2, 1, 0, 0)).toThrow(/status must index ackStatuses\(\) \(0\.\.5\), got 9/);
-    expect(() => native.guardRecordAck(0, 0, 'x', 0, undefined, 7, 1, 0, 0)).toThrow(/side must be 0 \(Buy\), 1 \(Sell\) or 2 \(none\), got 7/);
+    expect(() => native.guardRecordAck(0, 0, 'x', 9, undefined, 2, 1, 0, 0)).toThrow(/status must index ACK_STATUSES \(0\.\.5\), got 9/);
+    expect(() => native.guardRecordAck(0, 0, 'x', 0, undefined, 7, 1, 0, 0)).toThrow(/side must index SIDES or be 2 \(none\), got 7/);
     // The decision buffer is shared memory, handed to JavaScript once.
-    expect(guard.decision).toHaveLength(13);
+    expect(guard.decision).toHaveLength(DECISION_SLOTS);
     expect(() => native.guardMarketSymbol((guard as unknown as { handle: number }).handle, 99)).toThrow(/market slot 99 does not exist/);
     expect(() => native.guardDecisionBuffer((guard as unknown as { handle: number }).handle)).toThrow(/already taken/);
     guard.destroy();

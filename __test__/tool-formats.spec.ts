@@ -2,7 +2,6 @@
 import { describe, expect, it } from 'vitest';
 
 import { dispatchToolCall, toOpenAITools } from '../ts/index';
-import { ackStatus } from '../ts/tool-formats';
 import { RUNBOOK_RISK, setup } from './harness';
 
 describe('tool formats', () => {
@@ -18,14 +17,26 @@ describe('tool formats', () => {
     expect(formatted[0]?.function.parameters).toMatchObject({ required: ['symbol', 'side', 'quantity'] });
   });
 
-  it('reads the status of an OrderAck and of nothing else', () => {
-    const ack = (status: string, id = 'bt-1') => JSON.stringify({ order_id: id, symbol: 'BTC-USDT', side: 'Buy', quantity: 1, status, timestamp_ms: 0 });
-    for (const status of ['Filled', 'New', 'PendingConfirm', 'DryRun', 'Cancelled']) expect(ackStatus(ack(status))).toBe(status);
-    // An id that spells a status inside its string does not fool it (inside a JSON string every quote is escaped).
-    expect(ackStatus(ack('Replaced', '","status":"Filled'))).toBe('Replaced');
-    for (const notAnAck of ['', '{}', '[]', ack('Fill3d'), ack(''), ack('Ünïcode'), '{"error_type":"x","status":"Filled"}', ' {"order_id":"x","status":"New"}', '{"order_id":"x","status":"New']) {
-      expect(ackStatus(notAnAck), notAnAck).toBeUndefined();
+  it('the outcome carries the ack status from the result itself, never read back from the JSON text', async () => {
+    const order = '{"symbol":"BTC-USDT","side":"Buy","quantity":0.1,"price":19000}';
+    for (const [mode, status] of [['DryRun', 'DryRun'], ['TwoPhase', 'PendingConfirm'], ['Direct', 'New']] as const) {
+      const { tools } = setup({ mode, risk: RUNBOOK_RISK });
+      const outcome = await dispatchToolCall(tools.tools, 'place_order', order);
+      expect([outcome.ok, outcome.status, (JSON.parse(outcome.content) as { status: string }).status]).toEqual([true, status, status]);
+      const query = await dispatchToolCall(tools.tools, 'query_portfolio', '{}');
+      expect(query.ok).toBe(true);
+      expect(query.status).toBeUndefined();
     }
+    // An id that spells another status inside its string changes nothing.
+    const { tools } = setup({ mode: 'DryRun', risk: RUNBOOK_RISK });
+    const hostile = await dispatchToolCall(tools.tools, 'cancel_order', JSON.stringify({ order_id: '","status":"Filled' }));
+    expect([hostile.ok, hostile.status]).toEqual([true, 'DryRun']);
+    // The typed call: same outcome as data, refusals included.
+    expect(await tools.placeOrder.call({ symbol: 'BTC-USDT', side: 'Buy', quantity: 0.1, price: 19_000 })).toMatchObject({ ok: true, status: 'DryRun' });
+    expect(await tools.placeOrder.call({ symbol: 'DOGE-USDT', side: 'Buy', quantity: 1, price: 1 })).toEqual({
+      ok: false,
+      error: { error_type: 'ExecutionFailed', source: 'RiskLimits', code: 'SYMBOL_NOT_ALLOWED', message: "RiskLimits: symbol 'DOGE-USDT' not in allowed list" },
+    });
   });
 
   it('dispatch returns results and ToolError JSON, never throws for the model', async () => {

@@ -14,8 +14,8 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 
-import * as axon from '../ts/index';
-import { MatchingEngine, type BatchInput } from '../ts/index';
+import * as axon from '../ts/engine';
+import { MatchingEngine, type BatchInput } from '../ts/engine';
 import { rng } from './inputs';
 
 // Plain locals: the compiled `export *` re-exports are getters, too slow for hot loops.

@@ -17,14 +17,7 @@ export class ToolError extends Error implements ToolErrorJson {
   readonly code: string;
 
   constructor(fields: ToolErrorJson) {
-    // A refusal is an outcome, not a fault: no stack to capture (it costs microseconds per call).
-    const limit = Error.stackTraceLimit;
-    Error.stackTraceLimit = 0;
-    try {
-      super(fields.message);
-    } finally {
-      Error.stackTraceLimit = limit;
-    }
+    super(fields.message);
     this.name = 'ToolError';
     this.error_type = fields.error_type;
     this.source = fields.source;

@@ -1,6 +1,6 @@
 // axon-llm for Node: guarded trading tools for LLM agents.
 export { createTradingTools } from './tools';
-export type { Tool, ToolName, TradingTools, TradingToolsOptions, RiskOptions, GateOptions } from './tools';
+export type { Tool, ToolArgs, ToolName, ToolResult, TradingTools, TradingToolsOptions, RiskOptions, GateOptions } from './tools';
 export { toOpenAITools, dispatchToolCall } from './tool-formats';
 export type { OpenAIFunctionTool, ToolCallOutcome } from './tool-formats';
 export { ToolError, BackendError } from './errors';
@@ -19,8 +19,7 @@ export { placeOrderSchema, cancelOrderSchema, replaceOrderSchema, queryPortfolio
 export type { JsonSchema } from './schemas';
 export type * from './types';
 export type { GuardState } from './native';
-export { native } from './native';
-export * from './matching';
+// The L1 matching engine's fast API is a subpath of its own: `axon-llm/engine`.
 // Backtesting: replay OHLCV bars or trade prints through the matching engine (backend 'backtest').
 export {
   BacktestTradingBackend,

@@ -2,13 +2,13 @@
 import { existsSync } from 'node:fs';
 
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, redactConfig, type AgentConfig } from './config';
-import { NativeGuardHandle } from './guard';
+import { DecisionKind, NativeGuardHandle } from './native/guard';
 import { marketData } from './agent/backtest-command';
 import { ExchangeTradingBackend } from './backends/exchange';
 import { exchangeOptionsFromConfig, exchangeVenue, omsBackendFromConfig } from './backends/from-config';
 import { OmsUnreachableError } from './backends/oms';
 import { MatchingEngine } from './matching';
-import { DecisionKind, native, rejectionError, Slot } from './native';
+import { native } from './native';
 import { TradingMetrics } from './metrics';
 
 export interface Finding {
@@ -55,7 +55,7 @@ async function checkOms(config: AgentConfig): Promise<string> {
 }
 
 function expectCode(guard: NativeGuardHandle, text: string, code: string | null): void {
-  const got = guard.decision[Slot.Kind] === DecisionKind.Done ? null : rejectionError(guard.decision, text).code;
+  const got = guard.kind() === DecisionKind.Done ? null : guard.refusal(text).code;
   if (got !== code) throw new Error(`expected ${code ?? 'an ack'}, got ${got ?? 'an ack'}`);
 }
 

@@ -1,7 +1,7 @@
 // The tools in the shapes LLM APIs take them, and a dispatcher for the model's tool calls.
-import { ToolError } from './errors';
+import type { ToolErrorJson } from './errors';
 import type { JsonSchema } from './schemas';
-import type { Tool } from './tools';
+import type { Tool, ToolResult } from './tools';
 
 /** OpenAI Chat Completions `tools` entry (also accepted by OpenAI-compatible servers). */
 export interface OpenAIFunctionTool {
@@ -17,27 +17,10 @@ export interface ToolCallOutcome {
   ok: boolean;
   /** What to send back to the model: the tool's JSON result, or the ToolError JSON. */
   content: string;
-  /** The ack's status (New, Filled, DryRun, ...) for order tools that succeeded. */
+  /** The ack's status (New, Filled, DryRun, ...) for order tools that succeeded (from the result, not the text). */
   status?: string;
   /** The ToolError code when refused or failed. */
   code?: string;
-}
-
-const ACK_START = '{"order_id":';
-const STATUS_KEY = '"status":"';
-
-/** The status of an OrderAck JSON (`{"order_id":…,"status":"Filled",…}`), else undefined. */
-export function ackStatus(content: string): string | undefined {
-  if (!content.startsWith(ACK_START)) return undefined;
-  const at = content.lastIndexOf(STATUS_KEY);
-  if (at < 0) return undefined;
-  const from = at + STATUS_KEY.length;
-  let end = from;
-  for (; end < content.length; end += 1) {
-    const lower = content.charCodeAt(end) | 0x20; // ASCII letters fold to a-z; nothing else lands there
-    if (lower < 0x61 || lower > 0x7a) break;
-  }
-  return end > from && content.charCodeAt(end) === 0x22 ? content.slice(from, end) : undefined;
 }
 
 /**
@@ -47,34 +30,24 @@ export function ackStatus(content: string): string | undefined {
 export function dispatchToolCall(tools: readonly Tool[], name: string, args: string): Promise<ToolCallOutcome> {
   const tool = tools.find((t) => t.name === name);
   if (tool === undefined) {
-    const error = new ToolError({
+    const error: ToolErrorJson = {
       error_type: 'InvalidArguments',
       source: 'Arguments',
       code: 'INVALID_ARGUMENTS',
       message: `Arguments: unknown tool '${name.slice(0, 64)}', expected one of: ${tools.map((t) => t.name).join(', ')}`,
-    });
+    };
     return Promise.resolve(refused(error));
   }
-  // Plain handlers rather than an async frame: once per tool call, in the agent loop's hot path.
-  let call: Promise<string>;
-  try {
-    call = tool.execute(args);
-  } catch (error) {
-    call = Promise.reject(error); // a synchronous throw counts as a rejection, as in an async function
-  }
-  return Promise.resolve(call).then(succeeded, refusedOrRethrown);
+  // The data path: a refusal or a backend's failure is a result, not an exception to catch.
+  return tool.call(args).then(outcome);
 }
 
-function succeeded(content: string): ToolCallOutcome {
-  const status = ackStatus(content);
-  return status === undefined ? { ok: true, content } : { ok: true, content, status };
+function outcome(result: ToolResult): ToolCallOutcome {
+  if (!result.ok) return refused(result.error);
+  return result.status === undefined ? { ok: true, content: result.ack } : { ok: true, content: result.ack, status: result.status };
 }
 
-function refused(error: ToolError): ToolCallOutcome {
-  return { ok: false, content: JSON.stringify(error.toJSON()), code: error.code };
-}
-
-function refusedOrRethrown(error: unknown): ToolCallOutcome {
-  if (error instanceof ToolError) return refused(error);
-  throw error;
+function refused(error: ToolErrorJson): ToolCallOutcome {
+  const { error_type, source, code, message } = error;
+  return { ok: false, content: JSON.stringify({ error_type, source, code, message }), code };
 }

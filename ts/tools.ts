@@ -11,26 +11,48 @@ import { jsonLineLogger, type Logger } from './log';
 import { parseBackendEvent, parseOpenOrders, parseOrderAck, parsePortfolio, parsePositions, parseReferencePrice } from './backend-answers';
 import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
-import { NativeGuardHandle } from './guard';
-import { ACTIONS, DecisionKind, ORDER_TYPES, rejectionError, SIDES, Slot, TIME_IN_FORCES, ToolIndex, type GuardState } from './native';
+import { DecisionKind, NativeGuardHandle, TOOL_INDEX, type DecisionAction, type ToolName } from './native/guard';
+import type { GuardState } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
-import type { OrderAck, OrderRequest, OrderType, ReplaceRequest, SafetyModeName, Side, SyncOrderOps, TimeInForce, TradingBackend } from './types';
+import type { OrderAck, OrderType, SafetyModeName, Side, SyncOrderOps, TimeInForce, TradingBackend } from './types';
+import type { ToolErrorJson } from './errors';
+import type { OrderRequest, ReplaceRequest } from './types';
 
-type Action = (typeof ACTIONS)[number];
-
-/** A decision number the guard leaves NaN when the call did not give it. */
-function optionalSlot(out: Float64Array, slot: number): number | undefined {
-  const value = out[slot] as number;
-  return Number.isNaN(value) ? undefined : value;
-}
+export type { ToolName } from './native/guard';
 
 /**
- * A promise rejected one microtask later. The caller's `await` (or `.catch`) is attached by then,
- * so Node never starts its unhandled-rejection bookkeeping for it: that bookkeeping cost more than
- * the whole refusal. Nobody listening is still reported as usual.
+ * The outcome of a tool call as data: the agent-facing JSON (an OrderAck, or the portfolio for
+ * `query_portfolio`) with the ack's status, or the refusal. `Tool.call` returns it; `Tool.execute`
+ * turns a refusal into a rejected `ToolError` for models.
  */
-function rejectAfterAwait(error: unknown): Promise<never> {
-  return new Promise((_resolve, reject) => queueMicrotask(() => reject(error)));
+export type ToolResult = { ok: true; ack: string; status?: string } | { ok: false; error: ToolErrorJson };
+
+/** The arguments of each tool (SPEC §2; snake_case as the JSON Schemas name them). */
+export interface ToolArgs {
+  place_order: {
+    symbol: string;
+    side: Side;
+    quantity: number;
+    order_type?: OrderType;
+    price?: number;
+    stop_loss?: number;
+    take_profit?: number;
+    time_in_force?: TimeInForce;
+    client_order_id?: string;
+    confirm_token?: string;
+  };
+  cancel_order: { order_id: string };
+  replace_order: { order_id: string; price?: number; quantity?: number; confirm_token?: string };
+  query_portfolio: { symbol?: string };
+}
+
+function unwrap(result: ToolResult): string {
+  if (result.ok) return result.ack;
+  throw new ToolError(result.error);
+}
+
+function invalidArguments(message: string): ToolResult {
+  return { ok: false, error: { error_type: 'InvalidArguments', source: 'Arguments', code: 'INVALID_ARGUMENTS', message: `Arguments: ${message}` } };
 }
 
 /** The order operations, returning `R` (a promise from the async backend, an ack from `syncOrders`). */
@@ -40,15 +62,18 @@ interface OrderOps<R> {
   replaceOrder(request: ReplaceRequest): R;
 }
 
-export type ToolName = keyof typeof ToolIndex;
-
-export interface Tool {
-  readonly name: ToolName;
+export interface Tool<N extends ToolName = ToolName> {
+  readonly name: N;
   readonly description: string;
   /** JSON Schema (draft 2020-12) of the arguments. */
   readonly parameters: JsonSchema;
   /** Arguments as the LLM produced them (a JSON string). Resolves to a JSON string; rejects with `ToolError`. */
   execute(args: string): Promise<string>;
+  /**
+   * For code rather than models: typed arguments (or their JSON text), the outcome as data. A
+   * refusal or a backend's failure resolves `{ ok: false, error }`; nothing rejects for them.
+   */
+  call(args: ToolArgs[N] | string): Promise<ToolResult>;
 }
 
 const riskOptionsSchema = z.strictObject({
@@ -91,6 +116,11 @@ const optionsSchema = z.strictObject({
    * (fsync'd) before every order, replace or cancel is sent. For live trading.
    */
   dailyCountsFile: z.string().min(1).optional(),
+  /**
+   * Applied to every message that comes from a backend (its errors, its unusable answers) before
+   * it reaches the model, the logs or the audit: removes secrets a venue or proxy echoed.
+   */
+  redact: z.custom<(text: string) => string>((value) => typeof value === 'function', 'redact must be a function').optional(),
 });
 
 export type RiskOptions = z.input<typeof riskOptionsSchema>;
@@ -98,11 +128,11 @@ export type GateOptions = z.input<typeof gateOptionsSchema>;
 export type TradingToolsOptions = z.input<typeof optionsSchema>;
 
 export interface TradingTools {
-  readonly tools: readonly [Tool, Tool, Tool, Tool];
-  readonly placeOrder: Tool;
-  readonly cancelOrder: Tool;
-  readonly replaceOrder: Tool;
-  readonly queryPortfolio: Tool;
+  readonly tools: readonly [Tool<'place_order'>, Tool<'cancel_order'>, Tool<'replace_order'>, Tool<'query_portfolio'>];
+  readonly placeOrder: Tool<'place_order'>;
+  readonly cancelOrder: Tool<'cancel_order'>;
+  readonly replaceOrder: Tool<'replace_order'>;
+  readonly queryPortfolio: Tool<'query_portfolio'>;
   readonly metrics: TradingMetrics;
   readonly mode: SafetyModeName;
   /** Breaker states, daily counters, pending confirmations. */
@@ -152,12 +182,14 @@ class GuardedTools {
   private readonly dailyCounts: DailyCountsFile | undefined;
   /** Client id of the order being handed to the backend (only during that synchronous call). */
   private placingClientId: string | undefined;
+  private readonly redact: ((text: string) => string) | undefined;
 
   constructor(o: ParsedOptions) {
     this.backend = o.backend;
     this.metrics = o.metrics ?? new TradingMetrics();
     this.logger = o.logger ?? jsonLineLogger();
     this.mode = o.mode;
+    this.redact = o.redact;
     this.deadlines = new DeadlineRace(
       o.backendTimeoutMs,
       () => new BackendError('timeout', `${o.backend.name} did not answer within ${o.backendTimeoutMs} ms`),
@@ -202,11 +234,12 @@ class GuardedTools {
   }
 
   api(): TradingTools {
-    const make = (name: ToolName): Tool => ({
+    const make = <N extends ToolName>(name: N): Tool<N> => ({
       name,
       description: DESCRIPTIONS[name],
       parameters: SCHEMAS[name],
       execute: (args: string) => this.execute(name, args),
+      call: (args: ToolArgs[N] | string) => this.call(name, args),
     });
     const placeOrder = make('place_order');
     const cancelOrder = make('cancel_order');
@@ -241,7 +274,7 @@ class GuardedTools {
     const parsed = parseBackendEvent(value);
     if (!parsed.ok) {
       this.distrustMarket(parsed.symbol);
-      this.logger.log('error', { msg: `BackendError: invalid ${parsed.what} from ${this.backend.name}: ${parsed.reason}`, mode: this.mode });
+      this.logger.log('error', { msg: this.backendText(`BackendError: invalid ${parsed.what} from ${this.backend.name}: ${parsed.reason}`), mode: this.mode });
       return;
     }
     const event = parsed.event;
@@ -266,7 +299,7 @@ class GuardedTools {
     } catch (error) {
       // Fail closed: never keep trusting what was pushed before a bad event.
       this.distrustMarket(event.type === 'pnl' ? undefined : event.symbol);
-      this.logger.log('error', { msg: `BackendError: invalid ${event.type} event from ${this.backend.name}: ${String(error)}`, mode: this.mode });
+      this.logger.log('error', { msg: this.backendText(`BackendError: invalid ${event.type} event from ${this.backend.name}: ${String(error)}`), mode: this.mode });
     }
   }
 
@@ -276,43 +309,71 @@ class GuardedTools {
     try {
       this.guard.invalidateMarket(symbol);
     } catch (error) {
-      this.logger.log('error', { msg: `BackendError: cannot invalidate market data of ${symbol}: ${String(error)}`, mode: this.mode });
+      this.logger.log('error', { msg: this.backendText(`BackendError: cannot invalidate market data of ${symbol}: ${String(error)}`), mode: this.mode });
+    }
+  }
+
+  /** Text that came from a backend, with the configured secrets removed. */
+  private backendText(text: string): string {
+    if (this.redact === undefined) return text;
+    try {
+      return this.redact(text);
+    } catch {
+      return '[backend message withheld: redact failed]';
+    }
+  }
+
+  /** `Tool.execute`: the model's contract (a refusal rejects with `ToolError`). */
+  private execute(name: ToolName, args: string): Promise<string> {
+    let result: ToolResult | Promise<ToolResult>;
+    try {
+      result = this.run(name, args);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (result instanceof Promise) return result.then(unwrap);
+    return result.ok ? Promise.resolve(result.ack) : Promise.resolve(result).then(unwrap);
+  }
+
+  /** `Tool.call`: typed arguments, the outcome as data. */
+  private call(name: ToolName, args: object | string): Promise<ToolResult> {
+    let text: string;
+    try {
+      text = typeof args === 'string' ? args : JSON.stringify(args);
+    } catch (error) {
+      return Promise.resolve(invalidArguments(`arguments cannot be written as JSON: ${String(error)}`));
+    }
+    try {
+      const result = this.run(name, text);
+      return result instanceof Promise ? result : Promise.resolve(result);
+    } catch (error) {
+      return Promise.reject(error);
     }
   }
 
   /**
-   * One tool call. Not `async`: a call the guard decides on its own (DryRun, a refusal) costs one
-   * settled promise and no async frame; only a refresh or a backend call awaits.
+   * One tool call. A call the guard decides on its own (DryRun, a refusal) is answered
+   * synchronously with no promise and no async frame; only a refresh or a backend call awaits.
    */
-  private execute(name: ToolName, args: string): Promise<string> {
-    if (typeof args !== 'string') {
-      return rejectAfterAwait(
-        new ToolError({
-          error_type: 'InvalidArguments',
-          source: 'Arguments',
-          code: 'INVALID_ARGUMENTS',
-          message: `Arguments: arguments must be a JSON string, got ${typeof args}`,
-        }),
-      );
-    }
-    const tool = ToolIndex[name];
-    const out = this.guard.decision;
+  private run(name: ToolName, args: string): ToolResult | Promise<ToolResult> {
+    if (typeof args !== 'string') return invalidArguments(`arguments must be a JSON string, got ${typeof args}`);
+    const tool = TOOL_INDEX[name];
     let text: string;
     try {
       text = this.guard.decide(tool, args, false);
     } catch (error) {
       this.metrics.notify();
-      return rejectAfterAwait(error);
+      throw error;
     }
-    const kind = out[Slot.Kind];
+    const kind = this.guard.kind();
     // A call the guard settles itself is timed by the guard; the clock is read here only for one
     // that goes on to the backend (its time is dominated by the backend's, ms against the µs spent so far).
-    if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.executeAfterRefresh(name, tool, args, text, kind, performance.now());
-    return this.settle(name, text, out, kind === DecisionKind.Send ? performance.now() : Number.NaN);
+    if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.runAfterRefresh(name, tool, args, text, kind, performance.now());
+    return this.settle(name, text, kind === DecisionKind.Send ? performance.now() : Number.NaN);
   }
 
   /** The guard needs market data or an order it does not know: fetch it, then decide again. */
-  private async executeAfterRefresh(name: ToolName, tool: number, args: string, need: string, kind: number, started: number): Promise<string> {
+  private async runAfterRefresh(name: ToolName, tool: number, args: string, need: string, kind: number, started: number): Promise<ToolResult> {
     if (kind === DecisionKind.NeedMarket) await this.refreshMarket(need);
     else await this.refreshOrders();
     let text: string;
@@ -322,20 +383,22 @@ class GuardedTools {
       this.metrics.notify();
       throw error;
     }
-    return this.settle(name, text, this.guard.decision, started);
+    return this.settle(name, text, started);
   }
 
   /** Act on a decision: answer it, refuse it, or send it to the backend. */
-  private settle(name: ToolName, text: string, out: Float64Array, started: number): Promise<string> {
-    switch (out[Slot.Kind]) {
-      case DecisionKind.Done:
+  private settle(name: ToolName, text: string, started: number): ToolResult | Promise<ToolResult> {
+    const guard = this.guard;
+    switch (guard.kind()) {
+      case DecisionKind.Done: {
         if (this.logger.isEnabled('info')) this.logDone(name, text);
         this.metrics.notify();
-        return Promise.resolve(text);
+        return { ok: true, ack: text, status: guard.doneStatus() };
+      }
       case DecisionKind.Send: {
-        // Read the decision now: the array is reused by the next call once this one awaits.
-        const ticket = out[Slot.Ticket] as number;
-        const action = ACTIONS[out[Slot.Action] as number] as Action;
+        // Read the decision now: the buffer is reused by the next call once this one awaits.
+        const ticket = guard.ticket();
+        const action = guard.action();
         if (this.dailyCounts !== undefined && action !== 'query') {
           try {
             this.saveDailyCounts();
@@ -351,19 +414,19 @@ class GuardedTools {
           // A getter that throws is the backend's fault like a call that throws: settled, unknown outcome.
           return this.failed(name, ticket, cause, started);
         }
-        if (sync !== undefined && action !== 'query') return this.sendSync(name, ticket, sync, action, text, out, started);
-        return this.send(name, ticket, action === 'query', this.callBackend(action, text, out), started);
+        if (sync !== undefined && action !== 'query') return this.sendSync(name, ticket, sync, action, text, started);
+        return this.send(name, ticket, action === 'query', this.callBackend(action, text), started);
       }
       default: {
-        const error = rejectionError(out, text);
+        const error = guard.refusal(text);
         this.logRejection(name, error);
         this.metrics.notify();
-        return rejectAfterAwait(error);
+        return { ok: false, error };
       }
     }
   }
 
-  private async send(name: ToolName, ticket: number, query: boolean, call: Promise<unknown>, started: number): Promise<string> {
+  private async send(name: ToolName, ticket: number, query: boolean, call: Promise<unknown>, started: number): Promise<ToolResult> {
     let result: unknown;
     try {
       result = await this.deadlines.run(call);
@@ -374,7 +437,7 @@ class GuardedTools {
     try {
       if (query) {
         this.guard.recordRead(ticket, (performance.now() - started) / 1000);
-        return result as string;
+        return { ok: true, ack: result as string };
       }
       return this.settleAck(name, ticket, result, started);
     } finally {
@@ -386,44 +449,40 @@ class GuardedTools {
    * An in-process backend's order call: no promise to wait for and no deadline to race (a
    * synchronous call cannot outlive one); settled at once, failures exactly as in `send`.
    */
-  private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, out: Float64Array, started: number): Promise<string> {
+  private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, started: number): ToolResult {
     try {
       let result: unknown;
       try {
-        result = this.orderCall(ops, action, text, out);
+        result = this.orderCall(ops, action, text);
       } catch (cause) {
         return this.backendFailure(name, ticket, cause, started);
       }
-      return Promise.resolve(this.settleAck(name, ticket, result, started));
-    } catch (error) {
-      return rejectAfterAwait(error);
+      return this.settleAck(name, ticket, result, started);
     } finally {
       this.metrics.notify();
     }
   }
 
   /** Settle a SEND decision as failed before anything was sent. */
-  private failed(name: ToolName, ticket: number, cause: unknown, started: number): Promise<never> {
+  private failed(name: ToolName, ticket: number, cause: unknown, started: number): ToolResult {
     try {
       return this.backendFailure(name, ticket, cause, started);
-    } catch (error) {
-      return rejectAfterAwait(error);
     } finally {
       this.metrics.notify();
     }
   }
 
-  /** A backend call that failed (or timed out): settle the ticket, throw the agent-facing error. */
-  private backendFailure(name: ToolName, ticket: number, cause: unknown, started: number): never {
+  /** A backend call that failed (or timed out): settle the ticket, answer the agent-facing refusal. */
+  private backendFailure(name: ToolName, ticket: number, cause: unknown, started: number): ToolResult {
     const kind = cause instanceof BackendError ? cause.kind : 'other';
-    const message = cause instanceof Error ? cause.message : String(cause);
-    const error = ToolError.fromNative(this.guard.recordFailure(ticket, kind, message, (performance.now() - started) / 1000));
+    const message = this.backendText(cause instanceof Error ? cause.message : String(cause));
+    const error = this.guard.recordFailure(ticket, kind, message, (performance.now() - started) / 1000);
     this.logger.log('error', { msg: `BackendError (${kind}): ${error.message}`, tool: name, mode: this.mode, code: error.code, backend: this.backend.name });
-    throw error;
+    return { ok: false, error };
   }
 
   /** Settle an order call by what the backend answered; an unusable answer is an unknown outcome. */
-  private settleAck(name: ToolName, ticket: number, answer: unknown, started: number): string {
+  private settleAck(name: ToolName, ticket: number, answer: unknown, started: number): ToolResult {
     let result: OrderAck;
     try {
       result = parseOrderAck(answer, this.backend.name);
@@ -443,31 +502,22 @@ class GuardedTools {
         status: result.status,
       });
     }
-    return ackJson;
+    return { ok: true, ack: ackJson, status: result.status };
   }
 
   /**
    * Run an order action (place, cancel, replace) of a SEND decision on `ops`: the backend's async
-   * methods or, for an in-process backend, its synchronous ones. Reads `out` synchronously.
+   * methods or, for an in-process backend, its synchronous ones. Reads the decision synchronously.
    */
-  private orderCall<R>(ops: OrderOps<R>, action: 'place' | 'cancel' | 'replace', text: string, out: Float64Array): R {
+  private orderCall<R>(ops: OrderOps<R>, action: 'place' | 'cancel' | 'replace', text: string): R {
     switch (action) {
       case 'place': {
         const clientOrderId = text;
+        const request = this.guard.placeRequest(clientOrderId);
         // Events the backend pushes while this synchronous part runs may be about this very order.
         this.placingClientId = clientOrderId;
         try {
-          return ops.placeOrder({
-            symbol: this.guard.marketSymbol(out[Slot.Market] as number),
-            side: SIDES[out[Slot.Side] as number] as Side,
-            quantity: out[Slot.Quantity] as number,
-            orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderType,
-            price: optionalSlot(out, Slot.Price),
-            stopLoss: optionalSlot(out, Slot.StopLoss),
-            takeProfit: optionalSlot(out, Slot.TakeProfit),
-            timeInForce: TIME_IN_FORCES[out[Slot.TimeInForce] as number] as TimeInForce,
-            clientOrderId,
-          });
+          return ops.placeOrder(request);
         } finally {
           this.placingClientId = undefined;
         }
@@ -475,18 +525,18 @@ class GuardedTools {
       case 'cancel':
         return ops.cancelOrder(text);
       case 'replace':
-        return ops.replaceOrder({ orderId: text, price: optionalSlot(out, Slot.Price), quantity: optionalSlot(out, Slot.Quantity) });
+        return ops.replaceOrder(this.guard.replaceRequest(text));
     }
   }
 
-  /** Start the backend call a SEND decision asks for (synchronously reading `out`). Query results are already agent-facing JSON. */
-  private callBackend(action: Action, text: string, out: Float64Array): Promise<unknown> {
+  /** Start the backend call a SEND decision asks for (synchronously reading the decision). Query results are already agent-facing JSON. */
+  private callBackend(action: DecisionAction, text: string): Promise<unknown> {
     try {
       if (action === 'query') return this.portfolioJson(text === '' ? undefined : text);
-      return this.orderCall<Promise<OrderAck>>(this.backend, action, text, out);
+      return this.orderCall<Promise<OrderAck>>(this.backend, action, text);
     } catch (error) {
       // A backend that throws synchronously fails like one that rejects.
-      return rejectAfterAwait(error);
+      return Promise.reject(error);
     }
   }
 
@@ -527,7 +577,7 @@ class GuardedTools {
       const position = positions.find((p) => p.symbol === symbol)?.quantity ?? 0;
       this.guard.updateMarket(symbol, price, position, openBuyQuantity, openSellQuantity, false);
     } catch (error) {
-      this.logger.log('warn', { msg: `BackendError: cannot fetch market data for ${symbol}: ${String(error)}`, mode: this.mode, backend: this.backend.name });
+      this.logger.log('warn', { msg: this.backendText(`BackendError: cannot fetch market data for ${symbol}: ${String(error)}`), mode: this.mode, backend: this.backend.name });
     }
   }
 
@@ -537,7 +587,7 @@ class GuardedTools {
         this.guard.learnOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
       }
     } catch (error) {
-      this.logger.log('warn', { msg: `BackendError: cannot fetch open orders: ${String(error)}`, mode: this.mode, backend: this.backend.name });
+      this.logger.log('warn', { msg: this.backendText(`BackendError: cannot fetch open orders: ${String(error)}`), mode: this.mode, backend: this.backend.name });
     }
   }
 
@@ -546,7 +596,7 @@ class GuardedTools {
     this.logger.log('info', { msg: `${this.mode}: ${name} -> ${ack.status}`, tool: name, mode: this.mode, order_id: ack.order_id, status: ack.status });
   }
 
-  private logRejection(name: ToolName, error: ToolError): void {
+  private logRejection(name: ToolName, error: ToolErrorJson): void {
     if (!this.logger.isEnabled('warn')) return;
     this.logger.log('warn', { msg: error.message, tool: name, mode: this.mode, source: error.source, code: error.code });
   }

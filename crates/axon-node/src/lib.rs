@@ -14,8 +14,8 @@ use std::sync::Arc;
 
 use axon_metrics::{BackendLabel, ErrorKindLabel};
 use axon_risk::{
-    AckStatus, Action, Clock, Code, Decision, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate, Outcome,
-    RiskLimits, SafetyMode, Side, Source, SystemClock, ToolKind,
+    AckStatus, Clock, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate, Outcome, RiskLimits, SafetyMode, Side,
+    SystemClock, ToolKind,
 };
 use napi::bindgen_prelude::{Float64Array, Float64ArraySlice};
 use napi::{Env, Error, Result, Status};
@@ -23,11 +23,12 @@ use napi_derive::napi;
 
 mod handles;
 mod matching;
-mod shared;
-
-use shared::SharedCells;
 mod metrics;
 mod raw;
+
+use raw::decision::write_decision;
+use raw::layout::{DECISION_SLOTS, SIDE_NONE};
+use raw::shared::SharedCells;
 pub use metrics::NativeMetrics;
 
 /// Installs the raw entry points of [`raw`] over the `#[napi]` exports of the same name.
@@ -170,100 +171,6 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
             .transpose()?
             .unwrap_or(defaults.market_data_max_age_ms),
     })
-}
-
-/// Decision kinds (slot 0 of the decision array).
-pub const DONE: f64 = 0.0;
-pub const REJECTED: f64 = 1.0;
-pub const SEND: f64 = 2.0;
-pub const NEED_MARKET: f64 = 3.0;
-pub const NEED_ORDER: f64 = 4.0;
-
-/// Numbers of a decision travel in the guard's decision buffer (no object to build: each named
-/// property costs a key lookup and a map transition, several times the whole risk check), the one
-/// string it needs as the return value. Layout, `DECISION_SLOTS` numbers:
-/// `[kind, ticket, action, side, quantity, order_type, price, stop_loss, take_profit,
-///   time_in_force, code, source, market_slot]`; absent numbers are NaN. The string is: DONE the
-/// OrderAck JSON, REJECTED the message, SEND place the client order id (the symbol is named by
-/// `market_slot`: see `guardMarketSymbol`), SEND cancel/replace the order id, SEND query the
-/// symbol filter (empty for none), NEED_MARKET the symbol, NEED_ORDER the order id. `code`/`source` index `decisionCodes()` / `decisionSources()`; action (place, cancel,
-/// replace, query), side, order_type and time_in_force follow the Rust enums' declaration order.
-pub const DECISION_SLOTS: usize = 13;
-
-/// Cells per market slot in the guard's feed (`guardMarketFeed`): price (NaN: none), position,
-/// open buy quantity, open sell quantity, version.
-#[napi]
-pub const FEED_STRIDE: u32 = axon_risk::FEED_STRIDE as u32;
-
-fn opt(value: Option<f64>) -> f64 {
-    value.unwrap_or(f64::NAN)
-}
-
-fn write_decision(decision: Decision, out: &mut [f64; DECISION_SLOTS]) -> String {
-    match decision {
-        Decision::Done { ack_json } => {
-            out[0] = DONE;
-            ack_json
-        }
-        Decision::Rejected(r) => {
-            out[0] = REJECTED;
-            out[10] = Code::ALL.iter().position(|c| *c == r.code).unwrap_or(0) as f64;
-            out[11] = Source::ALL.iter().position(|s| *s == r.source).unwrap_or(0) as f64;
-            r.message
-        }
-        Decision::Send { ticket, action } => {
-            out[0] = SEND;
-            out[1] = ticket as f64;
-            match action {
-                Action::Place(o) => {
-                    out[2] = 0.0;
-                    out[3] = f64::from(o.side as u32);
-                    out[4] = o.quantity;
-                    out[5] = f64::from(o.order_type as u32);
-                    out[6] = opt(o.price);
-                    out[7] = opt(o.stop_loss);
-                    out[8] = opt(o.take_profit);
-                    out[9] = f64::from(o.time_in_force as u32);
-                    out[12] = f64::from(o.market_slot);
-                    o.client_order_id
-                }
-                Action::Cancel { order_id } => {
-                    out[2] = 1.0;
-                    order_id
-                }
-                Action::Replace { order_id, price, quantity } => {
-                    out[2] = 2.0;
-                    out[4] = opt(quantity);
-                    out[6] = opt(price);
-                    order_id
-                }
-                Action::Query { symbol } => {
-                    out[2] = 3.0;
-                    symbol.unwrap_or_default()
-                }
-            }
-        }
-        Decision::NeedMarket { symbol } => {
-            out[0] = NEED_MARKET;
-            symbol
-        }
-        Decision::NeedOrder { order_id } => {
-            out[0] = NEED_ORDER;
-            order_id
-        }
-    }
-}
-
-/// Machine codes of SPEC §2, indexed by slot 10 of a REJECTED decision.
-#[napi]
-pub fn decision_codes() -> Vec<String> {
-    Code::ALL.iter().map(|c| c.as_str().to_owned()).collect()
-}
-
-/// `[source, error_type]` pairs, indexed by slot 11 of a REJECTED decision.
-#[napi]
-pub fn decision_sources() -> Vec<Vec<String>> {
-    Source::ALL.iter().map(|s| vec![s.as_str().to_owned(), s.error_type().to_owned()]).collect()
 }
 
 /// Write access to a caller-owned Float64Array for the duration of one native call. Sound because
@@ -409,7 +316,7 @@ pub(crate) fn decide(handle: f64, tool: u32, args: &str, refreshed: bool) -> Res
     })
 }
 
-/// The guard's decision numbers (`DECISION_SLOTS` cells, see `Slot` in ts/native.ts) as a
+/// The guard's decision numbers (`DECISION_SLOTS` cells, see `raw/layout.rs`) as a
 /// Float64Array shared with it: every `guardDecide` writes there. Only once per guard.
 #[napi]
 pub fn guard_decision_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
@@ -453,12 +360,10 @@ pub(crate) fn record_ack(
 ) -> Result<String> {
     let status = *AckStatus::ALL
         .get(status as usize)
-        .ok_or_else(|| invalid(format!("status must index ackStatuses() (0..{}), got {status}", AckStatus::ALL.len())))?;
+        .ok_or_else(|| invalid(format!("status must index ACK_STATUSES (0..{}), got {status}", AckStatus::ALL.len())))?;
     let side = match side {
-        0 => Some(Side::Buy),
-        1 => Some(Side::Sell),
-        2 => None,
-        other => return Err(invalid(format!("side must be 0 (Buy), 1 (Sell) or 2 (none), got {other}"))),
+        SIDE_NONE => None,
+        index => Some(*raw::layout::SIDES.get(index as usize).ok_or_else(|| invalid(format!("side must index SIDES or be {SIDE_NONE} (none), got {index}")))?),
     };
     with_guard(handle, "guardRecordAck", |s| {
         s.guard
@@ -496,12 +401,6 @@ pub fn rows_json(columns: Vec<Float64Array>, mut starts: Float64ArraySlice<'_>) 
         axon_risk::json::push_rows_json(&mut out, &slices, rows, starts);
         Ok(out)
     })
-}
-
-/// The ack statuses `guardRecordAck` takes, by index.
-#[napi]
-pub fn ack_statuses() -> Vec<String> {
-    AckStatus::ALL.iter().map(|s| s.as_str().to_owned()).collect()
 }
 
 /// Settle a failed backend call; returns the agent-facing error.

@@ -45,7 +45,7 @@ use axon_backtest::{
 };
 use napi::bindgen_prelude::Float64ArraySlice;
 
-use crate::shared::SharedCells;
+use crate::raw::shared::SharedCells;
 use napi::{Env, Error, Result, Status};
 use napi_derive::napi;
 

@@ -168,7 +168,7 @@ pub enum Action {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Finished without a backend (DryRun, PendingConfirm): the OrderAck JSON for the agent.
-    Done { ack_json: String },
+    Done { ack_json: String, status: DoneStatus },
     Rejected(Rejection),
     /// Approved: perform `action` on the backend, then `record(ticket, ..)`.
     Send { ticket: u64, action: Action },
@@ -177,6 +177,24 @@ pub enum Decision {
     NeedMarket { symbol: String },
     /// Fetch open orders, `learn_order` them, decide again with `refreshed = true`.
     NeedOrder { order_id: String },
+}
+
+/// Status of an ack the guard writes itself, without a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DoneStatus {
+    DryRun,
+    PendingConfirm,
+}
+
+impl DoneStatus {
+    pub const ALL: [DoneStatus; 2] = [DoneStatus::DryRun, DoneStatus::PendingConfirm];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DoneStatus::DryRun => "DryRun",
+            DoneStatus::PendingConfirm => "PendingConfirm",
+        }
+    }
 }
 
 /// Status of a backend acknowledgement.
@@ -732,14 +750,14 @@ impl Guard {
             return if self.config.mode == SafetyMode::TwoPhase {
                 match self.tokens.issue(now, pending_place(&a)) {
                     Ok(token) => {
-                        let ack = self.ack_json("pending", Some(&a.symbol), Some(a.side), Some(a.quantity), "PendingConfirm", now, Some(&token));
-                        self.finish(TOOL, side, ack, started)
+                        let ack = self.ack_json("pending", Some(&a.symbol), Some(a.side), Some(a.quantity), DoneStatus::PendingConfirm.as_str(), now, Some(&token));
+                        self.finish(TOOL, side, ack, DoneStatus::PendingConfirm, started)
                     }
                     Err(r) => self.reject(TOOL, side, r, started),
                 }
             } else {
-                let ack = self.ack_json("dryrun", Some(&a.symbol), Some(a.side), Some(a.quantity), "DryRun", now, None);
-                self.finish(TOOL, side, ack, started)
+                let ack = self.ack_json("dryrun", Some(&a.symbol), Some(a.side), Some(a.quantity), DoneStatus::DryRun.as_str(), now, None);
+                self.finish(TOOL, side, ack, DoneStatus::DryRun, started)
             };
         }
 
@@ -804,8 +822,8 @@ impl Guard {
         }
         if self.config.mode == SafetyMode::DryRun {
             let symbol = known.map(|o| self.symbols[o.symbol as usize].to_string());
-            let ack = self.ack_json_with_id(&a.order_id, symbol.as_deref(), known.map(|o| o.side), known.map(|o| o.remaining), "DryRun", now, None);
-            return self.finish(TOOL, side, ack, started);
+            let ack = self.ack_json_with_id(&a.order_id, symbol.as_deref(), known.map(|o| o.side), known.map(|o| o.remaining), DoneStatus::DryRun.as_str(), now, None);
+            return self.finish(TOOL, side, ack, DoneStatus::DryRun, started);
         }
         let cancel_day = match self.daily_cancels.try_reserve(now, limit) {
             Ok(day) => day,
@@ -892,14 +910,14 @@ impl Guard {
             return if self.config.mode == SafetyMode::TwoPhase {
                 match self.tokens.issue(now, bound) {
                     Ok(token) => {
-                        let ack = self.ack_json_with_id(&a.order_id, Some(&symbol_name), Some(order.side), Some(new_quantity), "PendingConfirm", now, Some(&token));
-                        self.finish(TOOL, side, ack, started)
+                        let ack = self.ack_json_with_id(&a.order_id, Some(&symbol_name), Some(order.side), Some(new_quantity), DoneStatus::PendingConfirm.as_str(), now, Some(&token));
+                        self.finish(TOOL, side, ack, DoneStatus::PendingConfirm, started)
                     }
                     Err(r) => self.reject(TOOL, side, r, started),
                 }
             } else {
-                let ack = self.ack_json_with_id(&a.order_id, Some(&symbol_name), Some(order.side), Some(new_quantity), "DryRun", now, None);
-                self.finish(TOOL, side, ack, started)
+                let ack = self.ack_json_with_id(&a.order_id, Some(&symbol_name), Some(order.side), Some(new_quantity), DoneStatus::DryRun.as_str(), now, None);
+                self.finish(TOOL, side, ack, DoneStatus::DryRun, started)
             };
         }
         self.market[order.symbol as usize].add_inflight(order.side, growth);
@@ -1076,10 +1094,10 @@ impl Guard {
         Decision::Rejected(r)
     }
 
-    fn finish(&mut self, tool: ToolKind, side: SideLabel, ack_json: String, started: Instant) -> Decision {
+    fn finish(&mut self, tool: ToolKind, side: SideLabel, ack_json: String, status: DoneStatus, started: Instant) -> Decision {
         self.metrics.inc_orders(tool.label(), side, StatusLabel::Success);
         self.metrics.observe_duration(tool.label(), started.elapsed().as_secs_f64());
-        Decision::Done { ack_json }
+        Decision::Done { ack_json, status }
     }
 
     #[allow(clippy::too_many_arguments)]

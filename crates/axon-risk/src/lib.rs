@@ -17,6 +17,6 @@ pub use args::{OrderType, Side, TimeInForce};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use feed::{MarketFeed, FEED_STRIDE};
 pub use gate::{BreakerState, GateConfig};
-pub use guard::{AckStatus, Action, Decision, Guard, GuardConfig, GuardError, KnownOrder, MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind};
+pub use guard::{AckStatus, Action, Decision, DoneStatus, Guard, GuardConfig, GuardError, KnownOrder, MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind};
 pub use limits::RiskLimits;
 pub use rejection::{Code, Rejection, Source};

@@ -60,7 +60,7 @@ fn sent(d: Decision) -> (u64, Action) {
 
 fn done(d: Decision) -> serde_json::Value {
     match d {
-        Decision::Done { ack_json } => serde_json::from_str(&ack_json).expect("ack is JSON"),
+        Decision::Done { ack_json, .. } => serde_json::from_str(&ack_json).expect("ack is JSON"),
         other => panic!("expected Done, got {other:?}"),
     }
 }

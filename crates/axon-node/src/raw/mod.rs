@@ -29,6 +29,10 @@ use std::thread::LocalKey;
 
 use napi::{sys, Error, JsError, Result, Status};
 
+pub(crate) mod decision;
+pub(crate) mod layout;
+pub(crate) mod shared;
+
 type Callback = unsafe extern "C" fn(sys::napi_env, sys::napi_callback_info) -> sys::napi_value;
 
 /// Strings up to this many UTF-8 bytes are read with one copy; longer ones ask their size first.

@@ -1,10 +1,27 @@
 // The native guard behind an index handle (free functions are several times cheaper to call than
-// napi class methods). The handle is freed by `destroy()` or, failing that, by the GC.
-import { ACK_STATUS_INDEX, FEED_STRIDE, native, type GuardState, type NativeMetrics } from './native';
-import type { OrderAck } from './types';
+// napi class methods). The handle is freed by `destroy()` or, failing that, by the GC. The last
+// decision's numbers are read here and nowhere else (slots from the generated ./layout).
+import type { ToolErrorJson } from '../errors';
+import type { OrderAck, OrderRequest, ReplaceRequest } from '../types';
+import { native, rejectionOf, type GuardState, type NativeMetrics } from './index';
+import { ACK_STATUSES, ACTIONS, DONE_STATUSES, FEED_STRIDE, ORDER_TYPES, SIDES, Slot, TIME_IN_FORCES, TOOLS } from './layout';
+
+export { DecisionKind } from './layout';
+export type DecisionAction = (typeof ACTIONS)[number];
+export type DoneStatus = (typeof DONE_STATUSES)[number];
+export type ToolName = (typeof TOOLS)[number];
+
+/** `OrderAck.status` -> the number `guardRecordAck` takes. */
+const ACK_STATUS_INDEX: ReadonlyMap<string, number> = new Map(ACK_STATUSES.map((status, index) => [status, index]));
+/** Tool name -> the number `guardDecide` takes. */
+export const TOOL_INDEX = Object.fromEntries(TOOLS.map((name, index) => [name, index])) as Record<ToolName, number>;
+
+/** A decision number the guard leaves NaN when the call did not give it. */
+function optional(value: number): number | undefined {
+  return Number.isNaN(value) ? undefined : value;
+}
 
 type GuardOptions = Parameters<typeof native.guardCreate>[0];
-type NativeToolError = ReturnType<typeof native.guardRecordFailure>;
 
 const finalizer = new FinalizationRegistry<number>((handle) => native.guardDestroy(handle));
 
@@ -19,9 +36,55 @@ export class NativeGuardHandle {
     this.decision = native.guardDecisionBuffer(this.handle);
   }
 
-  /** Decide a tool call: its numbers land in `decision`, its string is returned. */
+  /** Decide a tool call: its numbers land in `decision` (read them with the methods below), its string is returned. */
   decide(tool: number, args: string, refreshed: boolean): string {
     return native.guardDecide(this.handle, tool, args, refreshed);
+  }
+
+  /** The last decision's `DecisionKind`. */
+  kind(): number {
+    return this.decision[Slot.Kind] as number;
+  }
+
+  /** A SEND decision's ticket. */
+  ticket(): number {
+    return this.decision[Slot.Ticket] as number;
+  }
+
+  /** A SEND decision's action. */
+  action(): DecisionAction {
+    return ACTIONS[this.decision[Slot.Action] as number] as DecisionAction;
+  }
+
+  /** A DONE decision's status. */
+  doneStatus(): DoneStatus {
+    return DONE_STATUSES[this.decision[Slot.Status] as number] as DoneStatus;
+  }
+
+  /** A REJECTED decision's refusal; `message` is the string `decide` returned. */
+  refusal(message: string): ToolErrorJson {
+    return rejectionOf(this.decision[Slot.Code] as number, this.decision[Slot.Source] as number, message);
+  }
+
+  /** A SEND place decision's order; `clientOrderId` is the string `decide` returned. */
+  placeRequest(clientOrderId: string): OrderRequest {
+    const out = this.decision;
+    return {
+      symbol: this.marketSymbol(out[Slot.Market] as number),
+      side: SIDES[out[Slot.Side] as number] as OrderRequest['side'],
+      quantity: out[Slot.Quantity] as number,
+      orderType: ORDER_TYPES[out[Slot.OrderType] as number] as OrderRequest['orderType'],
+      price: optional(out[Slot.Price] as number),
+      stopLoss: optional(out[Slot.StopLoss] as number),
+      takeProfit: optional(out[Slot.TakeProfit] as number),
+      timeInForce: TIME_IN_FORCES[out[Slot.TimeInForce] as number] as OrderRequest['timeInForce'],
+      clientOrderId,
+    };
+  }
+
+  /** A SEND replace decision's request; `orderId` is the string `decide` returned. */
+  replaceRequest(orderId: string): ReplaceRequest {
+    return { orderId, price: optional(this.decision[Slot.Price] as number), quantity: optional(this.decision[Slot.Quantity] as number) };
   }
 
   /**
@@ -32,7 +95,7 @@ export class NativeGuardHandle {
   recordAck(ticket: number, ack: OrderAck, elapsedSeconds: number, withOrderFields: boolean): string {
     const status = ACK_STATUS_INDEX.get(ack.status);
     if (status === undefined) throw new TypeError(`backend ack status must be one of ${[...ACK_STATUS_INDEX.keys()].join(', ')}, got ${String(ack.status)}`);
-    const side = withOrderFields ? (ack.side === 'Buy' ? 0 : ack.side === 'Sell' ? 1 : 2) : 2;
+    const side = withOrderFields && SIDES.includes(ack.side) ? SIDES.indexOf(ack.side) : SIDES.length;
     return native.guardRecordAck(this.handle, ticket, ack.orderId, status, withOrderFields ? ack.symbol : undefined, side, ack.quantity, ack.timestampMs, elapsedSeconds);
   }
 
@@ -41,8 +104,10 @@ export class NativeGuardHandle {
     native.guardRecordRead(this.handle, ticket, elapsedSeconds);
   }
 
-  recordFailure(ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError {
-    return native.guardRecordFailure(this.handle, ticket, kind, message, elapsedSeconds);
+  /** Settle a failure; returns the agent-facing refusal. */
+  recordFailure(ticket: number, kind: string, message: string, elapsedSeconds: number): ToolErrorJson {
+    const e = native.guardRecordFailure(this.handle, ticket, kind, message, elapsedSeconds);
+    return { error_type: e.errorType as ToolErrorJson['error_type'], source: e.source as ToolErrorJson['source'], code: e.code, message: e.message };
   }
 
   /** Market slots by symbol (-1: not tracked); a slot never changes once the guard gave it. */
