@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 
 import { BackendError, dispatchToolCall, MockTradingBackend, type OrderAck, type OrderRequest, type SyncOrderOps, type TradingBackend } from '../ts/index';
+import { parseBackendEvent, parseOrderAck } from '../ts/backend-answers';
 import { ack, limit, rejection, setup, T0 } from './harness';
 
 const DIST = join(__dirname, '..', 'dist', 'ts', 'index.js');
@@ -209,5 +210,43 @@ describe('the redact hook', () => {
     expect(error.message).toBe('Backend: network: proxy error: Authorization: Bearer [redacted]');
     expect(lines.filter((l) => l.includes('[redacted]')).length).toBeGreaterThanOrEqual(3);
     for (const text of [...lines, outcome.content, error.message]) expect(text).not.toContain(secret);
+  });
+});
+
+describe('backend answer parsing', () => {
+  const ack = { orderId: 'o-1', symbol: 'BTC-USDT', side: 'Buy', quantity: 1, status: 'New', timestampMs: T0 };
+  const event = { type: 'market', symbol: 'BTC-USDT', referencePrice: 20_000, position: 0, openBuyQuantity: 0, openSellQuantity: 0 };
+
+  it('accepts the contract and refuses every near miss, naming the field', () => {
+    expect(parseOrderAck(ack, 'mock')).toEqual(ack);
+    expect(parseOrderAck({ ...ack, filledQuantity: 0.5, averagePrice: 1, extra: true }, 'mock')).toMatchObject({ ...ack, filledQuantity: 0.5 });
+    for (const [bad, field] of [
+      [{ ...ack, orderId: '' }, 'orderId'],
+      [{ ...ack, symbol: 7 }, 'symbol'],
+      [{ ...ack, side: 'buy' }, 'side'],
+      [{ ...ack, quantity: Number.POSITIVE_INFINITY }, 'quantity'],
+      [{ ...ack, quantity: Number.NaN }, 'quantity'],
+      [{ ...ack, quantity: '1' }, 'quantity'],
+      [{ ...ack, timestampMs: undefined }, 'timestampMs'],
+      [{ ...ack, averagePrice: null }, 'averagePrice'],
+    ] as const) {
+      expect(() => parseOrderAck(bad, 'mock'), field).toThrow(new RegExp(`^mock answered the order call unusably: ${field}: `));
+    }
+    expect(() => parseOrderAck({ ...ack, status: 'Accepted' }, 'mock')).toThrow('mock acknowledged order o-1 with an unknown status "Accepted"');
+
+    expect(parseBackendEvent(event)).toEqual({ ok: true, event });
+    expect(parseBackendEvent({ ...event, referencePrice: null }).ok).toBe(true);
+    for (const [bad, field] of [
+      [{ ...event, referencePrice: Number.NaN }, 'referencePrice'],
+      [{ ...event, position: Number.NEGATIVE_INFINITY }, 'position'],
+      [{ ...event, symbol: '' }, 'symbol'],
+      [{ type: 'order', orderId: 'o', symbol: 'BTC-USDT', side: 'Sell', price: 1, remaining: 1, clientOrderId: 3 }, 'clientOrderId'],
+      [{ type: 'pnl', dailyPnl: '5' }, 'dailyPnl'],
+    ] as const) {
+      const parsed = parseBackendEvent(bad);
+      expect(parsed.ok, field).toBe(false);
+      if (!parsed.ok) expect(parsed.reason.startsWith(`${field}: `), parsed.reason).toBe(true);
+    }
+    expect(parseBackendEvent({ type: 'fill' })).toMatchObject({ ok: false, what: 'event' });
   });
 });

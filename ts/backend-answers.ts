@@ -8,6 +8,45 @@ import type { BackendEvent, OpenOrder, OrderAck, Portfolio, Position } from './t
 import { describeZodError } from './zod-issues';
 
 const side = z.enum(['Buy', 'Sell']);
+
+// Acks and events are on every order's path: a plainly valid value is accepted by the checks below
+// (each accepts only what its zod schema accepts: finite numbers, non-empty ids, known enums) and
+// used as it is; anything else goes through zod, which rejects it or copies what it accepts.
+const isFinite = Number.isFinite as (value: unknown) => value is number;
+const isId = (value: unknown): value is string => typeof value === 'string' && value.length > 0;
+const isSide = (value: unknown): boolean => value === 'Buy' || value === 'Sell';
+const isOptionalFinite = (value: unknown): boolean => value === undefined || isFinite(value);
+
+function plainlyValidEvent(value: unknown): value is BackendEvent {
+  if (typeof value !== 'object' || value === null) return false;
+  const e = value as Record<string, unknown>;
+  switch (e.type) {
+    case 'market':
+      return isId(e.symbol) && (e.referencePrice === null || isFinite(e.referencePrice)) && isFinite(e.position) && isFinite(e.openBuyQuantity) && isFinite(e.openSellQuantity);
+    case 'order':
+      return isId(e.orderId) && isId(e.symbol) && isSide(e.side) && isFinite(e.price) && isFinite(e.remaining) && (e.clientOrderId === undefined || typeof e.clientOrderId === 'string');
+    case 'pnl':
+      return isFinite(e.dailyPnl);
+    default:
+      return false;
+  }
+}
+
+function plainlyValidAck(value: unknown): value is OrderAck {
+  if (typeof value !== 'object' || value === null) return false;
+  const a = value as Record<string, unknown>;
+  return (
+    isId(a.orderId) &&
+    isId(a.symbol) &&
+    isSide(a.side) &&
+    isFinite(a.quantity) &&
+    typeof a.status === 'string' &&
+    (ACK_STATUSES as readonly string[]).includes(a.status) &&
+    isFinite(a.timestampMs) &&
+    isOptionalFinite(a.filledQuantity) &&
+    isOptionalFinite(a.averagePrice)
+  );
+}
 const symbol = z.string().min(1);
 
 const backendEventSchema = z.discriminatedUnion('type', [
@@ -66,6 +105,7 @@ const referencePriceSchema = z.number().nullable();
 
 /** A push event, or the reason it is unusable (`key: problem`; `(event)` names the whole value). */
 export function parseBackendEvent(value: unknown): { ok: true; event: BackendEvent } | { ok: false; what: string; reason: string; symbol: string | undefined } {
+  if (plainlyValidEvent(value)) return { ok: true, event: value };
   const parsed = backendEventSchema.safeParse(value);
   if (parsed.success) return { ok: true, event: parsed.data };
   // An event for a real symbol whose other fields are bad still names the symbol to distrust.
@@ -82,6 +122,7 @@ function parseAnswer<T>(schema: z.ZodType<T>, value: unknown, what: string, back
 
 /** The ack of an order call; throws a `BackendError` ('other': the outcome is unknown) otherwise. */
 export function parseOrderAck(value: unknown, backend: string): OrderAck {
+  if (plainlyValidAck(value)) return value;
   const parsed = orderAckSchema.safeParse(value);
   if (parsed.success) return parsed.data;
   const claimed = value as { orderId?: unknown; status?: unknown } | null;
