@@ -17,6 +17,8 @@ export interface ScriptedReply {
   status?: number;
   /** Answer only after this long. */
   delayMs?: number;
+  /** Answer only once this settles (the test decides when the model answers). */
+  until?: Promise<unknown>;
 }
 
 export interface FakeOpenAI {
@@ -47,6 +49,7 @@ export async function startFakeOpenAI(script: (request: ChatRequest, index: numb
       authorization.push(request.headers.authorization);
       const reply = script(parsed, requests.length - 1);
       if (reply.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+      if (reply.until !== undefined) await reply.until.catch(() => undefined);
       // The client may have given up meanwhile (the request itself is already consumed, hence destroyed).
       if (response.destroyed || response.socket?.destroyed === true) return;
       if (reply.status !== undefined) {

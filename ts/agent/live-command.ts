@@ -87,6 +87,9 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
   const resetGate = () => tools.resetGate();
   process.on('SIGUSR2', resetGate);
+  // Said when the signal arrives, not when the run ends: an operator (or a test) sees it was heard.
+  const onStop = () => logger.log('info', { msg: 'stop requested: finishing the observation in flight' });
+  o.signal?.addEventListener('abort', onStop, { once: true });
   logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
   try {
     while (o.signal?.aborted !== true && (config.agent.max_cycles === 0 || cycles < config.agent.max_cycles)) {
@@ -113,6 +116,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   } finally {
     if (interactive) o.err.write('\n');
     process.off('SIGUSR2', resetGate);
+    o.signal?.removeEventListener('abort', onStop);
     breakerOpenings = tools.state().gateOpenings;
     audit.close();
     tools.close();
