@@ -17,6 +17,19 @@ export { jsonLineLogger, levelFromEnv, silentLogger } from './log';
 export type { Logger, LogLevel, LogRecord } from './log';
 export { placeOrderSchema, cancelOrderSchema, replaceOrderSchema, queryPortfolioSchema } from './schemas';
 export type { JsonSchema } from './schemas';
+export { isToolErrorJson, TOOL_ACK_STATUSES } from './tool-types';
+export type {
+  JsonSchemaProperty,
+  JsonSchemaTypeName,
+  PlaceOrderArgs,
+  CancelOrderArgs,
+  ReplaceOrderArgs,
+  QueryPortfolioArgs,
+  ToolAck,
+  ToolAckStatus,
+  ToolResult,
+  PortfolioResult,
+} from './tool-types';
 export type * from './types';
 export type { GuardState } from './native';
 export { native } from './native';

@@ -9,8 +9,21 @@ export interface OpenAIFunctionTool {
   function: { name: string; description: string; parameters: JsonSchema; strict?: boolean };
 }
 
-export function toOpenAITools(tools: readonly Tool[]): OpenAIFunctionTool[] {
-  return tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }));
+/**
+ * The tools as Chat Completions `tools`. `strict: true` asks for strict function calling (the
+ * schemas are in strict form); without it no `strict` key is sent. `axon-llm/openai` has the
+ * Responses shape and `runTools` functions too.
+ */
+export function toOpenAITools(tools: readonly Tool[], options: { strict?: boolean } = {}): OpenAIFunctionTool[] {
+  return tools.map((tool) => ({
+    type: 'function',
+    function: {
+      name: tool.name,
+      description: tool.description,
+      parameters: tool.parameters,
+      ...(options.strict === undefined ? {} : { strict: options.strict }),
+    },
+  }));
 }
 
 export interface ToolCallOutcome {
@@ -26,7 +39,7 @@ export interface ToolCallOutcome {
 const ACK_START = '{"order_id":';
 const STATUS_KEY = '"status":"';
 
-/** The status of an OrderAck JSON (`{"order_id":…,"status":"Filled",…}`), else undefined. */
+/** The status of a ToolAck JSON (`{"order_id":…,"status":"Filled",…}`), else undefined. */
 export function ackStatus(content: string): string | undefined {
   if (!content.startsWith(ACK_START)) return undefined;
   const at = content.lastIndexOf(STATUS_KEY);
