@@ -9,10 +9,12 @@ import { liveCommand } from './agent/live-command';
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, type AgentConfig } from './config';
 import { native } from './native';
 import { formatFindings, selfCheck } from './self-check';
+import { mcpCommand } from './mcp/command';
 
 const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH] [--self-check | --version]
   (no command)    run the agent on the config's backend: live on exchange, oms or mock; a backtest on backtest
   backtest        run the agent over market data (default: the embedded generated data)
+  mcp             serve the guarded tools to MCP clients (llm-trading-agent mcp --help)
   --config PATH   the TOML config (runbook §1.3); \${VAR} expands from the environment
   --data PATH     market data for backtest (bars CSV, ccxt JSON, Binance klines, trades CSV)
   --self-check    validate config, addon, risk chain, breaker and backend; exit 1 on any problem
@@ -31,6 +33,7 @@ function packageVersion(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv[0] === 'mcp') return mcpCommand(argv.slice(1));
   let values: { config?: string; data?: string; 'self-check'?: boolean; version?: boolean; help?: boolean };
   let positionals: string[];
   try {
