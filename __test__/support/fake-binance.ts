@@ -33,7 +33,19 @@ export type Fault =
   | { kind: 'http5xx'; status?: number }
   | { kind: 'rate-limit'; retryAfterSeconds?: number }
   | { kind: 'insufficient' }
-  | { kind: 'bad-symbol' };
+  | { kind: 'bad-symbol' }
+  /**
+   * Handle the request (an order IS created), then answer `body(...)` with `status` (default 200):
+   * hostile payloads, or an error body that echoes the request's credentials as gateways do.
+   */
+  | { kind: 'respond'; status?: number; body: (context: RespondContext) => unknown };
+
+export interface RespondContext {
+  /** What the venue would have answered. */
+  result: unknown;
+  apiKeyHeader: string | undefined;
+  params: Record<string, string>;
+}
 
 export interface RecordedRequest {
   method: string;
@@ -409,6 +421,9 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
         if (fault?.kind === 'insufficient') throw new VenueError(400, -2010, 'Account has insufficient balance for requested action.');
         if (fault?.kind === 'bad-symbol') throw new VenueError(400, -1121, 'Invalid symbol.');
         const result = route(method, url.pathname, params);
+        if (fault?.kind === 'respond') {
+          return send(response, fault.status ?? 200, fault.body({ result, apiKeyHeader: request.headers['x-mbx-apikey'] as string | undefined, params }));
+        }
         if (fault?.kind === 'drop') {
           request.socket.destroy();
           return;

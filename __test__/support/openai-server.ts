@@ -15,6 +15,8 @@ export interface ScriptedReply {
   toolCalls?: Array<{ name: string; arguments: string }>;
   /** Answer with this HTTP status and an error body instead. */
   status?: number;
+  /** The error body's message (default `scripted <status>`); gateways echo request headers here. */
+  errorMessage?: (headers: IncomingMessage['headers']) => string;
   /** Answer only after this long. */
   delayMs?: number;
   /** Answer only once this settles (the test decides when the model answers). */
@@ -53,7 +55,7 @@ export async function startFakeOpenAI(script: (request: ChatRequest, index: numb
       // The client may have given up meanwhile (the request itself is already consumed, hence destroyed).
       if (response.destroyed || response.socket?.destroyed === true) return;
       if (reply.status !== undefined) {
-        response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `scripted ${reply.status}`, type: 'server_error' } }));
+        response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: reply.errorMessage?.(request.headers) ?? `scripted ${reply.status}`, type: 'server_error' } }));
         return;
       }
       const toolCalls = (reply.toolCalls ?? []).map((call) => ({ id: `call_${++callId}`, type: 'function', function: call }));

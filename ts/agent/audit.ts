@@ -1,6 +1,9 @@
 // Append-only audit trail: one JSON line per tool call and per model call. Buffered (a backtest
-// makes thousands of calls) and flushed on `flush()`/`close()`; never rewritten.
+// makes thousands of calls) and flushed on `flush()`/`close()`; never rewritten. Each line is
+// scrubbed of the process's secrets before it is buffered (a model or venue error can echo a key).
 import { closeSync, openSync, writeSync } from 'node:fs';
+
+import { scrubSecrets } from '../secrets';
 
 export type AuditRecord =
   | { kind: 'tool'; time_ms: number; step: number; tool: string; args: string; ok: boolean; result: string; code?: string }
@@ -24,7 +27,7 @@ export class AuditLog {
 
   write(record: AuditRecord): void {
     if (this.fd === undefined) return;
-    this.buffer.push(JSON.stringify(record));
+    this.buffer.push(scrubSecrets(JSON.stringify(record)));
     if (this.buffer.length >= this.flushEvery) this.flush();
   }
 
