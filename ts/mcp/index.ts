@@ -21,15 +21,29 @@ import {
 
 import { ToolError, type ToolErrorJson } from '../errors';
 import { silentLogger, type Logger } from '../log';
-import type { Tool, TradingTools } from '../tools';
+import type { TradingTools } from '../tools';
 import { toolAnnotations, toolOutputSchema, type ObjectJsonSchema } from './tool-metadata';
 
 export { toolAnnotations, toolOutputSchema } from './tool-metadata';
 export { serveMcpHttp, type McpHttpOptions, type McpHttpServer } from './http';
 export { isLoopbackHost } from './loopback';
 
-/** What the server needs of the guarded tools (a `TradingTools` has it all). */
-export type McpTradingTools = Pick<TradingTools, 'tools' | 'mode' | 'state'>;
+/** A tool as the server serves it: any `Tool` of `createTradingTools`, whatever its name. */
+export interface McpServedTool {
+  readonly name: string;
+  readonly description: string;
+  /** JSON Schema of the arguments, an object at the root; listed to clients as is. */
+  readonly parameters: Readonly<Record<string, unknown>>;
+  /** Resolves to the result's JSON; rejects with `ToolError` for a refusal. */
+  execute(args: string): Promise<string>;
+}
+
+/** What the server needs of the guarded tools (a `TradingTools` has it all), any number of tools. */
+export interface McpTradingTools {
+  readonly tools: readonly McpServedTool[];
+  readonly mode: TradingTools['mode'];
+  state(): ReturnType<TradingTools['state']>;
+}
 
 export interface CreateMcpServerOptions {
   /** Server name in the MCP handshake (default `axon-llm`). */
@@ -69,7 +83,7 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
   const logger = options.logger ?? silentLogger;
   const elicit = options.elicitConfirmations ?? true;
   const confirmTimeoutMs = options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS;
-  const byName = new Map<string, Tool>(tools.tools.map((tool) => [tool.name, tool]));
+  const byName = new Map<string, McpServedTool>(tools.tools.map((tool) => [tool.name, tool]));
   const definitions = tools.tools.map(toolDefinition);
 
   const mcp = new McpServer({ name: options.name ?? 'axon-llm', version: options.version ?? '0.0.0' }, { capabilities: { tools: {} } });
@@ -93,7 +107,7 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
   });
 
   /** Ask the user; on accept send the one confirming call, else nothing. */
-  async function confirmWithUser(tool: Tool, args: Record<string, unknown>, token: string, extra: CallExtra): Promise<CallToolResult> {
+  async function confirmWithUser(tool: McpServedTool, args: Record<string, unknown>, token: string, extra: CallExtra): Promise<CallToolResult> {
     const summary = describeCall(tool.name, args);
     let action: 'accept' | 'decline' | 'cancel';
     try {
@@ -153,7 +167,7 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
   return mcp;
 }
 
-function toolDefinition(tool: Tool): McpToolDefinition {
+function toolDefinition(tool: McpServedTool): McpToolDefinition {
   const outputSchema = toolOutputSchema(tool.name);
   return {
     name: tool.name,
@@ -171,7 +185,7 @@ function objectSchema(name: string, schema: Readonly<Record<string, unknown>>): 
 }
 
 /** Run one call; a refusal (ToolError) is an outcome, anything else is a fault and propagates. */
-async function run(tool: Tool, args: Record<string, unknown>): Promise<Outcome> {
+async function run(tool: McpServedTool, args: Record<string, unknown>): Promise<Outcome> {
   try {
     return { ok: true, json: await tool.execute(JSON.stringify(args)) };
   } catch (error) {
