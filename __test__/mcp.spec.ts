@@ -2,8 +2,8 @@
 // Streamable HTTP: the tools with their schemas and annotations, acks as structuredContent,
 // refusals as isError with the ToolError JSON, TwoPhase confirmed through elicitation (one order
 // at a real venue over loopback) or declined (none), and what the HTTP endpoint lets in.
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -364,4 +364,45 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
     expect(refusalOf(await call(client, 'place_order', { ...order, confirm_token: pending.confirm_token }))).toMatchObject({ code: 'CONFIRM_TOKEN_INVALID' });
     expect(binance.orders).toHaveLength(1);
   }, 60_000);
+});
+
+describe('without @modelcontextprotocol/sdk installed', () => {
+  /** This checkout linked into a temp folder whose node_modules has everything but the MCP SDK. */
+  function installWithoutSdk(): string {
+    const root = join(__dirname, '..');
+    const app = mkdtempSync(join(tmpdir(), 'axon-mcp-nosdk-'));
+    const addons = readdirSync(root).filter((name) => /^axon-llm\..+\.node$/.test(name));
+    for (const entry of ['package.json', 'index.js', 'dist', ...addons]) symlinkSync(join(root, entry), join(app, entry));
+    const modules = join(app, 'node_modules');
+    mkdirSync(modules);
+    for (const name of readdirSync(join(root, 'node_modules'))) {
+      if (name.startsWith('.') || name === '@modelcontextprotocol') continue;
+      if (!name.startsWith('@')) {
+        symlinkSync(join(root, 'node_modules', name), join(modules, name));
+        continue;
+      }
+      mkdirSync(join(modules, name));
+      for (const inner of readdirSync(join(root, 'node_modules', name))) symlinkSync(join(root, 'node_modules', name, inner), join(modules, name, inner));
+    }
+    return app;
+  }
+  // Symlinks resolved where they are, not where they point: the SDK in this checkout stays out of reach.
+  const node = (app: string, args: string[]) =>
+    spawnSync(process.execPath, ['--preserve-symlinks', '--preserve-symlinks-main', ...args], { cwd: app, env: childEnv(), encoding: 'utf8' });
+
+  it('the package and the other commands load; mcp fails naming the package to install', () => {
+    const app = installWithoutSdk();
+    const probe = node(app, ['-e', "require.resolve('@modelcontextprotocol/sdk/server/mcp.js')"]);
+    expect(probe.status, 'the SDK must be unreachable from the temp install').not.toBe(0);
+
+    const loaded = node(app, ['-e', "require('./dist/ts/index.js'); require('./dist/ts/cli.js'); console.log(Object.keys(require.cache).some((p) => p.includes('modelcontextprotocol')))"]);
+    expect(loaded.stderr).toBe('');
+    expect(loaded.stdout.trim()).toBe('false');
+    expect(node(app, [join(app, 'dist', 'ts', 'cli.js'), '--version']).status).toBe(0);
+
+    const mcp = node(app, [join(app, 'dist', 'ts', 'cli.js'), 'mcp', '--config', mockConfig('DryRun')]);
+    expect(mcp.status).toBe(1);
+    expect(mcp.stderr).toContain('mcp needs the optional package "@modelcontextprotocol/sdk": npm install @modelcontextprotocol/sdk');
+    expect(mcp.stdout).toBe('');
+  });
 });
