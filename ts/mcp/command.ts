@@ -9,6 +9,7 @@ import { loadConfig, toolsOptionsFromConfig, type AgentConfig } from '../config'
 import { jsonLineLogger, levelFromEnv } from '../log';
 import { TradingMetrics } from '../metrics';
 import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
+import { registerSecrets } from '../secrets';
 import { createTradingTools, type TradingTools } from '../tools';
 import { isLoopbackHost, MIN_TOKEN_LENGTH } from './loopback';
 
@@ -68,6 +69,7 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): Plan | 'help' {
     token = env[tokenEnv];
     if (token === undefined || token === '') throw new UsageError(`mcp: --token-env ${tokenEnv}: environment variable ${tokenEnv} is not set`);
     if (token.length < MIN_TOKEN_LENGTH) throw new UsageError(`mcp: --token-env ${tokenEnv}: the token must be at least ${MIN_TOKEN_LENGTH} characters, got ${token.length}`);
+    registerSecrets(token);
   }
   if (token === undefined && !isLoopbackHost(host)) {
     throw new UsageError(
@@ -128,6 +130,8 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
   const serverOptions = {
     version: packageVersion(),
     limits: { risk: options.risk, gate: options.gate, confirmTtlMs: options.confirmTtlMs ?? null },
+    // The user may take as long to answer as the confirm token lives.
+    ...(options.confirmTtlMs === undefined ? {} : { confirmTimeoutMs: options.confirmTtlMs }),
     logger,
   };
   const stop = new AbortController();

@@ -102,6 +102,7 @@ export async function serveMcpHttp(createSession: () => McpServer, options: McpH
       sessionIdGenerator: () => randomUUID(),
       onsessioninitialized: (id) => {
         sessions.set(id, { transport, server, lastUsed: Date.now() });
+        logger.log('info', { msg: `mcp: session ${id} opened (${sessions.size} open)` });
       },
     });
     transport.onclose = () => {
