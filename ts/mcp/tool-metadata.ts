@@ -4,6 +4,8 @@
 // not know is announced as destructive (fail safe: a client then asks before calling it).
 import type { ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 
+import { TOOL_ACK_STATUSES } from '../tool-types';
+
 type Hints = Pick<ToolAnnotations, 'readOnlyHint' | 'destructiveHint' | 'idempotentHint' | 'openWorldHint'>;
 
 const READ_ONLY: Hints = { readOnlyHint: true, openWorldHint: true };
@@ -36,8 +38,6 @@ export interface ObjectJsonSchema {
   [keyword: string]: unknown;
 }
 
-const ACK_STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Replaced', 'Rejected', 'DryRun', 'PendingConfirm'];
-
 /** The ToolError JSON a refusal carries (ts/errors.ts `ToolErrorJson`). */
 export const toolErrorJsonSchema = {
   type: 'object',
@@ -50,7 +50,7 @@ export const toolErrorJsonSchema = {
   },
 } as const;
 
-/** An order tool's ack as the guard writes it (crates/axon-risk `order_ack_json`). */
+/** An order tool's ack (`ToolAck`) as the guard writes it (crates/axon-risk `order_ack_json`). */
 const orderAckSchema = {
   type: 'object',
   required: ['order_id', 'symbol', 'side', 'quantity', 'status', 'timestamp_ms'],
@@ -59,13 +59,13 @@ const orderAckSchema = {
     symbol: { type: ['string', 'null'] },
     side: { enum: ['Buy', 'Sell', null] },
     quantity: { type: ['number', 'null'] },
-    status: { enum: ACK_STATUSES },
+    status: { enum: [...TOOL_ACK_STATUSES] },
     timestamp_ms: { type: 'integer' },
     confirm_token: { type: 'string', description: 'PendingConfirm only: call again with the same fields and this token.' },
   },
 } as const;
 
-/** `query_portfolio`'s answer (ts/tools.ts `portfolioJson`). */
+/** `query_portfolio`'s answer (`PortfolioResult`, written by ts/tools.ts `portfolioJson`). */
 const portfolioSchema = {
   type: 'object',
   required: ['balances', 'positions', 'open_orders'],
