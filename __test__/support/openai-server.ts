@@ -17,8 +17,6 @@ export interface ScriptedReply {
   status?: number;
   /** The error body's message (default `scripted <status>`); gateways echo request headers here. */
   errorMessage?: (headers: IncomingMessage['headers']) => string;
-  /** Answer only after this long. */
-  delayMs?: number;
   /** Answer only once this settles (the test decides when the model answers). */
   until?: Promise<unknown>;
 }
@@ -50,7 +48,6 @@ export async function startFakeOpenAI(script: (request: ChatRequest, index: numb
       requests.push(parsed);
       authorization.push(request.headers.authorization);
       const reply = script(parsed, requests.length - 1);
-      if (reply.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
       if (reply.until !== undefined) await reply.until.catch(() => undefined);
       // The client may have given up meanwhile (the request itself is already consumed, hence destroyed).
       if (response.destroyed || response.socket?.destroyed === true) return;
