@@ -98,14 +98,14 @@ function startHttp(config: string, extraArgs: string[] = [], env: Record<string,
   child.stdout.on('data', (chunk: Buffer) => {
     stdout += chunk.toString();
   });
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
   const url = new Promise<string>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
       const found = /over Streamable HTTP at (http:\/\/\S+)/.exec(stderr);
       if (found !== null) resolve(found[1] as string);
     });
-    void exited.then((code) => reject(new Error(`mcp exited with ${code}: ${stderr}`)));
+    void exited.then((code) => { reject(new Error(`mcp exited with ${code}: ${stderr}`)); });
   });
   cleanups.push(async () => {
     child.kill('SIGTERM');
@@ -197,9 +197,7 @@ describe('llm-trading-agent mcp over stdio', () => {
 
   it('writes only JSON-RPC messages on stdout; its logs go to stderr', async () => {
     const child: ChildProcessWithoutNullStreams = spawn(process.execPath, [CLI, 'mcp', '--config', mockConfig('DryRun')], { env: childEnv({ LOG_LEVEL: 'debug' }) });
-    cleanups.push(async () => {
-      child.kill('SIGTERM');
-    });
+    cleanups.push(() => Promise.resolve(child.kill('SIGTERM')));
     let stderr = '';
     child.stderr.on('data', (chunk: Buffer) => {
       stderr += chunk.toString();
@@ -355,7 +353,8 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
     const binance = await venue();
     const { client } = await stdioClient(venueConfig(binance));
     const pending = ackOf(await call(client, 'place_order', order));
-    expect(pending).toMatchObject({ status: 'PendingConfirm', confirm_token: expect.any(String) });
+    expect(pending.status).toBe('PendingConfirm');
+    expect(typeof pending.confirm_token).toBe('string');
     expect(binance.orders).toHaveLength(0);
     const confirmed = ackOf(await call(client, 'place_order', { ...order, confirm_token: pending.confirm_token }));
     expect(confirmed).toMatchObject({ status: 'New' });

@@ -135,13 +135,13 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     logger,
   };
   const stop = new AbortController();
-  const onSignal = () => stop.abort();
-  const resetGate = () => tools.resetGate();
+  const onSignal = () => { stop.abort(); };
+  const resetGate = () => { tools.resetGate(); };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.on('SIGUSR2', resetGate);
   let endpoint: PrometheusEndpoint | undefined;
-  let closeServing: () => Promise<void> = async () => undefined;
+  let closeServing: () => Promise<void> = () => Promise.resolve();
   try {
     if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
     const what = `${tools.mode} tools on ${config.trading.backend}`;
@@ -176,7 +176,10 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
 }
 
 function aborted(signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => (signal.aborted ? resolve() : signal.addEventListener('abort', () => resolve(), { once: true })));
+  return new Promise((resolve) => {
+    if (signal.aborted) resolve();
+    else signal.addEventListener('abort', () => { resolve(); }, { once: true });
+  });
 }
 
 /**
@@ -184,7 +187,7 @@ function aborted(signal: AbortSignal): Promise<void> {
  * stderr instead of corrupting the protocol stream.
  */
 function keepStdoutForProtocol(): void {
-  const toStderr = (...args: unknown[]): void => console.error(...args);
+  const toStderr = (...args: unknown[]): void => { console.error(...args); };
   console.log = toStderr;
   console.info = toStderr;
   console.debug = toStderr;

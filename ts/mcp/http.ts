@@ -177,7 +177,7 @@ export async function serveMcpHttp(createSession: () => McpServer, options: McpH
       sessions.clear();
       await Promise.all(open.map((session) => session.server.close()));
       await new Promise<void>((resolve) => {
-        http.close(() => resolve());
+        http.close(() => { resolve(); });
         http.closeAllConnections();
       });
     },
@@ -210,7 +210,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       }
       chunks.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => { resolve(Buffer.concat(chunks).toString('utf8')); });
     req.on('error', reject);
   });
 }
