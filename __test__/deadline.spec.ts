@@ -98,6 +98,15 @@ describe('DeadlineRace', () => {
     await settle();
     expect(third()).toBe('err timeout');
     expect(clock.activeTimers).toBe(0);
+    // A call that settles on its own: the next sweep finds the list empty and stops.
+    const fourth = deferred<string>();
+    const settledByItself = watch(race.run(fourth.promise));
+    fourth.resolve('done');
+    await settle();
+    expect(settledByItself()).toBe('ok done');
+    expect(clock.activeTimers).toBe(1);
+    clock.advance(100);
+    expect(clock.activeTimers).toBe(0);
   });
 
   it('is given a positive timeout and sweeps no faster than every 5 ms nor slower than every 250 ms', () => {
