@@ -235,7 +235,12 @@ describe('llm-trading-agent mcp over Streamable HTTP', () => {
     const server = startHttp(mockConfig('DryRun'));
     const url = await server.url;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/mcp$/);
-    await exerciseDryRunTools(await httpClient(url));
+    const client = await httpClient(url);
+    await exerciseDryRunTools(client);
+    await client.close();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    expect(server.output().stdout).toBe('');
   });
 
   it('refuses to bind a non-loopback address without a token, naming what is missing', async () => {
@@ -329,6 +334,9 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
     expect(binance.orders[0]).toMatchObject({ symbol: 'BTCUSDT', side: 'BUY', origQty: 0.01, price: 19_000, status: 'NEW' });
     const portfolio = ackOf(await call(client, 'query_portfolio', { symbol: 'BTC-USDT' })) as { open_orders: { order_id: string }[] };
     expect(portfolio.open_orders.map((o) => o.order_id)).toEqual([ack.order_id]);
+    // The token was used up by the one confirming call; the order counts against today's limit.
+    const risk = await client.readResource({ uri: 'axon://risk-state' });
+    expect(JSON.parse((risk.contents[0] as { text: string }).text)).toMatchObject({ mode: 'TwoPhase', state: { dailyOrders: 1, pendingConfirms: 0 } });
   }, 60_000);
 
   it('a client that declines or dismisses gets nothing placed (over stdio)', async () => {

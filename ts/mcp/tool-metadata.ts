@@ -15,6 +15,8 @@ const HINTS_BY_NAME: Readonly<Record<string, Hints>> = {
   query_portfolio: READ_ONLY,
   get_book_snapshot: READ_ONLY,
   get_pnl: READ_ONLY,
+  // Ends the model's turn: nothing at the venue changes.
+  finish_bar: { readOnlyHint: true, openWorldHint: false },
   place_order: CHANGES_ORDERS,
   cancel_order: CHANGES_ORDERS,
   replace_order: CHANGES_ORDERS,
