@@ -136,4 +136,16 @@ describe('llm-trading-agent never prints a secret', () => {
     };
     expect(leaks({ llmKey: SECRETS.llmKey }, outputs)).toEqual([]);
   });
+
+  it('--self-check: a venue refusing the keys with an error quoting them prints no piece of either', async () => {
+    venue = await startFakeBinance({ apiKey: SECRETS.venueKey, apiSecret: SECRETS.venueSecret });
+    venue.inject('GET /api/v3/account', { kind: 'respond', status: 401, body: ({ apiKeyHeader }) => venueEcho(apiKeyHeader) }, 10);
+    const dir = mkdtempSync(join(tmpdir(), 'axon-secrets-check-'));
+    const config = join(dir, 'config.toml');
+    writeFileSync(config, `[trading]\nbackend = "exchange"\napi_key = "\${VENUE_KEY}"\napi_secret = "\${VENUE_SECRET}"\nbase_url = "${venue.baseUrl}"\n`);
+    const run = await runProgram(['--self-check', '--config', config]);
+    expect(run.code).toBe(1);
+    expect(run.out).toMatch(/FAIL backend: exchange: cannot use binance at http:\/\/127\.0\.0\.1:\d+: AuthenticationError: binance/);
+    expect(leaks(SECRETS, { stdout: run.out, stderr: run.err })).toEqual([]);
+  });
 });

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { AuditLog } from '../ts/agent/audit';
+import { writeSummaryJson } from '../ts/agent/summary-file';
 import { ExchangeTradingBackend } from '../ts/backends/exchange';
 import { parseConfig, redactConfig } from '../ts/config';
 import { BackendError } from '../ts/errors';
@@ -183,5 +184,17 @@ describe('outlets', () => {
     expect(message).toContain('401');
     expect(message).toContain('Incorrect API key provided: Bearer [redacted]');
     expect(leaks({ apiKey }, { message })).toEqual([]);
+  });
+});
+
+describe('summary file', () => {
+  it('a summary holding a secret in any field or key is written without it, as valid JSON', () => {
+    const planted = 'summary-secret-R2D2C3PO0000';
+    parseConfig(`[trading]\nbackend = "mock"\n[llm]\napi_key = "${planted}"\n`, {});
+    const path = join(mkdtempSync(join(tmpdir(), 'axon-summary-')), 'summary.json');
+    writeSummaryJson(path, { provider: 'openai', lastError: `401 Bearer ${planted}`, rejectionsByCode: { [planted]: 1 }, nested: [{ note: planted }] });
+    const text = readFileSync(path, 'utf8');
+    expect(leaks({ planted }, { summary: text })).toEqual([]);
+    expect(JSON.parse(text)).toEqual({ provider: 'openai', lastError: '401 Bearer [redacted]', rejectionsByCode: { '[redacted]': 1 }, nested: [{ note: '[redacted]' }] });
   });
 });
