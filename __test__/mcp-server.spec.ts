@@ -2,13 +2,14 @@
 // transports: it serves whatever tools it is given (annotations from the name table, destructive
 // for a name it does not know), and a TwoPhase confirmation that cannot be obtained sends nothing.
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { MockTradingBackend } from '../ts/backends/mock';
 import { ToolError } from '../ts/errors';
-import { createMcpServer, toolAnnotations, type McpServedTool, type McpTradingTools } from '../ts/mcp';
+import { createMcpServer, serveMcpHttp, toolAnnotations, type McpServedTool, type McpTradingTools } from '../ts/mcp';
 import { createTradingTools, type TradingTools } from '../ts/tools';
 
 const opened: { close(): unknown }[] = [];
@@ -128,5 +129,39 @@ describe('createMcpServer', () => {
     expect(replaced.isError ?? false).toBe(false);
     expect(asked).toBe(2);
     expect(backend.openOrders()).toMatchObject([{ price: 48_000, quantity: 0.5 }]);
+  });
+});
+
+describe('serveMcpHttp', () => {
+  it('keeps at most maxSessions sessions: a new client closes the least recently used one', async () => {
+    const { tools } = guarded('DryRun');
+    const served = await serveMcpHttp(() => createMcpServer(tools), { port: 0, maxSessions: 1 });
+    opened.push({ close: () => served.close() });
+    const first = new Client({ name: 'first', version: '1' });
+    await first.connect(new StreamableHTTPClientTransport(new URL(served.url)));
+    opened.push(first);
+    expect((await first.listTools()).tools.length).toBe(tools.tools.length);
+    const second = new Client({ name: 'second', version: '1' });
+    await second.connect(new StreamableHTTPClientTransport(new URL(served.url)));
+    opened.push(second);
+    expect((await second.listTools()).tools.length).toBe(tools.tools.length);
+    await expect(first.listTools()).rejects.toThrow(/Session not found/);
+  });
+
+  it('answers 413 to a body over maxBodyBytes, 404 off the endpoint path, 405 to other methods', async () => {
+    const { tools } = guarded('DryRun');
+    const served = await serveMcpHttp(() => createMcpServer(tools), { port: 0, maxBodyBytes: 1_000 });
+    opened.push({ close: () => served.close() });
+    const post = (url: string, body: string) => fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
+    expect((await post(served.url, JSON.stringify({ padding: 'x'.repeat(2_000) }))).status).toBe(413);
+    expect((await post(served.url.replace('/mcp', '/other'), '{}')).status).toBe(404);
+    expect((await fetch(served.url, { method: 'PUT', body: '{}' })).status).toBe(405);
+    expect((await post(served.url, 'not json')).status).toBe(400);
+  });
+
+  it('refuses a non-loopback host without a token and a short token, naming the option', async () => {
+    const { tools } = guarded('DryRun');
+    await expect(serveMcpHttp(() => createMcpServer(tools), { port: 0, host: '0.0.0.0' })).rejects.toThrow(/host 0\.0\.0\.0 is not a loopback address: a bearer token \(token\) is required/);
+    await expect(serveMcpHttp(() => createMcpServer(tools), { port: 0, token: 'too-short' })).rejects.toThrow(/token must be at least 16 characters, got 9/);
   });
 });
