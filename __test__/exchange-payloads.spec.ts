@@ -120,3 +120,14 @@ describe('ccxt payloads the exchange backend reads', () => {
     expect(eth.status).toBe('New');
   });
 });
+
+describe('exchange backend options', () => {
+  it('a timeout a Node timer cannot keep, or an unknown option, is refused naming the option', () => {
+    const make = (extra: Record<string, unknown>) => () => new ExchangeTradingBackend({ apiKey: API_KEY, apiSecret: API_SECRET, ...extra });
+    expect(make({ timeoutMs: 9_000_000_000 })).toThrow('axon-llm: exchange backend options: timeoutMs: Too big: expected number to be <=86400000');
+    expect(make({ timeoutMs: 0 })).toThrow(/timeoutMs: /);
+    expect(make({ exchange: 'ftx' })).toThrow(/exchange: /);
+    expect(make({ timeoutMS: 5 })).toThrow('axon-llm: exchange backend options: timeoutMS: unknown key');
+    expect(make({ apiSecret: '' })).toThrow('axon-llm: the exchange backend needs apiKey and apiSecret');
+  });
+});

@@ -100,6 +100,18 @@ function loadCcxt(): CcxtModule {
   return ccxtModule;
 }
 
+/** The options as the constructor checks them (a timer above 24 h would fire after 1 ms in Node). */
+const optionsSchema = z.strictObject({
+  exchange: z.enum(['binance', 'okx']).optional(),
+  apiKey: z.string().min(1),
+  apiSecret: z.string().min(1),
+  password: z.string().optional(),
+  testnet: z.boolean().optional(),
+  timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+  urls: z.union([z.string().min(1), z.record(z.string(), z.string())]).optional(),
+  quoteAsset: z.string().min(1).optional(),
+});
+
 // --- ccxt payloads, as far as this backend reads them ------------------------------------------
 
 const price = z.number().finite().positive();
@@ -179,11 +191,14 @@ export class ExchangeTradingBackend implements TradingBackend {
   private readonly knownOrders = new Map<string, KnownOrder>();
 
   constructor(options: ExchangeBackendOptions) {
-    const id = options.exchange ?? 'binance';
-    if (id !== 'binance' && id !== 'okx') throw new TypeError(`axon-llm: unsupported exchange ${String(id)}`);
-    if (typeof options.apiKey !== 'string' || options.apiKey === '' || typeof options.apiSecret !== 'string' || options.apiSecret === '') {
-      throw new TypeError('axon-llm: the exchange backend needs apiKey and apiSecret');
+    const checked = optionsSchema.safeParse(options);
+    if (!checked.success) {
+      if (checked.error.issues.some((issue) => issue.path[0] === 'apiKey' || issue.path[0] === 'apiSecret')) {
+        throw new TypeError('axon-llm: the exchange backend needs apiKey and apiSecret');
+      }
+      throw new TypeError(`axon-llm: exchange backend options: ${describeZodError(checked.error, '(options)')}`);
     }
+    const id = options.exchange ?? 'binance';
     registerSecrets(options.apiKey, options.apiSecret, options.password);
     this.quoteAsset = options.quoteAsset ?? 'USDT';
     const config: Record<string, unknown> = {

@@ -56,6 +56,17 @@ export class ModelCallError extends Error {
   }
 }
 
+/** The options as the constructor checks them (a timer above 24 h would fire after 1 ms in Node). */
+const optionsSchema = z.strictObject({
+  model: z.string().min(1),
+  apiKey: z.string().min(1),
+  baseURL: z.url().optional(),
+  timeoutMs: z.number().int().min(1).max(86_400_000).optional(),
+  maxRetries: z.number().int().nonnegative().max(100).optional(),
+  temperature: z.number().min(0).max(2).optional(),
+  maxTokens: z.number().int().positive().optional(),
+});
+
 const toolCallSchema = z.object({
   id: z.string().min(1),
   type: z.string(),
@@ -87,6 +98,8 @@ export class OpenAIProvider implements LlmProvider {
   private readonly maxTokens: number | undefined;
 
   constructor(options: OpenAIProviderOptions) {
+    const checked = optionsSchema.safeParse(options);
+    if (!checked.success) throw new TypeError(`axon-llm: openai provider options: ${describeZodError(checked.error, '(options)')}`);
     this.model = options.model;
     this.temperature = options.temperature;
     this.maxTokens = options.maxTokens;
