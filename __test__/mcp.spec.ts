@@ -230,6 +230,33 @@ describe('llm-trading-agent mcp over stdio', () => {
   });
 });
 
+describe('llm-trading-agent mcp command line', () => {
+  const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'mcp', ...args], { env: childEnv(), encoding: 'utf8' });
+
+  it('names what is wrong and writes nothing on stdout', () => {
+    const config = mockConfig('DryRun');
+    const backtest = join(mkdtempSync(join(tmpdir(), 'axon-mcp-')), 'backtest.toml');
+    writeFileSync(backtest, '[trading]\nbackend = "backtest"\n');
+    const cases: [string[], number, string][] = [
+      [[], 2, 'mcp: --config PATH is required'],
+      [['--config', config, '--host', '127.0.0.1'], 2, 'mcp: --host applies only with --http PORT'],
+      [['--config', config, '--http', '70000'], 2, "mcp: --http must be a port number 0-65535, got '70000'"],
+      [['--config', config, '--verbose'], 2, "Unknown option '--verbose'"],
+      [['--config', join(tmpdir(), 'no-such-axon-config.toml')], 1, 'cannot read'],
+      [['--config', backtest], 1, 'mcp: [trading] backend = "backtest" replays market data and cannot be served'],
+    ];
+    for (const [args, status, message] of cases) {
+      const result = run(args);
+      expect(result.status, args.join(' ')).toBe(status);
+      expect(result.stderr, args.join(' ')).toContain(message);
+      expect(result.stdout, args.join(' ')).toBe('');
+    }
+    const help = run(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: llm-trading-agent mcp --config PATH [--http PORT [--host ADDR] [--token-env VAR]]');
+  });
+});
+
 describe('llm-trading-agent mcp over Streamable HTTP', () => {
   it('lists and calls the tools like stdio', async () => {
     const server = startHttp(mockConfig('DryRun'));

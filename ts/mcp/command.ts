@@ -120,6 +120,10 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
   const metrics = new TradingMetrics();
   const options = toolsOptionsFromConfig(config);
   const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
+  if (config.trading.backend === 'backtest') {
+    io.err.write('llm-trading-agent: mcp: [trading] backend = "backtest" replays market data and cannot be served; use mock, exchange or oms\n');
+    return 1;
+  }
   let tools: TradingTools;
   try {
     tools = createTradingTools({ ...options, backend: liveBackendFromConfig(config), metrics, logger, dailyCountsFile });
