@@ -61,6 +61,9 @@ describe('SecretScrubber', () => {
   it('leaves text without secrets unchanged, and matches a short secret only as a whole word', () => {
     const text = 'RiskLimits: order notional 100000 exceeds limit 50000 for BTC-USDT';
     expect(scrubber.scrub(text)).toBe(text);
+    const prose = '--host 0.0.0.0 is not a loopback address: a bearer token is required (Bearer authentication)';
+    expect(scrubber.scrub(prose)).toBe(prose);
+    expect(scrubber.scrub('Bearer abcdefghijklmnopqrstuvwxyz')).toBe('Bearer [redacted]');
     const short = new SecretScrubber(['pw42x']);
     expect(short.scrub('password pw42x pw42xy')).toBe('password [redacted] pw42xy');
     expect(new SecretScrubber(['abc']).scrub('abc abcdef')).toBe('abc abcdef');

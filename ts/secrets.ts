@@ -49,8 +49,9 @@ const HEADER_NAMES = [
 // the name, its closing quote (maybe escaped), the separator, an opening quote; then the value up to
 // the next quote, backslash, line break or list separator.
 const HEADER = `(?<header>\\b(?:${HEADER_NAMES.join('|')})\\\\?["']?\\s*[:=]\\s*\\\\?["']?)[^"'\\\\\\r\\n,;&]+`;
-// RFC 6750 token68 after the scheme name.
-const BEARER = `(?<bearer>\\bbearer\\s+)[A-Za-z0-9\\-._~+/]+=*`;
+// RFC 6750 token68 after the scheme name: 8 characters or more, with a digit or a symbol in them
+// (or 20 letters), so that prose such as "a bearer token is required" stays readable.
+const BEARER = `(?<bearer>\\bbearer\\s+)(?=[A-Za-z]*[0-9\\-._~+/]|[A-Za-z]{20})[A-Za-z0-9\\-._~+/]{8,}=*`;
 // The password of `scheme://user:password@host`.
 const URL_PASSWORD = `(?<userinfo>\\b[a-z][a-z0-9+.\\-]*://[^\\s:/@"'\\\\]*:)[^\\s/@"'\\\\]+(?=@)`;
 
