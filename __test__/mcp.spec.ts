@@ -273,7 +273,7 @@ describe('llm-trading-agent mcp over Streamable HTTP', () => {
   it('refuses to bind a non-loopback address without a token, naming what is missing', async () => {
     const config = mockConfig('DryRun');
     const noToken = startHttp(config, ['--host', '0.0.0.0']);
-    await expect(noToken.url).rejects.toThrow(/--host 0\.0\.0\.0 is not a loopback address: a bearer token is required; pass --token-env VAR/);
+    await expect(noToken.url).rejects.toThrow(/--host 0\.0\.0\.0 is not a loopback address: an access token is required; pass --token-env VAR/);
     expect(await noToken.exited).toBe(2);
 
     const unset = startHttp(config, ['--host', '0.0.0.0', '--token-env', 'AXON_MCP_TOKEN']);

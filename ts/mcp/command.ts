@@ -9,7 +9,7 @@ import { loadConfig, toolsOptionsFromConfig, type AgentConfig } from '../config'
 import { jsonLineLogger, levelFromEnv } from '../log';
 import { TradingMetrics } from '../metrics';
 import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
-import { registerSecrets } from '../secrets';
+import { registerSecrets, scrubbedMessage } from '../secrets';
 import { createTradingTools, type TradingTools } from '../tools';
 import { isLoopbackHost, MIN_TOKEN_LENGTH } from './loopback';
 
@@ -73,7 +73,7 @@ function plan(argv: string[], env: NodeJS.ProcessEnv): Plan | 'help' {
   }
   if (token === undefined && !isLoopbackHost(host)) {
     throw new UsageError(
-      `mcp: --host ${host} is not a loopback address: a bearer token is required; pass --token-env VAR naming an environment variable that holds it`,
+      `mcp: --host ${host} is not a loopback address: an access token is required; pass --token-env VAR naming an environment variable that holds it`,
     );
   }
   return { config: loadConfig(values.config, env), http: { port, host, ...(token === undefined ? {} : { token }) } };
@@ -100,6 +100,7 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     }
     p = planned;
   } catch (error) {
+    // Usage errors carry no secret; config errors come scrubbed from the config loader.
     io.err.write(`${(error as Error).message}\n`);
     if (error instanceof UsageError || (error as NodeJS.ErrnoException).code?.startsWith('ERR_PARSE_ARGS') === true) {
       io.err.write(`${MCP_USAGE}\n`);
@@ -111,24 +112,24 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
   try {
     mcp = await loadMcpModule();
   } catch (error) {
-    io.err.write(`llm-trading-agent: ${(error as Error).message}\n`);
+    io.err.write(`llm-trading-agent: ${scrubbedMessage(error)}\n`);
     return 1;
   }
-  if (p.http === undefined) keepStdoutForProtocol();
   const { config } = p;
-  const logger = jsonLineLogger({ level: levelFromEnv(io.env, 'warn'), write: (line) => io.err.write(line) });
-  const metrics = new TradingMetrics();
-  const options = toolsOptionsFromConfig(config);
-  const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
   if (config.trading.backend === 'backtest') {
     io.err.write('llm-trading-agent: mcp: [trading] backend = "backtest" replays market data and cannot be served; use mock, exchange or oms\n');
     return 1;
   }
+  if (p.http === undefined) keepStdoutForProtocol();
+  const logger = jsonLineLogger({ level: levelFromEnv(io.env, 'warn'), write: (line) => io.err.write(line) });
+  const metrics = new TradingMetrics();
+  const options = toolsOptionsFromConfig(config);
+  const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
   let tools: TradingTools;
   try {
     tools = createTradingTools({ ...options, backend: liveBackendFromConfig(config), metrics, logger, dailyCountsFile });
   } catch (error) {
-    io.err.write(`llm-trading-agent: ${(error as Error).message}\n`);
+    io.err.write(`llm-trading-agent: ${scrubbedMessage(error)}\n`);
     return 1;
   }
   const serverOptions = {
@@ -166,7 +167,7 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     }
     return 0;
   } catch (error) {
-    io.err.write(`llm-trading-agent: ${(error as Error).message}\n`);
+    io.err.write(`llm-trading-agent: ${scrubbedMessage(error)}\n`);
     return 1;
   } finally {
     process.off('SIGINT', onSignal);

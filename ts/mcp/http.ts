@@ -68,7 +68,7 @@ export async function serveMcpHttp(createSession: () => McpServer, options: McpH
     throw new TypeError(`axon-llm/mcp: token must be at least ${MIN_TOKEN_LENGTH} characters, got ${options.token.length}`);
   }
   if (!loopback && options.token === undefined) {
-    throw new TypeError(`axon-llm/mcp: host ${host} is not a loopback address: a bearer token (token) is required to serve it`);
+    throw new TypeError(`axon-llm/mcp: host ${host} is not a loopback address: serving it requires the token option`);
   }
   const expected = options.token === undefined ? undefined : digest(options.token);
   const sessions = new Map<string, Session>();

@@ -86,9 +86,10 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
   const byName = new Map<string, McpServedTool>(tools.tools.map((tool) => [tool.name, tool]));
   const definitions = tools.tools.map(toolDefinition);
 
-  const mcp = new McpServer({ name: options.name ?? 'axon-llm', version: options.version ?? '0.0.0' }, { capabilities: { tools: {} } });
+  const mcp = new McpServer({ name: options.name ?? 'axon-llm', version: options.version ?? '0.0.0' });
   // Tools go through the protocol-level server: McpServer.registerTool wants zod schemas and would
   // validate arguments itself; here the guard validates them and the model gets its precise message.
+  mcp.server.registerCapabilities({ tools: {} });
   mcp.server.setRequestHandler(ListToolsRequestSchema, () => ({ tools: definitions }));
   mcp.server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
     const tool = byName.get(request.params.name);
