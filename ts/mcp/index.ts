@@ -5,7 +5,8 @@
 // - in TwoPhase mode with a client that can elicit, the confirm token never reaches the model: the
 //   user accepts (exactly one confirming call) or not (nothing is sent), and a failed elicitation
 //   places nothing;
-// - this module is the only one that loads `@modelcontextprotocol/sdk` (an optional peer dependency).
+// - only ts/mcp/ loads `@modelcontextprotocol/sdk` (an optional peer dependency), and the command
+//   (ts/mcp/command.ts) only once it runs.
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import {
@@ -24,7 +25,7 @@ import { silentLogger, type Logger } from '../log';
 import type { TradingTools } from '../tools';
 import { toolAnnotations, toolOutputSchema, type ObjectJsonSchema } from './tool-metadata';
 
-export { toolAnnotations, toolOutputSchema } from './tool-metadata';
+export { toolAnnotations, toolOutputSchema, type ObjectJsonSchema } from './tool-metadata';
 export { serveMcpHttp, type McpHttpOptions, type McpHttpServer } from './http';
 export { isLoopbackHost } from './loopback';
 
