@@ -96,6 +96,9 @@ describe('secrets of the config', () => {
     const printable = JSON.stringify(redactConfig(config));
     expect(leaks({ ...env, gateway: 'gw-pass-M3N4O5' }, { printable })).toEqual([]);
     expect(printable).toContain('"base_url":"http://ops:***@127.0.0.1:9/"');
+    // A password written percent-encoded is known in both spellings.
+    parseConfig('[trading]\nbackend = "mock"\n[llm]\nbase_url = "http://ops:pw%21Encoded-Q8R9@127.0.0.1:9/v1"\n', {});
+    expect(scrubSecrets('pw%21Encoded-Q8R9 and pw!Encoded-Q8R9')).toBe('[redacted] and [redacted]');
   });
 
   it('an error about the config does not echo a secret it holds', () => {

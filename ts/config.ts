@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 
-import { isSecretKey, registerSecrets, scrubSecrets, secretsIn, urlPassword } from './secrets';
+import { isSecretKey, registerSecrets, scrubSecrets, secretsIn } from './secrets';
 import type { GateOptions, RiskOptions, TradingToolsOptions } from './tools';
 import { describeZodError } from './zod-issues';
 
@@ -238,8 +238,7 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
 function redactTree(value: unknown, key = ''): unknown {
   if (typeof value === 'string') {
     if (isSecretKey(key)) return '***';
-    const password = urlPassword(value);
-    return password === undefined ? value : value.replace(`:${encodeURIComponent(password)}@`, ':***@').replace(`:${password}@`, ':***@');
+    return value.replace(/^((?:prometheus:)?[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/i, '$1***@');
   }
   if (Array.isArray(value)) return value.map((item) => redactTree(item, key));
   if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactTree(v, k)]));

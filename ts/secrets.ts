@@ -107,14 +107,15 @@ export class SecretScrubber {
   }
 }
 
-/** The password of a URL with userinfo (`redis://user:pass@host`), if any. */
-export function urlPassword(text: string): string | undefined {
-  const match = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s/@]+)@/i.exec(text.replace(/^prometheus:/, ''));
-  if (match?.[1] === undefined) return undefined;
+/** The password of a URL with userinfo (`redis://user:pass@host`) as written and decoded, if any. */
+export function urlPasswords(text: string): string[] {
+  const raw = /^[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:([^\s/@]+)@/i.exec(text.replace(/^prometheus:/, ''))?.[1];
+  if (raw === undefined) return [];
   try {
-    return decodeURIComponent(match[1]);
+    const decoded = decodeURIComponent(raw);
+    return decoded === raw ? [raw] : [raw, decoded];
   } catch {
-    return match[1];
+    return [raw];
   }
 }
 
@@ -123,11 +124,7 @@ export function urlPassword(text: string): string | undefined {
  * passwords in any string value, at any depth.
  */
 export function secretsIn(tree: unknown, key = ''): string[] {
-  if (typeof tree === 'string') {
-    const fromUrl = urlPassword(tree);
-    const found = isSecretKey(key) ? [tree] : [];
-    return fromUrl === undefined ? found : [...found, fromUrl];
-  }
+  if (typeof tree === 'string') return [...(isSecretKey(key) ? [tree] : []), ...urlPasswords(tree)];
   if (Array.isArray(tree)) return tree.flatMap((item) => secretsIn(item, key));
   if (tree !== null && typeof tree === 'object') return Object.entries(tree).flatMap(([k, v]) => secretsIn(v, k));
   return [];
