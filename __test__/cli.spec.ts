@@ -99,7 +99,7 @@ describe('llm-trading-agent backtest', () => {
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { bars: number; modelCalls: number };
     expect(summary.bars).toBe(1500);
     expect(readFileSync(join(dir, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(summary.modelCalls);
-    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<svg id="equity-chart"');
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<div class="chart" id="equity-chart">');
   });
 
   it('SIGINT finishes the bar in flight, writes the reports and exits 0', async () => {

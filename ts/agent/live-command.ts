@@ -3,6 +3,7 @@
 // each; SIGINT/SIGTERM let the observation in flight finish (its tool calls included), then the
 // summary is written and the program exits 0.
 import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { liveBackendFromConfig } from '../backends/from-config';
@@ -17,6 +18,7 @@ import { AuditLog } from './audit';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
+import { auditFileOffset, writeLiveReport } from './report';
 import { AgentLoop, type AgentStats } from './loop';
 
 export interface LiveCommandOptions {
@@ -27,6 +29,8 @@ export interface LiveCommandOptions {
   signal?: AbortSignal;
   /** The venue; by default the one `[trading]` names. */
   backend?: TradingBackend;
+  /** Where the run's report goes (built from this run's audit records); default `live-report.html` beside the summary. */
+  report?: string;
 }
 
 export interface LiveSummary extends AgentStats {
@@ -56,7 +60,10 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile });
   let audit: AuditLog;
   let endpoint: PrometheusEndpoint | undefined;
+  // The audit file is shared by every run that names it: this run's records (its report) start here.
+  let auditOffset: number;
   try {
+    auditOffset = auditFileOffset(config.agent.audit);
     audit = new AuditLog(config.agent.audit, 1);
   } catch (error) {
     tools.close();
@@ -136,6 +143,8 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     stoppedBySignal: o.signal?.aborted === true,
   };
   writeFileSync(config.agent.summary_json, `${JSON.stringify(summary, null, 2)}\n`);
+  const reportPath = o.report ?? join(dirname(config.agent.summary_json), 'live-report.html');
+  writeLiveReport(reportPath, summary, { path: config.agent.audit, offset: auditOffset }, { maxDailyOrders: config.risk.max_daily_orders });
   const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
   o.out.write(
     [
@@ -145,7 +154,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
       `  breaker opened  ${breakerOpenings} time(s)`,
       `  venue errors    ${observeErrors} observation(s) skipped`,
       `  model           ${summary.modelCalls} calls, ${summary.modelErrors} failed, ${summary.promptTokens} + ${summary.completionTokens} tokens`,
-      `  wrote ${config.agent.summary_json}, ${config.agent.audit}`,
+      `  wrote ${config.agent.summary_json}, ${config.agent.audit}, ${reportPath}`,
     ].join('\n') + '\n',
   );
   return 0;
