@@ -152,7 +152,9 @@ describe('llm-trading-agent --self-check against a venue', () => {
           child.stdout.on('data', (chunk: Buffer) => {
             out += chunk.toString();
           });
-          child.on('exit', (code) => resolve({ code, out }));
+          child.on('exit', (code) => {
+            resolve({ code, out });
+          });
         });
       const good = await runAsync({ AXON_API_KEY: 'runbook-key-0123456789', AXON_API_SECRET: 'runbook-secret-abcdefghij' });
       expect(good.out).toMatch(/ok {3}backend: exchange: binance testnet at http:\/\/127\.0\.0\.1:\d+ reachable, keys accepted \(\d+ balances\)/);

@@ -57,7 +57,7 @@ describe('concurrency', () => {
       const snap = metrics.snapshot();
       expect(snap.gauges.trading_daily_orders_count).toBe(100);
       expect(snap.counters['trading_risk_rejections_total{source="risk_limits"}']).toBe(900);
-      const success = snap.counters['trading_orders_total{tool="place",side="buy",status="success"}']! + snap.counters['trading_orders_total{tool="place",side="sell",status="success"}']!;
+      const success = (snap.counters['trading_orders_total{tool="place",side="buy",status="success"}'] ?? Number.NaN) + (snap.counters['trading_orders_total{tool="place",side="sell",status="success"}'] ?? Number.NaN);
       expect(success).toBe(100);
       if (withThrowingCallback) {
         expect(callbackCalls).toBeGreaterThanOrEqual(1_000 + 100 + 100); // every counter, observation and gauge change

@@ -23,7 +23,7 @@ function watch(outcome: Promise<unknown>): () => string | undefined {
   let seen: string | undefined;
   outcome.then(
     (value) => (seen = `ok ${String(value)}`),
-    (error: Error) => (seen = `err ${error.message}`),
+    (error: unknown) => (seen = `err ${error instanceof Error ? error.message : String(error)}`),
   );
   return () => seen;
 }

@@ -63,7 +63,11 @@ function start(config: string, onStderr?: (text: string) => void) {
     err += chunk.toString();
     onStderr?.(err);
   });
-  const finished = new Promise<Finished>((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+  const finished = new Promise<Finished>((resolve) => {
+    child.on('exit', (code) => {
+      resolve({ code, out, err });
+    });
+  });
   return { child, finished };
 }
 
@@ -113,7 +117,7 @@ describe('llm-trading-agent --config on a live backend', () => {
     expect(JSON.parse(readFileSync(join(dir, 'daily-counts.json'), 'utf8'))).toMatchObject({ orders: 1, cancels: 0 });
     const records = audit(dir);
     expect(records.filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
-    expect(records.filter((r) => r.kind === 'tool').map((r) => (r as Extract<AuditRecord, { kind: 'tool' }>).ok)).toEqual([true, false]);
+    expect(records.filter((r): r is Extract<AuditRecord, { kind: 'tool' }> => r.kind === 'tool').map((r) => r.ok)).toEqual([true, false]);
     expect(out).toContain('live agent: BTC-USDT on exchange (Direct), 8 observations, provider openai');
     expect(err).toContain('"msg":"RiskLimits: order notional');
     for (const text of [out, err, readFileSync(join(dir, 'audit.jsonl'), 'utf8'), JSON.stringify(summary)]) {
@@ -145,7 +149,7 @@ describe('llm-trading-agent --config on a live backend', () => {
     venue = await startFakeBinance({ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000, BTC: 0 } });
     // The service manager stops the program while the model is answering the second observation;
     // the model answers (with an order) only once the program has said it heard the signal.
-    let child: ReturnType<typeof start>['child'] | undefined;
+    const program: { stop?: () => void } = {};
     let heard!: () => void;
     const stopHeard = new Promise<void>((resolve) => {
       heard = resolve;
@@ -155,7 +159,7 @@ describe('llm-trading-agent --config on a live backend', () => {
       if (request.messages[request.messages.length - 1]?.role === 'tool') return { content: 'noted' };
       observations += 1;
       if (observations < 2) return { content: 'hold' };
-      child?.kill('SIGTERM');
+      program.stop?.();
       return { until: stopHeard, toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"order_type":"Market"}' }] };
     });
     const dir = mkdtempSync(join(tmpdir(), 'axon-live-'));
@@ -163,7 +167,7 @@ describe('llm-trading-agent --config on a live backend', () => {
     const started = start(config, (err) => {
       if (err.includes('"msg":"stop requested: finishing the observation in flight"')) heard();
     });
-    child = started.child;
+    program.stop = () => started.child.kill('SIGTERM');
     const { code, out, err } = await started.finished;
     expect(code, err).toBe(0);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as LiveSummary;
@@ -176,7 +180,7 @@ describe('llm-trading-agent --config on a live backend', () => {
     expect(out).toContain('[stopped by signal]');
     const records = audit(dir);
     expect(records.filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
-    expect(records.filter((r) => r.kind === 'tool').map((r) => (r as Extract<AuditRecord, { kind: 'tool' }>).ok)).toEqual([true]);
+    expect(records.filter((r): r is Extract<AuditRecord, { kind: 'tool' }> => r.kind === 'tool').map((r) => r.ok)).toEqual([true]);
   }, 60_000);
 
   it('runs against the OMS service: orders land in axon-oms, a restart keeps counting the day', async () => {

@@ -22,7 +22,10 @@ async function oms(options: { journal?: string; port?: number } = {}): Promise<O
 /** Direct mode, runbook limits; market data re-read on every call so a new mark counts at once. */
 function direct(backend: TradingBackend) {
   const harness = setup({ backend, mode: 'Direct', risk: RUNBOOK_RISK, backendTimeoutMs: 8_000, clockStartMs: undefined, marketDataMaxAgeMs: 0 });
-  cleanups.push(async () => harness.tools.close());
+  cleanups.push(() => {
+    harness.tools.close();
+    return Promise.resolve();
+  });
   return harness;
 }
 
@@ -75,7 +78,7 @@ describe('OmsTradingBackend against axon-oms', () => {
     const [old, fresh] = await orders(server);
     expect(old).toMatchObject({ id, status: 'cancelled', replaced_by: newId });
     expect(fresh).toMatchObject({ id: newId, status: 'new', price: 19_950, replaces: id });
-    expect(fresh!.quantity).toBeCloseTo(0.6, 12); // new total 0.8 minus the 0.2 already filled
+    expect(fresh?.quantity).toBeCloseTo(0.6, 12); // new total 0.8 minus the 0.2 already filled
 
     const cancelled = await ack(tools.cancelOrder, `{"order_id":"${newId}"}`);
     expect(cancelled.status).toBe('Cancelled');
@@ -111,9 +114,9 @@ describe('OmsTradingBackend against axon-oms', () => {
     const { tools } = direct(backend);
     const args = limit('BTC-USDT', 'Buy', 0.1, 19_000, ',"client_order_id":"tool-key"');
     const answers = await Promise.allSettled(Array.from({ length: 50 }, () => tools.placeOrder.execute(args)));
-    const ids = answers.map((a) => (a.status === 'fulfilled' ? String((JSON.parse(a.value) as { order_id: string }).order_id) : `failed: ${String(a.reason)}`));
+    const ids = answers.map((a) => (a.status === 'fulfilled' ? (JSON.parse(a.value) as { order_id: string }).order_id : `failed: ${String(a.reason)}`));
     expect(new Set(ids).size).toBe(1);
-    expect(ids[0]).not.toBe(acks[0]!.orderId);
+    expect(ids[0]).not.toBe(acks[0]?.orderId);
     const all = await orders(server);
     expect(all.map((o) => o.idempotency_key)).toEqual(['same-key', 'tool-key']);
     // Same key, different fields: refused, not a second order.
@@ -130,7 +133,7 @@ describe('OmsTradingBackend against axon-oms', () => {
     const { tools } = direct(backend);
     const acked = new Map<string, string>();
     const attempted: string[] = [];
-    let killed = false;
+    const service = { killed: false };
     let failuresAfterKill = 0;
     let tenAcknowledged!: () => void;
     const tenAcked = new Promise<void>((resolve) => {
@@ -145,14 +148,14 @@ describe('OmsTradingBackend against axon-oms', () => {
           acked.set(key, String(answer.order_id));
           if (acked.size === 10) tenAcknowledged();
         } catch {
-          if (killed) failuresAfterKill += 1;
+          if (service.killed) failuresAfterKill += 1;
         }
       }
     })();
     await Promise.race([tenAcked, stream]); // the kill lands mid-stream, right after the 10th ack
     expect(acked.size).toBe(10);
     expect(await first.kill('SIGKILL')).toBeNull();
-    killed = true;
+    service.killed = true;
     await stream;
     expect(failuresAfterKill).toBe(3); // the stream really ran into the dead service
     expect(attempted.length).toBeGreaterThan(acked.size);
@@ -181,7 +184,7 @@ describe('OmsTradingBackend against axon-oms', () => {
     const placed = await backend.placeOrder(request('lossy-1'));
     expect(proxy.forwarded).toBe(2);
     expect(await orders(server)).toHaveLength(1);
-    expect((await orders(server))[0]!.id).toBe(placed.orderId);
+    expect((await orders(server))[0]?.id).toBe(placed.orderId);
 
     proxy.loseAnswers(1);
     const cancelled = await backend.cancelOrder(placed.orderId);
@@ -239,7 +242,10 @@ describe('OmsTradingBackend against axon-oms', () => {
     backend.getPortfolio = () => track(getPortfolio());
     backend.getOpenOrders = (symbol) => track(getOpenOrders(symbol));
     const { tools } = setup({ backend, ...toolsOptionsFromConfig(config), clockStartMs: undefined });
-    cleanups.push(async () => tools.close());
+    cleanups.push(() => {
+      tools.close();
+      return Promise.resolve();
+    });
     const error = await rejection(tools.queryPortfolio, '{}');
     expect(error.code).toBe('BACKEND_TIMEOUT');
     const attempts = silent.requests.length;

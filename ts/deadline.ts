@@ -17,7 +17,9 @@ export const systemDeadlineClock: DeadlineClock = {
   now: () => performance.now(),
   every: (intervalMs, tick) => {
     const timer = setInterval(tick, intervalMs);
-    return () => clearInterval(timer);
+    return () => {
+      clearInterval(timer);
+    };
   },
 };
 
@@ -52,7 +54,9 @@ export class DeadlineRace {
       const entry: Entry = { deadline: this.clock.now() + this.timeoutMs, reject, prev: undefined, next: this.head, live: true };
       if (this.head !== undefined) this.head.prev = entry;
       this.head = entry;
-      this.stopSweeping ??= this.clock.every(this.tickMs, () => this.sweep());
+      this.stopSweeping ??= this.clock.every(this.tickMs, () => {
+        this.sweep();
+      });
       work.then(
         (value) => {
           if (this.remove(entry)) resolve(value);

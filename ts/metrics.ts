@@ -44,7 +44,9 @@ export class TradingMetrics {
     this.schedule = options.schedule ?? ((flush) => setImmediate(flush));
     this.onCallbackError =
       options.onCallbackError ??
-      ((error) => process.emitWarning(`axon-llm: metrics callback threw (reported once, keeps running): ${String(error)}`, 'AxonMetricsWarning'));
+      ((error) => {
+        process.emitWarning(`axon-llm: metrics callback threw (reported once, keeps running): ${String(error)}`, 'AxonMetricsWarning');
+      });
   }
 
   /**
@@ -62,7 +64,9 @@ export class TradingMetrics {
   notify(): void {
     if (this.callback === undefined || this.flushScheduled) return;
     this.flushScheduled = true;
-    this.schedule(() => this.flush());
+    this.schedule(() => {
+      this.flush();
+    });
   }
 
   /** Deliver queued events now. */

@@ -95,7 +95,9 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const resetGate = () => tools.resetGate();
   process.on('SIGUSR2', resetGate);
   // Said when the signal arrives, not when the run ends: an operator (or a test) sees it was heard.
-  const onStop = () => logger.log('info', { msg: 'stop requested: finishing the observation in flight' });
+  const onStop = () => {
+    logger.log('info', { msg: 'stop requested: finishing the observation in flight' });
+  };
   o.signal?.addEventListener('abort', onStop, { once: true });
   logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
   try {
