@@ -64,7 +64,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   let auditOffset: number;
   try {
     auditOffset = auditFileOffset(config.agent.audit);
-    audit = new AuditLog(config.agent.audit, 1);
+    audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
   } catch (error) {
     tools.close();
     throw error;

@@ -121,7 +121,7 @@ export async function runAgentBacktest(o: AgentBacktestOptions): Promise<AgentBa
     logger: o.logger ?? silentLogger,
     clockStartMs: o.data.timestamp[0] as number,
   });
-  const audit = new AuditLog(o.auditPath);
+  const audit = new AuditLog(o.auditPath, { durability: 'batched' });
   const loop = new AgentLoop({
     provider: o.provider,
     tools,
