@@ -1,6 +1,7 @@
 // Every ```ts block of README.md compiles, with TypeScript strict, as its own module of a consumer
 // app that has this checkout installed as `axon-llm` (resolved through package.json `exports`, so
-// the subpath exports and their .d.ts are checked as a user gets them). Needs the TS build (dist/).
+// the subpath exports and their .d.ts are checked as a user gets them), both as a CommonJS module
+// (.ts) and as an ES module (.mts). Needs the TS build (dist/).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -61,11 +62,13 @@ describe('README.md', () => {
   it('every ts block compiles (strict, each block its own module, against the package as installed)', () => {
     const app = consumerApp();
     apps.push(app);
-    const files = blocks.map((block, index) => {
-      const file = `block-${index}.ts`;
+    const files = blocks.flatMap((block, index) => {
       const isModule = /^\s*(import|export)\s/m.test(block.code);
-      writeFileSync(join(app, file), `${block.code}\n${isModule ? '' : 'export {};\n'}`);
-      return file;
+      return ['ts', 'mts'].map((extension) => {
+        const file = `block-${index}.${extension}`;
+        writeFileSync(join(app, file), `${block.code}\n${isModule ? '' : 'export {};\n'}`);
+        return file;
+      });
     });
     writeFileSync(
       join(app, 'tsconfig.json'),
@@ -92,9 +95,9 @@ describe('README.md', () => {
       output = String((error as { stdout?: string }).stdout ?? error);
     }
     // Name README lines, not temp files, in what a failure prints.
-    const located = output.replace(/block-(\d+)\.ts\((\d+),(\d+)\)/g, (_match, index: string, line: string, column: string) => {
+    const located = output.replace(/block-(\d+)\.(m?ts)\((\d+),(\d+)\)/g, (_match, index: string, extension: string, line: string, column: string) => {
       const block = blocks[Number(index)];
-      return `README.md:${(block?.line ?? 0) + Number(line) - 1}:${column}`;
+      return `README.md:${(block?.line ?? 0) + Number(line) - 1}:${column} (as .${extension})`;
     });
     expect(located).toBe('');
   });
