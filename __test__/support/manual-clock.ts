@@ -37,6 +37,7 @@ export class ManualClock implements DeadlineClock {
 
   /** Move time forward by `ms`, firing each timer as it falls due (a timer started by a tick counts too). */
   advance(ms: number): void {
+    if (!(ms >= 0)) throw new RangeError(`ManualClock.advance: ms must be >= 0 (time only moves forward), got ${ms}`);
     const target = this.nowMs + ms;
     for (;;) {
       let next: Repeating | undefined;
