@@ -195,9 +195,14 @@ describe('agent loop end to end', () => {
   }, 30_000);
 
   it('a model that does not answer in time: the call is aborted, the bar passes without trading', async () => {
+    // The second request is answered only after the run: the timeout decides, whatever the machine's speed.
+    let release!: () => void;
+    const runOver = new Promise<void>((resolve) => {
+      release = resolve;
+    });
     server = await startFakeOpenAI((_request, index) =>
       index === 1
-        ? { delayMs: 2_000, toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"order_type":"Market"}' }] }
+        ? { until: runOver, toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"order_type":"Market"}' }] }
         : { content: 'hold' },
     );
     const run = await runAgentBacktest({
@@ -208,6 +213,7 @@ describe('agent loop end to end', () => {
       cash: 100_000,
       modelTimeoutMs: 200,
     });
+    release();
     expect(run.summary.modelErrors).toBe(1);
     expect(run.summary.modelCalls).toBe(3);
     expect(run.result.fills).toHaveLength(0);

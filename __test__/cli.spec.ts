@@ -99,7 +99,7 @@ describe('llm-trading-agent backtest', () => {
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { bars: number; modelCalls: number };
     expect(summary.bars).toBe(1500);
     expect(readFileSync(join(dir, 'audit.jsonl'), 'utf8').split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(summary.modelCalls);
-    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<svg id="equity-chart"');
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toContain('<div class="chart" id="equity-chart">');
   });
 
   it('SIGINT finishes the bar in flight, writes the reports and exits 0', async () => {
@@ -109,21 +109,31 @@ describe('llm-trading-agent backtest', () => {
       config,
       `[trading]\nbackend = "backtest"\n[safety]\nmode = "Direct"\n[backtest]\nbars = 400000\nreport = "${join(dir, 'report.html')}"\nsummary_json = "${join(dir, 'summary.json')}"\naudit = "${join(dir, 'audit.jsonl')}"\n`,
     );
-    const child = spawn(process.execPath, [CLI, 'backtest', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'backtest', '--config', config], { stdio: ['ignore', 'pipe', 'pipe'], env: { PATH: process.env.PATH, LOG_LEVEL: 'info' } });
     let out = '';
+    let err = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
-    child.stderr.resume(); // drain the logs: a full pipe blocks the child's (synchronous) stderr writes
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    child.kill('SIGINT');
+    // Read every log line (a full pipe blocks the child's synchronous stderr writes); the first order
+    // it logs says the run is under way: that is when the operator interrupts it.
+    let interrupted = false;
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      if (!interrupted && err.includes('"msg":"Direct: place_order ')) {
+        interrupted = true;
+        child.kill('SIGINT');
+      }
+    });
     const code = await new Promise<number | null>((resolve) => child.on('exit', resolve));
-    expect(code).toBe(0);
+    expect(code, err.slice(-2_000)).toBe(0);
+    expect(interrupted).toBe(true);
     expect(out).toContain('[stopped early]');
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { bars: number; stoppedEarly: boolean };
     expect(summary.stoppedEarly).toBe(true);
     expect(summary.bars).toBeGreaterThan(0);
     expect(summary.bars).toBeLessThan(400_000);
+    expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/^<!doctype html>/i);
   }, 60_000);
 });
 
@@ -142,7 +152,9 @@ describe('llm-trading-agent --self-check against a venue', () => {
           child.stdout.on('data', (chunk: Buffer) => {
             out += chunk.toString();
           });
-          child.on('exit', (code) => resolve({ code, out }));
+          child.on('exit', (code) => {
+            resolve({ code, out });
+          });
         });
       const good = await runAsync({ AXON_API_KEY: 'runbook-key-0123456789', AXON_API_SECRET: 'runbook-secret-abcdefghij' });
       expect(good.out).toMatch(/ok {3}backend: exchange: binance testnet at http:\/\/127\.0\.0\.1:\d+ reachable, keys accepted \(\d+ balances\)/);

@@ -6,8 +6,11 @@ import { MockTradingBackend, ToolError, TradingMetrics } from '../ts/index';
 import { setup, T0 } from './harness';
 
 async function storm(withThrowingCallback: boolean) {
-  // A real delay per venue call, so the 1,000 calls truly overlap while in flight.
-  const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, latencyMs: 2, now: () => T0 });
+  // The venue answers only when the test releases it, and the test releases only what is waiting
+  // at the time: the 1,000 calls overlap while in flight whatever the machine's speed.
+  const waiting: Array<() => void> = [];
+  const delay = () => new Promise<void>((answer) => waiting.push(answer));
+  const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, latencyMs: 1, delay, now: () => T0 });
   const warnings: unknown[] = [];
   const metrics = new TradingMetrics({ onCallbackError: (error) => warnings.push(error) });
   const { tools } = setup({ mode: 'Direct', backend, metrics, risk: { maxDailyOrders: 100, maxPositionAbs: 1_000 } });
@@ -21,15 +24,25 @@ async function storm(withThrowingCallback: boolean) {
   const calls = Array.from({ length: 1_000 }, (_, i) =>
     tools.placeOrder.execute(`{"symbol":"BTC-USDT","side":"${i % 2 === 0 ? 'Buy' : 'Sell'}","quantity":0.01,"price":${i % 2 === 0 ? 19_000 : 21_000}}`),
   );
-  const settled = await Promise.allSettled(calls);
+  let settled: PromiseSettledResult<string>[] | undefined;
+  void Promise.allSettled(calls).then((outcomes) => {
+    settled = outcomes;
+  });
+  let peakInflight = 0;
+  while (settled === undefined) {
+    await new Promise((resolve) => setImmediate(resolve));
+    peakInflight = Math.max(peakInflight, tools.state().inflight);
+    for (const answer of waiting.splice(0)) answer();
+  }
   await new Promise((resolve) => setImmediate(resolve));
-  return { settled, backend, metrics, tools, warnings, callbackCalls };
+  return { settled, backend, metrics, tools, warnings, callbackCalls, peakInflight };
 }
 
 describe('concurrency', () => {
   for (const withThrowingCallback of [false, true]) {
     it(`exactly 100 of 1,000 concurrent orders reach the venue${withThrowingCallback ? ' with a throwing metrics callback' : ''}`, async () => {
-      const { settled, backend, metrics, tools, warnings, callbackCalls } = await storm(withThrowingCallback);
+      const { settled, backend, metrics, tools, warnings, callbackCalls, peakInflight } = await storm(withThrowingCallback);
+      expect(peakInflight).toBe(100); // every order the limit let through was at the venue at once
       const fulfilled = settled.filter((s) => s.status === 'fulfilled');
       const rejected = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
       expect(fulfilled).toHaveLength(100);
@@ -44,7 +57,7 @@ describe('concurrency', () => {
       const snap = metrics.snapshot();
       expect(snap.gauges.trading_daily_orders_count).toBe(100);
       expect(snap.counters['trading_risk_rejections_total{source="risk_limits"}']).toBe(900);
-      const success = snap.counters['trading_orders_total{tool="place",side="buy",status="success"}']! + snap.counters['trading_orders_total{tool="place",side="sell",status="success"}']!;
+      const success = (snap.counters['trading_orders_total{tool="place",side="buy",status="success"}'] ?? Number.NaN) + (snap.counters['trading_orders_total{tool="place",side="sell",status="success"}'] ?? Number.NaN);
       expect(success).toBe(100);
       if (withThrowingCallback) {
         expect(callbackCalls).toBeGreaterThanOrEqual(1_000 + 100 + 100); // every counter, observation and gauge change

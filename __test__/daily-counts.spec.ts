@@ -1,8 +1,8 @@
 // Daily counts across restarts: a process that restarts mid-day keeps counting towards
 // max_daily_orders / max_daily_cancels; the count is on disk before the order leaves the process.
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { describe, expect, it } from 'vitest';
 
@@ -83,14 +83,58 @@ describe('daily counts file', () => {
     expect(() => tools(backend, negative)).toThrow(/daily counts file .*: orders: /);
   });
 
-  it('a count that cannot be written stops the order before the venue', async () => {
+  it('a count that cannot be written stops the order before the venue (its folder removed after the start)', async () => {
     const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
-    const path = join(tmpdir(), 'axon-no-such-dir', String(process.pid), 'daily-counts.json');
+    const path = file();
     const t = tools(backend, path);
+    rmSync(dirname(path), { recursive: true });
     const error = await rejection(t.placeOrder, limit('BTC-USDT', 'Buy', 0.1, 19_000));
     expect(error.message).toMatch(/daily counts not saved/);
     expect(backend.calls.placeOrder).toBe(0);
     expect(existsSync(path)).toBe(false);
+    t.close();
+  });
+
+  // Issue 18 item 7: states the guard would silently read as a count of 0 fail the start instead.
+  const escaped = (path: string) => path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+  it('a day after today fails the start naming the file and the key (a far future day, a day written in milliseconds)', () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const future = file();
+    writeFileSync(future, JSON.stringify({ day: 99_999, orders: 100, cancels: 0 }));
+    expect(() => tools(backend, future)).toThrow(new RegExp(`^daily counts file ${escaped(future)}: day: 99999 is after today \\(\\d+\\)`));
+    const millis = file();
+    writeFileSync(millis, JSON.stringify({ day: T0, orders: 100, cancels: 0 }));
+    expect(() => tools(backend, millis)).toThrow(/day: 1672677900000 is after today \(\d+\) \(it looks like milliseconds/);
+  });
+
+  it('a duplicate key fails the start (JSON.parse would keep the last value, here 0)', () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const path = file();
+    writeFileSync(path, `{"day":${Math.floor(T0 / DAY_MS)},"orders":100,"orders":0,"cancels":0}`);
+    expect(() => tools(backend, path)).toThrow(new RegExp(`^daily counts file ${escaped(path)}: orders: written more than once`));
+    const spelled = file();
+    writeFileSync(spelled, `{"day":${Math.floor(T0 / DAY_MS)},"orders":100,"ord\\u0065rs":0,"cancels":0}`);
+    expect(() => tools(backend, spelled)).toThrow(/orders: written more than once/);
+  });
+
+  it('a location where the count cannot be written fails the start, naming the file (not every order later)', () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const missing = join(tmpdir(), 'axon-no-such-dir', String(process.pid), 'daily-counts.json');
+    expect(() => tools(backend, missing)).toThrow(new RegExp(`^daily counts file ${escaped(missing)}: its folder .* cannot be used \\(ENOENT\\)`));
+    const notAFolder = file();
+    writeFileSync(notAFolder, '');
+    const inside = join(notAFolder, 'daily-counts.json');
+    expect(() => tools(backend, inside)).toThrow(new RegExp(`^daily counts file ${escaped(inside)}: `));
+    expect(backend.calls.placeOrder).toBe(0);
+  });
+
+  it('a day of today or earlier still loads (yesterday counts nothing today; today carries over)', () => {
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } });
+    const path = file();
+    writeFileSync(path, JSON.stringify({ day: Math.floor(Date.now() / DAY_MS), orders: 2, cancels: 1 }));
+    const t = createTradingTools({ backend, mode: 'Direct', risk: { maxDailyOrders: 3 }, logger: silentLogger, dailyCountsFile: path });
+    expect(t.state()).toMatchObject({ dailyOrders: 2, dailyCancels: 1 });
     t.close();
   });
 });

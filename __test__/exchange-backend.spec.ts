@@ -33,14 +33,6 @@ function direct(b: TradingBackend = backend()) {
   return setup({ backend: b, mode: 'Direct', backendTimeoutMs: 8_000, clockStartMs: undefined });
 }
 
-async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 const orderPosts = () => venue.count('POST /api/v3/order');
 
 function assertNoSecrets(texts: string[]): void {
@@ -115,7 +107,7 @@ describe('ExchangeTradingBackend over ccxt against a Binance REST venue', () => 
 
   it('accept-then-timeout: the venue is asked for the client id and no second order is placed', async () => {
     const { tools, lines } = direct(backend({ timeoutMs: 300 }));
-    venue.inject('POST /api/v3/order', { kind: 'delay', delayMs: 1_500 });
+    venue.inject('POST /api/v3/order', { kind: 'silent' });
     const result = await ack(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.01, 19_000));
     expect(venue.orders).toHaveLength(1); // exactly one order at the venue
     expect(orderPosts()).toBe(1); // no retry: the query found it
@@ -129,8 +121,8 @@ describe('ExchangeTradingBackend over ccxt against a Binance REST venue', () => 
 
   it('accept-then-timeout with the lookup also timing out: BACKEND_TIMEOUT and still one order', async () => {
     const { tools, metrics } = direct(backend({ timeoutMs: 300 }));
-    venue.inject('POST /api/v3/order', { kind: 'delay', delayMs: 1_500 });
-    venue.inject('GET /api/v3/order', { kind: 'delay', delayMs: 1_500 });
+    venue.inject('POST /api/v3/order', { kind: 'silent' });
+    venue.inject('GET /api/v3/order', { kind: 'silent' });
     const error = await rejection(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.01, 19_000));
     expect(error.code).toBe('BACKEND_TIMEOUT');
     expect(venue.count('GET /api/v3/order')).toBe(1);
@@ -217,7 +209,8 @@ describe('ExchangeTradingBackend over ccxt against a Binance REST venue', () => 
     messages.push(limited.message);
 
     // the failed query's sibling read (throttled by ccxt's rate limiter) must land before the next fault
-    await until(() => venue.count('GET /api/v3/openOrders') === 1);
+    await venue.requestsSeen('GET /api/v3/openOrders', 1);
+    expect(venue.count('GET /api/v3/openOrders')).toBe(1);
     venue.inject('GET /api/v3/openOrders', { kind: 'http5xx', status: 502 });
     const down = await rejection(tools.queryPortfolio, '{}');
     expect(down.code).toBe('BACKEND_NETWORK');
@@ -241,7 +234,7 @@ describe('ExchangeTradingBackend over ccxt against a Binance REST venue', () => 
 
   it('a read that outlasts the client timeout is kind timeout', async () => {
     const { tools, metrics } = direct(backend({ timeoutMs: 200 }));
-    venue.inject('GET /api/v3/account', { kind: 'delay', delayMs: 1_000 });
+    venue.inject('GET /api/v3/account', { kind: 'silent' });
     const error = await rejection(tools.queryPortfolio, '{}');
     expect(error.code).toBe('BACKEND_TIMEOUT');
     expect(metrics.prometheus()).toContain('trading_backend_errors_total{backend="exchange",kind="timeout"} 1');

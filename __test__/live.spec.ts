@@ -63,7 +63,11 @@ function start(config: string, onStderr?: (text: string) => void) {
     err += chunk.toString();
     onStderr?.(err);
   });
-  const finished = new Promise<Finished>((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+  const finished = new Promise<Finished>((resolve) => {
+    child.on('exit', (code) => {
+      resolve({ code, out, err });
+    });
+  });
   return { child, finished };
 }
 
@@ -113,7 +117,7 @@ describe('llm-trading-agent --config on a live backend', () => {
     expect(JSON.parse(readFileSync(join(dir, 'daily-counts.json'), 'utf8'))).toMatchObject({ orders: 1, cancels: 0 });
     const records = audit(dir);
     expect(records.filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
-    expect(records.filter((r) => r.kind === 'tool').map((r) => (r as Extract<AuditRecord, { kind: 'tool' }>).ok)).toEqual([true, false]);
+    expect(records.filter((r): r is Extract<AuditRecord, { kind: 'tool' }> => r.kind === 'tool').map((r) => r.ok)).toEqual([true, false]);
     expect(out).toContain('live agent: BTC-USDT on exchange (Direct), 8 observations, provider openai');
     expect(err).toContain('"msg":"RiskLimits: order notional');
     for (const text of [out, err, readFileSync(join(dir, 'audit.jsonl'), 'utf8'), JSON.stringify(summary)]) {
@@ -141,27 +145,42 @@ describe('llm-trading-agent --config on a live backend', () => {
     expect(err).toMatch(/"msg":"BackendError \((network|other)\): observation skipped/);
   }, 60_000);
 
-  it('SIGTERM lets the observation in flight finish, writes the summary and exits 0', async () => {
+  it('SIGTERM lets the observation in flight finish, its tool calls included, writes the summary and exits 0', async () => {
     venue = await startFakeBinance({ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000, BTC: 0 } });
-    const dir = mkdtempSync(join(tmpdir(), 'axon-live-'));
-    const config = liveConfig(dir, venue.baseUrl, 'provider = "scripted"', 'interval_ms = 25\nmax_cycles = 0');
-    let signalled = false;
-    const { child, finished } = start(config, (err) => {
-      // Once it runs, the service manager stops it.
-      if (!signalled && err.includes('live agent started')) {
-        signalled = true;
-        setTimeout(() => child.kill('SIGTERM'), 300);
-      }
+    // The service manager stops the program while the model is answering the second observation;
+    // the model answers (with an order) only once the program has said it heard the signal.
+    const program: { stop?: () => void } = {};
+    let heard!: () => void;
+    const stopHeard = new Promise<void>((resolve) => {
+      heard = resolve;
     });
-    const { code, out, err } = await finished;
-    expect(signalled).toBe(true);
+    let observations = 0;
+    model = await startFakeOpenAI((request) => {
+      if (request.messages[request.messages.length - 1]?.role === 'tool') return { content: 'noted' };
+      observations += 1;
+      if (observations < 2) return { content: 'hold' };
+      program.stop?.();
+      return { until: stopHeard, toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"order_type":"Market"}' }] };
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'axon-live-'));
+    const config = liveConfig(dir, venue.baseUrl, `provider = "openai"\nbase_url = "${model.baseURL}"\napi_key = "sk-local"`, 'interval_ms = 10\nmax_cycles = 0');
+    const started = start(config, (err) => {
+      if (err.includes('"msg":"stop requested: finishing the observation in flight"')) heard();
+    });
+    program.stop = () => started.child.kill('SIGTERM');
+    const { code, out, err } = await started.finished;
     expect(code, err).toBe(0);
     const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as LiveSummary;
-    expect(summary.stoppedBySignal).toBe(true);
-    expect(summary.cycles).toBeGreaterThan(0);
-    expect(summary.observations).toBe(summary.cycles - summary.observeErrors);
+    expect(summary).toMatchObject({ stoppedBySignal: true, cycles: 2, observations: 2, observeErrors: 0 });
+    // The observation in flight ran to its end: the order, then the model's answer to its result.
+    expect(summary.modelCalls).toBe(3);
+    expect(summary.ordersByStatus).toEqual({ Filled: 1 });
+    expect(venue.orders).toHaveLength(1);
+    expect(model.requests).toHaveLength(3);
     expect(out).toContain('[stopped by signal]');
-    expect(audit(dir).filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
+    const records = audit(dir);
+    expect(records.filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
+    expect(records.filter((r): r is Extract<AuditRecord, { kind: 'tool' }> => r.kind === 'tool').map((r) => r.ok)).toEqual([true]);
   }, 60_000);
 
   it('runs against the OMS service: orders land in axon-oms, a restart keeps counting the day', async () => {

@@ -123,14 +123,25 @@ describe('MockTradingBackend', () => {
 
 describe('tools over the mock', () => {
   it('a backend slower than backendTimeoutMs fails as BACKEND_TIMEOUT and keeps the daily slot', async () => {
-    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, latencyMs: 200, now: () => T0 });
+    // The venue answers only when the test lets it: the tools' deadline decides, whatever the machine's speed.
+    const waiting: Array<{ ms: number; answer: () => void }> = [];
+    const delay = (ms: number) => new Promise<void>((answer) => waiting.push({ ms, answer }));
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, latencyMs: 200, delay, now: () => T0 });
     const { tools, metrics } = setup({ mode: 'Direct', backend, backendTimeoutMs: 50, risk: { maxDailyOrders: 5 } });
-    const started = Date.now();
     const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
-    expect(Date.now() - started).toBeLessThan(190);
     expect([error.code, error.message]).toEqual(['BACKEND_TIMEOUT', 'Backend: timeout: mock did not answer within 50 ms']);
+    expect(waiting.map((w) => w.ms)).toEqual([200]); // the order call was still waiting out its latency
+    expect(backend.calls.placeOrder).toBe(0);
     expect(tools.state()).toMatchObject({ dailyOrders: 1, inflight: 0 });
     expect(metrics.snapshot().counters['trading_backend_errors_total{backend="mock",kind="timeout"}']).toBe(1);
+    // The venue answers late: the order exists there, and the timed-out call stays reported once.
+    waiting[0]?.answer();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(backend.calls.placeOrder).toBe(1);
+    expect(backend.acceptedOrders()).toBe(1);
+    expect(tools.state()).toMatchObject({ dailyOrders: 1, inflight: 0 });
+    expect(metrics.snapshot().counters['trading_backend_errors_total{backend="mock",kind="timeout"}']).toBe(1);
+    expect(metrics.snapshot().counters['trading_orders_total{tool="place",side="buy",status="success"}']).toBe(0);
   });
 
   // Each failure runs through both ways the tools call a backend: its promises (a remote venue) and

@@ -64,4 +64,26 @@ describe('OpenAIProvider', () => {
     const failing = new OpenAIProvider({ model: 'm', apiKey: 'k', baseURL: server.baseURL, maxRetries: 0 });
     await expect(failing.complete([{ role: 'user', content: 'hi' }], [])).rejects.toThrow(/500/);
   });
+
+  it('an answer that is not a chat completion is a model error naming the field, not a TypeError', async () => {
+    const { createServer } = await import('node:http');
+    const hostile = createServer((_request, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ id: 'x', choices: { 0: 'nope' }, usage: { prompt_tokens: -1 } }));
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    const { port } = hostile.address() as import('node:net').AddressInfo;
+    try {
+      const provider = new OpenAIProvider({ model: 'm', apiKey: 'sk-hostile-answer', baseURL: `http://127.0.0.1:${port}/v1`, maxRetries: 0 });
+      await expect(provider.complete([{ role: 'user', content: 'hi' }], [])).rejects.toThrow(
+        /^model m answered with a payload axon-llm does not understand: choices: .*usage\.prompt_tokens: /,
+      );
+    } finally {
+      await new Promise<void>((resolve) => hostile.close(() => resolve()));
+    }
+  });
+
+  it('options a Node timer cannot keep are refused naming the option', () => {
+    expect(() => new OpenAIProvider({ model: 'm', apiKey: 'sk-x-options', timeoutMs: 3_000_000_000 })).toThrow(/^axon-llm: openai provider options: timeoutMs: /);
+    expect(() => new OpenAIProvider({ model: '', apiKey: 'sk-x-options' })).toThrow(/options: model: /);
+  });
 });

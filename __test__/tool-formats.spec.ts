@@ -14,7 +14,13 @@ describe('tool formats', () => {
       expect(t.function.parameters).toMatchObject({ type: 'object', additionalProperties: false });
       expect(t.function.description.length).toBeGreaterThan(10);
     }
-    expect(formatted[0]?.function.parameters).toMatchObject({ required: ['symbol', 'side', 'quantity'] });
+    // Strict form: every property required; the ones a call may leave out take null.
+    const place = formatted[0]?.function.parameters;
+    expect(place?.required).toEqual(Object.keys(place?.properties ?? {}));
+    const notNullable = Object.entries(place?.properties ?? {}).filter(([, p]) => !(Array.isArray(p.type) && p.type.includes('null')));
+    expect(notNullable.map(([key]) => key)).toEqual(['symbol', 'side', 'quantity']);
+    expect(formatted[0]?.function).not.toHaveProperty('strict');
+    expect(toOpenAITools(tools.tools, { strict: true }).every((t) => t.function.strict === true)).toBe(true);
   });
 
   it('the outcome carries the ack status from the result itself, never read back from the JSON text', async () => {

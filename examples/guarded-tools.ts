@@ -1,6 +1,6 @@
 // Drives the four guarded tools through every safety mode on the in-memory mock venue and prints
 // each ack or ToolError, the guard state and a metrics snapshot. Run: npm start
-import { createTradingTools, MockTradingBackend, silentLogger, ToolError, TradingMetrics, type Tool } from '../ts/index';
+import { createTradingTools, MockTradingBackend, silentLogger, ToolError, TradingMetrics, type Tool, type ToolAck } from '../ts/index';
 
 const risk = { allowedSymbols: ['BTC-USDT', 'ETH-USDT'], maxOrderNotional: 50_000, maxPositionAbs: 10, maxDailyOrders: 100 };
 const gate = { type: 'RejectionCircuitBreaker', threshold: 5, cooldownMs: 60_000 } as const;
@@ -28,8 +28,8 @@ async function main(): Promise<void> {
     const tools = createTradingTools({ backend, mode, risk, gate, metrics, logger: silentLogger });
     const buy = '{"symbol":"BTC-USDT","side":"Buy","quantity":0.5,"price":19000}';
     const first = await call(tools.placeOrder, buy);
-    if (mode === 'TwoPhase' && first !== '') {
-      const { confirm_token: token } = JSON.parse(first) as { confirm_token: string };
+    const token = first === '' ? undefined : (JSON.parse(first) as ToolAck).confirm_token;
+    if (mode === 'TwoPhase' && token !== undefined) {
       await call(tools.placeOrder, `{"symbol":"BTC-USDT","side":"Buy","quantity":0.5,"price":19000,"confirm_token":"${token}"}`);
       await call(tools.placeOrder, `{"symbol":"BTC-USDT","side":"Buy","quantity":0.7,"price":19000,"confirm_token":"${token}"}`);
     }

@@ -9,12 +9,17 @@ import { liveCommand } from './agent/live-command';
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, type AgentConfig } from './config';
 import { native } from './native';
 import { formatFindings, selfCheck } from './self-check';
+import { auditCommand } from './audit/command';
+import { mcpCommand } from './mcp/command';
 
-const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH] [--self-check | --version]
+const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH] [--report PATH] [--self-check | --version]
   (no command)    run the agent on the config's backend: live on exchange, oms or mock; a backtest on backtest
   backtest        run the agent over market data (default: the embedded generated data)
+  mcp             serve the guarded tools to MCP clients (llm-trading-agent mcp --help)
+  audit           verify or summarise an audit chain (llm-trading-agent audit --help)
   --config PATH   the TOML config (runbook §1.3); \${VAR} expands from the environment
   --data PATH     market data for backtest (bars CSV, ccxt JSON, Binance klines, trades CSV)
+  --report PATH   where report.html goes (default: [backtest] report; a live run's: live-report.html beside its summary)
   --self-check    validate config, addon, risk chain, breaker and backend; exit 1 on any problem
   --version       print the package version and the native addon's build`;
 
@@ -31,7 +36,9 @@ function packageVersion(): string {
 }
 
 export async function main(argv: string[]): Promise<number> {
-  let values: { config?: string; data?: string; 'self-check'?: boolean; version?: boolean; help?: boolean };
+  if (argv[0] === 'mcp') return mcpCommand(argv.slice(1));
+  if (argv[0] === 'audit') return auditCommand(argv.slice(1), { out: process.stdout, err: process.stderr });
+  let values: { config?: string; data?: string; report?: string; 'self-check'?: boolean; version?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -39,6 +46,7 @@ export async function main(argv: string[]): Promise<number> {
       options: {
         config: { type: 'string' },
         data: { type: 'string' },
+        report: { type: 'string' },
         'self-check': { type: 'boolean' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
@@ -82,8 +90,8 @@ export async function main(argv: string[]): Promise<number> {
   process.once('SIGTERM', onSignal);
   try {
     const live = positionals[0] !== 'backtest' && config.trading.backend !== 'backtest';
-    if (live) return await liveCommand({ config, out: process.stdout, err: process.stderr, signal: stop.signal });
-    return await backtestCommand({ config, data: values.data, out: process.stdout, err: process.stderr, signal: stop.signal });
+    if (live) return await liveCommand({ config, report: values.report, out: process.stdout, err: process.stderr, signal: stop.signal });
+    return await backtestCommand({ config, data: values.data, report: values.report, out: process.stdout, err: process.stderr, signal: stop.signal });
   } catch (error) {
     process.stderr.write(`llm-trading-agent: ${(error as Error).message}\n`);
     return 1;

@@ -1,14 +1,42 @@
 // The program's TOML config (SPEC §8, runbook §1.3): `${VAR}` expansion from the environment,
-// strict keys, every error naming the key. Secrets are kept out of anything printable.
+// strict keys, every error naming the key as the user wrote it in the TOML (never an option name
+// of the layers below). A value that validates is usable as is: every duration a timer takes is
+// within 1 ms..24 h (Node turns a longer one into 1 ms), every count fits the guard's u32, the
+// metrics URL parses, and the agent's symbol is one the risk chain allows. Secrets are registered
+// with the process scrubber as the config is parsed and kept out of anything printable.
 import { readFileSync } from 'node:fs';
 
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 
+import { isSecretKey, registerSecrets, scrubSecrets, secretsIn } from './secrets';
 import type { GateOptions, RiskOptions, TradingToolsOptions } from './tools';
 import { describeZodError } from './zod-issues';
 
 const positiveInt = z.number().int().positive();
+
+const DAY_MS = 86_400_000;
+/** The largest count the guard holds (u32). */
+const MAX_COUNT = 0xffff_ffff;
+
+/**
+ * A duration a timer waits for: whole milliseconds within `min`..24 h. Node's timers treat anything
+ * above 2^31-1 ms as 1 ms, so an hour typed with three zeros too many would fire at once.
+ */
+const duration = (min = 1) =>
+  z
+    .number()
+    .int('must be a whole number of milliseconds')
+    .min(min, { error: (issue) => `must be at least ${min} ms, got ${String(issue.input)}` })
+    .max(DAY_MS, { error: (issue) => `must be at most ${DAY_MS} ms (24 h), got ${String(issue.input)}` });
+
+/** A count the guard keeps in a u32. */
+const count = () =>
+  z
+    .number()
+    .int()
+    .nonnegative()
+    .max(MAX_COUNT, { error: (issue) => `must be at most ${MAX_COUNT}, got ${String(issue.input)}` });
 
 const tradingSchema = z.strictObject({
   backend: z.enum(['mock', 'exchange', 'oms', 'backtest']),
@@ -19,27 +47,27 @@ const tradingSchema = z.strictObject({
   exchange: z.enum(['binance', 'okx']).default('binance'),
   /** REST root to use instead of the venue's (a gateway, or a local venue in tests); the axon-oms URL for `oms`. */
   base_url: z.url().optional(),
-  timeout_ms: positiveInt.default(10_000),
+  timeout_ms: duration().default(10_000),
 });
 
 const safetySchema = z.strictObject({
   mode: z.enum(['DryRun', 'TwoPhase', 'Direct']).default('DryRun'),
-  confirm_ttl_ms: positiveInt.optional(),
+  confirm_ttl_ms: duration().optional(),
 });
 
 const riskSchema = z.strictObject({
   allowed_symbols: z.array(z.string().min(1).max(32)).optional(),
   max_order_notional: z.number().finite().nonnegative().optional(),
   max_position_abs: z.number().finite().nonnegative().optional(),
-  max_daily_orders: z.number().int().nonnegative().optional(),
-  max_daily_cancels: z.number().int().nonnegative().optional(),
+  max_daily_orders: count().optional(),
+  max_daily_cancels: count().optional(),
   /** Live runs keep today's order and cancel counts here across restarts (`none` to keep them in memory only). */
   daily_counts_file: z.string().min(1).default('daily-counts.json'),
 });
 
 const gateSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('AlwaysOpen') }),
-  z.strictObject({ type: z.literal('RejectionCircuitBreaker'), threshold: positiveInt, cooldown_ms: z.number().int().nonnegative() }),
+  z.strictObject({ type: z.literal('RejectionCircuitBreaker'), threshold: count().min(1), cooldown_ms: duration(0) }),
   z.strictObject({ type: z.literal('PnlCircuitBreaker'), daily_pnl_floor: z.number().finite() }),
 ]);
 
@@ -48,6 +76,10 @@ const metricsSchema = z.strictObject({
   callback: z
     .string()
     .regex(/^(none|prometheus:http:\/\/[^/\s]+\/\S*)$/, 'must be "none" or "prometheus:http://host:port/path"')
+    .superRefine((value, context) => {
+      const problem = prometheusTargetProblem(value);
+      if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+    })
     .default('none'),
 });
 
@@ -57,21 +89,21 @@ const llmSchema = z.strictObject({
   model: z.string().min(1).default('gpt-4o-mini'),
   base_url: z.url().optional(),
   api_key: z.string().optional(),
-  timeout_ms: positiveInt.default(30_000),
-  max_retries: z.number().int().nonnegative().default(2),
+  timeout_ms: duration().default(30_000),
+  max_retries: z.number().int().nonnegative().max(100).default(2),
   temperature: z.number().min(0).max(2).optional(),
   max_tokens: positiveInt.optional(),
 });
 
 const agentSchema = z.strictObject({
   symbol: z.string().min(1).max(32).default('BTC-USDT'),
-  history_bars: positiveInt.default(30),
-  max_steps_per_bar: positiveInt.default(3),
-  decide_every: positiveInt.default(1),
+  history_bars: positiveInt.max(100_000).default(30),
+  max_steps_per_bar: positiveInt.max(1_000).default(3),
+  decide_every: positiveInt.max(MAX_COUNT).default(1),
   /** Live runs (`--config` on an exchange, oms or mock backend): one observation every this often. */
-  interval_ms: positiveInt.default(60_000),
+  interval_ms: duration().default(60_000),
   /** Live runs stop after this many observations; 0 runs until SIGINT/SIGTERM. */
-  max_cycles: z.number().int().nonnegative().default(0),
+  max_cycles: count().default(0),
   /** Live runs: the append-only audit file and the summary written at exit. */
   audit: z.string().min(1).default('audit.jsonl'),
   summary_json: z.string().min(1).default('live-summary.json'),
@@ -80,8 +112,8 @@ const agentSchema = z.strictObject({
 const backtestSchema = z.strictObject({
   /** `generated` (the seeded generator) or a path to bars (CSV, ccxt JSON, Binance klines) or trades CSV. */
   data: z.string().min(1).default('generated'),
-  bars: positiveInt.default(8_640),
-  seed: z.number().int().default(42),
+  bars: positiveInt.max(100_000_000).default(8_640),
+  seed: z.number().int().min(0).max(MAX_COUNT).default(42),
   cash: z.number().finite().positive().default(100_000),
   maker_bps: z.number().finite().nonnegative().default(2),
   taker_bps: z.number().finite().nonnegative().default(5),
@@ -89,6 +121,21 @@ const backtestSchema = z.strictObject({
   summary_json: z.string().min(1).default('summary.json'),
   audit: z.string().min(1).default('audit.jsonl'),
 });
+
+/** Why a `prometheus:http://host:port/path` target cannot be served, naming the value; undefined when it can. */
+function prometheusTargetProblem(value: string): string | undefined {
+  if (value === 'none') return undefined;
+  const target = value.replace(/^prometheus:/, '');
+  const authority = /^http:\/\/([^/]*)/.exec(target)?.[1] ?? '';
+  const port = /:(\d*)$/.exec(authority.replace(/^\[[^\]]*\]/, ''))?.[1];
+  if (port !== undefined && (port === '' || Number(port) > 65_535)) return `${value}: the port must be a number from 0 to 65535, got "${port}"`;
+  try {
+    new URL(target);
+  } catch {
+    return `${value} is not a valid URL (host "${authority}")`;
+  }
+  return undefined;
+}
 
 export const configSchema = z.strictObject({
   trading: tradingSchema,
@@ -109,6 +156,15 @@ export const configSchema = z.strictObject({
     summary_json: 'summary.json',
     audit: 'audit.jsonl',
   }),
+}).superRefine((config, context) => {
+  const allowed = config.risk.allowed_symbols;
+  if (allowed !== undefined && !allowed.includes(config.agent.symbol)) {
+    context.addIssue({
+      code: 'custom',
+      path: ['agent', 'symbol'],
+      message: `"${config.agent.symbol}" is not in risk.allowed_symbols (${allowed.map((a) => `"${a}"`).join(', ')}): every order of the agent would be refused`,
+    });
+  }
 });
 
 export type AgentConfig = z.output<typeof configSchema>;
@@ -119,8 +175,6 @@ export class ConfigError extends Error {
     this.name = 'ConfigError';
   }
 }
-
-const SECRET_KEYS = new Set(['api_key', 'api_secret']);
 
 /** Replace `${NAME}` in every string value; a missing variable is an error naming key and variable. */
 export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = []): unknown {
@@ -138,17 +192,35 @@ export function expandEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[]
   return value;
 }
 
+/** The dotted key (`trading.timeout_ms`) assigned on 1-based `line` of TOML `text`, when the line assigns one. */
+function tomlKeyAtLine(text: string, line: number): string | undefined {
+  const lines = text.split(/\r?\n/);
+  const assigned = /^\s*([A-Za-z0-9_.-]+)\s*=/.exec(lines[line - 1] ?? '')?.[1];
+  if (assigned === undefined) return undefined;
+  let table = '';
+  for (const l of lines.slice(0, line - 1)) {
+    const header = /^\s*\[+\s*([A-Za-z0-9_.-]+)\s*\]+/.exec(l)?.[1];
+    if (header !== undefined) table = header;
+  }
+  return table === '' ? assigned : `${table}.${assigned}`;
+}
+
 /** Parse and validate config text. Throws `ConfigError` naming the key. */
 export function parseConfig(text: string, env: NodeJS.ProcessEnv = process.env, source = 'config'): AgentConfig {
   let raw: unknown;
   try {
     raw = parseToml(text);
   } catch (error) {
-    const detail = error instanceof TomlError ? `line ${error.line}, column ${error.column}: ${error.message.split('\n')[0]}` : String(error);
-    throw new ConfigError(`config error: ${source} is not valid TOML: ${detail}`);
+    if (!(error instanceof TomlError)) throw new ConfigError(`config error: ${source} is not valid TOML: ${String(error)}`);
+    const key = tomlKeyAtLine(text, error.line);
+    const where = `line ${error.line}, column ${error.column}: ${error.message.split('\n')[0]}`;
+    throw new ConfigError(scrubSecrets(`config error: ${key === undefined ? '' : `${key}: `}${source} is not valid TOML: ${where}`));
   }
-  const parsed = configSchema.safeParse(expandEnv(raw, env));
-  if (!parsed.success) throw new ConfigError(`config error: ${describeZodError(parsed.error, '(config)')}`);
+  const expanded = expandEnv(raw, env);
+  // Known before anything can print them, an error about the config included.
+  registerSecrets(...secretsIn(expanded));
+  const parsed = configSchema.safeParse(expanded);
+  if (!parsed.success) throw new ConfigError(scrubSecrets(`config error: ${describeZodError(parsed.error, '(config)')}`));
   return parsed.data;
 }
 
@@ -162,11 +234,20 @@ export function loadConfig(path: string, env: NodeJS.ProcessEnv = process.env): 
   return parseConfig(text, env, path);
 }
 
+/** `value` with every secret key's value and every URL password replaced by `***`. */
+function redactTree(value: unknown, key = ''): unknown {
+  if (typeof value === 'string') {
+    if (isSecretKey(key)) return '***';
+    return value.replace(/^((?:prometheus:)?[a-z][a-z0-9+.-]*:\/\/[^\s:/@]*:)[^\s/@]+@/i, '$1***@');
+  }
+  if (Array.isArray(value)) return value.map((item) => redactTree(item, key));
+  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, redactTree(v, k)]));
+  return value;
+}
+
 /** The config with secrets replaced, for printing. */
 export function redactConfig(config: AgentConfig): AgentConfig {
-  const hide = <T extends object>(section: T): T =>
-    Object.fromEntries(Object.entries(section).map(([key, value]) => [key, SECRET_KEYS.has(key) && value !== undefined ? '***' : value])) as T;
-  return { ...config, trading: hide(config.trading), llm: hide(config.llm) };
+  return redactTree(config) as AgentConfig;
 }
 
 /** The embedded default: an agent backtest on generated data with the runbook's limits. */

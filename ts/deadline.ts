@@ -1,7 +1,27 @@
 // Per-call timeouts without a timer per call: in-flight calls sit in a list that one interval
 // sweeps. The interval runs only while something is in flight (and keeps the process alive
-// until every call has settled or timed out).
+// until every call has settled or timed out). Time comes from a `DeadlineClock`, the system's by
+// default, so a test can move it by hand.
 import { performance } from 'node:perf_hooks';
+
+/** The time a `DeadlineRace` reads: a monotonic clock and a repeating timer. */
+export interface DeadlineClock {
+  /** Milliseconds on a monotonic clock. */
+  now(): number;
+  /** Call `tick` every `intervalMs` until the returned function is called. */
+  every(intervalMs: number, tick: () => void): () => void;
+}
+
+/** `performance.now()` and `setInterval`. */
+export const systemDeadlineClock: DeadlineClock = {
+  now: () => performance.now(),
+  every: (intervalMs, tick) => {
+    const timer = setInterval(tick, intervalMs);
+    return () => {
+      clearInterval(timer);
+    };
+  },
+};
 
 /** One call in flight: a node of an intrusive doubly linked list (no hashing to add or remove). */
 interface Entry {
@@ -15,12 +35,14 @@ interface Entry {
 
 export class DeadlineRace {
   private head: Entry | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly tickMs: number;
+  private stopSweeping: (() => void) | undefined;
+  /** Sweep period: a call times out at most this late. */
+  readonly tickMs: number;
 
   constructor(
     private readonly timeoutMs: number,
     private readonly timeoutError: () => Error,
+    private readonly clock: DeadlineClock = systemDeadlineClock,
   ) {
     // Fires at most a tenth of the timeout late (and never sweeps more often than every 5 ms).
     this.tickMs = Math.min(Math.max(Math.floor(timeoutMs / 10), 5), 250);
@@ -29,10 +51,12 @@ export class DeadlineRace {
   /** `work`'s outcome, or `timeoutError()` once `timeoutMs` has passed. */
   run<T>(work: Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const entry: Entry = { deadline: performance.now() + this.timeoutMs, reject, prev: undefined, next: this.head, live: true };
+      const entry: Entry = { deadline: this.clock.now() + this.timeoutMs, reject, prev: undefined, next: this.head, live: true };
       if (this.head !== undefined) this.head.prev = entry;
       this.head = entry;
-      this.timer ??= setInterval(() => this.sweep(), this.tickMs);
+      this.stopSweeping ??= this.clock.every(this.tickMs, () => {
+        this.sweep();
+      });
       work.then(
         (value) => {
           if (this.remove(entry)) resolve(value);
@@ -64,16 +88,16 @@ export class DeadlineRace {
   }
 
   private sweep(): void {
-    const now = performance.now();
+    const now = this.clock.now();
     let entry = this.head;
     while (entry !== undefined) {
       const next = entry.next;
       if (entry.deadline <= now && this.remove(entry)) entry.reject(this.timeoutError());
       entry = next;
     }
-    if (this.head === undefined && this.timer !== undefined) {
-      clearInterval(this.timer);
-      this.timer = undefined;
+    if (this.head === undefined && this.stopSweeping !== undefined) {
+      this.stopSweeping();
+      this.stopSweeping = undefined;
     }
   }
 }

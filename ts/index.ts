@@ -1,6 +1,6 @@
 // axon-llm for Node: guarded trading tools for LLM agents.
 export { createTradingTools } from './tools';
-export type { Tool, ToolArgs, ToolName, ToolResult, TradingTools, TradingToolsOptions, RiskOptions, GateOptions } from './tools';
+export type { Tool, ToolArgs, ToolCallResult, ToolName, TradingTools, TradingToolsOptions, RiskOptions, GateOptions } from './tools';
 export { toOpenAITools, dispatchToolCall } from './tool-formats';
 export type { OpenAIFunctionTool, ToolCallOutcome } from './tool-formats';
 export { ToolError, BackendError } from './errors';
@@ -17,6 +17,19 @@ export { jsonLineLogger, levelFromEnv, silentLogger } from './log';
 export type { Logger, LogLevel, LogRecord } from './log';
 export { placeOrderSchema, cancelOrderSchema, replaceOrderSchema, queryPortfolioSchema } from './schemas';
 export type { JsonSchema } from './schemas';
+export { isToolErrorJson, TOOL_ACK_STATUSES } from './tool-types';
+export type {
+  JsonSchemaProperty,
+  JsonSchemaTypeName,
+  PlaceOrderArgs,
+  CancelOrderArgs,
+  ReplaceOrderArgs,
+  QueryPortfolioArgs,
+  ToolAck,
+  ToolAckStatus,
+  ToolResult,
+  PortfolioResult,
+} from './tool-types';
 export type * from './types';
 export type { GuardState } from './native';
 // The L1 matching engine's fast API is a subpath of its own: `axon-llm/engine`.

@@ -2,6 +2,8 @@
 // (DryRun/TwoPhase/Direct), RiskLimits, RiskGate, "circuit breaker open", BackendError.
 import pino from 'pino';
 
+import { scrubSecrets } from './secrets';
+
 export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'silent';
 type ActiveLevel = Exclude<LogLevel, 'silent'>;
 
@@ -33,11 +35,14 @@ export function levelFromEnv(env: NodeJS.ProcessEnv = process.env, fallback: Log
 
 /**
  * A pino logger writing one JSON object per line (`level` as its name, `time` in epoch ms, `msg`)
- * to `write`, or to stderr when none is given.
+ * to `write`, or to stderr when none is given. Every line is scrubbed of the process's secrets
+ * (`scrubSecrets`) as a whole, whichever field carries them.
  */
 export function jsonLineLogger(options: { level?: LogLevel; write?: (line: string) => void } = {}): Logger {
   const level = options.level ?? levelFromEnv();
-  const destination = options.write === undefined ? pino.destination({ fd: 2, sync: true }) : { write: options.write };
+  const stderr = options.write === undefined ? pino.destination({ fd: 2, sync: true }) : undefined;
+  const write = options.write ?? ((line: string) => stderr?.write(line));
+  const destination = { write: (line: string) => write(scrubSecrets(line)) };
   const logger = pino(
     {
       level,
@@ -53,7 +58,8 @@ export function jsonLineLogger(options: { level?: LogLevel; write?: (line: strin
       const { msg, ...fields } = record;
       logger[l](fields, msg);
     },
-    flush: () => logger.flush(),
+    // SonicBoom in sync mode has written each line already; the flush is for symmetry with async writers.
+    flush: () => stderr?.flush(),
   };
 }
 

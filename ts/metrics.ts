@@ -34,11 +34,19 @@ export class TradingMetrics {
   private flushScheduled = false;
   private callbackFailure: unknown;
   private readonly onCallbackError: (error: unknown) => void;
+  private readonly schedule: (flush: () => void) => void;
 
-  constructor(options: { onCallbackError?: (error: unknown) => void } = {}) {
+  /**
+   * `schedule` runs the delivery of queued events on a later turn (default `setImmediate`; a test
+   * may hold it to see what a tool call does before delivery).
+   */
+  constructor(options: { onCallbackError?: (error: unknown) => void; schedule?: (flush: () => void) => void } = {}) {
+    this.schedule = options.schedule ?? ((flush) => setImmediate(flush));
     this.onCallbackError =
       options.onCallbackError ??
-      ((error) => process.emitWarning(`axon-llm: metrics callback threw (reported once, keeps running): ${String(error)}`, 'AxonMetricsWarning'));
+      ((error) => {
+        process.emitWarning(`axon-llm: metrics callback threw (reported once, keeps running): ${String(error)}`, 'AxonMetricsWarning');
+      });
   }
 
   /**
@@ -56,7 +64,9 @@ export class TradingMetrics {
   notify(): void {
     if (this.callback === undefined || this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => this.flush());
+    this.schedule(() => {
+      this.flush();
+    });
   }
 
   /** Deliver queued events now. */

@@ -1,60 +1,65 @@
-// JSON Schemas (draft 2020-12) the LLM sees. The native guard enforces the same rules on every call;
-// these describe them to the model, they do not replace them.
+// JSON Schemas the LLM sees, in OpenAI strict form so every provider's strict mode takes them
+// unchanged: each property in `required`, optional ones typed `[T, "null"]` (the native parser reads
+// `null` as absent), `additionalProperties: false`, no root `anyOf`, no `$schema`/`default`/length or
+// range keywords. The rules those keywords would state (ranges, lengths, patterns, "price and/or
+// quantity") are enforced by the native parser, whose message names the field; the descriptions
+// state them for the model. __test__/schemas.spec.ts checks every schema against the parser.
+import type { JsonSchema, JsonSchemaProperty, JsonSchemaTypeName } from './tool-types';
 
-export type JsonSchema = Readonly<Record<string, unknown>>;
+export type { JsonSchema, JsonSchemaProperty } from './tool-types';
 
-const DRAFT = 'https://json-schema.org/draft/2020-12/schema';
-const symbol = { type: 'string', pattern: '^[A-Z0-9/_.:-]{1,32}$', description: 'Instrument, e.g. "BTC-USDT".' } as const;
-const positive = (description: string) => ({ type: 'number', exclusiveMinimum: 0, description }) as const;
-const confirmToken = {
-  type: 'string',
-  description: 'TwoPhase mode: the confirm_token from the PendingConfirm answer, with the same order fields.',
-} as const;
+type Scalar = Exclude<JsonSchemaTypeName, 'object' | 'array' | 'null'>;
 
-export const placeOrderSchema: JsonSchema = {
-  $schema: DRAFT,
-  type: 'object',
-  additionalProperties: false,
-  required: ['symbol', 'side', 'quantity'],
-  properties: {
-    symbol,
-    side: { type: 'string', enum: ['Buy', 'Sell'] },
-    quantity: positive('Base-asset quantity, > 0.'),
-    order_type: { type: 'string', enum: ['Limit', 'Market'], default: 'Limit' },
-    price: positive('Limit price; required for Limit, forbidden for Market.'),
-    stop_loss: positive('Protective stop price (below price for Buy, above for Sell).'),
-    take_profit: positive('Profit target price (above price for Buy, below for Sell).'),
-    time_in_force: { type: 'string', enum: ['GTC', 'IOC', 'FOK'], default: 'GTC' },
-    confirm_token: confirmToken,
-    client_order_id: { type: 'string', minLength: 1, maxLength: 64, description: 'Your idempotency id for this order.' },
-  },
-};
+const field = (type: Scalar, description: string): JsonSchemaProperty => ({ type, description });
+const oneOf = (values: string[], description: string): JsonSchemaProperty => ({ type: 'string', enum: values, description });
 
-export const cancelOrderSchema: JsonSchema = {
-  $schema: DRAFT,
-  type: 'object',
-  additionalProperties: false,
-  required: ['order_id'],
-  properties: { order_id: { type: 'string', minLength: 1, maxLength: 64 } },
-};
+/** An argument the parser lets the model leave out: `null` (or absence) means "not given". */
+function optional(property: JsonSchemaProperty): JsonSchemaProperty {
+  const type = Array.isArray(property.type) ? property.type : [property.type];
+  return {
+    ...property,
+    type: [...type, 'null'],
+    ...(property.enum === undefined ? {} : { enum: [...property.enum, null] }),
+  };
+}
 
-export const replaceOrderSchema: JsonSchema = {
-  $schema: DRAFT,
-  type: 'object',
-  additionalProperties: false,
-  required: ['order_id'],
-  anyOf: [{ required: ['price'] }, { required: ['quantity'] }],
-  properties: {
-    order_id: { type: 'string', minLength: 1, maxLength: 64 },
-    price: positive('New limit price.'),
-    quantity: positive('New total quantity.'),
-    confirm_token: confirmToken,
-  },
-};
+/** A JsonSchema that keeps its property names in its type (so the argument types can be checked against them). */
+export type StrictObjectSchema<K extends string> = Omit<JsonSchema, 'properties'> & { properties: Record<K, JsonSchemaProperty> };
 
-export const queryPortfolioSchema: JsonSchema = {
-  $schema: DRAFT,
-  type: 'object',
-  additionalProperties: false,
-  properties: { symbol: { ...symbol, description: 'Only this instrument (optional).' } },
-};
+/** A strict object schema: every property required (optional ones nullable), nothing else allowed. */
+function strictObject<K extends string>(properties: Record<K, JsonSchemaProperty>): StrictObjectSchema<K> {
+  return { type: 'object', properties, required: Object.keys(properties), additionalProperties: false };
+}
+
+const SYMBOL = 'Instrument, 1-32 characters of A-Z, 0-9 and - / _ . : (e.g. "BTC-USDT").';
+const ID = '1-64 printable ASCII characters.';
+const confirmToken = (): JsonSchemaProperty =>
+  optional(field('string', 'TwoPhase mode: the confirm_token of the PendingConfirm answer, sent with the same order fields to place the order; null otherwise.'));
+
+export const placeOrderSchema = strictObject({
+  symbol: field('string', SYMBOL),
+  side: oneOf(['Buy', 'Sell'], 'Order side.'),
+  quantity: field('number', 'Base-asset quantity, > 0.'),
+  order_type: optional(oneOf(['Limit', 'Market'], 'Limit (null means Limit) or Market.')),
+  price: optional(field('number', 'Limit price, > 0: required for Limit, must be null for Market.')),
+  stop_loss: optional(field('number', 'Protective stop price, > 0: below price for Buy, above for Sell.')),
+  take_profit: optional(field('number', 'Profit target price, > 0: above price for Buy, below for Sell.')),
+  time_in_force: optional(oneOf(['GTC', 'IOC', 'FOK'], 'GTC (null means GTC), IOC or FOK.')),
+  confirm_token: confirmToken(),
+  client_order_id: optional(field('string', `Your idempotency id for this order, ${ID}`)),
+});
+
+export const cancelOrderSchema = strictObject({
+  order_id: field('string', `The order to cancel, ${ID}`),
+});
+
+export const replaceOrderSchema = strictObject({
+  order_id: field('string', `The open order to change, ${ID}`),
+  price: optional(field('number', 'New limit price, > 0. Give price, quantity or both.')),
+  quantity: optional(field('number', 'New total quantity, > 0. Give price, quantity or both.')),
+  confirm_token: confirmToken(),
+});
+
+export const queryPortfolioSchema = strictObject({
+  symbol: optional(field('string', `Only this instrument; null for all. ${SYMBOL}`)),
+});

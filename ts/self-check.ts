@@ -10,6 +10,7 @@ import { OmsUnreachableError } from './backends/oms';
 import { MatchingEngine } from './matching';
 import { native } from './native';
 import { TradingMetrics } from './metrics';
+import { scrubbedMessage, scrubSecrets } from './secrets';
 
 export interface Finding {
   ok: boolean;
@@ -23,7 +24,7 @@ async function run(what: string, check: Check): Promise<Finding> {
   try {
     return { ok: true, what, detail: await check() };
   } catch (error) {
-    return { ok: false, what, detail: error instanceof Error ? error.message : String(error) };
+    return { ok: false, what, detail: scrubbedMessage(error) };
   }
 }
 
@@ -36,7 +37,7 @@ async function checkExchange(config: AgentConfig): Promise<string> {
     const balances = await backend.getBalance();
     return `exchange: ${venue} reachable, keys accepted (${balances.length} balances)`;
   } catch (error) {
-    throw new Error(`exchange: cannot use ${venue}: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`exchange: cannot use ${venue}: ${scrubbedMessage(error)}`);
   }
 }
 
@@ -161,5 +162,5 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
 }
 
 export function formatFindings(findings: Finding[]): string {
-  return findings.map((f) => `${f.ok ? 'ok  ' : 'FAIL'} ${f.what}: ${f.detail}`).join('\n');
+  return scrubSecrets(findings.map((f) => `${f.ok ? 'ok  ' : 'FAIL'} ${f.what}: ${f.detail}`).join('\n'));
 }

@@ -1,7 +1,7 @@
 // The tools in the shapes LLM APIs take them, and a dispatcher for the model's tool calls.
 import type { ToolErrorJson } from './errors';
 import type { JsonSchema } from './schemas';
-import type { Tool, ToolResult } from './tools';
+import type { Tool, ToolCallResult } from './tools';
 
 /** OpenAI Chat Completions `tools` entry (also accepted by OpenAI-compatible servers). */
 export interface OpenAIFunctionTool {
@@ -9,8 +9,21 @@ export interface OpenAIFunctionTool {
   function: { name: string; description: string; parameters: JsonSchema; strict?: boolean };
 }
 
-export function toOpenAITools(tools: readonly Tool[]): OpenAIFunctionTool[] {
-  return tools.map((tool) => ({ type: 'function', function: { name: tool.name, description: tool.description, parameters: tool.parameters } }));
+/**
+ * The tools as Chat Completions `tools`. `strict: true` asks for strict function calling (the
+ * schemas are in strict form); without it no `strict` key is sent. `axon-llm/openai` has the
+ * Responses shape and `runTools` functions too.
+ */
+export function toOpenAITools(tools: readonly Tool[], options: { strict?: boolean } = {}): OpenAIFunctionTool[] {
+  return tools.map((tool) => ({
+    type: 'function',
+    function: {
+      name: tool.name,
+      description: tool.description,
+      parameters: tool.parameters,
+      ...(options.strict === undefined ? {} : { strict: options.strict }),
+    },
+  }));
 }
 
 export interface ToolCallOutcome {
@@ -42,7 +55,7 @@ export function dispatchToolCall(tools: readonly Tool[], name: string, args: str
   return tool.call(args).then(outcome);
 }
 
-function outcome(result: ToolResult): ToolCallOutcome {
+function outcome(result: ToolCallResult): ToolCallOutcome {
   if (!result.ok) return refused(result.error);
   return result.status === undefined ? { ok: true, content: result.ack } : { ok: true, content: result.ack, status: result.status };
 }

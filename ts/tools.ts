@@ -14,9 +14,9 @@ import { TradingMetrics } from './metrics';
 import { DecisionKind, NativeGuardHandle, TOOL_INDEX, type DecisionAction, type ToolName } from './native/guard';
 import type { GuardState } from './native';
 import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
-import type { OrderAck, OrderType, SafetyModeName, Side, SyncOrderOps, TimeInForce, TradingBackend } from './types';
 import type { ToolErrorJson } from './errors';
-import type { OrderRequest, ReplaceRequest } from './types';
+import type { CancelOrderArgs, PlaceOrderArgs, QueryPortfolioArgs, ReplaceOrderArgs } from './tool-types';
+import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
 
 export type { ToolName } from './native/guard';
 
@@ -25,33 +25,22 @@ export type { ToolName } from './native/guard';
  * `query_portfolio`) with the ack's status, or the refusal. `Tool.call` returns it; `Tool.execute`
  * turns a refusal into a rejected `ToolError` for models.
  */
-export type ToolResult = { ok: true; ack: string; status?: string } | { ok: false; error: ToolErrorJson };
+export type ToolCallResult = { ok: true; ack: string; status?: string } | { ok: false; error: ToolErrorJson };
 
 /** The arguments of each tool (SPEC §2; snake_case as the JSON Schemas name them). */
 export interface ToolArgs {
-  place_order: {
-    symbol: string;
-    side: Side;
-    quantity: number;
-    order_type?: OrderType;
-    price?: number;
-    stop_loss?: number;
-    take_profit?: number;
-    time_in_force?: TimeInForce;
-    client_order_id?: string;
-    confirm_token?: string;
-  };
-  cancel_order: { order_id: string };
-  replace_order: { order_id: string; price?: number; quantity?: number; confirm_token?: string };
-  query_portfolio: { symbol?: string };
+  place_order: PlaceOrderArgs;
+  cancel_order: CancelOrderArgs;
+  replace_order: ReplaceOrderArgs;
+  query_portfolio: QueryPortfolioArgs;
 }
 
-function unwrap(result: ToolResult): string {
+function unwrap(result: ToolCallResult): string {
   if (result.ok) return result.ack;
   throw new ToolError(result.error);
 }
 
-function invalidArguments(message: string): ToolResult {
+function invalidArguments(message: string): ToolCallResult {
   return { ok: false, error: { error_type: 'InvalidArguments', source: 'Arguments', code: 'INVALID_ARGUMENTS', message: `Arguments: ${message}` } };
 }
 
@@ -73,7 +62,7 @@ export interface Tool<N extends ToolName = ToolName> {
    * For code rather than models: typed arguments (or their JSON text), the outcome as data. A
    * refusal or a backend's failure resolves `{ ok: false, error }`; nothing rejects for them.
    */
-  call(args: ToolArgs[N] | string): Promise<ToolResult>;
+  call(args: ToolArgs[N] | string): Promise<ToolCallResult>;
 }
 
 const riskOptionsSchema = z.strictObject({
@@ -325,7 +314,7 @@ class GuardedTools {
 
   /** `Tool.execute`: the model's contract (a refusal rejects with `ToolError`). */
   private execute(name: ToolName, args: string): Promise<string> {
-    let result: ToolResult | Promise<ToolResult>;
+    let result: ToolCallResult | Promise<ToolCallResult>;
     try {
       result = this.run(name, args);
     } catch (error) {
@@ -336,7 +325,7 @@ class GuardedTools {
   }
 
   /** `Tool.call`: typed arguments, the outcome as data. */
-  private call(name: ToolName, args: object | string): Promise<ToolResult> {
+  private call(name: ToolName, args: object | string): Promise<ToolCallResult> {
     let text: string;
     try {
       text = typeof args === 'string' ? args : JSON.stringify(args);
@@ -355,7 +344,7 @@ class GuardedTools {
    * One tool call. A call the guard decides on its own (DryRun, a refusal) is answered
    * synchronously with no promise and no async frame; only a refresh or a backend call awaits.
    */
-  private run(name: ToolName, args: string): ToolResult | Promise<ToolResult> {
+  private run(name: ToolName, args: string): ToolCallResult | Promise<ToolCallResult> {
     if (typeof args !== 'string') return invalidArguments(`arguments must be a JSON string, got ${typeof args}`);
     const tool = TOOL_INDEX[name];
     let text: string;
@@ -373,7 +362,7 @@ class GuardedTools {
   }
 
   /** The guard needs market data or an order it does not know: fetch it, then decide again. */
-  private async runAfterRefresh(name: ToolName, tool: number, args: string, need: string, kind: number, started: number): Promise<ToolResult> {
+  private async runAfterRefresh(name: ToolName, tool: number, args: string, need: string, kind: number, started: number): Promise<ToolCallResult> {
     if (kind === DecisionKind.NeedMarket) await this.refreshMarket(need);
     else await this.refreshOrders();
     let text: string;
@@ -387,7 +376,7 @@ class GuardedTools {
   }
 
   /** Act on a decision: answer it, refuse it, or send it to the backend. */
-  private settle(name: ToolName, text: string, started: number): ToolResult | Promise<ToolResult> {
+  private settle(name: ToolName, text: string, started: number): ToolCallResult | Promise<ToolCallResult> {
     const guard = this.guard;
     switch (guard.kind()) {
       case DecisionKind.Done: {
@@ -426,7 +415,7 @@ class GuardedTools {
     }
   }
 
-  private async send(name: ToolName, ticket: number, query: boolean, call: Promise<unknown>, started: number): Promise<ToolResult> {
+  private async send(name: ToolName, ticket: number, query: boolean, call: Promise<unknown>, started: number): Promise<ToolCallResult> {
     let result: unknown;
     try {
       result = await this.deadlines.run(call);
@@ -449,7 +438,7 @@ class GuardedTools {
    * An in-process backend's order call: no promise to wait for and no deadline to race (a
    * synchronous call cannot outlive one); settled at once, failures exactly as in `send`.
    */
-  private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, started: number): ToolResult {
+  private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, started: number): ToolCallResult {
     try {
       let result: unknown;
       try {
@@ -464,7 +453,7 @@ class GuardedTools {
   }
 
   /** Settle a SEND decision as failed before anything was sent. */
-  private failed(name: ToolName, ticket: number, cause: unknown, started: number): ToolResult {
+  private failed(name: ToolName, ticket: number, cause: unknown, started: number): ToolCallResult {
     try {
       return this.backendFailure(name, ticket, cause, started);
     } finally {
@@ -473,7 +462,7 @@ class GuardedTools {
   }
 
   /** A backend call that failed (or timed out): settle the ticket, answer the agent-facing refusal. */
-  private backendFailure(name: ToolName, ticket: number, cause: unknown, started: number): ToolResult {
+  private backendFailure(name: ToolName, ticket: number, cause: unknown, started: number): ToolCallResult {
     const kind = cause instanceof BackendError ? cause.kind : 'other';
     const message = this.backendText(cause instanceof Error ? cause.message : String(cause));
     const error = this.guard.recordFailure(ticket, kind, message, (performance.now() - started) / 1000);
@@ -482,7 +471,7 @@ class GuardedTools {
   }
 
   /** Settle an order call by what the backend answered; an unusable answer is an unknown outcome. */
-  private settleAck(name: ToolName, ticket: number, answer: unknown, started: number): ToolResult {
+  private settleAck(name: ToolName, ticket: number, answer: unknown, started: number): ToolCallResult {
     let result: OrderAck;
     try {
       result = parseOrderAck(answer, this.backend.name);

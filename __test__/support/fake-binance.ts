@@ -26,14 +26,29 @@ export interface FakeBinanceOptions {
 }
 
 export type Fault =
-  /** Handle the request (an order IS created), then answer only after `delayMs`. */
-  | { kind: 'delay'; delayMs: number }
+  /**
+   * Handle the request (an order IS created), then never answer: the connection stays open until
+   * the client gives up (its timeout decides, whatever the machine's speed) or the venue closes.
+   */
+  | { kind: 'silent' }
   /** Handle the request, then destroy the socket without answering. */
   | { kind: 'drop' }
   | { kind: 'http5xx'; status?: number }
   | { kind: 'rate-limit'; retryAfterSeconds?: number }
   | { kind: 'insufficient' }
-  | { kind: 'bad-symbol' };
+  | { kind: 'bad-symbol' }
+  /**
+   * Handle the request (an order IS created), then answer `body(...)` with `status` (default 200):
+   * hostile payloads, or an error body that echoes the request's credentials as gateways do.
+   */
+  | { kind: 'respond'; status?: number; body: (context: RespondContext) => unknown };
+
+export interface RespondContext {
+  /** What the venue would have answered. */
+  result: unknown;
+  apiKeyHeader: string | undefined;
+  params: Record<string, string>;
+}
 
 export interface RecordedRequest {
   method: string;
@@ -70,6 +85,8 @@ export interface FakeBinance {
   setPrice(symbol: string, price: number): void;
   /** Requests to `method path` so far. */
   count(route: string): number;
+  /** Resolves once `count` requests to `method path` have arrived (at once if they already have). */
+  requestsSeen(route: string, count: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -112,7 +129,8 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
   const orders: FakeOrder[] = [];
   const faults: Array<{ route: string; fault: Fault; remaining: number }> = [];
   const sockets = new Set<Socket>();
-  const timers = new Set<NodeJS.Timeout>();
+  const requestWaiters: Array<{ route: string; count: number; arrived: () => void }> = [];
+  const countOf = (route: string) => requests.filter((r) => `${r.method} ${r.path}` === route).length;
   let nextId = 1000;
 
   const balance = (asset: string) => {
@@ -398,6 +416,12 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
       const signedPayload = method === 'GET' || method === 'DELETE' ? url.search.slice(1) : body;
       const params: Record<string, string> = Object.fromEntries(new URLSearchParams(method === 'GET' || method === 'DELETE' ? url.search : body));
       requests.push({ method, path: url.pathname, params, apiKeyHeader: request.headers['x-mbx-apikey'] as string | undefined });
+      for (let i = requestWaiters.length - 1; i >= 0; i -= 1) {
+        const waiter = requestWaiters[i] as (typeof requestWaiters)[number];
+        if (countOf(waiter.route) < waiter.count) continue;
+        requestWaiters.splice(i, 1);
+        waiter.arrived();
+      }
       const key = `${method} ${url.pathname}`;
       const fault = takeFault(key);
       try {
@@ -409,18 +433,14 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
         if (fault?.kind === 'insufficient') throw new VenueError(400, -2010, 'Account has insufficient balance for requested action.');
         if (fault?.kind === 'bad-symbol') throw new VenueError(400, -1121, 'Invalid symbol.');
         const result = route(method, url.pathname, params);
+        if (fault?.kind === 'respond') {
+          return send(response, fault.status ?? 200, fault.body({ result, apiKeyHeader: request.headers['x-mbx-apikey'] as string | undefined, params }));
+        }
         if (fault?.kind === 'drop') {
           request.socket.destroy();
           return;
         }
-        if (fault?.kind === 'delay') {
-          const timer = setTimeout(() => {
-            timers.delete(timer);
-            send(response, 200, result);
-          }, fault.delayMs);
-          timers.add(timer);
-          return;
-        }
+        if (fault?.kind === 'silent') return;
         send(response, 200, result);
       } catch (error) {
         if (error instanceof VenueError) send(response, error.status, { code: error.code, msg: error.message });
@@ -444,10 +464,14 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
       prices.set(symbol, price);
       for (const order of orders) if (order.symbol === symbol && isOpen(order) && order.type === 'LIMIT' && crosses(order, price)) fill(order, order.price);
     },
-    count: (routeKey) => requests.filter((r) => `${r.method} ${r.path}` === routeKey).length,
+    count: countOf,
+    requestsSeen: (routeKey, count) =>
+      new Promise<void>((arrived) => {
+        if (countOf(routeKey) >= count) arrived();
+        else requestWaiters.push({ route: routeKey, count, arrived });
+      }),
     close: () =>
       new Promise<void>((resolve) => {
-        for (const timer of timers) clearTimeout(timer);
         for (const socket of sockets) socket.destroy();
         server.close(() => resolve());
       }),

@@ -15,8 +15,10 @@ export interface ScriptedReply {
   toolCalls?: Array<{ name: string; arguments: string }>;
   /** Answer with this HTTP status and an error body instead. */
   status?: number;
-  /** Answer only after this long. */
-  delayMs?: number;
+  /** The error body's message (default `scripted <status>`); gateways echo request headers here. */
+  errorMessage?: (headers: IncomingMessage['headers']) => string;
+  /** Answer only once this settles (the test decides when the model answers). */
+  until?: Promise<unknown>;
 }
 
 export interface FakeOpenAI {
@@ -46,11 +48,11 @@ export async function startFakeOpenAI(script: (request: ChatRequest, index: numb
       requests.push(parsed);
       authorization.push(request.headers.authorization);
       const reply = script(parsed, requests.length - 1);
-      if (reply.delayMs !== undefined) await new Promise((resolve) => setTimeout(resolve, reply.delayMs));
+      if (reply.until !== undefined) await reply.until.catch(() => undefined);
       // The client may have given up meanwhile (the request itself is already consumed, hence destroyed).
       if (response.destroyed || response.socket?.destroyed === true) return;
       if (reply.status !== undefined) {
-        response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: `scripted ${reply.status}`, type: 'server_error' } }));
+        response.writeHead(reply.status, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { message: reply.errorMessage?.(request.headers) ?? `scripted ${reply.status}`, type: 'server_error' } }));
         return;
       }
       const toolCalls = (reply.toolCalls ?? []).map((call) => ({ id: `call_${++callId}`, type: 'function', function: call }));

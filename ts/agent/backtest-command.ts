@@ -1,6 +1,8 @@
 // `llm-trading-agent backtest`: an agent backtest from a config (or the embedded default), with a
-// progress line on a terminal, a summary on stdout, summary JSON, report.html and an audit file.
+// progress bar on a terminal, a summary on stdout, summary JSON, report.html and an audit file.
 import { writeFileSync } from 'node:fs';
+
+import { SingleBar } from 'cli-progress';
 
 import { loadBars } from '../backtest/load-bars';
 import { loadTrades } from '../backtest/load-trades';
@@ -14,13 +16,15 @@ import { toolsOptionsFromConfig } from '../config';
 import { OpenAIProvider } from '../llm/openai-provider';
 import { ScriptedProvider } from '../llm/scripted-provider';
 import type { LlmProvider } from '../llm/types';
-import { renderReport } from './report';
+import { auditFileOffset, writeBacktestReport } from './report';
 import { runAgentBacktest, type AgentBacktestSummary } from './run-backtest';
 
 export interface BacktestCommandOptions {
   config: AgentConfig;
   /** Overrides `[backtest] data`. */
   data?: string;
+  /** Overrides `[backtest] report`. */
+  report?: string;
   out: NodeJS.WritableStream;
   err: NodeJS.WritableStream & { isTTY?: boolean };
   env?: NodeJS.ProcessEnv;
@@ -65,6 +69,40 @@ export function formatSummary(s: AgentBacktestSummary): string {
   ].join('\n');
 }
 
+/** A progress bar only for a person watching: on a terminal, outside CI. */
+export function wantsProgressBar(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv): boolean {
+  const ci = env.CI;
+  return stream.isTTY === true && (ci === undefined || ci === '' || ci === '0' || ci === 'false') && env.TERM !== 'dumb';
+}
+
+const LOG_PROGRESS_EVERY = 500;
+
+type Progress = Parameters<NonNullable<Parameters<typeof runAgentBacktest>[0]['onProgress']>>[0];
+
+/** One cli-progress bar: bars done, equity, orders, rate and ETA. */
+function progressBar(stream: NodeJS.WritableStream, total: number): { update(p: Progress): void; stop(): void } {
+  const bar = new SingleBar({
+    stream,
+    format: '  backtest [{bar}] {value}/{total} bars | equity {equity} | orders {orders} | {rate} bars/s | ETA {eta_formatted}',
+    barsize: 24,
+    hideCursor: true,
+    clearOnComplete: false,
+    etaBuffer: 50,
+    fps: 10,
+  });
+  const started = performance.now();
+  bar.start(total, 0, { equity: '-', orders: 0, rate: '-' });
+  return {
+    update(p) {
+      const seconds = (performance.now() - started) / 1000;
+      bar.update(p.step, { equity: p.equity.toFixed(2), orders: p.orders, rate: seconds > 0 ? Math.round(p.step / seconds).toLocaleString('en-US') : '-' });
+    },
+    stop() {
+      bar.stop();
+    },
+  };
+}
+
 export async function backtestCommand(o: BacktestCommandOptions): Promise<number> {
   const config = o.config;
   const env = o.env ?? process.env;
@@ -73,8 +111,20 @@ export async function backtestCommand(o: BacktestCommandOptions): Promise<number
   const metrics = new TradingMetrics();
   let endpoint: PrometheusEndpoint | undefined;
   if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
-  const interactive = o.err.isTTY === true && env.CI === undefined;
   const options = toolsOptionsFromConfig(config);
+  const reportPath = o.report ?? config.backtest.report;
+  // The audit file is appended to by every run that names it: this run's records start here.
+  const auditOffset = auditFileOffset(config.backtest.audit);
+  const logger = jsonLineLogger({ level: levelFromEnv(env, 'error'), write: (line) => o.err.write(line) });
+  const bar = wantsProgressBar(o.err, env) ? progressBar(o.err, data.length) : undefined;
+  // Without a bar (a pipe, CI) progress goes to the log, at info (off by default), every LOG_PROGRESS_EVERY bars.
+  const onProgress =
+    bar?.update ??
+    ((p: Progress) => {
+      if (p.step % LOG_PROGRESS_EVERY === 0) logger.log('info', { msg: `backtest progress: ${p.step}/${p.total} bars` });
+    });
+  const onStop = () => logger.log('info', { msg: 'stop requested: finishing the bar in flight' });
+  o.signal?.addEventListener('abort', onStop, { once: true });
   try {
     const run = await runAgentBacktest({
       data,
@@ -91,19 +141,30 @@ export async function backtestCommand(o: BacktestCommandOptions): Promise<number
       modelTimeoutMs: config.llm.timeout_ms,
       auditPath: config.backtest.audit,
       metrics,
-      logger: jsonLineLogger({ level: levelFromEnv(env, 'error'), write: (line) => o.err.write(line) }),
+      logger,
       signal: o.signal,
-      onProgress: interactive
-        ? (p) => o.err.write(`\r  bars ${p.step}/${p.total}  equity ${p.equity.toFixed(2)}  orders ${p.orders}   `)
-        : undefined,
+      onProgress,
+      // A model over the network takes a second a bar: show each; the scripted one does thousands a second.
+      progressEvery: config.llm.provider === 'scripted' ? 100 : 1,
     });
-    if (interactive) o.err.write('\n');
+    if (bar !== undefined) {
+      let orders = 0;
+      for (const count of Object.values(run.summary.ordersByStatus)) orders += count;
+      bar.update({ step: run.summary.bars, total: data.length, equity: run.summary.finalEquity, orders });
+      bar.stop();
+    }
     writeFileSync(config.backtest.summary_json, `${JSON.stringify(run.summary, null, 2)}\n`);
-    writeFileSync(config.backtest.report, renderReport(run));
+    const gate = config.gate.type === 'RejectionCircuitBreaker' ? config.gate.cooldown_ms : undefined;
+    writeBacktestReport(reportPath, run, data, { path: config.backtest.audit, offset: auditOffset }, {
+      maxDailyOrders: config.risk.max_daily_orders,
+      breakerCooldownMs: gate,
+    });
     o.out.write(`${formatSummary(run.summary)}\n`);
-    o.out.write(`  wrote ${config.backtest.report}, ${config.backtest.summary_json}, ${config.backtest.audit}\n`);
+    o.out.write(`  wrote ${reportPath}, ${config.backtest.summary_json}, ${config.backtest.audit}\n`);
     return 0;
   } finally {
+    o.signal?.removeEventListener('abort', onStop);
+    bar?.stop();
     await endpoint?.close();
   }
 }

@@ -3,6 +3,7 @@
 // each; SIGINT/SIGTERM let the observation in flight finish (its tool calls included), then the
 // summary is written and the program exits 0.
 import { writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { liveBackendFromConfig } from '../backends/from-config';
@@ -17,6 +18,7 @@ import { AuditLog } from './audit';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
+import { auditFileOffset, writeLiveReport } from './report';
 import { AgentLoop, type AgentStats } from './loop';
 
 export interface LiveCommandOptions {
@@ -27,6 +29,8 @@ export interface LiveCommandOptions {
   signal?: AbortSignal;
   /** The venue; by default the one `[trading]` names. */
   backend?: TradingBackend;
+  /** Where the run's report goes (built from this run's audit records); default `live-report.html` beside the summary. */
+  report?: string;
 }
 
 export interface LiveSummary extends AgentStats {
@@ -56,8 +60,11 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile });
   let audit: AuditLog;
   let endpoint: PrometheusEndpoint | undefined;
+  // The audit file is shared by every run that names it: this run's records (its report) start here.
+  let auditOffset: number;
   try {
-    audit = new AuditLog(config.agent.audit, 1);
+    auditOffset = auditFileOffset(config.agent.audit);
+    audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
   } catch (error) {
     tools.close();
     throw error;
@@ -87,6 +94,11 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
   const resetGate = () => tools.resetGate();
   process.on('SIGUSR2', resetGate);
+  // Said when the signal arrives, not when the run ends: an operator (or a test) sees it was heard.
+  const onStop = () => {
+    logger.log('info', { msg: 'stop requested: finishing the observation in flight' });
+  };
+  o.signal?.addEventListener('abort', onStop, { once: true });
   logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
   try {
     while (o.signal?.aborted !== true && (config.agent.max_cycles === 0 || cycles < config.agent.max_cycles)) {
@@ -113,6 +125,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   } finally {
     if (interactive) o.err.write('\n');
     process.off('SIGUSR2', resetGate);
+    o.signal?.removeEventListener('abort', onStop);
     breakerOpenings = tools.state().gateOpenings;
     audit.close();
     tools.close();
@@ -132,6 +145,8 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     stoppedBySignal: o.signal?.aborted === true,
   };
   writeFileSync(config.agent.summary_json, `${JSON.stringify(summary, null, 2)}\n`);
+  const reportPath = o.report ?? join(dirname(config.agent.summary_json), 'live-report.html');
+  writeLiveReport(reportPath, summary, { path: config.agent.audit, offset: auditOffset }, { maxDailyOrders: config.risk.max_daily_orders });
   const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
   o.out.write(
     [
@@ -141,7 +156,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
       `  breaker opened  ${breakerOpenings} time(s)`,
       `  venue errors    ${observeErrors} observation(s) skipped`,
       `  model           ${summary.modelCalls} calls, ${summary.modelErrors} failed, ${summary.promptTokens} + ${summary.completionTokens} tokens`,
-      `  wrote ${config.agent.summary_json}, ${config.agent.audit}`,
+      `  wrote ${config.agent.summary_json}, ${config.agent.audit}, ${reportPath}`,
     ].join('\n') + '\n',
   );
   return 0;

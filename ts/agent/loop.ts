@@ -2,7 +2,7 @@
 // feed the results (ToolError JSON included) back, with bounded steps per bar and timeouts.
 import type { BacktestTradingBackend } from '../backtest/backend';
 import type { StepContext } from '../backtest/replay';
-import { DeadlineRace } from '../deadline';
+import { DeadlineRace, type DeadlineClock } from '../deadline';
 import { native } from '../native';
 import { dispatchToolCall, toOpenAITools } from '../tool-formats';
 import type { TradingTools } from '../tools';
@@ -29,6 +29,8 @@ export interface AgentLoopOptions {
   /** Ask the model every this many bars. */
   decideEvery?: number;
   modelTimeoutMs?: number;
+  /** Times the model calls (default the system clock; a test moves its own). */
+  deadlineClock?: DeadlineClock;
   audit?: AuditLog;
   onModelError?: (error: unknown) => void;
 }
@@ -101,7 +103,7 @@ export class AgentLoop {
       const error = new Error(`model did not answer within ${this.modelTimeoutMs} ms`);
       this.inFlight?.abort(error);
       return error;
-    });
+    }, options.deadlineClock);
     this.stats = {
       provider: this.provider.name,
       model: this.provider.model,

@@ -27,7 +27,7 @@ export interface AgentBacktestOptions {
   auditPath?: string;
   logger?: Logger;
   metrics?: TradingMetrics;
-  /** Called every `progressEvery` steps. */
+  /** Called every `progressEvery` steps; `orders` counts the venue's acks (the summary's orders by status). */
   onProgress?: (progress: { step: number; total: number; equity: number; orders: number }) => void;
   progressEvery?: number;
   /** Stop after the step in flight when aborted (SIGINT/SIGTERM). */
@@ -121,7 +121,7 @@ export async function runAgentBacktest(o: AgentBacktestOptions): Promise<AgentBa
     logger: o.logger ?? silentLogger,
     clockStartMs: o.data.timestamp[0] as number,
   });
-  const audit = new AuditLog(o.auditPath);
+  const audit = new AuditLog(o.auditPath, { durability: 'batched' });
   const loop = new AgentLoop({
     provider: o.provider,
     tools,
@@ -141,7 +141,10 @@ export async function runAgentBacktest(o: AgentBacktestOptions): Promise<AgentBa
         step.replay.stop();
       }
       if (o.onProgress !== undefined && (step.index + 1) % every === 0) {
-        o.onProgress({ step: step.index + 1, total: backend.length, equity: backend.currentEquity(), orders: backend.result().orders });
+        // Acks counted by the loop (as the summary's orders line): the backend's result() copies its history.
+        let orders = 0;
+        for (const count of Object.values(loop.stats.ordersByStatus)) orders += count;
+        o.onProgress({ step: step.index + 1, total: backend.length, equity: backend.currentEquity(), orders });
       }
       // A scripted run is one long chain of microtasks: let the event loop breathe now and then, so
       // signals (SIGINT/SIGTERM) and timers are seen while it runs.

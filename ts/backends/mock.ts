@@ -52,6 +52,11 @@ export interface MockBackendOptions {
   /** Delay every call by this many ms (default 0: resolves on the next microtask). */
   latencyMs?: number;
   /**
+   * How a call waits out `latencyMs` (default a real timer). A test passes its own to decide when
+   * the venue answers.
+   */
+  delay?: (ms: number) => Promise<void>;
+  /**
    * Offer `syncOrders` (default true, unless `latencyMs` > 0): the tools then place, cancel and
    * replace without promises. `false` makes every order call asynchronous, like a remote venue.
    */
@@ -155,6 +160,7 @@ export class MockTradingBackend implements TradingBackend {
   private readonly listeners = new Set<(event: BackendEvent) => void>();
   private readonly pnlListeners = new Set<(event: BackendEvent) => void>();
   private readonly latencyMs: number;
+  private readonly delay: (ms: number) => Promise<void>;
   private readonly synchronous: boolean;
   private readonly now: () => number;
   private nextId = 1;
@@ -165,6 +171,7 @@ export class MockTradingBackend implements TradingBackend {
     this.cash = options.cash ?? 1_000_000;
     this.quoteAsset = options.quoteAsset ?? 'USDT';
     this.latencyMs = options.latencyMs ?? 0;
+    this.delay = options.delay ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
     this.synchronous = options.synchronous ?? true;
     this.now = options.now ?? Date.now;
     this.historyLimit = options.historyLimit ?? 10_000;
@@ -500,7 +507,7 @@ export class MockTradingBackend implements TradingBackend {
   }
 
   private sleep(): Promise<void> {
-    return new Promise((resolve) => setTimeout(resolve, this.latencyMs));
+    return this.delay(this.latencyMs);
   }
 
   /** Count the call and throw an injected failure if one is due. Synchronous: no extra tick. */

@@ -116,8 +116,9 @@ impl From<OmsError> for Response {
             OmsError::OrderNotFound(_) => 404,
             OmsError::IllegalTransition { .. }
             | OmsError::IdempotencyConflict { .. }
-            | OmsError::Overfill { .. } => 409,
-            OmsError::Journal(_) => 500,
+            | OmsError::Overfill { .. }
+            | OmsError::IdempotencyKeyLost { .. } => 409,
+            OmsError::Journal(_) | OmsError::JournalCorrupt(_) => 500,
         };
         let field = match &e {
             OmsError::InvalidField { field, .. } => Some(field.as_str()),

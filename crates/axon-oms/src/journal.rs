@@ -17,18 +17,44 @@
 //! Invariants:
 //! - [`Journal::append`] returns `Ok` only after the whole record was written
 //!   and `File::sync_data` succeeded, so an acknowledged record survives a
-//!   crash or `kill -9`.
-//! - [`Journal::open`] returns every complete, checksum-valid record up to the
-//!   first one that is incomplete, has a length above [`MAX_RECORD_LEN`] or a
-//!   bad checksum. That tail (a torn write from a crash) is truncated away and
-//!   the truncation fsync'd; it never panics. Records before it survive.
+//!   crash or `kill -9`. Records are appended one write + one fsync at a time:
+//!   record *n* is durable before the first byte of record *n + 1* is written.
+//! - [`Journal::open`] cuts only a **torn tail**: bytes after the last valid
+//!   record that no valid record follows and that are either shorter than a
+//!   header, a header whose length runs past the end of the file (an append
+//!   interrupted before its fsync returned), or a header whose length is not a
+//!   length the writer ever writes (0 or above [`MAX_RECORD_LEN`]: garbage or
+//!   zero-filled blocks, never a completed record). Nothing in a torn tail was
+//!   acknowledged, because its fsync never returned. The cut is fsync'd.
+//! - Anything else is **corruption** and [`Journal::open`] refuses with
+//!   [`OmsError::JournalCorrupt`] naming the byte offset and the record number,
+//!   without changing a byte of the file:
+//!   - a bad checksum or a bad length with a valid record anywhere after it;
+//!   - a complete-length record with a bad checksum at the end of the file.
+//!     This is the edge case: a power loss during the last append could leave
+//!     a full-length record with unwritten (zero) blocks, but so does bit rot
+//!     in the last acknowledged record, and the two cannot be told apart. The
+//!     writer fsyncs each record whole before the next, so a complete-length
+//!     last record was most likely fsync'd and acknowledged; cutting it would
+//!     silently lose an acknowledged change, refusing costs one `--recover`.
+//!     We refuse.
+//!   - a last record whose length field is damaged: if the checksum matches
+//!     the bytes up to the end of the file read as a complete record, the
+//!     record is whole and only its length is wrong (a flipped length bit
+//!     could otherwise pass for an incomplete, torn record).
+//!
+//!   So every single-bit flip anywhere in any record is refused, never cut.
+//! - [`scan`] never panics and is shared by `open` and by the recovery
+//!   (`Oms::recover`), which keeps every record [`scan`] proves valid
+//!   (checksum valid, framing sane).
 //! - A failed append rolls the file back to its previous length; if even that
 //!   fails the journal is poisoned and refuses further appends.
 
 use crate::crc32::crc32;
-use crate::error::OmsError;
+use crate::error::{Corruption, OmsError};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 /// Largest accepted payload (1 MiB); a larger length prefix is treated as corruption.
@@ -50,8 +76,82 @@ pub struct Journal {
 pub struct Recovered {
     /// Valid payloads, in append order.
     pub records: Vec<Vec<u8>>,
-    /// Bytes of torn/corrupt tail that were truncated away (0 if clean).
+    /// Bytes of torn tail that were truncated away (0 if clean).
     pub truncated_bytes: u64,
+}
+
+/// Why the bytes at an offset are not a valid record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defect {
+    /// Fewer than [`HEADER_LEN`] bytes remain.
+    IncompleteHeader,
+    /// The length is 0 or above [`MAX_RECORD_LEN`].
+    BadLength(u32),
+    /// The length is sane but the record runs past the end of the file.
+    Incomplete { len: u32, available: usize },
+    /// The record is complete but its checksum does not match.
+    BadChecksum,
+    /// The record is complete up to the end of the file and its checksum
+    /// matches, but its length field is wrong.
+    DamagedLength(u32),
+}
+
+impl std::fmt::Display for Defect {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Defect::IncompleteHeader => write!(f, "incomplete record header"),
+            Defect::BadLength(l) => {
+                write!(f, "bad record length {l} (allowed 1..={MAX_RECORD_LEN})")
+            }
+            Defect::Incomplete { len, available } => {
+                write!(f, "record of {len} bytes but only {available} bytes left")
+            }
+            Defect::BadChecksum => write!(f, "bad checksum"),
+            Defect::DamagedLength(l) => write!(
+                f,
+                "damaged length field ({l}) of a record that is otherwise complete"
+            ),
+        }
+    }
+}
+
+/// A stretch of the file that is not valid records and is not a torn tail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// Byte range of the damaged bytes (up to the next valid record or EOF).
+    pub bytes: Range<usize>,
+    /// 1-based number of the record that starts at `bytes.start`
+    /// (valid records and damaged stretches before it, plus one).
+    pub record: usize,
+    pub defect: Defect,
+}
+
+/// A valid record: where it starts and its payload's byte range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordSpan {
+    pub offset: usize,
+    pub payload: Range<usize>,
+    /// 1-based record number, counted like [`Damage::record`].
+    pub record: usize,
+}
+
+impl RecordSpan {
+    /// The whole record (header + payload).
+    pub fn bytes(&self) -> Range<usize> {
+        self.offset..self.payload.end
+    }
+}
+
+/// Everything [`scan`] found in a journal image.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Valid records in file order (including those after damage).
+    pub records: Vec<RecordSpan>,
+    /// Corruption, in file order. Empty for a sound journal.
+    pub damage: Vec<Damage>,
+    /// Start of a torn tail that may be cut, if any (only when `damage` is empty
+    /// or the tail follows the last valid record).
+    pub torn_tail: Option<usize>,
 }
 
 /// Encode one record (header + payload).
@@ -67,10 +167,8 @@ pub fn encode_record(payload: &[u8]) -> Result<Vec<u8>, OmsError> {
         })?;
     let mut buf = Vec::with_capacity(HEADER_LEN + payload.len());
     buf.extend_from_slice(&len.to_le_bytes());
-    buf.extend_from_slice(&[0; 4]);
+    buf.extend_from_slice(&checksum(&len.to_le_bytes(), payload).to_le_bytes());
     buf.extend_from_slice(payload);
-    let crc = checksum(&len.to_le_bytes(), payload);
-    buf[4..8].copy_from_slice(&crc.to_le_bytes());
     Ok(buf)
 }
 
@@ -82,28 +180,109 @@ fn checksum(len_le: &[u8; 4], payload: &[u8]) -> u32 {
     crc32(&v)
 }
 
-/// Split `bytes` into valid records; returns them and the length of the valid prefix.
+fn u32_at(bytes: &[u8], pos: usize) -> Option<u32> {
+    let b = bytes.get(pos..pos.checked_add(4)?)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// The payload length of the valid record at `pos`, or why there is none.
+fn frame_at(bytes: &[u8], pos: usize) -> Result<usize, Defect> {
+    let (Some(len), Some(crc)) = (u32_at(bytes, pos), u32_at(bytes, pos + 4)) else {
+        return Err(Defect::IncompleteHeader);
+    };
+    if len == 0 || len > MAX_RECORD_LEN {
+        return Err(Defect::BadLength(len));
+    }
+    let start = pos + HEADER_LEN;
+    let available = bytes.len() - start;
+    let Some(payload) = bytes.get(start..start + len as usize) else {
+        return Err(Defect::Incomplete { len, available });
+    };
+    if checksum(&len.to_le_bytes(), payload) != crc {
+        return Err(Defect::BadChecksum);
+    }
+    Ok(len as usize)
+}
+
+/// First offset in `from..` where a valid record starts.
+fn next_valid(bytes: &[u8], from: usize) -> Option<usize> {
+    (from..bytes.len().saturating_sub(HEADER_LEN)).find(|&p| frame_at(bytes, p).is_ok())
+}
+
+/// The record at `pos` runs exactly to the end of the file and its checksum
+/// matches that length, but its length field says otherwise.
+fn whole_with_damaged_length(bytes: &[u8], pos: usize) -> bool {
+    let Some(crc) = u32_at(bytes, pos + 4) else {
+        return false;
+    };
+    let real = bytes.len() - pos - HEADER_LEN;
+    u32::try_from(real)
+        .ok()
+        .filter(|l| (1..=MAX_RECORD_LEN).contains(l))
+        .is_some_and(|l| checksum(&l.to_le_bytes(), &bytes[pos + HEADER_LEN..]) == crc)
+}
+
+/// Split a journal image into valid records, damaged stretches and a torn tail
+/// (see the module docs for which is which).
+pub fn scan(bytes: &[u8]) -> Scan {
+    let mut out = Scan::default();
+    let mut pos = 0usize;
+    let mut number = 1usize;
+    while pos < bytes.len() {
+        match frame_at(bytes, pos) {
+            Ok(len) => {
+                out.records.push(RecordSpan {
+                    offset: pos,
+                    payload: pos + HEADER_LEN..pos + HEADER_LEN + len,
+                    record: number,
+                });
+                pos += HEADER_LEN + len;
+            }
+            Err(defect) => {
+                if let Some(next) = next_valid(bytes, pos + 1) {
+                    out.damage.push(Damage {
+                        bytes: pos..next,
+                        record: number,
+                        defect,
+                    });
+                    pos = next;
+                } else {
+                    let torn = match defect {
+                        Defect::IncompleteHeader => true,
+                        _ if whole_with_damaged_length(bytes, pos) => false,
+                        Defect::Incomplete { .. } | Defect::BadLength(_) => true,
+                        Defect::BadChecksum | Defect::DamagedLength(_) => false,
+                    };
+                    if torn {
+                        out.torn_tail = Some(pos);
+                    } else {
+                        let defect = match (defect, u32_at(bytes, pos)) {
+                            (Defect::BadChecksum, _) | (_, None) => defect,
+                            (_, Some(l)) => Defect::DamagedLength(l),
+                        };
+                        out.damage.push(Damage {
+                            bytes: pos..bytes.len(),
+                            record: number,
+                            defect,
+                        });
+                    }
+                    break;
+                }
+            }
+        }
+        number += 1;
+    }
+    out
+}
+
+/// Split `bytes` into the valid records before the first defect; returns them
+/// and the length of that valid prefix.
 pub fn decode_records(bytes: &[u8]) -> (Vec<Vec<u8>>, usize) {
     let mut records = Vec::new();
     let mut pos = 0usize;
-    while let Some(header) = bytes.get(pos..pos + HEADER_LEN) {
-        let mut l = [0u8; 4];
-        let mut c = [0u8; 4];
-        l.copy_from_slice(&header[..4]);
-        c.copy_from_slice(&header[4..]);
-        let len = u32::from_le_bytes(l);
-        if len == 0 || len > MAX_RECORD_LEN {
-            break;
-        }
-        let start = pos + HEADER_LEN;
-        let Some(payload) = bytes.get(start..start + len as usize) else {
-            break;
-        };
-        if checksum(&l, payload) != u32::from_le_bytes(c) {
-            break;
-        }
-        records.push(payload.to_vec());
-        pos = start + len as usize;
+    while let Ok(len) = frame_at(bytes, pos) {
+        records.push(bytes[pos + HEADER_LEN..pos + HEADER_LEN + len].to_vec());
+        pos += HEADER_LEN + len;
     }
     (records, pos)
 }
@@ -112,9 +291,38 @@ fn io_err(ctx: &str, path: &Path, e: std::io::Error) -> OmsError {
     OmsError::Journal(format!("{ctx} {}: {e}", path.display()))
 }
 
+/// fsync the directory holding `path`, so a created or renamed entry is durable.
+pub(crate) fn sync_parent(path: &Path) -> Result<(), OmsError> {
+    let dir = match path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        Some(d) => d,
+        None => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| io_err("cannot sync directory", dir, e))
+}
+
+/// The error for the first damaged stretch of `path`.
+pub fn corruption(path: &Path, scan: &Scan) -> Option<OmsError> {
+    let first = scan.damage.first()?;
+    Some(OmsError::JournalCorrupt(Box::new(Corruption {
+        path: path.to_path_buf(),
+        offset: first.bytes.start as u64,
+        record: first.record,
+        reason: first.defect.to_string(),
+        valid_records_after: scan
+            .records
+            .iter()
+            .filter(|r| r.offset > first.bytes.start)
+            .count(),
+        damaged_stretches: scan.damage.len(),
+    })))
+}
+
 impl Journal {
     /// Open (creating if absent) the journal at `path`, recovering its records
-    /// and truncating any torn tail.
+    /// and truncating a torn tail. Refuses a corrupt journal
+    /// ([`OmsError::JournalCorrupt`]) without writing to it.
     pub fn open(path: impl AsRef<Path>) -> Result<(Journal, Recovered), OmsError> {
         let path = path.as_ref().to_path_buf();
         let existed = path.exists();
@@ -127,16 +335,16 @@ impl Journal {
             .map_err(|e| io_err("cannot open", &path, e))?;
         if !existed {
             // Make the new directory entry durable too.
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                if let Ok(d) = File::open(dir) {
-                    let _ = d.sync_all();
-                }
-            }
+            sync_parent(&path)?;
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes)
             .map_err(|e| io_err("cannot read", &path, e))?;
-        let (records, valid) = decode_records(&bytes);
+        let scan = scan(&bytes);
+        if let Some(e) = corruption(&path, &scan) {
+            return Err(e);
+        }
+        let valid = scan.torn_tail.unwrap_or(bytes.len());
         let truncated_bytes = (bytes.len() - valid) as u64;
         if truncated_bytes > 0 {
             file.set_len(valid as u64)
@@ -147,6 +355,11 @@ impl Journal {
         let len = valid as u64;
         file.seek(SeekFrom::Start(len))
             .map_err(|e| io_err("cannot seek", &path, e))?;
+        let records = scan
+            .records
+            .iter()
+            .map(|r| bytes[r.payload.clone()].to_vec())
+            .collect();
         Ok((
             Journal {
                 file,
@@ -213,13 +426,17 @@ impl Journal {
 mod tests {
     use super::*;
 
+    fn journal(payloads: &[&[u8]]) -> Vec<u8> {
+        payloads
+            .iter()
+            .flat_map(|p| encode_record(p).unwrap_or_default())
+            .collect()
+    }
+
     #[test]
     fn decode_stops_at_bad_tail() {
-        let mut bytes = Vec::new();
         assert!(encode_record(b"").is_err());
-        for p in [&b"one"[..], b"two", b"3"] {
-            bytes.extend(encode_record(p).unwrap_or_default());
-        }
+        let mut bytes = journal(&[b"one", b"two", b"3"]);
         let full = bytes.len();
         let (recs, valid) = decode_records(&bytes);
         assert_eq!(recs.len(), 3);
@@ -234,9 +451,70 @@ mod tests {
             decode_records(&bytes),
             (vec![b"one".to_vec(), b"two".to_vec(), b"3".to_vec()], full)
         );
-        let mut flipped = bytes.clone();
-        flipped[HEADER_LEN + 1] ^= 1; // corrupt first payload
-        assert_eq!(decode_records(&flipped).1, 0);
         assert_eq!(decode_records(&[0u8; 64]).1, 0, "zeros are never a record");
+    }
+
+    #[test]
+    fn every_cut_inside_the_last_record_is_a_torn_tail() {
+        let bytes = journal(&[br#"{"a":1}"#, br#"{"b":22}"#, br#"{"c":333}"#]);
+        let last = scan(&bytes).records[2].offset;
+        for cut in last + 1..bytes.len() {
+            let s = scan(&bytes[..cut]);
+            assert_eq!(s.damage, vec![], "cut {cut}");
+            assert_eq!((s.records.len(), s.torn_tail), (2, Some(last)), "cut {cut}");
+        }
+        let s = scan(&bytes);
+        assert_eq!((s.records.len(), s.torn_tail, s.damage.len()), (3, None, 0));
+    }
+
+    #[test]
+    fn every_single_bit_flip_in_any_record_is_corruption_never_a_cut() {
+        let bytes = journal(&[br#"{"a":1}"#, br#"{"b":22}"#, br#"{"c":333}"#]);
+        let spans = scan(&bytes).records;
+        for (i, span) in spans.iter().enumerate() {
+            for byte in span.bytes() {
+                for bit in 0..8 {
+                    let mut flipped = bytes.clone();
+                    flipped[byte] ^= 1 << bit;
+                    let s = scan(&flipped);
+                    assert_eq!(s.torn_tail, None, "record {i} byte {byte} bit {bit}");
+                    let first = s.damage.first().unwrap_or_else(|| {
+                        panic!("record {i} byte {byte} bit {bit}: not detected")
+                    });
+                    assert_eq!(
+                        (first.bytes.start, first.record),
+                        (span.offset, i + 1),
+                        "record {i} byte {byte} bit {bit}"
+                    );
+                    // every other record is still proven valid
+                    let kept: Vec<usize> = s.records.iter().map(|r| r.offset).collect();
+                    let others: Vec<usize> = spans
+                        .iter()
+                        .filter(|r| r.offset != span.offset)
+                        .map(|r| r.offset)
+                        .collect();
+                    assert_eq!(kept, others, "record {i} byte {byte} bit {bit}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn garbage_after_the_last_record() {
+        let bytes = journal(&[br#"{"a":1}"#]);
+        let n = bytes.len();
+        for garbage in [&[0xFFu8; 3][..], &[0u8; 8], &[0u8; 4096], &[0xAB; 100]] {
+            let mut g = bytes.clone();
+            g.extend_from_slice(garbage);
+            let s = scan(&g);
+            assert_eq!((s.damage.len(), s.torn_tail), (0, Some(n)), "{garbage:?}");
+        }
+        // A complete-length record with a bad checksum at the end is refused.
+        let mut g = bytes.clone();
+        g.extend_from_slice(b"\x05\x00\x00\x00\x00\x00\x00\x00hello");
+        let s = scan(&g);
+        assert_eq!(s.torn_tail, None);
+        assert_eq!(s.damage[0].defect, Defect::BadChecksum);
+        assert_eq!((s.damage[0].bytes.start, s.damage[0].record), (n, 2));
     }
 }

@@ -7,9 +7,10 @@
 //!   (2) appended to the journal and fsync'd, (3) applied in memory — all under
 //!   one mutex. A call returns `Ok` only after step 2, so anything reported as
 //!   done survives a crash; a call that returns `Err` changed nothing.
-//! - [`Oms::open`] replays the journal from an empty state; torn tails are
-//!   truncated (see [`journal`]), so reopening yields exactly the acknowledged
-//!   history.
+//! - [`Oms::open`] replays the journal from an empty state; a torn tail is
+//!   truncated, a corrupt journal is refused untouched (see [`journal`]), so
+//!   reopening yields exactly the acknowledged history or nothing.
+//!   [`recovery::recover`] is the operator's way out of a refusal.
 //! - Submits are idempotent per key, also under concurrency: the key lookup
 //!   and the insert happen under the same lock, so N concurrent submits with
 //!   one key create one order; a resubmit with different fields is
@@ -24,6 +25,7 @@ pub mod crc32;
 pub mod error;
 pub mod journal;
 pub mod order;
+pub mod recovery;
 pub mod state;
 
 pub use error::OmsError;
@@ -67,7 +69,11 @@ pub struct Oms {
 }
 
 /// A key seen before: the same request replays its order, anything else under it is a conflict.
-fn replay(idempotency_key: &str, existing: &Order, same_request: bool) -> Result<Submitted, OmsError> {
+fn replay(
+    idempotency_key: &str,
+    existing: &Order,
+    same_request: bool,
+) -> Result<Submitted, OmsError> {
     if !same_request {
         return Err(OmsError::IdempotencyConflict {
             key: idempotency_key.to_string(),
@@ -80,7 +86,7 @@ fn replay(idempotency_key: &str, existing: &Order, same_request: bool) -> Result
     })
 }
 
-fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)
@@ -93,11 +99,19 @@ impl Oms {
         let (journal, rec) = Journal::open(path)?;
         let mut state = State::default();
         for (i, payload) in rec.records.iter().enumerate() {
+            let refuse = |why: String| {
+                OmsError::Journal(format!(
+                    "record {} of {} {why}; nothing was changed. \
+                     `axon-oms --journal <path> --recover` sets such records aside (see its report)",
+                    i + 1,
+                    journal.path().display()
+                ))
+            };
             let ev: Event = serde_json::from_slice(payload)
-                .map_err(|e| OmsError::Journal(format!("record {i} is not a valid event: {e}")))?;
+                .map_err(|e| refuse(format!("is not a valid event: {e}")))?;
             state
                 .apply(&ev)
-                .map_err(|e| OmsError::Journal(format!("record {i} does not replay: {e}")))?;
+                .map_err(|e| refuse(format!("does not replay: {e}")))?;
         }
         Ok(Oms {
             inner: Mutex::new(Inner { state, journal }),

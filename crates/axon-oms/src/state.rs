@@ -6,9 +6,14 @@
 //!   [`State::check`] is the same validation without mutation, so the OMS can
 //!   check, journal, then apply.
 //! - `apply` is deterministic: replaying the same events from
-//!   [`State::default`] yields an identical (`==`) state. Order ids are
-//!   sequential (`ord-00000001`, ...) and carried in the event.
-//! - One idempotency key maps to exactly one order.
+//!   [`State::default`] yields an identical (`==`) state. Order ids
+//!   (`ord-00000001`, ...) are carried in the event and strictly increase:
+//!   the next id is one above the highest id ever written (a
+//!   [`Event::Recovered`] raises it past ids a recovery could not keep), never
+//!   derived from the number of orders held, so an id is never handed out twice.
+//! - One idempotency key maps to exactly one order. Keys named by a
+//!   [`Event::Recovered`] (used by records a recovery could not keep) stay
+//!   taken: a submit or replace under one is [`OmsError::IdempotencyKeyLost`].
 //! - A replace is one event: the old order is cancelled (`replaced_by` set)
 //!   and a new order is created (`replaces` set) with the next order id, under
 //!   its own idempotency key, for the same symbol, side, type and client order
@@ -31,7 +36,7 @@ use crate::order::{
     QTY_EPSILON,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A journaled state change.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,6 +79,19 @@ pub enum Event {
         price: f64,
         ts_ms: u64,
     },
+    /// Written by `axon-oms --recover` after the records it kept: what the
+    /// damaged journal (kept aside as `damaged_file`) held that could not be kept.
+    Recovered {
+        damaged_file: String,
+        /// Ids at or below this were (or may have been) handed out.
+        highest_order_id: Option<String>,
+        /// Keys of records that were damaged or did not replay.
+        lost_idempotency_keys: Vec<String>,
+        /// Damaged stretches and set-aside records (for the audit trail).
+        damaged_stretches: usize,
+        set_aside_records: usize,
+        ts_ms: u64,
+    },
 }
 
 /// Where a reference price comes from.
@@ -113,11 +131,22 @@ pub struct State {
     positions: BTreeMap<String, Position>,
     marks: BTreeMap<String, f64>,
     last_fills: BTreeMap<String, f64>,
+    /// Number of the highest order id ever written (0: none).
+    highest_order_number: u64,
+    /// Keys a recovery could not keep the records of.
+    lost_keys: HashSet<String>,
 }
 
 /// Format the id of the `n`-th order (1-based).
-pub fn order_id(n: usize) -> String {
+pub fn order_id(n: u64) -> String {
     format!("ord-{n:08}")
+}
+
+/// The number of an order id in canonical form (`ord-` and at least 8 digits,
+/// no superfluous leading zeros), else `None`.
+pub fn order_number(id: &str) -> Option<u64> {
+    let n: u64 = id.strip_prefix("ord-")?.parse().ok()?;
+    (order_id(n) == id).then_some(n)
 }
 
 /// The order a replace of `old` creates (ignores `old`'s status; the caller checks it).
@@ -219,9 +248,14 @@ impl State {
         self.by_key.get(key).and_then(|&i| self.orders.get(i))
     }
 
-    /// Id the next submitted order will get.
+    /// Id the next submitted order will get: one above the highest ever written.
     pub fn next_order_id(&self) -> String {
-        order_id(self.orders.len() + 1)
+        order_id(self.highest_order_number + 1)
+    }
+
+    /// Whether a recovery reserved `key` (its record could not be kept).
+    pub fn is_lost_key(&self, key: &str) -> bool {
+        self.lost_keys.contains(key)
     }
 
     /// The mark of `symbol`, else its last fill price.
@@ -290,18 +324,26 @@ impl State {
             Plan::Mark { symbol, price } => {
                 self.marks.insert(symbol, price);
             }
+            Plan::Reserve { highest, keys } => {
+                self.highest_order_number = self.highest_order_number.max(highest);
+                self.lost_keys.extend(keys);
+            }
         }
         Ok(())
     }
 
     fn insert(&mut self, order: Order) {
+        if let Some(n) = order_number(&order.id) {
+            self.highest_order_number = self.highest_order_number.max(n);
+        }
         let idx = self.orders.len();
         self.by_id.insert(order.id.clone(), idx);
         self.by_key.insert(order.idempotency_key.clone(), idx);
         self.orders.push(order);
     }
 
-    /// A new order under `key` with id `order_id` is allowed (key unused, id next in sequence).
+    /// A new order under `key` with id `order_id` is allowed (key unused and
+    /// not lost, id above every id written so far).
     fn check_new(&self, order_id: &str, key: &str) -> Result<(), OmsError> {
         validate_id("idempotency_key", key)?;
         if let Some(existing) = self.order_by_key(key) {
@@ -310,9 +352,14 @@ impl State {
                 existing_order_id: existing.id.clone(),
             });
         }
-        if order_id != self.next_order_id() {
+        if self.lost_keys.contains(key) {
+            return Err(OmsError::IdempotencyKeyLost {
+                key: key.to_string(),
+            });
+        }
+        if order_number(order_id).is_none_or(|n| n <= self.highest_order_number) {
             return Err(OmsError::Journal(format!(
-                "event carries order id {order_id}, expected {}",
+                "event carries order id {order_id}, expected one from {} on",
                 self.next_order_id()
             )));
         }
@@ -365,6 +412,26 @@ impl State {
                     idx,
                     old: Box::new(old),
                     new: Box::new(new),
+                })
+            }
+            Event::Recovered {
+                highest_order_id,
+                lost_idempotency_keys,
+                ..
+            } => {
+                let highest = match highest_order_id {
+                    None => 0,
+                    Some(id) => order_number(id).ok_or_else(|| {
+                        OmsError::field("highest_order_id", format!("`{id}` is not an order id"))
+                    })?,
+                };
+                Ok(Plan::Reserve {
+                    highest,
+                    keys: lost_idempotency_keys
+                        .iter()
+                        .filter(|k| !self.by_key.contains_key(*k))
+                        .cloned()
+                        .collect(),
                 })
             }
             Event::Mark { symbol, price, .. } => {
@@ -529,5 +596,9 @@ enum Plan {
     Mark {
         symbol: String,
         price: f64,
+    },
+    Reserve {
+        highest: u64,
+        keys: Vec<String>,
     },
 }

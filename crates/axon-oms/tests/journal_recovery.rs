@@ -2,6 +2,7 @@
 mod common;
 
 use axon_oms::journal::{decode_records, HEADER_LEN};
+use axon_oms::recovery::recover;
 use axon_oms::{NewOrder, Oms, OmsError, OrderFilter, OrderStatus, OrderType, Side};
 use std::fs::OpenOptions;
 use std::io::Write;
@@ -101,12 +102,7 @@ fn garbage_tail_is_truncated_and_journal_stays_appendable() {
     let (_dir, path) = build("garbage");
     let clean = Oms::open(&path).expect("open").snapshot();
     let clean_len = std::fs::metadata(&path).expect("meta").len();
-    for garbage in [
-        &[0xFFu8; 3][..],
-        &[0u8; 8],
-        &[0xAB; 100],
-        b"\x05\x00\x00\x00\x00\x00\x00\x00hello",
-    ] {
+    for garbage in [&[0xFFu8; 3][..], &[0u8; 8], &[0xAB; 100]] {
         let mut f = OpenOptions::new()
             .append(true)
             .open(&path)
@@ -126,15 +122,92 @@ fn garbage_tail_is_truncated_and_journal_stays_appendable() {
 }
 
 #[test]
-fn flipped_bit_in_last_record_drops_only_that_record() {
+fn complete_length_record_with_bad_checksum_at_the_end_is_refused_untouched() {
+    // A torn write or an acknowledged record gone bad: indistinguishable, so refused (journal.rs).
+    let (_dir, path) = build("badtail");
+    let mut f = OpenOptions::new()
+        .append(true)
+        .open(&path)
+        .expect("open append");
+    f.write_all(b"\x05\x00\x00\x00\x00\x00\x00\x00hello")
+        .expect("write");
+    drop(f);
+    let before = std::fs::read(&path).expect("read");
+    let err = Oms::open(&path).expect_err("refused");
+    assert!(
+        matches!(&err, OmsError::JournalCorrupt(c) if c.record == 24 && c.valid_records_after == 0),
+        "{err}"
+    );
+    assert_eq!(std::fs::read(&path).expect("read"), before);
+}
+
+#[test]
+fn flipped_bit_in_last_record_is_refused_and_recovery_keeps_the_rest() {
     let (_dir, path) = build("flip");
     let mut bytes = std::fs::read(&path).expect("read");
     let (records, _) = decode_records(&bytes);
     let n = bytes.len();
+    let last_offset = n - HEADER_LEN - records.last().map_or(0, Vec::len);
     bytes[n - 2] ^= 0x40; // inside the last payload
     std::fs::write(&path, &bytes).expect("write");
+    let err = Oms::open(&path).expect_err("refused");
+    let OmsError::JournalCorrupt(c) = &err else {
+        panic!("{err}")
+    };
+    assert_eq!((c.offset, c.record), (last_offset as u64, records.len()));
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        bytes,
+        "refusal changed the file"
+    );
+
+    let report = recover(&path).expect("recover");
+    assert_eq!(report.kept_records, records.len() - 1);
+    let aside = report.damaged_file.clone().expect("moved aside");
+    assert_eq!(std::fs::read(&aside).expect("read aside"), bytes);
+    let oms = Oms::open(&path).expect("open recovered");
+    // The last record was order 6's rejection: it stays submitted; ids go on after 6.
+    assert_eq!(
+        oms.order("ord-00000006").map(|o| o.status),
+        Some(OrderStatus::Submitted)
+    );
+    assert_eq!(
+        oms.submit("new", order(7)).expect("new").order.id,
+        "ord-00000007"
+    );
+}
+
+#[test]
+fn recovery_never_reuses_an_id_or_forgets_a_key_of_a_damaged_record() {
+    let (_dir, path) = build("flipsubmit");
     let oms = Oms::open(&path).expect("open");
-    assert_eq!(oms.recovered_records(), records.len() - 1);
+    oms.submit("late", order(7)).expect("late");
+    drop(oms);
+    let mut bytes = std::fs::read(&path).expect("read");
+    let n = bytes.len();
+    // The last record is the submit of ord-00000007 under key "late": damage
+    // its checksum field (header bytes 4..8); its key and id stay readable.
+    let (records, _) = decode_records(&bytes);
+    let last_offset = n - HEADER_LEN - records.last().map_or(0, Vec::len);
+    bytes[last_offset + 5] ^= 0x01;
+    std::fs::write(&path, &bytes).expect("write");
+    assert!(matches!(Oms::open(&path), Err(OmsError::JournalCorrupt(_))));
+    let report = recover(&path).expect("recover");
+    assert_eq!(report.lost_idempotency_keys, ["late"]);
+    assert_eq!(report.highest_order_id.as_deref(), Some("ord-00000007"));
+    let oms = Oms::open(&path).expect("open recovered");
+    assert!(oms.order("ord-00000007").is_none());
+    assert!(matches!(
+        oms.submit("late", order(7)),
+        Err(OmsError::IdempotencyKeyLost { .. })
+    ));
+    let id = oms.submit("later", order(8)).expect("new").order.id;
+    assert_eq!(id, "ord-00000008", "id 7 was handed out before the damage");
+    drop(oms);
+    // The reservations are journaled: they survive a restart.
+    let oms = Oms::open(&path).expect("reopen");
+    assert!(oms.submit("late", order(7)).is_err());
+    assert_eq!(oms.submit("later", order(8)).expect("replay").order.id, id);
 }
 
 #[test]

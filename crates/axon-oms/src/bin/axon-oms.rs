@@ -5,6 +5,11 @@
 //! serves until `POST /shutdown`, SIGTERM or SIGINT: then it stops accepting,
 //! lets in-flight requests finish (up to `api::DRAIN_TIMEOUT`) and exits 0.
 //! SIGKILL is safe too: every acknowledged change is fsync'd before its response.
+//!
+//! A corrupt journal (not just a torn tail) is refused: exit 2, the offset and
+//! record named on stderr, the file untouched. `axon-oms --journal PATH
+//! --recover` rebuilds it (see `axon_oms::recovery`), prints its report and
+//! exits 0 without serving; then start the service as usual.
 
 use axon_oms::{api, Oms};
 use std::io::Write;
@@ -13,12 +18,13 @@ use std::process::ExitCode;
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
-const USAGE: &str = "usage: axon-oms --port PORT --journal PATH [--host 127.0.0.1]";
+const USAGE: &str = "usage: axon-oms --port PORT --journal PATH [--host 127.0.0.1]\n       axon-oms --journal PATH --recover";
 
 fn run() -> Result<(), String> {
     let mut port: Option<u16> = None;
     let mut journal: Option<String> = None;
     let mut host = "127.0.0.1".to_string();
+    let mut recover = false;
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
         let mut val = |name: &str| {
@@ -35,6 +41,7 @@ fn run() -> Result<(), String> {
             }
             "--journal" => journal = Some(val("--journal")?),
             "--host" => host = val("--host")?,
+            "--recover" => recover = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 return Ok(());
@@ -42,8 +49,13 @@ fn run() -> Result<(), String> {
             other => return Err(format!("unknown argument {other}\n{USAGE}")),
         }
     }
-    let port = port.ok_or_else(|| format!("--port is required\n{USAGE}"))?;
     let journal = journal.ok_or_else(|| format!("--journal is required\n{USAGE}"))?;
+    if recover {
+        let report = axon_oms::recovery::recover(&journal).map_err(|e| e.to_string())?;
+        println!("{report}");
+        return Ok(());
+    }
+    let port = port.ok_or_else(|| format!("--port is required\n{USAGE}"))?;
     // Registered before anything else so an early SIGTERM is a clean stop too.
     let shutdown = Arc::new(AtomicBool::new(false));
     for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
