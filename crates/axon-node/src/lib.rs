@@ -570,6 +570,11 @@ pub fn guard_market_feed(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>
     })
 }
 
+/// Does nothing: the floor of a native call, measured by `npm run bench` next to the guard.
+/// Installed as a raw Node-API callback (`src/raw/`), like `guardDecide`.
+#[napi]
+pub fn empty_call() {}
+
 /// What this addon is: crate version, target, profile and compiler.
 #[napi]
 pub fn build_info() -> String {
