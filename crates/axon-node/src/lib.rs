@@ -398,7 +398,7 @@ pub fn rows_json(columns: Vec<Float64Array>, mut starts: Float64ArraySlice<'_>) 
         }
         let slices: Vec<&[f64]> = columns.iter().map(|c| &**c).collect();
         let mut out = String::with_capacity(rows * (columns.len() * 12 + 3));
-        axon_risk::json::push_rows_json(&mut out, &slices, rows, starts);
+        axon_json::push_rows_json(&mut out, &slices, rows, starts);
         Ok(out)
     })
 }

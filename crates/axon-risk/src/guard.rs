@@ -31,9 +31,9 @@ use axon_metrics::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, Sta
 
 use crate::args::{self, OrderType, Side, TimeInForce};
 use crate::clock::Clock;
-use crate::feed::MarketFeed;
+use axon_feed::MarketFeed;
 use crate::gate::{BreakerState, GateChain, GateConfig};
-use crate::json::{push_integer, push_json_number, push_json_str};
+use axon_json::{push_integer, push_json_number, push_json_str};
 use crate::limits::{self, DailyCounter, RiskLimits};
 use crate::rejection::{Code, Rejection, Source};
 use crate::tokens::{PendingOrder, TokenStore, DEFAULT_MAX_PENDING, DEFAULT_TOKEN_TTL_MS};
@@ -392,7 +392,7 @@ pub struct Guard {
     symbol_index: HashMap<Box<str>, u32>,
     dynamic_symbols: bool,
     market: Vec<MarketState>,
-    /// Pushed market data in shared memory (see `crate::feed`), and the version last taken per slot.
+    /// Pushed market data in shared memory (see `axon_feed`), and the version last taken per slot.
     feed: Option<MarketFeed>,
     feed_seen: Vec<f64>,
     orders: HashMap<String, KnownOrder>,
@@ -538,7 +538,7 @@ impl Guard {
         self.feed.get_or_insert_with(|| MarketFeed::new(slots)).clone()
     }
 
-    /// Take the slot's feed row if it changed since it was last taken (see `crate::feed`).
+    /// Take the slot's feed row if it changed since it was last taken (see `axon_feed`).
     #[inline]
     fn pull_feed(&mut self, index: u32) {
         let Some(feed) = &self.feed else { return };
