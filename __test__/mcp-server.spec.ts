@@ -92,7 +92,7 @@ describe('createMcpServer', () => {
     expect((await call(client, 'place_order', args)).structuredContent).toMatchObject({ status: 'New' });
     expect((await call(client, 'place_order', args)).structuredContent).toMatchObject({ status: 'New' });
     expect((await call(client, 'place_order', { ...args, symbol: 'ETH-USDT' })).isError).toBe(true);
-    expect(records.map((r) => [r.tool, r.ok, r.code, JSON.parse(r.args)])).toEqual([
+    expect(records.map((r) => [r.tool, r.ok, r.code, JSON.parse(r.args) as unknown])).toEqual([
       ['place_order', true, undefined, args],
       ['place_order', true, undefined, args],
       ['place_order', false, 'SYMBOL_NOT_ALLOWED', { ...args, symbol: 'ETH-USDT' }],
