@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import type { AgentBacktestSummary } from '../ts/agent/run-backtest';
+import { backtestReportData, renderReportPage, type ToolAuditRecord } from '../ts/agent/report';
+import { runAgentBacktest, type AgentBacktestSummary } from '../ts/agent/run-backtest';
+import { ScriptedProvider } from '../ts/llm/scripted-provider';
+import { generateBars } from '../ts/market-data-generator';
 import type { LiveSummary } from '../ts/agent/live-command';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
 import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
@@ -267,4 +270,41 @@ describe('report.html of a live run (the program against a local Binance-speakin
     expect(problems).toEqual([]);
     await page.close();
   }, 90_000);
+});
+
+describe('report.html with hostile strings everywhere a run puts text', () => {
+  it('shows them as text: nothing runs, nothing is added to the page, the charts still draw', async () => {
+    const script = '</script><script>window.pwned=1</script><!--';
+    const markup = '<img src=x onerror="window.pwned=2">\u2028"\'&';
+    const data = generateBars({ seed: 3, bars: 600 });
+    const run = await runAgentBacktest({ data, symbol: markup, provider: new ScriptedProvider() });
+    const record = (code: string, message: string): ToolAuditRecord => ({
+      kind: 'tool',
+      time_ms: data.timestamp[10] as number,
+      step: 10,
+      tool: 'place_order',
+      args: JSON.stringify({ symbol: markup }),
+      ok: false,
+      result: JSON.stringify({ code, message }),
+      code,
+    });
+    const report = backtestReportData(run, data, [record(script, markup), record('CIRCUIT_BREAKER_OPEN', `${script} (rejections=1, cooldown_remaining_ms=5)`)]);
+    const dir = mkdtempSync(join(tmpdir(), 'axon-report-hostile-'));
+    const file = join(dir, 'report.html');
+    writeFileSync(file, renderReportPage(report));
+
+    const { page, problems, counts } = await open(file);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('script').count()).toBe(3);
+    expect(await page.locator('h1').innerText()).toBe(`Agent backtest: ${markup}`);
+    expect(await page.title()).toBe(`axon-llm backtest: Agent backtest: ${markup}`);
+    const rows = await page.locator('#refusals tbody tr').allInnerTexts();
+    expect(rows).toContain(`${script}\t1\t${markup}`);
+    // The code reached the chart library intact, as a series of its own.
+    expect(counts.refusals?.series[`refusals:${script}`]).toMatchObject({ sum: 1 });
+    expect(await page.locator('#breakers tbody tr').innerText()).toContain(`1 consecutive risk refusal: ${script}`);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
 });
