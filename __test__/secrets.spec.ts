@@ -54,7 +54,7 @@ describe('SecretScrubber', () => {
     // JSON inside a JSON string (a log line of an error that quotes a body)
     const twice = JSON.stringify({ msg: echoed });
     expect(leaks({ token }, { twice: scrubber.scrub(twice) })).toEqual([]);
-    expect(() => JSON.parse(scrubber.scrub(twice))).not.toThrow();
+    expect(JSON.parse(scrubber.scrub(twice)) as unknown).toEqual({ msg: expect.stringContaining('authorization":"[redacted]') as unknown });
     expect(scrubber.scrub('cannot reach redis://trader:hunter2-redis@10.0.0.5:6379/0')).toBe('cannot reach redis://trader:[redacted]@10.0.0.5:6379/0');
   });
 
