@@ -73,6 +73,7 @@ export function dispatchToolCall(tools: readonly Tool[], name: string, args: str
   try {
     call = tool.execute(args);
   } catch (error) {
+    // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- passed on exactly as thrown
     call = Promise.reject(error); // a synchronous throw counts as a rejection, as in an async function
   }
   return Promise.resolve(call).then(succeeded, refusedOrRethrown);

@@ -8,7 +8,9 @@ import { GOOD_ORDER, guardRefusal, MALFORMED_ORDER, REFUSED_ORDER, venue } from 
 import { lastConfirmToken, startFakeOpenAIWire, type FakeOpenAIWire, type WireApi } from '../support/fake-openai-wire';
 
 let fake: FakeOpenAIWire | undefined;
-beforeAll(() => setTracingDisabled(true));
+beforeAll(() => {
+  setTracingDisabled(true);
+});
 afterEach(async () => {
   await fake?.close();
   fake = undefined;

@@ -51,7 +51,7 @@ export function schemaCopy(tool: Tool): JsonSchema {
 /** The arguments as the guard reads them: a model's raw string as is, a parsed object re-serialized. */
 export function argumentsText(input: unknown): string {
   if (typeof input === 'string') return input;
-  return JSON.stringify(input) ?? 'null';
+  return input === undefined ? 'null' : JSON.stringify(input);
 }
 
 function refusalJson(error: ToolError): string {
@@ -59,17 +59,13 @@ function refusalJson(error: ToolError): string {
 }
 
 /** Run one call. Resolves to the tool's JSON or the ToolError JSON; rejects only for what is not a ToolError. */
-export function runTool(tool: Tool, input: unknown): Promise<string> {
-  let call: Promise<string>;
+export async function runTool(tool: Tool, input: unknown): Promise<string> {
   try {
-    call = tool.execute(argumentsText(input));
+    return await tool.execute(argumentsText(input));
   } catch (error) {
-    call = Promise.reject(error);
-  }
-  return call.catch((error: unknown) => {
     if (error instanceof ToolError) return refusalJson(error);
     throw error;
-  });
+  }
 }
 
 const PENDING_PREFIX = '{"order_id":';
