@@ -253,6 +253,39 @@ describe('llm-trading-agent mcp over stdio', () => {
   });
 });
 
+describe('llm-trading-agent mcp operator signals', () => {
+  it('SIGUSR2 resets the breaker by hand, audited and logged; SIGTERM then exits 0', async () => {
+    const config = mockConfig('DryRun');
+    const child = spawn(process.execPath, [CLI, 'mcp', '--config', config], { env: childEnv() });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    let stderr = '';
+    const waiting: (() => void)[] = [];
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      for (const check of waiting) check();
+    });
+    const seen = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (stderr.includes(text)) resolve();
+        };
+        waiting.push(check);
+        check();
+      });
+    await seen('over stdio');
+    child.kill('SIGUSR2');
+    await seen('RiskGate: circuit breaker reset by hand');
+    const records = readFileSync(join(dirname(config), 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
+    expect(records).toMatchObject([{ kind: 'reset', what: 'gate', by: 'signal', reason: 'SIGUSR2' }]);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+});
+
 describe('llm-trading-agent mcp command line', () => {
   const run = (args: string[]) => spawnSync(process.execPath, [CLI, 'mcp', ...args], { env: childEnv(), encoding: 'utf8' });
 

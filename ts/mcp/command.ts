@@ -149,7 +149,11 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
   };
   const stop = new AbortController();
   const onSignal = () => { stop.abort(); };
-  const resetGate = () => { tools.resetGate(); };
+  // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`); audited first.
+  const resetGate = () => {
+    audit?.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' });
+    tools.resetGate();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.on('SIGUSR2', resetGate);
