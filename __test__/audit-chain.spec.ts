@@ -1,5 +1,6 @@
 // The audit log's hash chain on real files: what each line carries, reopening, refusing a tail that
 // cannot be trusted, durability modes, rotation across files, and secrets scrubbed before hashing.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -124,6 +125,22 @@ describe('audit hash chain', () => {
     const legacy = join(dir(), 'audit.jsonl');
     writeFileSync(legacy, `${JSON.stringify(tool(1))}\n`);
     expect(() => new AuditLog(legacy)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('seq: ') }) as Error);
+  });
+
+  it('one writer per chain: a second open while the first is open is refused (AUDIT_IN_USE); a lock left by a process that is gone is taken over', () => {
+    const path = join(dir(), 'audit.jsonl');
+    const first = new AuditLog(path);
+    first.write(tool(1));
+    expect(() => new AuditLog(path)).toThrow(expect.objectContaining({ code: 'AUDIT_IN_USE', message: expect.stringContaining(`pid ${process.pid}, this process`) as string }) as Error);
+    first.write(tool(2));
+    first.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    // A writer that died without closing left its pid behind.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(`${path}.lock`, `${gone}\n`);
+    writeRecords(path, 1, 3);
+    expect(parsed(path).map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
   it('per-record durability: each record is in the file when write returns; batched: only every flushEvery records and at close', () => {

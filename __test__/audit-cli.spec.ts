@@ -208,5 +208,7 @@ describe('llm-trading-agent audit show', () => {
     expect(run(['audit'])).toMatchObject({ code: 2, err: expect.stringContaining('audit: verify or show is required') as string });
     expect(run(['audit', 'verify'])).toMatchObject({ code: 2, err: expect.stringContaining('verify: at least one PATH is required') as string });
     expect(run(['audit', 'check', 'x'])).toMatchObject({ code: 2, err: expect.stringContaining("unknown action 'check'") as string });
+    expect(run(['audit', 'verify', '--head', 'abc', original])).toMatchObject({ code: 2, err: expect.stringContaining("--head must be HASH or SEQ:HASH (64 lowercase hex digits), got 'abc'") as string });
+    expect(run(['audit', 'verify', join(runDir, 'nowhere.jsonl')])).toMatchObject({ code: 1, err: expect.stringContaining(`audit error: ${join(runDir, 'nowhere.jsonl')}: cannot be read`) as string });
   });
 });
