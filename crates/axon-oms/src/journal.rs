@@ -8,7 +8,7 @@
 //! +----------------+----------------+---------------------+
 //! ```
 //!
-//! `crc32` is CRC-32/IEEE (see [`crate::crc32`]) over the 4 length bytes
+//! `crc32` is CRC-32/IEEE (zlib's, computed by `crc32fast`) over the 4 length bytes
 //! followed by the payload, so a run of zero bytes (a common torn-write
 //! pattern) never parses as a record. `len` is 1..=[`MAX_RECORD_LEN`]; empty
 //! payloads are never written. The OMS stores one JSON-encoded
@@ -50,7 +50,6 @@
 //! - A failed append rolls the file back to its previous length; if even that
 //!   fails the journal is poisoned and refuses further appends.
 
-use crate::crc32::crc32;
 use crate::error::{Corruption, OmsError};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -174,10 +173,10 @@ pub fn encode_record(payload: &[u8]) -> Result<Vec<u8>, OmsError> {
 
 /// Checksum of a record: CRC-32 of `len_le ++ payload`.
 fn checksum(len_le: &[u8; 4], payload: &[u8]) -> u32 {
-    let mut v = Vec::with_capacity(4 + payload.len());
-    v.extend_from_slice(len_le);
-    v.extend_from_slice(payload);
-    crc32(&v)
+    let mut h = crc32fast::Hasher::new();
+    h.update(len_le);
+    h.update(payload);
+    h.finalize()
 }
 
 fn u32_at(bytes: &[u8], pos: usize) -> Option<u32> {
@@ -431,6 +430,18 @@ mod tests {
             .iter()
             .flat_map(|p| encode_record(p).unwrap_or_default())
             .collect()
+    }
+
+    #[test]
+    fn checksum_is_crc32_ieee_as_journals_were_written() {
+        // Standard check value, and one record as the hand-written CRC wrote it.
+        let mut h = crc32fast::Hasher::new();
+        h.update(b"123456789");
+        assert_eq!(h.finalize(), 0xCBF4_3926);
+        assert_eq!(
+            encode_record(b"one").unwrap_or_default(),
+            [3, 0, 0, 0, 0x00, 0x9a, 0xa9, 0x29, b'o', b'n', b'e']
+        );
     }
 
     #[test]

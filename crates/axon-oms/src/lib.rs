@@ -21,7 +21,6 @@
 //!   where they are quantities or prices).
 
 pub mod api;
-pub mod crc32;
 pub mod error;
 pub mod journal;
 pub mod order;
