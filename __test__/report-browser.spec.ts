@@ -46,7 +46,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 afterAll(async () => {
-  await browser?.close();
+  await (browser as Browser | undefined)?.close();
 });
 
 let model: FakeOpenAI | undefined;

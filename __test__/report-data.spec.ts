@@ -2,7 +2,8 @@
 // the real guard's refusals (with its own count and clock), daily order slots as the guard counts
 // them, candles of real market data aggregated only past MAX_POINTS, and audit files read back
 // from a run's offset, a damaged line named by its record and key.
-import { appendFileSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,7 +11,9 @@ import { describe, expect, it } from 'vitest';
 
 import { auditFileOffset, backtestReportData, MAX_POINTS, readToolRecords, renderReportPage, type ToolAuditRecord } from '../ts/agent/report';
 import { breakerOpenings, dailyOrders, dayAxis } from '../ts/agent/report/events';
+import { liveCommand } from '../ts/agent/live-command';
 import { runAgentBacktest } from '../ts/agent/run-backtest';
+import { parseConfig } from '../ts/config';
 import { loadBars } from '../ts/backtest/load-bars';
 import { loadTrades } from '../ts/backtest/load-trades';
 import { MockTradingBackend } from '../ts/backends/mock';
@@ -146,5 +149,28 @@ describe('audit records read back', () => {
     expect(() => readToolRecords(path, offset)).toThrow(`audit error: ${path}: record 3 of this run: time_ms: Invalid input: expected number, received string`);
     appendFileSync(path, 'not json\n');
     expect(() => readToolRecords(path, auditFileOffset(path) - 'not json\n'.length)).toThrow(/audit error: .*record 1 of this run is not JSON/);
+  });
+});
+
+describe('a live run whose report cannot be written', () => {
+  it('still prints its summary and exits 0, saying which file is missing and why', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-live-noreport-'));
+    const config = parseConfig(
+      `[trading]\nbackend = "mock"\n[risk]\ndaily_counts_file = "none"\n[agent]\ninterval_ms = 1\nmax_cycles = 2\naudit = "${join(dir, 'audit.jsonl')}"\nsummary_json = "${join(dir, 'live-summary.json')}"\n`,
+      {},
+    );
+    const out = new PassThrough();
+    const err = new PassThrough();
+    let printed = '';
+    let logged = '';
+    out.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    err.on('data', (chunk: Buffer) => (logged += chunk.toString()));
+    const report = join(dir, 'no-such-dir', 'live-report.html');
+    const code = await liveCommand({ config, report, out, err, env: {}, backend: new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 } }) });
+    expect(code).toBe(0);
+    expect(printed).toContain('live agent: BTC-USDT on mock (DryRun), 2 observations');
+    expect(printed).toContain(`wrote ${join(dir, 'live-summary.json')}, ${join(dir, 'audit.jsonl')}\n`);
+    expect(logged).toContain(`llm-trading-agent: ${report} not written: ENOENT`);
+    expect(existsSync(join(dir, 'live-summary.json'))).toBe(true);
   });
 });

@@ -80,7 +80,7 @@ const LOG_PROGRESS_EVERY = 500;
 type Progress = Parameters<NonNullable<Parameters<typeof runAgentBacktest>[0]['onProgress']>>[0];
 
 /** One cli-progress bar: bars done, equity, orders, rate and ETA. */
-function progressBar(stream: NodeJS.WritableStream, total: number): { update(p: Progress): void; stop(): void } {
+function progressBar(stream: NodeJS.WritableStream, total: number): { update: (p: Progress) => void; stop: () => void } {
   const bar = new SingleBar({
     stream,
     format: '  backtest [{bar}] {value}/{total} bars | equity {equity} | orders {orders} | {rate} bars/s | ETA {eta_formatted}',
@@ -93,11 +93,11 @@ function progressBar(stream: NodeJS.WritableStream, total: number): { update(p: 
   const started = performance.now();
   bar.start(total, 0, { equity: '-', orders: 0, rate: '-' });
   return {
-    update(p) {
+    update: (p) => {
       const seconds = (performance.now() - started) / 1000;
       bar.update(p.step, { equity: p.equity.toFixed(2), orders: p.orders, rate: seconds > 0 ? Math.round(p.step / seconds).toLocaleString('en-US') : '-' });
     },
-    stop() {
+    stop: () => {
       bar.stop();
     },
   };
@@ -123,7 +123,9 @@ export async function backtestCommand(o: BacktestCommandOptions): Promise<number
     ((p: Progress) => {
       if (p.step % LOG_PROGRESS_EVERY === 0) logger.log('info', { msg: `backtest progress: ${p.step}/${p.total} bars` });
     });
-  const onStop = () => logger.log('info', { msg: 'stop requested: finishing the bar in flight' });
+  const onStop = () => {
+    logger.log('info', { msg: 'stop requested: finishing the bar in flight' });
+  };
   o.signal?.addEventListener('abort', onStop, { once: true });
   try {
     const run = await runAgentBacktest({

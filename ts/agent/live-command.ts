@@ -146,7 +146,14 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   };
   writeFileSync(config.agent.summary_json, `${JSON.stringify(summary, null, 2)}\n`);
   const reportPath = o.report ?? join(dirname(config.agent.summary_json), 'live-report.html');
-  writeLiveReport(reportPath, summary, { path: config.agent.audit, offset: auditOffset }, { maxDailyOrders: config.risk.max_daily_orders });
+  let reportWritten = true;
+  try {
+    writeLiveReport(reportPath, summary, { path: config.agent.audit, offset: auditOffset }, { maxDailyOrders: config.risk.max_daily_orders });
+  } catch (error) {
+    // The run is over and its summary and audit are on disk: say why the report is missing, print the summary anyway.
+    reportWritten = false;
+    o.err.write(`llm-trading-agent: ${reportPath} not written: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
   const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
   o.out.write(
     [
@@ -156,7 +163,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
       `  breaker opened  ${breakerOpenings} time(s)`,
       `  venue errors    ${observeErrors} observation(s) skipped`,
       `  model           ${summary.modelCalls} calls, ${summary.modelErrors} failed, ${summary.promptTokens} + ${summary.completionTokens} tokens`,
-      `  wrote ${config.agent.summary_json}, ${config.agent.audit}, ${reportPath}`,
+      `  wrote ${config.agent.summary_json}, ${config.agent.audit}${reportWritten ? `, ${reportPath}` : ''}`,
     ].join('\n') + '\n',
   );
   return 0;
