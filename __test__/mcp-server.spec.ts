@@ -138,6 +138,19 @@ describe('createMcpServer', () => {
     expect(backend.openOrders()).toMatchObject([{ clientOrderId: sneaky, quantity: 0.5, price: 49_000 }]);
   });
 
+  it('elicitConfirmations: false answers PendingConfirm with the token even to a client that can elicit', async () => {
+    const { tools, backend } = guarded('TwoPhase');
+    const client = new Client({ name: 'spec', version: '1' }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, () => {
+      throw new Error('must not be asked');
+    });
+    await connect(tools, client, { elicitConfirmations: false });
+    const result = await call(client, 'place_order', { symbol: 'BTC-USDT', side: 'Buy', quantity: 0.1, price: 49_000 });
+    expect(result.structuredContent).toMatchObject({ status: 'PendingConfirm' });
+    expect(typeof (result.structuredContent as { confirm_token?: unknown }).confirm_token).toBe('string');
+    expect(backend.openOrders()).toEqual([]);
+  });
+
   it('replace_order in TwoPhase is confirmed the same way (any tool that answers PendingConfirm)', async () => {
     const { tools, backend } = guarded('TwoPhase');
     let asked = 0;
