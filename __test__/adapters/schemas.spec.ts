@@ -1,6 +1,7 @@
 // One source of truth for each tool's fields: every schema is checked against what the native
 // parser accepts (the property set, which are optional, their types and enums), and must pass the
 // OpenAI SDKs' own strict conversion unchanged and ajv in strict mode.
+import { transformJSONSchema } from '@anthropic-ai/sdk/lib/transform-json-schema';
 import { tool as agentsTool } from '@openai/agents';
 import Ajv2020 from 'ajv/dist/2020';
 import { toStrictJsonSchema } from 'openai/lib/transform';
@@ -186,6 +187,19 @@ describe('tool schemas', () => {
       const created = agentsTool({ name: tool.name, description: tool.description, parameters: structuredClone(tool.parameters), strict: true, execute: () => '' });
       expect(created.strict, tool.name).toBe(true);
       expect(created.parameters, tool.name).toEqual(tool.parameters);
+    }
+    tools.close();
+  });
+
+  it("pass Anthropic's strict-tool transform with nothing dropped or moved into a description", () => {
+    const { tools } = setup({ mode: 'DryRun' });
+    for (const tool of tools.tools) {
+      // The transform writes an enum without its (redundant) type; everything else must come out as it went in.
+      const expected = {
+        ...tool.parameters,
+        properties: Object.fromEntries(Object.entries(tool.parameters.properties).map(([key, { type, ...rest }]) => [key, rest.enum === undefined ? { type, ...rest } : rest])),
+      };
+      expect(transformJSONSchema(structuredClone(tool.parameters)), tool.name).toEqual(expected);
     }
     tools.close();
   });
