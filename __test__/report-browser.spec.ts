@@ -184,10 +184,23 @@ describe('report.html of a backtest (the program, embedded default config)', () 
         };
         return { price: span('price'), equity: span('equity') };
       });
-    const before = await range();
+    // The crosshair follows the pointer onto a candle of the run.
+    await page.evaluate(() => {
+      const w = window as unknown as { axonReport: { charts: Record<string, { chart: { subscribeCrosshairMove(f: (p: { time?: number }) => void): void } }> }; crosshairTime?: number };
+      w.axonReport.charts.price?.chart.subscribeCrosshairMove((param) => {
+        w.crosshairTime = param.time;
+      });
+    });
     const box = await page.locator('#price-chart').boundingBox();
     expect(box).not.toBeNull();
+    await page.mouse.move((box?.x ?? 0) + (box?.width ?? 0) / 3, (box?.y ?? 0) + (box?.height ?? 0) / 2);
     await page.mouse.move((box?.x ?? 0) + (box?.width ?? 0) / 2, (box?.y ?? 0) + (box?.height ?? 0) / 2);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { crosshairTime?: number }).crosshairTime)).toBeGreaterThanOrEqual(summary.startMs / 1000);
+    const crosshairTime = (await page.evaluate(() => (window as unknown as { crosshairTime?: number }).crosshairTime)) ?? 0;
+    expect(crosshairTime).toBeLessThanOrEqual(summary.endMs / 1000);
+    expect(crosshairTime % 300).toBe(0); // a 5-minute bar's own time
+
+    const before = await range();
     for (let i = 0; i < 8; i += 1) await page.mouse.wheel(0, -400);
     await expect.poll(async () => (await range()).price).toBeLessThan(before.price * 0.8);
     await expect.poll(async () => (await range()).equity).toBeLessThan(before.equity * 0.8);
@@ -265,6 +278,10 @@ describe('report.html of a live run (the program against a local Binance-speakin
     expect(await page.locator('#breakers tbody tr').allInnerTexts()).toEqual([
       `${new Date(tripped?.time_ms ?? 0).toISOString().replace('.000Z', 'Z')}\trejection breaker\t17\t2 consecutive risk refusals: MAX_DAILY_ORDERS, MAX_ORDER_NOTIONAL`,
     ]);
+
+    const html = readFileSync(file, 'utf8');
+    expect(html).not.toContain(KEY);
+    expect(html).not.toContain(SECRET);
 
     await page.screenshot({ path: join(ARTIFACTS, 'report-live.png'), fullPage: true });
     expect(problems).toEqual([]);
