@@ -109,6 +109,13 @@ const agentSchema = z.strictObject({
   summary_json: z.string().min(1).default('live-summary.json'),
 });
 
+/** `[trading] backend = "mock"`: the in-memory venue's prices and cash (a rehearsal venue for live runs and MCP). */
+const mockSchema = z.strictObject({
+  /** A price per symbol (`{ "BTC-USDT" = 20000 }`); orders on a symbol without one are refused by the venue. */
+  reference_prices: z.record(z.string().min(1).max(32), z.number().finite().positive()).default({}),
+  cash: z.number().finite().positive().default(100_000),
+});
+
 const backtestSchema = z.strictObject({
   /** `generated` (the seeded generator) or a path to bars (CSV, ccxt JSON, Binance klines) or trades CSV. */
   data: z.string().min(1).default('generated'),
@@ -145,6 +152,7 @@ export const configSchema = z.strictObject({
   metrics: metricsSchema.default({ callback: 'none' }),
   llm: llmSchema.default({ provider: 'scripted', model: 'gpt-4o-mini', timeout_ms: 30_000, max_retries: 2 }),
   agent: agentSchema.prefault({}),
+  mock: mockSchema.prefault({}),
   backtest: backtestSchema.default({
     data: 'generated',
     bars: 8_640,
