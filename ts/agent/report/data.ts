@@ -181,7 +181,8 @@ export function backtestReportData(run: AgentBacktestRun, data: MarketSeries, re
   const steps = run.result.steps;
   const buckets = bucketize(data.timestamp, steps, data.kind === 'bars');
   const equity = steps > 0 ? equityData(run, buckets) : null;
-  const { data: dailyData, refusals } = daily(records, s.startMs, s.endMs, limits);
+  // A run stopped before its first bar has no end time: its day axis is its first day.
+  const { data: dailyData, refusals } = daily(records, s.startMs, Number.isFinite(s.endMs) ? s.endMs : s.startMs, limits);
   const buyAndHoldEnd = equity?.buyAndHold[equity.buyAndHold.length - 1] ?? s.initialCash;
   const fills = run.result.fills;
   const largest = [...fills].sort((a, b) => b.price * b.quantity - a.price * a.quantity).slice(0, LARGEST_TRADES);
