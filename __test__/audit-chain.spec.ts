@@ -77,7 +77,9 @@ describe('audit hash chain', () => {
   it('a record cannot set seq or prev itself', () => {
     const log = new AuditLog(join(dir(), 'audit.jsonl'));
     const forged: AuditRecord = Object.assign(tool(1), { seq: 99 });
-    expect(() => log.write(forged)).toThrow('audit error: a tool record cannot set seq or prev');
+    expect(() => {
+      log.write(forged);
+    }).toThrow('audit error: a tool record cannot set seq or prev');
     log.close();
   });
 
@@ -119,12 +121,12 @@ describe('audit hash chain', () => {
     writeRecords(path, 4);
     const text = readFileSync(path, 'utf8').replace('"step":3,', '"step":30,');
     writeFileSync(path, text);
-    expect(() => new AuditLog(path)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('does not follow the record before it') }) as Error);
+    expect(() => new AuditLog(path)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('does not follow the record before it') as string }) as Error);
     expect(readFileSync(path, 'utf8')).toBe(text);
 
     const legacy = join(dir(), 'audit.jsonl');
     writeFileSync(legacy, `${JSON.stringify(tool(1))}\n`);
-    expect(() => new AuditLog(legacy)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('seq: ') }) as Error);
+    expect(() => new AuditLog(legacy)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('seq: ') as string }) as Error);
   });
 
   it('one writer per chain: a second open while the first is open is refused (AUDIT_IN_USE); a lock left by a process that is gone is taken over', () => {

@@ -31,7 +31,11 @@ function runProgram(args: string[]): Promise<{ code: number | null; out: string;
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+  return new Promise((resolve) => {
+    child.on('exit', (code) => {
+      resolve({ code, out, err });
+    });
+  });
 }
 
 const records = (path: string) =>
@@ -70,7 +74,9 @@ describe('audit of a live run', () => {
     expect(tools.length).toBeGreaterThan(0);
     // Each model request found every earlier model call and tool call already in the file.
     expect(onDisk.length).toBe(written.filter((r) => r.kind === 'model').length);
-    onDisk.forEach((seen, index) => expect(seen.model, `request ${index}`).toBe(index));
+    onDisk.forEach((seen, index) => {
+      expect(seen.model, `request ${index}`).toBe(index);
+    });
     expect(onDisk.at(-1)?.tool).toBe(tools.length);
     // The venue's answer quoted the key: the audit holds the refusal, not the key.
     const text = readFileSync(audit, 'utf8');

@@ -61,7 +61,7 @@ export function readAuditEntries(files: readonly string[]): AuditEntry[] {
     try {
       content = readFileSync(file);
     } catch (error) {
-      throw new Error(`audit error: ${file}: cannot be read: ${(error as Error).message}`);
+      throw new Error(`audit error: ${file}: cannot be read: ${(error as Error).message}`, { cause: error });
     }
     let from = 0;
     let line = 0;
