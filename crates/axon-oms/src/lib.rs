@@ -4,9 +4,13 @@
 //!
 //! Invariants:
 //! - Every change is an [`Event`] that is (1) validated against the state,
-//!   (2) appended to the journal and fsync'd, (3) applied in memory — all under
-//!   one mutex. A call returns `Ok` only after step 2, so anything reported as
-//!   done survives a crash; a call that returns `Err` changed nothing.
+//!   (2) appended to the journal and fsync'd, (3) applied in memory — all
+//!   under one writer lock, so changes are serialized and none lands between
+//!   another's check and apply. Reads take only the state lock, which a
+//!   writer holds just for (1) and (3): a read never waits for an fsync and
+//!   never sees a change before it is durable. A call returns `Ok` only after
+//!   step 2, so anything reported as done survives a crash; a call that
+//!   returns `Err` changed nothing.
 //! - [`Oms::open`] replays the journal from an empty state; a torn tail is
 //!   truncated, a corrupt journal is refused untouched (see [`journal`]), so
 //!   reopening yields exactly the acknowledged history or nothing.
@@ -33,7 +37,7 @@ pub use order::{NewOrder, Order, OrderStatus, OrderType, Side};
 pub use state::{Event, Portfolio, Position, PriceSource, State};
 
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Outcome of a submit.
@@ -53,16 +57,14 @@ pub enum OrderFilter {
     Status(OrderStatus),
 }
 
-#[derive(Debug)]
-struct Inner {
-    state: State,
-    journal: Journal,
-}
-
 /// Durable, thread-safe order management system.
 #[derive(Debug)]
 pub struct Oms {
-    inner: Mutex<Inner>,
+    /// The writer lock: held by a change from its check to its apply.
+    journal: Mutex<Journal>,
+    /// Taken briefly by writers (check, then apply) and by readers, so reads
+    /// never wait for a writer's fsync.
+    state: RwLock<State>,
     recovered_records: usize,
     truncated_bytes: u64,
 }
@@ -113,7 +115,8 @@ impl Oms {
                 .map_err(|e| refuse(format!("does not replay: {e}")))?;
         }
         Ok(Oms {
-            inner: Mutex::new(Inner { state, journal }),
+            journal: Mutex::new(journal),
+            state: RwLock::new(state),
             recovered_records: rec.records.len(),
             truncated_bytes: rec.truncated_bytes,
         })
@@ -129,17 +132,26 @@ impl Oms {
         self.truncated_bytes
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // No code path panics while holding the lock, and every mutation is
-        // validate-then-apply, so a poisoned lock still guards consistent state.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    // No code path panics while holding a lock, and every mutation is
+    // validate-then-apply, so a poisoned lock still guards consistent data.
+    fn writer(&self) -> MutexGuard<'_, Journal> {
+        self.journal.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
     }
 
     /// Commit `ev`, which creates order `order_id`, and return that order as created.
-    fn create(inner: &mut Inner, ev: &Event, order_id: String) -> Result<Submitted, OmsError> {
-        Self::commit(inner, ev)?;
-        let order = inner
-            .state
+    fn create(
+        &self,
+        journal: &mut Journal,
+        ev: &Event,
+        order_id: String,
+    ) -> Result<Submitted, OmsError> {
+        self.commit(journal, ev)?;
+        let order = self
+            .read()
             .order(&order_id)
             .cloned()
             .ok_or(OmsError::OrderNotFound(order_id))?;
@@ -149,29 +161,46 @@ impl Oms {
         })
     }
 
-    fn commit(inner: &mut Inner, ev: &Event) -> Result<(), OmsError> {
-        inner.state.check(ev)?;
+    /// Check, journal (fsync'd), apply. The caller holds the writer lock
+    /// (`journal`) throughout, so no other change lands between the check and
+    /// the apply; readers see the state before the change until it is durable.
+    fn commit(&self, journal: &mut Journal, ev: &Event) -> Result<(), OmsError> {
+        self.read().check(ev)?;
         let payload = serde_json::to_vec(ev).map_err(|e| OmsError::Journal(e.to_string()))?;
-        inner.journal.append(&payload)?;
-        inner.state.apply(ev)
+        journal.append(&payload)?;
+        self.state
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .apply(ev)
+    }
+
+    /// The order `id` after a change.
+    fn current(&self, id: &str) -> Result<Order, OmsError> {
+        self.read()
+            .order(id)
+            .cloned()
+            .ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
     }
 
     /// Submit an order under `idempotency_key`.
     pub fn submit(&self, idempotency_key: &str, order: NewOrder) -> Result<Submitted, OmsError> {
         order::validate_id("idempotency_key", idempotency_key)?;
         order.validate()?;
-        let mut inner = self.lock();
-        if let Some(existing) = inner.state.order_by_key(idempotency_key) {
-            return replay(idempotency_key, existing, existing.request() == order);
-        }
-        let order_id = inner.state.next_order_id();
+        let mut journal = self.writer();
+        let order_id = {
+            let state = self.read();
+            if let Some(existing) = state.order_by_key(idempotency_key) {
+                return replay(idempotency_key, existing, existing.request() == order);
+            }
+            state.next_order_id()
+        };
         let ev = Event::Submit {
             order_id: order_id.clone(),
             idempotency_key: idempotency_key.to_string(),
             order,
             ts_ms: now_ms(),
         };
-        Self::create(&mut inner, &ev, order_id)
+        self.create(&mut journal, &ev, order_id)
     }
 
     /// Atomically cancel order `id` and create its replacement under
@@ -186,17 +215,19 @@ impl Oms {
         quantity: Option<f64>,
     ) -> Result<Submitted, OmsError> {
         order::validate_id("idempotency_key", idempotency_key)?;
-        let mut inner = self.lock();
-        if let Some(existing) = inner.state.order_by_key(idempotency_key) {
-            let same = existing.replaces.as_deref() == Some(id)
-                && inner
-                    .state
-                    .order(id)
-                    .and_then(|old| state::replacement(old, price, quantity).ok())
-                    .is_some_and(|req| req == existing.request());
-            return replay(idempotency_key, existing, same);
-        }
-        let new_id = inner.state.next_order_id();
+        let mut journal = self.writer();
+        let new_id = {
+            let state = self.read();
+            if let Some(existing) = state.order_by_key(idempotency_key) {
+                let same = existing.replaces.as_deref() == Some(id)
+                    && state
+                        .order(id)
+                        .and_then(|old| state::replacement(old, price, quantity).ok())
+                        .is_some_and(|req| req == existing.request());
+                return replay(idempotency_key, existing, same);
+            }
+            state.next_order_id()
+        };
         let ev = Event::Replace {
             order_id: id.to_string(),
             new_order_id: new_id.clone(),
@@ -205,23 +236,23 @@ impl Oms {
             quantity,
             ts_ms: now_ms(),
         };
-        Self::create(&mut inner, &ev, new_id)
+        self.create(&mut journal, &ev, new_id)
     }
 
     /// Set the mark (reference) price of `symbol`.
     pub fn mark(&self, symbol: &str, price: f64) -> Result<(), OmsError> {
-        let mut inner = self.lock();
+        let mut journal = self.writer();
         let ev = Event::Mark {
             symbol: symbol.to_string(),
             price,
             ts_ms: now_ms(),
         };
-        Self::commit(&mut inner, &ev)
+        self.commit(&mut journal, &ev)
     }
 
     /// The mark of `symbol`, else its last fill price, else `None`.
     pub fn reference_price(&self, symbol: &str) -> Option<(f64, PriceSource)> {
-        self.lock().state.reference_price(symbol)
+        self.read().reference_price(symbol)
     }
 
     /// Move an order to `to` (`Submitted`, `Acknowledged`, `Rejected` or `Cancelled`).
@@ -231,19 +262,15 @@ impl Oms {
         to: OrderStatus,
         reason: Option<String>,
     ) -> Result<Order, OmsError> {
-        let mut inner = self.lock();
+        let mut journal = self.writer();
         let ev = Event::Transition {
             order_id: id.to_string(),
             to,
             reason,
             ts_ms: now_ms(),
         };
-        Self::commit(&mut inner, &ev)?;
-        inner
-            .state
-            .order(id)
-            .cloned()
-            .ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
+        self.commit(&mut journal, &ev)?;
+        self.current(id)
     }
 
     /// Cancel an open order.
@@ -253,31 +280,25 @@ impl Oms {
 
     /// Record an execution of `quantity` at `price`.
     pub fn fill(&self, id: &str, quantity: f64, price: f64) -> Result<Order, OmsError> {
-        let mut inner = self.lock();
+        let mut journal = self.writer();
         let ev = Event::Fill {
             order_id: id.to_string(),
             quantity,
             price,
             ts_ms: now_ms(),
         };
-        Self::commit(&mut inner, &ev)?;
-        inner
-            .state
-            .order(id)
-            .cloned()
-            .ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
+        self.commit(&mut journal, &ev)?;
+        self.current(id)
     }
 
     /// One order.
     pub fn order(&self, id: &str) -> Option<Order> {
-        self.lock().state.order(id).cloned()
+        self.read().order(id).cloned()
     }
 
     /// Orders matching `filter`, in creation order.
     pub fn orders(&self, filter: OrderFilter) -> Vec<Order> {
-        let inner = self.lock();
-        inner
-            .state
+        self.read()
             .orders()
             .iter()
             .filter(|o| match filter {
@@ -291,12 +312,12 @@ impl Oms {
 
     /// Cash and positions.
     pub fn portfolio(&self) -> Portfolio {
-        self.lock().state.portfolio()
+        self.read().portfolio()
     }
 
     /// A copy of the whole state (for tests and diagnostics).
     pub fn snapshot(&self) -> State {
-        self.lock().state.clone()
+        self.read().clone()
     }
 }
 
