@@ -69,8 +69,9 @@ pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_CONNECTIONS: usize = 256;
 /// How long shutdown waits for in-flight requests.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// How long a connection may take to send a request head.
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a connection may take to send a request head (an idle
+/// keep-alive connection is closed after this long), and then its body.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A parsed request.
 #[derive(Debug, Clone, Default)]
@@ -512,9 +513,15 @@ async fn read_request(req: hyper::Request<Incoming>) -> Result<Request, Response
             format!("body exceeds {MAX_BODY} bytes"),
         ));
     }
-    let body = Limited::new(body, MAX_BODY)
-        .collect()
+    let body = tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY).collect())
         .await
+        .map_err(|_| {
+            refusal(
+                400,
+                "BAD_REQUEST",
+                format!("body not received within {READ_TIMEOUT:?}"),
+            )
+        })?
         .map_err(|e| refusal(400, "BAD_REQUEST", format!("cannot read body: {e}")))?
         .to_bytes()
         .to_vec();
@@ -627,7 +634,7 @@ pub async fn serve(
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .max_buf_size(MAX_HEAD.max(8192))
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+        .header_read_timeout(READ_TIMEOUT);
     tokio::pin!(stop);
     loop {
         let accepted = tokio::select! {
