@@ -114,14 +114,17 @@ function inkedPixels(page: Page, chart: string): Promise<number> {
   }, `${chart}-chart`);
 }
 
-function utcDays(startMs: number, endMs: number): number {
-  return Math.floor(endMs / DAY_MS) - Math.floor(startMs / DAY_MS) + 1;
+/** UTC-aligned buckets of `widthMs` from the one holding `startMs` to the one holding `endMs`. */
+function buckets(startMs: number, endMs: number, widthMs: number): number {
+  return Math.floor(endMs / widthMs) - Math.floor(startMs / widthMs) + 1;
 }
+
+const utcDays = (startMs: number, endMs: number) => buckets(startMs, endMs, DAY_MS);
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
 describe('report.html of a backtest (the program, embedded default config)', () => {
-  it('draws candles with one marker per fill, equity against buy-and-hold with drawdown, daily orders against the limit and refusals by code, from the run', async () => {
+  it('draws candles with one marker per fill, equity against buy-and-hold with drawdown, daily orders against the limit and refusals by code over time, from the run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'axon-report-'));
     const file = join(dir, 'custom-name.html');
     const { stdout } = await program(['backtest', '--report', file], dir);
@@ -153,10 +156,11 @@ describe('report.html of a backtest (the program, embedded default config)', () 
     expect(counts.orders?.series.orders?.points).toBe(days);
     expect(counts.orders?.series.orders?.sum).toBe(sum(summary.ordersByStatus));
     expect(counts.orders?.series.limit).toMatchObject({ points: days, min: 100, last: 100 });
-    // Refusals: a series per code, a point per day, adding up to the run's count.
+    // Refusals: a series per code, a point per 4 hours (30 days fit in 180 such buckets), adding up to the run's count.
+    expect(await page.locator('h2', { hasText: 'Refusals by code, per 4 hours (UTC)' }).count()).toBe(1);
     expect(Object.keys(counts.refusals?.series ?? {}).sort()).toEqual(Object.keys(summary.rejectionsByCode).map((c) => `refusals:${c}`).sort());
     for (const [code, count] of Object.entries(summary.rejectionsByCode)) {
-      expect(counts.refusals?.series[`refusals:${code}`]).toMatchObject({ points: days, sum: count });
+      expect(counts.refusals?.series[`refusals:${code}`]).toMatchObject({ points: buckets(summary.startMs, summary.endMs, 4 * 3_600_000), sum: count });
     }
 
     for (const chart of ['price', 'equity', 'orders', 'refusals']) expect(await inkedPixels(page, chart), chart).toBeGreaterThan(2_000);
@@ -212,7 +216,7 @@ describe('report.html of a backtest (the program, embedded default config)', () 
 });
 
 describe('report.html of a live run (the program against a local Binance-speaking venue, from its audit file)', () => {
-  it('draws daily orders and refusals from the audit records, lists breaker openings, and keeps the model\'s hostile text as text', async () => {
+  it('draws daily orders and refusals over time from the audit records, lists breaker openings, and keeps the model\'s hostile text as text', async () => {
     // Each observation the model asks for six orders (five fit max_daily_orders, the sixth is
     // refused), one over the notional limit (the second refusal in a row: the breaker's threshold
     // of 2 opens it, for longer than the run), one for a symbol that is markup (refused as invalid
@@ -263,9 +267,11 @@ describe('report.html of a live run (the program against a local Binance-speakin
     expect(counts.price).toBeUndefined(); // a live run has no bars of its own in the audit file
     expect(counts.orders?.series.orders).toMatchObject({ points: days, sum: 5 });
     expect(counts.orders?.series.limit).toMatchObject({ points: days, min: 5 });
+    // Refusals per minute: a run of seconds spans one or two.
+    expect(await page.locator('h2', { hasText: 'Refusals by code, per minute (UTC)' }).count()).toBe(1);
     expect(Object.keys(counts.refusals?.series ?? {}).sort()).toEqual(Object.keys(summary.rejectionsByCode).map((c) => `refusals:${c}`).sort());
     for (const [code, count] of Object.entries(summary.rejectionsByCode)) {
-      expect(counts.refusals?.series[`refusals:${code}`]).toMatchObject({ points: days, sum: count });
+      expect(counts.refusals?.series[`refusals:${code}`]).toMatchObject({ points: buckets(summary.startedAtMs, summary.endedAtMs, 60_000), sum: count });
     }
     for (const chart of ['orders', 'refusals']) expect(await inkedPixels(page, chart), chart).toBeGreaterThan(500);
 

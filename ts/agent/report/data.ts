@@ -1,10 +1,10 @@
 // The numbers a report draws, built from a run: candles on the bars' own timestamps (aggregated
 // into time buckets only past MAX_POINTS), fills as markers, equity against buy-and-hold with its
-// drawdown, and per UTC day the orders placed and the refusals by code (from the audit records).
+// drawdown, the orders placed per UTC day and the refusals by code over time (from the audit records).
 import type { MarketSeries } from '../../backtest/series';
 import type { AgentBacktestRun } from '../run-backtest';
 import type { ToolAuditRecord } from './audit-records';
-import { ackedOrders, breakerOpenings, dailyOrders, dayAxis, DAY_MS, refusalsByCode, type BreakerOpening, type RefusalsByCode } from './events';
+import { ackedOrders, axisTimes, breakerOpenings, dailyOrders, dayAxis, refusalsByCode, timelineAxis, type BreakerOpening, type RefusalsByCode } from './events';
 
 /** Points per time series at most (a chart of more draws no better and the file grows). */
 export const MAX_POINTS = 10_000;
@@ -44,7 +44,13 @@ export interface DailyData {
   time: number[];
   orders: number[];
   maxDailyOrders: number | null;
-  refusals: Array<{ code: string; counts: number[] }>;
+}
+
+export interface RefusalTimeline {
+  /** Start of each bucket, UTC seconds. */
+  time: number[];
+  bucketSeconds: number;
+  series: Array<{ code: string; counts: number[] }>;
 }
 
 export interface ChartData {
@@ -52,6 +58,7 @@ export interface ChartData {
   fills: FillMarker[];
   equity: EquityData | null;
   daily: DailyData;
+  refusals: RefusalTimeline;
 }
 
 export interface TradeRow {
@@ -71,7 +78,7 @@ export interface ReportData {
   subtitle: string;
   summary: Array<[string, string]>;
   charts: ChartData;
-  refusals: Array<Omit<RefusalsByCode, 'perDay'>>;
+  refusals: Array<Omit<RefusalsByCode, 'perBucket'>>;
   largestTrades: TradeRow[];
   tradesCaption: string;
   breakerOpenings: BreakerOpening[];
@@ -157,18 +164,17 @@ function equityData(run: AgentBacktestRun, buckets: Buckets): EquityData {
   return { time: buckets.time, equity, buyAndHold, drawdownPct };
 }
 
-function daily(records: readonly ToolAuditRecord[], startMs: number, endMs: number, limits: ReportLimits): { data: DailyData; refusals: RefusalsByCode[] } {
-  const axis = dayAxis(startMs, endMs);
-  const refusals = refusalsByCode(records, axis);
-  return {
-    data: {
-      time: Array.from({ length: axis.count }, (_, i) => ((axis.first + i) * DAY_MS) / 1000),
-      orders: dailyOrders(records, axis),
-      maxDailyOrders: limits.maxDailyOrders ?? null,
-      refusals: refusals.map((r) => ({ code: r.code, counts: r.perDay })),
-    },
-    refusals,
+function overTime(records: readonly ToolAuditRecord[], startMs: number, endMs: number, limits: ReportLimits) {
+  const days = dayAxis(startMs, endMs);
+  const timeline = timelineAxis(startMs, endMs);
+  const refusals = refusalsByCode(records, timeline);
+  const daily: DailyData = { time: axisTimes(days), orders: dailyOrders(records, days), maxDailyOrders: limits.maxDailyOrders ?? null };
+  const refusalTimeline: RefusalTimeline = {
+    time: axisTimes(timeline),
+    bucketSeconds: timeline.widthMs / 1000,
+    series: refusals.map((r) => ({ code: r.code, counts: r.perBucket })),
   };
+  return { daily, refusalTimeline, refusals };
 }
 
 const money = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 }) : 'n/a');
@@ -182,7 +188,7 @@ export function backtestReportData(run: AgentBacktestRun, data: MarketSeries, re
   const buckets = bucketize(data.timestamp, steps, data.kind === 'bars');
   const equity = steps > 0 ? equityData(run, buckets) : null;
   // A run stopped before its first bar has no end time: its day axis is its first day.
-  const { data: dailyData, refusals } = daily(records, s.startMs, Number.isFinite(s.endMs) ? s.endMs : s.startMs, limits);
+  const { daily, refusalTimeline, refusals } = overTime(records, s.startMs, Number.isFinite(s.endMs) ? s.endMs : s.startMs, limits);
   const buyAndHoldEnd = equity?.buyAndHold[equity.buyAndHold.length - 1] ?? s.initialCash;
   const fills = run.result.fills;
   const largest = [...fills].sort((a, b) => b.price * b.quantity - a.price * a.quantity).slice(0, LARGEST_TRADES);
@@ -208,7 +214,8 @@ export function backtestReportData(run: AgentBacktestRun, data: MarketSeries, re
       candles: steps > 0 ? candles(data, steps, buckets) : null,
       fills: fills.map((f) => ({ time: buckets.time[buckets.ofStep[f.step] as number] as number, side: f.side, price: f.price, quantity: f.quantity })),
       equity,
-      daily: dailyData,
+      daily,
+      refusals: refusalTimeline,
     },
     refusals: refusals.map(({ code, count, sample }) => ({ code, count, sample })),
     largestTrades: largest.map((f) => ({
@@ -250,7 +257,7 @@ export interface LiveReportSummary {
 
 /** A live run's report: everything from its summary and the tool records of its audit file. */
 export function liveReportData(s: LiveReportSummary, records: readonly ToolAuditRecord[], limits: ReportLimits = {}): ReportData {
-  const { data: dailyData, refusals } = daily(records, s.startedAtMs, s.endedAtMs, limits);
+  const { daily, refusalTimeline, refusals } = overTime(records, s.startedAtMs, s.endedAtMs, limits);
   const acked = ackedOrders(records);
   const size = (o: (typeof acked)[number]) => (o.price === undefined ? o.quantity : o.price * o.quantity);
   const largest = [...acked].sort((a, b) => size(b) - size(a)).slice(0, LARGEST_TRADES);
@@ -267,7 +274,7 @@ export function liveReportData(s: LiveReportSummary, records: readonly ToolAudit
       ['Model calls', `${s.modelCalls} (${s.modelErrors} failed)`],
       ['Tokens', `${s.promptTokens} prompt + ${s.completionTokens} completion`],
     ],
-    charts: { candles: null, fills: [], equity: null, daily: dailyData },
+    charts: { candles: null, fills: [], equity: null, daily, refusals: refusalTimeline },
     refusals: refusals.map(({ code, count, sample }) => ({ code, count, sample })),
     largestTrades: largest.map((o) => ({
       timeMs: o.timeMs,

@@ -113,10 +113,10 @@ const SCRIPT = `
     }
   });
 
-  if (data.daily.refusals.length > 0) make('refusals', function (chart, entry) {
-    data.daily.refusals.forEach(function (r, i) {
+  if (data.refusals.series.length > 0) make('refusals', function (chart, entry) {
+    data.refusals.series.forEach(function (r, i) {
       var s = chart.addSeries(LC.LineSeries, { color: PALETTE[i % PALETTE.length], lineWidth: 2, title: r.code, priceFormat: { type: 'volume' }, pointMarkersVisible: true });
-      s.setData(points(data.daily.time, r.counts));
+      s.setData(points(data.refusals.time, r.counts));
       entry.series['refusals:' + r.code] = s;
     });
   });
@@ -155,6 +155,8 @@ const SCRIPT = `
   document.body.setAttribute('data-rendered', 'true');
 })();
 `;
+
+const BUCKET_NAMES: Record<number, string> = { 60: 'minute', 300: '5 minutes', 900: '15 minutes', 3_600: 'hour', 14_400: '4 hours', 86_400: 'day' };
 
 const num = (v: number | undefined, digits = 2) =>
   v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: Math.min(2, digits) });
@@ -201,10 +203,11 @@ export function renderReportPage(data: ReportData): string {
   sections.push(
     `<h2>Orders per UTC day</h2><div class="legend"><span class="eq">orders sent (what max_daily_orders counts)</span><span class="dd">${escapeHtml(limit)}</span></div><div class="chart" id="orders-chart"></div>`,
   );
+  const per = BUCKET_NAMES[c.refusals.bucketSeconds] ?? `${c.refusals.bucketSeconds} s`;
   sections.push(
-    c.daily.refusals.length === 0
-      ? '<h2>Refusals per UTC day</h2><p class="note">No refusals.</p>'
-      : `<h2>Refusals per UTC day, by code</h2><div class="chart" id="refusals-chart"></div>`,
+    c.refusals.series.length === 0
+      ? '<h2>Refusals over time</h2><p class="note">No refusals.</p>'
+      : `<h2>Refusals by code, per ${escapeHtml(per)} (UTC)</h2><div class="chart" id="refusals-chart"></div>`,
   );
   const refusals =
     data.refusals.length === 0
