@@ -96,4 +96,48 @@ describe('audit of a live run', () => {
     expect(again.status, again.stdout).toBe(0);
     expect(again.stdout).toContain(`seq 1..${both.length},`);
   });
+
+  it('a breaker reset by hand (SIGUSR2) is an audit record, in the chain and in audit show', async () => {
+    venue = await startFakeBinance({ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000, BTC: 0 } });
+    // An order over the notional limit every observation: two refusals open the breaker.
+    model = await startFakeOpenAI((request) =>
+      request.messages[request.messages.length - 1]?.role === 'tool'
+        ? { content: 'noted' }
+        : { toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":5,"order_type":"Market"}' }] },
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'axon-audit-reset-'));
+    const audit = join(dir, 'audit.jsonl');
+    const config = join(dir, 'config.toml');
+    writeFileSync(
+      config,
+      `[trading]\nbackend = "exchange"\napi_key = "${KEY}"\napi_secret = "${SECRET}"\nbase_url = "${venue.baseUrl}"\n` +
+        `[safety]\nmode = "Direct"\n[risk]\nallowed_symbols = ["BTC-USDT"]\nmax_order_notional = 50000.0\ndaily_counts_file = "none"\n` +
+        `[gate]\ntype = "RejectionCircuitBreaker"\nthreshold = 2\ncooldown_ms = 3600000\n` +
+        `[llm]\nprovider = "openai"\nmodel = "local"\nbase_url = "${model.baseURL}"\napi_key = "sk-local-audit"\nmax_retries = 0\n` +
+        `[agent]\ninterval_ms = 20\nmax_cycles = 0\naudit = "${audit}"\nsummary_json = "${join(dir, 'summary.json')}"\n`,
+    );
+    const child = spawn(process.execPath, [CLI, '--config', config], { env: { PATH: process.env.PATH, LOG_LEVEL: 'info' } });
+    let err = '';
+    let phase: 'waiting-open' | 'reset-sent' | 'stopping' = 'waiting-open';
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+      if (phase === 'waiting-open' && err.includes('circuit breaker open')) {
+        phase = 'reset-sent';
+        child.kill('SIGUSR2');
+      } else if (phase === 'reset-sent' && err.includes('circuit breaker reset by hand')) {
+        phase = 'stopping';
+        child.kill('SIGTERM');
+      }
+    });
+    const code = await new Promise<number | null>((resolve) => {
+      child.on('exit', resolve);
+    });
+    expect(code, err).toBe(0);
+    expect(phase).toBe('stopping');
+    const resets = records(audit).filter((r) => r.kind === 'reset');
+    expect(resets).toEqual([expect.objectContaining({ kind: 'reset', what: 'circuit breaker', by: 'SIGUSR2' })]);
+    const shown = spawnSync(process.execPath, [CLI, 'audit', 'show', audit], { encoding: 'utf8' });
+    expect(shown.status, shown.stdout).toBe(0);
+    expect(shown.stdout).toMatch(/ {2}resets by hand: 1\n {4}\d{4}-\d\d-\d\dT[\d:.]+Z circuit breaker by SIGUSR2\n/);
+  }, 60_000);
 });
