@@ -115,7 +115,7 @@ const SCRIPT = `
 
   if (data.refusals.series.length > 0) make('refusals', function (chart, entry) {
     data.refusals.series.forEach(function (r, i) {
-      var s = chart.addSeries(LC.LineSeries, { color: PALETTE[i % PALETTE.length], lineWidth: 2, title: r.code, priceFormat: { type: 'volume' }, pointMarkersVisible: true });
+      var s = chart.addSeries(LC.LineSeries, { color: PALETTE[i % PALETTE.length], lineWidth: 2, title: r.code, priceFormat: { type: 'volume' }, pointMarkersVisible: data.refusals.time.length <= 60 });
       s.setData(points(data.refusals.time, r.counts));
       entry.series['refusals:' + r.code] = s;
     });
