@@ -170,6 +170,7 @@ function diagnose(entries: readonly AuditEntry[], i: number, last: Link): AuditB
   }
   // A seq already used: a copy of an earlier record, a forgery, or a record moved back.
   if (before !== undefined && beforeFields !== undefined && fields.seq === beforeFields.seq && fields.prev === beforeFields.prev) {
+    if (entry.hash === before.hash) return blame('inserted', entry, fields.seq, 'inserted: a repeat of the line before');
     if (follows({ seq: fields.seq, hash: entry.hash }, next)) return blame('inserted', before, beforeFields.seq, `inserted: the next line carries the same seq and place in the chain, and the record after it follows that one`);
     return blame('inserted', entry, fields.seq, `inserted: the line before carries the same seq and place in the chain`);
   }
