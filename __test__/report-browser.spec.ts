@@ -143,6 +143,7 @@ describe('report.html of a backtest (the program, embedded default config)', () 
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // one self-contained file
 
     const { page, problems, counts } = await open(file);
+    expect(await page.locator('.warning').count()).toBe(0); // the audit records are the whole run
     // Candles: one per bar on the bars' own times, one marker per fill.
     expect(counts.price?.series.candles?.points).toBe(summary.bars);
     expect(counts.price?.markers).toBe(summary.trades);
@@ -265,6 +266,7 @@ describe('report.html of a live run (the program against a local Binance-speakin
 
     const { page, problems, counts } = await open(file);
     expect(counts.price).toBeUndefined(); // a live run has no bars of its own in the audit file
+    expect(await page.locator('.warning').count()).toBe(0); // this run's records, and all of them
     expect(counts.orders?.series.orders).toMatchObject({ points: days, sum: 5 });
     expect(counts.orders?.series.limit).toMatchObject({ points: days, min: 5 });
     // Refusals per minute: a run of seconds spans one or two.
@@ -327,6 +329,8 @@ describe('report.html with hostile strings everywhere a run puts text', () => {
     // The code reached the chart library intact, as a series of its own.
     expect(counts.refusals?.series[`refusals:${script}`]).toMatchObject({ sum: 1 });
     expect(await page.locator('#breakers tbody tr').innerText()).toContain(`1 consecutive risk refusal: ${script}`);
+    // These records are not the run's own refusals: the warning says so, quoting the code as text.
+    expect(await page.locator('.warning').innerText()).toContain(`${script}: 1 in the audit file, 0 counted by the run`);
     expect(problems).toEqual([]);
     await page.close();
   }, 60_000);

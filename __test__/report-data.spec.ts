@@ -152,6 +152,26 @@ describe('audit records read back', () => {
   });
 });
 
+describe('records that are not the whole run', () => {
+  it('the report says so, naming each code whose count differs, instead of drawing a quiet hole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-report-partial-'));
+    const auditPath = join(dir, 'audit.jsonl');
+    const data = loadBars(sharedDataFile('btc-usdt-5m.csv'));
+    const run = await runAgentBacktest({ data, symbol: 'BTC-USDT', provider: new ScriptedProvider({ burstEvery: 600 }), risk: RUNBOOK_RISK, cash: 100_000, auditPath });
+    const records = readToolRecords(auditPath);
+    const counted = run.summary.rejectionsByCode;
+    expect(Object.keys(counted).length).toBeGreaterThan(0);
+    expect(backtestReportData(run, data, records).warnings).toEqual([]);
+
+    const lastRefusal = records.map((r) => r.code !== undefined).lastIndexOf(true);
+    const code = records[lastRefusal]?.code as string;
+    const partial = backtestReportData(run, data, records.slice(0, lastRefusal));
+    expect(partial.warnings).toHaveLength(1);
+    expect(partial.warnings[0]).toContain(`${code}: ${(counted[code] ?? 0) - 1} in the audit file, ${counted[code] ?? 0} counted by the run`);
+    expect(renderReportPage(partial)).toContain('<p class="warning">The audit records read for this report do not match');
+  }, 60_000);
+});
+
 describe('a live run whose report cannot be written', () => {
   it('still prints its summary and exits 0, saying which file is missing and why', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'axon-live-noreport-'));

@@ -84,6 +84,8 @@ export interface ReportData {
   breakerOpenings: BreakerOpening[];
   /** The guard's own count of openings (the records show only those that refused a call). */
   breakerOpeningsCounted: number;
+  /** Where the audit records disagree with the run's own counts (shown above everything). */
+  warnings: string[];
 }
 
 export interface ReportLimits {
@@ -177,6 +179,20 @@ function overTime(records: readonly ToolAuditRecord[], startMs: number, endMs: n
   return { daily, refusalTimeline, refusals };
 }
 
+/**
+ * The refusals the records hold against the run's own counts: a difference means the records are
+ * not the whole run (an audit file rotated or cut under it), and the report must say so, not
+ * draw a quiet hole.
+ */
+function auditWarnings(refusals: readonly RefusalsByCode[], counted: Record<string, number>): string[] {
+  const seen = new Map(refusals.map((r) => [r.code, r.count]));
+  const codes = [...new Set([...seen.keys(), ...Object.keys(counted)])].sort();
+  const differing = codes.filter((code) => (seen.get(code) ?? 0) !== (counted[code] ?? 0));
+  if (differing.length === 0) return [];
+  const detail = differing.map((code) => `${code}: ${seen.get(code) ?? 0} in the audit file, ${counted[code] ?? 0} counted by the run`).join('; ');
+  return [`The audit records read for this report do not match the run's own refusal counts (${detail}). The charts and tables below show only what the audit file holds.`];
+}
+
 const money = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 }) : 'n/a');
 const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k} ${v}`).join(', ') || 'none';
 const iso = (ms: number) => (Number.isFinite(ms) ? new Date(ms).toISOString().replace('.000Z', 'Z') : 'n/a');
@@ -230,6 +246,7 @@ export function backtestReportData(run: AgentBacktestRun, data: MarketSeries, re
     tradesCaption: `the ${LARGEST_TRADES} largest fills by notional, of ${fills.length}`,
     breakerOpenings: breakerOpenings(records, limits.breakerCooldownMs),
     breakerOpeningsCounted: s.breakerOpenings,
+    warnings: auditWarnings(refusals, s.rejectionsByCode),
   };
 }
 
@@ -288,5 +305,6 @@ export function liveReportData(s: LiveReportSummary, records: readonly ToolAudit
     tradesCaption: `the ${LARGEST_TRADES} largest orders the venue acknowledged (by limit notional, else quantity), of ${acked.length}`,
     breakerOpenings: breakerOpenings(records),
     breakerOpeningsCounted: s.breakerOpenings,
+    warnings: auditWarnings(refusals, s.rejectionsByCode),
   };
 }

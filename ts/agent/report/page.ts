@@ -39,6 +39,7 @@ table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 14px 3px 0;text-al
 th{color:#5b6475;font-weight:500}td.num{text-align:right}td.msg{max-width:640px;overflow-wrap:anywhere}
 .chart{position:relative;background:#fff;border:1px solid #dde1e8;border-radius:4px;height:360px}
 #equity-chart{height:440px}#orders-chart,#refusals-chart{height:240px}
+.warning{background:#fff1e5;border:1px solid #bc4c00;border-radius:4px;padding:8px 12px;margin:12px 0;color:#6a2c00}
 .legend span{margin-right:14px}.buy{color:#1a7f37}.sell{color:#cf222e}.hold{color:#8c959f}.eq{color:#0969da}.dd{color:#cf222e}
 `;
 
@@ -224,6 +225,7 @@ export function renderReportPage(data: ReportData): string {
 <body>
 <h1>${escapeHtml(data.title)}</h1>
 <div class="meta">${escapeHtml(data.subtitle)}</div>
+${data.warnings.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
 <h2>Summary</h2><table id="summary">${summary}</table>
 ${sections.join('\n')}
 <h2>Refusals by code</h2>${refusals}
