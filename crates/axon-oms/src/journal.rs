@@ -17,8 +17,11 @@
 //! Invariants:
 //! - [`Journal::append`] returns `Ok` only after the whole record was written
 //!   and `File::sync_data` succeeded, so an acknowledged record survives a
-//!   crash or `kill -9`. Records are appended one write + one fsync at a time:
-//!   record *n* is durable before the first byte of record *n + 1* is written.
+//!   crash or `kill -9`. [`Journal::write_record`] writes without the fsync,
+//!   for a caller that fsyncs several records at once (the OMS's group
+//!   commit) and acknowledges none of them before that fsync returns.
+//!   Either way records are written whole, one after another, and a crash
+//!   can only leave a prefix of the unsynced ones.
 //! - [`Journal::open`] cuts only a **torn tail**: bytes after the last valid
 //!   record that no valid record follows and that are either shorter than a
 //!   header, a header whose length runs past the end of the file (an append
@@ -33,11 +36,10 @@
 //!   - a complete-length record with a bad checksum at the end of the file.
 //!     This is the edge case: a power loss during the last append could leave
 //!     a full-length record with unwritten (zero) blocks, but so does bit rot
-//!     in the last acknowledged record, and the two cannot be told apart. The
-//!     writer fsyncs each record whole before the next, so a complete-length
-//!     last record was most likely fsync'd and acknowledged; cutting it would
-//!     silently lose an acknowledged change, refusing costs one `--recover`.
-//!     We refuse.
+//!     in the last acknowledged record, and the two cannot be told apart. A
+//!     complete-length last record was handed to the kernel whole and was
+//!     most likely fsync'd and acknowledged; cutting it would silently lose
+//!     an acknowledged change, refusing costs one `--recover`. We refuse.
 //!   - a last record whose length field is damaged: if the checksum matches
 //!     the bytes up to the end of the file read as a complete record, the
 //!     record is whole and only its length is wrong (a flipped length bit
@@ -375,6 +377,16 @@ impl Journal {
 
     /// Append one record and fsync it. `Ok` means durable.
     pub fn append(&mut self, payload: &[u8]) -> Result<(), OmsError> {
+        self.write_record(payload)?;
+        self.file
+            .sync_data()
+            .map_err(|e| io_err("cannot sync", &self.path, e))
+    }
+
+    /// Write one record without fsync; returns the journal length after it.
+    /// Durable only once a `sync_data` on the file (e.g. through
+    /// [`Journal::sync_handle`]) returns after this call.
+    pub fn write_record(&mut self, payload: &[u8]) -> Result<u64, OmsError> {
         if self.poisoned {
             return Err(OmsError::Journal(
                 "journal is poisoned by an earlier write failure; restart".into(),
@@ -384,25 +396,27 @@ impl Journal {
         let res = self
             .file
             .seek(SeekFrom::Start(self.len))
-            .and_then(|_| self.file.write_all(&buf))
-            .and_then(|()| self.file.sync_data());
+            .and_then(|_| self.file.write_all(&buf));
         match res {
             Ok(()) => {
                 self.len += buf.len() as u64;
-                Ok(())
+                Ok(self.len)
             }
             Err(e) => {
                 // Roll back a partial record so later appends stay readable.
-                let rolled = self
-                    .file
-                    .set_len(self.len)
-                    .and_then(|()| self.file.sync_data());
-                if rolled.is_err() {
+                if self.file.set_len(self.len).is_err() {
                     self.poisoned = true;
                 }
                 Err(io_err("cannot append to", &self.path, e))
             }
         }
+    }
+
+    /// A handle on the same open file, to fsync it without holding the journal.
+    pub fn sync_handle(&self) -> Result<File, OmsError> {
+        self.file
+            .try_clone()
+            .map_err(|e| io_err("cannot duplicate the handle of", &self.path, e))
     }
 
     /// Current length in bytes of the valid journal.
