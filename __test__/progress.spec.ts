@@ -1,5 +1,5 @@
 // The backtest's progress bar, as a person sees it: the real program under a pseudo-terminal
-// (util-linux `script`) draws one cli-progress bar with bars done, equity, orders, rate and ETA;
+// (`script` from util-linux, Debian package bsdutils) draws one cli-progress bar with bars done, equity, orders, rate and ETA;
 // in a pipe, or with CI set, nothing of it is printed (not one escape code).
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
@@ -15,7 +15,7 @@ const BAR = /backtest \[[=-]{24}\] (\d+)\/8640 bars \| equity ([\d.]+|-) \| orde
 
 beforeAll(() => {
   // Never a skip: without util-linux's `script` there is no terminal to test on.
-  if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} is missing: install the Debian package "util-linux" (apt-get install util-linux)`);
+  if (!existsSync(SCRIPT)) throw new Error(`${SCRIPT} is missing: install the Debian package "bsdutils" (apt-get install bsdutils)`);
 });
 
 /** The environment of the test process without CI (the harness may set it), plus `extra`. */
