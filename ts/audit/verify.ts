@@ -102,7 +102,7 @@ export function verifyAuditChain(paths: readonly string[], options: { head?: str
     }
     if (fields === undefined) {
       const problem = (entry.fields as { problem: string }).problem;
-      return result({ kind: 'modified', file: entry.file, line: entry.line, message: `${where(entry)}: not a chain record (${problem}): modified, or inserted` });
+      return result({ kind: 'modified', file: entry.file, line: entry.line, message: `${where(entry)}: not a chain record (${problem}): modified, inserted, or written before the audit was hash-chained` });
     }
     const startsFile = i > 0 && entries[i - 1]?.file !== entry.file;
     if (startsFile && fields.kind === ROTATION_KIND && fields.fileIndex !== undefined) {

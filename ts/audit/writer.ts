@@ -14,7 +14,7 @@
 // - One writer per chain: `BASE.lock` holds the writer's pid while it is open (two writers would
 //   interleave two chains). A lock whose process is gone (a crash) is taken over; one held by a
 //   live process refuses the open (`AUDIT_IN_USE`). Pids are only meaningful on one host/namespace.
-import { closeSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 import { chainFilePath, chainLine, discoverChainFiles, GENESIS_PREV, hashLine, readChainFields, ROTATION_KIND } from './chain';
@@ -258,7 +258,10 @@ export class AuditChainWriter {
       this.filePath = position.path;
       this.fileBytes = position.size;
       this.lastHead = position.head;
+      const created = !existsSync(position.path);
       this.fd = openSync(position.path, 'a');
+      // A new file's name must survive a crash as well as its records.
+      if (created && options.durability === 'per-record') syncFolder(position.path);
       if (position.needsRotationRecord) this.writeRotationRecord(chainFilePath(base, position.index - 1));
     } catch (error) {
       if (this.fd !== undefined) closeSync(this.fd);
