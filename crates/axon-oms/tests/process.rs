@@ -651,3 +651,46 @@ fn sigterm_drains_keep_alive_connections_and_exits_0() {
     let (_, all) = ok(srv.port, "GET", "/orders", None);
     assert_eq!(all["orders"].as_array().map(Vec::len), Some(3));
 }
+
+#[test]
+fn a_connection_over_the_limit_is_answered_busy_and_the_others_keep_working() {
+    let dir = common::TempDir::new("busy");
+    let srv = start(&dir.join("journal.bin"));
+    // 256 kept-alive connections, each proven accepted by an answer.
+    let mut open: Vec<_> = (0..256)
+        .map(|_| {
+            let mut c = keep_alive(srv.port);
+            c.get_mut()
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                .expect("write");
+            assert_eq!(read_response(&mut c).expect("healthz").0, 200);
+            c
+        })
+        .collect();
+    let mut extra = keep_alive(srv.port);
+    extra
+        .get_mut()
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let (s, _, e) = read_response(&mut extra).expect("busy answer");
+    assert_eq!((s, e["error"]["code"].as_str()), (503, Some("BUSY")));
+    // The admitted connections still work; closing one frees its slot.
+    let first = &mut open[0];
+    first
+        .get_mut()
+        .write_all(place_request("still-works", 1.0).as_bytes())
+        .expect("write");
+    assert_eq!(read_response(first).expect("place").0, 201);
+    drop(open.pop());
+    let mut freed = None;
+    // The server notices the close asynchronously: retry until a slot is free.
+    for _ in 0..500 {
+        let (s, _) = ok(srv.port, "GET", "/healthz", None);
+        if s == 200 {
+            freed = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(freed, Some(200), "a closed connection never freed its slot");
+}
