@@ -35,8 +35,9 @@ local function release_inflight(rec)
 end
 
 -- Ends every lease that has run out: in-flight exposure released, the daily slot stays counted.
+-- All of them, so no reservation counts past its lease; each is purged once (amortized O(1)).
 local function purge_leases()
-  local ids = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', fmt(now), 'LIMIT', 0, 1000)
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', fmt(now))
   for _, id in ipairs(ids) do
     local raw = redis.call('HGET', KEYS[3], id)
     if raw then
