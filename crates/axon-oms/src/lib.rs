@@ -21,7 +21,9 @@
 //!   were never acknowledged, and retries under the same keys are safe.
 //! - [`Oms::open`] replays the journal from an empty state; a torn tail is
 //!   truncated, a corrupt journal is refused untouched (see [`journal`]), so
-//!   reopening yields exactly the acknowledged history or nothing.
+//!   reopening yields every acknowledged change (plus changes written whose
+//!   answer never went out: a retry under the same key replays them) or
+//!   nothing.
 //!   [`recovery::recover`] is the operator's way out of a refusal.
 //! - Submits are idempotent per key, also under concurrency: the key lookup
 //!   and the insert happen under the same lock, so N concurrent submits with
