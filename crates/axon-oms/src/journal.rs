@@ -20,8 +20,12 @@
 //!   crash or `kill -9`. [`Journal::write_record`] writes without the fsync,
 //!   for a caller that fsyncs several records at once (the OMS's group
 //!   commit) and acknowledges none of them before that fsync returns.
-//!   Either way records are written whole, one after another, and a crash
-//!   can only leave a prefix of the unsynced ones.
+//!   Either way records are written whole, one after another: a process
+//!   crash leaves a prefix of the unsynced ones (a torn tail at worst); a
+//!   power loss may also leave unsynced blocks unwritten (zeros) before
+//!   written ones, which [`Journal::open`] refuses rather than guesses at
+//!   (none of those records was acknowledged, so `--recover` loses nothing
+//!   acknowledged there).
 //! - [`Journal::open`] cuts only a **torn tail**: bytes after the last valid
 //!   record that no valid record follows and that are either shorter than a
 //!   header, a header whose length runs past the end of the file (an append
