@@ -135,9 +135,9 @@ describe('audit of a live run', () => {
     expect(code, err).toBe(0);
     expect(phase).toBe('stopping');
     const resets = records(audit).filter((r) => r.kind === 'reset');
-    expect(resets).toEqual([expect.objectContaining({ kind: 'reset', what: 'circuit breaker', by: 'SIGUSR2' })]);
+    expect(resets).toEqual([expect.objectContaining({ kind: 'reset', what: 'gate', by: 'signal', reason: 'SIGUSR2' })]);
     const shown = spawnSync(process.execPath, [CLI, 'audit', 'show', audit], { encoding: 'utf8' });
     expect(shown.status, shown.stdout).toBe(0);
-    expect(shown.stdout).toMatch(/ {2}resets by hand: 1\n {4}\d{4}-\d\d-\d\dT[\d:.]+Z circuit breaker by SIGUSR2\n/);
+    expect(shown.stdout).toMatch(/ {2}resets by hand: 1\n {4}\d{4}-\d\d-\d\dT[\d:.]+Z gate by signal: SIGUSR2\n/);
   }, 60_000);
 });

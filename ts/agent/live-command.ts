@@ -92,7 +92,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   let observeErrors = 0;
   let breakerOpenings = 0;
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
-  const resetGate = () => { tools.resetGate(); audit.write({ kind: 'reset', time_ms: Date.now(), what: 'circuit breaker', by: 'SIGUSR2' }); };
+  const resetGate = () => { audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' }); tools.resetGate(); };
   process.on('SIGUSR2', resetGate);
   // Said when the signal arrives, not when the run ends: an operator (or a test) sees it was heard.
   const onStop = () => {
