@@ -61,7 +61,7 @@ export class RedisServer {
 
   private launch(): Promise<void> {
     const aof = this.options.aof ?? 'off';
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--daemonize', 'no', '--protected-mode', 'yes', '--enable-debug-command', 'local'];
     args.push('--appendonly', aof === 'off' ? 'no' : 'yes');
     if (aof !== 'off') args.push('--appendfsync', aof);
     this.output = '';
