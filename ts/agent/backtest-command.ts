@@ -1,6 +1,5 @@
 // `llm-trading-agent backtest`: an agent backtest from a config (or the embedded default), with a
 // progress bar on a terminal, a summary on stdout, summary JSON, report.html and an audit file.
-import { writeFileSync } from 'node:fs';
 
 import { SingleBar } from 'cli-progress';
 
@@ -18,6 +17,7 @@ import { ScriptedProvider } from '../llm/scripted-provider';
 import type { LlmProvider } from '../llm/types';
 import { auditFileOffset, writeBacktestReport } from './report';
 import { runAgentBacktest, type AgentBacktestSummary } from './run-backtest';
+import { writeSummaryJson } from './summary-file';
 
 export interface BacktestCommandOptions {
   config: AgentConfig;
@@ -155,7 +155,7 @@ export async function backtestCommand(o: BacktestCommandOptions): Promise<number
       bar.update({ step: run.summary.bars, total: data.length, equity: run.summary.finalEquity, orders });
       bar.stop();
     }
-    writeFileSync(config.backtest.summary_json, `${JSON.stringify(run.summary, null, 2)}\n`);
+    writeSummaryJson(config.backtest.summary_json, run.summary);
     const gate = config.gate.type === 'RejectionCircuitBreaker' ? config.gate.cooldown_ms : undefined;
     writeBacktestReport(reportPath, run, data, { path: config.backtest.audit, offset: auditOffset }, {
       maxDailyOrders: config.risk.max_daily_orders,

@@ -2,7 +2,6 @@
 // observation of the venue, the model's tool calls through the guarded tools, an audit record for
 // each; SIGINT/SIGTERM let the observation in flight finish (its tool calls included), then the
 // summary is written and the program exits 0.
-import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -20,6 +19,7 @@ import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
 import { auditFileOffset, writeLiveReport } from './report';
 import { AgentLoop, type AgentStats } from './loop';
+import { writeSummaryJson } from './summary-file';
 
 export interface LiveCommandOptions {
   config: AgentConfig;
@@ -144,7 +144,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     endedAtMs: Date.now(),
     stoppedBySignal: o.signal?.aborted === true,
   };
-  writeFileSync(config.agent.summary_json, `${JSON.stringify(summary, null, 2)}\n`);
+  writeSummaryJson(config.agent.summary_json, summary);
   const reportPath = o.report ?? join(dirname(config.agent.summary_json), 'live-report.html');
   let reportWritten = true;
   try {
