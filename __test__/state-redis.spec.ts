@@ -77,7 +77,9 @@ async function fakeRedis(reply: string): Promise<{ close: () => Promise<void>; u
   const close = (): Promise<void> =>
     new Promise((resolve) => {
       for (const socket of sockets) socket.destroy();
-      server.close(() => resolve());
+      server.close(() => {
+        resolve();
+      });
     });
   return { close, url: `redis://127.0.0.1:${port}` };
 }

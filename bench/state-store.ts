@@ -85,7 +85,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
+      server.close(() => {
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
     });
   });
 }
@@ -102,7 +104,9 @@ async function startRedis(): Promise<{ url: string; stop: () => void }> {
       output += chunk.toString();
       if (output.includes('Ready to accept connections')) resolve();
     });
-    server.once('exit', (code) => reject(new Error(`redis-server exited with ${String(code)}`)));
+    server.once('exit', (code) => {
+      reject(new Error(`redis-server exited with ${String(code)}`));
+    });
   });
   server.stdout.resume();
   return {
@@ -120,7 +124,9 @@ function runChildren(count: number, url: string, account: string): Promise<Child
     children.map(
       (c) =>
         new Promise<ChildReport>((resolve, reject) => {
-          c.once('message', (report: ChildReport) => resolve(report));
+          c.once('message', (report: ChildReport) => {
+            resolve(report);
+          });
           c.once('exit', (code) => {
             if (code !== 0) reject(new Error(`bench child exited with ${String(code)}`));
           });

@@ -71,18 +71,18 @@ export class RedisServer {
       const onData = (chunk: Buffer): void => {
         this.output += chunk.toString();
         if (this.output.includes('Ready to accept connections')) {
-          child.stdout?.off('data', onData);
+          child.stdout.off('data', onData);
           child.off('exit', onExit);
           // Keep draining so a full pipe never blocks the server.
-          child.stdout?.resume();
+          child.stdout.resume();
           resolve();
         }
       };
       const onExit = (code: number | null): void => {
         reject(new Error(`redis-server exited with ${String(code)} before it was ready:\n${this.output}`));
       };
-      child.stdout?.on('data', onData);
-      child.stderr?.on('data', (chunk: Buffer) => {
+      child.stdout.on('data', onData);
+      child.stderr.on('data', (chunk: Buffer) => {
         this.output += chunk.toString();
       });
       child.once('error', reject);
@@ -98,7 +98,11 @@ export class RedisServer {
   async kill9(): Promise<void> {
     const child = this.child;
     if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    const exited = new Promise<void>((resolve) => {
+      child.once('exit', () => {
+        resolve();
+      });
+    });
     child.kill('SIGKILL');
     await exited;
   }

@@ -39,7 +39,11 @@ export class Replica {
       env: { ...process.env, STATE_WORKER: JSON.stringify(store), NODE_PATH: join(ROOT, 'node_modules') },
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    this.exited = new Promise((resolve) => this.child.once('exit', () => resolve()));
+    this.exited = new Promise((resolve) => {
+      this.child.once('exit', () => {
+        resolve();
+      });
+    });
     this.child.on('message', (event: WorkerEvent) => {
       if (event.type === 'granted') this.granted.add(event.reservationId);
       else if (event.type === 'releasing') this.releasing.add(event.reservationId);

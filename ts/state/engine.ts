@@ -101,7 +101,7 @@ export function purgeLeases(state: EngineState, now: number): void {
   for (const [id, record] of Object.entries(state.reservations)) {
     if (now >= record.leaseUntilMs) {
       releaseInflight(state, record);
-      delete state.reservations[id];
+      Reflect.deleteProperty(state.reservations, id);
     }
   }
 }
@@ -178,7 +178,7 @@ function onPass(state: EngineState, now: number, breaker: BreakerConfig): void {
 function redeemToken(state: EngineState, now: number, token: string, fieldsHash: string): Refusal | undefined {
   const entry = state.tokens[token];
   if (!entry) return refuse('CONFIRM_TOKEN_INVALID');
-  delete state.tokens[token];
+  Reflect.deleteProperty(state.tokens, token);
   if (now >= entry.expiresAtMs) return refuse('CONFIRM_TOKEN_EXPIRED', { expiredMsAgo: now - entry.expiresAtMs, ttlMs: entry.ttlMs });
   if (entry.fieldsHash !== fieldsHash) return refuse('CONFIRM_ARGS_MISMATCH');
   return undefined;
@@ -236,7 +236,7 @@ export function proposePlace(state: EngineState, now: number, r: EnginePropose):
   onPass(state, now, r.breaker);
   const maxPending = r.maxPending ?? DEFAULT_MAX_PENDING_TOKENS;
   if (Object.keys(state.tokens).length >= maxPending) {
-    for (const [token, entry] of Object.entries(state.tokens)) if (now >= entry.expiresAtMs) delete state.tokens[token];
+    for (const [token, entry] of Object.entries(state.tokens)) if (now >= entry.expiresAtMs) Reflect.deleteProperty(state.tokens, token);
     const pending = Object.keys(state.tokens).length;
     if (pending >= maxPending) return refuse('PENDING_CONFIRM_LIMIT', { pending });
   }
@@ -265,7 +265,7 @@ export function settle(state: EngineState, now: number, reservation: Reservation
   const record = state.reservations[reservation.id];
   if (!record) return 'expired';
   if (outcome.kind === 'unknown') return 'settled';
-  delete state.reservations[reservation.id];
+  Reflect.deleteProperty(state.reservations, reservation.id);
   releaseInflight(state, record);
   if (outcome.kind === 'rejected') {
     if (record.day === state.day) {
@@ -298,7 +298,7 @@ export function orderProgress(state: EngineState, update: { orderId: string; fil
   if (order.side === 'buy') e.restingBuy = clampSum(e.restingBuy - released);
   else e.restingSell = clampSum(e.restingSell - released);
   order.remaining = clampSum(order.remaining - released);
-  if (update.closed || order.remaining === 0) delete state.resting[update.orderId];
+  if (update.closed || order.remaining === 0) Reflect.deleteProperty(state.resting, update.orderId);
 }
 
 export function recordDailyPnl(state: EngineState, now: number, value: number): void {
