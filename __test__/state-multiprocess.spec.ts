@@ -1,7 +1,7 @@
 // The store's promises across real processes: every replica is a child process with its own store
 // (its own Redis connection, or the file), hammering the same account at once. A real redis-server
 // is started by the test on a random loopback port; kill -9 hits replicas and Redis itself.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -216,6 +216,7 @@ describe('file store across processes', () => {
       expect(() => JSON.parse(readFileSync(path, 'utf8')) as unknown).not.toThrow();
       const reopened = FileStateStore.open({ path });
       expect(reopened.tookOverFrom?.pid).toBe(writer.pid);
+      expect(readdirSync(scratch).filter((name) => name.endsWith('.tmp'))).toEqual([]);
       expect((await reopened.snapshot()).dailyOrders).toBeGreaterThanOrEqual(granted);
       await reopened.close();
     }

@@ -8,13 +8,14 @@
 //   never taken over (its pid cannot be checked from here): remove it knowingly.
 // - Every change is written to a unique temp file, fsync'd, renamed over the file and the folder
 //   fsync'd, before the call returns: a crash (kill -9 included) leaves the old or the new state,
-//   both whole; a grant is never reported before it is on disk.
+//   both whole; a grant is never reported before it is on disk. Temp files a killed writer left
+//   are removed by the next open.
 // - A file that cannot be trusted (bad JSON, unknown fields, a day after tomorrow) stops the open
 //   with an error naming the file and the problem (fail closed), as DailyCountsFile does.
 import { randomUUID } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
-import { dirname } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 
 import { z } from 'zod';
 
@@ -138,6 +139,15 @@ function acquireLock(path: string): { lockPath: string; tookOverFrom: LockHolder
   throw new StateConfigError(`risk state file ${path}: could not take its lock ${lockPath}`);
 }
 
+/** Temp files a killed writer left (`<file>.<pid>.<uuid>.tmp` of a pid no longer alive); called with the lock held. */
+function removeLeftoverTemps(path: string): void {
+  const prefix = `${basename(path)}.`;
+  for (const name of readdirSync(dirname(path))) {
+    const match = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f-]{36}\.tmp$/.exec(name.slice(prefix.length)) : null;
+    if (match && !pidAlive(Number(match[1]))) unlinkSync(join(dirname(path), name));
+  }
+}
+
 function loadState(path: string, nowMs: () => number): EngineState {
   const today = utcDay(nowMs());
   if (!existsSync(path)) return emptyState(today);
@@ -186,6 +196,7 @@ export class FileStateStore extends MemoryStateStore {
     if (typeof options.path !== 'string' || options.path === '') throw new StateConfigError('state (file): path must be a non-empty string');
     const { lockPath, tookOverFrom } = acquireLock(options.path);
     try {
+      removeLeftoverTemps(options.path);
       const initial = loadState(options.path, options.nowMs ?? Date.now);
       const store = new FileStateStore(options.path, lockPath, tookOverFrom, options.nowMs, initial);
       store.persist(); // proves the location is writable now, not at the first order
