@@ -15,6 +15,11 @@ import type { ParsedToolsOptions } from './tool-options';
 import type { ToolCallResult } from './tools';
 import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
 
+/** What a promise rejects with: an Error, as thrown when it is one (native and backend errors are). */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 function unwrap(result: ToolCallResult): string {
   if (result.ok) return result.ack;
   throw new ToolError(result.error);
@@ -85,7 +90,13 @@ export class GuardedTools {
         throw error;
       }
     }
-    this.unsubscribe = o.backend.subscribe?.((event) => this.onBackendEvent(event), { pnl: this.hasPnlGate }) ?? (() => undefined);
+    this.unsubscribe =
+      o.backend.subscribe?.(
+        (event) => {
+          this.onBackendEvent(event);
+        },
+        { pnl: this.hasPnlGate },
+      ) ?? (() => undefined);
   }
 
   /** Write today's counts before anything that used a daily slot leaves the process. */
@@ -178,7 +189,7 @@ export class GuardedTools {
     try {
       result = this.run(name, args);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
     if (result instanceof Promise) return result.then(unwrap);
     return result.ok ? Promise.resolve(result.ack) : Promise.resolve(result).then(unwrap);
@@ -196,7 +207,7 @@ export class GuardedTools {
       const result = this.run(name, text);
       return result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
   }
 
@@ -385,7 +396,7 @@ export class GuardedTools {
       return this.orderCall<Promise<OrderAck>>(this.backend, action, text);
     } catch (error) {
       // A backend that throws synchronously fails like one that rejects.
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
   }
 
