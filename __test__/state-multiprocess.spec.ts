@@ -127,11 +127,11 @@ describe('redis store across 3 replica processes', () => {
     await Promise.all(group.map((r) => r.stop()));
   });
 
-  it('kill -9 of replicas mid-burst, 10 rounds: the shared count never below what they sent; no reservation outlives its lease', async () => {
+  it('kill -9 of replicas mid-burst, 20 rounds: the shared count never below what they sent; no reservation outlives its lease', async () => {
     const account = `mp-${++accounts}`;
     const store = await observer(redis, account);
     const everyone: Replica[] = [];
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 20; round++) {
       const group = await replicas(3, redis, account);
       everyone.push(...group);
       for (const r of group) r.startLoop({ op: 'loop', request: request({ limits: { maxDailyOrders: 1_000_000, maxPositionAbs: 1e9 } }), settle: 'mixed' });

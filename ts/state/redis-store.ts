@@ -4,9 +4,10 @@
 //
 // Failure model (fail closed): unreachable, slower than `timeoutMs`, or an answer that is not a
 // verdict -> StateUnavailable, never a grant. The client keeps no broken state: the offline queue
-// is off (a call while disconnected fails at once instead of waiting), a command is retried at most
-// once on a dropped connection, and ioredis reconnects in the background, so calls succeed again
-// as soon as Redis answers. A call that timed out may still have run on the server: its
+// is off (a call while disconnected fails at once instead of waiting), a command in flight when the
+// connection drops is NOT replayed (maxRetriesPerRequest 0: a replay of orderProgress or
+// recordRiskRejection whose first run succeeded would count twice), and ioredis reconnects in the
+// background, so calls succeed again as soon as Redis answers. A call that timed out may still have run on the server: its
 // reservation then counts until its lease ends (the chain has refused the order, so that is safe).
 import { createHash, randomUUID } from 'node:crypto';
 
@@ -85,7 +86,7 @@ export class RedisStateStore implements RiskStateStore {
     this.client = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      maxRetriesPerRequest: 0,
       commandTimeout: this.timeoutMs,
       connectTimeout: Math.max(this.timeoutMs, 1_000),
       retryStrategy: (attempt) => Math.min(attempt * 50, 500),
