@@ -164,7 +164,7 @@ describe('redis killed and restarted under 3 replicas (AOF appendfsync always)',
       const account = 'mp-outage';
       const group = await replicas(3, server, account);
       const generous = request({ limits: { maxDailyOrders: 1_000_000 } });
-      const bursts = group.map((r) => r.call({ op: 'burst', count: 2_000, request: generous, settle: 'none' }));
+      const bursts = group.map((r) => r.call({ op: 'burst', count: 5_000, request: generous, settle: 'none' }));
       await waitFor(() => group.every((r) => r.granted.size > 0), 'grants from every replica');
       await server.kill9();
       const midBurst = (await Promise.all(bursts)).flatMap((r) => r.verdicts);

@@ -89,8 +89,8 @@ describe('redis store failure model', () => {
     const store = await RedisStateStore.open({ url: redis.url, account: 'slow', timeoutMs: 100 });
     const sleeper = new Redis(redis.url);
     await sleeper.ping();
-    const blocking = sleeper.call('DEBUG', 'SLEEP', '1'); // the server answers nobody meanwhile
-    await sleep(50); // lets the DEBUG SLEEP reach the server first (ordering, not a timing assertion)
+    const blocking = sleeper.call('DEBUG', 'SLEEP', '2'); // the server answers nobody meanwhile
+    await sleep(200); // lets the DEBUG SLEEP reach the server first (ordering, not a timing assertion)
     const refused = await store.reservePlace(order).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(StateUnavailable);
     expect(refused).toMatchObject({ why: 'timeout', code: 'STATE_UNAVAILABLE', message: expect.stringContaining('timeout_ms 100') as unknown });
