@@ -146,6 +146,28 @@ describe('redis store failure model', () => {
     await store.close();
   });
 
+  it('AOF everysec: what reached the disk before a kill -9 of Redis is there after the restart; the store reconnects by itself', async () => {
+    const server = await RedisServer.start({ aof: 'everysec' });
+    try {
+      const store = await RedisStateStore.open({ url: server.url, account: 'durable', timeoutMs: 1_000 });
+      for (let i = 0; i < 10; i++) expect((await store.reservePlace(order)).ok).toBe(true);
+      // A rewrite writes and fsyncs the whole dataset: a point where everysec has certainly flushed.
+      const direct = new Redis(server.url);
+      await direct.bgrewriteaof();
+      for (let i = 0; i < 2_000 && /aof_rewrite_in_progress:1|aof_rewrite_scheduled:1/.test(await direct.info('persistence')); i++) await sleep(10);
+      direct.disconnect();
+      await server.kill9();
+      await expect(store.reservePlace(order)).rejects.toBeInstanceOf(StateUnavailable);
+      await server.restart();
+      let snapshot: Awaited<ReturnType<RedisStateStore['snapshot']>> | undefined;
+      for (let i = 0; i < 2_000 && !snapshot; i++) snapshot = await store.snapshot().catch(() => (sleep(10).then(() => undefined)));
+      expect(snapshot?.dailyOrders).toBe(10);
+      await store.close();
+    } finally {
+      await server.stop();
+    }
+  });
+
   it('bad options name the key and connect nothing', async () => {
     await expect(RedisStateStore.open({ url: redis.url, account: 'a{b}', timeoutMs: 100 })).rejects.toThrow(StateConfigError);
     await expect(RedisStateStore.open({ url: redis.url, account: 'a{b}' })).rejects.toThrow(/account/);
