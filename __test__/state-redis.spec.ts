@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StateConfigError, StateUnavailable } from '../ts/state/errors';
-import { RedisStateStore } from '../ts/state/redis-store';
+import { RedisStateStore, type RoundTrip } from '../ts/state/redis-store';
 import type { PlaceRequest } from '../ts/state/store';
 import { RedisServer } from './support/redis-server';
 
@@ -86,7 +86,8 @@ async function fakeRedis(reply: string): Promise<{ close: () => Promise<void>; u
 
 describe('redis store failure model', () => {
   it('an answer slower than timeout_ms is StateUnavailable (timeout); the next call after Redis answers again is granted', async () => {
-    const store = await RedisStateStore.open({ url: redis.url, account: 'slow', timeoutMs: 100 });
+    const samples: RoundTrip[] = [];
+    const store = await RedisStateStore.open({ url: redis.url, account: 'slow', timeoutMs: 100, observe: (sample) => samples.push(sample) });
     const sleeper = new Redis(redis.url);
     await sleeper.ping();
     const blocking = sleeper.call('DEBUG', 'SLEEP', '2'); // the server answers nobody meanwhile
@@ -97,6 +98,12 @@ describe('redis store failure model', () => {
     await blocking;
     sleeper.disconnect();
     expect((await store.reservePlace(order)).ok).toBe(true);
+    // What metrics get: one sample per script call, the timeout counted as such.
+    expect(samples.map((s) => [s.op, s.outcome])).toEqual([
+      ['place', 'timeout'],
+      ['place', 'ok'],
+    ]);
+    expect(samples.every((s) => s.seconds > 0)).toBe(true);
     await store.close();
   });
 

@@ -7,11 +7,12 @@ import { describeZodError } from '../zod-issues';
 import { StateConfigError } from './errors';
 import { FileStateStore } from './file-store';
 import { MemoryStateStore } from './memory-store';
-import { DEFAULT_TIMEOUT_MS, RedisStateStore } from './redis-store';
+import { DEFAULT_TIMEOUT_MS, RedisStateStore, type RoundTrip } from './redis-store';
 import type { RiskStateStore } from './store';
 
 export { StateConfigError, StateLockedError, StateUnavailable } from './errors';
 export type * from './store';
+export type { RoundTrip } from './redis-store';
 
 export const stateConfigSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('memory') }),
@@ -38,7 +39,7 @@ export function parseStateConfig(value: unknown): z.output<typeof stateConfigSch
  * Opens the configured store: the file store takes its lock (StateLockedError naming the holder),
  * the Redis store connects and loads its script (StateUnavailable when Redis does not answer).
  */
-export async function openStateStore(value: unknown, options: { nowMs?: () => number } = {}): Promise<RiskStateStore> {
+export async function openStateStore(value: unknown, options: { nowMs?: () => number; observe?: (sample: RoundTrip) => void } = {}): Promise<RiskStateStore> {
   const config = parseStateConfig(value);
   const clock = options.nowMs ? { nowMs: options.nowMs } : {};
   switch (config.type) {
@@ -52,6 +53,7 @@ export async function openStateStore(value: unknown, options: { nowMs?: () => nu
         account: config.account,
         timeoutMs: config.timeout_ms,
         ...(config.key_prefix === undefined ? {} : { keyPrefix: config.key_prefix }),
+        ...(options.observe ? { observe: options.observe } : {}),
         ...clock,
       });
   }

@@ -43,7 +43,16 @@ const optionsSchema = z.strictObject({
   keyPrefix: z.string().regex(/^[A-Za-z0-9._:-]{0,64}$/, 'expected up to 64 characters of A-Z a-z 0-9 . _ : -').optional(),
   timeoutMs: z.number().int().min(1).max(60_000).optional(),
   nowMs: z.custom<() => number>((value) => typeof value === 'function', 'expected a function').optional(),
+  /** Called after every script call, for the round-trip histogram and error counter. */
+  observe: z.custom<(sample: RoundTrip) => void>((value) => typeof value === 'function', 'expected a function').optional(),
 });
+
+/** One script call as metrics see it: the operation, its round trip, and how it ended. */
+export interface RoundTrip {
+  op: string;
+  seconds: number;
+  outcome: 'ok' | StateUnavailable['why'];
+}
 
 export type RedisStoreOptions = z.infer<typeof optionsSchema>;
 
@@ -74,12 +83,14 @@ export class RedisStateStore implements RiskStateStore {
   private readonly keys: (day: number) => string[];
   private readonly nowMs: () => number;
   private readonly timeoutMs: number;
+  private readonly observe: ((sample: RoundTrip) => void) | undefined;
   /** The last connection error ioredis reported, quoted in StateUnavailable messages. */
   private lastError: string | undefined;
 
   private constructor(options: RedisStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.nowMs = options.nowMs ?? Date.now;
+    this.observe = options.observe;
     const base = `${options.keyPrefix ?? ''}{${options.account}}:`;
     this.keys = (day) =>
       ['breaker', 'exposure', 'reservations', 'leases', 'tokens', 'token-expiries', `orders:${day}`, `cancels:${day}`, 'pnl', 'resting'].map((name) => base + name);
@@ -127,19 +138,28 @@ export class RedisStateStore implements RiskStateStore {
     return new StateUnavailable(why, `risk state store (redis) unavailable: ${detail}${last}`, { cause: error });
   }
 
-  /** One atomic script call. */
+  /** One atomic script call, observed for metrics. */
   private async run(op: string, now: number, args: string[]): Promise<unknown> {
     const keys = this.keys(utcDay(now));
     const argv = [op, String(now), ...args];
+    const started = process.hrtime.bigint();
+    const report = (outcome: RoundTrip['outcome']): void => {
+      this.observe?.({ op, seconds: Number(process.hrtime.bigint() - started) / 1e9, outcome });
+    };
     try {
+      let reply: unknown;
       try {
-        return await this.client.evalsha(SCRIPT_SHA, keys.length, ...keys, ...argv);
+        reply = await this.client.evalsha(SCRIPT_SHA, keys.length, ...keys, ...argv);
       } catch (error) {
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return await this.client.eval(RISK_STATE_LUA, keys.length, ...keys, ...argv);
+        reply = await this.client.eval(RISK_STATE_LUA, keys.length, ...keys, ...argv);
       }
+      report('ok');
+      return reply;
     } catch (error) {
-      throw this.unavailable(error);
+      const unavailable = this.unavailable(error);
+      report(unavailable.why);
+      throw unavailable;
     }
   }
 
