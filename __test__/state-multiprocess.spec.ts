@@ -13,7 +13,7 @@ import { FileStateStore } from '../ts/state/file-store';
 import { RedisStateStore } from '../ts/state/redis-store';
 import type { PlaceRequest, StateSnapshot } from '../ts/state/store';
 import { RedisServer } from './support/redis-server';
-import { Replica, compileWorker } from './support/state-replicas';
+import { Replica, compileWorker, removeWorker } from './support/state-replicas';
 
 const LEASE_MS = 60_000;
 let workerJs: string;
@@ -32,6 +32,7 @@ afterAll(async () => {
   await Promise.all(live.map((replica) => replica.kill9()));
   await redis.stop();
   rmSync(scratch, { recursive: true, force: true });
+  removeWorker(workerJs);
 });
 
 function request(overrides: Partial<PlaceRequest> = {}): PlaceRequest {
