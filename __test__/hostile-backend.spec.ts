@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { BackendError, dispatchToolCall, MockTradingBackend, type OrderAck, type OrderRequest, type SyncOrderOps, type TradingBackend } from '../ts/index';
 import { parseBackendEvent, parseOrderAck } from '../ts/backend-answers';
 import { ack, limit, rejection, setup, T0 } from './harness';
+import { registerSecrets } from '../ts/secrets';
 
 const DIST = join(__dirname, '..', 'dist', 'ts', 'index.js');
 
@@ -210,6 +211,26 @@ describe('the redact hook', () => {
     expect(error.message).toBe('Backend: network: proxy error: Authorization: Bearer [redacted]');
     expect(lines.filter((l) => l.includes('[redacted]')).length).toBeGreaterThanOrEqual(3);
     for (const text of [...lines, outcome.content, error.message]) expect(text).not.toContain(secret);
+  });
+});
+
+describe('redaction by default', () => {
+  it('without a redact option, secrets the process registered and unconfigured Bearer tokens never reach the model or the logs', async () => {
+    const registered = 'venue-secret-5c1e9a7b3d';
+    const unregistered = 'eyJhbGciOiJIUzI1NiJ9.c2VjcmV0.q1w2e3r4';
+    registerSecrets(registered);
+    const { backend } = pulledVenue();
+    Object.defineProperty(backend, 'syncOrders', { value: undefined });
+    backend.getPositions = () => Promise.resolve([]);
+    backend.placeOrder = () => Promise.reject(new BackendError('rejected', `gateway said: key ${registered} refused; Authorization: Bearer ${unregistered}`));
+    const { tools, lines } = setup({ mode: 'Direct', backend, risk: { maxPositionAbs: 10 } });
+    const outcome = await dispatchToolCall(tools.tools, 'place_order', limit('BTC-USDT', 'Buy', 0.1, 19_000));
+    expect(outcome).toMatchObject({ ok: false, code: 'BACKEND_REJECTED' });
+    expect(JSON.parse(outcome.content)).toMatchObject({ message: 'Backend: rejected: gateway said: key [redacted] refused; Authorization: [redacted]' });
+    for (const text of [...lines, outcome.content]) {
+      expect(text).not.toContain(registered.slice(0, 8));
+      expect(text).not.toContain(unregistered.slice(0, 8));
+    }
   });
 });
 

@@ -14,6 +14,7 @@ import type { GuardState } from './native/index';
 import type { ParsedToolsOptions } from './tool-options';
 import type { ToolCallResult } from './tools';
 import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
+import { scrubSecrets } from './secrets';
 
 /** What a promise rejects with: an Error, as thrown when it is one (native and backend errors are). */
 function asError(error: unknown): Error {
@@ -49,14 +50,14 @@ export class GuardedTools {
   private readonly dailyCounts: DailyCountsFile | undefined;
   /** Client id of the order being handed to the backend (only during that synchronous call). */
   private placingClientId: string | undefined;
-  private readonly redact: ((text: string) => string) | undefined;
+  private readonly redact: (text: string) => string;
 
   constructor(o: ParsedToolsOptions) {
     this.backend = o.backend;
     this.metrics = o.metrics ?? new TradingMetrics();
     this.logger = o.logger ?? jsonLineLogger();
     this.mode = o.mode;
-    this.redact = o.redact;
+    this.redact = o.redact ?? scrubSecrets;
     this.deadlines = new DeadlineRace(
       o.backendTimeoutMs,
       () => new BackendError('timeout', `${o.backend.name} did not answer within ${o.backendTimeoutMs} ms`),
@@ -175,7 +176,6 @@ export class GuardedTools {
 
   /** Text that came from a backend, with the configured secrets removed. */
   private backendText(text: string): string {
-    if (this.redact === undefined) return text;
     try {
       return this.redact(text);
     } catch {

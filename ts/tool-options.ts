@@ -48,7 +48,9 @@ export const optionsSchema = z.strictObject({
   dailyCountsFile: z.string().min(1).optional(),
   /**
    * Applied to every message that comes from a backend (its errors, its unusable answers) before
-   * it reaches the model, the logs or the audit: removes secrets a venue or proxy echoed.
+   * it reaches the model, the logs or the audit: removes secrets a venue or proxy echoed. By default
+   * the process's scrubber (`scrubSecrets`: every secret a config, an exchange backend or a provider
+   * registered, plus credential-shaped values such as `Bearer …`).
    */
   redact: z.custom<(text: string) => string>((value) => typeof value === 'function', 'redact must be a function').optional(),
 });
