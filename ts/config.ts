@@ -61,6 +61,17 @@ const riskSchema = z.strictObject({
   max_position_abs: z.number().finite().nonnegative().optional(),
   max_daily_orders: count().optional(),
   max_daily_cancels: count().optional(),
+  // Market-access controls (issue 16; README "What the chain guarantees").
+  max_order_quantity: z.number().finite().nonnegative().optional(),
+  min_order_notional: z.number().finite().nonnegative().optional(),
+  price_collar_bps: z.number().finite().nonnegative().optional(),
+  max_reference_age_ms: duration(0).optional(),
+  max_open_orders: count().optional(),
+  duplicate_window_ms: duration(0).optional(),
+  max_orders_per_second: count().optional(),
+  max_orders_per_minute: count().optional(),
+  self_trade_prevention: z.literal('reject').optional(),
+  max_daily_loss: z.number().finite().nonnegative().optional(),
   /** Live runs keep today's order and cancel counts here across restarts (`none` to keep them in memory only). */
   daily_counts_file: z.string().min(1).default('daily-counts.json'),
 });
@@ -279,6 +290,16 @@ export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOp
     maxPositionAbs: config.risk.max_position_abs,
     maxDailyOrders: config.risk.max_daily_orders,
     maxDailyCancels: config.risk.max_daily_cancels,
+    maxOrderQuantity: config.risk.max_order_quantity,
+    minOrderNotional: config.risk.min_order_notional,
+    priceCollarBps: config.risk.price_collar_bps,
+    maxReferenceAgeMs: config.risk.max_reference_age_ms,
+    maxOpenOrders: config.risk.max_open_orders,
+    duplicateWindowMs: config.risk.duplicate_window_ms,
+    maxOrdersPerSecond: config.risk.max_orders_per_second,
+    maxOrdersPerMinute: config.risk.max_orders_per_minute,
+    selfTradePrevention: config.risk.self_trade_prevention,
+    maxDailyLoss: config.risk.max_daily_loss,
   };
   const gate: GateOptions =
     config.gate.type === 'RejectionCircuitBreaker'

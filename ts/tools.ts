@@ -71,6 +71,17 @@ const riskOptionsSchema = z.strictObject({
   maxPositionAbs: z.number().finite().nonnegative().optional(),
   maxDailyOrders: z.number().int().nonnegative().max(0xffff_ffff).optional(),
   maxDailyCancels: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  // Market-access controls (issue 16): each optional, each refuses with source RiskLimits.
+  maxOrderQuantity: z.number().finite().nonnegative().optional(),
+  minOrderNotional: z.number().finite().nonnegative().optional(),
+  priceCollarBps: z.number().finite().nonnegative().optional(),
+  maxReferenceAgeMs: z.number().int().nonnegative().optional(),
+  maxOpenOrders: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  duplicateWindowMs: z.number().int().nonnegative().optional(),
+  maxOrdersPerSecond: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  maxOrdersPerMinute: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  selfTradePrevention: z.literal('reject').optional(),
+  maxDailyLoss: z.number().finite().nonnegative().optional(),
 });
 
 const gateOptionsSchema = z.discriminatedUnion('type', [
@@ -184,7 +195,7 @@ class GuardedTools {
       () => new BackendError('timeout', `${o.backend.name} did not answer within ${o.backendTimeoutMs} ms`),
     );
     const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
-    this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker');
+    this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker') || o.risk.maxDailyLoss !== undefined;
     this.guard = new NativeGuardHandle(
       {
         mode: o.mode,
@@ -194,6 +205,16 @@ class GuardedTools {
         maxPositionAbs: o.risk.maxPositionAbs,
         maxDailyOrders: o.risk.maxDailyOrders,
         maxDailyCancels: o.risk.maxDailyCancels,
+        maxOrderQuantity: o.risk.maxOrderQuantity,
+        minOrderNotional: o.risk.minOrderNotional,
+        priceCollarBps: o.risk.priceCollarBps,
+        maxReferenceAgeMs: o.risk.maxReferenceAgeMs,
+        maxOpenOrders: o.risk.maxOpenOrders,
+        duplicateWindowMs: o.risk.duplicateWindowMs,
+        maxOrdersPerSecond: o.risk.maxOrdersPerSecond,
+        maxOrdersPerMinute: o.risk.maxOrdersPerMinute,
+        selfTradePrevention: o.risk.selfTradePrevention,
+        maxDailyLoss: o.risk.maxDailyLoss,
         gates,
         confirmTtlMs: o.confirmTtlMs,
         maxArgsBytes: o.maxArgsBytes,
@@ -560,6 +581,8 @@ class GuardedTools {
       let openSellQuantity = 0;
       for (const order of openOrders) {
         if (order.symbol !== symbol) continue;
+        // The snapshot teaches the resting orders too: max_open_orders and self-trade prevention count them.
+        this.guard.learnOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
         if (order.side === 'Buy') openBuyQuantity += order.remaining;
         else openSellQuantity += order.remaining;
       }

@@ -1,7 +1,7 @@
 //! The guard: one call decides a tool call, one more records its outcome (SPEC §1-§5, §7).
 //!
 //! Chain order for orders: Arguments -> SafetyMode -> RiskGate (an open gate blocks outright) ->
-//! RiskLimits -> RiskGate (a HalfOpen breaker's one trial, and the pass that clears the streak:
+//! RiskLimits (static limits, then the market-access controls of `controls`) -> RiskGate (a HalfOpen breaker's one trial, and the pass that clears the streak:
 //! only for an order that is sent, or a DryRun order; never for a TwoPhase proposal) -> reservation.
 //! One chain (`check_order`) serves `place_order` and `replace_order`; each adds only what is its
 //! own (a new order's daily slot and client id; a replace's known order and growth).
@@ -31,6 +31,7 @@ use axon_metrics::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, Sta
 
 use crate::args::{self, OrderType, Side, TimeInForce};
 use crate::clock::Clock;
+use crate::controls::{ControlOrder, Controls, ControlsConfig, Reference, Taken};
 use axon_feed::MarketFeed;
 use crate::gate::{BreakerState, GateChain, GateConfig};
 use axon_json::{push_integer, push_json_number, push_json_str};
@@ -98,6 +99,8 @@ impl ToolKind {
 pub struct GuardConfig {
     pub mode: SafetyMode,
     pub limits: RiskLimits,
+    /// The market-access controls (see `controls`).
+    pub controls: ControlsConfig,
     pub gates: Vec<GateConfig>,
     pub backend: BackendLabel,
     pub confirm_ttl_ms: i64,
@@ -112,6 +115,7 @@ impl Default for GuardConfig {
         Self {
             mode: SafetyMode::DryRun,
             limits: RiskLimits::default(),
+            controls: ControlsConfig::default(),
             gates: Vec::new(),
             backend: BackendLabel::Mock,
             confirm_ttl_ms: DEFAULT_TOKEN_TTL_MS,
@@ -246,6 +250,8 @@ struct MarketState {
     open_sell: f64,
     /// `None`: pushed by the backend (live, never stale); `Some(t)`: fetched at `t`.
     fetched_at_ms: Option<i64>,
+    /// When the guard stored `price` (pushed, fetched or a ticker update): the reference's age.
+    price_at_ms: i64,
     known: bool,
     inflight_buy: f64,
     inflight_sell: f64,
@@ -266,6 +272,7 @@ impl Default for MarketState {
             open_buy: 0.0,
             open_sell: 0.0,
             fetched_at_ms: None,
+            price_at_ms: i64::MIN,
             known: false,
             inflight_buy: 0.0,
             inflight_sell: 0.0,
@@ -331,6 +338,8 @@ struct Inflight {
     cancel_day: Option<i64>,
     /// What the order cache learns on success.
     learn: Learn,
+    /// What the market-access controls took for it.
+    controls: Taken,
 }
 
 #[derive(Debug, Clone)]
@@ -356,6 +365,7 @@ struct ChainOrder<'a> {
     market: Option<u32>,
     symbol: &'a str,
     side: Side,
+    order_type: OrderType,
     /// Quantity and price the notional limit values (price NaN: none known).
     quantity: f64,
     price: f64,
@@ -395,9 +405,13 @@ pub struct Guard {
     /// Pushed market data in shared memory (see `axon_feed`), and the version last taken per slot.
     feed: Option<MarketFeed>,
     feed_seen: Vec<f64>,
+    /// When each feed row was last looked at: a row found changed was written after that time, so
+    /// its price is stamped with it (its age is never understated).
+    feed_checked_ms: Vec<i64>,
     orders: HashMap<String, KnownOrder>,
     daily_orders: DailyCounter,
     daily_cancels: DailyCounter,
+    controls: Controls,
     gates: GateChain,
     tokens: TokenStore,
     slots: Vec<Slot>,
@@ -412,6 +426,7 @@ pub struct Guard {
 impl Guard {
     pub fn new(config: GuardConfig, clock: Arc<dyn Clock>, metrics: Arc<TradingMetrics>) -> Result<Self, GuardError> {
         config.limits.validate().map_err(GuardError::InvalidConfig)?;
+        config.controls.validate().map_err(GuardError::InvalidConfig)?;
         for gate in &config.gates {
             gate.validate().map_err(GuardError::InvalidConfig)?;
         }
@@ -434,9 +449,11 @@ impl Guard {
             market: Vec::new(),
             feed: None,
             feed_seen: Vec::new(),
+            feed_checked_ms: Vec::new(),
             orders: HashMap::new(),
             daily_orders: DailyCounter::default(),
             daily_cancels: DailyCounter::default(),
+            controls: Controls::new(config.controls.clone(), config.market_data_max_age_ms),
             slots: Vec::with_capacity(64),
             free_slots: Vec::with_capacity(64),
             id_prefix: prefix.iter().map(|b| format!("{b:02x}")).collect(),
@@ -534,6 +551,7 @@ impl Guard {
         let slots = if self.dynamic_symbols { MAX_DYNAMIC_SYMBOLS } else { self.symbols.len() };
         if self.feed.is_none() {
             self.feed_seen = vec![0.0; slots];
+            self.feed_checked_ms = vec![i64::MIN; slots];
         }
         self.feed.get_or_insert_with(|| MarketFeed::new(slots)).clone()
     }
@@ -543,7 +561,11 @@ impl Guard {
     fn pull_feed(&mut self, index: u32) {
         let Some(feed) = &self.feed else { return };
         let i = index as usize;
-        if i >= feed.slots() || feed.version(i) == self.feed_seen[i] {
+        if i >= feed.slots() {
+            return;
+        }
+        let written_after = std::mem::replace(&mut self.feed_checked_ms[i], self.clock.now_ms());
+        if feed.version(i) == self.feed_seen[i] {
             return;
         }
         let row = feed.row(i);
@@ -555,15 +577,20 @@ impl Guard {
             open_sell_quantity: row.open_sell,
         };
         match validate_market(&self.symbols[i], update) {
-            Ok(price) => self.store_market(index, price, update, true),
+            Ok(price) => {
+                self.store_market(index, price, update, true);
+                self.market[i].price_at_ms = written_after;
+            }
             Err(_) => self.market[i].forget(),
         }
     }
 
     fn store_market(&mut self, index: u32, price: f64, update: MarketUpdate, pushed: bool) {
-        let fetched_at_ms = if pushed { None } else { Some(self.clock.now_ms()) };
+        let now = self.clock.now_ms();
+        let fetched_at_ms = if pushed { None } else { Some(now) };
         let state = &mut self.market[index as usize];
         state.price = price;
+        state.price_at_ms = now;
         state.position = update.position;
         state.open_buy = update.open_buy_quantity;
         state.open_sell = update.open_sell_quantity;
@@ -574,6 +601,7 @@ impl Guard {
             state.uncertain_buy = 0.0;
             state.uncertain_sell = 0.0;
             state.must_fetch = false;
+            self.controls.on_fetched(index);
         }
     }
 
@@ -593,7 +621,10 @@ impl Guard {
         }
         if let Some(index) = self.tradable(symbol) {
             self.pull_feed(index);
-            self.market[index as usize].price = price;
+            let now = self.clock.now_ms();
+            let state = &mut self.market[index as usize];
+            state.price = price;
+            state.price_at_ms = now;
         }
         Ok(())
     }
@@ -602,18 +633,33 @@ impl Guard {
     pub fn learn_order(&mut self, order_id: &str, symbol: &str, side: Side, price: f64, remaining: f64) {
         let Some(index) = self.tradable(symbol) else { return };
         if !(remaining > 0.0 && remaining.is_finite()) {
-            self.orders.remove(order_id);
+            self.remove_order(order_id);
             return;
         }
-        if self.orders.len() >= MAX_KNOWN_ORDERS && !self.orders.contains_key(order_id) {
-            // A cache: anything evicted is fetched again on demand.
-            self.orders.clear();
-        }
-        self.orders.insert(order_id.to_owned(), KnownOrder { symbol: index, side, price, remaining });
+        self.insert_order(order_id, KnownOrder { symbol: index, side, price, remaining });
     }
 
     pub fn forget_order(&mut self, order_id: &str) {
-        self.orders.remove(order_id);
+        self.remove_order(order_id);
+    }
+
+    /// The order cache changes only here, so the open-order counts of `controls` follow it.
+    fn insert_order(&mut self, order_id: &str, order: KnownOrder) {
+        if self.orders.len() >= MAX_KNOWN_ORDERS && !self.orders.contains_key(order_id) {
+            // A cache: anything evicted is fetched again on demand.
+            self.orders.clear();
+            self.controls.on_resting_cleared();
+        }
+        if let Some(old) = self.orders.insert(order_id.to_owned(), order) {
+            self.controls.on_resting_removed(&old);
+        }
+        self.controls.on_resting_added(&order);
+    }
+
+    fn remove_order(&mut self, order_id: &str) {
+        if let Some(old) = self.orders.remove(order_id) {
+            self.controls.on_resting_removed(&old);
+        }
     }
 
     pub fn known_order(&self, order_id: &str) -> Option<KnownOrder> {
@@ -623,6 +669,18 @@ impl Guard {
     pub fn update_daily_pnl(&mut self, daily_pnl: f64) {
         let now = self.clock.now_ms();
         self.gates.update_pnl(now, daily_pnl);
+        self.controls.update_daily_pnl(now, daily_pnl);
+    }
+
+    /// `max_daily_loss` is reached (`None` when it is not configured).
+    pub fn loss_breaker_open(&mut self) -> Option<bool> {
+        let now = self.clock.now_ms();
+        self.controls.loss_breaker_open(now)
+    }
+
+    /// Open orders counted against `max_open_orders` on `symbol` (resting, in flight, unknown outcome).
+    pub fn open_orders(&self, symbol: &str) -> u64 {
+        self.find_symbol(symbol).map_or(0, |i| self.controls.open_orders(i))
     }
 
     pub fn reset_gate(&mut self) {
@@ -694,6 +752,7 @@ impl Guard {
                         order_day: None,
                         cancel_day: None,
                         learn: Learn::Nothing,
+                        controls: Taken::default(),
                     });
                     Decision::Send { ticket, action: Action::Query { symbol: a.symbol.map(|s| s.into_owned()) } }
                 }
@@ -710,12 +769,15 @@ impl Guard {
         };
         let market = self.tradable(&a.symbol);
         let limits = &self.config.limits;
-        let needs_price = a.order_type == OrderType::Market && limits.max_order_notional.is_some();
+        let controls = &self.config.controls;
+        let needs_price = (a.order_type == OrderType::Market && (limits.max_order_notional.is_some() || controls.min_order_notional.is_some()))
+            || controls.needs_reference();
         let needs_position = limits.max_position_abs.is_some();
         if let Some(index) = market {
             self.pull_feed(index);
             let state = &self.market[index as usize];
-            if !refreshed && (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms) {
+            let unusable = (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms);
+            if !refreshed && (unusable || self.controls.reference_stale(state.price_at_ms, now)) {
                 return Decision::NeedMarket { symbol: a.symbol.into_owned() };
             }
         }
@@ -729,6 +791,7 @@ impl Guard {
             market,
             symbol: &a.symbol,
             side: a.side,
+            order_type: a.order_type,
             quantity: a.quantity,
             price,
             no_price: NoPrice::MarketOrder,
@@ -754,6 +817,7 @@ impl Guard {
         };
         self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
         self.market[index as usize].add_inflight(a.side, a.quantity);
+        let taken = self.controls.on_send_order(&control_order(index, &a.symbol, a.side, a.order_type, a.quantity, a.price, true), now);
         let client_order_id = match &a.client_order_id {
             Some(id) => id.clone().into_owned(),
             None => {
@@ -786,6 +850,7 @@ impl Guard {
             } else {
                 Learn::Resting(KnownOrder { symbol: index, side: order.side, price: learn_price, remaining: order.quantity })
             },
+            controls: taken,
         });
         Decision::Send { ticket, action: Action::Place(order) }
     }
@@ -803,6 +868,9 @@ impl Guard {
             let r = limits::daily_cancels_rejection(would_be, limit.unwrap_or(0));
             return self.reject_without_breaker(TOOL, side, r, started);
         }
+        if let Err(r) = self.controls.check_rate(now) {
+            return self.reject_without_breaker(TOOL, side, r, started);
+        }
         if self.config.mode == SafetyMode::DryRun {
             let symbol = known.map(|o| self.symbols[o.symbol as usize].to_string());
             let ack = self.ack_json_with_id(&a.order_id, symbol.as_deref(), known.map(|o| o.side), known.map(|o| o.remaining), DoneStatus::DryRun.as_str(), now, None);
@@ -812,6 +880,7 @@ impl Guard {
             Ok(day) => day,
             Err(would_be) => return self.reject_without_breaker(TOOL, side, limits::daily_cancels_rejection(would_be, limit.unwrap_or(0)), started),
         };
+        self.controls.on_send_other(now);
         let order_id = a.order_id.into_owned();
         let ticket = self.open_ticket(Inflight {
             tool: TOOL,
@@ -821,6 +890,7 @@ impl Guard {
             order_day: None,
             cancel_day: Some(cancel_day),
             learn: Learn::Forget(order_id.clone()),
+            controls: Taken::default(),
         });
         Decision::Send { ticket, action: Action::Cancel { order_id } }
     }
@@ -838,9 +908,11 @@ impl Guard {
             let r = Rejection::new(Source::Backend, Code::BackendRejected, format!("order '{}' is not an open order", a.order_id));
             return self.reject(TOOL, SideLabel::None, r, started);
         };
-        let needs_position = self.config.limits.max_position_abs.is_some();
+        let needs_market = self.config.limits.max_position_abs.is_some() || self.config.controls.needs_reference();
         self.pull_feed(order.symbol);
-        if !refreshed && needs_position && !self.market[order.symbol as usize].fresh(now, self.config.market_data_max_age_ms) {
+        let state = &self.market[order.symbol as usize];
+        let unusable = needs_market && !state.fresh(now, self.config.market_data_max_age_ms);
+        if !refreshed && (unusable || self.controls.reference_stale(state.price_at_ms, now)) {
             return Decision::NeedMarket { symbol: self.symbols[order.symbol as usize].to_string() };
         }
         let new_price = a.price.unwrap_or(order.price);
@@ -854,6 +926,7 @@ impl Guard {
             market: Some(order.symbol),
             symbol: &symbol,
             side: order.side,
+            order_type: OrderType::Limit,
             quantity: new_quantity,
             price: new_price,
             no_price: NoPrice::Replace(&a.order_id),
@@ -869,6 +942,7 @@ impl Guard {
             return self.propose(TOOL, side, bound(), AckId::Given(&a.order_id), Some(&symbol), order.side, new_quantity, now, started);
         }
         self.market[order.symbol as usize].add_inflight(order.side, growth);
+        self.controls.on_send_other(now);
         let order_id = a.order_id.into_owned();
         let ticket = self.open_ticket(Inflight {
             tool: TOOL,
@@ -878,6 +952,7 @@ impl Guard {
             order_day: None,
             cancel_day: None,
             learn: Learn::Replaced(order_id.clone(), KnownOrder { price: new_price, remaining: new_quantity, ..order }),
+            controls: Taken::default(),
         });
         Decision::Send { ticket, action: Action::Replace { order_id, price: a.price, quantity: a.quantity } }
     }
@@ -885,7 +960,7 @@ impl Guard {
     /// The chain an order passes, the same for a new order and a replace (as a risk engine shares
     /// its checks between submit and modify): SafetyMode (a confirmation redeems its token) ->
     /// RiskGate (an open gate blocks outright) -> RiskLimits (symbol, notional, position, daily
-    /// orders for a new order) -> RiskGate (the breaker's trial and pass, see [`Guard::pass_gates`]).
+    /// orders for a new order, then the market-access controls of `controls`) -> RiskGate (the breaker's trial and pass, see [`Guard::pass_gates`]).
     /// Returns whether the order is sent (Direct, or a confirmed TwoPhase order) and its market
     /// slot, or the rejection.
     fn check_order(&mut self, o: &ChainOrder<'_>, token: Option<&str>, bound: impl Fn() -> PendingOrder, now: i64, started: Instant) -> Result<(bool, u32), Decision> {
@@ -936,6 +1011,13 @@ impl Guard {
                 let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
                 return Err(self.reject(o.tool, side, r, started));
             }
+        }
+        let state = &self.market[index as usize];
+        let reference = Reference { price: state.price, stored_at_ms: state.price_at_ms };
+        let limit_price = if o.order_type == OrderType::Limit { Some(o.price) } else { None };
+        let control = control_order(index, o.symbol, o.side, o.order_type, o.quantity, limit_price, o.new_order);
+        if let Err(r) = self.controls.check(&control, reference, &self.orders, now) {
+            return Err(self.reject(o.tool, side, r, started));
         }
 
         // RiskGate: the breaker's trial and its pass (an unconfirmed proposal is neither).
@@ -1002,6 +1084,11 @@ impl Guard {
                 state.add_uncertain(side, quantity);
             }
         }
+        if let Outcome::Failed { kind, .. } = outcome {
+            self.controls.settle(inflight.controls, definite_failure(kind), !definite_failure(kind));
+        } else {
+            self.controls.settle(inflight.controls, false, false);
+        }
         let label = inflight.tool.label();
         self.metrics.observe_duration(label, elapsed_seconds);
         match outcome {
@@ -1059,15 +1146,15 @@ impl Guard {
     fn learn_from_ack(&mut self, learn: &Learn, order_id: &str, status: AckStatus) {
         match learn {
             Learn::Resting(known) if matches!(status, AckStatus::New | AckStatus::PartiallyFilled) => {
-                self.orders.insert(order_id.to_owned(), *known);
+                self.insert_order(order_id, *known);
             }
             Learn::Forget(old_id) => {
-                self.orders.remove(old_id);
+                self.remove_order(old_id);
             }
             Learn::Replaced(old_id, known) => {
-                self.orders.remove(old_id);
+                self.remove_order(old_id);
                 if !matches!(status, AckStatus::Filled | AckStatus::Cancelled) {
-                    self.orders.insert(order_id.to_owned(), *known);
+                    self.insert_order(order_id, *known);
                 }
             }
             Learn::Resting(_) | Learn::Nothing => {}
@@ -1223,6 +1310,10 @@ fn position_check(limits: &RiskLimits, state: &MarketState, symbol: &str, side: 
         return Err(Rejection::new(Source::RiskLimits, Code::MaxPositionAbs, format!("position of '{symbol}' is unknown, so max_position_abs cannot be checked")));
     }
     limits::check_position(limits, state.exposure(side), delta)
+}
+
+fn control_order<'a>(market: u32, symbol: &'a str, side: Side, order_type: OrderType, quantity: f64, limit_price: Option<f64>, new_order: bool) -> ControlOrder<'a> {
+    ControlOrder { market, symbol, side, order_type, quantity, limit_price, new_order }
 }
 
 fn side_label(side: Side) -> SideLabel {
