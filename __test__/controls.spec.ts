@@ -3,6 +3,11 @@
 // naming the numbers), the collar with a stale and a missing reference, the open-order count and
 // the throttle exact under 1,000 concurrent calls on a held venue, the daily loss across UTC
 // midnight, and an LLM loop that repeats one order 20 times after timeouts placing it once.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
 import { AgentLoop } from '../ts/agent/loop';
@@ -14,7 +19,7 @@ import { ack, DAY_MS, limit, market, rejection, setup, T0 } from './harness';
 
 type Refusal = [code: string, message: string];
 
-async function refusal(tools: TradingTools, args: string, tool: 'placeOrder' | 'cancelOrder' = 'placeOrder'): Promise<Refusal> {
+async function refusal(tools: TradingTools, args: string, tool: 'placeOrder' | 'cancelOrder' | 'replaceOrder' = 'placeOrder'): Promise<Refusal> {
   const error = await rejection(tools[tool], args);
   expect(error.source).toBe('RiskLimits');
   return [error.code, error.message];
@@ -108,6 +113,23 @@ describe('price collar', () => {
     expect(await refusal(tools, limit('SOL-USDT', 'Buy', 1, 10))).toEqual(['NO_REFERENCE_PRICE', "RiskLimits: no reference price for 'SOL-USDT' to check the price collar"]);
     expect(backend.calls.placeOrder).toBe(3);
     expect(backend.calls.getReferencePrice).toBeGreaterThanOrEqual(3); // two failed refreshes, one that worked
+  });
+});
+
+describe('replace_order passes the same controls', () => {
+  it('a replace outside the collar, over the quantity or past the throttle is refused; one within passes', async () => {
+    const { tools, backend } = setup({ mode: 'Direct', risk: { priceCollarBps: 100, maxOrderQuantity: 1, maxOrdersPerSecond: 3 } });
+    const placed = await ack(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.5, 19_900));
+    const id = placed.order_id as string;
+    expect(await refusal(tools, `{"order_id":"${id}","price":19799}`, 'replaceOrder')).toEqual([
+      'PRICE_COLLAR',
+      'RiskLimits: limit price 19799 is 100.5 bps from reference price 20000, price_collar_bps 100',
+    ]);
+    expect((await refusal(tools, `{"order_id":"${id}","quantity":1.01}`, 'replaceOrder'))[0]).toBe('MAX_ORDER_QUANTITY');
+    expect((await ack(tools.replaceOrder, `{"order_id":"${id}","price":19800}`)).status).toBe('Replaced');
+    await ack(tools.cancelOrder, `{"order_id":"${backend.openOrders()[0]?.orderId as string}"}`); // the third send
+    expect((await refusal(tools, limit('BTC-USDT', 'Buy', 0.5, 19_900)))[0]).toBe('RATE_LIMITED');
+    expect(backend.calls.placeOrder).toBe(1);
   });
 });
 
@@ -318,6 +340,17 @@ max_daily_loss = 2500.0
     expect(activeLimits(config)).toBe(
       'max_order_quantity=2.5, min_order_notional=10, price_collar_bps=150, max_reference_age_ms=3000, max_open_orders=20, duplicate_window_ms=30000, max_orders_per_second=5, max_orders_per_minute=100, self_trade_prevention=reject, max_daily_loss=2500',
     );
+  });
+
+  it('the real program\'s --self-check prints the active limits on one line', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'axon-controls-')), 'controls.toml');
+    writeFileSync(file, text);
+    const cli = join(__dirname, '..', 'dist', 'ts', 'cli.js');
+    const result = spawnSync(process.execPath, [cli, '--self-check', '--config', file], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+    expect(result.stdout).toContain(
+      'ok   risk limits: max_order_quantity=2.5, min_order_notional=10, price_collar_bps=150, max_reference_age_ms=3000, max_open_orders=20, duplicate_window_ms=30000, max_orders_per_second=5, max_orders_per_minute=100, self_trade_prevention=reject, max_daily_loss=2500',
+    );
+    expect(result.status).toBe(0);
   });
 
   it('a bad value is refused naming the key', () => {
