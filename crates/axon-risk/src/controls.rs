@@ -667,6 +667,34 @@ mod tests {
     }
 
     #[test]
+    fn a_feed_row_is_as_old_as_the_last_look_before_it_changed() {
+        use crate::{Decision, SafetyMode, ToolKind};
+        use std::sync::Arc;
+        let clock = crate::ManualClock::new(T0);
+        let controls = ControlsConfig { price_collar_bps: Some(100.0), max_reference_age_ms: Some(1_000), ..Default::default() };
+        let config = crate::GuardConfig { mode: SafetyMode::DryRun, controls, ..Default::default() };
+        let mut guard = crate::Guard::new(config, Arc::new(clock.clone()), Arc::new(axon_metrics::TradingMetrics::new())).expect("valid");
+        let slot = guard.market_slot("BTC-USDT").expect("tradable") as usize;
+        let feed = guard.market_feed();
+        feed.push(slot, Some(100.0), 0.0, 0.0, 0.0);
+        // Never looked at before: the row's age is unknown, so the guard asks for a fresh snapshot.
+        assert!(matches!(guard.decide(ToolKind::PlaceOrder, ORDER, false), Decision::NeedMarket { .. }));
+        guard.update_market("BTC-USDT", crate::MarketUpdate { reference_price: Some(100.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 }, false).expect("valid");
+        assert!(matches!(guard.decide(ToolKind::PlaceOrder, ORDER, true), Decision::Done { .. }));
+        // Written some time after that look (at T0 + 1,500 or at T0: the guard cannot tell), read at
+        // T0 + 1,500: counted from T0, so too old for the collar.
+        feed.push(slot, Some(100.5), 0.0, 0.0, 0.0);
+        clock.set(T0 + 1_500);
+        assert!(matches!(guard.decide(ToolKind::PlaceOrder, ORDER, false), Decision::NeedMarket { .. }));
+        let Decision::Rejected(r) = guard.decide(ToolKind::PlaceOrder, ORDER, true) else { panic!("refused") };
+        assert_eq!(r.message, "RiskLimits: reference price 100.5 of 'BTC-USDT' is 1500 ms old, max_reference_age_ms 1000");
+        // Looked at again now and unchanged since: no newer write, but its age is still the first look's.
+        clock.set(T0 + 1_600);
+        let Decision::Rejected(r) = guard.decide(ToolKind::PlaceOrder, ORDER, true) else { panic!("refused") };
+        assert_eq!(r.code, Code::StaleReferencePrice);
+    }
+
+    #[test]
     fn bad_config_names_the_key() {
         let bad = ControlsConfig { price_collar_bps: Some(-1.0), ..Default::default() };
         assert_eq!(bad.validate(), Err("risk.price_collar_bps must be a finite number >= 0, got -1".to_owned()));
