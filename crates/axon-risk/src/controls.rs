@@ -156,7 +156,8 @@ impl OpenCounts {
 
 const MINUTE_MS: i64 = 60_000;
 const SECOND_MS: i64 = 1_000;
-/// Previous orders kept before expired ones are swept (the window decides what counts, not this).
+/// Previous orders kept before expired ones are first swept (the window decides what counts, not
+/// this); after a sweep the next one waits for twice what is left, so sweeping stays amortized O(1).
 const RECENT_SWEEP_AT: usize = 4_096;
 
 #[derive(Debug)]
@@ -165,6 +166,7 @@ pub struct Controls {
     reference_max_age_ms: i64,
     open: Vec<OpenCounts>,
     recent: HashMap<OrderKey, i64>,
+    recent_sweep_at: usize,
     /// Send times within the widest throttle window, oldest first.
     sends: VecDeque<i64>,
     loss_day: i64,
@@ -178,6 +180,7 @@ impl Controls {
             config,
             open: Vec::new(),
             recent: HashMap::new(),
+            recent_sweep_at: RECENT_SWEEP_AT,
             sends: VecDeque::new(),
             loss_day: i64::MIN,
             daily_pnl: 0.0,
@@ -386,8 +389,9 @@ impl Controls {
             taken.open_order = Some(o.market);
         }
         if let Some(window) = self.config.duplicate_window_ms {
-            if self.recent.len() >= RECENT_SWEEP_AT {
+            if self.recent.len() >= self.recent_sweep_at {
                 self.recent.retain(|_, &mut sent_at| now - sent_at < window);
+                self.recent_sweep_at = RECENT_SWEEP_AT.max(2 * self.recent.len());
             }
             let key = OrderKey::of(o);
             self.recent.insert(key, now);
@@ -584,6 +588,21 @@ mod tests {
         let again = c.on_send_order(&order(2.0, None), T0);
         c.settle(again, true, false);
         assert!(c.check(&order(2.0, None), fresh(1.0), &none, T0 + 1).is_ok(), "a rejected order never existed");
+    }
+
+    #[test]
+    fn sweeping_previous_orders_drops_only_expired_ones() {
+        let mut c = controls(ControlsConfig { duplicate_window_ms: Some(1_000), ..Default::default() });
+        let none = HashMap::new();
+        for i in 0..5_000 {
+            c.on_send_order(&order(1.0 + f64::from(i), Some(1.0)), T0);
+        }
+        assert_eq!(code(c.check(&order(1.0, Some(1.0)), fresh(1.0), &none, T0 + 999)), Code::DuplicateOrder, "kept through the sweep at 4,096");
+        for i in 0..5_000 {
+            c.on_send_order(&order(1.0 + f64::from(i), Some(2.0)), T0 + 1_000);
+        }
+        assert!(c.recent.len() < 10_000, "the first 5,000 expired and were swept");
+        assert!(c.check(&order(1.0, Some(1.0)), fresh(1.0), &none, T0 + 1_000).is_ok());
     }
 
     #[test]
