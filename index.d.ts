@@ -211,6 +211,17 @@ export interface GuardOptions {
   maxPositionAbs?: number
   maxDailyOrders?: number
   maxDailyCancels?: number
+  maxOrderQuantity?: number
+  minOrderNotional?: number
+  priceCollarBps?: number
+  maxReferenceAgeMs?: number
+  maxOpenOrders?: number
+  duplicateWindowMs?: number
+  maxOrdersPerSecond?: number
+  maxOrdersPerMinute?: number
+  /** `reject` (the only mode): refuse an order that would cross this account's own resting order. */
+  selfTradePrevention?: string
+  maxDailyLoss?: number
   gates?: Array<GateOptions>
   /** Metrics label: `mock` | `exchange` | `oms` | `backtest` | `other`. */
   backend: string

@@ -61,6 +61,17 @@ const riskSchema = z.strictObject({
   max_position_abs: z.number().nonnegative().optional(),
   max_daily_orders: count().optional(),
   max_daily_cancels: count().optional(),
+  // Market-access controls (issue 16; README "What the chain guarantees").
+  max_order_quantity: z.number().nonnegative().optional(),
+  min_order_notional: z.number().nonnegative().optional(),
+  price_collar_bps: z.number().nonnegative().optional(),
+  max_reference_age_ms: duration(0).optional(),
+  max_open_orders: count().optional(),
+  duplicate_window_ms: duration(0).optional(),
+  max_orders_per_second: count().optional(),
+  max_orders_per_minute: count().optional(),
+  self_trade_prevention: z.literal('reject').optional(),
+  max_daily_loss: z.number().nonnegative().optional(),
   /** Live runs keep today's order and cancel counts here across restarts (`none` to keep them in memory only). */
   daily_counts_file: z.string().min(1).default('daily-counts.json'),
 });
@@ -289,6 +300,16 @@ export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOp
     ...(r.max_position_abs === undefined ? {} : { maxPositionAbs: r.max_position_abs }),
     ...(r.max_daily_orders === undefined ? {} : { maxDailyOrders: r.max_daily_orders }),
     ...(r.max_daily_cancels === undefined ? {} : { maxDailyCancels: r.max_daily_cancels }),
+    ...(r.max_order_quantity === undefined ? {} : { maxOrderQuantity: r.max_order_quantity }),
+    ...(r.min_order_notional === undefined ? {} : { minOrderNotional: r.min_order_notional }),
+    ...(r.price_collar_bps === undefined ? {} : { priceCollarBps: r.price_collar_bps }),
+    ...(r.max_reference_age_ms === undefined ? {} : { maxReferenceAgeMs: r.max_reference_age_ms }),
+    ...(r.max_open_orders === undefined ? {} : { maxOpenOrders: r.max_open_orders }),
+    ...(r.duplicate_window_ms === undefined ? {} : { duplicateWindowMs: r.duplicate_window_ms }),
+    ...(r.max_orders_per_second === undefined ? {} : { maxOrdersPerSecond: r.max_orders_per_second }),
+    ...(r.max_orders_per_minute === undefined ? {} : { maxOrdersPerMinute: r.max_orders_per_minute }),
+    ...(r.self_trade_prevention === undefined ? {} : { selfTradePrevention: r.self_trade_prevention }),
+    ...(r.max_daily_loss === undefined ? {} : { maxDailyLoss: r.max_daily_loss }),
   };
   const gate: GateOptions =
     config.gate.type === 'RejectionCircuitBreaker'

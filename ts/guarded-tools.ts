@@ -63,7 +63,7 @@ export class GuardedTools {
       () => new BackendError('timeout', `${o.backend.name} did not answer within ${o.backendTimeoutMs} ms`),
     );
     const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
-    this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker');
+    this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker') || o.risk.maxDailyLoss !== undefined;
     this.guard = new NativeGuardHandle(
       {
         mode: o.mode,
@@ -73,6 +73,16 @@ export class GuardedTools {
         maxPositionAbs: o.risk.maxPositionAbs,
         maxDailyOrders: o.risk.maxDailyOrders,
         maxDailyCancels: o.risk.maxDailyCancels,
+        maxOrderQuantity: o.risk.maxOrderQuantity,
+        minOrderNotional: o.risk.minOrderNotional,
+        priceCollarBps: o.risk.priceCollarBps,
+        maxReferenceAgeMs: o.risk.maxReferenceAgeMs,
+        maxOpenOrders: o.risk.maxOpenOrders,
+        duplicateWindowMs: o.risk.duplicateWindowMs,
+        maxOrdersPerSecond: o.risk.maxOrdersPerSecond,
+        maxOrdersPerMinute: o.risk.maxOrdersPerMinute,
+        selfTradePrevention: o.risk.selfTradePrevention,
+        maxDailyLoss: o.risk.maxDailyLoss,
         gates,
         confirmTtlMs: o.confirmTtlMs,
         maxArgsBytes: o.maxArgsBytes,
@@ -431,6 +441,8 @@ export class GuardedTools {
       let openSellQuantity = 0;
       for (const order of openOrders) {
         if (order.symbol !== symbol) continue;
+        // The snapshot teaches the resting orders too: max_open_orders and self-trade prevention count them.
+        this.guard.learnOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
         if (order.side === 'Buy') openBuyQuantity += order.remaining;
         else openSellQuantity += order.remaining;
       }

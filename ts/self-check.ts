@@ -60,6 +60,14 @@ function expectCode(guard: NativeGuardHandle, text: string, code: string | null)
   if (got !== code) throw new Error(`expected ${code ?? 'an ack'}, got ${got ?? 'an ack'}`);
 }
 
+/** Every `[risk]` limit and control the config turns on, one `key=value` each (`[risk]` order). */
+export function activeLimits(config: AgentConfig): string {
+  const active = Object.entries(config.risk)
+    .filter(([key]) => key !== 'daily_counts_file')
+    .map(([key, value]) => `${key}=${Array.isArray(value) ? `[${value.join(',')}]` : String(value)}`);
+  return active.length === 0 ? 'none configured (every order passes the limits)' : active.join(', ');
+}
+
 const ORDER = (qty: number) => `{"symbol":"BTC-USDT","side":"Buy","quantity":${qty},"price":20000}`;
 
 export async function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Finding[]> {
@@ -70,6 +78,12 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
       config = configPath === undefined ? parseConfig(DEFAULT_CONFIG_TOML, env, 'embedded default') : loadConfig(configPath, env);
       const shown = redactConfig(config);
       return `${configPath ?? 'embedded default (no --config)'}: backend=${shown.trading.backend}, mode=${shown.safety.mode}, gate=${shown.gate.type}`;
+    }),
+  );
+  findings.push(
+    await run('risk limits', () => {
+      if (config === undefined) throw new Error('no config to read [risk] from');
+      return activeLimits(config);
     }),
   );
   findings.push(await run('native addon', () => native.buildInfo()));

@@ -12,6 +12,17 @@ const riskOptionsSchema = z.strictObject({
   maxPositionAbs: z.number().nonnegative().optional(),
   maxDailyOrders: z.number().int().nonnegative().max(0xffff_ffff).optional(),
   maxDailyCancels: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  // Market-access controls (issue 16): each optional, each refuses with source RiskLimits.
+  maxOrderQuantity: z.number().nonnegative().optional(),
+  minOrderNotional: z.number().nonnegative().optional(),
+  priceCollarBps: z.number().nonnegative().optional(),
+  maxReferenceAgeMs: z.number().int().nonnegative().optional(),
+  maxOpenOrders: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  duplicateWindowMs: z.number().int().nonnegative().optional(),
+  maxOrdersPerSecond: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  maxOrdersPerMinute: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  selfTradePrevention: z.literal('reject').optional(),
+  maxDailyLoss: z.number().nonnegative().optional(),
 });
 
 const gateOptionsSchema = z.discriminatedUnion('type', [

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use axon_metrics::{BackendLabel, ErrorKindLabel};
 use axon_risk::{
-    AckStatus, Clock, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate, Outcome, RiskLimits, SafetyMode, Side,
+    AckStatus, Clock, ControlsConfig, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate, Outcome, RiskLimits, SafetyMode, Side,
     SystemClock, ToolKind,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
@@ -43,6 +43,17 @@ pub struct GuardOptions {
     pub max_position_abs: Option<f64>,
     pub max_daily_orders: Option<u32>,
     pub max_daily_cancels: Option<u32>,
+    pub max_order_quantity: Option<f64>,
+    pub min_order_notional: Option<f64>,
+    pub price_collar_bps: Option<f64>,
+    pub max_reference_age_ms: Option<f64>,
+    pub max_open_orders: Option<u32>,
+    pub duplicate_window_ms: Option<f64>,
+    pub max_orders_per_second: Option<u32>,
+    pub max_orders_per_minute: Option<u32>,
+    /// `reject` (the only mode): refuse an order that would cross this account's own resting order.
+    pub self_trade_prevention: Option<String>,
+    pub max_daily_loss: Option<f64>,
     pub gates: Option<Vec<GateOptions>>,
     /// Metrics label: `mock` | `exchange` | `oms` | `backtest` | `other`.
     pub backend: String,
@@ -91,6 +102,22 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
             max_position_abs: o.max_position_abs,
             max_daily_orders: o.max_daily_orders.map(u64::from),
             max_daily_cancels: o.max_daily_cancels.map(u64::from),
+        },
+        controls: ControlsConfig {
+            max_order_quantity: o.max_order_quantity,
+            min_order_notional: o.min_order_notional,
+            price_collar_bps: o.price_collar_bps,
+            max_reference_age_ms: o.max_reference_age_ms.map(|v| whole_ms("risk.max_reference_age_ms", v)).transpose()?,
+            max_open_orders: o.max_open_orders,
+            duplicate_window_ms: o.duplicate_window_ms.map(|v| whole_ms("risk.duplicate_window_ms", v)).transpose()?,
+            max_orders_per_second: o.max_orders_per_second,
+            max_orders_per_minute: o.max_orders_per_minute,
+            self_trade_reject: match o.self_trade_prevention.as_deref() {
+                None => false,
+                Some("reject") => true,
+                Some(other) => return Err(invalid(format!("risk.self_trade_prevention must be \"reject\", got {other:?}"))),
+            },
+            max_daily_loss: o.max_daily_loss,
         },
         gates,
         backend,
@@ -412,7 +439,11 @@ pub fn guard_state(handle: f64) -> Result<GuardState> {
         Ok(GuardState {
             mode: g.mode().as_str().to_owned(),
             breaker: g.breaker_state().map(|b| b.as_str().to_owned()),
-            pnl_breaker_open: g.pnl_breaker_open(),
+            // The PnL breaker is open when a PnlCircuitBreaker gate or `max_daily_loss` says so.
+            pnl_breaker_open: match (g.pnl_breaker_open(), g.loss_breaker_open()) {
+                (None, None) => None,
+                (gate, loss) => Some(gate.unwrap_or(false) || loss.unwrap_or(false)),
+            },
             gate_openings: g.gate_openings() as f64,
             daily_orders: g.daily_orders() as f64,
             daily_cancels: g.daily_cancels() as f64,

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use axon_metrics::TradingMetrics;
 use axon_risk::gate::RejectionCircuitBreaker;
 use axon_risk::limits::{check_notional, check_position, DailyCounter};
-use axon_risk::{args, Guard, GuardConfig, ManualClock, MarketUpdate, RiskLimits, SafetyMode, ToolKind};
+use axon_risk::{args, ControlsConfig, Guard, GuardConfig, ManualClock, MarketUpdate, RiskLimits, SafetyMode, ToolKind};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 const NOW: i64 = 1_672_677_900_000;
@@ -49,6 +49,28 @@ fn risk(c: &mut Criterion) {
     let flat = MarketUpdate { reference_price: Some(20_000.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
     guard.update_market("BTC-USDT", flat, true).expect("valid market data");
     c.bench_function("guard_decide_dry_run_from_json", |b| b.iter(|| guard.decide(ToolKind::PlaceOrder, black_box(ORDER), false)));
+
+    // Every market-access control on, each passing (a DryRun order takes no count, so the same
+    // order stays no duplicate and under every rate): the cost of the checks themselves.
+    let controls = ControlsConfig {
+        max_order_quantity: Some(5.0),
+        min_order_notional: Some(10.0),
+        price_collar_bps: Some(500.0),
+        max_reference_age_ms: Some(60_000),
+        max_open_orders: Some(50),
+        duplicate_window_ms: Some(10_000),
+        max_orders_per_second: Some(10),
+        max_orders_per_minute: Some(300),
+        self_trade_reject: true,
+        max_daily_loss: Some(5_000.0),
+    };
+    let config = GuardConfig { mode: SafetyMode::DryRun, limits: limits.clone(), controls, ..GuardConfig::default() };
+    let mut guard = Guard::new(config, Arc::new(ManualClock::new(NOW)), Arc::new(TradingMetrics::new())).expect("valid config");
+    guard.update_market("BTC-USDT", flat, true).expect("valid market data");
+    guard.learn_order("resting-sell", "BTC-USDT", axon_risk::Side::Sell, 21_000.0, 1.0);
+    guard.update_daily_pnl(-100.0);
+    assert!(matches!(guard.decide(ToolKind::PlaceOrder, ORDER, false), axon_risk::Decision::Done { .. }), "every control passes");
+    c.bench_function("guard_decide_dry_run_from_json_all_controls", |b| b.iter(|| guard.decide(ToolKind::PlaceOrder, black_box(ORDER), false)));
 }
 
 criterion_group!(benches, risk);

@@ -6,6 +6,7 @@
 
 pub mod args;
 pub mod clock;
+pub mod controls;
 pub mod gate;
 pub mod guard;
 pub mod limits;
@@ -15,6 +16,7 @@ pub mod tokens;
 pub use args::{OrderType, Side, TimeInForce};
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use axon_feed::{MarketFeed, FEED_STRIDE};
+pub use controls::ControlsConfig;
 pub use gate::{BreakerState, GateConfig};
 pub use guard::{AckStatus, Action, Decision, DoneStatus, Guard, GuardConfig, GuardError, KnownOrder, MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind};
 pub use limits::RiskLimits;

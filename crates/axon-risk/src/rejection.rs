@@ -68,6 +68,14 @@ codes! {
     BackendInsufficientFunds => "BACKEND_INSUFFICIENT_FUNDS",
     BackendSymbolNotFound => "BACKEND_SYMBOL_NOT_FOUND",
     BackendOther => "BACKEND_OTHER",
+    PriceCollar => "PRICE_COLLAR",
+    StaleReferencePrice => "STALE_REFERENCE_PRICE",
+    MaxOrderQuantity => "MAX_ORDER_QUANTITY",
+    MinOrderNotional => "MIN_ORDER_NOTIONAL",
+    RateLimited => "RATE_LIMITED",
+    DuplicateOrder => "DUPLICATE_ORDER",
+    MaxOpenOrders => "MAX_OPEN_ORDERS",
+    SelfTrade => "SELF_TRADE",
 }
 
 /// A refused tool call. Not an error of the library: a normal outcome the agent can act on.

@@ -10,6 +10,7 @@ struct ChainOrder<'a> {
     market: Option<u32>,
     symbol: &'a str,
     side: Side,
+    order_type: OrderType,
     /// Quantity and price the notional limit values (price NaN: none known).
     quantity: f64,
     price: f64,
@@ -51,6 +52,7 @@ impl Guard {
                         order_day: None,
                         cancel_day: None,
                         learn: Learn::Nothing,
+                        controls: Taken::default(),
                     });
                     Decision::Send { ticket, action: Action::Query { symbol: a.symbol.map(|s| s.into_owned()) } }
                 }
@@ -67,12 +69,15 @@ impl Guard {
         };
         let market = self.tradable(&a.symbol);
         let limits = &self.config.limits;
-        let needs_price = a.order_type == OrderType::Market && limits.max_order_notional.is_some();
+        let controls = &self.config.controls;
+        let needs_price = (a.order_type == OrderType::Market && (limits.max_order_notional.is_some() || controls.min_order_notional.is_some()))
+            || controls.needs_reference();
         let needs_position = limits.max_position_abs.is_some();
         if let Some(index) = market {
             self.pull_feed(index);
             let state = &self.market[index as usize];
-            if !refreshed && (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms) {
+            let unusable = (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms);
+            if !refreshed && (unusable || self.controls.reference_stale(state.price_at_ms, now)) {
                 return Decision::NeedMarket { symbol: a.symbol.into_owned() };
             }
         }
@@ -86,6 +91,7 @@ impl Guard {
             market,
             symbol: &a.symbol,
             side: a.side,
+            order_type: a.order_type,
             quantity: a.quantity,
             price,
             no_price: NoPrice::MarketOrder,
@@ -111,6 +117,7 @@ impl Guard {
         };
         self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
         self.market[index as usize].add_inflight(a.side, a.quantity);
+        let taken = self.controls.on_send_order(&control_order(index, &a.symbol, a.side, a.order_type, a.quantity, a.price, true), now);
         let client_order_id = match &a.client_order_id {
             Some(id) => id.clone().into_owned(),
             None => {
@@ -143,6 +150,7 @@ impl Guard {
             } else {
                 Learn::Resting(KnownOrder { symbol: index, side: order.side, price: learn_price, remaining: order.quantity })
             },
+            controls: taken,
         });
         Decision::Send { ticket, action: Action::Place(order) }
     }
@@ -160,6 +168,9 @@ impl Guard {
             let r = limits::daily_cancels_rejection(would_be, limit.unwrap_or(0));
             return self.reject_without_breaker(TOOL, side, r, started);
         }
+        if let Err(r) = self.controls.check_rate(now) {
+            return self.reject_without_breaker(TOOL, side, r, started);
+        }
         if self.config.mode == SafetyMode::DryRun {
             let symbol = known.map(|o| self.symbols[o.symbol as usize].to_string());
             let ack = self.ack_json_with_id(&a.order_id, symbol.as_deref(), known.map(|o| o.side), known.map(|o| o.remaining), DoneStatus::DryRun.as_str(), now, None);
@@ -169,6 +180,7 @@ impl Guard {
             Ok(day) => day,
             Err(would_be) => return self.reject_without_breaker(TOOL, side, limits::daily_cancels_rejection(would_be, limit.unwrap_or(0)), started),
         };
+        self.controls.on_send_other(now);
         let order_id = a.order_id.into_owned();
         let ticket = self.open_ticket(Inflight {
             tool: TOOL,
@@ -178,6 +190,7 @@ impl Guard {
             order_day: None,
             cancel_day: Some(cancel_day),
             learn: Learn::Forget(order_id.clone()),
+            controls: Taken::default(),
         });
         Decision::Send { ticket, action: Action::Cancel { order_id } }
     }
@@ -195,9 +208,11 @@ impl Guard {
             let r = Rejection::new(Source::Backend, Code::BackendRejected, format!("order '{}' is not an open order", a.order_id));
             return self.reject(TOOL, SideLabel::None, r, started);
         };
-        let needs_position = self.config.limits.max_position_abs.is_some();
+        let needs_market = self.config.limits.max_position_abs.is_some() || self.config.controls.needs_reference();
         self.pull_feed(order.symbol);
-        if !refreshed && needs_position && !self.market[order.symbol as usize].fresh(now, self.config.market_data_max_age_ms) {
+        let state = &self.market[order.symbol as usize];
+        let unusable = needs_market && !state.fresh(now, self.config.market_data_max_age_ms);
+        if !refreshed && (unusable || self.controls.reference_stale(state.price_at_ms, now)) {
             return Decision::NeedMarket { symbol: self.symbols[order.symbol as usize].to_string() };
         }
         let new_price = a.price.unwrap_or(order.price);
@@ -211,6 +226,7 @@ impl Guard {
             market: Some(order.symbol),
             symbol: &symbol,
             side: order.side,
+            order_type: OrderType::Limit,
             quantity: new_quantity,
             price: new_price,
             no_price: NoPrice::Replace(&a.order_id),
@@ -226,6 +242,7 @@ impl Guard {
             return self.propose(TOOL, side, bound(), AckId::Given(&a.order_id), Some(&symbol), order.side, new_quantity, now, started);
         }
         self.market[order.symbol as usize].add_inflight(order.side, growth);
+        self.controls.on_send_other(now);
         let order_id = a.order_id.into_owned();
         let ticket = self.open_ticket(Inflight {
             tool: TOOL,
@@ -235,6 +252,7 @@ impl Guard {
             order_day: None,
             cancel_day: None,
             learn: Learn::Replaced(order_id.clone(), KnownOrder { price: new_price, remaining: new_quantity, ..order }),
+            controls: Taken::default(),
         });
         Decision::Send { ticket, action: Action::Replace { order_id, price: a.price, quantity: a.quantity } }
     }
@@ -242,7 +260,7 @@ impl Guard {
     /// The chain an order passes, the same for a new order and a replace (as a risk engine shares
     /// its checks between submit and modify): SafetyMode (a confirmation redeems its token) ->
     /// RiskGate (an open gate blocks outright) -> RiskLimits (symbol, notional, position, daily
-    /// orders for a new order) -> RiskGate (the breaker's trial and pass, see [`Guard::pass_gates`]).
+    /// orders for a new order, then the market-access controls of `controls`) -> RiskGate (the breaker's trial and pass, see [`Guard::pass_gates`]).
     /// Returns whether the order is sent (Direct, or a confirmed TwoPhase order) and its market
     /// slot, or the rejection.
     fn check_order(&mut self, o: &ChainOrder<'_>, token: Option<&str>, bound: impl Fn() -> PendingOrder, now: i64, started: Instant) -> Result<(bool, u32), Decision> {
@@ -293,6 +311,13 @@ impl Guard {
                 let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
                 return Err(self.reject(o.tool, side, r, started));
             }
+        }
+        let state = &self.market[index as usize];
+        let reference = Reference { price: state.price, stored_at_ms: state.price_at_ms };
+        let limit_price = if o.order_type == OrderType::Limit { Some(o.price) } else { None };
+        let control = control_order(index, o.symbol, o.side, o.order_type, o.quantity, limit_price, o.new_order);
+        if let Err(r) = self.controls.check(&control, reference, &self.orders, now) {
+            return Err(self.reject(o.tool, side, r, started));
         }
 
         // RiskGate: the breaker's trial and its pass (an unconfirmed proposal is neither).

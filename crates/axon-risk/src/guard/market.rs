@@ -11,6 +11,8 @@ pub(super) struct MarketState {
     pub(super) open_sell: f64,
     /// `None`: pushed by the backend (live, never stale); `Some(t)`: fetched at `t`.
     pub(super) fetched_at_ms: Option<i64>,
+    /// When the guard stored `price` (pushed, fetched or a ticker update): the reference's age.
+    pub(super) price_at_ms: i64,
     pub(super) known: bool,
     pub(super) inflight_buy: f64,
     pub(super) inflight_sell: f64,
@@ -31,6 +33,7 @@ impl Default for MarketState {
             open_buy: 0.0,
             open_sell: 0.0,
             fetched_at_ms: None,
+            price_at_ms: i64::MIN,
             known: false,
             inflight_buy: 0.0,
             inflight_sell: 0.0,
@@ -149,6 +152,7 @@ impl Guard {
         let slots = if self.dynamic_symbols { MAX_DYNAMIC_SYMBOLS } else { self.symbols.len() };
         if self.feed.is_none() {
             self.feed_seen = vec![0.0; slots];
+            self.feed_checked_ms = vec![i64::MIN; slots];
         }
         self.feed.get_or_insert_with(|| MarketFeed::new(slots)).clone()
     }
@@ -158,7 +162,11 @@ impl Guard {
     pub(super) fn pull_feed(&mut self, index: u32) {
         let Some(feed) = &self.feed else { return };
         let i = index as usize;
-        if i >= feed.slots() || feed.version(i) == self.feed_seen[i] {
+        if i >= feed.slots() {
+            return;
+        }
+        let written_after = std::mem::replace(&mut self.feed_checked_ms[i], self.clock.now_ms());
+        if feed.version(i) == self.feed_seen[i] {
             return;
         }
         let row = feed.row(i);
@@ -170,15 +178,20 @@ impl Guard {
             open_sell_quantity: row.open_sell,
         };
         match validate_market(&self.symbols[i], update) {
-            Ok(price) => self.store_market(index, price, update, true),
+            Ok(price) => {
+                self.store_market(index, price, update, true);
+                self.market[i].price_at_ms = written_after;
+            }
             Err(_) => self.market[i].forget(),
         }
     }
 
     pub(super) fn store_market(&mut self, index: u32, price: f64, update: MarketUpdate, pushed: bool) {
-        let fetched_at_ms = if pushed { None } else { Some(self.clock.now_ms()) };
+        let now = self.clock.now_ms();
+        let fetched_at_ms = if pushed { None } else { Some(now) };
         let state = &mut self.market[index as usize];
         state.price = price;
+        state.price_at_ms = now;
         state.position = update.position;
         state.open_buy = update.open_buy_quantity;
         state.open_sell = update.open_sell_quantity;
@@ -189,6 +202,7 @@ impl Guard {
             state.uncertain_buy = 0.0;
             state.uncertain_sell = 0.0;
             state.must_fetch = false;
+            self.controls.on_fetched(index);
         }
     }
 
@@ -208,7 +222,10 @@ impl Guard {
         }
         if let Some(index) = self.tradable(symbol) {
             self.pull_feed(index);
-            self.market[index as usize].price = price;
+            let now = self.clock.now_ms();
+            let state = &mut self.market[index as usize];
+            state.price = price;
+            state.price_at_ms = now;
         }
         Ok(())
     }
@@ -217,18 +234,33 @@ impl Guard {
     pub fn learn_order(&mut self, order_id: &str, symbol: &str, side: Side, price: f64, remaining: f64) {
         let Some(index) = self.tradable(symbol) else { return };
         if !(remaining > 0.0 && remaining.is_finite()) {
-            self.orders.remove(order_id);
+            self.remove_order(order_id);
             return;
         }
-        if self.orders.len() >= MAX_KNOWN_ORDERS && !self.orders.contains_key(order_id) {
-            // A cache: anything evicted is fetched again on demand.
-            self.orders.clear();
-        }
-        self.orders.insert(order_id.to_owned(), KnownOrder { symbol: index, side, price, remaining });
+        self.insert_order(order_id, KnownOrder { symbol: index, side, price, remaining });
     }
 
     pub fn forget_order(&mut self, order_id: &str) {
-        self.orders.remove(order_id);
+        self.remove_order(order_id);
+    }
+
+    /// The order cache changes only here, so the open-order counts of `controls` follow it.
+    pub(super) fn insert_order(&mut self, order_id: &str, order: KnownOrder) {
+        if self.orders.len() >= MAX_KNOWN_ORDERS && !self.orders.contains_key(order_id) {
+            // A cache: anything evicted is fetched again on demand.
+            self.orders.clear();
+            self.controls.on_resting_cleared();
+        }
+        if let Some(old) = self.orders.insert(order_id.to_owned(), order) {
+            self.controls.on_resting_removed(&old);
+        }
+        self.controls.on_resting_added(&order);
+    }
+
+    pub(super) fn remove_order(&mut self, order_id: &str) {
+        if let Some(old) = self.orders.remove(order_id) {
+            self.controls.on_resting_removed(&old);
+        }
     }
 
     pub fn known_order(&self, order_id: &str) -> Option<KnownOrder> {
@@ -238,6 +270,18 @@ impl Guard {
     pub fn update_daily_pnl(&mut self, daily_pnl: f64) {
         let now = self.clock.now_ms();
         self.gates.update_pnl(now, daily_pnl);
+        self.controls.update_daily_pnl(now, daily_pnl);
+    }
+
+    /// `max_daily_loss` is reached (`None` when it is not configured).
+    pub fn loss_breaker_open(&mut self) -> Option<bool> {
+        let now = self.clock.now_ms();
+        self.controls.loss_breaker_open(now)
+    }
+
+    /// Open orders counted against `max_open_orders` on `symbol` (resting, in flight, unknown outcome).
+    pub fn open_orders(&self, symbol: &str) -> u64 {
+        self.find_symbol(symbol).map_or(0, |i| self.controls.open_orders(i))
     }
 
     pub fn reset_gate(&mut self) {

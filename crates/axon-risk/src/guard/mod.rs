@@ -1,7 +1,7 @@
 //! The guard: one call decides a tool call, one more records its outcome (SPEC §1-§5, §7).
 //!
 //! Chain order for orders: Arguments -> SafetyMode -> RiskGate (an open gate blocks outright) ->
-//! RiskLimits -> RiskGate (a HalfOpen breaker's one trial, and the pass that clears the streak:
+//! RiskLimits (static limits, then the market-access controls of `controls`) -> RiskGate (a HalfOpen breaker's one trial, and the pass that clears the streak:
 //! only for an order that is sent, or a DryRun order; never for a TwoPhase proposal) -> reservation.
 //! One chain (`check_order`) serves `place_order` and `replace_order`; each adds only what is its
 //! own (a new order's daily slot and client id; a replace's known order and growth).
@@ -31,6 +31,7 @@ use axon_metrics::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, Sta
 
 use crate::args::{self, OrderType, Side, TimeInForce};
 use crate::clock::Clock;
+use crate::controls::{ControlOrder, Controls, ControlsConfig, Reference, Taken};
 use axon_feed::MarketFeed;
 use crate::gate::{BreakerState, GateChain, GateConfig};
 use axon_json::{push_integer, push_json_number, push_json_str};
@@ -104,6 +105,8 @@ impl ToolKind {
 pub struct GuardConfig {
     pub mode: SafetyMode,
     pub limits: RiskLimits,
+    /// The market-access controls (see `controls`).
+    pub controls: ControlsConfig,
     pub gates: Vec<GateConfig>,
     pub backend: BackendLabel,
     pub confirm_ttl_ms: i64,
@@ -118,6 +121,7 @@ impl Default for GuardConfig {
         Self {
             mode: SafetyMode::DryRun,
             limits: RiskLimits::default(),
+            controls: ControlsConfig::default(),
             gates: Vec::new(),
             backend: BackendLabel::Mock,
             confirm_ttl_ms: DEFAULT_TOKEN_TTL_MS,
@@ -263,6 +267,8 @@ struct Inflight {
     cancel_day: Option<i64>,
     /// What the order cache learns on success.
     learn: Learn,
+    /// What the market-access controls took for it.
+    controls: Taken,
 }
 
 #[derive(Debug, Clone)]
@@ -299,9 +305,13 @@ pub struct Guard {
     /// Pushed market data in shared memory (see `axon_feed`), and the version last taken per slot.
     feed: Option<MarketFeed>,
     feed_seen: Vec<f64>,
+    /// When each feed row was last looked at: a row found changed was written after that time, so
+    /// its price is stamped with it (its age is never understated).
+    feed_checked_ms: Vec<i64>,
     orders: HashMap<String, KnownOrder>,
     daily_orders: DailyCounter,
     daily_cancels: DailyCounter,
+    controls: Controls,
     gates: GateChain,
     tokens: TokenStore,
     slots: Vec<Slot>,
@@ -316,6 +326,7 @@ pub struct Guard {
 impl Guard {
     pub fn new(config: GuardConfig, clock: Arc<dyn Clock>, metrics: Arc<TradingMetrics>) -> Result<Self, GuardError> {
         config.limits.validate().map_err(GuardError::InvalidConfig)?;
+        config.controls.validate().map_err(GuardError::InvalidConfig)?;
         for gate in &config.gates {
             gate.validate().map_err(GuardError::InvalidConfig)?;
         }
@@ -338,9 +349,11 @@ impl Guard {
             market: Vec::new(),
             feed: None,
             feed_seen: Vec::new(),
+            feed_checked_ms: Vec::new(),
             orders: HashMap::new(),
             daily_orders: DailyCounter::default(),
             daily_cancels: DailyCounter::default(),
+            controls: Controls::new(config.controls.clone(), config.market_data_max_age_ms),
             slots: Vec::with_capacity(64),
             free_slots: Vec::with_capacity(64),
             id_prefix: prefix.iter().map(|b| format!("{b:02x}")).collect(),
@@ -487,6 +500,10 @@ pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, 
     }
     out.push('}');
     out
+}
+
+fn control_order<'a>(market: u32, symbol: &'a str, side: Side, order_type: OrderType, quantity: f64, limit_price: Option<f64>, new_order: bool) -> ControlOrder<'a> {
+    ControlOrder { market, symbol, side, order_type, quantity, limit_price, new_order }
 }
 
 fn side_label(side: Side) -> SideLabel {

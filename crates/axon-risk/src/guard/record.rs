@@ -24,6 +24,11 @@ impl Guard {
                 state.add_uncertain(side, quantity);
             }
         }
+        if let Outcome::Failed { kind, .. } = outcome {
+            self.controls.settle(inflight.controls, definite_failure(kind), !definite_failure(kind));
+        } else {
+            self.controls.settle(inflight.controls, false, false);
+        }
         let label = inflight.tool.label();
         self.metrics.observe_duration(label, elapsed_seconds);
         match outcome {
@@ -81,15 +86,15 @@ impl Guard {
     fn learn_from_ack(&mut self, learn: &Learn, order_id: &str, status: AckStatus) {
         match learn {
             Learn::Resting(known) if matches!(status, AckStatus::New | AckStatus::PartiallyFilled) => {
-                self.orders.insert(order_id.to_owned(), *known);
+                self.insert_order(order_id, *known);
             }
             Learn::Forget(old_id) => {
-                self.orders.remove(old_id);
+                self.remove_order(old_id);
             }
             Learn::Replaced(old_id, known) => {
-                self.orders.remove(old_id);
+                self.remove_order(old_id);
                 if !matches!(status, AckStatus::Filled | AckStatus::Cancelled) {
-                    self.orders.insert(order_id.to_owned(), *known);
+                    self.insert_order(order_id, *known);
                 }
             }
             Learn::Resting(_) | Learn::Nothing => {}
