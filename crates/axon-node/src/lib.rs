@@ -7,6 +7,9 @@
 //! - One native call per decision (`decide`) and one per outcome (`recordAck` / `recordFailure`).
 
 #![allow(clippy::new_without_default)]
+// The exported functions are called from JavaScript only: a `cargo test` build of this crate sees
+// no Rust caller for them.
+#![cfg_attr(test, allow(dead_code))]
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
