@@ -191,7 +191,7 @@ describe('agent loop end to end', () => {
       error_type: 'ExecutionFailed',
       source: 'RiskLimits',
       code: 'MAX_ORDER_NOTIONAL',
-      message: expect.stringMatching(/^RiskLimits: order notional \d+(\.\d+)? exceeds limit 50000$/),
+      message: expect.stringMatching(/^RiskLimits: order notional \d+(\.\d+)? exceeds limit 50000$/) as string,
     });
     // ...and again in the next bar's observation, as last_results.
     const nextObservation = JSON.parse(server.requests[refusedAt + 1]?.messages[1]?.content as string) as { last_results: Array<{ ok: boolean }> };

@@ -41,7 +41,7 @@ describe('observation bars', () => {
         : [data.timestamp[i], data.price[i], data.price[i], data.price[i], data.price[i], data.amount[i]].map(Number);
     });
 
-  it('every window is exactly JSON.stringify of its rows, for real bars, real trades and generated bars', async () => {
+  it('every window is exactly JSON.stringify of its rows, for real bars, real trades and generated bars', () => {
     const series: MarketSeries[] = [loadBars(sharedDataFile('btc-usdt-5m.csv')), loadTrades(sharedDataFile('eth-usdt-trades.csv')), generateBars({ seed: 3, bars: 2_000 })];
     for (const data of series) {
       const backend = new BacktestTradingBackend({ symbol: data.kind === 'trades' ? 'ETH-USDT' : 'BTC-USDT', data });

@@ -42,7 +42,7 @@ const FEES = { makerBps: 2, takerBps: 5 };
 
 function setupReplay(options: Partial<BacktestBackendOptions> = {}, data: BarSeries = bars) {
   const backend = new BacktestTradingBackend({ symbol: 'BTC-USDT', data, cash: 100_000, fees: FEES, liquidity: LIQUIDITY, ...options });
-  const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: data.timestamp[0] as number, logger: silentLogger });
+  const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: data.timestamp[0], logger: silentLogger });
   return { backend, tools };
 }
 
@@ -169,9 +169,9 @@ describe('accounting on an active replay', () => {
     for (const f of result.fills) byStep.set(f.step, [...(byStep.get(f.step) ?? []), f]);
     let held = 0;
     for (let i = 0; i < result.steps; i++) {
-      const close = (rawRows[i] as Row)[4] as number;
+      const close = (rawRows[i] as Row)[4];
       const previous = i === 0 ? 1_000_000 : (result.equity[i - 1] as number);
-      const previousClose = i === 0 ? close : ((rawRows[i - 1] as Row)[4] as number);
+      const previousClose = i === 0 ? close : (rawRows[i - 1] as Row)[4];
       let expected = previous + held * (close - previousClose);
       for (const f of byStep.get(i) ?? []) {
         const signed = f.side === 'Buy' ? f.quantity : -f.quantity;
@@ -189,7 +189,12 @@ describe('accounting on an active replay', () => {
   it('replaying twice gives identical fills, equity and events', async () => {
     const a = await runActive(3000);
     const b = await runActive(3000);
-    const strip = (fills: readonly BacktestFill[]) => fills.map(({ clientOrderId: _ignored, ...rest }) => rest);
+    const strip = (fills: readonly BacktestFill[]) =>
+      fills.map((fill) => {
+        const rest: Partial<BacktestFill> = { ...fill };
+        delete rest.clientOrderId;
+        return rest;
+      });
     expect(strip(b.result.fills)).toEqual(strip(a.result.fills));
     expect(Array.from(b.result.equity)).toEqual(Array.from(a.result.equity));
     // Client ids carry each guard's random prefix; everything else in the events is the replay's.
@@ -246,7 +251,7 @@ describe('fill rules', () => {
     const prices = rows.map((r) => Number(r[3]));
     const amounts = rows.map((r) => Number(r[4]));
     const backend = new BacktestTradingBackend({ symbol: 'ETH-USDT', data: trades, cash: 100_000, fees: FEES, liquidity: LIQUIDITY });
-    const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: trades.timestamp[0] as number, logger: silentLogger });
+    const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: trades.timestamp[0], logger: silentLogger });
     const replay = new BacktestReplay(backend, { clock: tools });
     await replay.run({ maxSteps: 1 });
     // A bid three ticks under the low of the first 100 prints: its first crossing print is later.
@@ -369,7 +374,7 @@ describe('the backend as the agent sees it', () => {
     } catch (error) {
       refusal = error;
     }
-    expect(refusal).toMatchObject({ kind: 'insufficient_funds', message: expect.stringContaining('selling 2.6 BTC needs that much held, have 2.5 free') });
+    expect(refusal).toMatchObject({ kind: 'insufficient_funds', message: expect.stringContaining('selling 2.6 BTC needs that much held, have 2.5 free') as string });
     expect(backend.place(order('Sell', 2.5, 'Market', 'GTC')).status).toBe('Filled');
     expect(backend.positionQuantity()).toBe(0);
     backend.destroy();

@@ -170,14 +170,14 @@ describe('ExchangeTradingBackend over ccxt against a Binance REST venue', () => 
   });
 
   it('a wrong key is refused (-2015) as kind other', async () => {
-    await expect(backend({ apiKey: 'someone-elses-key' }).getBalance()).rejects.toMatchObject({ kind: 'other', message: expect.stringContaining('Invalid API-key') });
+    await expect(backend({ apiKey: 'someone-elses-key' }).getBalance()).rejects.toMatchObject({ kind: 'other', message: expect.stringContaining('Invalid API-key') as string });
   });
 
   it('a request outside the venue timestamp window (-1021) is kind other, not retried as network', async () => {
     const skewed = await startFakeBinance({ apiKey: API_KEY, apiSecret: API_SECRET, clockOffsetMs: 60_000 });
     try {
       const b = new ExchangeTradingBackend({ apiKey: API_KEY, apiSecret: API_SECRET, urls: skewed.baseUrl });
-      await expect(b.getBalance()).rejects.toMatchObject({ kind: 'other', message: expect.stringContaining('recvWindow') });
+      await expect(b.getBalance()).rejects.toMatchObject({ kind: 'other', message: expect.stringContaining('recvWindow') as string });
       const error = await b
         .placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 0.01, orderType: 'Limit', price: 19_000, timeInForce: 'GTC', clientOrderId: 'skew-1' })
         .catch((e: unknown) => e as BackendError);

@@ -10,7 +10,6 @@ import {
   FILL_STRIDE,
   MatchingEngine,
   RESULT_STRIDE,
-  type BatchInput,
 } from '../ts/engine';
 import { rng } from '../bench/inputs';
 
@@ -419,7 +418,7 @@ describe('matching engine (native)', () => {
     let calls = 0;
     while (start < N) {
       const out = outs[calls % 2]!;
-      const s = batch.e.executeBatch({ ...input, start } as BatchInput, out);
+      const s = batch.e.executeBatch({ ...input, start }, out);
       calls++;
       if (s.stopped) stops.add(s.stopped);
       expect(s.processed).toBeGreaterThan(0);

@@ -169,7 +169,7 @@ describe('tools over the mock', () => {
       const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, synchronous });
       if (synchronous) {
         const ops = backend.syncOrders as SyncOrderOps;
-        const place = ops.placeOrder;
+        const place = ops.placeOrder.bind(ops);
         ops.placeOrder = (request) => ({ ...place(request), status: 'Accepted' as 'New' });
       } else {
         const place = backend.placeOrder.bind(backend);

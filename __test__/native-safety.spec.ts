@@ -15,7 +15,7 @@ describe('native safety', () => {
     expect(() => native.triggerNativePanic('deliberate')).toThrow(/axon native panic in triggerNativePanic: deliberate/);
     // Still alive and still deciding.
     const guard = new NativeGuardHandle({ mode: 'DryRun', backend: 'mock' }, new native.NativeMetrics());
-    expect(JSON.parse(guard.decide(0, '{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1}', false) as string).status).toBe('DryRun');
+    expect((JSON.parse(guard.decide(0, '{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1}', false)) as { status: string }).status).toBe('DryRun');
   });
 
   it('a child Node process survives a native panic and exits 0', () => {

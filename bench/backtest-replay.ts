@@ -50,7 +50,7 @@ async function bare(bars: BarSeries): Promise<{ rate: number; fills: number; ord
 
 async function guarded(bars: BarSeries): Promise<{ rate: number; fills: number; orders: number }> {
   const backend = new BacktestTradingBackend({ symbol: 'BTC-USDT', data: bars, cash: 10_000_000 });
-  const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: bars.timestamp[0] as number, logger: silentLogger });
+  const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: bars.timestamp[0], logger: silentLogger });
   // Arguments prepared up front: the bench measures the replay and the guarded call, not string building.
   const args: string[] = new Array<string>(bars.length);
   for (let i = 0; i < bars.length; i++) {

@@ -42,9 +42,9 @@ interface PeerOrderBook {
 }
 type PeerCtor = new () => PeerOrderBook;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const NodejsOrderBook: PeerCtor = require('nodejs-order-book').OrderBook;
+const NodejsOrderBook = (require('nodejs-order-book') as { OrderBook: PeerCtor }).OrderBook;
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const HftOrderBook: PeerCtor = require('hft-limit-order-book').OrderBook;
+const HftOrderBook = (require('hft-limit-order-book') as { OrderBook: PeerCtor }).OrderBook;
 
 const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
@@ -127,7 +127,7 @@ function generate(n: number): Stream {
       opIndexOf.delete(id);
       continue;
     }
-    const id = eng.submitFast(sym, side as 0 | 1, op === OP_MARKET ? 1 : 0, s.price[i]!, s.size[i]!, 0, false);
+    const id = eng.submitFast(sym, side, op === OP_MARKET ? 1 : 0, s.price[i]!, s.size[i]!, 0, false);
     idOf[i] = id;
     const count = eng.fillCount;
     if (count > 0) {

@@ -50,8 +50,8 @@ function npmPack(cwd: string, extra: string[] = []): PackResult {
   return result;
 }
 
-function readJson<T>(path: string): T {
-  return JSON.parse(readFileSync(path, 'utf8')) as T;
+function readPackageJson(path: string): PackageJson {
+  return JSON.parse(readFileSync(path, 'utf8')) as PackageJson;
 }
 
 function kB(bytes: number): string {
@@ -90,11 +90,13 @@ function packMainPackage(pkg: PackageJson): PackResult {
   }
   const optionalDependencies: Record<string, string> = {};
   for (const dir of readdirSync(NPM_DIRS).sort()) {
-    const platform = readJson<PackageJson>(join(NPM_DIRS, dir, 'package.json'));
+    const platform = readPackageJson(join(NPM_DIRS, dir, 'package.json'));
     optionalDependencies[platform.name] = pkg.version;
   }
   // Users need neither the development scripts (`prepare` builds from source) nor devDependencies.
-  const { scripts: _scripts, devDependencies: _dev, ...published } = pkg;
+  const published = { ...pkg };
+  delete published.scripts;
+  delete published.devDependencies;
   writeFileSync(join(STAGE, 'package.json'), `${JSON.stringify({ ...published, optionalDependencies }, null, 2)}\n`);
   return npmPack(STAGE, ['--pack-destination', TARBALLS]);
 }
@@ -119,7 +121,7 @@ function pack(): PackResult[] {
   checkLoaderIsCurrent();
   if (!existsSync(join(ROOT, 'dist', 'ts', 'index.js'))) throw new Error('dist/ts is missing: run `npm run build:ts` first');
   // Platform packages first: the main package's optionalDependencies name them.
-  const pkg = readJson<PackageJson>(join(ROOT, 'package.json'));
+  const pkg = readPackageJson(join(ROOT, 'package.json'));
   const platforms = packPlatformPackages(pkg);
   const results = [packMainPackage(pkg), ...platforms];
   for (const r of results) {

@@ -123,8 +123,8 @@ const agentSchema = z.strictObject({
 /** `[trading] backend = "mock"`: the in-memory venue's prices and cash (a rehearsal venue for live runs and MCP). */
 const mockSchema = z.strictObject({
   /** A price per symbol (`{ "BTC-USDT" = 20000 }`); orders on a symbol without one are refused by the venue. */
-  reference_prices: z.record(z.string().min(1).max(32), z.number().finite().positive()).default({}),
-  cash: z.number().finite().positive().default(100_000),
+  reference_prices: z.record(z.string().min(1).max(32), z.number().positive()).default({}),
+  cash: z.number().positive().default(100_000),
 });
 
 const backtestSchema = z.strictObject({

@@ -62,6 +62,7 @@ export class DeadlineRace {
           if (this.remove(entry)) resolve(value);
         },
         (error: unknown) => {
+          // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the work's own rejection reaches the caller unchanged
           if (this.remove(entry)) reject(error);
         },
       );

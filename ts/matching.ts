@@ -263,7 +263,7 @@ export class MatchingEngine {
       src = new Float64Array(count * FILL_STRIDE);
       native.engineReadFills(this.handle, 0, src);
     }
-    const fills: EngineFill[] = new Array(count);
+    const fills = new Array<EngineFill>(count);
     for (let i = 0; i < count; i++) fills[i] = fillAt(src, i);
     return fills;
   }
@@ -317,8 +317,8 @@ export class MatchingEngine {
     const out = new Float64Array(levels * 3);
     const read = (side: number): BookLevel[] => {
       const n = native.engineDepth(this.handle, symbol, side, levels, out);
-      const result: BookLevel[] = new Array(n);
-      for (let i = 0; i < n; i++) result[i] = { price: out[i * 3]!, quantity: out[i * 3 + 1]!, orders: out[i * 3 + 2]! };
+      const result = new Array<BookLevel>(n);
+      for (let i = 0; i < n; i++) result[i] = { price: out[i * 3] as number, quantity: out[i * 3 + 1] as number, orders: out[i * 3 + 2] as number };
       return result;
     };
     const bids = read(0);
@@ -388,7 +388,7 @@ export class MatchingEngine {
     const reason = REASONS[last.reasonCode];
     const result: SubmitResult = {
       orderId: last.orderId,
-      status: STATUSES[last.statusCode]!,
+      status: STATUSES[last.statusCode] as OrderStatusName,
       filledQuantity: last.filledQuantity,
       remainingQuantity: last.remainingQuantity,
       fills: last.fillCount === 0 ? [] : this.readFills(),

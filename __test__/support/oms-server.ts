@@ -58,10 +58,10 @@ export async function startOms(options: { journal?: string; port?: number } = {}
     }),
   );
   let stderr = '';
-  child.stderr?.on('data', (chunk: Buffer) => {
+  child.stderr.on('data', (chunk: Buffer) => {
     stderr += chunk.toString();
   });
-  const lines = createInterface({ input: child.stdout! });
+  const lines = createInterface({ input: child.stdout });
   const port = await new Promise<number>((resolve, reject) => {
     lines.once('line', (line) => {
       const match = /^listening on 127\.0\.0\.1:(\d+)$/.exec(line.trim());

@@ -90,7 +90,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const startedAtMs = Date.now();
   let cycles = 0;
   let observeErrors = 0;
-  let breakerOpenings = 0;
+  let breakerOpenings: number;
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
   const resetGate = () => { audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' }); tools.resetGate(); };
   process.on('SIGUSR2', resetGate);

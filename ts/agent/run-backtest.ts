@@ -119,7 +119,7 @@ export async function runAgentBacktest(o: AgentBacktestOptions): Promise<AgentBa
     gate: o.gate ?? { type: 'AlwaysOpen' },
     metrics,
     logger: o.logger ?? silentLogger,
-    clockStartMs: o.data.timestamp[0] as number,
+    clockStartMs: o.data.timestamp[0],
   });
   const audit = new AuditLog(o.auditPath, { durability: 'batched' });
   const loop = new AgentLoop({

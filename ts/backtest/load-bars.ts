@@ -259,7 +259,7 @@ export function parseCcxtJson(text: string, source = 'bars.json'): BarSeries {
     for (let f = 0; f < 6; f++) {
       const v: unknown = row[f];
       values[f] = typeof v === 'number' ? v : Number.NaN;
-      raw[f] = typeof v === 'number' ? String(v) : JSON.stringify(v) ?? 'undefined';
+      raw[f] = typeof v === 'number' ? String(v) : JSON.stringify(v);
     }
     sink.add(lineOf(i), values, raw, false);
   }

@@ -87,6 +87,7 @@ export class BacktestReplay {
       while (budget-- > 0 && backend.advance()); // hot path: no per-step work beyond the backend's
       return backend.result();
     }
+    // eslint-disable-next-line @typescript-eslint/no-unnecessary-condition -- stop() from the awaited hook sets it; TS keeps the narrowing from `= false` above
     while (budget-- > 0 && !this.stopped && this.advance()) {
       if (hook !== undefined) {
         const pending = hook(this.context());

@@ -112,7 +112,7 @@ export function barSeriesFromColumns(columns: {
       i,
     );
     for (const key of ['open', 'high', 'low', 'close', 'volume'] as const) {
-      if (!Number.isFinite(columns[key][i] as number)) issues.add(i + 1, `${key} is not a finite number: ${columns[key][i] as number}`);
+      if (!Number.isFinite(columns[key][i])) issues.add(i + 1, `${key} is not a finite number: ${columns[key][i] as number}`);
     }
   }
   issues.throwIfAny();

@@ -25,7 +25,7 @@ function platformArchAbi(): string {
   if (process.platform === 'win32') return `${base}-msvc`;
   if (process.platform !== 'linux') return base;
   // glibcVersionRuntime is reported only by a Node linked against glibc.
-  const header = (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header;
+  const header = (process.report.getReport() as { header?: { glibcVersionRuntime?: string } }).header;
   return `${base}-${header?.glibcVersionRuntime === undefined ? 'musl' : 'gnu'}`;
 }
 
