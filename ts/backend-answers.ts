@@ -4,7 +4,7 @@
 import { z } from 'zod';
 
 import { BackendError } from './errors';
-import type { BackendEvent, OpenOrder, OrderAck, Portfolio, Position } from './types';
+import type { BackendEvent, OpenOrder, OrderAck, OrderBook, PnlReport, Portfolio, Position } from './types';
 import { describeZodError } from './zod-issues';
 
 const side = z.enum(['Buy', 'Sell']);
@@ -146,4 +146,44 @@ export function parsePortfolio(value: unknown, backend: string): Portfolio {
 
 export function parseReferencePrice(value: unknown, backend: string): number | null {
   return parseAnswer(referencePriceSchema, value, 'getReferencePrice', backend);
+}
+
+const bookLevelSchema = z.object({ price: z.number().finite().positive(), quantity: z.number().finite().nonnegative() });
+const orderBookSchema = z.object({
+  symbol,
+  bids: z.array(bookLevelSchema),
+  asks: z.array(bookLevelSchema),
+  timestampMs: z.number().int().nonnegative(),
+});
+const pnlReportSchema = z.object({
+  positions: z.array(
+    z.object({
+      symbol,
+      quantity: z.number().finite(),
+      entryPrice: z.number().finite().nonnegative().nullable(),
+      markPrice: z.number().finite().positive().nullable(),
+    }),
+  ),
+  realizedPnlToday: z.record(z.string(), z.number().finite()).nullable(),
+  timestampMs: z.number().int().nonnegative(),
+});
+
+/**
+ * A book as `getOrderBook` answered it: finite positive prices, non-negative quantities, each side
+ * best first (bids falling, asks rising); anything else is a `BackendError` naming what is wrong.
+ */
+export function parseOrderBook(value: unknown, backend: string, expectedSymbol: string): OrderBook {
+  const book = parseAnswer(orderBookSchema, value, 'getOrderBook', backend);
+  if (book.symbol !== expectedSymbol) throw new BackendError('other', `${backend} answered getOrderBook for ${book.symbol}, not ${expectedSymbol}`);
+  const unordered = (levels: OrderBook['bids'], falling: boolean): number =>
+    levels.findIndex((level, i) => i > 0 && (falling ? level.price >= (levels[i - 1] as OrderBook['bids'][number]).price : level.price <= (levels[i - 1] as OrderBook['bids'][number]).price));
+  const badBid = unordered(book.bids, true);
+  if (badBid > 0) throw new BackendError('other', `${backend} answered getOrderBook unusably: bids[${badBid}] is not below bids[${badBid - 1}] (bids must be best first)`);
+  const badAsk = unordered(book.asks, false);
+  if (badAsk > 0) throw new BackendError('other', `${backend} answered getOrderBook unusably: asks[${badAsk}] is not above asks[${badAsk - 1}] (asks must be best first)`);
+  return book;
+}
+
+export function parsePnlReport(value: unknown, backend: string): PnlReport {
+  return parseAnswer(pnlReportSchema, value, 'getPnl', backend);
 }

@@ -1,4 +1,4 @@
-// The four LLM-facing trading tools. Each call is decided by one native call (parse, safety mode,
+// The seven LLM-facing trading tools (four order tools, three reads: see ./read-tools). Each call is decided by one native call (parse, safety mode,
 // limits, gate, reservation) and settled by one more; this module only does the I/O in between.
 import { performance } from 'node:perf_hooks';
 
@@ -13,9 +13,19 @@ import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
 import { DecisionKind, NativeGuardHandle, TOOL_INDEX, type DecisionAction, type ToolName } from './native/guard';
 import type { GuardState } from './native';
-import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
+import { bookSnapshotJson, finishBarJson, isReadAction, pnlJson } from './read-tools';
+import {
+  cancelOrderSchema,
+  finishBarSchema,
+  getBookSnapshotSchema,
+  getPnlSchema,
+  placeOrderSchema,
+  queryPortfolioSchema,
+  replaceOrderSchema,
+  type JsonSchema,
+} from './schemas';
 import type { ToolErrorJson } from './errors';
-import type { CancelOrderArgs, PlaceOrderArgs, QueryPortfolioArgs, ReplaceOrderArgs } from './tool-types';
+import type { CancelOrderArgs, FinishBarArgs, GetBookSnapshotArgs, GetPnlArgs, PlaceOrderArgs, QueryPortfolioArgs, ReplaceOrderArgs } from './tool-types';
 import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
 
 export type { ToolName } from './native/guard';
@@ -33,6 +43,9 @@ export interface ToolArgs {
   cancel_order: CancelOrderArgs;
   replace_order: ReplaceOrderArgs;
   query_portfolio: QueryPortfolioArgs;
+  get_book_snapshot: GetBookSnapshotArgs;
+  get_pnl: GetPnlArgs;
+  finish_bar: FinishBarArgs;
 }
 
 function unwrap(result: ToolCallResult): string {
@@ -117,11 +130,22 @@ export type GateOptions = z.input<typeof gateOptionsSchema>;
 export type TradingToolsOptions = z.input<typeof optionsSchema>;
 
 export interface TradingTools {
-  readonly tools: readonly [Tool<'place_order'>, Tool<'cancel_order'>, Tool<'replace_order'>, Tool<'query_portfolio'>];
+  readonly tools: readonly [
+    Tool<'place_order'>,
+    Tool<'cancel_order'>,
+    Tool<'replace_order'>,
+    Tool<'query_portfolio'>,
+    Tool<'get_book_snapshot'>,
+    Tool<'get_pnl'>,
+    Tool<'finish_bar'>,
+  ];
   readonly placeOrder: Tool<'place_order'>;
   readonly cancelOrder: Tool<'cancel_order'>;
   readonly replaceOrder: Tool<'replace_order'>;
   readonly queryPortfolio: Tool<'query_portfolio'>;
+  readonly getBookSnapshot: Tool<'get_book_snapshot'>;
+  readonly getPnl: Tool<'get_pnl'>;
+  readonly finishBar: Tool<'finish_bar'>;
   readonly metrics: TradingMetrics;
   readonly mode: SafetyModeName;
   /** Breaker states, daily counters, pending confirmations. */
@@ -140,6 +164,11 @@ const DESCRIPTIONS: Record<ToolName, string> = {
   cancel_order: 'Cancel an open order by order_id.',
   replace_order: 'Change the price and/or quantity of an open order. Passes the same risk chain as place_order.',
   query_portfolio: 'Balances, positions and open orders, optionally for one symbol.',
+  get_book_snapshot: "The venue's order book for a symbol: up to `levels` (1-50, default 10) price levels per side, best first, with the time it was taken.",
+  get_pnl:
+    'Open positions with entry price, mark price, unrealized PnL (absolute and percent of entry), their total, and PnL realized today (UTC); optionally for one symbol. null where the venue does not know a value.',
+  finish_bar:
+    'End your turn for this bar (or live cycle): no further tool calls are run until the next observation. Optional note (why), kept in the audit trail. Returns a short summary of the guard state.',
 };
 
 const SCHEMAS: Record<ToolName, JsonSchema> = {
@@ -147,9 +176,12 @@ const SCHEMAS: Record<ToolName, JsonSchema> = {
   cancel_order: cancelOrderSchema,
   replace_order: replaceOrderSchema,
   query_portfolio: queryPortfolioSchema,
+  get_book_snapshot: getBookSnapshotSchema,
+  get_pnl: getPnlSchema,
+  finish_bar: finishBarSchema,
 };
 
-/** Build the four guarded tools over a backend. Throws `TypeError` naming the key on bad options. */
+/** Build the seven guarded tools over a backend. Throws `TypeError` naming the key on bad options. */
 export function createTradingTools(options: TradingToolsOptions): TradingTools {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new TypeError(`axon-llm: invalid trading tools options: ${describeZodError(parsed.error, '(options)')}`);
@@ -234,12 +266,18 @@ class GuardedTools {
     const cancelOrder = make('cancel_order');
     const replaceOrder = make('replace_order');
     const queryPortfolio = make('query_portfolio');
+    const getBookSnapshot = make('get_book_snapshot');
+    const getPnl = make('get_pnl');
+    const finishBar = make('finish_bar');
     return {
-      tools: [placeOrder, cancelOrder, replaceOrder, queryPortfolio],
+      tools: [placeOrder, cancelOrder, replaceOrder, queryPortfolio, getBookSnapshot, getPnl, finishBar],
       placeOrder,
       cancelOrder,
       replaceOrder,
       queryPortfolio,
+      getBookSnapshot,
+      getPnl,
+      finishBar,
       metrics: this.metrics,
       mode: this.mode,
       state: () => this.guard.state(),
@@ -388,7 +426,8 @@ class GuardedTools {
         // Read the decision now: the buffer is reused by the next call once this one awaits.
         const ticket = guard.ticket();
         const action = guard.action();
-        if (this.dailyCounts !== undefined && action !== 'query') {
+        const read = isReadAction(action);
+        if (this.dailyCounts !== undefined && !read) {
           try {
             this.saveDailyCounts();
           } catch (cause) {
@@ -398,13 +437,13 @@ class GuardedTools {
         }
         let sync: SyncOrderOps | undefined;
         try {
-          sync = action === 'query' ? undefined : this.backend.syncOrders;
+          sync = read ? undefined : this.backend.syncOrders;
         } catch (cause) {
           // A getter that throws is the backend's fault like a call that throws: settled, unknown outcome.
           return this.failed(name, ticket, cause, started);
         }
-        if (sync !== undefined && action !== 'query') return this.sendSync(name, ticket, sync, action, text, started);
-        return this.send(name, ticket, action === 'query', this.callBackend(action, text), started);
+        if (sync !== undefined && !read) return this.sendSync(name, ticket, sync, action, text, started);
+        return this.send(name, ticket, read, this.callBackend(action, text), started);
       }
       default: {
         const error = guard.refusal(text);
@@ -415,7 +454,7 @@ class GuardedTools {
     }
   }
 
-  private async send(name: ToolName, ticket: number, query: boolean, call: Promise<unknown>, started: number): Promise<ToolCallResult> {
+  private async send(name: ToolName, ticket: number, read: boolean, call: Promise<unknown>, started: number): Promise<ToolCallResult> {
     let result: unknown;
     try {
       result = await this.deadlines.run(call);
@@ -424,7 +463,7 @@ class GuardedTools {
       return this.backendFailure(name, ticket, cause, started);
     }
     try {
-      if (query) {
+      if (read) {
         this.guard.recordRead(ticket, (performance.now() - started) / 1000);
         return { ok: true, ack: result as string };
       }
@@ -518,11 +557,21 @@ class GuardedTools {
     }
   }
 
-  /** Start the backend call a SEND decision asks for (synchronously reading the decision). Query results are already agent-facing JSON. */
+  /** Start the backend call a SEND decision asks for (synchronously reading the decision). Read results are already agent-facing JSON. */
   private callBackend(action: DecisionAction, text: string): Promise<unknown> {
     try {
-      if (action === 'query') return this.portfolioJson(text === '' ? undefined : text);
-      return this.orderCall<Promise<OrderAck>>(this.backend, action, text);
+      switch (action) {
+        case 'query':
+          return this.portfolioJson(text === '' ? undefined : text);
+        case 'book_snapshot':
+          return bookSnapshotJson(this.backend, text, this.guard.levels());
+        case 'pnl':
+          return pnlJson(this.backend, text === '' ? undefined : text);
+        case 'finish_bar':
+          return Promise.resolve(finishBarJson(text === '' ? undefined : text, this.mode, this.guard.state()));
+        default:
+          return this.orderCall<Promise<OrderAck>>(this.backend, action, text);
+      }
     } catch (error) {
       // A backend that throws synchronously fails like one that rejects.
       return Promise.reject(error);

@@ -30,7 +30,7 @@ import { z } from 'zod';
 import { BackendError } from '../errors';
 import { requireOptional } from '../optional-package';
 import { registerSecrets, scrubSecrets } from '../secrets';
-import type { Balance, ErrorKind, OpenOrder, OrderAck, OrderRequest, Portfolio, Position, ReplaceRequest, Side, TradingBackend } from '../types';
+import type { Balance, ErrorKind, OpenOrder, OrderAck, OrderBook, OrderBookLevel, OrderRequest, PnlReport, Portfolio, Position, ReplaceRequest, Side, TradingBackend } from '../types';
 import { describeZodError } from '../zod-issues';
 
 export type ExchangeId = 'binance' | 'okx';
@@ -72,6 +72,7 @@ export interface ExchangeClient {
   fetchOpenOrders(symbol?: string): Promise<unknown>;
   fetchBalance(): Promise<unknown>;
   fetchTicker(symbol: string): Promise<unknown>;
+  fetchOrderBook(symbol: string, limit?: number): Promise<unknown>;
 }
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -161,6 +162,11 @@ const assetAmounts = z.record(z.string(), amount.nullish());
 const balanceSchema = z.object({ free: assetAmounts.nullish(), used: assetAmounts.nullish(), total: assetAmounts.nullish() });
 
 const tickerSchema = z.object({ last: price.nullish(), close: price.nullish() });
+/** ccxt's unified order book: `[price, amount]` levels (some venues add an order count), best first. */
+const bookLevel = z.tuple([price, amount], z.unknown());
+const orderBookSchema = z.object({ bids: z.array(bookLevel), asks: z.array(bookLevel), timestamp: z.number().int().nonnegative().nullish() });
+/** Depth sizes every venue takes (Binance refuses others): a request asks for the next one up and keeps what was asked. */
+const DEPTH_LIMITS = [5, 10, 20, 50] as const;
 
 /** What the guard learns about an order the backend has seen, kept for cancels and replaces. */
 interface KnownOrder {
@@ -368,6 +374,36 @@ export class ExchangeTradingBackend implements TradingBackend {
     }
     const ticker = this.understood(tickerSchema, raw, `the ticker of ${market.symbol}`);
     return ticker.last ?? ticker.close ?? null;
+  }
+
+  /** `get_book_snapshot`: ccxt's `fetchOrderBook`; the venue's time when it gives one, else when the answer arrived. */
+  async getOrderBook(symbol: string, levels: number): Promise<OrderBook> {
+    const market = await this.market(symbol);
+    const limit = DEPTH_LIMITS.find((n) => n >= levels) ?? 50;
+    let raw: unknown;
+    try {
+      raw = await this.client.fetchOrderBook(market.symbol, limit);
+    } catch (error) {
+      throw this.map(error);
+    }
+    const book = this.understood(orderBookSchema, raw, `the order book of ${market.symbol}`);
+    const side = (list: typeof book.bids): OrderBookLevel[] => list.slice(0, levels).map(([p, quantity]) => ({ price: p, quantity }));
+    return { symbol, bids: side(book.bids), asks: side(book.asks), timestampMs: book.timestamp ?? Date.now() };
+  }
+
+  /**
+   * `get_pnl` on spot: the assets held (as `getPositions`) marked at their tickers. A spot balance
+   * carries no entry price and the venue reports no realized PnL, so both are `null` (the tool then
+   * leaves unrealized PnL `null` rather than guess).
+   */
+  async getPnl(): Promise<PnlReport> {
+    const positions = await this.getPositions();
+    const marks = await Promise.all(positions.map((p) => this.getReferencePrice(p.symbol)));
+    return {
+      positions: positions.map((p, i) => ({ symbol: p.symbol, quantity: p.quantity, entryPrice: null, markPrice: marks[i] ?? null })),
+      realizedPnlToday: null,
+      timestampMs: Date.now(),
+    };
   }
 
   async getOpenOrders(symbol?: string): Promise<OpenOrder[]> {

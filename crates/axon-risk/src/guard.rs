@@ -17,10 +17,13 @@
 //!   outcome, which count until a snapshot fetched after the outcome (never a push alone) shows
 //!   whether they rest. Fail-closed: a limit needing data that cannot be had rejects.
 //! - Cancels reduce risk: they are never blocked by a gate and never move the breaker; they count
-//!   against `max_daily_cancels`. `query_portfolio` is read-only and allowed in every mode.
+//!   against `max_daily_cancels`. The read tools (`query_portfolio`, `get_book_snapshot`,
+//!   `get_pnl`, `finish_bar`) are allowed in every mode, DryRun included: only their arguments are
+//!   checked; no gate, limit or quota applies and none moves.
 //! - Metrics move exactly once per call: at `decide` for calls it finishes, at `record` otherwise.
 //!   Malformed arguments move only `trading_orders_total{status="rejected"}`.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
@@ -68,10 +71,21 @@ pub enum ToolKind {
     CancelOrder,
     ReplaceOrder,
     QueryPortfolio,
+    GetBookSnapshot,
+    GetPnl,
+    FinishBar,
 }
 
 impl ToolKind {
-    pub const ALL: [ToolKind; 4] = [ToolKind::PlaceOrder, ToolKind::CancelOrder, ToolKind::ReplaceOrder, ToolKind::QueryPortfolio];
+    pub const ALL: [ToolKind; 7] = [
+        ToolKind::PlaceOrder,
+        ToolKind::CancelOrder,
+        ToolKind::ReplaceOrder,
+        ToolKind::QueryPortfolio,
+        ToolKind::GetBookSnapshot,
+        ToolKind::GetPnl,
+        ToolKind::FinishBar,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -79,6 +93,9 @@ impl ToolKind {
             ToolKind::CancelOrder => "cancel_order",
             ToolKind::ReplaceOrder => "replace_order",
             ToolKind::QueryPortfolio => "query_portfolio",
+            ToolKind::GetBookSnapshot => "get_book_snapshot",
+            ToolKind::GetPnl => "get_pnl",
+            ToolKind::FinishBar => "finish_bar",
         }
     }
 
@@ -88,6 +105,9 @@ impl ToolKind {
             ToolKind::CancelOrder => ToolLabel::Cancel,
             ToolKind::ReplaceOrder => ToolLabel::Replace,
             ToolKind::QueryPortfolio => ToolLabel::Query,
+            ToolKind::GetBookSnapshot => ToolLabel::BookSnapshot,
+            ToolKind::GetPnl => ToolLabel::Pnl,
+            ToolKind::FinishBar => ToolLabel::FinishBar,
         }
     }
 }
@@ -163,6 +183,12 @@ pub enum Action {
     Cancel { order_id: String },
     Replace { order_id: String, price: Option<f64>, quantity: Option<f64> },
     Query { symbol: Option<String> },
+    /// Read the venue's book: `levels` per side (1..=50, checked by the parser).
+    BookSnapshot { symbol: String, levels: u32 },
+    /// Read positions with their unrealized PnL, and today's realized PnL.
+    Pnl { symbol: Option<String> },
+    /// End the model's turn for this bar or live cycle.
+    FinishBar { note: Option<String> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -668,7 +694,34 @@ impl Guard {
                 }
                 Err(r) => self.reject_arguments(tool, r),
             },
+            ToolKind::GetBookSnapshot => match args::parse_book_snapshot(args, self.config.max_args_bytes) {
+                Ok(a) => self.send_read(tool, Action::BookSnapshot { symbol: a.symbol.into_owned(), levels: a.levels }),
+                Err(r) => self.reject_arguments(tool, r),
+            },
+            ToolKind::GetPnl => match args::parse_pnl(args, self.config.max_args_bytes) {
+                Ok(a) => self.send_read(tool, Action::Pnl { symbol: a.symbol.map(Cow::into_owned) }),
+                Err(r) => self.reject_arguments(tool, r),
+            },
+            ToolKind::FinishBar => match args::parse_finish_bar(args, self.config.max_args_bytes) {
+                Ok(a) => self.send_read(tool, Action::FinishBar { note: a.note.map(Cow::into_owned) }),
+                Err(r) => self.reject_arguments(tool, r),
+            },
         }
+    }
+
+    /// A read tool's approved call: a ticket with nothing to reserve or learn (settled by `record`,
+    /// which times it), in every mode; gates and limits do not apply to reads.
+    fn send_read(&mut self, tool: ToolKind, action: Action) -> Decision {
+        let ticket = self.open_ticket(Inflight {
+            tool,
+            side: SideLabel::None,
+            symbol: None,
+            exposure: None,
+            order_day: None,
+            cancel_day: None,
+            learn: Learn::Nothing,
+        });
+        Decision::Send { ticket, action }
     }
 
     fn decide_place(&mut self, raw: &str, refreshed: bool, now: i64, started: Instant) -> Decision {
