@@ -22,6 +22,12 @@ export declare class NativeMetrics {
 /** What this addon is: crate version, target, profile and compiler. */
 export declare function buildInfo(): string
 
+/**
+ * Does nothing: the floor of a native call, measured by `npm run bench` next to the guard.
+ * Installed as a raw Node-API callback (`src/raw/`), like `guardDecide`.
+ */
+export declare function emptyCall(): void
+
 /** Register a symbol; returns its id (0, 1, 2, ...). */
 export declare function engineAddSymbol(handle: number, tickSize: number, lotSize: number): number
 

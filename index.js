@@ -837,6 +837,7 @@ module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __n
 module.exports = nativeBinding
 module.exports.NativeMetrics = nativeBinding.NativeMetrics
 module.exports.buildInfo = nativeBinding.buildInfo
+module.exports.emptyCall = nativeBinding.emptyCall
 module.exports.engineAddSymbol = nativeBinding.engineAddSymbol
 module.exports.engineBest = nativeBinding.engineBest
 module.exports.engineCancel = nativeBinding.engineCancel

@@ -272,7 +272,7 @@ describe('matching engine (native)', () => {
     const rounds = 2 ** 20 + 3;
     for (let i = 0; i < rounds; i++) {
       const id = e.submitFast(s, 0, 0, 10, 1, 0, false);
-      if (id !== e.lastResult[0] || !Number.isSafeInteger(id)) throw new Error(`id ${id} not exact at round ${i}`);
+      if (id !== e.last.orderId || !Number.isSafeInteger(id)) throw new Error(`id ${id} not exact at round ${i}`);
       if (id < prev) wraps++;
       maxId = Math.max(maxId, id);
       e.cancelFast(id);
@@ -292,7 +292,7 @@ describe('matching engine (native)', () => {
     const makers: number[] = [];
     for (let i = 0; i < 100; i++) makers.push(e.submitFast(s, 1, 0, 100 + (i % 5) / 100, 1, 0, false));
     e.submitFast(s, 0, 1, 0, 100, 0, false);
-    expect(e.lastResult[1]).toBe(2); // Filled
+    expect(e.last.statusCode).toBe(2); // Filled
     expect(e.fillCount).toBe(100);
     const fills = e.readFills();
     expect(fills).toHaveLength(100);
@@ -382,9 +382,9 @@ describe('matching engine (native)', () => {
           op === BATCH_OP.Replace
             ? per.e.replaceFast(target, price, qty)
             : per.e.submitFast(input.symbol[i]!, input.side[i]! as 0 | 1, op as 0 | 1, price, qty, tif as 0 | 1 | 2, flags === 1);
-        const lr = per.e.lastResult;
-        row.set([id, lr[1]!, lr[2]!, lr[3]!, lr[4]!, fillRows, lr[5]!]);
-        const n = lr[5]!;
+        const lr = per.e.last;
+        row.set([id, lr.statusCode, lr.reasonCode, lr.filledQuantity, lr.remainingQuantity, fillRows, lr.fillCount]);
+        const n = lr.fillCount;
         if ((fillRows + n) * FILL_STRIDE > fillsPer.length) {
           const grown = new Float64Array(Math.max(fillsPer.length * 2, (fillRows + n) * FILL_STRIDE));
           grown.set(fillsPer);
@@ -397,7 +397,7 @@ describe('matching engine (native)', () => {
           if (per.e.order(maker) === null && live.includes(maker)) live.splice(live.indexOf(maker), 1);
         }
         fillRows += n;
-        const status = lr[1]!;
+        const status = lr.statusCode;
         if (status <= 1 && op !== BATCH_OP.Replace) live.push(id);
         if (op === BATCH_OP.Replace && status === 2) live.splice(live.indexOf(target), 1);
       } catch (err) {

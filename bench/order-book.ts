@@ -138,7 +138,7 @@ function generate(n: number): Stream {
         if (eng.order(maker) === null) remove(maker);
       }
     }
-    if (op === OP_LIMIT && eng.lastResult[1]! <= 1) {
+    if (op === OP_LIMIT && eng.last.statusCode <= 1) {
       pos.set(id, live.length);
       live.push(id);
       opIndexOf.set(id, i);
@@ -338,7 +338,7 @@ function main(): void {
   const variants: { run: () => Run }[] = [
     {
       run: () =>
-        engineRun('axon engine, per call (submitFast/cancelFast)', OPS, runPerCall(stream, OPS), 'one napi call per op; details in the shared lastResult buffer'),
+        engineRun('axon engine, per call (submitFast/cancelFast)', OPS, runPerCall(stream, OPS), 'one napi call per op; details in the shared result buffer (engine.last)'),
     },
     {
       run: () =>

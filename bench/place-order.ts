@@ -1,22 +1,25 @@
-// place_order throughput and latency: native guard (napi) in DryRun and Direct-on-mock, against a
-// pure-TypeScript rendering of the same checks. Sequential awaited calls on one core.
+// place_order throughput and latency: native guard (napi) in DryRun and Direct-on-mock, stated
+// against the Rust core alone (criterion's `guard_decide_dry_run_from_json`, when `npm run
+// bench:rust` has run) and the floor of a native call (an empty one, measured in this run).
+// Sequential awaited calls on one core.
 //   npm run bench          (tsc, then node dist/bench/place-order.js)
 // Writes bench/results/place-order.json. Never exits non-zero for a missed target.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 
 import { createTradingTools, MockTradingBackend, silentLogger, type GateOptions, type RiskOptions, type TradingTools } from '../ts/index';
+import { native } from '../ts/native';
 import { ALLOWED_SYMBOLS, generateInputs, MAX_ORDER_NOTIONAL, REFERENCE_PRICES } from './inputs';
-import { runParity } from './parity';
-import { createPureTools, type PureTools } from './pure-guard';
 
 const INPUT_COUNT = 100_000;
 const WARMUP_CALLS = 50_000;
 const ROUNDS = 4; // throughput rounds, interleaved between the variants compared
 const CALLS_PER_ROUND = 100_000;
 const LATENCY_CALLS = 100_000;
-const PARITY_SAMPLE = 3_000;
+const FLOOR_CALLS = 5_000_000;
+/** Criterion's estimate of the Rust guard deciding a DryRun place_order from its JSON. */
+const CRITERION_ESTIMATES = join(__dirname, '..', '..', 'target', 'criterion', 'guard_decide_dry_run_from_json', 'new', 'estimates.json');
 const TARGETS = { dryRun: 400_000, direct: 200_000 };
 
 const RISK: RiskOptions = { allowedSymbols: ALLOWED_SYMBOLS, maxOrderNotional: MAX_ORDER_NOTIONAL, maxPositionAbs: 1e9, maxDailyOrders: 4_000_000_000 };
@@ -67,29 +70,23 @@ function nativeVariant(name: string, mode: 'DryRun' | 'Direct'): Variant {
   };
 }
 
-function pureVariant(name: string, mode: 'DryRun' | 'Direct'): Variant {
-  const backend = venue();
-  const tools: PureTools = createPureTools({
-    mode,
-    backend: 'mock',
-    venue: backend,
-    logger: silentLogger,
-    allowedSymbols: RISK.allowedSymbols,
-    maxOrderNotional: RISK.maxOrderNotional,
-    maxPositionAbs: RISK.maxPositionAbs,
-    maxDailyOrders: RISK.maxDailyOrders,
-    gates: [{ type: 'RejectionCircuitBreaker', threshold: 20, cooldownMs: 60_000 }],
-  });
-  prime(backend);
-  return {
-    name,
-    execute: tools.placeOrder.execute,
-    cursor: 0,
-    roundNs: [],
-    roundCalls: [],
-    rejected: 0,
-    check: () => `breaker=${tools.guard.breakerState()}`,
-  };
+/** ns per call of the empty native call (the best of three passes: the floor, not an average). */
+function napiFloorNs(): number {
+  const emptyCall = native.emptyCall;
+  let best = Number.POSITIVE_INFINITY;
+  for (let pass = 0; pass < 3; pass++) {
+    const t0 = process.hrtime.bigint();
+    for (let k = 0; k < FLOOR_CALLS; k++) emptyCall();
+    best = Math.min(best, Number(process.hrtime.bigint() - t0) / FLOOR_CALLS);
+  }
+  return best;
+}
+
+/** Criterion's mean for the Rust guard alone, in ns, if `npm run bench:rust` has run here. */
+function criterionNs(): number | null {
+  if (!existsSync(CRITERION_ESTIMATES)) return null;
+  const estimates = JSON.parse(readFileSync(CRITERION_ESTIMATES, 'utf8')) as { mean?: { point_estimate?: number } };
+  return estimates.mean?.point_estimate ?? null;
 }
 
 /** `count` sequential awaited calls; returns elapsed ns. */
@@ -169,53 +166,47 @@ async function main(): Promise<void> {
       `${INPUT_COUNT.toLocaleString('en-US')} seeded inputs: ${mix.valid} valid, ${mix.rejectNotional} over notional, ${mix.rejectSymbol} symbol not allowed`,
   );
 
-  // Parity first: the pure-TS rendering must decide exactly like the native guard.
-  const parity = await runParity(INPUTS.slice(0, PARITY_SAMPLE));
-
+  const floorNs = napiFloorNs();
+  const rustNs = criterionNs();
   const dryNative = nativeVariant('native DryRun', 'DryRun');
-  const dryPure = pureVariant('pure-TS DryRun', 'DryRun');
-  await measure([dryNative, dryPure]);
   const directNative = nativeVariant('native Direct (mock)', 'Direct');
-  const directPure = pureVariant('pure-TS Direct (mock)', 'Direct');
-  await measure([directNative, directPure]);
+  await measure([dryNative, directNative]);
 
   const rows = [
     { v: dryNative, target: TARGETS.dryRun },
-    { v: dryPure, target: undefined },
     { v: directNative, target: TARGETS.direct },
-    { v: directPure, target: undefined },
   ].map(({ v, target }) => {
     const rate = callsPerSec(v);
     const rounds = v.roundNs.map((ns, i) => Math.round((v.roundCalls[i] as number) / (ns / 1e9)));
     return {
       variant: v.name,
       callsPerSec: Math.round(rate),
+      nsPerCall: Math.round(1e9 / rate),
       roundCallsPerSec: rounds,
       p50Us: Number(percentileUs(v.latencies, 0.5).toFixed(2)),
       p99Us: Number(percentileUs(v.latencies, 0.99).toFixed(2)),
       p999Us: Number(percentileUs(v.latencies, 0.999).toFixed(2)),
       calls: v.roundCalls.reduce((a, b) => a + b, 0),
       rejectedShare: Number((v.rejected / (WARMUP_CALLS + ROUNDS * CALLS_PER_ROUND)).toFixed(4)),
-      target: target ?? null,
-      verdict: target === undefined ? null : rate >= target ? 'PASS' : 'MISS',
+      target,
+      verdict: rate >= target ? 'PASS' : 'MISS',
       state: v.check(),
     };
   });
-  const ratio = callsPerSec(dryNative) / callsPerSec(dryPure);
-  const directRatio = callsPerSec(directNative) / callsPerSec(directPure);
 
   console.log('');
-  console.log(`${'variant'.padEnd(24)}${'calls/s'.padStart(11)}${'p50 us'.padStart(9)}${'p99 us'.padStart(9)}   target`);
+  console.log(`${'variant'.padEnd(24)}${'calls/s'.padStart(11)}${'ns/call'.padStart(9)}${'p50 us'.padStart(9)}${'p99 us'.padStart(9)}   target`);
   for (const r of rows) {
-    const target = r.target === null ? '(peer)' : `>= ${fmtInt(r.target)}  ${r.verdict}`;
-    console.log(`${r.variant.padEnd(24)}${fmtInt(r.callsPerSec).padStart(11)}${r.p50Us.toFixed(2).padStart(9)}${r.p99Us.toFixed(2).padStart(9)}   ${target}`);
+    console.log(`${r.variant.padEnd(24)}${fmtInt(r.callsPerSec).padStart(11)}${fmtInt(r.nsPerCall).padStart(9)}${r.p50Us.toFixed(2).padStart(9)}${r.p99Us.toFixed(2).padStart(9)}   >= ${fmtInt(r.target)}  ${r.verdict}`);
   }
-  console.log(`ratio native/pure-TS DryRun: ${ratio.toFixed(2)}x   (Direct: ${directRatio.toFixed(2)}x)`);
+  console.log(`floor: an empty native call costs ${floorNs.toFixed(1)} ns (best of 3 x ${fmtInt(FLOOR_CALLS)} calls, this run)`);
+  console.log(
+    rustNs === null
+      ? 'Rust core alone: not measured here (run `npm run bench:rust`; criterion guard_decide_dry_run_from_json)'
+      : `Rust core alone (criterion guard_decide_dry_run_from_json): ${rustNs.toFixed(0)} ns; native DryRun spends ${fmtInt((rows[0]?.nsPerCall ?? 0) - rustNs - floorNs)} ns per call beyond the core and the floor (promise, argument string, logging checks)`,
+  );
   console.log(`rounds (calls/s): ${rows.map((r) => `${r.variant}: ${r.roundCallsPerSec.map(fmtInt).join(' / ')}`).join('; ')}`);
   console.log(`state after run: ${rows.map((r) => `${r.variant}: ${r.state}`).join('; ')}`);
-  console.log(`parity: ${parity.codesAgree}/${parity.inputs} inputs agree (ack or rejection code); ${parity.identical}/${parity.inputs} byte-identical (ack JSON or message); metrics ${parity.metricsAgree ? 'identical' : 'DIFFER'}`);
-  for (const m of parity.mismatches.slice(0, 10)) console.log(`  mismatch [${m.scenario}] ${m.args}\n    native: ${JSON.stringify(m.native)}\n    pure:   ${JSON.stringify(m.pure)}`);
-  for (const m of parity.metricMismatches.slice(0, 10)) console.log(`  metrics: ${m}`);
   console.log(`(${((Date.now() - started) / 1000).toFixed(1)} s)`);
 
   const results = {
@@ -234,16 +225,8 @@ async function main(): Promise<void> {
       note: 'calls/s over interleaved rounds; p50/p99 from a separate pass timing each call with process.hrtime.bigint()',
     },
     results: rows,
-    ratioNativeOverPureDryRun: Number(ratio.toFixed(3)),
-    ratioNativeOverPureDirect: Number(directRatio.toFixed(3)),
-    parity: {
-      inputs: parity.inputs,
-      codesAgree: parity.codesAgree,
-      identical: parity.identical,
-      metricsAgree: parity.metricsAgree,
-      mismatches: parity.mismatches.slice(0, 50),
-      metricMismatches: parity.metricMismatches,
-    },
+    napiFloorNs: Number(floorNs.toFixed(2)),
+    criterionGuardDecideNs: rustNs === null ? null : Number(rustNs.toFixed(1)),
   };
   const dir = join(__dirname, '..', '..', 'bench', 'results');
   mkdirSync(dir, { recursive: true });

@@ -4,8 +4,9 @@
 // - Convenient: `submit`, `cancel`, `replace`, `bestBid`, `depth`, ... take and return plain
 //   objects (one allocation per result, strings for enums).
 // - Fast: `submitFast` / `cancelFast` / `replaceFast` take numbers, return the order id (or the
-//   cancelled quantity) and leave details in `lastResult` (a Float64Array over memory shared with
-//   the engine, no object per call); fills via `fillCount`, `readFillsInto` or `readFills`.
+//   cancelled quantity) and leave details in memory shared with the engine, read by name through
+//   `last` (`last.orderId`, `last.statusCode`, ...; no object per call); fills via `fillCount`,
+//   `readFillsInto` or `readFills`.
 //   `executeBatch` runs columnar typed arrays in one native call (a million orders = a handful of
 //   calls) and writes results and fills into caller-owned typed arrays.
 //
@@ -16,6 +17,9 @@
 // Order ids are whole JS numbers below 2^52 (exact); an id is stale once its order is filled,
 // cancelled or rejected, until its slot has been reused 2^20 - 1 times.
 import { native } from './native';
+import { EngineResults, FILL_STRIDE, fillAt, INLINE_FILL_ROWS, RESULT_STRIDE } from './native/engine';
+
+export { EngineResults, FILL_STRIDE, fillAt, RESULT_STRIDE };
 
 export interface SymbolSpec {
   tickSize: number;
@@ -118,12 +122,9 @@ export interface BatchSummary {
   stopped?: 'FillsFull' | 'ResultsFull';
 }
 
-// Layouts are the binding's own constants (crates/axon-node/src/matching.rs), not copies.
-export const FILL_STRIDE = native.FILL_STRIDE;
-export const RESULT_STRIDE = native.RESULT_STRIDE;
 export const BATCH_OP = { Limit: 0, Market: 1, Cancel: 2, Replace: 3 } as const;
 export const BATCH_FLAG_POST_ONLY = 1;
-/** Status codes of `lastResult[1]` and batch results (5 = error, batch only). */
+/** Status codes of `last.statusCode` and batch results (5 = error, batch only). */
 export const STATUS_CODES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected', 'Error'] as const;
 /** Engine error codes of a batch row with status 5. */
 export const BATCH_ERROR_CODES = {
@@ -138,10 +139,6 @@ export const BATCH_ERROR_CODES = {
   9: 'QuantityOverflow',
 } as const;
 
-/** Layout of the native result buffer (see crates/axon-node/src/matching.rs). */
-const OUT_INFO = native.OUT_INFO;
-const OUT_FILLS = native.OUT_FILLS;
-const OUT_FILL_ROWS = native.OUT_FILL_ROWS;
 const SIDES = ['Buy', 'Sell'] as const;
 const STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
 const REASONS = [undefined, 'FokNotFillable', 'PostOnlyWouldCross'] as const;
@@ -166,20 +163,6 @@ export function createBatchOutput(ops: number, fills: number): BatchOutput {
   return { results: new Float64Array(ops * RESULT_STRIDE), fills: new Float64Array(fills * FILL_STRIDE) };
 }
 
-/** Fill row `row` of a `FILL_STRIDE` array as an object. */
-export function fillAt(fills: Float64Array, row: number): EngineFill {
-  const o = row * FILL_STRIDE;
-  return {
-    seq: fills[o]!,
-    makerOrderId: fills[o + 1]!,
-    takerOrderId: fills[o + 2]!,
-    symbol: fills[o + 3]!,
-    price: fills[o + 4]!,
-    quantity: fills[o + 5]!,
-    takerSide: SIDES[fills[o + 6]!]!,
-  };
-}
-
 function code<T extends string>(value: T | undefined, names: readonly T[], fallback: T | undefined, field: string): number {
   const i = names.indexOf((value ?? fallback) as T);
   if (i < 0) throw new Error(`${field} must be one of ${names.join(', ')}, got ${JSON.stringify(value)}`);
@@ -201,18 +184,12 @@ const registry = new FinalizationRegistry<number>((handle) => native.engineDestr
 
 export class MatchingEngine {
   private handle: number;
-  /**
-   * Shared native result buffer: [0, 6) lastResult, [6, 8) last batch's fill count and stop code,
-   * [8, 15) order/level info, [16, ...) the first fills of the last submit/replace.
-   */
-  private readonly buf: Float64Array;
-  /** `[orderId, status, reason, filledQty, remainingQty, fillCount]` of the last submit/replace. */
-  readonly lastResult: Float64Array;
+  /** What the last submit/replace (and batch, and query) left in memory shared with the engine, by name. */
+  readonly last: EngineResults;
 
   constructor(options: { capacity?: number } = {}) {
     this.handle = native.engineCreate(options.capacity ?? DEFAULT_CAPACITY);
-    this.buf = native.engineResultBuffer(this.handle);
-    this.lastResult = this.buf.subarray(0, 6);
+    this.last = new EngineResults(native.engineResultBuffer(this.handle));
     registry.register(this, this.handle, this);
   }
 
@@ -236,7 +213,7 @@ export class MatchingEngine {
   /**
    * Submit with numeric codes (side 0 Buy / 1 Sell, orderType 0 Limit / 1 Market, tif 0 GTC /
    * 1 IOC / 2 FOK; price ignored for market orders). Returns the order id; details in
-   * `lastResult`, fills via `readFillsInto` / `readFills`.
+   * `last`, fills via `readFillsInto` / `readFills`.
    */
   submitFast(symbol: number, side: 0 | 1, orderType: 0 | 1, price: number, quantity: number, tif: 0 | 1 | 2, postOnly: boolean): number {
     return native.engineSubmit(this.handle, symbol, side, orderType, price, quantity, tif, postOnly);
@@ -260,7 +237,7 @@ export class MatchingEngine {
 
   /** Number of fills of the last submit/replace. */
   get fillCount(): number {
-    return this.buf[5]!;
+    return this.last.fillCount;
   }
 
   /**
@@ -268,11 +245,11 @@ export class MatchingEngine {
    * `offset`; returns how many were copied (limited by the room in `out`).
    */
   readFillsInto(out: Float64Array, offset = 0): number {
-    const count = this.buf[5]!;
+    const count = this.last.fillCount;
     const rows = Math.min(count, Math.floor(out.length / FILL_STRIDE) - offset);
     if (rows <= 0) return 0;
-    if (count <= OUT_FILL_ROWS) {
-      out.set(this.buf.subarray(OUT_FILLS, OUT_FILLS + rows * FILL_STRIDE), offset * FILL_STRIDE);
+    if (count <= INLINE_FILL_ROWS) {
+      out.set(this.last.inlineFills().subarray(0, rows * FILL_STRIDE), offset * FILL_STRIDE);
       return rows;
     }
     return native.engineReadFills(this.handle, 0, out.subarray(offset * FILL_STRIDE, (offset + rows) * FILL_STRIDE));
@@ -280,9 +257,9 @@ export class MatchingEngine {
 
   /** The fills of the last submit/replace as objects. */
   readFills(): EngineFill[] {
-    const count = this.buf[5]!;
-    let src = this.buf.subarray(OUT_FILLS);
-    if (count > OUT_FILL_ROWS) {
+    const count = this.last.fillCount;
+    let src = this.last.inlineFills();
+    if (count > INLINE_FILL_ROWS) {
       src = new Float64Array(count * FILL_STRIDE);
       native.engineReadFills(this.handle, 0, src);
     }
@@ -294,7 +271,7 @@ export class MatchingEngine {
   /** Cancel a live order; returns its state just before the cancel. Throws on an unknown/stale id. */
   cancel(orderId: number): EngineOpenOrder {
     native.engineCancel(this.handle, orderId);
-    return this.infoOrder();
+    return this.last.openOrder();
   }
 
   /** Cancel a live order; returns the cancelled (remaining) quantity. Throws on an unknown/stale id. */
@@ -311,17 +288,17 @@ export class MatchingEngine {
     return this.resultObject();
   }
 
-  /** `replace` without the result object: returns the order id, details in `lastResult`. */
+  /** `replace` without the result object: returns the order id, details in `last`. */
   replaceFast(orderId: number, price: number, quantity: number): number {
     return native.engineReplace(this.handle, orderId, price, quantity);
   }
 
   bestBid(symbol: number): BookLevel | null {
-    return native.engineBest(this.handle, symbol, 0) ? this.infoLevel() : null;
+    return native.engineBest(this.handle, symbol, 0) ? this.last.level() : null;
   }
 
   bestAsk(symbol: number): BookLevel | null {
-    return native.engineBest(this.handle, symbol, 1) ? this.infoLevel() : null;
+    return native.engineBest(this.handle, symbol, 1) ? this.last.level() : null;
   }
 
   /**
@@ -350,7 +327,7 @@ export class MatchingEngine {
 
   /** A live (resting) order, or null if the id is unknown, stale or not resting. */
   order(orderId: number): EngineOpenOrder | null {
-    return native.engineOrder(this.handle, orderId) ? this.infoOrder() : null;
+    return native.engineOrder(this.handle, orderId) ? this.last.openOrder() : null;
   }
 
   openOrderCount(): number {
@@ -394,9 +371,8 @@ export class MatchingEngine {
       output.results,
       output.fills,
     );
-    // The native call leaves [fills written, stop code] at [6], [7] of the shared buffer.
-    const fills = this.buf[6]!;
-    const stop = this.buf[7]!;
+    const fills = this.last.batchFills;
+    const stop = this.last.batchStopCode;
     if (stop === 0) return { processed, fills };
     return { processed, fills, stopped: stop === 1 ? 'ResultsFull' : 'FillsFull' };
   }
@@ -408,33 +384,16 @@ export class MatchingEngine {
   }
 
   private resultObject(): SubmitResult {
-    const b = this.buf;
-    const reason = REASONS[b[2]!];
+    const last = this.last;
+    const reason = REASONS[last.reasonCode];
     const result: SubmitResult = {
-      orderId: b[0]!,
-      status: STATUSES[b[1]!]!,
-      filledQuantity: b[3]!,
-      remainingQuantity: b[4]!,
-      fills: b[5]! === 0 ? [] : this.readFills(),
+      orderId: last.orderId,
+      status: STATUSES[last.statusCode]!,
+      filledQuantity: last.filledQuantity,
+      remainingQuantity: last.remainingQuantity,
+      fills: last.fillCount === 0 ? [] : this.readFills(),
     };
     if (reason !== undefined) result.reason = reason;
     return result;
-  }
-
-  private infoOrder(): EngineOpenOrder {
-    const b = this.buf;
-    return {
-      orderId: b[OUT_INFO]!,
-      symbol: b[OUT_INFO + 1]!,
-      side: SIDES[b[OUT_INFO + 2]!]!,
-      price: b[OUT_INFO + 3]!,
-      remainingQuantity: b[OUT_INFO + 4]!,
-      originalQuantity: b[OUT_INFO + 5]!,
-    };
-  }
-
-  private infoLevel(): BookLevel {
-    const b = this.buf;
-    return { price: b[OUT_INFO]!, quantity: b[OUT_INFO + 1]!, orders: b[OUT_INFO + 2]! };
   }
 }

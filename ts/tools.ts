@@ -1,19 +1,9 @@
-// The seven LLM-facing trading tools (four order tools, three reads: see ./read-tools). Each call is decided by one native call (parse, safety mode,
-// limits, gate, reservation) and settled by one more; this module only does the I/O in between.
-import { performance } from 'node:perf_hooks';
-
-import { z } from 'zod';
-
-import { DeadlineRace } from './deadline';
-import { describeZodError } from './zod-issues';
-import { BackendError, ToolError } from './errors';
-import { jsonLineLogger, type Logger } from './log';
-import { parseBackendEvent, parseOpenOrders, parseOrderAck, parsePortfolio, parsePositions, parseReferencePrice } from './backend-answers';
-import { DailyCountsFile } from './daily-counts-file';
-import { TradingMetrics } from './metrics';
-import { DecisionKind, NativeGuardHandle, TOOL_INDEX, type DecisionAction, type ToolName } from './native/guard';
+// The seven LLM-facing trading tools (four order tools, three reads: see ./read-tools): their public shape (`Tool`, `TradingTools`, the typed
+// `call` and its `ToolCallResult`) and `createTradingTools`. A call's work is in ./guarded-tools.
+import type { ToolErrorJson } from './errors';
+import { GuardedTools } from './guarded-tools';
 import type { GuardState } from './native';
-import { bookSnapshotJson, finishBarJson, isReadAction, pnlJson } from './read-tools';
+import type { ToolName } from './native/guard';
 import {
   cancelOrderSchema,
   finishBarSchema,
@@ -24,11 +14,14 @@ import {
   replaceOrderSchema,
   type JsonSchema,
 } from './schemas';
-import type { ToolErrorJson } from './errors';
+import { optionsSchema, type TradingToolsOptions } from './tool-options';
 import type { CancelOrderArgs, FinishBarArgs, GetBookSnapshotArgs, GetPnlArgs, PlaceOrderArgs, QueryPortfolioArgs, ReplaceOrderArgs } from './tool-types';
-import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
+import type { TradingMetrics } from './metrics';
+import type { SafetyModeName } from './types';
+import { describeZodError } from './zod-issues';
 
 export type { ToolName } from './native/guard';
+export type { GateOptions, RiskOptions, TradingToolsOptions } from './tool-options';
 
 /**
  * The outcome of a tool call as data: the agent-facing JSON (an OrderAck, or the portfolio for
@@ -48,22 +41,6 @@ export interface ToolArgs {
   finish_bar: FinishBarArgs;
 }
 
-function unwrap(result: ToolCallResult): string {
-  if (result.ok) return result.ack;
-  throw new ToolError(result.error);
-}
-
-function invalidArguments(message: string): ToolCallResult {
-  return { ok: false, error: { error_type: 'InvalidArguments', source: 'Arguments', code: 'INVALID_ARGUMENTS', message: `Arguments: ${message}` } };
-}
-
-/** The order operations, returning `R` (a promise from the async backend, an ack from `syncOrders`). */
-interface OrderOps<R> {
-  placeOrder(request: OrderRequest): R;
-  cancelOrder(orderId: string): R;
-  replaceOrder(request: ReplaceRequest): R;
-}
-
 export interface Tool<N extends ToolName = ToolName> {
   readonly name: N;
   readonly description: string;
@@ -77,57 +54,6 @@ export interface Tool<N extends ToolName = ToolName> {
    */
   call(args: ToolArgs[N] | string): Promise<ToolCallResult>;
 }
-
-const riskOptionsSchema = z.strictObject({
-  allowedSymbols: z.array(z.string().min(1).max(32)).optional(),
-  maxOrderNotional: z.number().finite().nonnegative().optional(),
-  maxPositionAbs: z.number().finite().nonnegative().optional(),
-  maxDailyOrders: z.number().int().nonnegative().max(0xffff_ffff).optional(),
-  maxDailyCancels: z.number().int().nonnegative().max(0xffff_ffff).optional(),
-});
-
-const gateOptionsSchema = z.discriminatedUnion('type', [
-  z.strictObject({ type: z.literal('AlwaysOpen') }),
-  z.strictObject({
-    type: z.literal('RejectionCircuitBreaker'),
-    threshold: z.number().int().min(1).max(0xffff_ffff),
-    cooldownMs: z.number().int().nonnegative(),
-  }),
-  z.strictObject({ type: z.literal('PnlCircuitBreaker'), dailyPnlFloor: z.number().finite() }),
-]);
-
-const optionsSchema = z.strictObject({
-  backend: z.custom<TradingBackend>(
-    (value) => typeof value === 'object' && value !== null && typeof (value as TradingBackend).placeOrder === 'function',
-    'backend must implement TradingBackend',
-  ),
-  mode: z.enum(['DryRun', 'TwoPhase', 'Direct']).default('DryRun'),
-  risk: riskOptionsSchema.default({}),
-  gate: z.union([gateOptionsSchema, z.array(gateOptionsSchema)]).default({ type: 'AlwaysOpen' }),
-  metrics: z.instanceof(TradingMetrics).optional(),
-  logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null && typeof (value as Logger).log === 'function').optional(),
-  confirmTtlMs: z.number().int().positive().optional(),
-  /** A backend call that takes longer fails as `timeout` (the order may still exist: its quota is kept). */
-  backendTimeoutMs: z.number().int().positive().default(10_000),
-  maxArgsBytes: z.number().int().positive().optional(),
-  marketDataMaxAgeMs: z.number().int().nonnegative().optional(),
-  /** Run the guard on a manual clock starting here (Unix ms): for tests and backtests. */
-  clockStartMs: z.number().int().optional(),
-  /**
-   * Keep today's order and cancel counts in this file across restarts: read at creation, written
-   * (fsync'd) before every order, replace or cancel is sent. For live trading.
-   */
-  dailyCountsFile: z.string().min(1).optional(),
-  /**
-   * Applied to every message that comes from a backend (its errors, its unusable answers) before
-   * it reaches the model, the logs or the audit: removes secrets a venue or proxy echoed.
-   */
-  redact: z.custom<(text: string) => string>((value) => typeof value === 'function', 'redact must be a function').optional(),
-});
-
-export type RiskOptions = z.input<typeof riskOptionsSchema>;
-export type GateOptions = z.input<typeof gateOptionsSchema>;
-export type TradingToolsOptions = z.input<typeof optionsSchema>;
 
 export interface TradingTools {
   readonly tools: readonly [
@@ -185,457 +111,35 @@ const SCHEMAS: Record<ToolName, JsonSchema> = {
 export function createTradingTools(options: TradingToolsOptions): TradingTools {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new TypeError(`axon-llm: invalid trading tools options: ${describeZodError(parsed.error, '(options)')}`);
-  return new GuardedTools(parsed.data).api();
-}
-
-type ParsedOptions = z.output<typeof optionsSchema>;
-
-class GuardedTools {
-  private readonly guard: NativeGuardHandle;
-  private readonly backend: TradingBackend;
-  private readonly metrics: TradingMetrics;
-  private readonly logger: Logger;
-  private readonly mode: SafetyModeName;
-  private readonly deadlines: DeadlineRace;
-  /** PnL events feed only a PnL breaker; without one they are skipped (a native call per fill saved). */
-  private readonly hasPnlGate: boolean;
-  private readonly unsubscribe: () => void;
-  private readonly dailyCounts: DailyCountsFile | undefined;
-  /** Client id of the order being handed to the backend (only during that synchronous call). */
-  private placingClientId: string | undefined;
-  private readonly redact: ((text: string) => string) | undefined;
-
-  constructor(o: ParsedOptions) {
-    this.backend = o.backend;
-    this.metrics = o.metrics ?? new TradingMetrics();
-    this.logger = o.logger ?? jsonLineLogger();
-    this.mode = o.mode;
-    this.redact = o.redact;
-    this.deadlines = new DeadlineRace(
-      o.backendTimeoutMs,
-      () => new BackendError('timeout', `${o.backend.name} did not answer within ${o.backendTimeoutMs} ms`),
-    );
-    const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
-    this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker');
-    this.guard = new NativeGuardHandle(
-      {
-        mode: o.mode,
-        backend: o.backend.name,
-        allowedSymbols: o.risk.allowedSymbols,
-        maxOrderNotional: o.risk.maxOrderNotional,
-        maxPositionAbs: o.risk.maxPositionAbs,
-        maxDailyOrders: o.risk.maxDailyOrders,
-        maxDailyCancels: o.risk.maxDailyCancels,
-        gates,
-        confirmTtlMs: o.confirmTtlMs,
-        maxArgsBytes: o.maxArgsBytes,
-        marketDataMaxAgeMs: o.marketDataMaxAgeMs,
-        manualClockMs: o.clockStartMs,
-      },
-      this.metrics.native,
-    );
-    if (o.dailyCountsFile !== undefined) {
-      this.dailyCounts = new DailyCountsFile(o.dailyCountsFile);
-      try {
-        const saved = this.dailyCounts.load();
-        if (saved !== undefined) this.guard.restoreDailyCounts(saved.day, saved.orders, saved.cancels);
-      } catch (error) {
-        this.guard.destroy();
-        throw error;
-      }
-    }
-    this.unsubscribe = o.backend.subscribe?.((event) => this.onBackendEvent(event), { pnl: this.hasPnlGate }) ?? (() => undefined);
-  }
-
-  /** Write today's counts before anything that used a daily slot leaves the process. */
-  private saveDailyCounts(): void {
-    if (this.dailyCounts === undefined) return;
-    const state = this.guard.state();
-    this.dailyCounts.save({ day: this.guard.dailyDay(), orders: state.dailyOrders, cancels: state.dailyCancels });
-  }
-
-  api(): TradingTools {
-    const make = <N extends ToolName>(name: N): Tool<N> => ({
-      name,
-      description: DESCRIPTIONS[name],
-      parameters: SCHEMAS[name],
-      execute: (args: string) => this.execute(name, args),
-      call: (args: ToolArgs[N] | string) => this.call(name, args),
-    });
-    const placeOrder = make('place_order');
-    const cancelOrder = make('cancel_order');
-    const replaceOrder = make('replace_order');
-    const queryPortfolio = make('query_portfolio');
-    const getBookSnapshot = make('get_book_snapshot');
-    const getPnl = make('get_pnl');
-    const finishBar = make('finish_bar');
-    return {
-      tools: [placeOrder, cancelOrder, replaceOrder, queryPortfolio, getBookSnapshot, getPnl, finishBar],
-      placeOrder,
-      cancelOrder,
-      replaceOrder,
-      queryPortfolio,
-      getBookSnapshot,
-      getPnl,
-      finishBar,
-      metrics: this.metrics,
-      mode: this.mode,
-      state: () => this.guard.state(),
-      resetGate: () => {
-        this.guard.resetGate();
-        this.logger.log('warn', { msg: 'RiskGate: circuit breaker reset by hand', mode: this.mode });
-      },
-      setClockMs: (ms: number) => this.guard.setClockMs(ms),
-      close: () => {
-        this.unsubscribe();
-        this.guard.destroy();
-      },
-    };
-  }
-
-  /**
-   * A push from the backend. Never throws (it runs on the backend's stack, often a timer's): a bad
-   * event is logged as a BackendError and the symbol it names loses its pushed data (fail closed).
-   */
-  private onBackendEvent(value: unknown): void {
-    const parsed = parseBackendEvent(value);
-    if (!parsed.ok) {
-      this.distrustMarket(parsed.symbol);
-      this.logger.log('error', { msg: this.backendText(`BackendError: invalid ${parsed.what} from ${this.backend.name}: ${parsed.reason}`), mode: this.mode });
-      return;
-    }
-    const event = parsed.event;
-    try {
-      switch (event.type) {
-        case 'market':
-          this.guard.updateMarket(event.symbol, event.referencePrice, event.position, event.openBuyQuantity, event.openSellQuantity, true);
-          break;
-        case 'order':
-          if (event.remaining > 0) {
-            // The order this tool call is placing right now: its ack teaches the guard (one native call saved).
-            if (event.clientOrderId !== undefined && event.clientOrderId === this.placingClientId) break;
-            this.guard.learnOrder(event.orderId, event.symbol, event.side, event.price, event.remaining);
-          } else {
-            this.guard.forgetOrder(event.orderId);
-          }
-          break;
-        case 'pnl':
-          if (this.hasPnlGate) this.guard.updateDailyPnl(event.dailyPnl);
-          break;
-      }
-    } catch (error) {
-      // Fail closed: never keep trusting what was pushed before a bad event.
-      this.distrustMarket(event.type === 'pnl' ? undefined : event.symbol);
-      this.logger.log('error', { msg: this.backendText(`BackendError: invalid ${event.type} event from ${this.backend.name}: ${String(error)}`), mode: this.mode });
-    }
-  }
-
-  /** Forget the pushed market data of `symbol` (if the guard still lives: a push may come after `close`). */
-  private distrustMarket(symbol: string | undefined): void {
-    if (symbol === undefined) return;
-    try {
-      this.guard.invalidateMarket(symbol);
-    } catch (error) {
-      this.logger.log('error', { msg: this.backendText(`BackendError: cannot invalidate market data of ${symbol}: ${String(error)}`), mode: this.mode });
-    }
-  }
-
-  /** Text that came from a backend, with the configured secrets removed. */
-  private backendText(text: string): string {
-    if (this.redact === undefined) return text;
-    try {
-      return this.redact(text);
-    } catch {
-      return '[backend message withheld: redact failed]';
-    }
-  }
-
-  /** `Tool.execute`: the model's contract (a refusal rejects with `ToolError`). */
-  private execute(name: ToolName, args: string): Promise<string> {
-    let result: ToolCallResult | Promise<ToolCallResult>;
-    try {
-      result = this.run(name, args);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    if (result instanceof Promise) return result.then(unwrap);
-    return result.ok ? Promise.resolve(result.ack) : Promise.resolve(result).then(unwrap);
-  }
-
-  /** `Tool.call`: typed arguments, the outcome as data. */
-  private call(name: ToolName, args: object | string): Promise<ToolCallResult> {
-    let text: string;
-    try {
-      text = typeof args === 'string' ? args : JSON.stringify(args);
-    } catch (error) {
-      return Promise.resolve(invalidArguments(`arguments cannot be written as JSON: ${String(error)}`));
-    }
-    try {
-      const result = this.run(name, text);
-      return result instanceof Promise ? result : Promise.resolve(result);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-  }
-
-  /**
-   * One tool call. A call the guard decides on its own (DryRun, a refusal) is answered
-   * synchronously with no promise and no async frame; only a refresh or a backend call awaits.
-   */
-  private run(name: ToolName, args: string): ToolCallResult | Promise<ToolCallResult> {
-    if (typeof args !== 'string') return invalidArguments(`arguments must be a JSON string, got ${typeof args}`);
-    const tool = TOOL_INDEX[name];
-    let text: string;
-    try {
-      text = this.guard.decide(tool, args, false);
-    } catch (error) {
-      this.metrics.notify();
-      throw error;
-    }
-    const kind = this.guard.kind();
-    // A call the guard settles itself is timed by the guard; the clock is read here only for one
-    // that goes on to the backend (its time is dominated by the backend's, ms against the µs spent so far).
-    if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.runAfterRefresh(name, tool, args, text, kind, performance.now());
-    return this.settle(name, text, kind === DecisionKind.Send ? performance.now() : Number.NaN);
-  }
-
-  /** The guard needs market data or an order it does not know: fetch it, then decide again. */
-  private async runAfterRefresh(name: ToolName, tool: number, args: string, need: string, kind: number, started: number): Promise<ToolCallResult> {
-    if (kind === DecisionKind.NeedMarket) await this.refreshMarket(need);
-    else await this.refreshOrders();
-    let text: string;
-    try {
-      text = this.guard.decide(tool, args, true);
-    } catch (error) {
-      this.metrics.notify();
-      throw error;
-    }
-    return this.settle(name, text, started);
-  }
-
-  /** Act on a decision: answer it, refuse it, or send it to the backend. */
-  private settle(name: ToolName, text: string, started: number): ToolCallResult | Promise<ToolCallResult> {
-    const guard = this.guard;
-    switch (guard.kind()) {
-      case DecisionKind.Done: {
-        if (this.logger.isEnabled('info')) this.logDone(name, text);
-        this.metrics.notify();
-        return { ok: true, ack: text, status: guard.doneStatus() };
-      }
-      case DecisionKind.Send: {
-        // Read the decision now: the buffer is reused by the next call once this one awaits.
-        const ticket = guard.ticket();
-        const action = guard.action();
-        const read = isReadAction(action);
-        if (this.dailyCounts !== undefined && !read) {
-          try {
-            this.saveDailyCounts();
-          } catch (cause) {
-            // Not durable, so not sent: the call fails (its slot stays counted, conservatively).
-            return this.failed(name, ticket, new BackendError('other', `daily counts not saved: ${String(cause)}`), started);
-          }
-        }
-        let sync: SyncOrderOps | undefined;
-        try {
-          sync = read ? undefined : this.backend.syncOrders;
-        } catch (cause) {
-          // A getter that throws is the backend's fault like a call that throws: settled, unknown outcome.
-          return this.failed(name, ticket, cause, started);
-        }
-        if (sync !== undefined && !read) return this.sendSync(name, ticket, sync, action, text, started);
-        return this.send(name, ticket, read, this.callBackend(action, text), started);
-      }
-      default: {
-        const error = guard.refusal(text);
-        this.logRejection(name, error);
-        this.metrics.notify();
-        return { ok: false, error };
-      }
-    }
-  }
-
-  private async send(name: ToolName, ticket: number, read: boolean, call: Promise<unknown>, started: number): Promise<ToolCallResult> {
-    let result: unknown;
-    try {
-      result = await this.deadlines.run(call);
-    } catch (cause) {
-      this.metrics.notify();
-      return this.backendFailure(name, ticket, cause, started);
-    }
-    try {
-      if (read) {
-        this.guard.recordRead(ticket, (performance.now() - started) / 1000);
-        return { ok: true, ack: result as string };
-      }
-      return this.settleAck(name, ticket, result, started);
-    } finally {
-      this.metrics.notify();
-    }
-  }
-
-  /**
-   * An in-process backend's order call: no promise to wait for and no deadline to race (a
-   * synchronous call cannot outlive one); settled at once, failures exactly as in `send`.
-   */
-  private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, started: number): ToolCallResult {
-    try {
-      let result: unknown;
-      try {
-        result = this.orderCall(ops, action, text);
-      } catch (cause) {
-        return this.backendFailure(name, ticket, cause, started);
-      }
-      return this.settleAck(name, ticket, result, started);
-    } finally {
-      this.metrics.notify();
-    }
-  }
-
-  /** Settle a SEND decision as failed before anything was sent. */
-  private failed(name: ToolName, ticket: number, cause: unknown, started: number): ToolCallResult {
-    try {
-      return this.backendFailure(name, ticket, cause, started);
-    } finally {
-      this.metrics.notify();
-    }
-  }
-
-  /** A backend call that failed (or timed out): settle the ticket, answer the agent-facing refusal. */
-  private backendFailure(name: ToolName, ticket: number, cause: unknown, started: number): ToolCallResult {
-    const kind = cause instanceof BackendError ? cause.kind : 'other';
-    const message = this.backendText(cause instanceof Error ? cause.message : String(cause));
-    const error = this.guard.recordFailure(ticket, kind, message, (performance.now() - started) / 1000);
-    this.logger.log('error', { msg: `BackendError (${kind}): ${error.message}`, tool: name, mode: this.mode, code: error.code, backend: this.backend.name });
-    return { ok: false, error };
-  }
-
-  /** Settle an order call by what the backend answered; an unusable answer is an unknown outcome. */
-  private settleAck(name: ToolName, ticket: number, answer: unknown, started: number): ToolCallResult {
-    let result: OrderAck;
-    try {
-      result = parseOrderAck(answer, this.backend.name);
-    } catch (cause) {
-      return this.backendFailure(name, ticket, cause, started);
-    }
-    if (result.status === 'Rejected') {
-      return this.backendFailure(name, ticket, new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`), started);
-    }
-    const ackJson = this.guard.recordAck(ticket, result, (performance.now() - started) / 1000, name === 'cancel_order');
-    if (this.logger.isEnabled('info')) {
-      this.logger.log('info', {
-        msg: `${this.mode}: ${name} ${result.side} ${result.quantity} ${result.symbol} -> ${result.status}`,
-        tool: name,
-        mode: this.mode,
-        order_id: result.orderId,
-        status: result.status,
-      });
-    }
-    return { ok: true, ack: ackJson, status: result.status };
-  }
-
-  /**
-   * Run an order action (place, cancel, replace) of a SEND decision on `ops`: the backend's async
-   * methods or, for an in-process backend, its synchronous ones. Reads the decision synchronously.
-   */
-  private orderCall<R>(ops: OrderOps<R>, action: 'place' | 'cancel' | 'replace', text: string): R {
-    switch (action) {
-      case 'place': {
-        const clientOrderId = text;
-        const request = this.guard.placeRequest(clientOrderId);
-        // Events the backend pushes while this synchronous part runs may be about this very order.
-        this.placingClientId = clientOrderId;
-        try {
-          return ops.placeOrder(request);
-        } finally {
-          this.placingClientId = undefined;
-        }
-      }
-      case 'cancel':
-        return ops.cancelOrder(text);
-      case 'replace':
-        return ops.replaceOrder(this.guard.replaceRequest(text));
-    }
-  }
-
-  /** Start the backend call a SEND decision asks for (synchronously reading the decision). Read results are already agent-facing JSON. */
-  private callBackend(action: DecisionAction, text: string): Promise<unknown> {
-    try {
-      switch (action) {
-        case 'query':
-          return this.portfolioJson(text === '' ? undefined : text);
-        case 'book_snapshot':
-          return bookSnapshotJson(this.backend, text, this.guard.levels());
-        case 'pnl':
-          return pnlJson(this.backend, text === '' ? undefined : text);
-        case 'finish_bar':
-          return Promise.resolve(finishBarJson(text === '' ? undefined : text, this.mode, this.guard.state()));
-        default:
-          return this.orderCall<Promise<OrderAck>>(this.backend, action, text);
-      }
-    } catch (error) {
-      // A backend that throws synchronously fails like one that rejects.
-      return Promise.reject(error);
-    }
-  }
-
-  private async portfolioJson(symbol: string | undefined): Promise<string> {
-    const name = this.backend.name;
-    const [portfolioAnswer, openOrdersAnswer] = await Promise.all([this.backend.getPortfolio(), this.backend.getOpenOrders()]);
-    const portfolio = parsePortfolio(portfolioAnswer, name);
-    const openOrders = parseOpenOrders(openOrdersAnswer, name);
-    const assets = symbol === undefined ? undefined : new Set(symbol.split(/[-/]/));
-    return JSON.stringify({
-      balances: portfolio.balances.filter((b) => assets === undefined || assets.has(b.asset)),
-      positions: portfolio.positions
-        .filter((p) => symbol === undefined || p.symbol === symbol)
-        .map((p) => ({ symbol: p.symbol, quantity: p.quantity, average_price: p.averagePrice })),
-      open_orders: openOrders
-        .filter((o) => symbol === undefined || o.symbol === symbol)
-        .map((o) => ({ order_id: o.orderId, symbol: o.symbol, side: o.side, price: o.price, quantity: o.quantity, remaining: o.remaining })),
-    });
-  }
-
-  /** Fetch what the guard needs for `symbol`. On failure the guard stays without data and rejects (fail-closed). */
-  private async refreshMarket(symbol: string): Promise<void> {
-    try {
-      const [priceAnswer, positionsAnswer, openOrdersAnswer] = await this.deadlines.run(
-        Promise.all([this.backend.getReferencePrice(symbol), this.backend.getPositions(), this.backend.getOpenOrders(symbol)]),
-      );
-      const name = this.backend.name;
-      const price = parseReferencePrice(priceAnswer, name);
-      const positions = parsePositions(positionsAnswer, name);
-      const openOrders = parseOpenOrders(openOrdersAnswer, name);
-      let openBuyQuantity = 0;
-      let openSellQuantity = 0;
-      for (const order of openOrders) {
-        if (order.symbol !== symbol) continue;
-        if (order.side === 'Buy') openBuyQuantity += order.remaining;
-        else openSellQuantity += order.remaining;
-      }
-      const position = positions.find((p) => p.symbol === symbol)?.quantity ?? 0;
-      this.guard.updateMarket(symbol, price, position, openBuyQuantity, openSellQuantity, false);
-    } catch (error) {
-      this.logger.log('warn', { msg: this.backendText(`BackendError: cannot fetch market data for ${symbol}: ${String(error)}`), mode: this.mode, backend: this.backend.name });
-    }
-  }
-
-  private async refreshOrders(): Promise<void> {
-    try {
-      for (const order of parseOpenOrders(await this.deadlines.run(this.backend.getOpenOrders()), this.backend.name)) {
-        this.guard.learnOrder(order.orderId, order.symbol, order.side, order.price, order.remaining);
-      }
-    } catch (error) {
-      this.logger.log('warn', { msg: this.backendText(`BackendError: cannot fetch open orders: ${String(error)}`), mode: this.mode, backend: this.backend.name });
-    }
-  }
-
-  private logDone(name: ToolName, ackJson: string): void {
-    const ack = JSON.parse(ackJson) as { status: string; order_id: string };
-    this.logger.log('info', { msg: `${this.mode}: ${name} -> ${ack.status}`, tool: name, mode: this.mode, order_id: ack.order_id, status: ack.status });
-  }
-
-  private logRejection(name: ToolName, error: ToolErrorJson): void {
-    if (!this.logger.isEnabled('warn')) return;
-    this.logger.log('warn', { msg: error.message, tool: name, mode: this.mode, source: error.source, code: error.code });
-  }
+  const guarded = new GuardedTools(parsed.data);
+  const make = <N extends ToolName>(name: N): Tool<N> => ({
+    name,
+    description: DESCRIPTIONS[name],
+    parameters: SCHEMAS[name],
+    execute: (args: string) => guarded.execute(name, args),
+    call: (args: ToolArgs[N] | string) => guarded.call(name, args),
+  });
+  const placeOrder = make('place_order');
+  const cancelOrder = make('cancel_order');
+  const replaceOrder = make('replace_order');
+  const queryPortfolio = make('query_portfolio');
+  const getBookSnapshot = make('get_book_snapshot');
+  const getPnl = make('get_pnl');
+  const finishBar = make('finish_bar');
+  return {
+    tools: [placeOrder, cancelOrder, replaceOrder, queryPortfolio, getBookSnapshot, getPnl, finishBar],
+    placeOrder,
+    cancelOrder,
+    replaceOrder,
+    queryPortfolio,
+    getBookSnapshot,
+    getPnl,
+    finishBar,
+    metrics: guarded.metrics,
+    mode: guarded.mode,
+    state: () => guarded.state(),
+    resetGate: () => guarded.resetGate(),
+    setClockMs: (ms: number) => guarded.setClockMs(ms),
+    close: () => guarded.close(),
+  };
 }

@@ -143,7 +143,7 @@ interface AgentOrder {
 const DAY_MS = 86_400_000;
 const ORDER_ID_PREFIX = 'bt-';
 const NO_FILLS: readonly EngineFill[] = [];
-/** `lastResult[1]` codes. */
+/** `engine.last.statusCode` codes. */
 const STATUS_NAMES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
 const REASON_FOK_NOT_FILLABLE = 1;
 /** Extra depth levels read when pricing a market buy for the funds check. */
@@ -389,7 +389,7 @@ export class BacktestTradingBackend implements TradingBackend {
 
   /**
    * One order into the engine through the numeric call (no result object): the outcome is in
-   * `engine.lastResult`, the fills are returned. Engine errors become `BackendError('rejected')`.
+   * `engine.last`, the fills are returned. Engine errors become `BackendError('rejected')`.
    */
   private submitToEngine(side: Side, orderType: OrderType, priceTicks: number, lots: number, timeInForce: TimeInForce): readonly EngineFill[] {
     try {
@@ -405,7 +405,7 @@ export class BacktestTradingBackend implements TradingBackend {
     } catch (error) {
       throw engineRefusal(error);
     }
-    return this.engine.lastResult[5] === 0 ? NO_FILLS : this.engine.readFills();
+    return this.engine.last.fillCount === 0 ? NO_FILLS : this.engine.readFills();
   }
 
   // ---- TradingBackend ----------------------------------------------------------------------
@@ -456,19 +456,19 @@ export class BacktestTradingBackend implements TradingBackend {
     this.checkFunds(request.side, lots, isMarket ? null : priceTicks);
 
     const fills = this.submitToEngine(request.side, request.orderType, priceTicks, lots, request.timeInForce);
-    const outcome = this.engine.lastResult;
-    const status = STATUS_NAMES[outcome[1] as number] ?? 'Rejected';
+    const outcome = this.engine.last;
+    const status = STATUS_NAMES[outcome.statusCode] ?? 'Rejected';
     if (status === 'Rejected') {
       throw new BackendError(
         'rejected',
-        outcome[2] === REASON_FOK_NOT_FILLABLE
+        outcome.reasonCode === REASON_FOK_NOT_FILLABLE
           ? `backtest: FOK order for ${show(request.quantity)} ${request.symbol} cannot be filled completely now`
-          : `backtest: order rejected by the matching engine (reason ${outcome[2] as number})`,
+          : `backtest: order rejected by the matching engine (reason ${outcome.reasonCode})`,
       );
     }
     const order: AgentOrder = {
       orderId: `${ORDER_ID_PREFIX}${this.orders.length + 1}`,
-      engineId: outcome[0] as number,
+      engineId: outcome.orderId,
       clientOrderId: request.clientOrderId,
       side: request.side,
       orderType: request.orderType,
@@ -479,7 +479,7 @@ export class BacktestTradingBackend implements TradingBackend {
       resting: false,
       status,
     };
-    const remainingLots = this.lotGrid.nearestUnits(outcome[4] as number);
+    const remainingLots = this.lotGrid.nearestUnits(outcome.remainingQuantity);
     this.orders.push(order);
     this.applyFills(fills, order);
     if ((status === 'New' || status === 'PartiallyFilled') && remainingLots > 0) {

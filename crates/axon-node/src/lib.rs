@@ -398,7 +398,7 @@ pub fn rows_json(columns: Vec<Float64Array>, mut starts: Float64ArraySlice<'_>) 
         }
         let slices: Vec<&[f64]> = columns.iter().map(|c| &**c).collect();
         let mut out = String::with_capacity(rows * (columns.len() * 12 + 3));
-        axon_risk::json::push_rows_json(&mut out, &slices, rows, starts);
+        axon_json::push_rows_json(&mut out, &slices, rows, starts);
         Ok(out)
     })
 }
@@ -569,6 +569,11 @@ pub fn guard_market_feed(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>
         feed.export(env, "market feed of this guard")
     })
 }
+
+/// Does nothing: the floor of a native call, measured by `npm run bench` next to the guard.
+/// Installed as a raw Node-API callback (`src/raw/`), like `guardDecide`.
+#[napi]
+pub fn empty_call() {}
 
 /// What this addon is: crate version, target, profile and compiler.
 #[napi]

@@ -3,6 +3,8 @@
 //! Chain order for orders: Arguments -> SafetyMode -> RiskGate (an open gate blocks outright) ->
 //! RiskLimits -> RiskGate (a HalfOpen breaker's one trial, and the pass that clears the streak:
 //! only for an order that is sent, or a DryRun order; never for a TwoPhase proposal) -> reservation.
+//! One chain (`check_order`) serves `place_order` and `replace_order`; each adds only what is its
+//! own (a new order's daily slot and client id; a replace's known order and growth).
 //!
 //! Invariants:
 //! - `decide` either rejects with no side effect on quotas, or (for a call that goes to a backend)
@@ -32,9 +34,9 @@ use axon_metrics::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, Sta
 
 use crate::args::{self, OrderType, Side, TimeInForce};
 use crate::clock::Clock;
-use crate::feed::MarketFeed;
+use axon_feed::MarketFeed;
 use crate::gate::{BreakerState, GateChain, GateConfig};
-use crate::json::{push_integer, push_json_number, push_json_str};
+use axon_json::{push_integer, push_json_number, push_json_str};
 use crate::limits::{self, DailyCounter, RiskLimits};
 use crate::rejection::{Code, Rejection, Source};
 use crate::tokens::{PendingOrder, TokenStore, DEFAULT_MAX_PENDING, DEFAULT_TOKEN_TTL_MS};
@@ -373,6 +375,35 @@ struct Slot {
     inflight: Option<Inflight>,
 }
 
+/// An order as the shared chain checks it (see [`Guard::check_order`]).
+struct ChainOrder<'a> {
+    tool: ToolKind,
+    /// The symbol's market slot; `None` for a symbol this guard may not trade.
+    market: Option<u32>,
+    symbol: &'a str,
+    side: Side,
+    /// Quantity and price the notional limit values (price NaN: none known).
+    quantity: f64,
+    price: f64,
+    no_price: NoPrice<'a>,
+    /// Signed change of the position if the order fills.
+    position_delta: f64,
+    /// A new order takes a daily order slot; a replace does not.
+    new_order: bool,
+}
+
+/// What the notional limit says when it has no price.
+enum NoPrice<'a> {
+    MarketOrder,
+    Replace(&'a str),
+}
+
+/// The order id of an ack the guard writes: one it makes up, or the order's own (a replace).
+enum AckId<'a> {
+    Generated,
+    Given(&'a str),
+}
+
 const MAX_DYNAMIC_SYMBOLS: usize = 4096;
 const MAX_KNOWN_ORDERS: usize = 100_000;
 const LINEAR_SCAN_SYMBOLS: usize = 8;
@@ -387,7 +418,7 @@ pub struct Guard {
     symbol_index: HashMap<Box<str>, u32>,
     dynamic_symbols: bool,
     market: Vec<MarketState>,
-    /// Pushed market data in shared memory (see `crate::feed`), and the version last taken per slot.
+    /// Pushed market data in shared memory (see `axon_feed`), and the version last taken per slot.
     feed: Option<MarketFeed>,
     feed_seen: Vec<f64>,
     orders: HashMap<String, KnownOrder>,
@@ -533,7 +564,7 @@ impl Guard {
         self.feed.get_or_insert_with(|| MarketFeed::new(slots)).clone()
     }
 
-    /// Take the slot's feed row if it changed since it was last taken (see `crate::feed`).
+    /// Take the slot's feed row if it changed since it was last taken (see `axon_feed`).
     #[inline]
     fn pull_feed(&mut self, index: u32) {
         let Some(feed) = &self.feed else { return };
@@ -730,88 +761,40 @@ impl Guard {
             Ok(a) => a,
             Err(r) => return self.reject_arguments(TOOL, r),
         };
-        let side = side_label(a.side);
-        let symbol = self.tradable(&a.symbol);
+        let market = self.tradable(&a.symbol);
         let limits = &self.config.limits;
         let needs_price = a.order_type == OrderType::Market && limits.max_order_notional.is_some();
         let needs_position = limits.max_position_abs.is_some();
-        if let Some(index) = symbol {
+        if let Some(index) = market {
             self.pull_feed(index);
             let state = &self.market[index as usize];
             if !refreshed && (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms) {
                 return Decision::NeedMarket { symbol: a.symbol.into_owned() };
             }
         }
-
-        // SafetyMode
-        let confirming = match (&a.confirm_token, self.config.mode) {
-            (Some(token), SafetyMode::TwoPhase) => {
-                let bound = pending_place(&a);
-                if let Err(r) = self.tokens.redeem(now, token, &bound) {
-                    return self.reject(TOOL, side, r, started);
-                }
-                true
-            }
-            (Some(_), mode) => {
-                let r = token_outside_two_phase(mode);
-                return self.reject(TOOL, side, r, started);
-            }
-            (None, _) => false,
+        let price = match (a.order_type, market) {
+            (OrderType::Limit, _) => a.price.unwrap_or(f64::NAN),
+            (OrderType::Market, Some(index)) => self.market[index as usize].price,
+            (OrderType::Market, None) => f64::NAN,
         };
-        let sends = confirming || self.config.mode == SafetyMode::Direct;
-
-        // RiskGate, the part that blocks outright: an open breaker rejects everything.
-        if let Err(r) = self.gates.precheck(now) {
-            return self.reject(TOOL, side, r, started);
-        }
-
-        // RiskLimits
-        let Some(index) = symbol else {
-            let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{}' not in allowed list", a.symbol));
-            return self.reject(TOOL, side, r, started);
+        let order = ChainOrder {
+            tool: TOOL,
+            market,
+            symbol: &a.symbol,
+            side: a.side,
+            quantity: a.quantity,
+            price,
+            no_price: NoPrice::MarketOrder,
+            position_delta: a.side.sign() * a.quantity,
+            new_order: true,
         };
-        let state = self.market[index as usize];
-        let price = match a.order_type {
-            OrderType::Limit => a.price.unwrap_or(f64::NAN),
-            OrderType::Market => state.price,
+        let (sends, index) = match self.check_order(&order, a.confirm_token.as_deref(), || pending_place(&a), now, started) {
+            Ok(checked) => checked,
+            Err(rejected) => return rejected,
         };
-        if self.config.limits.max_order_notional.is_some() {
-            if price.is_nan() {
-                let r = Rejection::new(Source::RiskLimits, Code::NoReferencePrice, format!("no reference price for '{}' to value a Market order", a.symbol));
-                return self.reject(TOOL, side, r, started);
-            }
-            if let Err(r) = limits::check_notional(&self.config.limits, a.quantity, price) {
-                return self.reject(TOOL, side, r, started);
-            }
-        }
-        if needs_position {
-            if let Err(r) = position_check(&self.config.limits, &state, &a.symbol, a.side, a.side.sign() * a.quantity) {
-                return self.reject(TOOL, side, r, started);
-            }
-        }
-        if let Err(would_be) = self.daily_orders.has_room(now, self.config.limits.max_daily_orders) {
-            let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
-            return self.reject(TOOL, side, r, started);
-        }
-
-        // RiskGate: the breaker's trial and its pass (an unconfirmed proposal is neither).
-        if let Err(r) = self.pass_gates(sends, now) {
-            return self.reject(TOOL, side, r, started);
-        }
-
+        let side = side_label(a.side);
         if !sends {
-            return if self.config.mode == SafetyMode::TwoPhase {
-                match self.tokens.issue(now, pending_place(&a)) {
-                    Ok(token) => {
-                        let ack = self.ack_json("pending", Some(&a.symbol), Some(a.side), Some(a.quantity), DoneStatus::PendingConfirm.as_str(), now, Some(&token));
-                        self.finish(TOOL, side, ack, DoneStatus::PendingConfirm, started)
-                    }
-                    Err(r) => self.reject(TOOL, side, r, started),
-                }
-            } else {
-                let ack = self.ack_json("dryrun", Some(&a.symbol), Some(a.side), Some(a.quantity), DoneStatus::DryRun.as_str(), now, None);
-                self.finish(TOOL, side, ack, DoneStatus::DryRun, started)
-            };
+            return self.propose(TOOL, side, pending_place(&a), AckId::Generated, Some(&a.symbol), a.side, a.quantity, now, started);
         }
 
         // Reservation: checked above under the same &mut borrow, so it cannot fail here.
@@ -908,70 +891,35 @@ impl Guard {
             let r = Rejection::new(Source::Backend, Code::BackendRejected, format!("order '{}' is not an open order", a.order_id));
             return self.reject(TOOL, SideLabel::None, r, started);
         };
-        let side = side_label(order.side);
         let needs_position = self.config.limits.max_position_abs.is_some();
         self.pull_feed(order.symbol);
         if !refreshed && needs_position && !self.market[order.symbol as usize].fresh(now, self.config.market_data_max_age_ms) {
             return Decision::NeedMarket { symbol: self.symbols[order.symbol as usize].to_string() };
         }
-        let bound = PendingOrder::Replace { order_id: a.order_id.to_string(), price: a.price, quantity: a.quantity };
-        let confirming = match (&a.confirm_token, self.config.mode) {
-            (Some(token), SafetyMode::TwoPhase) => {
-                if let Err(r) = self.tokens.redeem(now, token, &bound) {
-                    return self.reject(TOOL, side, r, started);
-                }
-                true
-            }
-            (Some(_), mode) => return self.reject(TOOL, side, token_outside_two_phase(mode), started),
-            (None, _) => false,
-        };
-        let sends = confirming || self.config.mode == SafetyMode::Direct;
-        if let Err(r) = self.gates.precheck(now) {
-            return self.reject(TOOL, side, r, started);
-        }
-
-        let symbol_name = self.symbols[order.symbol as usize].to_string();
-        if let Some(allowed) = &self.config.limits.allowed_symbols {
-            if !allowed.contains(&symbol_name) {
-                let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{symbol_name}' not in allowed list"));
-                return self.reject(TOOL, side, r, started);
-            }
-        }
         let new_price = a.price.unwrap_or(order.price);
         let new_quantity = a.quantity.unwrap_or(order.remaining);
-        if self.config.limits.max_order_notional.is_some() {
-            if new_price.is_nan() {
-                let r = Rejection::new(Source::RiskLimits, Code::NoReferencePrice, format!("no price for order '{}' to value the replace", a.order_id));
-                return self.reject(TOOL, side, r, started);
-            }
-            if let Err(r) = limits::check_notional(&self.config.limits, new_quantity, new_price) {
-                return self.reject(TOOL, side, r, started);
-            }
-        }
         let growth = (new_quantity - order.remaining).max(0.0);
-        if needs_position {
-            let state = self.market[order.symbol as usize];
-            if let Err(r) = position_check(&self.config.limits, &state, &symbol_name, order.side, order.side.sign() * growth) {
-                return self.reject(TOOL, side, r, started);
-            }
-        }
-        if let Err(r) = self.pass_gates(sends, now) {
-            return self.reject(TOOL, side, r, started);
-        }
-
+        let symbol = Arc::clone(&self.symbols[order.symbol as usize]);
+        let bound = || PendingOrder::Replace { order_id: a.order_id.to_string(), price: a.price, quantity: a.quantity };
+        let check = ChainOrder {
+            tool: TOOL,
+            // A known order's symbol was interned through `tradable`, so this guard may trade it.
+            market: Some(order.symbol),
+            symbol: &symbol,
+            side: order.side,
+            quantity: new_quantity,
+            price: new_price,
+            no_price: NoPrice::Replace(&a.order_id),
+            position_delta: order.side.sign() * growth,
+            new_order: false,
+        };
+        let sends = match self.check_order(&check, a.confirm_token.as_deref(), bound, now, started) {
+            Ok((sends, _)) => sends,
+            Err(rejected) => return rejected,
+        };
+        let side = side_label(order.side);
         if !sends {
-            return if self.config.mode == SafetyMode::TwoPhase {
-                match self.tokens.issue(now, bound) {
-                    Ok(token) => {
-                        let ack = self.ack_json_with_id(&a.order_id, Some(&symbol_name), Some(order.side), Some(new_quantity), DoneStatus::PendingConfirm.as_str(), now, Some(&token));
-                        self.finish(TOOL, side, ack, DoneStatus::PendingConfirm, started)
-                    }
-                    Err(r) => self.reject(TOOL, side, r, started),
-                }
-            } else {
-                let ack = self.ack_json_with_id(&a.order_id, Some(&symbol_name), Some(order.side), Some(new_quantity), DoneStatus::DryRun.as_str(), now, None);
-                self.finish(TOOL, side, ack, DoneStatus::DryRun, started)
-            };
+            return self.propose(TOOL, side, bound(), AckId::Given(&a.order_id), Some(&symbol), order.side, new_quantity, now, started);
         }
         self.market[order.symbol as usize].add_inflight(order.side, growth);
         let order_id = a.order_id.into_owned();
@@ -985,6 +933,91 @@ impl Guard {
             learn: Learn::Replaced(order_id.clone(), KnownOrder { price: new_price, remaining: new_quantity, ..order }),
         });
         Decision::Send { ticket, action: Action::Replace { order_id, price: a.price, quantity: a.quantity } }
+    }
+
+    /// The chain an order passes, the same for a new order and a replace (as a risk engine shares
+    /// its checks between submit and modify): SafetyMode (a confirmation redeems its token) ->
+    /// RiskGate (an open gate blocks outright) -> RiskLimits (symbol, notional, position, daily
+    /// orders for a new order) -> RiskGate (the breaker's trial and pass, see [`Guard::pass_gates`]).
+    /// Returns whether the order is sent (Direct, or a confirmed TwoPhase order) and its market
+    /// slot, or the rejection.
+    fn check_order(&mut self, o: &ChainOrder<'_>, token: Option<&str>, bound: impl Fn() -> PendingOrder, now: i64, started: Instant) -> Result<(bool, u32), Decision> {
+        let side = side_label(o.side);
+        // SafetyMode
+        let confirming = match (token, self.config.mode) {
+            (Some(token), SafetyMode::TwoPhase) => {
+                if let Err(r) = self.tokens.redeem(now, token, &bound()) {
+                    return Err(self.reject(o.tool, side, r, started));
+                }
+                true
+            }
+            (Some(_), mode) => return Err(self.reject(o.tool, side, token_outside_two_phase(mode), started)),
+            (None, _) => false,
+        };
+        let sends = confirming || self.config.mode == SafetyMode::Direct;
+
+        // RiskGate, the part that blocks outright: an open breaker rejects everything.
+        if let Err(r) = self.gates.precheck(now) {
+            return Err(self.reject(o.tool, side, r, started));
+        }
+
+        // RiskLimits
+        let Some(index) = o.market else {
+            let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{}' not in allowed list", o.symbol));
+            return Err(self.reject(o.tool, side, r, started));
+        };
+        if self.config.limits.max_order_notional.is_some() {
+            if o.price.is_nan() {
+                let message = match o.no_price {
+                    NoPrice::MarketOrder => format!("no reference price for '{}' to value a Market order", o.symbol),
+                    NoPrice::Replace(order_id) => format!("no price for order '{order_id}' to value the replace"),
+                };
+                return Err(self.reject(o.tool, side, Rejection::new(Source::RiskLimits, Code::NoReferencePrice, message), started));
+            }
+            if let Err(r) = limits::check_notional(&self.config.limits, o.quantity, o.price) {
+                return Err(self.reject(o.tool, side, r, started));
+            }
+        }
+        if self.config.limits.max_position_abs.is_some() {
+            let state = self.market[index as usize];
+            if let Err(r) = position_check(&self.config.limits, &state, o.symbol, o.side, o.position_delta) {
+                return Err(self.reject(o.tool, side, r, started));
+            }
+        }
+        if o.new_order {
+            if let Err(would_be) = self.daily_orders.has_room(now, self.config.limits.max_daily_orders) {
+                let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
+                return Err(self.reject(o.tool, side, r, started));
+            }
+        }
+
+        // RiskGate: the breaker's trial and its pass (an unconfirmed proposal is neither).
+        if let Err(r) = self.pass_gates(sends, now) {
+            return Err(self.reject(o.tool, side, r, started));
+        }
+        Ok((sends, index))
+    }
+
+    /// The answer to an order that passed the chain but is not sent: PendingConfirm with a token
+    /// bound to its fields (TwoPhase) or the DryRun ack.
+    #[allow(clippy::too_many_arguments)]
+    fn propose(&mut self, tool: ToolKind, label: SideLabel, bound: PendingOrder, id: AckId<'_>, symbol: Option<&str>, side: Side, quantity: f64, now: i64, started: Instant) -> Decision {
+        let (status, token) = if self.config.mode == SafetyMode::TwoPhase {
+            match self.tokens.issue(now, bound) {
+                Ok(token) => (DoneStatus::PendingConfirm, Some(token)),
+                Err(r) => return self.reject(tool, label, r, started),
+            }
+        } else {
+            (DoneStatus::DryRun, None)
+        };
+        let ack = match id {
+            AckId::Generated => {
+                let kind = if status == DoneStatus::PendingConfirm { "pending" } else { "dryrun" };
+                self.ack_json(kind, symbol, Some(side), Some(quantity), status.as_str(), now, token.as_deref())
+            }
+            AckId::Given(order_id) => self.ack_json_with_id(order_id, symbol, Some(side), Some(quantity), status.as_str(), now, token.as_deref()),
+        };
+        self.finish(tool, label, ack, status, started)
     }
 
     /// The gate step of an order that passed the limits. Only a call whose outcome is final counts

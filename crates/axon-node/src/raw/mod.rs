@@ -1,7 +1,8 @@
 //! Raw Node-API entry points for the per-call hot paths, installed at module load over the
 //! `#[napi]` functions of the same name: the matching engine's `engineSubmit`, `engineCancel`,
 //! `engineReplace` and the per-bar `engineSeedLadder` / `engineRemoveLadder` of a backtest, and the
-//! two calls every tool call makes, `guardDecide` and `guardRecordAck`.
+//! two calls every tool call makes, `guardDecide` and `guardRecordAck` (and `emptyCall`, the
+//! floor the benchmark measures them against).
 //!
 //! Why: napi-rs 3 wraps every call in a borrow-tracking scope (an allocation and several
 //! thread-local pushes), ~100-150 ns per call, and turns each string argument into a fresh
@@ -48,7 +49,7 @@ thread_local! {
 }
 
 pub(crate) fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()> {
-    let entries: [(&CStr, Callback); 7] = [
+    let entries: [(&CStr, Callback); 8] = [
         (c"engineSubmit", engine_submit),
         (c"engineCancel", engine_cancel),
         (c"engineReplace", engine_replace),
@@ -56,6 +57,7 @@ pub(crate) fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()
         (c"engineRemoveLadder", engine_remove_ladder),
         (c"guardDecide", guard_decide),
         (c"guardRecordAck", guard_record_ack),
+        (c"emptyCall", empty_call),
     ];
     for (name, callback) in entries {
         let mut function = ptr::null_mut();
@@ -283,6 +285,12 @@ unsafe extern "C" fn engine_seed_ladder(env: sys::napi_env, info: sys::napi_call
 
 unsafe extern "C" fn engine_remove_ladder(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
     unsafe { call(env, info, "engineRemoveLadder", |a: [_; 1]| crate::matching::engine_remove_ladder(number(env, a[0], "handle")?)) }
+}
+
+/// `emptyCall()`: reads nothing, does nothing, answers undefined (a null value): the floor of a
+/// raw native call, which `npm run bench` measures next to the guard.
+unsafe extern "C" fn empty_call(_env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+    ptr::null_mut()
 }
 
 /// `guardDecide(handle, tool, args, refreshed)`

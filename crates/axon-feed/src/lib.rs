@@ -28,7 +28,7 @@ pub struct MarketFeed(Arc<[AtomicU64]>);
 
 /// One row as read from the feed.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub(crate) struct FeedRow {
+pub struct FeedRow {
     pub reference_price: f64,
     pub position: f64,
     pub open_buy: f64,
@@ -37,7 +37,7 @@ pub(crate) struct FeedRow {
 }
 
 impl MarketFeed {
-    pub(crate) fn new(slots: usize) -> Self {
+    pub fn new(slots: usize) -> Self {
         MarketFeed((0..slots * FEED_STRIDE).map(|i| AtomicU64::new(if i % FEED_STRIDE == 0 { f64::NAN.to_bits() } else { 0 })).collect())
     }
 
@@ -57,11 +57,11 @@ impl MarketFeed {
     }
 
     #[inline]
-    pub(crate) fn version(&self, slot: usize) -> f64 {
+    pub fn version(&self, slot: usize) -> f64 {
         self.cell(slot * FEED_STRIDE + 4)
     }
 
-    pub(crate) fn row(&self, slot: usize) -> FeedRow {
+    pub fn row(&self, slot: usize) -> FeedRow {
         let at = slot * FEED_STRIDE;
         FeedRow { reference_price: self.cell(at), position: self.cell(at + 1), open_buy: self.cell(at + 2), open_sell: self.cell(at + 3), version: self.cell(at + 4) }
     }

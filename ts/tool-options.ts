@@ -1,0 +1,60 @@
+// The options of `createTradingTools`, validated at the boundary (zod): a bad key is a TypeError
+// naming it.
+import { z } from 'zod';
+
+import type { Logger } from './log';
+import { TradingMetrics } from './metrics';
+import type { TradingBackend } from './types';
+
+const riskOptionsSchema = z.strictObject({
+  allowedSymbols: z.array(z.string().min(1).max(32)).optional(),
+  maxOrderNotional: z.number().finite().nonnegative().optional(),
+  maxPositionAbs: z.number().finite().nonnegative().optional(),
+  maxDailyOrders: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+  maxDailyCancels: z.number().int().nonnegative().max(0xffff_ffff).optional(),
+});
+
+const gateOptionsSchema = z.discriminatedUnion('type', [
+  z.strictObject({ type: z.literal('AlwaysOpen') }),
+  z.strictObject({
+    type: z.literal('RejectionCircuitBreaker'),
+    threshold: z.number().int().min(1).max(0xffff_ffff),
+    cooldownMs: z.number().int().nonnegative(),
+  }),
+  z.strictObject({ type: z.literal('PnlCircuitBreaker'), dailyPnlFloor: z.number().finite() }),
+]);
+
+export const optionsSchema = z.strictObject({
+  backend: z.custom<TradingBackend>(
+    (value) => typeof value === 'object' && value !== null && typeof (value as TradingBackend).placeOrder === 'function',
+    'backend must implement TradingBackend',
+  ),
+  mode: z.enum(['DryRun', 'TwoPhase', 'Direct']).default('DryRun'),
+  risk: riskOptionsSchema.default({}),
+  gate: z.union([gateOptionsSchema, z.array(gateOptionsSchema)]).default({ type: 'AlwaysOpen' }),
+  metrics: z.instanceof(TradingMetrics).optional(),
+  logger: z.custom<Logger>((value) => typeof value === 'object' && value !== null && typeof (value as Logger).log === 'function').optional(),
+  confirmTtlMs: z.number().int().positive().optional(),
+  /** A backend call that takes longer fails as `timeout` (the order may still exist: its quota is kept). */
+  backendTimeoutMs: z.number().int().positive().default(10_000),
+  maxArgsBytes: z.number().int().positive().optional(),
+  marketDataMaxAgeMs: z.number().int().nonnegative().optional(),
+  /** Run the guard on a manual clock starting here (Unix ms): for tests and backtests. */
+  clockStartMs: z.number().int().optional(),
+  /**
+   * Keep today's order and cancel counts in this file across restarts: read at creation, written
+   * (fsync'd) before every order, replace or cancel is sent. For live trading.
+   */
+  dailyCountsFile: z.string().min(1).optional(),
+  /**
+   * Applied to every message that comes from a backend (its errors, its unusable answers) before
+   * it reaches the model, the logs or the audit: removes secrets a venue or proxy echoed.
+   */
+  redact: z.custom<(text: string) => string>((value) => typeof value === 'function', 'redact must be a function').optional(),
+});
+
+export type RiskOptions = z.input<typeof riskOptionsSchema>;
+export type GateOptions = z.input<typeof gateOptionsSchema>;
+export type TradingToolsOptions = z.input<typeof optionsSchema>;
+export type ParsedToolsOptions = z.output<typeof optionsSchema>;
+
