@@ -101,7 +101,7 @@ describe('finish_bar in the agent loop', () => {
     const bars = loadBars(sharedDataFile('btc-usdt-5m.csv'));
     const run = async (finishBar: boolean) => {
       const backend = new BacktestTradingBackend({ symbol: 'BTC-USDT', data: bars, cash: 100_000 });
-      const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: bars.timestamp[0] as number, logger: silentLogger });
+      const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: bars.timestamp[0], logger: silentLogger });
       const loop = new AgentLoop({ provider: new ScriptedProvider({ finishBar, probeEvery: 1_000_000 }), tools });
       await new BacktestReplay(backend, { clock: tools, onStep: loop.onStep }).run({ maxSteps: 400 });
       tools.close();

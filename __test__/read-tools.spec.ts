@@ -25,7 +25,7 @@ import { ack, limit, market, rejection, RUNBOOK_RISK, setup, T0 } from './harnes
 import { startFakeBinance } from './support/fake-binance';
 import { startOms } from './support/oms-server';
 
-const cleanups: Array<() => Promise<unknown> | void> = [];
+const cleanups: Array<() => Promise<unknown> | undefined> = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
@@ -48,7 +48,7 @@ describe('get_book_snapshot, get_pnl and finish_bar on the mock', () => {
     expect(book).toEqual({
       symbol: 'BTC-USDT',
       bids: [
-        { price: 19_900, quantity: 0.30000000000000004 },
+        { price: 19_900, quantity: 0.3 },
         { price: 19_800, quantity: 0.3 },
       ],
       asks: [
@@ -205,8 +205,11 @@ describe('read tools on the backtest engine (btc-usdt-5m.csv)', () => {
     const bars = loadBars(sharedDataFile('btc-usdt-5m.csv'));
     const liquidity = { levels: 5, spreadBps: 2, levelStepBps: 1, sizePerLevel: 0.5 };
     const backend = new BacktestTradingBackend({ symbol: 'BTC-USDT', data: bars, cash: 100_000, liquidity });
-    const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: bars.timestamp[0] as number, logger: silentLogger });
-    cleanups.push(() => tools.close());
+    const tools = createTradingTools({ backend, mode: 'Direct', clockStartMs: bars.timestamp[0], logger: silentLogger });
+    cleanups.push(() => {
+      tools.close();
+      return undefined;
+    });
     const seen: Array<{ step: number; book?: BookSnapshotResult; pnl?: PnlResult }> = [];
     let restingBid = Number.NaN;
     const replay = new BacktestReplay(backend, {
@@ -278,7 +281,10 @@ describe('read tools on the exchange backend (ccxt against the fake Binance)', (
       urls: venue.baseUrl,
     });
     const { tools } = setup({ backend, mode: 'Direct', backendTimeoutMs: 8_000, clockStartMs: undefined });
-    cleanups.push(() => tools.close());
+    cleanups.push(() => {
+      tools.close();
+      return undefined;
+    });
     venue.setDepth('BTCUSDT', {
       bids: [[19_999.5, 0.8], [19_999, 1.2], [19_998, 2], [19_990, 3]],
       asks: [[20_000.5, 0.7], [20_001, 1.1], [20_003, 4]],
@@ -320,7 +326,10 @@ describe('read tools on the OMS backend (the real axon-oms binary)', () => {
     const server = await startOms();
     cleanups.push(() => server.kill());
     const { tools } = setup({ backend: new OmsTradingBackend({ baseUrl: server.url, timeoutMs: 2_000 }), mode: 'Direct', backendTimeoutMs: 8_000, clockStartMs: undefined });
-    cleanups.push(() => tools.close());
+    cleanups.push(() => {
+      tools.close();
+      return undefined;
+    });
     const placed = await ack(tools.placeOrder, limit('BTC-USDT', 'Buy', 0.5, 19_000));
     const id = placed.order_id as string;
     for (const status of ['submitted', 'acknowledged']) expect((await server.call('POST', `/orders/${id}/transition`, { status })).status).toBe(200);

@@ -148,7 +148,7 @@ export function parseReferencePrice(value: unknown, backend: string): number | n
   return parseAnswer(referencePriceSchema, value, 'getReferencePrice', backend);
 }
 
-const bookLevelSchema = z.object({ price: z.number().finite().positive(), quantity: z.number().finite().nonnegative() });
+const bookLevelSchema = z.object({ price: z.number().positive(), quantity: z.number().nonnegative() });
 const orderBookSchema = z.object({
   symbol,
   bids: z.array(bookLevelSchema),
@@ -159,12 +159,12 @@ const pnlReportSchema = z.object({
   positions: z.array(
     z.object({
       symbol,
-      quantity: z.number().finite(),
-      entryPrice: z.number().finite().nonnegative().nullable(),
-      markPrice: z.number().finite().positive().nullable(),
+      quantity: z.number(),
+      entryPrice: z.number().nonnegative().nullable(),
+      markPrice: z.number().positive().nullable(),
     }),
   ),
-  realizedPnlToday: z.record(z.string(), z.number().finite()).nullable(),
+  realizedPnlToday: z.record(z.string(), z.number()).nullable(),
   timestampMs: z.number().int().nonnegative(),
 });
 

@@ -397,7 +397,8 @@ export class MockTradingBackend implements TradingBackend {
       [...side]
         .sort(([a], [b]) => (falling ? b - a : a - b))
         .slice(0, levels)
-        .map(([price, quantity]) => ({ price, quantity }));
+        // Sums of floats drift (0.1 + 0.2): 12 significant digits is every quantity the mock was given.
+        .map(([price, quantity]) => ({ price, quantity: Number(quantity.toPrecision(12)) }));
     return { symbol, bids: levelsOf(bids, true), asks: levelsOf(asks, false), timestampMs: this.now() };
   }
 
