@@ -183,8 +183,8 @@ describe('the guard path of the read tools', () => {
     }
   });
 
-  it('each read is timed under its own tool label and counts no order', async () => {
-    const { tools, metrics } = setup({ mode: 'DryRun' });
+  it('each read is timed under its own tool label, counts no order and is logged', async () => {
+    const { tools, metrics, lines } = setup({ mode: 'DryRun' });
     await tools.getBookSnapshot.execute('{"symbol":"BTC-USDT"}');
     await tools.getPnl.execute('{}');
     await tools.getPnl.execute('{}');
@@ -196,6 +196,14 @@ describe('the guard path of the read tools', () => {
     const orders = Object.entries(snapshot.counters).filter(([series, value]) => series.startsWith('trading_orders_total') && value > 0);
     expect(orders).toEqual([]);
     expect(metrics.prometheus()).toContain('trading_tool_execute_duration_seconds_count{tool="pnl"} 2');
+    // Logged like every call: an answered read at info, a refused one at warn with its code.
+    const logged = lines.map((line) => JSON.parse(line) as { level: string; msg: string; tool?: string; code?: string });
+    expect(logged.filter((l) => l.tool === 'finish_bar').map((l) => [l.level, l.msg])).toEqual([['info', 'DryRun: finish_bar -> answered']]);
+    expect(logged.filter((l) => l.tool === 'get_pnl').map((l) => [l.level, l.code])).toEqual([
+      ['info', undefined],
+      ['info', undefined],
+      ['warn', 'INVALID_ARGUMENTS'],
+    ]);
     tools.close();
   });
 });

@@ -288,6 +288,7 @@ export class GuardedTools {
     try {
       if (read) {
         this.guard.recordRead(ticket, (performance.now() - started) / 1000);
+        if (this.logger.isEnabled('info')) this.logger.log('info', { msg: `${this.mode}: ${name} -> answered`, tool: name, mode: this.mode });
         return { ok: true, ack: result as string };
       }
       return this.settleAck(name, ticket, result, started);
