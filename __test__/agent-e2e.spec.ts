@@ -109,6 +109,33 @@ describe('agent loop end to end', () => {
     expect(twoPhase.summary.rejectionsByCode).toEqual(direct.summary.rejectionsByCode);
   }, 60_000);
 
+  it('a stop decides nothing more: an aborted run asks the model nothing, and a stop mid-run shows it no later bar', async () => {
+    const base = { data: generateBars({ seed: 9, bars: 2_000 }), symbol: 'BTC-USDT', risk: RUNBOOK_RISK, gate: GATE, cash: 100_000, mode: 'Direct' as const };
+    const aborted = new AbortController();
+    aborted.abort();
+    const none = await runAgentBacktest({ ...base, provider: new ScriptedProvider(), signal: aborted.signal });
+    expect(none.summary.modelCalls).toBe(0);
+    expect(none.summary.stoppedEarly).toBe(true);
+
+    // Stop while the model answers its 300th bar (a bar's first call carries [system, observation]):
+    // no later bar reaches the model, across the loop's periodic yields to the event loop too.
+    const midway = new AbortController();
+    const scripted = new ScriptedProvider();
+    let barsAsked = 0;
+    const provider: LlmProvider = {
+      name: scripted.name,
+      model: scripted.model,
+      complete: (messages, specs, signal, view) => {
+        if (messages.length === 2) barsAsked += 1;
+        if (barsAsked === 300) midway.abort();
+        return scripted.complete(messages, specs, signal, view);
+      },
+    };
+    const run = await runAgentBacktest({ ...base, provider, signal: midway.signal });
+    expect(run.summary.stoppedEarly).toBe(true);
+    expect(barsAsked).toBe(300);
+  }, 60_000);
+
   it('generated data runs the same way and is deterministic', async () => {
     const once = async () =>
       (

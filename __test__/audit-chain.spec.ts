@@ -1,5 +1,6 @@
 // The audit log's hash chain on real files: what each line carries, reopening, refusing a tail that
 // cannot be trusted, durability modes, rotation across files, and secrets scrubbed before hashing.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { appendFileSync, existsSync, mkdtempSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -76,7 +77,9 @@ describe('audit hash chain', () => {
   it('a record cannot set seq or prev itself', () => {
     const log = new AuditLog(join(dir(), 'audit.jsonl'));
     const forged: AuditRecord = Object.assign(tool(1), { seq: 99 });
-    expect(() => log.write(forged)).toThrow('audit error: a tool record cannot set seq or prev');
+    expect(() => {
+      log.write(forged);
+    }).toThrow('audit error: a tool record cannot set seq or prev');
     log.close();
   });
 
@@ -118,12 +121,28 @@ describe('audit hash chain', () => {
     writeRecords(path, 4);
     const text = readFileSync(path, 'utf8').replace('"step":3,', '"step":30,');
     writeFileSync(path, text);
-    expect(() => new AuditLog(path)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('does not follow the record before it') }) as Error);
+    expect(() => new AuditLog(path)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('does not follow the record before it') as string }) as Error);
     expect(readFileSync(path, 'utf8')).toBe(text);
 
     const legacy = join(dir(), 'audit.jsonl');
     writeFileSync(legacy, `${JSON.stringify(tool(1))}\n`);
-    expect(() => new AuditLog(legacy)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('seq: ') }) as Error);
+    expect(() => new AuditLog(legacy)).toThrow(expect.objectContaining({ code: 'AUDIT_CHAIN_BROKEN', message: expect.stringContaining('seq: ') as string }) as Error);
+  });
+
+  it('one writer per chain: a second open while the first is open is refused (AUDIT_IN_USE); a lock left by a process that is gone is taken over', () => {
+    const path = join(dir(), 'audit.jsonl');
+    const first = new AuditLog(path);
+    first.write(tool(1));
+    expect(() => new AuditLog(path)).toThrow(expect.objectContaining({ code: 'AUDIT_IN_USE', message: expect.stringContaining(`pid ${process.pid}, this process`) as string }) as Error);
+    first.write(tool(2));
+    first.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+    // A writer that died without closing left its pid behind.
+    const gone = spawnSync(process.execPath, ['-e', '']).pid;
+    writeFileSync(`${path}.lock`, `${gone}\n`);
+    writeRecords(path, 1, 3);
+    expect(parsed(path).map((r) => r.seq)).toEqual([1, 2, 3]);
+    expect(existsSync(`${path}.lock`)).toBe(false);
   });
 
   it('per-record durability: each record is in the file when write returns; batched: only every flushEvery records and at close', () => {
@@ -172,6 +191,44 @@ describe('audit hash chain', () => {
   });
 });
 
+describe('audit verify names the record to blame', () => {
+  /** A 10-record chain, then `edit` applied to its lines; returns the first break. */
+  function breakAfter(edit: (lines: string[]) => string[]) {
+    const path = join(dir(), 'audit.jsonl');
+    writeRecords(path, 10);
+    const lines = readFileSync(path, 'utf8').split('\n').slice(0, -1);
+    writeFileSync(path, `${edit(lines).join('\n')}\n`);
+    return verifyAuditChain([path]).failure;
+  }
+  const change = (line: string) => line.replace('"ok":true', '"ok":false');
+
+  it.each([
+    ['the first line changed', (l: string[]) => [change(l[0] as string), ...l.slice(1)], { kind: 'modified', line: 1, seq: 1 }],
+    ['the first line deleted', (l: string[]) => l.slice(1), { kind: 'removed', line: 1, seq: 2 }],
+    ['a middle line changed', (l: string[]) => l.map((x, i) => (i === 4 ? change(x) : x)), { kind: 'modified', line: 5, seq: 5 }],
+    ['a prev field changed', (l: string[]) => l.map((x, i) => (i === 4 ? x.replace(/"prev":"./, '"prev":"f') : x)), { kind: 'modified', line: 5, seq: 5 }],
+    ['a seq field changed', (l: string[]) => l.map((x, i) => (i === 4 ? x.replace('"seq":5', '"seq":50') : x)), { kind: 'modified', line: 5, seq: 50 }],
+    ['the last two lines swapped', (l: string[]) => [...l.slice(0, 8), l[9] as string, l[8] as string], { kind: 'reordered', line: 9, seq: 10 }],
+    ['a line repeated', (l: string[]) => [...l.slice(0, 4), l[3] as string, ...l.slice(4)], { kind: 'inserted', line: 5, seq: 4 }],
+    ['three lines removed', (l: string[]) => [...l.slice(0, 3), ...l.slice(6)], { kind: 'removed', line: 4, seq: 7 }],
+  ])('%s', (_name, edit, expected) => {
+    expect(breakAfter(edit)).toMatchObject(expected);
+  });
+
+  it('the last record of the chain is covered only by a head kept elsewhere', () => {
+    const path = join(dir(), 'audit.jsonl');
+    const log = new AuditLog(path);
+    for (let n = 1; n <= 5; n += 1) log.write(tool(n));
+    log.close();
+    const head = log.head as { seq: number; hash: string };
+    const lines = readFileSync(path, 'utf8').split('\n');
+    lines[4] = change(lines[4] as string);
+    writeFileSync(path, lines.join('\n'));
+    expect(verifyAuditChain([path]).failure).toBeUndefined();
+    expect(verifyAuditChain([path], { head: `${head.seq}:${head.hash}` }).failure).toMatchObject({ kind: 'head-not-found', line: 6 });
+  });
+});
+
 describe('audit rotation', () => {
   const MAX = 2_000;
 
@@ -213,6 +270,16 @@ describe('audit rotation', () => {
     expect(verifyAuditChain(files.filter((f) => f !== middle)).failure).toMatchObject({ kind: 'missing-file', message: expect.stringContaining(`${middle} is missing`) as string });
     // And the writer will not continue a chain with a hole in it.
     expect(() => new AuditLog(base, { maxBytes: MAX })).toThrow(expect.objectContaining({ code: 'AUDIT_FILE_MISSING', path: middle }) as Error);
+  });
+
+  it('a change to the last record of a rotated file is named there: the rotation record of the next file gives it away', () => {
+    const { base, files } = rotatedChain();
+    const lines = readFileSync(base, 'utf8').split('\n');
+    const last = lines.length - 1; // the text after the final line end is ''
+    lines[last - 1] = (lines[last - 1] as string).replace('"ok":true', '"ok":false');
+    writeFileSync(base, lines.join('\n'));
+    expect(verifyAuditChain([base]).failure).toMatchObject({ kind: 'modified', file: base, line: last });
+    expect(verifyAuditChain(files).failure).toMatchObject({ kind: 'modified', file: base, line: last });
   });
 
   it('an empty last file (a crash right after a rotation created it) is continued from the file before it', () => {

@@ -69,9 +69,8 @@ describe('llm-trading-agent audit verify on a real backtest run', () => {
     const line = lines[at - 1] as string;
     for (const offset of [20, line.indexOf('"kind"') + 3, line.indexOf('"result"') + 14, line.length - 1]) {
       const path = tampered(`flip${offset}`, (l) => {
-        const chars = [...(l[at - 1] as string)];
-        chars[offset] = String.fromCharCode((chars[offset] as string).charCodeAt(0) ^ 1);
-        l[at - 1] = chars.join('');
+        const text = l[at - 1] as string;
+        l[at - 1] = `${text.slice(0, offset)}${String.fromCharCode(text.charCodeAt(offset) ^ 1)}${text.slice(offset + 1)}`;
         return l;
       });
       const { code, out } = run(['audit', 'verify', path]);
@@ -159,8 +158,9 @@ describe('llm-trading-agent audit on a chain the program continues and rotates',
     const base = join(dir, 'audit.jsonl');
     const log = new AuditLog(base, { maxBytes: 64 * 1024 });
     for (const line of lines) {
-      const { seq: _seq, prev: _prev, ...record } = JSON.parse(line) as { seq: number; prev: string } & Parameters<AuditLog['write']>[0];
-      log.write(record);
+      const { seq, prev, ...record } = JSON.parse(line) as { seq: number; prev: string } & Parameters<AuditLog['write']>[0];
+      expect([seq > 0, /^[0-9a-f]{64}$/.test(prev)]).toEqual([true, true]);
+      log.write(record); // the run's records, chained afresh into rotated files
     }
     log.close();
     const files = [base];
@@ -192,7 +192,7 @@ describe('llm-trading-agent audit show', () => {
     for (const [status, n] of Object.entries(summary.ordersByStatus)) expect(out).toMatch(new RegExp(`  orders: .*\\b${status} ${n}\\b`));
     for (const [codeName, n] of Object.entries(summary.rejectionsByCode)) expect(out).toMatch(new RegExp(`  refusals: .*\\b${codeName} ${n}\\b`));
     expect(Object.keys(summary.rejectionsByCode).length).toBeGreaterThan(0);
-    expect(out).toMatch(/  period: {9}\d{4}-\d\d-\d\dT[\d:.]+Z \.\. \d{4}-\d\d-\d\dT[\d:.]+Z/);
+    expect(out).toMatch(/ {2}period: {9}\d{4}-\d\d-\d\dT[\d:.]+Z \.\. \d{4}-\d\d-\d\dT[\d:.]+Z/);
     expect(out).toContain('  state changes:  none');
   });
 
@@ -208,5 +208,7 @@ describe('llm-trading-agent audit show', () => {
     expect(run(['audit'])).toMatchObject({ code: 2, err: expect.stringContaining('audit: verify or show is required') as string });
     expect(run(['audit', 'verify'])).toMatchObject({ code: 2, err: expect.stringContaining('verify: at least one PATH is required') as string });
     expect(run(['audit', 'check', 'x'])).toMatchObject({ code: 2, err: expect.stringContaining("unknown action 'check'") as string });
+    expect(run(['audit', 'verify', '--head', 'abc', original])).toMatchObject({ code: 2, err: expect.stringContaining("--head must be HASH or SEQ:HASH (64 lowercase hex digits), got 'abc'") as string });
+    expect(run(['audit', 'verify', join(runDir, 'nowhere.jsonl')])).toMatchObject({ code: 1, err: expect.stringContaining(`audit error: ${join(runDir, 'nowhere.jsonl')}: cannot be read`) as string });
   });
 });

@@ -129,11 +129,17 @@ describe('llm-trading-agent backtest', () => {
     expect(code, err.slice(-2_000)).toBe(0);
     expect(interrupted).toBe(true);
     expect(out).toContain('[stopped early]');
-    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { bars: number; stoppedEarly: boolean };
+    const summary = JSON.parse(readFileSync(join(dir, 'summary.json'), 'utf8')) as { bars: number; stoppedEarly: boolean; modelCalls: number };
     expect(summary.stoppedEarly).toBe(true);
     expect(summary.bars).toBeGreaterThan(0);
     expect(summary.bars).toBeLessThan(400_000);
     expect(readFileSync(join(dir, 'report.html'), 'utf8')).toMatch(/^<!doctype html>/i);
+    // The audit holds whole records of exactly the bars run: every model call, none past the last bar.
+    const audit = readFileSync(join(dir, 'audit.jsonl'), 'utf8');
+    expect(audit.endsWith('\n')).toBe(true);
+    const records = audit.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line) as { kind: string; step: number });
+    expect(records.filter((r) => r.kind === 'model')).toHaveLength(summary.modelCalls);
+    expect(records.reduce((last, r) => Math.max(last, r.step), -1)).toBeLessThan(summary.bars);
   }, 60_000);
 });
 

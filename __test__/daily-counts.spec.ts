@@ -51,7 +51,7 @@ describe('daily counts file', () => {
     const seenOnDisk: number[] = [];
     const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
     const ops = backend.syncOrders as SyncOrderOps;
-    const place = ops.placeOrder;
+    const place = ops.placeOrder.bind(ops);
     ops.placeOrder = (request) => {
       seenOnDisk.push((JSON.parse(readFileSync(path, 'utf8')) as { orders: number }).orders);
       return place(request);

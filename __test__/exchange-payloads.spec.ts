@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 import { BackendError, ExchangeTradingBackend } from '../ts/index';
 import { ack, limit, rejection, setup } from './harness';
-import { DEFAULT_SYMBOLS, startFakeBinance, type FakeBinance, type RespondContext } from './support/fake-binance';
+import { DEFAULT_SYMBOLS, startFakeBinance, type FakeBinance, type FakeSymbol, type RespondContext } from './support/fake-binance';
 
 const API_KEY = 'pl-PayloadKey0123456789abcdefABCDEF';
 const API_SECRET = 'pl-PayloadSecret9876543210zyxwvuZYX';
@@ -50,7 +50,7 @@ describe('ccxt payloads the exchange backend reads', () => {
   it('an open order without a price is a BackendError, not a price of 0', async () => {
     const b = backend();
     await b.placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 0.01, orderType: 'Limit', price: 19_000, timeInForce: 'GTC', clientOrderId: 'c-price-1' });
-    venue.inject('GET /api/v3/openOrders', { kind: 'respond', body: eachOrder(({ price: _dropped, ...o }) => o) });
+    venue.inject('GET /api/v3/openOrders', { kind: 'respond', body: eachOrder((o) => Object.fromEntries(Object.entries(o).filter(([key]) => key !== 'price'))) });
     const error = await backendError(b.getOpenOrders());
     expect(error.message).toMatch(/open order \d+ without its price/);
     // A price that is not a number at all
@@ -108,7 +108,7 @@ describe('ccxt payloads the exchange backend reads', () => {
     venue = await startFakeBinance({
       apiKey: API_KEY,
       apiSecret: API_SECRET,
-      symbols: { ...DEFAULT_SYMBOLS, BTCUSDT: { ...DEFAULT_SYMBOLS.BTCUSDT!, tickSize: '-0.01' } },
+      symbols: { ...DEFAULT_SYMBOLS, BTCUSDT: { ...(DEFAULT_SYMBOLS.BTCUSDT as FakeSymbol), tickSize: '-0.01' } },
     });
     const b = backend();
     const error = await backendError(b.placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 0.01, orderType: 'Limit', price: 19_000, timeInForce: 'GTC', clientOrderId: 'c-mkt-1' }));

@@ -92,7 +92,7 @@ describe('malformed push events (issue 18.3)', () => {
 function hostileVenue(synchronous: boolean, push: boolean, answer: (place: () => OrderAck) => unknown): { venue: MockTradingBackend; backend: TradingBackend } {
   const venue = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
   const ops = venue.syncOrders as SyncOrderOps;
-  const place = ops.placeOrder;
+  const place = ops.placeOrder.bind(ops);
   const hostile = (request: OrderRequest) => answer(() => place(request)) as OrderAck;
   const backend = Object.create(venue) as MockTradingBackend;
   if (synchronous) {
@@ -160,11 +160,11 @@ describe('unusable backend answers (issue 18.4)', () => {
   it('a syncOrders getter that throws settles the call as BACKEND_OTHER; dispatchToolCall does not throw', async () => {
     const venue = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
     let broken = true;
-    const syncOrders = Object.getOwnPropertyDescriptor(MockTradingBackend.prototype, 'syncOrders')?.get;
     Object.defineProperty(venue, 'syncOrders', {
-      get(this: MockTradingBackend) {
+      get(this: MockTradingBackend): SyncOrderOps | undefined {
         if (broken) throw new Error('sync ops unavailable');
-        return syncOrders?.call(this) as SyncOrderOps | undefined;
+        const ops: unknown = Reflect.get(MockTradingBackend.prototype, 'syncOrders', this);
+        return ops as SyncOrderOps | undefined;
       },
     });
     const { tools } = setup({ mode: 'Direct', backend: venue, risk: { maxPositionAbs: 1 } });

@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { MockTradingBackend } from '../ts/backends/mock';
 import { ToolError } from '../ts/errors';
-import { createMcpServer, serveMcpHttp, toolAnnotations, type McpServedTool, type McpTradingTools } from '../ts/mcp';
+import { createMcpServer, serveMcpHttp, toolAnnotations, type CreateMcpServerOptions, type McpServedTool, type McpToolRecord, type McpTradingTools } from '../ts/mcp';
 import { createTradingTools, type TradingTools } from '../ts/tools';
 
 const opened: { close(): unknown }[] = [];
@@ -24,9 +24,9 @@ function guarded(mode: 'DryRun' | 'TwoPhase' | 'Direct'): { tools: TradingTools;
   return { tools, backend };
 }
 
-async function connect(tools: McpTradingTools, client: Client): Promise<Client> {
+async function connect(tools: McpTradingTools, client: Client, options: CreateMcpServerOptions = {}): Promise<Client> {
   const [clientSide, serverSide] = InMemoryTransport.createLinkedPair();
-  const server = createMcpServer(tools, { confirmTimeoutMs: 5_000 });
+  const server = createMcpServer(tools, { confirmTimeoutMs: 5_000, ...options });
   await server.connect(serverSide);
   await client.connect(clientSide);
   opened.push(client, server);
@@ -77,6 +77,30 @@ describe('createMcpServer', () => {
     await expect(call(client, 'read_weather', {})).rejects.toThrow(/bug/);
   });
 
+  it('records every call; a record that cannot be kept is logged and the client still gets the result', async () => {
+    const { tools, backend } = guarded('Direct');
+    const records: McpToolRecord[] = [];
+    const logged: string[] = [];
+    const client = await connect(tools, new Client({ name: 'spec', version: '1' }), {
+      onToolResult: (record) => {
+        records.push(record);
+        if (records.length === 2) throw new Error('disk full');
+      },
+      logger: { isEnabled: () => true, log: (_level, record) => logged.push(record.msg) },
+    });
+    const args = { symbol: 'BTC-USDT', side: 'Buy', quantity: 0.1, price: 49_000 };
+    expect((await call(client, 'place_order', args)).structuredContent).toMatchObject({ status: 'New' });
+    expect((await call(client, 'place_order', args)).structuredContent).toMatchObject({ status: 'New' });
+    expect((await call(client, 'place_order', { ...args, symbol: 'ETH-USDT' })).isError).toBe(true);
+    expect(records.map((r) => [r.tool, r.ok, r.code, JSON.parse(r.args) as unknown])).toEqual([
+      ['place_order', true, undefined, args],
+      ['place_order', true, undefined, args],
+      ['place_order', false, 'SYMBOL_NOT_ALLOWED', { ...args, symbol: 'ETH-USDT' }],
+    ]);
+    expect(backend.openOrders()).toHaveLength(2);
+    expect(logged).toEqual(['mcp: the record of a place_order call was not kept: Error: disk full']);
+  });
+
   it('refuses a tool whose parameters are not an object schema, naming it', () => {
     const { tools } = guarded('DryRun');
     const bad: McpServedTool = { name: 'odd', description: '', parameters: { type: 'array' }, execute: () => Promise.resolve('{}') };
@@ -112,6 +136,19 @@ describe('createMcpServer', () => {
     expect(result.structuredContent).toMatchObject({ status: 'New', quantity: 0.5 });
     expect(messages).toEqual([`TwoPhase: confirm place_order symbol="BTC-USDT" side="Buy" quantity=0.5 price=49000 client_order_id=${JSON.stringify(sneaky)}? Accept sends it to the venue; decline drops it.`]);
     expect(backend.openOrders()).toMatchObject([{ clientOrderId: sneaky, quantity: 0.5, price: 49_000 }]);
+  });
+
+  it('elicitConfirmations: false answers PendingConfirm with the token even to a client that can elicit', async () => {
+    const { tools, backend } = guarded('TwoPhase');
+    const client = new Client({ name: 'spec', version: '1' }, { capabilities: { elicitation: {} } });
+    client.setRequestHandler(ElicitRequestSchema, () => {
+      throw new Error('must not be asked');
+    });
+    await connect(tools, client, { elicitConfirmations: false });
+    const result = await call(client, 'place_order', { symbol: 'BTC-USDT', side: 'Buy', quantity: 0.1, price: 49_000 });
+    expect(result.structuredContent).toMatchObject({ status: 'PendingConfirm' });
+    expect(typeof (result.structuredContent as { confirm_token?: unknown }).confirm_token).toBe('string');
+    expect(backend.openOrders()).toEqual([]);
   });
 
   it('replace_order in TwoPhase is confirmed the same way (any tool that answers PendingConfirm)', async () => {

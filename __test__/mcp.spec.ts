@@ -3,9 +3,9 @@
 // refusals as isError with the ToolError JSON, TwoPhase confirmed through elicitation (one order
 // at a real venue over loopback) or declined (none), and what the HTTP endpoint lets in.
 import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
@@ -14,6 +14,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { ElicitRequestSchema, type CallToolResult, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 
+import type { AuditRecord } from '../ts/agent/audit';
 import { MockTradingBackend } from '../ts/backends/mock';
 import { createTradingTools } from '../ts/tools';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
@@ -41,7 +42,7 @@ function mockConfig(mode: 'DryRun' | 'TwoPhase' | 'Direct'): string {
   const path = join(dir, 'config.toml');
   writeFileSync(
     path,
-    `[trading]\nbackend = "mock"\n[safety]\nmode = "${mode}"\n[risk]\nallowed_symbols = ["BTC-USDT"]\nmax_order_notional = 50000.0\ndaily_counts_file = "none"\n`,
+    `[trading]\nbackend = "mock"\n[safety]\nmode = "${mode}"\n[risk]\nallowed_symbols = ["BTC-USDT"]\nmax_order_notional = 50000.0\ndaily_counts_file = "none"\n[agent]\naudit = "${join(dir, 'audit.jsonl')}"\n`,
   );
   return path;
 }
@@ -65,9 +66,21 @@ function venueConfig(venue: FakeBinance): string {
       'allowed_symbols = ["BTC-USDT"]',
       'max_order_notional = 50000.0',
       `daily_counts_file = "${join(dir, 'daily-counts.json')}"`,
+      '[agent]',
+      `audit = "${join(dir, 'audit.jsonl')}"`,
     ].join('\n'),
   );
   return path;
+}
+
+/** The tool records the server audited next to `config`: [tool, ok, code or status]. */
+function audited(config: string): [string, boolean, string][] {
+  return readFileSync(join(dirname(config), 'audit.jsonl'), 'utf8')
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as AuditRecord)
+    .filter((r): r is Extract<AuditRecord, { kind: 'tool' }> => r.kind === 'tool')
+    .map((r) => [r.tool, r.ok, r.code ?? (JSON.parse(r.result) as { status?: string }).status ?? 'read']);
 }
 
 const childEnv = (extra: Record<string, string> = {}): Record<string, string> => ({
@@ -210,8 +223,18 @@ async function exerciseDryRunTools(client: Client): Promise<void> {
 
 describe('llm-trading-agent mcp over stdio', () => {
   it('lists the tools with their schemas and annotations, answers acks as structuredContent and refusals as isError', async () => {
-    const { client, stderr } = await stdioClient(mockConfig('DryRun'));
+    const config = mockConfig('DryRun');
+    const { client, stderr } = await stdioClient(config);
     await exerciseDryRunTools(client);
+    // Every call is in the audit trail, refusals with their code.
+    expect(audited(config)).toEqual([
+      ['place_order', true, 'DryRun'],
+      ['cancel_order', true, 'DryRun'],
+      ['query_portfolio', true, 'read'],
+      ['replace_order', false, 'BACKEND_REJECTED'],
+      ['place_order', false, 'SYMBOL_NOT_ALLOWED'],
+      ['place_order', false, 'INVALID_ARGUMENTS'],
+    ]);
     // Logs went to stderr (the protocol on stdout kept working throughout).
     expect(stderr()).toContain('"msg":"RiskLimits: symbol');
   });
@@ -248,6 +271,39 @@ describe('llm-trading-agent mcp over stdio', () => {
     // Both decisions were logged, as JSON lines on stderr.
     expect(stderr).toMatch(/\{"level":"warn".*"msg":"RiskLimits: symbol 'ETH-USDT' not in allowed list"\}/);
     expect(stderr).toMatch(/\{"level":"info".*"msg":"DryRun: place_order -> DryRun"/);
+  });
+});
+
+describe('llm-trading-agent mcp operator signals', () => {
+  it('SIGUSR2 resets the breaker by hand, audited and logged; SIGTERM then exits 0', async () => {
+    const config = mockConfig('DryRun');
+    const child = spawn(process.execPath, [CLI, 'mcp', '--config', config], { env: childEnv() });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    cleanups.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    let stderr = '';
+    const waiting: (() => void)[] = [];
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+      for (const check of waiting) check();
+    });
+    const seen = (text: string) =>
+      new Promise<void>((resolve) => {
+        const check = () => {
+          if (stderr.includes(text)) resolve();
+        };
+        waiting.push(check);
+        check();
+      });
+    await seen('over stdio');
+    child.kill('SIGUSR2');
+    await seen('RiskGate: circuit breaker reset by hand');
+    const records = readFileSync(join(dirname(config), 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
+    expect(records).toMatchObject([{ kind: 'reset', what: 'gate', by: 'signal', reason: 'SIGUSR2' }]);
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });
 
@@ -358,7 +414,8 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
 
   it('a client that accepts gets exactly one order placed (over HTTP), and the model never sees the token', async () => {
     const binance = await venue();
-    const server = startHttp(venueConfig(binance));
+    const config = venueConfig(binance);
+    const server = startHttp(config);
     const asked: ElicitResult[] = [];
     const messages: string[] = [];
     const client = new Client({ name: 'mcp-spec', version: '1.0.0' }, { capabilities: { elicitation: { form: {} } } });
@@ -389,6 +446,12 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
     // The token was used up by the one confirming call; the order counts against today's limit.
     const risk = await client.readResource({ uri: 'axon://risk-state' });
     expect(JSON.parse((risk.contents[0] as { text: string }).text)).toMatchObject({ mode: 'TwoPhase', state: { dailyOrders: 1, pendingConfirms: 0 } });
+    // Audited: the proposal, the one confirming call, the read.
+    expect(audited(config)).toEqual([
+      ['place_order', true, 'PendingConfirm'],
+      ['place_order', true, 'New'],
+      ['query_portfolio', true, 'read'],
+    ]);
   }, 60_000);
 
   it('a client that declines or dismisses gets nothing placed (over stdio)', async () => {
@@ -396,7 +459,8 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
     const answers: ElicitResult['action'][] = ['decline', 'cancel'];
     const client = new Client({ name: 'mcp-spec', version: '1.0.0' }, { capabilities: { elicitation: {} } });
     client.setRequestHandler(ElicitRequestSchema, () => ({ action: answers.shift() ?? 'decline' }));
-    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', venueConfig(binance)], env: childEnv(), stderr: 'pipe' });
+    const config = venueConfig(binance);
+    const transport = new StdioClientTransport({ command: process.execPath, args: [CLI, 'mcp', '--config', config], env: childEnv(), stderr: 'pipe' });
     await client.connect(transport);
     cleanups.push(() => client.close());
 
@@ -407,6 +471,13 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
     expect(answers).toHaveLength(0);
     expect(binance.orders).toHaveLength(0);
     expect(ackOf(await call(client, 'query_portfolio', {}))).toMatchObject({ open_orders: [] });
+    expect(audited(config)).toEqual([
+      ['place_order', true, 'PendingConfirm'],
+      ['place_order', false, 'USER_DECLINED'],
+      ['place_order', true, 'PendingConfirm'],
+      ['place_order', false, 'USER_CANCELLED'],
+      ['query_portfolio', true, 'read'],
+    ]);
   }, 60_000);
 
   it('without elicitation, answers PendingConfirm with the token; confirming with it places one order', async () => {

@@ -78,7 +78,11 @@ describe('OpenAIProvider', () => {
         /^model m answered with a payload axon-llm does not understand: choices: .*usage\.prompt_tokens: /,
       );
     } finally {
-      await new Promise<void>((resolve) => hostile.close(() => resolve()));
+      await new Promise<void>((resolve) => {
+        hostile.close(() => {
+          resolve();
+        });
+      });
     }
   });
 

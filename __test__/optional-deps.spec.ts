@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = join(__dirname, '..');
 const MISSING = ['ccxt', 'openai'];
-let app: string;
+let app = '';
 
 function run(args: string[], input?: string): SpawnSyncReturns<string> {
   return spawnSync(process.execPath, args, { cwd: app, encoding: 'utf8', input, env: { PATH: process.env.PATH, NODE_PATH: '' }, timeout: 120_000 });
@@ -36,7 +36,7 @@ beforeAll(() => {
 });
 
 afterAll(() => {
-  if (app !== undefined) rmSync(app, { recursive: true, force: true });
+  if (app !== '') rmSync(app, { recursive: true, force: true });
 });
 
 describe('without the optional packages ccxt and openai', () => {

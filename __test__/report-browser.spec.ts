@@ -11,7 +11,10 @@ import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 
-import type { AgentBacktestSummary } from '../ts/agent/run-backtest';
+import { backtestReportData, renderReportPage, type ToolAuditRecord } from '../ts/agent/report';
+import { runAgentBacktest, type AgentBacktestSummary } from '../ts/agent/run-backtest';
+import { ScriptedProvider } from '../ts/llm/scripted-provider';
+import { generateBars } from '../ts/market-data-generator';
 import type { LiveSummary } from '../ts/agent/live-command';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
 import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
@@ -43,7 +46,7 @@ beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });
 }, 60_000);
 afterAll(async () => {
-  await browser?.close();
+  await (browser as Browser | undefined)?.close();
 });
 
 let model: FakeOpenAI | undefined;
@@ -111,14 +114,17 @@ function inkedPixels(page: Page, chart: string): Promise<number> {
   }, `${chart}-chart`);
 }
 
-function utcDays(startMs: number, endMs: number): number {
-  return Math.floor(endMs / DAY_MS) - Math.floor(startMs / DAY_MS) + 1;
+/** UTC-aligned buckets of `widthMs` from the one holding `startMs` to the one holding `endMs`. */
+function buckets(startMs: number, endMs: number, widthMs: number): number {
+  return Math.floor(endMs / widthMs) - Math.floor(startMs / widthMs) + 1;
 }
+
+const utcDays = (startMs: number, endMs: number) => buckets(startMs, endMs, DAY_MS);
 
 const sum = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
 
 describe('report.html of a backtest (the program, embedded default config)', () => {
-  it('draws candles with one marker per fill, equity against buy-and-hold with drawdown, daily orders against the limit and refusals by code, from the run', async () => {
+  it('draws candles with one marker per fill, equity against buy-and-hold with drawdown, daily orders against the limit and refusals by code over time, from the run', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'axon-report-'));
     const file = join(dir, 'custom-name.html');
     const { stdout } = await program(['backtest', '--report', file], dir);
@@ -137,6 +143,7 @@ describe('report.html of a backtest (the program, embedded default config)', () 
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/); // one self-contained file
 
     const { page, problems, counts } = await open(file);
+    expect(await page.locator('.warning').count()).toBe(0); // the audit records are the whole run
     // Candles: one per bar on the bars' own times, one marker per fill.
     expect(counts.price?.series.candles?.points).toBe(summary.bars);
     expect(counts.price?.markers).toBe(summary.trades);
@@ -150,10 +157,11 @@ describe('report.html of a backtest (the program, embedded default config)', () 
     expect(counts.orders?.series.orders?.points).toBe(days);
     expect(counts.orders?.series.orders?.sum).toBe(sum(summary.ordersByStatus));
     expect(counts.orders?.series.limit).toMatchObject({ points: days, min: 100, last: 100 });
-    // Refusals: a series per code, a point per day, adding up to the run's count.
+    // Refusals: a series per code, a point per 4 hours (30 days fit in 180 such buckets), adding up to the run's count.
+    expect(await page.locator('h2', { hasText: 'Refusals by code, per 4 hours (UTC)' }).count()).toBe(1);
     expect(Object.keys(counts.refusals?.series ?? {}).sort()).toEqual(Object.keys(summary.rejectionsByCode).map((c) => `refusals:${c}`).sort());
     for (const [code, count] of Object.entries(summary.rejectionsByCode)) {
-      expect(counts.refusals?.series[`refusals:${code}`]).toMatchObject({ points: days, sum: count });
+      expect(counts.refusals?.series[`refusals:${code}`]).toMatchObject({ points: buckets(summary.startMs, summary.endMs, 4 * 3_600_000), sum: count });
     }
 
     for (const chart of ['price', 'equity', 'orders', 'refusals']) expect(await inkedPixels(page, chart), chart).toBeGreaterThan(2_000);
@@ -181,10 +189,23 @@ describe('report.html of a backtest (the program, embedded default config)', () 
         };
         return { price: span('price'), equity: span('equity') };
       });
-    const before = await range();
+    // The crosshair follows the pointer onto a candle of the run.
+    await page.evaluate(() => {
+      const w = window as unknown as { axonReport: { charts: Record<string, { chart: { subscribeCrosshairMove(f: (p: { time?: number }) => void): void } }> }; crosshairTime?: number };
+      w.axonReport.charts.price?.chart.subscribeCrosshairMove((param) => {
+        w.crosshairTime = param.time;
+      });
+    });
     const box = await page.locator('#price-chart').boundingBox();
     expect(box).not.toBeNull();
+    await page.mouse.move((box?.x ?? 0) + (box?.width ?? 0) / 3, (box?.y ?? 0) + (box?.height ?? 0) / 2);
     await page.mouse.move((box?.x ?? 0) + (box?.width ?? 0) / 2, (box?.y ?? 0) + (box?.height ?? 0) / 2);
+    await expect.poll(() => page.evaluate(() => (window as unknown as { crosshairTime?: number }).crosshairTime)).toBeGreaterThanOrEqual(summary.startMs / 1000);
+    const crosshairTime = (await page.evaluate(() => (window as unknown as { crosshairTime?: number }).crosshairTime)) ?? 0;
+    expect(crosshairTime).toBeLessThanOrEqual(summary.endMs / 1000);
+    expect(crosshairTime % 300).toBe(0); // a 5-minute bar's own time
+
+    const before = await range();
     for (let i = 0; i < 8; i += 1) await page.mouse.wheel(0, -400);
     await expect.poll(async () => (await range()).price).toBeLessThan(before.price * 0.8);
     await expect.poll(async () => (await range()).equity).toBeLessThan(before.equity * 0.8);
@@ -196,7 +217,7 @@ describe('report.html of a backtest (the program, embedded default config)', () 
 });
 
 describe('report.html of a live run (the program against a local Binance-speaking venue, from its audit file)', () => {
-  it('draws daily orders and refusals from the audit records, lists breaker openings, and keeps the model\'s hostile text as text', async () => {
+  it('draws daily orders and refusals over time from the audit records, lists breaker openings, and keeps the model\'s hostile text as text', async () => {
     // Each observation the model asks for six orders (five fit max_daily_orders, the sixth is
     // refused), one over the notional limit (the second refusal in a row: the breaker's threshold
     // of 2 opens it, for longer than the run), one for a symbol that is markup (refused as invalid
@@ -245,11 +266,14 @@ describe('report.html of a live run (the program against a local Binance-speakin
 
     const { page, problems, counts } = await open(file);
     expect(counts.price).toBeUndefined(); // a live run has no bars of its own in the audit file
+    expect(await page.locator('.warning').count()).toBe(0); // this run's records, and all of them
     expect(counts.orders?.series.orders).toMatchObject({ points: days, sum: 5 });
     expect(counts.orders?.series.limit).toMatchObject({ points: days, min: 5 });
+    // Refusals per minute: a run of seconds spans one or two.
+    expect(await page.locator('h2', { hasText: 'Refusals by code, per minute (UTC)' }).count()).toBe(1);
     expect(Object.keys(counts.refusals?.series ?? {}).sort()).toEqual(Object.keys(summary.rejectionsByCode).map((c) => `refusals:${c}`).sort());
     for (const [code, count] of Object.entries(summary.rejectionsByCode)) {
-      expect(counts.refusals?.series[`refusals:${code}`]).toMatchObject({ points: days, sum: count });
+      expect(counts.refusals?.series[`refusals:${code}`]).toMatchObject({ points: buckets(summary.startedAtMs, summary.endedAtMs, 60_000), sum: count });
     }
     for (const chart of ['orders', 'refusals']) expect(await inkedPixels(page, chart), chart).toBeGreaterThan(500);
 
@@ -263,8 +287,51 @@ describe('report.html of a live run (the program against a local Binance-speakin
       `${new Date(tripped?.time_ms ?? 0).toISOString().replace('.000Z', 'Z')}\trejection breaker\t17\t2 consecutive risk refusals: MAX_DAILY_ORDERS, MAX_ORDER_NOTIONAL`,
     ]);
 
+    const html = readFileSync(file, 'utf8');
+    expect(html).not.toContain(KEY);
+    expect(html).not.toContain(SECRET);
+
     await page.screenshot({ path: join(ARTIFACTS, 'report-live.png'), fullPage: true });
     expect(problems).toEqual([]);
     await page.close();
   }, 90_000);
+});
+
+describe('report.html with hostile strings everywhere a run puts text', () => {
+  it('shows them as text: nothing runs, nothing is added to the page, the charts still draw', async () => {
+    const script = '</script><script>window.pwned=1</script><!--';
+    const markup = '<img src=x onerror="window.pwned=2">\u2028"\'&';
+    const data = generateBars({ seed: 3, bars: 600 });
+    const run = await runAgentBacktest({ data, symbol: markup, provider: new ScriptedProvider() });
+    const record = (code: string, message: string): ToolAuditRecord => ({
+      kind: 'tool',
+      time_ms: data.timestamp[10] as number,
+      step: 10,
+      tool: 'place_order',
+      args: JSON.stringify({ symbol: markup }),
+      ok: false,
+      result: JSON.stringify({ code, message }),
+      code,
+    });
+    const report = backtestReportData(run, data, [record(script, markup), record('CIRCUIT_BREAKER_OPEN', `${script} (rejections=1, cooldown_remaining_ms=5)`)]);
+    const dir = mkdtempSync(join(tmpdir(), 'axon-report-hostile-'));
+    const file = join(dir, 'report.html');
+    writeFileSync(file, renderReportPage(report));
+
+    const { page, problems, counts } = await open(file);
+    expect(await page.evaluate(() => (window as unknown as { pwned?: number }).pwned)).toBeUndefined();
+    expect(await page.locator('img').count()).toBe(0);
+    expect(await page.locator('script').count()).toBe(3);
+    expect(await page.locator('h1').innerText()).toBe(`Agent backtest: ${markup}`);
+    expect(await page.title()).toBe(`axon-llm backtest: Agent backtest: ${markup}`);
+    const rows = await page.locator('#refusals tbody tr').allInnerTexts();
+    expect(rows).toContain(`${script}\t1\t${markup}`);
+    // The code reached the chart library intact, as a series of its own.
+    expect(counts.refusals?.series[`refusals:${script}`]).toMatchObject({ sum: 1 });
+    expect(await page.locator('#breakers tbody tr').innerText()).toContain(`1 consecutive risk refusal: ${script}`);
+    // These records are not the run's own refusals: the warning says so, quoting the code as text.
+    expect(await page.locator('.warning').innerText()).toContain(`${script}: 1 in the audit file, 0 counted by the run`);
+    expect(problems).toEqual([]);
+    await page.close();
+  }, 60_000);
 });

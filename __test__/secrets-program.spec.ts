@@ -47,7 +47,11 @@ function runProgram(args: string[]): Promise<Finished> {
   let err = '';
   child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString()));
-  return new Promise((resolve) => child.on('exit', (code) => resolve({ code, out, err })));
+  return new Promise((resolve) => {
+    child.on('exit', (code) => {
+      resolve({ code, out, err });
+    });
+  });
 }
 
 /** The model endpoint: `echo(index)` decides which requests fail with the Authorization header quoted back. */

@@ -58,7 +58,7 @@ function nativeVariant(name: string, mode: 'DryRun' | 'Direct'): Variant {
   prime(backend);
   return {
     name,
-    execute: tools.placeOrder.execute,
+    execute: (args) => tools.placeOrder.execute(args),
     cursor: 0,
     roundNs: [],
     roundCalls: [],

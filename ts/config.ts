@@ -57,8 +57,8 @@ const safetySchema = z.strictObject({
 
 const riskSchema = z.strictObject({
   allowed_symbols: z.array(z.string().min(1).max(32)).optional(),
-  max_order_notional: z.number().finite().nonnegative().optional(),
-  max_position_abs: z.number().finite().nonnegative().optional(),
+  max_order_notional: z.number().nonnegative().optional(),
+  max_position_abs: z.number().nonnegative().optional(),
   max_daily_orders: count().optional(),
   max_daily_cancels: count().optional(),
   /** Live runs keep today's order and cancel counts here across restarts (`none` to keep them in memory only). */
@@ -68,7 +68,7 @@ const riskSchema = z.strictObject({
 const gateSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('AlwaysOpen') }),
   z.strictObject({ type: z.literal('RejectionCircuitBreaker'), threshold: count().min(1), cooldown_ms: duration(0) }),
-  z.strictObject({ type: z.literal('PnlCircuitBreaker'), daily_pnl_floor: z.number().finite() }),
+  z.strictObject({ type: z.literal('PnlCircuitBreaker'), daily_pnl_floor: z.number() }),
 ]);
 
 const metricsSchema = z.strictObject({
@@ -109,14 +109,21 @@ const agentSchema = z.strictObject({
   summary_json: z.string().min(1).default('live-summary.json'),
 });
 
+/** `[trading] backend = "mock"`: the in-memory venue's prices and cash (a rehearsal venue for live runs and MCP). */
+const mockSchema = z.strictObject({
+  /** A price per symbol (`{ "BTC-USDT" = 20000 }`); orders on a symbol without one are refused by the venue. */
+  reference_prices: z.record(z.string().min(1).max(32), z.number().finite().positive()).default({}),
+  cash: z.number().finite().positive().default(100_000),
+});
+
 const backtestSchema = z.strictObject({
   /** `generated` (the seeded generator) or a path to bars (CSV, ccxt JSON, Binance klines) or trades CSV. */
   data: z.string().min(1).default('generated'),
   bars: positiveInt.max(100_000_000).default(8_640),
   seed: z.number().int().min(0).max(MAX_COUNT).default(42),
-  cash: z.number().finite().positive().default(100_000),
-  maker_bps: z.number().finite().nonnegative().default(2),
-  taker_bps: z.number().finite().nonnegative().default(5),
+  cash: z.number().positive().default(100_000),
+  maker_bps: z.number().nonnegative().default(2),
+  taker_bps: z.number().nonnegative().default(5),
   report: z.string().min(1).default('report.html'),
   summary_json: z.string().min(1).default('summary.json'),
   audit: z.string().min(1).default('audit.jsonl'),
@@ -145,6 +152,7 @@ export const configSchema = z.strictObject({
   metrics: metricsSchema.default({ callback: 'none' }),
   llm: llmSchema.default({ provider: 'scripted', model: 'gpt-4o-mini', timeout_ms: 30_000, max_retries: 2 }),
   agent: agentSchema.prefault({}),
+  mock: mockSchema.prefault({}),
   backtest: backtestSchema.default({
     data: 'generated',
     bars: 8_640,
@@ -273,12 +281,14 @@ data = "generated"
 
 /** The tools' options for this config (backend supplied by the caller). */
 export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOptions, 'backend'> {
+  const r = config.risk;
+  // Only the limits the config sets (an absent one is no limit, not `undefined`).
   const risk: RiskOptions = {
-    allowedSymbols: config.risk.allowed_symbols,
-    maxOrderNotional: config.risk.max_order_notional,
-    maxPositionAbs: config.risk.max_position_abs,
-    maxDailyOrders: config.risk.max_daily_orders,
-    maxDailyCancels: config.risk.max_daily_cancels,
+    ...(r.allowed_symbols === undefined ? {} : { allowedSymbols: r.allowed_symbols }),
+    ...(r.max_order_notional === undefined ? {} : { maxOrderNotional: r.max_order_notional }),
+    ...(r.max_position_abs === undefined ? {} : { maxPositionAbs: r.max_position_abs }),
+    ...(r.max_daily_orders === undefined ? {} : { maxDailyOrders: r.max_daily_orders }),
+    ...(r.max_daily_cancels === undefined ? {} : { maxDailyCancels: r.max_daily_cancels }),
   };
   const gate: GateOptions =
     config.gate.type === 'RejectionCircuitBreaker'
@@ -288,7 +298,7 @@ export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOp
         : { type: 'AlwaysOpen' };
   return {
     mode: config.safety.mode,
-    risk: Object.fromEntries(Object.entries(risk).filter(([, v]) => v !== undefined)) as RiskOptions,
+    risk,
     gate,
     confirmTtlMs: config.safety.confirm_ttl_ms,
     backendTimeoutMs: config.trading.timeout_ms,

@@ -73,7 +73,7 @@ export class DailyCountsFile {
     try {
       parsed = JSON.parse(text);
     } catch (error) {
-      throw new Error(`daily counts file ${this.path} is not valid JSON (${(error as Error).message}); fix or remove it knowingly`);
+      throw new Error(`daily counts file ${this.path} is not valid JSON (${(error as Error).message}); fix or remove it knowingly`, { cause: error });
     }
     const duplicates = duplicateKeys(text);
     if (duplicates.length > 0) {
@@ -118,7 +118,9 @@ export class DailyCountsFile {
     try {
       isFolder = statSync(folder).isDirectory();
     } catch (error) {
-      throw new Error(`daily counts file ${this.path}: its folder ${folder} cannot be used (${(error as NodeJS.ErrnoException).code ?? String(error)}); create it or choose another path`);
+      throw new Error(`daily counts file ${this.path}: its folder ${folder} cannot be used (${(error as NodeJS.ErrnoException).code ?? String(error)}); create it or choose another path`, {
+        cause: error,
+      });
     }
     if (!isFolder) throw new Error(`daily counts file ${this.path}: ${folder} is not a folder`);
     const probe = `${this.path}.tmp`;
@@ -126,7 +128,9 @@ export class DailyCountsFile {
       closeSync(openSync(probe, 'w'));
       unlinkSync(probe);
     } catch (error) {
-      throw new Error(`daily counts file ${this.path}: counts cannot be written there (${(error as NodeJS.ErrnoException).code ?? String(error)}); every order would be refused`);
+      throw new Error(`daily counts file ${this.path}: counts cannot be written there (${(error as NodeJS.ErrnoException).code ?? String(error)}); every order would be refused`, {
+        cause: error,
+      });
     }
   }
 }

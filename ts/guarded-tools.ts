@@ -16,6 +16,11 @@ import type { ParsedToolsOptions } from './tool-options';
 import type { ToolCallResult } from './tools';
 import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
 
+/** What a promise rejects with: an Error, as thrown when it is one (native and backend errors are). */
+function asError(error: unknown): Error {
+  return error instanceof Error ? error : new Error(String(error));
+}
+
 function unwrap(result: ToolCallResult): string {
   if (result.ok) return result.ack;
   throw new ToolError(result.error);
@@ -86,7 +91,13 @@ export class GuardedTools {
         throw error;
       }
     }
-    this.unsubscribe = o.backend.subscribe?.((event) => this.onBackendEvent(event), { pnl: this.hasPnlGate }) ?? (() => undefined);
+    this.unsubscribe =
+      o.backend.subscribe?.(
+        (event) => {
+          this.onBackendEvent(event);
+        },
+        { pnl: this.hasPnlGate },
+      ) ?? (() => undefined);
   }
 
   /** Write today's counts before anything that used a daily slot leaves the process. */
@@ -179,7 +190,7 @@ export class GuardedTools {
     try {
       result = this.run(name, args);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
     if (result instanceof Promise) return result.then(unwrap);
     return result.ok ? Promise.resolve(result.ack) : Promise.resolve(result).then(unwrap);
@@ -197,7 +208,7 @@ export class GuardedTools {
       const result = this.run(name, text);
       return result instanceof Promise ? result : Promise.resolve(result);
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
   }
 
@@ -398,7 +409,7 @@ export class GuardedTools {
       }
     } catch (error) {
       // A backend that throws synchronously fails like one that rejects.
-      return Promise.reject(error);
+      return Promise.reject(asError(error));
     }
   }
 

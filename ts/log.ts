@@ -41,8 +41,16 @@ export function levelFromEnv(env: NodeJS.ProcessEnv = process.env, fallback: Log
 export function jsonLineLogger(options: { level?: LogLevel; write?: (line: string) => void } = {}): Logger {
   const level = options.level ?? levelFromEnv();
   const stderr = options.write === undefined ? pino.destination({ fd: 2, sync: true }) : undefined;
-  const write = options.write ?? ((line: string) => stderr?.write(line));
-  const destination = { write: (line: string) => write(scrubSecrets(line)) };
+  const write =
+    options.write ??
+    ((line: string) => {
+      stderr?.write(line);
+    });
+  const destination = {
+    write: (line: string) => {
+      write(scrubSecrets(line));
+    },
+  };
   const logger = pino(
     {
       level,

@@ -9,10 +9,10 @@ export function isMissingPackage(error: unknown, pkg: string): boolean {
 }
 
 /** `require(pkg)`, or an error saying that `feature` needs the optional package `pkg` and how to install it. */
-export function requireOptional<T>(pkg: string, feature: string): T {
+export function requireOptional(pkg: string, feature: string): unknown {
   try {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    return require(pkg) as T;
+    return require(pkg) as unknown;
   } catch (error) {
     if (isMissingPackage(error, pkg)) throw new Error(`axon-llm: ${feature} needs the optional package "${pkg}": npm install ${pkg}`, { cause: error });
     throw error;

@@ -7,7 +7,8 @@
 //   OpenAI provider register the keys they are handed. Nothing is ever unregistered (scrubbing a
 //   stale value costs nothing; forgetting one leaks it).
 // - Credentials nobody registered are removed by shape: `Bearer <token>`, the value of an
-//   `Authorization`/API-key header, and the password of a `scheme://user:password@host` URL.
+//   `Authorization`/API-key header, the password of a `scheme://user:password@host` URL, and a
+//   credential in a query string (`?api_key=`, `&signature=`).
 // - The replacement (`[redacted]`) contains no quote or backslash, so scrubbing serialized JSON
 //   keeps it valid JSON.
 
@@ -52,6 +53,8 @@ const HEADER = `(?<header>\\b(?:${HEADER_NAMES.join('|')})\\\\?["']?\\s*[:=]\\s*
 // RFC 6750 token68 after the scheme name: 8 characters or more, with a digit or a symbol in them
 // (or 20 letters), so that prose such as "a bearer token is required" stays readable.
 const BEARER = `(?<bearer>\\bbearer\\s+)(?=[A-Za-z]*[0-9\\-._~+/]|[A-Za-z]{20})[A-Za-z0-9\\-._~+/]{8,}=*`;
+// A credential in a query string (`?password=`, `&api_key=`, `&signature=`).
+const QUERY = `(?<query>[?&](?:password|passwd|pwd|token|access_token|api_?key|apikey|secret|signature)=)[^&#\\s"'\\\\]+`;
 // The password of `scheme://user:password@host`.
 const URL_PASSWORD = `(?<userinfo>\\b[a-z][a-z0-9+.\\-]*://[^\\s:/@"'\\\\]*:)[^\\s/@"'\\\\]+(?=@)`;
 
@@ -94,6 +97,7 @@ export class SecretScrubber {
       if (groups.header !== undefined) return `${groups.header}${REDACTED}`;
       if (groups.bearer !== undefined) return `${groups.bearer}${REDACTED}`;
       if (groups.userinfo !== undefined) return `${groups.userinfo}${REDACTED}`;
+      if (groups.query !== undefined) return `${groups.query}${REDACTED}`;
       return REDACTED;
     });
   }
@@ -103,7 +107,7 @@ export class SecretScrubber {
       // Longest first: a secret that contains another is removed whole.
       .sort((a, b) => b.length - a.length)
       .map((s) => (s.length < SHORT_SECRET ? `(?<![A-Za-z0-9])${escapeRegExp(s)}(?![A-Za-z0-9])` : escapeRegExp(s)));
-    return new RegExp([...literals, HEADER, BEARER, URL_PASSWORD].join('|'), 'gi');
+    return new RegExp([...literals, HEADER, BEARER, URL_PASSWORD, QUERY].join('|'), 'gi');
   }
 }
 

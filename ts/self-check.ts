@@ -37,7 +37,7 @@ async function checkExchange(config: AgentConfig): Promise<string> {
     const balances = await backend.getBalance();
     return `exchange: ${venue} reachable, keys accepted (${balances.length} balances)`;
   } catch (error) {
-    throw new Error(`exchange: cannot use ${venue}: ${scrubbedMessage(error)}`);
+    throw new Error(`exchange: cannot use ${venue}: ${scrubbedMessage(error)}`, { cause: error });
   }
 }
 
@@ -49,9 +49,9 @@ async function checkOms(config: AgentConfig): Promise<string> {
     return `oms: axon-oms reachable at ${backend.baseUrl}`;
   } catch (error) {
     if (error instanceof OmsUnreachableError) {
-      throw new Error(`oms: axon-oms not reachable at ${error.url} (${error.reason}): check the axon-oms service status / port`);
+      throw new Error(`oms: axon-oms not reachable at ${error.url} (${error.reason}): check the axon-oms service status / port`, { cause: error });
     }
-    throw new Error(`oms: axon-oms at ${backend.baseUrl} is not healthy: ${error instanceof Error ? error.message : String(error)}`);
+    throw new Error(`oms: axon-oms at ${backend.baseUrl} is not healthy: ${scrubbedMessage(error)}`, { cause: error });
   }
 }
 
@@ -149,7 +149,7 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
         try {
           series = marketData(config as AgentConfig);
         } catch (error) {
-          throw new Error(`backtest: ${error instanceof Error ? error.message : String(error)}`);
+          throw new Error(`backtest: ${scrubbedMessage(error)}`, { cause: error });
         }
         const first = new Date(series.timestamp[0] as number).toISOString();
         const last = new Date(series.timestamp[series.length - 1] as number).toISOString();

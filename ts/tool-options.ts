@@ -8,8 +8,8 @@ import type { TradingBackend } from './types';
 
 const riskOptionsSchema = z.strictObject({
   allowedSymbols: z.array(z.string().min(1).max(32)).optional(),
-  maxOrderNotional: z.number().finite().nonnegative().optional(),
-  maxPositionAbs: z.number().finite().nonnegative().optional(),
+  maxOrderNotional: z.number().nonnegative().optional(),
+  maxPositionAbs: z.number().nonnegative().optional(),
   maxDailyOrders: z.number().int().nonnegative().max(0xffff_ffff).optional(),
   maxDailyCancels: z.number().int().nonnegative().max(0xffff_ffff).optional(),
 });
@@ -21,7 +21,7 @@ const gateOptionsSchema = z.discriminatedUnion('type', [
     threshold: z.number().int().min(1).max(0xffff_ffff),
     cooldownMs: z.number().int().nonnegative(),
   }),
-  z.strictObject({ type: z.literal('PnlCircuitBreaker'), dailyPnlFloor: z.number().finite() }),
+  z.strictObject({ type: z.literal('PnlCircuitBreaker'), dailyPnlFloor: z.number() }),
 ]);
 
 export const optionsSchema = z.strictObject({

@@ -138,8 +138,14 @@ export function createTradingTools(options: TradingToolsOptions): TradingTools {
     metrics: guarded.metrics,
     mode: guarded.mode,
     state: () => guarded.state(),
-    resetGate: () => guarded.resetGate(),
-    setClockMs: (ms: number) => guarded.setClockMs(ms),
-    close: () => guarded.close(),
+    resetGate: () => {
+      guarded.resetGate();
+    },
+    setClockMs: (ms: number) => {
+      guarded.setClockMs(ms);
+    },
+    close: () => {
+      guarded.close();
+    },
   };
 }

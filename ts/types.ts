@@ -3,6 +3,7 @@
 export type Side = 'Buy' | 'Sell';
 export type OrderType = 'Limit' | 'Market';
 export type TimeInForce = 'GTC' | 'IOC' | 'FOK';
+/** A backend ack's status; a tool's ack adds `DryRun` and `PendingConfirm` (`ToolAckStatus`). */
 export type AckStatus = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Replaced' | 'Rejected';
 export type BackendName = 'mock' | 'exchange' | 'oms' | 'backtest';
 export type ErrorKind = 'network' | 'rejected' | 'timeout' | 'insufficient_funds' | 'symbol_not_found' | 'other';
@@ -28,6 +29,7 @@ export interface ReplaceRequest {
   quantity?: number;
 }
 
+/** What a backend answers an order call with (camelCase). Not the tools' JSON: that is `ToolAck` (ts/tool-types.ts). */
 export interface OrderAck {
   orderId: string;
   symbol: string;

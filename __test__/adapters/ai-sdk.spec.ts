@@ -109,6 +109,7 @@ describe.each(['chat', 'responses'] as const)('axon-llm/ai-sdk over %s', (api) =
     });
     expect(second.text).toBe('placed');
     expect(backend.calls.placeOrder).toBe(1);
+    expect(tools.state().pendingConfirms).toBe(0); // the token was used, not left pending
     expect(backend.openOrders().length + backend.fills.length).toBe(1);
     const ack = JSON.parse(fake.requests.at(-1)?.toolOutputs.at(-1) ?? '') as { status: string; confirm_token?: string };
     expect(['New', 'Filled']).toContain(ack.status);

@@ -73,7 +73,9 @@ describe('axon-llm/langchain', () => {
     const { tools } = venue('Direct');
     const [place] = langChainTools(tools);
     const unknown = await place?.invoke({ symbol: 'BTC-USDT', side: 'Buy', quantity: 1, price: 20_000, leverage: 10 });
-    expect(JSON.parse(unknown ?? '')).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringContaining('unknown field `leverage`') });
+    const refusal = JSON.parse(unknown ?? '') as { code: string; message: string };
+    expect(refusal.code).toBe('INVALID_ARGUMENTS');
+    expect(refusal.message).toContain('unknown field `leverage`');
     const missing = await place?.invoke({ symbol: 'BTC-USDT', side: 'Buy', price: 20_000 });
     expect(JSON.parse(missing ?? '')).toMatchObject({ code: 'INVALID_ARGUMENTS', message: 'Arguments: missing field `quantity`' });
     tools.close();

@@ -8,7 +8,9 @@ import { GOOD_ORDER, guardRefusal, MALFORMED_ORDER, REFUSED_ORDER, venue } from 
 import { lastConfirmToken, startFakeOpenAIWire, type FakeOpenAIWire, type WireApi } from '../support/fake-openai-wire';
 
 let fake: FakeOpenAIWire | undefined;
-beforeAll(() => setTracingDisabled(true));
+beforeAll(() => {
+  setTracingDisabled(true);
+});
 afterEach(async () => {
   await fake?.close();
   fake = undefined;
@@ -59,6 +61,7 @@ describe.each(['responses', 'chat'] as const)('axon-llm/openai-agents over %s', 
     const second = await run(agent, first.state);
     expect(second.finalOutput).toBe('placed');
     expect(backend.calls.placeOrder).toBe(1);
+    expect(tools.state().pendingConfirms).toBe(0); // the token was used, not left pending
     const ack = JSON.parse(fake.requests.at(-1)?.toolOutputs.at(-1) ?? '') as { status: string; confirm_token?: string };
     expect(['New', 'Filled']).toContain(ack.status);
     expect(ack.confirm_token).toBeUndefined();

@@ -86,7 +86,9 @@ describe('axon-llm/openai runTools (Chat Completions)', () => {
     const client = new OpenAI({ baseURL: fake.baseURL, apiKey: 'test-key' });
     await client.chat.completions.runTools({ model: 'gpt-test', messages: [{ role: 'user', content: 'buy' }], tools: runnableTools(tools, { strict: false }) }).done();
     expect(JSON.parse(fake.requests[1]?.toolOutputs[0] ?? '')).toEqual(await guardRefusal(broken));
-    expect(await guardRefusal(broken)).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringContaining('quantity') });
+    const refusal = await guardRefusal(broken);
+    expect(refusal.code).toBe('INVALID_ARGUMENTS');
+    expect(refusal.message).toContain('quantity');
     tools.close();
   });
 
@@ -121,7 +123,8 @@ describe('axon-llm/openai Responses loop', () => {
     const outputs = (fake.requests[1]?.toolOutputs ?? []).map((o) => JSON.parse(o) as { code: string; message: string });
     expect(outputs[0]).toEqual(await guardRefusal(REFUSED_ORDER));
     expect(outputs[1]).toEqual(await guardRefusal(MALFORMED_ORDER));
-    expect(outputs[2]).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringContaining("unknown tool 'withdraw_funds'") });
+    expect(outputs[2]?.code).toBe('INVALID_ARGUMENTS');
+    expect(outputs[2]?.message).toContain("unknown tool 'withdraw_funds'");
     expect(fake.requests[0]?.body.tools).toEqual(responsesTools(tools));
     expect(backend.calls.placeOrder).toBe(0);
     tools.close();

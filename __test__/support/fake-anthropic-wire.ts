@@ -94,7 +94,9 @@ export async function startFakeAnthropicWire(script: (request: AnthropicWireRequ
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }

@@ -156,7 +156,9 @@ export async function startFakeOpenAIWire(script: (request: WireRequest, index: 
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          resolve();
+        });
       }),
   };
 }

@@ -2,7 +2,7 @@
 // in node_modules): `bindTools` formats tools the way LangChain formats them for OpenAI
 // (`convertToOpenAITool`), and the reply's tool calls become LangChain tool calls.
 import { BaseChatModel, type BaseChatModelCallOptions, type BindToolsInput } from '@langchain/core/language_models/chat_models';
-import { AIMessage, type AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
+import { AIMessage, ToolMessage, type AIMessageChunk, type BaseMessage } from '@langchain/core/messages';
 import type { ChatResult } from '@langchain/core/outputs';
 import type { Runnable } from '@langchain/core/runnables';
 import type { BaseLanguageModelInput } from '@langchain/core/language_models/base';
@@ -19,24 +19,18 @@ interface WireToolCall {
 
 function wireMessage(message: BaseMessage): Record<string, unknown> {
   const text = typeof message.content === 'string' ? message.content : JSON.stringify(message.content);
-  switch (message.type) {
-    case 'human':
-      return { role: 'user', content: text };
-    case 'system':
-      return { role: 'system', content: text };
-    case 'ai': {
-      const calls = (message as AIMessage).tool_calls ?? [];
-      return {
-        role: 'assistant',
-        content: text === '' ? null : text,
-        ...(calls.length > 0 ? { tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.args) } })) } : {}),
-      };
-    }
-    case 'tool':
-      return { role: 'tool', tool_call_id: (message as BaseMessage & { tool_call_id: string }).tool_call_id, content: text };
-    default:
-      throw new Error(`loopback chat model: unsupported message type ${message.type}`);
+  if (AIMessage.isInstance(message)) {
+    const calls = message.tool_calls ?? [];
+    return {
+      role: 'assistant',
+      content: text === '' ? null : text,
+      ...(calls.length > 0 ? { tool_calls: calls.map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.args) } })) } : {}),
+    };
   }
+  if (ToolMessage.isInstance(message)) return { role: 'tool', tool_call_id: message.tool_call_id, content: text };
+  if (message.type === 'human') return { role: 'user', content: text };
+  if (message.type === 'system') return { role: 'system', content: text };
+  throw new Error(`loopback chat model: unsupported message type ${message.type}`);
 }
 
 export class LoopbackChatModel extends BaseChatModel<LoopbackCallOptions> {

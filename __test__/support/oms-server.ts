@@ -152,7 +152,15 @@ export async function startLossyProxy(upstreamPort: number): Promise<LossyProxy>
     const upstream = connect(upstreamPort, '127.0.0.1');
     sockets.add(upstream);
     upstream.on('close', () => sockets.delete(upstream));
-    client.pipe(upstream);
+    // The proxy sees connections, not requests, and axon-oms keeps connections alive: the first
+    // chunk (it holds the request line) gains `Connection: close`, so that the OMS closes after one
+    // answer and a connection is exactly one request (what `forwarded` and `loseAnswers` count).
+    let first = true;
+    client.on('data', (chunk: Buffer) => {
+      upstream.write(first ? chunk.toString('latin1').replace('\r\n', '\r\nConnection: close\r\n') : chunk, 'latin1');
+      first = false;
+    });
+    client.on('end', () => upstream.end());
     upstream.on('data', (chunk: Buffer) => {
       if (lose) client.destroy();
       else client.write(chunk);

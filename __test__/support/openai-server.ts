@@ -81,6 +81,11 @@ export async function startFakeOpenAI(script: (request: ChatRequest, index: numb
     baseURL: `http://127.0.0.1:${port}/v1`,
     requests,
     authorization,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => {
+          resolve();
+        });
+      }),
   };
 }

@@ -38,13 +38,13 @@ export function guardValidatedSchema(tool: Tool): GuardValidatedSchema {
 }
 
 /** One guarded tool for LangChain: any input in (the guard checks it), the tool's JSON or ToolError JSON out. */
-export type LangChainTradingTool = DynamicStructuredTool<GuardValidatedSchema, unknown, unknown, string, unknown, string>;
+export type LangChainTradingTool = DynamicStructuredTool<GuardValidatedSchema, unknown, unknown, string>;
 
 /** `model.bindTools(langChainTools(tools))`, then `tool.invoke(toolCall)` for each call. */
 export function langChainTools(source: ToolSource): LangChainTradingTool[] {
   return toolList(source).map(
     (guarded): LangChainTradingTool =>
-      new DynamicStructuredTool<GuardValidatedSchema, unknown, unknown, string, unknown, string>({
+      new DynamicStructuredTool<GuardValidatedSchema, unknown, unknown, string>({
         name: guarded.name,
         description: guarded.description,
         schema: guardValidatedSchema(guarded),

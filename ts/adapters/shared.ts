@@ -10,6 +10,7 @@
 // - the approved TwoPhase path sends at most one confirming call, with exactly the fields the
 //   approver saw plus the token the guard issued for them.
 import { ToolError } from '../errors';
+import { dispatchToolCall } from '../tool-formats';
 import type { Tool } from '../tools';
 import type { JsonSchema } from '../tool-types';
 import type { SafetyModeName } from '../types';
@@ -51,7 +52,7 @@ export function schemaCopy(tool: Tool): JsonSchema {
 /** The arguments as the guard reads them: a model's raw string as is, a parsed object re-serialized. */
 export function argumentsText(input: unknown): string {
   if (typeof input === 'string') return input;
-  return JSON.stringify(input) ?? 'null';
+  return input === undefined ? 'null' : JSON.stringify(input);
 }
 
 function refusalJson(error: ToolError): string {
@@ -59,17 +60,13 @@ function refusalJson(error: ToolError): string {
 }
 
 /** Run one call. Resolves to the tool's JSON or the ToolError JSON; rejects only for what is not a ToolError. */
-export function runTool(tool: Tool, input: unknown): Promise<string> {
-  let call: Promise<string>;
+export async function runTool(tool: Tool, input: unknown): Promise<string> {
   try {
-    call = tool.execute(argumentsText(input));
+    return await tool.execute(argumentsText(input));
   } catch (error) {
-    call = Promise.reject(error);
-  }
-  return call.catch((error: unknown) => {
     if (error instanceof ToolError) return refusalJson(error);
     throw error;
-  });
+  }
 }
 
 const PENDING_PREFIX = '{"order_id":';
@@ -98,15 +95,6 @@ export async function runApproved(tool: Tool, input: unknown): Promise<string> {
  * Answer one call of a hand-written loop by tool name: the tool's JSON, or the ToolError JSON (an
  * unknown tool name included). Never throws for the model's mistakes.
  */
-export function callTool(source: ToolSource, name: string, args: unknown): Promise<string> {
-  const tools = toolList(source);
-  const tool = tools.find((candidate) => candidate.name === name);
-  if (tool !== undefined) return runTool(tool, args);
-  const unknown = new ToolError({
-    error_type: 'InvalidArguments',
-    source: 'Arguments',
-    code: 'INVALID_ARGUMENTS',
-    message: `Arguments: unknown tool '${name.slice(0, 64)}', expected one of: ${tools.map((t) => t.name).join(', ')}`,
-  });
-  return Promise.resolve(refusalJson(unknown));
+export async function callTool(source: ToolSource, name: string, args: unknown): Promise<string> {
+  return (await dispatchToolCall(toolList(source), name, argumentsText(args))).content;
 }

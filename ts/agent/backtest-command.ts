@@ -1,6 +1,5 @@
 // `llm-trading-agent backtest`: an agent backtest from a config (or the embedded default), with a
 // progress bar on a terminal, a summary on stdout, summary JSON, report.html and an audit file.
-import { writeFileSync } from 'node:fs';
 
 import { SingleBar } from 'cli-progress';
 
@@ -18,6 +17,7 @@ import { ScriptedProvider } from '../llm/scripted-provider';
 import type { LlmProvider } from '../llm/types';
 import { auditFileOffset, writeBacktestReport } from './report';
 import { runAgentBacktest, type AgentBacktestSummary } from './run-backtest';
+import { writeSummaryJson } from './summary-file';
 
 export interface BacktestCommandOptions {
   config: AgentConfig;
@@ -80,7 +80,7 @@ const LOG_PROGRESS_EVERY = 500;
 type Progress = Parameters<NonNullable<Parameters<typeof runAgentBacktest>[0]['onProgress']>>[0];
 
 /** One cli-progress bar: bars done, equity, orders, rate and ETA. */
-function progressBar(stream: NodeJS.WritableStream, total: number): { update(p: Progress): void; stop(): void } {
+function progressBar(stream: NodeJS.WritableStream, total: number): { update: (p: Progress) => void; stop: () => void } {
   const bar = new SingleBar({
     stream,
     format: '  backtest [{bar}] {value}/{total} bars | equity {equity} | orders {orders} | {rate} bars/s | ETA {eta_formatted}',
@@ -93,11 +93,11 @@ function progressBar(stream: NodeJS.WritableStream, total: number): { update(p: 
   const started = performance.now();
   bar.start(total, 0, { equity: '-', orders: 0, rate: '-' });
   return {
-    update(p) {
+    update: (p) => {
       const seconds = (performance.now() - started) / 1000;
       bar.update(p.step, { equity: p.equity.toFixed(2), orders: p.orders, rate: seconds > 0 ? Math.round(p.step / seconds).toLocaleString('en-US') : '-' });
     },
-    stop() {
+    stop: () => {
       bar.stop();
     },
   };
@@ -123,7 +123,9 @@ export async function backtestCommand(o: BacktestCommandOptions): Promise<number
     ((p: Progress) => {
       if (p.step % LOG_PROGRESS_EVERY === 0) logger.log('info', { msg: `backtest progress: ${p.step}/${p.total} bars` });
     });
-  const onStop = () => logger.log('info', { msg: 'stop requested: finishing the bar in flight' });
+  const onStop = () => {
+    logger.log('info', { msg: 'stop requested: finishing the bar in flight' });
+  };
   o.signal?.addEventListener('abort', onStop, { once: true });
   try {
     const run = await runAgentBacktest({
@@ -153,7 +155,7 @@ export async function backtestCommand(o: BacktestCommandOptions): Promise<number
       bar.update({ step: run.summary.bars, total: data.length, equity: run.summary.finalEquity, orders });
       bar.stop();
     }
-    writeFileSync(config.backtest.summary_json, `${JSON.stringify(run.summary, null, 2)}\n`);
+    writeSummaryJson(config.backtest.summary_json, run.summary);
     const gate = config.gate.type === 'RejectionCircuitBreaker' ? config.gate.cooldown_ms : undefined;
     writeBacktestReport(reportPath, run, data, { path: config.backtest.audit, offset: auditOffset }, {
       maxDailyOrders: config.risk.max_daily_orders,

@@ -2,7 +2,6 @@
 // observation of the venue, the model's tool calls through the guarded tools, an audit record for
 // each; SIGINT/SIGTERM let the observation in flight finish (its tool calls included), then the
 // summary is written and the program exits 0.
-import { writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -20,6 +19,7 @@ import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
 import { auditFileOffset, writeLiveReport } from './report';
 import { AgentLoop, type AgentStats } from './loop';
+import { writeSummaryJson } from './summary-file';
 
 export interface LiveCommandOptions {
   config: AgentConfig;
@@ -92,7 +92,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   let observeErrors = 0;
   let breakerOpenings = 0;
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
-  const resetGate = () => tools.resetGate();
+  const resetGate = () => { audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' }); tools.resetGate(); };
   process.on('SIGUSR2', resetGate);
   // Said when the signal arrives, not when the run ends: an operator (or a test) sees it was heard.
   const onStop = () => {
@@ -144,9 +144,16 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     endedAtMs: Date.now(),
     stoppedBySignal: o.signal?.aborted === true,
   };
-  writeFileSync(config.agent.summary_json, `${JSON.stringify(summary, null, 2)}\n`);
+  writeSummaryJson(config.agent.summary_json, summary);
   const reportPath = o.report ?? join(dirname(config.agent.summary_json), 'live-report.html');
-  writeLiveReport(reportPath, summary, { path: config.agent.audit, offset: auditOffset }, { maxDailyOrders: config.risk.max_daily_orders });
+  let reportWritten = true;
+  try {
+    writeLiveReport(reportPath, summary, { path: config.agent.audit, offset: auditOffset }, { maxDailyOrders: config.risk.max_daily_orders });
+  } catch (error) {
+    // The run is over and its summary and audit are on disk: say why the report is missing, print the summary anyway.
+    reportWritten = false;
+    o.err.write(`llm-trading-agent: ${reportPath} not written: ${error instanceof Error ? error.message : String(error)}\n`);
+  }
   const counts = (c: Record<string, number>) => Object.entries(c).map(([k, v]) => `${k}=${v}`).join(' ') || 'none';
   o.out.write(
     [
@@ -156,7 +163,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
       `  breaker opened  ${breakerOpenings} time(s)`,
       `  venue errors    ${observeErrors} observation(s) skipped`,
       `  model           ${summary.modelCalls} calls, ${summary.modelErrors} failed, ${summary.promptTokens} + ${summary.completionTokens} tokens`,
-      `  wrote ${config.agent.summary_json}, ${config.agent.audit}, ${reportPath}`,
+      `  wrote ${config.agent.summary_json}, ${config.agent.audit}${reportWritten ? `, ${reportPath}` : ''}`,
     ].join('\n') + '\n',
   );
   return 0;

@@ -137,8 +137,10 @@ export async function runAgentBacktest(o: AgentBacktestOptions): Promise<AgentBa
     clock: tools,
     onStep: (step) => {
       if (o.signal?.aborted === true) {
+        // The bar in flight when the stop arrived is not shown to the model: nothing is decided after a stop.
         stoppedEarly = true;
         step.replay.stop();
+        return undefined;
       }
       if (o.onProgress !== undefined && (step.index + 1) % every === 0) {
         // Acks counted by the loop (as the summary's orders line): the backend's result() copies its history.
@@ -148,7 +150,14 @@ export async function runAgentBacktest(o: AgentBacktestOptions): Promise<AgentBa
       }
       // A scripted run is one long chain of microtasks: let the event loop breathe now and then, so
       // signals (SIGINT/SIGTERM) and timers are seen while it runs.
-      if ((step.index + 1) % YIELD_EVERY === 0) return yieldToEventLoop().then(() => loop.onStep(step));
+      if ((step.index + 1) % YIELD_EVERY === 0) {
+        return yieldToEventLoop().then(() => {
+          if (o.signal?.aborted !== true) return loop.onStep(step);
+          stoppedEarly = true;
+          step.replay.stop();
+          return undefined;
+        });
+      }
       return loop.onStep(step);
     },
   });

@@ -16,7 +16,7 @@
 //   without rewriting every later record. Removing records at the very end, or rewriting the whole
 //   tail, can only be seen against a head (last seq and hash) kept somewhere else: `AuditLog.head`,
 //   `audit verify --head`.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 
@@ -30,7 +30,8 @@ export const ROTATION_KIND = 'rotation';
 
 /** The SHA-256 (hex) of a record line's bytes, without its line end. */
 export function hashLine(line: Buffer | string): string {
-  return createHash('sha256').update(line).digest('hex');
+  // One-shot hash (Node >= 20.12): a third of createHash's cost per line, which a backtest pays ~10k times.
+  return hash('sha256', line, 'hex');
 }
 
 /**

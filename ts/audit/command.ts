@@ -42,6 +42,7 @@ export function auditCommand(argv: readonly string[], io: AuditCommandIo): numbe
   if (action !== 'verify' && action !== 'show') return usage(action === undefined ? 'verify or show is required' : `unknown action '${action}'`);
   if (paths.length === 0) return usage(`${action}: at least one PATH is required`);
   if (action === 'show' && values.head !== undefined) return usage('--head applies to verify only');
+  if (values.head !== undefined && !/^(?:\d+:)?[0-9a-f]{64}$/.test(values.head)) return usage(`--head must be HASH or SEQ:HASH (64 lowercase hex digits), got '${values.head}'`);
   try {
     const verification = verifyAuditChain(paths, values.head === undefined ? {} : { head: values.head });
     if (action === 'show') {
@@ -54,7 +55,8 @@ export function auditCommand(argv: readonly string[], io: AuditCommandIo): numbe
       return 1;
     }
     const { files, records, head } = verification;
-    io.out.write(`audit verify: OK: ${records} records in ${files.length} file(s) (${files.join(', ')}), seq 1..${head.seq}, head ${head.seq}:${head.hash}\n`);
+    const range = head.seq === 0 ? 'no records yet' : `seq 1..${head.seq}, head ${head.seq}:${head.hash}`;
+    io.out.write(`audit verify: OK: ${records} records in ${files.length} file(s) (${files.join(', ')}), ${range}\n`);
     return 0;
   } catch (error) {
     io.err.write(`${(error as Error).message}\n`);

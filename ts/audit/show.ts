@@ -115,7 +115,7 @@ export function formatAuditSummary(summary: AuditSummary, verification: AuditVer
   const lines = [
     `audit: ${summary.files.join(', ')}`,
     verification.failure === undefined
-      ? `  chain:          verified, seq 1..${verification.head.seq}, head ${verification.head.seq}:${verification.head.hash}`
+      ? `  chain:          verified, ${verification.head.seq === 0 ? 'no records yet' : `seq 1..${verification.head.seq}, head ${verification.head.seq}:${verification.head.hash}`}`
       : `  chain:          BROKEN (${verification.failure.kind}) ${verification.failure.message}`,
     `  records:        ${summary.records}${summary.unreadable > 0 ? ` (${summary.unreadable} unreadable)` : ''}: ${counts(summary.byKind)}`,
     `  period:         ${iso(summary.firstTimeMs)} .. ${iso(summary.lastTimeMs)}`,

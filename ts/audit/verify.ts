@@ -61,7 +61,7 @@ export function readAuditEntries(files: readonly string[]): AuditEntry[] {
     try {
       content = readFileSync(file);
     } catch (error) {
-      throw new Error(`audit error: ${file}: cannot be read: ${(error as Error).message}`);
+      throw new Error(`audit error: ${file}: cannot be read: ${(error as Error).message}`, { cause: error });
     }
     let from = 0;
     let line = 0;
@@ -102,7 +102,7 @@ export function verifyAuditChain(paths: readonly string[], options: { head?: str
     }
     if (fields === undefined) {
       const problem = (entry.fields as { problem: string }).problem;
-      return result({ kind: 'modified', file: entry.file, line: entry.line, message: `${where(entry)}: not a chain record (${problem}): modified, or inserted` });
+      return result({ kind: 'modified', file: entry.file, line: entry.line, message: `${where(entry)}: not a chain record (${problem}): modified, inserted, or written before the audit was hash-chained` });
     }
     const startsFile = i > 0 && entries[i - 1]?.file !== entry.file;
     if (startsFile && fields.kind === ROTATION_KIND && fields.fileIndex !== undefined) {
@@ -170,6 +170,7 @@ function diagnose(entries: readonly AuditEntry[], i: number, last: Link): AuditB
   }
   // A seq already used: a copy of an earlier record, a forgery, or a record moved back.
   if (before !== undefined && beforeFields !== undefined && fields.seq === beforeFields.seq && fields.prev === beforeFields.prev) {
+    if (entry.hash === before.hash) return blame('inserted', entry, fields.seq, 'inserted: a repeat of the line before');
     if (follows({ seq: fields.seq, hash: entry.hash }, next)) return blame('inserted', before, beforeFields.seq, `inserted: the next line carries the same seq and place in the chain, and the record after it follows that one`);
     return blame('inserted', entry, fields.seq, `inserted: the line before carries the same seq and place in the chain`);
   }

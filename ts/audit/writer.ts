@@ -11,12 +11,15 @@
 // - A rotation writes and fsyncs the previous file's pending lines, then the new file's rotation
 //   record, before any other record goes to the new file.
 // - After a failed write the writer refuses everything (the file's tail is unknown).
-import { closeSync, fstatSync, fsyncSync, openSync, readSync, writeSync } from 'node:fs';
+// - One writer per chain: `BASE.lock` holds the writer's pid while it is open (two writers would
+//   interleave two chains). A lock whose process is gone (a crash) is taken over; one held by a
+//   live process refuses the open (`AUDIT_IN_USE`). Pids are only meaningful on one host/namespace.
+import { closeSync, existsSync, fstatSync, fsyncSync, openSync, readFileSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
 import { chainFilePath, chainLine, discoverChainFiles, GENESIS_PREV, hashLine, readChainFields, ROTATION_KIND } from './chain';
 
-export type AuditErrorCode = 'AUDIT_TAIL_TORN' | 'AUDIT_CHAIN_BROKEN' | 'AUDIT_FILE_MISSING' | 'AUDIT_FILE_EXISTS' | 'AUDIT_WRITE_FAILED';
+export type AuditErrorCode = 'AUDIT_TAIL_TORN' | 'AUDIT_CHAIN_BROKEN' | 'AUDIT_FILE_MISSING' | 'AUDIT_FILE_EXISTS' | 'AUDIT_IN_USE' | 'AUDIT_WRITE_FAILED';
 
 /** An audit chain that cannot be appended to; `code` says why, `path` which file. */
 export class AuditChainError extends Error {
@@ -184,6 +187,48 @@ function syncFolder(path: string): void {
   }
 }
 
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Take `base`.lock for this process; returns the lock's path. */
+function lockChain(base: string): string {
+  const lock = `${base}.lock`;
+  for (let attempt = 0; attempt < 2; attempt += 1) {
+    try {
+      const fd = openSync(lock, 'wx');
+      try {
+        writeAll(fd, `${process.pid}\n`);
+      } finally {
+        closeSync(fd);
+      }
+      return lock;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let holder = Number.NaN;
+    try {
+      holder = Number.parseInt(readFileSync(lock, 'utf8'), 10);
+    } catch {
+      // removed meanwhile, or unreadable: judged below as not held
+    }
+    if (Number.isSafeInteger(holder) && holder > 0 && processAlive(holder)) {
+      throw new AuditChainError('AUDIT_IN_USE', base, `another writer (pid ${holder}${holder === process.pid ? ', this process' : ''}) has the chain open (${lock}): two writers would interleave two chains`);
+    }
+    try {
+      unlinkSync(lock); // left by a writer that is gone
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+  }
+  throw new AuditChainError('AUDIT_IN_USE', base, `${lock} is being taken by another process`);
+}
+
 /** Appends scrubbed record bodies to the chain that starts at `base`. */
 export class AuditChainWriter {
   private fd: number | undefined;
@@ -194,6 +239,7 @@ export class AuditChainWriter {
   private lastHead: AuditHead;
   private pending: string[] = [];
   private failure: Error | undefined;
+  private lock: string | undefined;
 
   constructor(
     readonly base: string,
@@ -205,13 +251,24 @@ export class AuditChainWriter {
     if (!(Number.isSafeInteger(options.flushEvery) && options.flushEvery > 0)) {
       throw new Error(`audit error: flushEvery must be a positive integer, got ${options.flushEvery}`);
     }
-    const position = chainPosition(base);
-    this.index = position.index;
-    this.filePath = position.path;
-    this.fileBytes = position.size;
-    this.lastHead = position.head;
-    this.fd = openSync(position.path, 'a');
-    if (position.needsRotationRecord) this.writeRotationRecord(chainFilePath(base, position.index - 1));
+    this.lock = lockChain(base);
+    try {
+      const position = chainPosition(base);
+      this.index = position.index;
+      this.filePath = position.path;
+      this.fileBytes = position.size;
+      this.lastHead = position.head;
+      const created = !existsSync(position.path);
+      this.fd = openSync(position.path, 'a');
+      // A new file's name must survive a crash as well as its records.
+      if (created && options.durability === 'per-record') syncFolder(position.path);
+      if (position.needsRotationRecord) this.writeRotationRecord(chainFilePath(base, position.index - 1));
+    } catch (error) {
+      if (this.fd !== undefined) closeSync(this.fd);
+      this.fd = undefined;
+      this.releaseLock();
+      throw error;
+    }
   }
 
   /** The file records are appended to now. */
@@ -255,7 +312,18 @@ export class AuditChainWriter {
     } finally {
       this.fd = undefined;
       closeSync(fd);
+      this.releaseLock();
     }
+  }
+
+  private releaseLock(): void {
+    if (this.lock === undefined) return;
+    try {
+      unlinkSync(this.lock);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    }
+    this.lock = undefined;
   }
 
   private usable(): number {

@@ -97,7 +97,8 @@ interface CcxtModule {
 let ccxtModule: CcxtModule | undefined;
 /** ccxt takes about half a second to load and is optional: only backends that use it load it. */
 function loadCcxt(): CcxtModule {
-  ccxtModule ??= requireOptional<CcxtModule>('ccxt', 'the exchange backend');
+  // The module's shape is ccxt's public API; its payloads are what gets validated.
+  ccxtModule ??= requireOptional('ccxt', 'the exchange backend') as CcxtModule;
   return ccxtModule;
 }
 
@@ -115,8 +116,8 @@ const optionsSchema = z.strictObject({
 
 // --- ccxt payloads, as far as this backend reads them ------------------------------------------
 
-const price = z.number().finite().positive();
-const amount = z.number().finite().nonnegative();
+const price = z.number().positive();
+const amount = z.number().nonnegative();
 
 const marketSchema = z.object({
   symbol: z.string().min(1),
@@ -149,11 +150,11 @@ const orderSchema = z
     timestamp: z.number().int().nonnegative().nullish(),
   })
   .refine((o) => o.amount == null || o.filled == null || o.filled <= o.amount * (1 + 1e-9), {
-    message: 'filled exceeds amount',
+    error: 'filled exceeds amount',
     path: ['filled'],
   })
   .refine((o) => o.amount == null || o.remaining == null || o.remaining <= o.amount * (1 + 1e-9), {
-    message: 'remaining exceeds amount',
+    error: 'remaining exceeds amount',
     path: ['remaining'],
   });
 type CcxtOrder = z.infer<typeof orderSchema>;

@@ -58,7 +58,7 @@ export function liveBackendFromConfig(config: AgentConfig): TradingBackend {
     case 'exchange':
       return new ExchangeTradingBackend(exchangeOptionsFromConfig(config));
     case 'mock':
-      return new MockTradingBackend({ cash: config.backtest.cash });
+      return new MockTradingBackend({ cash: config.mock.cash, referencePrices: config.mock.reference_prices });
     case 'oms':
       return omsBackendFromConfig(config);
     case 'backtest':

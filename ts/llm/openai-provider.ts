@@ -41,7 +41,7 @@ interface OpenAIModule {
 
 let openaiModule: OpenAIModule | undefined;
 function loadOpenAI(): OpenAIModule {
-  openaiModule ??= requireOptional<OpenAIModule>('openai', 'the openai provider');
+  openaiModule ??= requireOptional('openai', 'the openai provider') as OpenAIModule;
   return openaiModule;
 }
 
@@ -86,8 +86,11 @@ const completionSchema = z.object({
 });
 
 /** The SDK's own diagnostics, scrubbed, on stderr (it may print request details). */
-const scrubbedConsole = (write: (...args: unknown[]) => void): LogFn => (message, ...rest) =>
-  write(scrubSecrets([message, ...rest.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)))].join(' ')));
+const scrubbedConsole =
+  (write: (...args: unknown[]) => void): LogFn =>
+  (message, ...rest) => {
+    write(scrubSecrets([message, ...rest.map((item) => (typeof item === 'string' ? item : JSON.stringify(item)))].join(' ')));
+  };
 
 export class OpenAIProvider implements LlmProvider {
   readonly name = 'openai';

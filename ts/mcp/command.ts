@@ -4,6 +4,7 @@
 // `@modelcontextprotocol/sdk` only when the command runs, so the CLI works without it.
 import { parseArgs } from 'node:util';
 
+import { AuditLog } from '../agent/audit';
 import { liveBackendFromConfig } from '../backends/from-config';
 import { loadConfig, toolsOptionsFromConfig, type AgentConfig } from '../config';
 import { jsonLineLogger, levelFromEnv } from '../log';
@@ -11,11 +12,12 @@ import { TradingMetrics } from '../metrics';
 import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
 import { registerSecrets, scrubbedMessage } from '../secrets';
 import { createTradingTools, type TradingTools } from '../tools';
+import type { CreateMcpServerOptions } from './index';
 import { isLoopbackHost, MIN_TOKEN_LENGTH } from './loopback';
 
 export const MCP_USAGE = `usage: llm-trading-agent mcp --config PATH [--http PORT [--host ADDR] [--token-env VAR]]
   serve the guarded tools of the config's backend (mock, exchange or oms) to MCP clients
-  --config PATH     the TOML config (as for a live run)
+  --config PATH     the TOML config (as for a live run; every tool call is audited to [agent] audit)
   --http PORT       serve Streamable HTTP at http://ADDR:PORT/mcp instead of stdio (0: any free port)
   --host ADDR       address to bind (default 127.0.0.1); any non-loopback address needs --token-env
   --token-env VAR   require "Authorization: Bearer <token>" on every request, the token read from
@@ -132,22 +134,33 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     io.err.write(`llm-trading-agent: ${scrubbedMessage(error)}\n`);
     return 1;
   }
-  const serverOptions = {
+  let audit: AuditLog | undefined;
+  let calls = 0;
+  const serverOptions: CreateMcpServerOptions = {
     version: packageVersion(),
     limits: { risk: options.risk, gate: options.gate, confirmTtlMs: options.confirmTtlMs ?? null },
     // The user may take as long to answer as the confirm token lives.
     ...(options.confirmTtlMs === undefined ? {} : { confirmTimeoutMs: options.confirmTtlMs }),
     logger,
+    // Every call on disk (fsync'd) as the live agent's are: `step` numbers the server's calls.
+    onToolResult: (call) => {
+      audit?.write({ kind: 'tool', time_ms: Date.now(), step: calls++, ...call });
+    },
   };
   const stop = new AbortController();
   const onSignal = () => { stop.abort(); };
-  const resetGate = () => { tools.resetGate(); };
+  // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`); audited first.
+  const resetGate = () => {
+    audit?.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' });
+    tools.resetGate();
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.on('SIGUSR2', resetGate);
   let endpoint: PrometheusEndpoint | undefined;
   let closeServing: () => Promise<void> = () => Promise.resolve();
   try {
+    audit = new AuditLog(config.agent.audit, 1);
     if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
     const what = `${tools.mode} tools on ${config.trading.backend}`;
     if (p.http === undefined) {
@@ -174,6 +187,7 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     process.off('SIGTERM', onSignal);
     process.off('SIGUSR2', resetGate);
     await closeServing().catch(() => undefined);
+    audit?.close();
     tools.close();
     logger.flush?.();
     await endpoint?.close();

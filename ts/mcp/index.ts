@@ -63,6 +63,22 @@ export interface CreateMcpServerOptions {
   /** How long the user has to answer a confirmation (default 5 minutes; the token's TTL still applies). */
   confirmTimeoutMs?: number;
   logger?: Logger;
+  /**
+   * Called with every tool call the server makes and its outcome, the confirming call of a TwoPhase
+   * order and a confirmation the user refused included (for an audit trail). A throw is logged;
+   * the client still gets the result (the call has happened).
+   */
+  onToolResult?: (record: McpToolRecord) => void;
+}
+
+/** One tool call the server made: arguments and result as JSON text, as the client saw them. */
+export interface McpToolRecord {
+  tool: string;
+  args: string;
+  ok: boolean;
+  result: string;
+  /** The ToolError code of a refusal. */
+  code?: string;
 }
 
 export const PORTFOLIO_RESOURCE_URI = 'axon://portfolio';
@@ -85,6 +101,31 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
   const elicit = options.elicitConfirmations ?? true;
   const confirmTimeoutMs = options.confirmTimeoutMs ?? DEFAULT_CONFIRM_TIMEOUT_MS;
   const byName = new Map<string, McpServedTool>(tools.tools.map((tool) => [tool.name, tool]));
+
+  const record = (tool: McpServedTool, args: string, outcome: Outcome): void => {
+    if (options.onToolResult === undefined) return;
+    try {
+      options.onToolResult(
+        outcome.ok
+          ? { tool: tool.name, args, ok: true, result: outcome.json }
+          : { tool: tool.name, args, ok: false, result: JSON.stringify(outcome.error), code: outcome.error.code },
+      );
+    } catch (error) {
+      logger.log('error', { msg: `mcp: the record of a ${tool.name} call was not kept: ${String(error)}`, tool: tool.name, mode: tools.mode });
+    }
+  };
+  /** Run one call and record it. */
+  const call = async (tool: McpServedTool, args: Record<string, unknown>): Promise<Outcome> => {
+    const text = JSON.stringify(args);
+    const outcome = await run(tool, text);
+    record(tool, text, outcome);
+    return outcome;
+  };
+  /** A refusal of the server's own (a confirmation not given), recorded like a tool's. */
+  const refuse = (tool: McpServedTool, args: Record<string, unknown>, error: ToolErrorJson): CallToolResult => {
+    record(tool, JSON.stringify(args), { ok: false, error });
+    return refusal(error);
+  };
   const definitions = tools.tools.map(toolDefinition);
 
   const mcp = new McpServer({ name: options.name ?? 'axon-llm', version: options.version ?? '0.0.0' });
@@ -98,7 +139,7 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
       throw new McpError(ErrorCode.InvalidParams, `unknown tool '${request.params.name.slice(0, 64)}', expected one of: ${[...byName.keys()].join(', ')}`);
     }
     const args = request.params.arguments ?? {};
-    const outcome = await run(tool, args);
+    const outcome = await call(tool, args);
     if (!outcome.ok) return refusal(outcome.error);
     const result = parseObject(outcome.json);
     const token = result?.status === 'PendingConfirm' && typeof result.confirm_token === 'string' ? result.confirm_token : undefined;
@@ -123,7 +164,7 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
       ));
     } catch (error) {
       logger.log('warn', { msg: `SafetyMode: confirmation of ${summary} not obtained, nothing sent: ${String(error)}`, tool: tool.name, mode: tools.mode });
-      return refusal({
+      return refuse(tool, args, {
         error_type: 'ExecutionFailed',
         source: 'SafetyMode',
         code: 'CONFIRMATION_FAILED',
@@ -133,7 +174,7 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
     if (action !== 'accept') {
       const verb = action === 'decline' ? 'declined' : 'dismissed';
       logger.log('info', { msg: `SafetyMode: the user ${verb} ${summary}; nothing sent`, tool: tool.name, mode: tools.mode });
-      return refusal({
+      return refuse(tool, args, {
         error_type: 'ExecutionFailed',
         source: 'SafetyMode',
         code: action === 'decline' ? 'USER_DECLINED' : 'USER_CANCELLED',
@@ -141,7 +182,7 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
       });
     }
     logger.log('info', { msg: `SafetyMode: the user accepted ${summary}`, tool: tool.name, mode: tools.mode });
-    const confirmed = await run(tool, { ...args, confirm_token: token });
+    const confirmed = await call(tool, { ...args, confirm_token: token });
     return confirmed.ok ? success(confirmed.json, parseObject(confirmed.json)) : refusal(confirmed.error);
   }
 
@@ -152,7 +193,7 @@ export function createMcpServer(tools: McpTradingTools, options: CreateMcpServer
     async (uri) => {
       const query = byName.get('query_portfolio');
       if (query === undefined) throw new McpError(ErrorCode.InvalidRequest, 'these tools have no query_portfolio');
-      const outcome = await run(query, {});
+      const outcome = await run(query, '{}');
       if (!outcome.ok) throw new McpError(ErrorCode.InternalError, outcome.error.message);
       return { contents: [{ uri: uri.href, mimeType: 'application/json', text: outcome.json }] };
     },
@@ -187,9 +228,9 @@ function objectSchema(name: string, schema: Readonly<Record<string, unknown>>): 
 }
 
 /** Run one call; a refusal (ToolError) is an outcome, anything else is a fault and propagates. */
-async function run(tool: McpServedTool, args: Record<string, unknown>): Promise<Outcome> {
+async function run(tool: McpServedTool, args: string): Promise<Outcome> {
   try {
-    return { ok: true, json: await tool.execute(JSON.stringify(args)) };
+    return { ok: true, json: await tool.execute(args) };
   } catch (error) {
     if (error instanceof ToolError) return { ok: false, error: error.toJSON() };
     throw error;

@@ -16,13 +16,13 @@ const SIDES = ['Buy', 'Sell'] as const;
 export function fillAt(fills: Float64Array, row: number): EngineFill {
   const o = row * FILL_STRIDE;
   return {
-    seq: fills[o]!,
-    makerOrderId: fills[o + 1]!,
-    takerOrderId: fills[o + 2]!,
-    symbol: fills[o + 3]!,
-    price: fills[o + 4]!,
-    quantity: fills[o + 5]!,
-    takerSide: SIDES[fills[o + 6]!]!,
+    seq: fills[o] as number,
+    makerOrderId: fills[o + 1] as number,
+    takerOrderId: fills[o + 2] as number,
+    symbol: fills[o + 3] as number,
+    price: fills[o + 4] as number,
+    quantity: fills[o + 5] as number,
+    takerSide: SIDES[fills[o + 6] as number] as EngineFill['takerSide'],
   };
 }
 
@@ -35,38 +35,38 @@ export class EngineResults {
   constructor(private readonly buf: Float64Array) {}
 
   get orderId(): number {
-    return this.buf[0]!;
+    return this.buf[0] as number;
   }
 
   /** An index of `STATUS_CODES`. */
   get statusCode(): number {
-    return this.buf[1]!;
+    return this.buf[1] as number;
   }
 
   /** 0 none, 1 FOK not fillable, 2 post-only would cross. */
   get reasonCode(): number {
-    return this.buf[2]!;
+    return this.buf[2] as number;
   }
 
   get filledQuantity(): number {
-    return this.buf[3]!;
+    return this.buf[3] as number;
   }
 
   get remainingQuantity(): number {
-    return this.buf[4]!;
+    return this.buf[4] as number;
   }
 
   get fillCount(): number {
-    return this.buf[5]!;
+    return this.buf[5] as number;
   }
 
   get batchFills(): number {
-    return this.buf[6]!;
+    return this.buf[6] as number;
   }
 
   /** 0 done, 1 results full, 2 fills full. */
   get batchStopCode(): number {
-    return this.buf[7]!;
+    return this.buf[7] as number;
   }
 
   /** The first `min(fillCount, INLINE_FILL_ROWS)` fills of the last submit/replace, `FILL_STRIDE` numbers each. */
@@ -78,18 +78,18 @@ export class EngineResults {
   openOrder(): EngineOpenOrder {
     const b = this.buf;
     return {
-      orderId: b[OUT_INFO]!,
-      symbol: b[OUT_INFO + 1]!,
-      side: SIDES[b[OUT_INFO + 2]!]!,
-      price: b[OUT_INFO + 3]!,
-      remainingQuantity: b[OUT_INFO + 4]!,
-      originalQuantity: b[OUT_INFO + 5]!,
+      orderId: b[OUT_INFO] as number,
+      symbol: b[OUT_INFO + 1] as number,
+      side: SIDES[b[OUT_INFO + 2] as number] as EngineOpenOrder['side'],
+      price: b[OUT_INFO + 3] as number,
+      remainingQuantity: b[OUT_INFO + 4] as number,
+      originalQuantity: b[OUT_INFO + 5] as number,
     };
   }
 
   /** The level the last `engineBest` named. */
   level(): BookLevel {
     const b = this.buf;
-    return { price: b[OUT_INFO]!, quantity: b[OUT_INFO + 1]!, orders: b[OUT_INFO + 2]! };
+    return { price: b[OUT_INFO] as number, quantity: b[OUT_INFO + 1] as number, orders: b[OUT_INFO + 2] as number };
   }
 }

@@ -23,7 +23,9 @@ function optional(value: number): number | undefined {
 
 type GuardOptions = Parameters<typeof native.guardCreate>[0];
 
-const finalizer = new FinalizationRegistry<number>((handle) => native.guardDestroy(handle));
+const finalizer = new FinalizationRegistry<number>((handle) => {
+  native.guardDestroy(handle);
+});
 
 export class NativeGuardHandle {
   private readonly handle: number;
@@ -99,7 +101,7 @@ export class NativeGuardHandle {
    */
   recordAck(ticket: number, ack: OrderAck, elapsedSeconds: number, withOrderFields: boolean): string {
     const status = ACK_STATUS_INDEX.get(ack.status);
-    if (status === undefined) throw new TypeError(`backend ack status must be one of ${[...ACK_STATUS_INDEX.keys()].join(', ')}, got ${String(ack.status)}`);
+    if (status === undefined) throw new TypeError(`backend ack status must be one of ${[...ACK_STATUS_INDEX.keys()].join(', ')}, got ${ack.status}`);
     const side = withOrderFields && SIDES.includes(ack.side) ? SIDES.indexOf(ack.side) : SIDES.length;
     return native.guardRecordAck(this.handle, ticket, ack.orderId, status, withOrderFields ? ack.symbol : undefined, side, ack.quantity, ack.timestampMs, elapsedSeconds);
   }

@@ -1,7 +1,7 @@
-//! HTTP/1.1 JSON API over `std::net` (no extra crates).
+//! HTTP/1.1 JSON API on tokio + hyper: keep-alive (and pipelining), the
+//! requests of all connections served concurrently.
 //!
-//! Endpoints (all bodies JSON, all responses `application/json`,
-//! `Connection: close` — one request per connection):
+//! Endpoints (all bodies JSON, all responses `application/json`):
 //!
 //! | Method & path                 | Body                                                     | Success            |
 //! |-------------------------------|----------------------------------------------------------|--------------------|
@@ -26,26 +26,40 @@
 //! 400 `INVALID_JSON` / `INVALID_FIELD` (unknown fields too, naming the field),
 //! 404 `NOT_FOUND` / `ORDER_NOT_FOUND`, 405 `METHOD_NOT_ALLOWED`,
 //! 409 `ILLEGAL_TRANSITION` / `IDEMPOTENCY_CONFLICT` / `OVERFILL`,
-//! 411 `LENGTH_REQUIRED`, 413 `PAYLOAD_TOO_LARGE`, 431 `HEADERS_TOO_LARGE`,
-//! 500 `JOURNAL_ERROR`, 503 `BUSY`.
+//! 411 `LENGTH_REQUIRED`, 413 `PAYLOAD_TOO_LARGE`, 500 `JOURNAL_ERROR`,
+//! 503 `BUSY`. A head above [`MAX_HEAD`] (431) or bytes that are not HTTP/1.1
+//! (400) are refused by hyper itself, with an empty body.
 //!
 //! Invariants: a 2xx response to a mutating request is written only after the
-//! change is fsync'd to the journal (see [`crate::Oms`]); no input makes a
-//! handler panic; bodies above [`MAX_BODY`] are refused unread.
+//! change is fsync'd to the journal (see [`crate::Oms`]; handlers run on
+//! tokio's blocking pool, so an fsync never stalls the async workers); no
+//! input makes a handler panic; bodies above [`MAX_BODY`] are refused unread.
 //!
-//! Shutdown: `POST /shutdown` (or the caller setting the flag, e.g. the binary
-//! on SIGTERM) stops the accept loop, closes the listener so new connections
-//! are refused, and waits up to [`DRAIN_TIMEOUT`] for in-flight requests.
-//! SIGKILL is safe too: every acknowledged change was fsync'd before its
-//! response, and a torn journal tail is truncated on the next start.
+//! Shutdown: `POST /shutdown` or the future given to [`serve`] (the binary's
+//! SIGTERM/SIGINT) stops the accept loop and closes the listener at once, so
+//! new connections are refused; requests in flight finish (their connections
+//! then close), idle keep-alive connections are closed, for at most
+//! [`DRAIN_TIMEOUT`]. SIGKILL is safe too: every acknowledged change was
+//! fsync'd before its response, and a torn journal tail is cut on the next
+//! start.
 
 use crate::{NewOrder, Oms, OmsError, OrderFilter, OrderStatus, OrderType, Side};
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::{Body, Bytes, Incoming};
+use hyper::header::HeaderValue;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::server::graceful::GracefulShutdown;
 use serde_json::{json, Map, Value};
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::convert::Infallible;
+use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
+use tokio::io::AsyncWriteExt;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
 
 /// Largest accepted request body.
 pub const MAX_BODY: usize = 64 * 1024;
@@ -55,6 +69,9 @@ pub const MAX_HEAD: usize = 16 * 1024;
 pub const MAX_CONNECTIONS: usize = 256;
 /// How long shutdown waits for in-flight requests.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection may take to send a request head (an idle
+/// keep-alive connection is closed after this long), and then its body.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A parsed request.
 #[derive(Debug, Clone, Default)]
@@ -125,24 +142,6 @@ impl From<OmsError> for Response {
             _ => None,
         };
         Response::error(status, e.code(), field, e.to_string())
-    }
-}
-
-fn reason(status: u16) -> &'static str {
-    match status {
-        200 => "OK",
-        201 => "Created",
-        400 => "Bad Request",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        409 => "Conflict",
-        411 => "Length Required",
-        413 => "Payload Too Large",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        _ => "Unknown",
     }
 }
 
@@ -465,201 +464,211 @@ pub fn handle(oms: &Oms, req: &Request, shutdown: &AtomicBool) -> Response {
     res.unwrap_or_else(|e| e)
 }
 
-/// Read one request from `stream`. `Err` carries the response to send.
-pub fn read_request(stream: &mut impl Read) -> Result<Request, Response> {
-    let mut reader = BufReader::new(stream.take((MAX_HEAD + MAX_BODY + 1) as u64));
-    let mut head_len = 0usize;
-    let mut line = String::new();
-    let mut read_line = |reader: &mut BufReader<_>, line: &mut String| -> Result<(), Response> {
-        line.clear();
-        let n = reader
-            .by_ref()
-            .take((MAX_HEAD - head_len.min(MAX_HEAD) + 1) as u64)
-            .read_line(line)
-            .map_err(|e| {
-                Response::error(
-                    400,
-                    "BAD_REQUEST",
-                    None,
-                    format!("cannot read request: {e}"),
-                )
-            })?;
-        head_len += n;
-        if head_len > MAX_HEAD {
-            return Err(Response::error(
-                431,
-                "HEADERS_TOO_LARGE",
-                None,
-                format!("request head exceeds {MAX_HEAD} bytes"),
-            ));
-        }
-        if n == 0 {
-            return Err(Response::error(
-                400,
-                "BAD_REQUEST",
-                None,
-                "unexpected end of request",
-            ));
-        }
-        Ok(())
-    };
-    read_line(&mut reader, &mut line)?;
-    let mut parts = line.split_whitespace();
-    let (Some(method), Some(target), Some(version)) = (parts.next(), parts.next(), parts.next())
-    else {
-        return Err(Response::error(
-            400,
-            "BAD_REQUEST",
-            None,
-            "malformed request line",
-        ));
-    };
-    if !version.starts_with("HTTP/1.") {
-        return Err(Response::error(
-            400,
-            "BAD_REQUEST",
-            None,
-            "only HTTP/1.x is supported",
-        ));
+/// Everything a request needs besides the OMS: the shutdown flag set by
+/// `POST /shutdown` and the wake-up of the accept loop that goes with it.
+#[derive(Debug, Default)]
+struct Stop {
+    requested: AtomicBool,
+    wake: Notify,
+}
+
+impl Stop {
+    fn request(&self) {
+        self.requested.store(true, Ordering::SeqCst);
+        // notify_one keeps a permit if the accept loop is not waiting right now.
+        self.wake.notify_one();
     }
-    let (path, qs) = target.split_once('?').unwrap_or((target, ""));
-    let mut req = Request {
-        method: method.to_string(),
-        path: path.trim_end_matches('/').to_string(),
-        query: qs
-            .split('&')
-            .filter(|s| !s.is_empty())
-            .map(|kv| {
-                let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-                (k.to_string(), v.to_string())
-            })
-            .collect(),
-        ..Request::default()
-    };
-    loop {
-        read_line(&mut reader, &mut line)?;
-        let l = line.trim_end_matches(['\r', '\n']);
-        if l.is_empty() {
-            break;
-        }
-        let Some((k, v)) = l.split_once(':') else {
-            return Err(Response::error(
-                400,
-                "BAD_REQUEST",
-                None,
-                "malformed header line",
-            ));
-        };
-        req.headers
-            .push((k.trim().to_ascii_lowercase(), v.trim().to_string()));
-    }
-    if req.header("transfer-encoding").is_some() {
-        return Err(Response::error(
+}
+
+fn refusal(status: u16, code: &str, message: String) -> Response {
+    Response::error(status, code, None, message)
+}
+
+/// Turn a hyper request into a [`Request`], reading the body (at most
+/// [`MAX_BODY`] bytes; a chunked body is refused unread).
+async fn read_request(req: hyper::Request<Incoming>) -> Result<Request, Response> {
+    let (parts, body) = req.into_parts();
+    let headers: Vec<(String, String)> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).trim().to_string(),
+            )
+        })
+        .collect();
+    if parts.headers.contains_key(hyper::header::TRANSFER_ENCODING) {
+        return Err(refusal(
             411,
             "LENGTH_REQUIRED",
-            None,
-            "chunked bodies are not supported; send Content-Length",
+            "chunked bodies are not supported; send Content-Length".into(),
         ));
     }
-    let len = match req.header("content-length") {
-        None => 0,
-        Some(v) => v
-            .parse::<usize>()
-            .map_err(|_| Response::error(400, "BAD_REQUEST", None, "invalid Content-Length"))?,
-    };
-    if len > MAX_BODY {
-        return Err(Response::error(
+    let declared = body.size_hint().upper().unwrap_or(0);
+    if declared > MAX_BODY as u64 {
+        return Err(refusal(
             413,
             "PAYLOAD_TOO_LARGE",
-            None,
             format!("body exceeds {MAX_BODY} bytes"),
         ));
     }
-    let mut body = vec![0u8; len];
-    reader
-        .read_exact(&mut body)
-        .map_err(|e| Response::error(400, "BAD_REQUEST", None, format!("cannot read body: {e}")))?;
-    req.body = body;
-    Ok(req)
+    let body = tokio::time::timeout(READ_TIMEOUT, Limited::new(body, MAX_BODY).collect())
+        .await
+        .map_err(|_| {
+            refusal(
+                400,
+                "BAD_REQUEST",
+                format!("body not received within {READ_TIMEOUT:?}"),
+            )
+        })?
+        .map_err(|e| refusal(400, "BAD_REQUEST", format!("cannot read body: {e}")))?
+        .to_bytes()
+        .to_vec();
+    let query = parts
+        .uri
+        .query()
+        .unwrap_or("")
+        .split('&')
+        .filter(|s| !s.is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+            (k.to_string(), v.to_string())
+        })
+        .collect();
+    Ok(Request {
+        method: parts.method.as_str().to_string(),
+        path: parts.uri.path().trim_end_matches('/').to_string(),
+        query,
+        headers,
+        body,
+    })
 }
 
-/// Serialize a response.
-pub fn write_response(stream: &mut impl Write, r: &Response) -> std::io::Result<()> {
+fn to_hyper(r: Response) -> hyper::Response<Full<Bytes>> {
     let body = serde_json::to_vec(&r.body).unwrap_or_else(|_| b"null".to_vec());
-    let mut head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n",
-        r.status,
-        reason(r.status),
-        body.len()
+    let mut out = hyper::Response::new(Full::new(Bytes::from(body)));
+    *out.status_mut() =
+        hyper::StatusCode::from_u16(r.status).unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    headers.insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
     );
     for (k, v) in &r.headers {
-        head.push_str(&format!("{k}: {v}\r\n"));
+        if let (Ok(k), Ok(v)) = (
+            hyper::header::HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(v),
+        ) {
+            headers.insert(k, v);
+        }
     }
-    head.push_str("\r\n");
-    stream.write_all(head.as_bytes())?;
-    stream.write_all(&body)?;
-    stream.flush()
+    out
 }
 
-fn serve_conn(oms: &Oms, mut stream: TcpStream, shutdown: &AtomicBool) {
-    let _ = stream.set_nonblocking(false);
-    let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
-    let _ = stream.set_write_timeout(Some(Duration::from_secs(10)));
-    let resp = match read_request(&mut stream) {
-        Ok(req) => handle(oms, &req, shutdown),
+/// Answer one request. The handler runs on the blocking pool: it takes the
+/// OMS lock and fsyncs the journal, which must not stall the async workers.
+async fn respond(
+    oms: Arc<Oms>,
+    stop: Arc<Stop>,
+    req: hyper::Request<Incoming>,
+) -> Result<hyper::Response<Full<Bytes>>, Infallible> {
+    let resp = match read_request(req).await {
+        Ok(req) => {
+            let stop2 = Arc::clone(&stop);
+            tokio::task::spawn_blocking(move || handle(&oms, &req, &stop2.requested))
+                .await
+                .unwrap_or_else(|e| {
+                    refusal(
+                        500,
+                        "INTERNAL_ERROR",
+                        format!("request handler failed: {e}"),
+                    )
+                })
+        }
         Err(r) => r,
     };
-    let _ = write_response(&mut stream, &resp);
-    let _ = stream.shutdown(std::net::Shutdown::Write);
+    if stop.requested.load(Ordering::SeqCst) {
+        stop.request();
+    }
+    Ok(to_hyper(resp))
 }
 
-/// Serve until `POST /shutdown` (or `shutdown` is set by the caller, e.g. on
-/// SIGTERM); then refuse new connections and drain in-flight ones.
-/// Each connection gets a thread; at most [`MAX_CONNECTIONS`] at once.
-pub fn serve(
+/// Counts a connection as active until dropped.
+#[derive(Debug)]
+struct Active(Arc<AtomicUsize>);
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Answer 503 `BUSY` on a connection over the limit and close it.
+async fn refuse_busy(mut stream: TcpStream) {
+    let body = serde_json::to_vec(&refusal(503, "BUSY", "too many connections".into()).body)
+        .unwrap_or_default();
+    let head = format!(
+        "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+    let _ = stream.shutdown().await;
+}
+
+/// Serve HTTP/1.1 (keep-alive, requests of all connections concurrently)
+/// until `stop` completes (the binary passes SIGTERM/SIGINT) or `POST
+/// /shutdown`; then close the listener at once (new connections are refused),
+/// let in-flight requests finish and idle connections close, for at most
+/// [`DRAIN_TIMEOUT`]. At most [`MAX_CONNECTIONS`] connections at once; one
+/// more is answered 503 `BUSY`.
+pub async fn serve(
     listener: TcpListener,
     oms: Arc<Oms>,
-    shutdown: Arc<AtomicBool>,
+    stop: impl Future<Output = ()>,
 ) -> std::io::Result<()> {
-    listener.set_nonblocking(true)?;
+    let shutdown = Arc::new(Stop::default());
+    let graceful = GracefulShutdown::new();
     let active = Arc::new(AtomicUsize::new(0));
-    while !shutdown.load(Ordering::SeqCst) {
-        match listener.accept() {
-            Ok((mut stream, _)) => {
-                if active.load(Ordering::SeqCst) >= MAX_CONNECTIONS {
-                    let _ = stream.set_nonblocking(false);
-                    let _ = write_response(
-                        &mut stream,
-                        &Response::error(503, "BUSY", None, "too many connections"),
-                    );
-                    continue;
-                }
-                active.fetch_add(1, Ordering::SeqCst);
-                let (oms2, shutdown2, active2) =
-                    (Arc::clone(&oms), Arc::clone(&shutdown), Arc::clone(&active));
-                let spawned = std::thread::Builder::new()
-                    .name("axon-oms-conn".into())
-                    .spawn(move || {
-                        serve_conn(&oms2, stream, &shutdown2);
-                        active2.fetch_sub(1, Ordering::SeqCst);
-                    });
-                if spawned.is_err() {
-                    active.fetch_sub(1, Ordering::SeqCst);
-                }
+    let mut http = http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .max_buf_size(MAX_HEAD.max(8192))
+        .header_read_timeout(READ_TIMEOUT);
+    tokio::pin!(stop);
+    loop {
+        let accepted = tokio::select! {
+            () = &mut stop => break,
+            () = shutdown.wake.notified() => break,
+            accepted = listener.accept() => accepted,
+        };
+        let stream = match accepted {
+            Ok((stream, _)) => stream,
+            // Out of descriptors and the like: back off instead of spinning.
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                continue;
             }
-            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(_) => std::thread::sleep(Duration::from_millis(10)),
+        };
+        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNECTIONS {
+            active.fetch_sub(1, Ordering::SeqCst);
+            tokio::spawn(refuse_busy(stream));
+            continue;
         }
+        let guard = Active(Arc::clone(&active));
+        let _ = stream.set_nodelay(true);
+        let (oms, stop) = (Arc::clone(&oms), Arc::clone(&shutdown));
+        let service = service_fn(move |req| respond(Arc::clone(&oms), Arc::clone(&stop), req));
+        let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
+        tokio::spawn(async move {
+            let _ = conn.await;
+            drop(guard);
+        });
     }
     // Refuse new connections right away instead of leaving them in the backlog.
     drop(listener);
-    // Let in-flight requests finish (their changes are durable either way).
-    let deadline = Instant::now() + DRAIN_TIMEOUT;
-    while active.load(Ordering::SeqCst) > 0 && Instant::now() < deadline {
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    // In-flight requests finish (their changes are durable either way); idle
+    // keep-alive connections are closed.
+    let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
     Ok(())
 }

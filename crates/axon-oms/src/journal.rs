@@ -8,7 +8,7 @@
 //! +----------------+----------------+---------------------+
 //! ```
 //!
-//! `crc32` is CRC-32/IEEE (see [`crate::crc32`]) over the 4 length bytes
+//! `crc32` is CRC-32/IEEE (zlib's, computed by `crc32fast`) over the 4 length bytes
 //! followed by the payload, so a run of zero bytes (a common torn-write
 //! pattern) never parses as a record. `len` is 1..=[`MAX_RECORD_LEN`]; empty
 //! payloads are never written. The OMS stores one JSON-encoded
@@ -17,8 +17,15 @@
 //! Invariants:
 //! - [`Journal::append`] returns `Ok` only after the whole record was written
 //!   and `File::sync_data` succeeded, so an acknowledged record survives a
-//!   crash or `kill -9`. Records are appended one write + one fsync at a time:
-//!   record *n* is durable before the first byte of record *n + 1* is written.
+//!   crash or `kill -9`. [`Journal::write_record`] writes without the fsync,
+//!   for a caller that fsyncs several records at once (the OMS's group
+//!   commit) and acknowledges none of them before that fsync returns.
+//!   Either way records are written whole, one after another: a process
+//!   crash leaves a prefix of the unsynced ones (a torn tail at worst); a
+//!   power loss may also leave unsynced blocks unwritten (zeros) before
+//!   written ones, which [`Journal::open`] refuses rather than guesses at
+//!   (none of those records was acknowledged, so `--recover` loses nothing
+//!   acknowledged there).
 //! - [`Journal::open`] cuts only a **torn tail**: bytes after the last valid
 //!   record that no valid record follows and that are either shorter than a
 //!   header, a header whose length runs past the end of the file (an append
@@ -33,11 +40,10 @@
 //!   - a complete-length record with a bad checksum at the end of the file.
 //!     This is the edge case: a power loss during the last append could leave
 //!     a full-length record with unwritten (zero) blocks, but so does bit rot
-//!     in the last acknowledged record, and the two cannot be told apart. The
-//!     writer fsyncs each record whole before the next, so a complete-length
-//!     last record was most likely fsync'd and acknowledged; cutting it would
-//!     silently lose an acknowledged change, refusing costs one `--recover`.
-//!     We refuse.
+//!     in the last acknowledged record, and the two cannot be told apart. A
+//!     complete-length last record was handed to the kernel whole and was
+//!     most likely fsync'd and acknowledged; cutting it would silently lose
+//!     an acknowledged change, refusing costs one `--recover`. We refuse.
 //!   - a last record whose length field is damaged: if the checksum matches
 //!     the bytes up to the end of the file read as a complete record, the
 //!     record is whole and only its length is wrong (a flipped length bit
@@ -50,7 +56,6 @@
 //! - A failed append rolls the file back to its previous length; if even that
 //!   fails the journal is poisoned and refuses further appends.
 
-use crate::crc32::crc32;
 use crate::error::{Corruption, OmsError};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
@@ -174,10 +179,10 @@ pub fn encode_record(payload: &[u8]) -> Result<Vec<u8>, OmsError> {
 
 /// Checksum of a record: CRC-32 of `len_le ++ payload`.
 fn checksum(len_le: &[u8; 4], payload: &[u8]) -> u32 {
-    let mut v = Vec::with_capacity(4 + payload.len());
-    v.extend_from_slice(len_le);
-    v.extend_from_slice(payload);
-    crc32(&v)
+    let mut h = crc32fast::Hasher::new();
+    h.update(len_le);
+    h.update(payload);
+    h.finalize()
 }
 
 fn u32_at(bytes: &[u8], pos: usize) -> Option<u32> {
@@ -376,6 +381,16 @@ impl Journal {
 
     /// Append one record and fsync it. `Ok` means durable.
     pub fn append(&mut self, payload: &[u8]) -> Result<(), OmsError> {
+        self.write_record(payload)?;
+        self.file
+            .sync_data()
+            .map_err(|e| io_err("cannot sync", &self.path, e))
+    }
+
+    /// Write one record without fsync; returns the journal length after it.
+    /// Durable only once a `sync_data` on the file (e.g. through
+    /// [`Journal::sync_handle`]) returns after this call.
+    pub fn write_record(&mut self, payload: &[u8]) -> Result<u64, OmsError> {
         if self.poisoned {
             return Err(OmsError::Journal(
                 "journal is poisoned by an earlier write failure; restart".into(),
@@ -385,25 +400,27 @@ impl Journal {
         let res = self
             .file
             .seek(SeekFrom::Start(self.len))
-            .and_then(|_| self.file.write_all(&buf))
-            .and_then(|()| self.file.sync_data());
+            .and_then(|_| self.file.write_all(&buf));
         match res {
             Ok(()) => {
                 self.len += buf.len() as u64;
-                Ok(())
+                Ok(self.len)
             }
             Err(e) => {
                 // Roll back a partial record so later appends stay readable.
-                let rolled = self
-                    .file
-                    .set_len(self.len)
-                    .and_then(|()| self.file.sync_data());
-                if rolled.is_err() {
+                if self.file.set_len(self.len).is_err() {
                     self.poisoned = true;
                 }
                 Err(io_err("cannot append to", &self.path, e))
             }
         }
+    }
+
+    /// A handle on the same open file, to fsync it without holding the journal.
+    pub fn sync_handle(&self) -> Result<File, OmsError> {
+        self.file
+            .try_clone()
+            .map_err(|e| io_err("cannot duplicate the handle of", &self.path, e))
     }
 
     /// Current length in bytes of the valid journal.
@@ -431,6 +448,18 @@ mod tests {
             .iter()
             .flat_map(|p| encode_record(p).unwrap_or_default())
             .collect()
+    }
+
+    #[test]
+    fn checksum_is_crc32_ieee_as_journals_were_written() {
+        // Standard check value, and one record as the hand-written CRC wrote it.
+        let mut h = crc32fast::Hasher::new();
+        h.update(b"123456789");
+        assert_eq!(h.finalize(), 0xCBF4_3926);
+        assert_eq!(
+            encode_record(b"one").unwrap_or_default(),
+            [3, 0, 0, 0, 0x00, 0x9a, 0xa9, 0x29, b'o', b'n', b'e']
+        );
     }
 
     #[test]

@@ -3,13 +3,27 @@
 //! [`Oms`] couples the in-memory [`State`] with the fsync'd [`Journal`].
 //!
 //! Invariants:
-//! - Every change is an [`Event`] that is (1) validated against the state,
-//!   (2) appended to the journal and fsync'd, (3) applied in memory — all under
-//!   one mutex. A call returns `Ok` only after step 2, so anything reported as
-//!   done survives a crash; a call that returns `Err` changed nothing.
+//! - Every change is an [`Event`] that is (1) validated against every change
+//!   written before it (the *staged* state) and (2) written to the journal,
+//!   under one writer lock, so changes are checked and written one at a time
+//!   in journal order and none lands between another's check and write.
+//!   (3) Group commit: outside the lock, the change waits until an fsync that
+//!   started after its write returns; one waiter runs `sync_data` for
+//!   everything written so far while the others wait for it. (4) Only then is
+//!   the change applied to the *published* state, and only then does the call
+//!   return `Ok`. Reads and every answer come from the published state or from
+//!   a snapshot taken at write time and returned after (3), so nothing is
+//!   shown or acknowledged before it is durable, and anything reported as done
+//!   survives a crash; a call that returns `Err` acknowledged nothing. A
+//!   replay (a key seen before) also waits until what it shows is durable.
+//! - A failed fsync stops all writing (`JOURNAL_ERROR` until a restart, which
+//!   replays what reached the disk): the changes since the last good fsync
+//!   were never acknowledged, and retries under the same keys are safe.
 //! - [`Oms::open`] replays the journal from an empty state; a torn tail is
 //!   truncated, a corrupt journal is refused untouched (see [`journal`]), so
-//!   reopening yields exactly the acknowledged history or nothing.
+//!   reopening yields every acknowledged change (plus changes written whose
+//!   answer never went out: a retry under the same key replays them) or
+//!   nothing.
 //!   [`recovery::recover`] is the operator's way out of a refusal.
 //! - Submits are idempotent per key, also under concurrency: the key lookup
 //!   and the insert happen under the same lock, so N concurrent submits with
@@ -21,7 +35,6 @@
 //!   where they are quantities or prices).
 
 pub mod api;
-pub mod crc32;
 pub mod error;
 pub mod journal;
 pub mod order;
@@ -33,8 +46,10 @@ pub use journal::{Journal, Recovered};
 pub use order::{NewOrder, Order, OrderStatus, OrderType, Side};
 pub use state::{Event, Portfolio, Position, PriceSource, State};
 
+use std::collections::VecDeque;
+use std::fs::File;
 use std::path::Path;
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Condvar, Mutex, MutexGuard, RwLock, RwLockReadGuard};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 /// Outcome of a submit.
@@ -54,18 +69,116 @@ pub enum OrderFilter {
     Status(OrderStatus),
 }
 
-#[derive(Debug)]
-struct Inner {
-    state: State,
-    journal: Journal,
-}
-
 /// Durable, thread-safe order management system.
 #[derive(Debug)]
 pub struct Oms {
-    inner: Mutex<Inner>,
+    /// The writer lock, held by a change from its check to its write.
+    writer: Mutex<Writer>,
+    /// Durable changes only: what every read and every answer shows.
+    state: RwLock<State>,
+    durability: Durability,
     recovered_records: usize,
     truncated_bytes: u64,
+}
+
+#[derive(Debug)]
+struct Writer {
+    journal: Journal,
+    /// Every change written, durable or not: what the next change is checked against.
+    staged: State,
+}
+
+/// Group commit: changes written but not yet fsync'd, and who fsyncs them.
+#[derive(Debug)]
+struct Durability {
+    file: File,
+    progress: Mutex<Progress>,
+    synced: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Progress {
+    /// Journal length after the last record written.
+    written: u64,
+    /// Journal length known to be on disk.
+    durable: u64,
+    /// A thread is in `sync_data` right now.
+    syncing: bool,
+    /// An fsync failed: nothing written after `durable` can be acknowledged.
+    failed: Option<String>,
+    /// Written, not yet durable changes: (journal length after it, change), in order.
+    pending: VecDeque<(u64, Event)>,
+}
+
+impl Durability {
+    fn progress(&self) -> MutexGuard<'_, Progress> {
+        self.progress.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn failure(&self) -> Result<(), OmsError> {
+        match &self.progress().failed {
+            Some(e) => Err(OmsError::Journal(e.clone())),
+            None => Ok(()),
+        }
+    }
+
+    fn written(&self, end: u64, ev: Event) {
+        let mut p = self.progress();
+        p.written = end;
+        p.pending.push_back((end, ev));
+    }
+
+    /// Journal length written so far (an answer read from the staged state
+    /// waits until this much is durable).
+    fn written_len(&self) -> u64 {
+        self.progress().written
+    }
+
+    /// Return once the journal is durable up to `target` and every change up
+    /// to there is in `published`. The first waiter to find no fsync running
+    /// runs one for everything written so far; the others wait for it, so
+    /// concurrent changes share one fsync.
+    fn wait(&self, target: u64, published: &RwLock<State>) -> Result<(), OmsError> {
+        let mut p = self.progress();
+        loop {
+            if p.durable >= target {
+                return Ok(());
+            }
+            if let Some(e) = &p.failed {
+                return Err(OmsError::Journal(e.clone()));
+            }
+            if p.syncing {
+                p = self.synced.wait(p).unwrap_or_else(|e| e.into_inner());
+                continue;
+            }
+            p.syncing = true;
+            let upto = p.written;
+            drop(p);
+            let synced = self.file.sync_data();
+            p = self.progress();
+            p.syncing = false;
+            match synced {
+                Ok(()) => {
+                    let mut state = published.write().unwrap_or_else(|e| e.into_inner());
+                    while p.pending.front().is_some_and(|(end, _)| *end <= upto) {
+                        if let Some((_, ev)) = p.pending.pop_front() {
+                            // Checked against the same history before it was written.
+                            if let Err(e) = state.apply(&ev) {
+                                p.failed = Some(format!("a durable change does not apply: {e}; restart"));
+                            }
+                        }
+                    }
+                    p.durable = upto;
+                }
+                Err(e) => {
+                    p.failed = Some(format!(
+                        "cannot sync the journal: {e}; the changes since the last sync are not acknowledged; restart"
+                    ))
+                }
+            }
+            self.synced.notify_all();
+        }
+    }
 }
 
 /// A key seen before: the same request replays its order, anything else under it is a conflict.
@@ -113,8 +226,23 @@ impl Oms {
                 .apply(&ev)
                 .map_err(|e| refuse(format!("does not replay: {e}")))?;
         }
+        let durable = journal.len();
+        let durability = Durability {
+            file: journal.sync_handle()?,
+            progress: Mutex::new(Progress {
+                written: durable,
+                durable,
+                ..Progress::default()
+            }),
+            synced: Condvar::new(),
+        };
         Ok(Oms {
-            inner: Mutex::new(Inner { state, journal }),
+            writer: Mutex::new(Writer {
+                journal,
+                staged: state.clone(),
+            }),
+            state: RwLock::new(state),
+            durability,
             recovered_records: rec.records.len(),
             truncated_bytes: rec.truncated_bytes,
         })
@@ -130,49 +258,93 @@ impl Oms {
         self.truncated_bytes
     }
 
-    fn lock(&self) -> MutexGuard<'_, Inner> {
-        // No code path panics while holding the lock, and every mutation is
-        // validate-then-apply, so a poisoned lock still guards consistent state.
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    // No code path panics while holding a lock, and every mutation is
+    // validate-then-apply, so a poisoned lock still guards consistent data.
+    fn writer(&self) -> MutexGuard<'_, Writer> {
+        self.writer.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Commit `ev`, which creates order `order_id`, and return that order as created.
-    fn create(inner: &mut Inner, ev: &Event, order_id: String) -> Result<Submitted, OmsError> {
-        Self::commit(inner, ev)?;
-        let order = inner
-            .state
-            .order(&order_id)
-            .cloned()
-            .ok_or(OmsError::OrderNotFound(order_id))?;
+    fn read(&self) -> RwLockReadGuard<'_, State> {
+        self.state.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Check `ev` against every change written before it, write it (no
+    /// fsync yet) and stage it; returns the journal length to wait for. The
+    /// caller holds the writer lock, so changes are checked and written one at
+    /// a time, in journal order.
+    fn write(&self, w: &mut Writer, ev: Event) -> Result<u64, OmsError> {
+        self.durability.failure()?;
+        w.staged.check(&ev)?;
+        let payload = serde_json::to_vec(&ev).map_err(|e| OmsError::Journal(e.to_string()))?;
+        let end = w.journal.write_record(&payload)?;
+        w.staged.apply(&ev)?;
+        self.durability.written(end, ev);
+        Ok(end)
+    }
+
+    /// Wait until the journal is durable up to `end` (see [`Durability::wait`]).
+    fn durable(&self, end: u64) -> Result<(), OmsError> {
+        self.durability.wait(end, &self.state)
+    }
+
+    /// Write `ev`, which changes order `id`; once durable, that order as `ev` left it.
+    fn change(&self, id: &str, ev: Event) -> Result<Order, OmsError> {
+        let (end, order) = {
+            let mut w = self.writer();
+            let end = self.write(&mut w, ev)?;
+            (end, w.staged.order(id).cloned())
+        };
+        self.durable(end)?;
+        order.ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
+    }
+
+    /// A replay answers from the staged state: it waits until what it shows is durable.
+    fn replay_durable(
+        &self,
+        w: MutexGuard<'_, Writer>,
+        r: Result<Submitted, OmsError>,
+    ) -> Result<Submitted, OmsError> {
+        let end = self.durability.written_len();
+        drop(w);
+        let r = r?;
+        self.durable(end)?;
+        Ok(r)
+    }
+
+    /// Write `ev`, which creates order `order_id`; once durable, that order as created.
+    fn create(
+        &self,
+        mut w: MutexGuard<'_, Writer>,
+        ev: Event,
+        order_id: String,
+    ) -> Result<Submitted, OmsError> {
+        let end = self.write(&mut w, ev)?;
+        let order = w.staged.order(&order_id).cloned();
+        drop(w);
+        self.durable(end)?;
         Ok(Submitted {
-            order,
+            order: order.ok_or(OmsError::OrderNotFound(order_id))?,
             created: true,
         })
-    }
-
-    fn commit(inner: &mut Inner, ev: &Event) -> Result<(), OmsError> {
-        inner.state.check(ev)?;
-        let payload = serde_json::to_vec(ev).map_err(|e| OmsError::Journal(e.to_string()))?;
-        inner.journal.append(&payload)?;
-        inner.state.apply(ev)
     }
 
     /// Submit an order under `idempotency_key`.
     pub fn submit(&self, idempotency_key: &str, order: NewOrder) -> Result<Submitted, OmsError> {
         order::validate_id("idempotency_key", idempotency_key)?;
         order.validate()?;
-        let mut inner = self.lock();
-        if let Some(existing) = inner.state.order_by_key(idempotency_key) {
-            return replay(idempotency_key, existing, existing.request() == order);
+        let w = self.writer();
+        if let Some(existing) = w.staged.order_by_key(idempotency_key) {
+            let r = replay(idempotency_key, existing, existing.request() == order);
+            return self.replay_durable(w, r);
         }
-        let order_id = inner.state.next_order_id();
+        let order_id = w.staged.next_order_id();
         let ev = Event::Submit {
             order_id: order_id.clone(),
             idempotency_key: idempotency_key.to_string(),
             order,
             ts_ms: now_ms(),
         };
-        Self::create(&mut inner, &ev, order_id)
+        self.create(w, ev, order_id)
     }
 
     /// Atomically cancel order `id` and create its replacement under
@@ -187,17 +359,17 @@ impl Oms {
         quantity: Option<f64>,
     ) -> Result<Submitted, OmsError> {
         order::validate_id("idempotency_key", idempotency_key)?;
-        let mut inner = self.lock();
-        if let Some(existing) = inner.state.order_by_key(idempotency_key) {
+        let w = self.writer();
+        if let Some(existing) = w.staged.order_by_key(idempotency_key) {
             let same = existing.replaces.as_deref() == Some(id)
-                && inner
-                    .state
+                && w.staged
                     .order(id)
                     .and_then(|old| state::replacement(old, price, quantity).ok())
                     .is_some_and(|req| req == existing.request());
-            return replay(idempotency_key, existing, same);
+            let r = replay(idempotency_key, existing, same);
+            return self.replay_durable(w, r);
         }
-        let new_id = inner.state.next_order_id();
+        let new_id = w.staged.next_order_id();
         let ev = Event::Replace {
             order_id: id.to_string(),
             new_order_id: new_id.clone(),
@@ -206,23 +378,23 @@ impl Oms {
             quantity,
             ts_ms: now_ms(),
         };
-        Self::create(&mut inner, &ev, new_id)
+        self.create(w, ev, new_id)
     }
 
     /// Set the mark (reference) price of `symbol`.
     pub fn mark(&self, symbol: &str, price: f64) -> Result<(), OmsError> {
-        let mut inner = self.lock();
         let ev = Event::Mark {
             symbol: symbol.to_string(),
             price,
             ts_ms: now_ms(),
         };
-        Self::commit(&mut inner, &ev)
+        let end = self.write(&mut self.writer(), ev)?;
+        self.durable(end)
     }
 
     /// The mark of `symbol`, else its last fill price, else `None`.
     pub fn reference_price(&self, symbol: &str) -> Option<(f64, PriceSource)> {
-        self.lock().state.reference_price(symbol)
+        self.read().reference_price(symbol)
     }
 
     /// Move an order to `to` (`Submitted`, `Acknowledged`, `Rejected` or `Cancelled`).
@@ -232,19 +404,13 @@ impl Oms {
         to: OrderStatus,
         reason: Option<String>,
     ) -> Result<Order, OmsError> {
-        let mut inner = self.lock();
         let ev = Event::Transition {
             order_id: id.to_string(),
             to,
             reason,
             ts_ms: now_ms(),
         };
-        Self::commit(&mut inner, &ev)?;
-        inner
-            .state
-            .order(id)
-            .cloned()
-            .ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
+        self.change(id, ev)
     }
 
     /// Cancel an open order.
@@ -254,31 +420,23 @@ impl Oms {
 
     /// Record an execution of `quantity` at `price`.
     pub fn fill(&self, id: &str, quantity: f64, price: f64) -> Result<Order, OmsError> {
-        let mut inner = self.lock();
         let ev = Event::Fill {
             order_id: id.to_string(),
             quantity,
             price,
             ts_ms: now_ms(),
         };
-        Self::commit(&mut inner, &ev)?;
-        inner
-            .state
-            .order(id)
-            .cloned()
-            .ok_or_else(|| OmsError::OrderNotFound(id.to_string()))
+        self.change(id, ev)
     }
 
     /// One order.
     pub fn order(&self, id: &str) -> Option<Order> {
-        self.lock().state.order(id).cloned()
+        self.read().order(id).cloned()
     }
 
     /// Orders matching `filter`, in creation order.
     pub fn orders(&self, filter: OrderFilter) -> Vec<Order> {
-        let inner = self.lock();
-        inner
-            .state
+        self.read()
             .orders()
             .iter()
             .filter(|o| match filter {
@@ -292,12 +450,12 @@ impl Oms {
 
     /// Cash and positions.
     pub fn portfolio(&self) -> Portfolio {
-        self.lock().state.portfolio()
+        self.read().portfolio()
     }
 
     /// A copy of the whole state (for tests and diagnostics).
     pub fn snapshot(&self) -> State {
-        self.lock().state.clone()
+        self.read().clone()
     }
 }
 
@@ -398,6 +556,44 @@ mod tests {
             .collect();
         assert!(ids.iter().all(|i| *i == ids[0]));
         assert_eq!(oms.orders(OrderFilter::All).len(), 1);
+    }
+
+    #[test]
+    fn concurrent_writers_share_fsyncs_and_replay_identically() {
+        let journal = temp_journal("group");
+        let oms = Arc::new(Oms::open(&*journal).expect("open"));
+        let handles: Vec<_> = (0..8)
+            .map(|t| {
+                let oms = Arc::clone(&oms);
+                std::thread::spawn(move || {
+                    (0..40)
+                        .map(|i| {
+                            let id = acked(&oms, &format!("t{t}-{i}"), limit(Side::Buy, 2.0, 10.0));
+                            // every answer is already visible to readers
+                            assert_eq!(
+                                oms.order(&id).map(|o| o.status),
+                                Some(OrderStatus::Acknowledged)
+                            );
+                            oms.fill(&id, 1.0, 10.0).expect("fill");
+                            id
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut ids: Vec<String> = handles
+            .into_iter()
+            .flat_map(|h| h.join().expect("join"))
+            .collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), 320, "an id was handed out twice");
+        assert_eq!(ids.last().map(String::as_str), Some("ord-00000320"));
+        let p = oms.portfolio();
+        assert!((p.cash + 3200.0).abs() < 1e-6);
+        let snapshot = oms.snapshot();
+        drop(oms);
+        assert_eq!(Oms::open(&*journal).expect("reopen").snapshot(), snapshot);
     }
 
     #[test]

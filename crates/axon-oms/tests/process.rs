@@ -58,7 +58,7 @@ fn http(
     s.set_read_timeout(Some(Duration::from_secs(10)))?;
     let body = body.unwrap_or("");
     let mut req = format!(
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nContent-Length: {}\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Length: {}\r\n",
         body.len()
     );
     for (k, v) in headers {
@@ -515,4 +515,182 @@ fn replace_and_marks_over_http() {
     assert_eq!((s, e["error"]["field"].as_str()), (400, Some("price")));
     let (s, e) = ok(port, "GET", "/marks/A%20B", None);
     assert_eq!((s, e["error"]["field"].as_str()), (400, Some("symbol")));
+}
+
+/// Read one response (status, lower-cased head, JSON body) off a kept-alive connection.
+fn read_response(r: &mut BufReader<TcpStream>) -> std::io::Result<(u16, String, Value)> {
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        if r.read_line(&mut line)? == 0 {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::UnexpectedEof,
+                format!("connection closed after {head:?}"),
+            ));
+        }
+        if line == "\r\n" {
+            break;
+        }
+        head.push_str(&line.to_ascii_lowercase());
+    }
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, head.clone()))?;
+    let len: usize = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse().ok())
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, head.clone()))?;
+    let mut body = vec![0u8; len];
+    r.read_exact(&mut body)?;
+    let v = serde_json::from_slice(&body)
+        .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidData, e))?;
+    Ok((status, head, v))
+}
+
+fn place_request(key: &str, qty: f64) -> String {
+    let body = order_body(qty);
+    format!(
+        "POST /orders HTTP/1.1\r\nHost: t\r\nIdempotency-Key: {key}\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+}
+
+fn keep_alive(port: u16) -> BufReader<TcpStream> {
+    let s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    BufReader::new(s)
+}
+
+#[test]
+fn keep_alive_connections_serve_many_requests_interleaved_and_pipelined() {
+    let dir = common::TempDir::new("keepalive");
+    let srv = start(&dir.join("journal.bin"));
+    let (mut a, mut b) = (keep_alive(srv.port), keep_alive(srv.port));
+    let mut ids = Vec::new();
+    for i in 0..5 {
+        for (name, conn) in [("a", &mut a), ("b", &mut b)] {
+            conn.get_mut()
+                .write_all(place_request(&format!("{name}{i}"), 1.0).as_bytes())
+                .expect("write");
+            let (s, head, o) = read_response(conn).expect("answer on the same connection");
+            assert_eq!(s, 201, "{o}");
+            assert!(!head.contains("connection: close"), "{head}");
+            ids.push(o["id"].as_str().expect("id").to_string());
+        }
+    }
+    // Three requests in one write: three answers, in order, on the same connection.
+    let pipelined = format!(
+        "{}GET /orders/{} HTTP/1.1\r\nHost: t\r\n\r\n{}",
+        place_request("a0", 1.0),
+        ids[3],
+        place_request("p1", 1.0)
+    );
+    a.get_mut().write_all(pipelined.as_bytes()).expect("write");
+    let (s, head, o) = read_response(&mut a).expect("first");
+    assert_eq!((s, o["id"].as_str()), (200, Some(ids[0].as_str())));
+    assert!(head.contains("idempotent-replayed: true"), "{head}");
+    let (s, _, o) = read_response(&mut a).expect("second");
+    assert_eq!((s, o["id"].as_str()), (200, Some(ids[3].as_str())));
+    let (s, _, o) = read_response(&mut a).expect("third");
+    assert_eq!((s, o["id"].as_str()), (201, Some("ord-00000011")));
+    // An error answer keeps the connection usable too.
+    b.get_mut()
+        .write_all(
+            b"GET /nowhere HTTP/1.1\r\nHost: t\r\n\r\nGET /healthz HTTP/1.1\r\nHost: t\r\n\r\n",
+        )
+        .expect("write");
+    let (s, _, e) = read_response(&mut b).expect("404");
+    assert_eq!((s, e["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
+    assert_eq!(read_response(&mut b).expect("healthz").0, 200);
+}
+
+#[test]
+fn sigterm_drains_keep_alive_connections_and_exits_0() {
+    let dir = common::TempDir::new("drain");
+    let journal = dir.join("journal.bin");
+    let mut srv = start(&journal);
+    let (mut idle, mut busy) = (keep_alive(srv.port), keep_alive(srv.port));
+    for (key, conn) in [("idle", &mut idle), ("busy", &mut busy)] {
+        conn.get_mut()
+            .write_all(place_request(key, 1.0).as_bytes())
+            .expect("write");
+        assert_eq!(read_response(conn).expect("answer").0, 201);
+    }
+    // `busy` has a request in flight (head and half the body) when SIGTERM comes.
+    let req = place_request("in-flight", 2.0);
+    let (first, rest) = req.split_at(req.len() - 10);
+    busy.get_mut().write_all(first.as_bytes()).expect("write");
+    assert_eq!(ok(srv.port, "GET", "/healthz", None).0, 200);
+    let status = Command::new("kill")
+        .args(["-TERM", &srv.child.id().to_string()])
+        .status()
+        .expect("run kill");
+    assert!(status.success());
+    // The idle connection is closed by the drain (EOF, no answer)...
+    let mut buf = String::new();
+    assert_eq!(idle.read_line(&mut buf).expect("read idle"), 0, "{buf}");
+    // ...the in-flight request is answered, then its connection closes.
+    busy.get_mut()
+        .write_all(rest.as_bytes())
+        .expect("write rest");
+    let (s, head, o) = read_response(&mut busy).expect("in-flight answer");
+    assert_eq!(s, 201, "{o}");
+    assert!(head.contains("connection: close"), "{head}");
+    assert_eq!(busy.read_line(&mut buf).expect("read busy"), 0, "{buf}");
+    let exited = wait_exit(&mut srv.child, Duration::from_secs(5));
+    assert!(
+        exited.is_some_and(|s| s.code() == Some(0)),
+        "no clean exit after SIGTERM: {exited:?}"
+    );
+    drop(srv);
+    let srv = start(&journal);
+    let (_, all) = ok(srv.port, "GET", "/orders", None);
+    assert_eq!(all["orders"].as_array().map(Vec::len), Some(3));
+}
+
+#[test]
+fn a_connection_over_the_limit_is_answered_busy_and_the_others_keep_working() {
+    let dir = common::TempDir::new("busy");
+    let srv = start(&dir.join("journal.bin"));
+    // 256 kept-alive connections, each proven accepted by an answer.
+    let mut open: Vec<_> = (0..256)
+        .map(|_| {
+            let mut c = keep_alive(srv.port);
+            c.get_mut()
+                .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+                .expect("write");
+            assert_eq!(read_response(&mut c).expect("healthz").0, 200);
+            c
+        })
+        .collect();
+    let mut extra = keep_alive(srv.port);
+    extra
+        .get_mut()
+        .write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+        .expect("write");
+    let (s, _, e) = read_response(&mut extra).expect("busy answer");
+    assert_eq!((s, e["error"]["code"].as_str()), (503, Some("BUSY")));
+    // The admitted connections still work; closing one frees its slot.
+    let first = &mut open[0];
+    first
+        .get_mut()
+        .write_all(place_request("still-works", 1.0).as_bytes())
+        .expect("write");
+    assert_eq!(read_response(first).expect("place").0, 201);
+    drop(open.pop());
+    let mut freed = None;
+    // The server notices the close asynchronously: retry until a slot is free.
+    for _ in 0..500 {
+        let (s, _) = ok(srv.port, "GET", "/healthz", None);
+        if s == 200 {
+            freed = Some(s);
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(freed, Some(200), "a closed connection never freed its slot");
 }

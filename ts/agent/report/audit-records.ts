@@ -9,7 +9,7 @@ import { describeZodError } from '../../zod-issues';
 
 const toolRecordSchema = z.object({
   kind: z.literal('tool'),
-  time_ms: z.number().finite(),
+  time_ms: z.number(),
   step: z.number().int(),
   tool: z.string(),
   args: z.string(),
@@ -70,7 +70,7 @@ export function readToolRecords(path: string, offset = 0): ToolAuditRecord[] {
     try {
       value = JSON.parse(line);
     } catch (error) {
-      throw new Error(`audit error: ${where} is not JSON: ${(error as Error).message}`);
+      throw new Error(`audit error: ${where} is not JSON: ${(error as Error).message}`, { cause: error });
     }
     const other = otherRecordSchema.safeParse(value);
     if (!other.success) throw new Error(`audit error: ${where}: ${describeZodError(other.error, '(record)')}`);

@@ -1,10 +1,10 @@
 // The numbers a report draws, built from a run: candles on the bars' own timestamps (aggregated
 // into time buckets only past MAX_POINTS), fills as markers, equity against buy-and-hold with its
-// drawdown, and per UTC day the orders placed and the refusals by code (from the audit records).
+// drawdown, the orders placed per UTC day and the refusals by code over time (from the audit records).
 import type { MarketSeries } from '../../backtest/series';
 import type { AgentBacktestRun } from '../run-backtest';
 import type { ToolAuditRecord } from './audit-records';
-import { ackedOrders, breakerOpenings, dailyOrders, dayAxis, DAY_MS, refusalsByCode, type BreakerOpening, type RefusalsByCode } from './events';
+import { ackedOrders, axisTimes, breakerOpenings, dailyOrders, dayAxis, refusalsByCode, timelineAxis, type BreakerOpening, type RefusalsByCode } from './events';
 
 /** Points per time series at most (a chart of more draws no better and the file grows). */
 export const MAX_POINTS = 10_000;
@@ -44,7 +44,13 @@ export interface DailyData {
   time: number[];
   orders: number[];
   maxDailyOrders: number | null;
-  refusals: Array<{ code: string; counts: number[] }>;
+}
+
+export interface RefusalTimeline {
+  /** Start of each bucket, UTC seconds. */
+  time: number[];
+  bucketSeconds: number;
+  series: Array<{ code: string; counts: number[] }>;
 }
 
 export interface ChartData {
@@ -52,6 +58,7 @@ export interface ChartData {
   fills: FillMarker[];
   equity: EquityData | null;
   daily: DailyData;
+  refusals: RefusalTimeline;
 }
 
 export interface TradeRow {
@@ -71,12 +78,14 @@ export interface ReportData {
   subtitle: string;
   summary: Array<[string, string]>;
   charts: ChartData;
-  refusals: Array<Omit<RefusalsByCode, 'perDay'>>;
+  refusals: Array<Omit<RefusalsByCode, 'perBucket'>>;
   largestTrades: TradeRow[];
   tradesCaption: string;
   breakerOpenings: BreakerOpening[];
   /** The guard's own count of openings (the records show only those that refused a call). */
   breakerOpeningsCounted: number;
+  /** Where the audit records disagree with the run's own counts (shown above everything). */
+  warnings: string[];
 }
 
 export interface ReportLimits {
@@ -157,18 +166,31 @@ function equityData(run: AgentBacktestRun, buckets: Buckets): EquityData {
   return { time: buckets.time, equity, buyAndHold, drawdownPct };
 }
 
-function daily(records: readonly ToolAuditRecord[], startMs: number, endMs: number, limits: ReportLimits): { data: DailyData; refusals: RefusalsByCode[] } {
-  const axis = dayAxis(startMs, endMs);
-  const refusals = refusalsByCode(records, axis);
-  return {
-    data: {
-      time: Array.from({ length: axis.count }, (_, i) => ((axis.first + i) * DAY_MS) / 1000),
-      orders: dailyOrders(records, axis),
-      maxDailyOrders: limits.maxDailyOrders ?? null,
-      refusals: refusals.map((r) => ({ code: r.code, counts: r.perDay })),
-    },
-    refusals,
+function overTime(records: readonly ToolAuditRecord[], startMs: number, endMs: number, limits: ReportLimits) {
+  const days = dayAxis(startMs, endMs);
+  const timeline = timelineAxis(startMs, endMs);
+  const refusals = refusalsByCode(records, timeline);
+  const daily: DailyData = { time: axisTimes(days), orders: dailyOrders(records, days), maxDailyOrders: limits.maxDailyOrders ?? null };
+  const refusalTimeline: RefusalTimeline = {
+    time: axisTimes(timeline),
+    bucketSeconds: timeline.widthMs / 1000,
+    series: refusals.map((r) => ({ code: r.code, counts: r.perBucket })),
   };
+  return { daily, refusalTimeline, refusals };
+}
+
+/**
+ * The refusals the records hold against the run's own counts: a difference means the records are
+ * not the whole run (an audit file rotated or cut under it), and the report must say so, not
+ * draw a quiet hole.
+ */
+function auditWarnings(refusals: readonly RefusalsByCode[], counted: Record<string, number>): string[] {
+  const seen = new Map(refusals.map((r) => [r.code, r.count]));
+  const codes = [...new Set([...seen.keys(), ...Object.keys(counted)])].sort();
+  const differing = codes.filter((code) => (seen.get(code) ?? 0) !== (counted[code] ?? 0));
+  if (differing.length === 0) return [];
+  const detail = differing.map((code) => `${code}: ${seen.get(code) ?? 0} in the audit file, ${counted[code] ?? 0} counted by the run`).join('; ');
+  return [`The audit records read for this report do not match the run's own refusal counts (${detail}). The charts and tables below show only what the audit file holds.`];
 }
 
 const money = (v: number) => (Number.isFinite(v) ? v.toLocaleString('en-US', { maximumFractionDigits: 2, minimumFractionDigits: 2 }) : 'n/a');
@@ -181,7 +203,8 @@ export function backtestReportData(run: AgentBacktestRun, data: MarketSeries, re
   const steps = run.result.steps;
   const buckets = bucketize(data.timestamp, steps, data.kind === 'bars');
   const equity = steps > 0 ? equityData(run, buckets) : null;
-  const { data: dailyData, refusals } = daily(records, s.startMs, s.endMs, limits);
+  // A run stopped before its first bar has no end time: its day axis is its first day.
+  const { daily, refusalTimeline, refusals } = overTime(records, s.startMs, Number.isFinite(s.endMs) ? s.endMs : s.startMs, limits);
   const buyAndHoldEnd = equity?.buyAndHold[equity.buyAndHold.length - 1] ?? s.initialCash;
   const fills = run.result.fills;
   const largest = [...fills].sort((a, b) => b.price * b.quantity - a.price * a.quantity).slice(0, LARGEST_TRADES);
@@ -207,7 +230,8 @@ export function backtestReportData(run: AgentBacktestRun, data: MarketSeries, re
       candles: steps > 0 ? candles(data, steps, buckets) : null,
       fills: fills.map((f) => ({ time: buckets.time[buckets.ofStep[f.step] as number] as number, side: f.side, price: f.price, quantity: f.quantity })),
       equity,
-      daily: dailyData,
+      daily,
+      refusals: refusalTimeline,
     },
     refusals: refusals.map(({ code, count, sample }) => ({ code, count, sample })),
     largestTrades: largest.map((f) => ({
@@ -222,6 +246,7 @@ export function backtestReportData(run: AgentBacktestRun, data: MarketSeries, re
     tradesCaption: `the ${LARGEST_TRADES} largest fills by notional, of ${fills.length}`,
     breakerOpenings: breakerOpenings(records, limits.breakerCooldownMs),
     breakerOpeningsCounted: s.breakerOpenings,
+    warnings: auditWarnings(refusals, s.rejectionsByCode),
   };
 }
 
@@ -249,7 +274,7 @@ export interface LiveReportSummary {
 
 /** A live run's report: everything from its summary and the tool records of its audit file. */
 export function liveReportData(s: LiveReportSummary, records: readonly ToolAuditRecord[], limits: ReportLimits = {}): ReportData {
-  const { data: dailyData, refusals } = daily(records, s.startedAtMs, s.endedAtMs, limits);
+  const { daily, refusalTimeline, refusals } = overTime(records, s.startedAtMs, s.endedAtMs, limits);
   const acked = ackedOrders(records);
   const size = (o: (typeof acked)[number]) => (o.price === undefined ? o.quantity : o.price * o.quantity);
   const largest = [...acked].sort((a, b) => size(b) - size(a)).slice(0, LARGEST_TRADES);
@@ -266,7 +291,7 @@ export function liveReportData(s: LiveReportSummary, records: readonly ToolAudit
       ['Model calls', `${s.modelCalls} (${s.modelErrors} failed)`],
       ['Tokens', `${s.promptTokens} prompt + ${s.completionTokens} completion`],
     ],
-    charts: { candles: null, fills: [], equity: null, daily: dailyData },
+    charts: { candles: null, fills: [], equity: null, daily, refusals: refusalTimeline },
     refusals: refusals.map(({ code, count, sample }) => ({ code, count, sample })),
     largestTrades: largest.map((o) => ({
       timeMs: o.timeMs,
@@ -280,5 +305,6 @@ export function liveReportData(s: LiveReportSummary, records: readonly ToolAudit
     tradesCaption: `the ${LARGEST_TRADES} largest orders the venue acknowledged (by limit notional, else quantity), of ${acked.length}`,
     breakerOpenings: breakerOpenings(records),
     breakerOpeningsCounted: s.breakerOpenings,
+    warnings: auditWarnings(refusals, s.rejectionsByCode),
   };
 }

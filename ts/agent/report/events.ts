@@ -1,24 +1,45 @@
 // What a report reads from a run's tool-call records: orders per UTC day (as `max_daily_orders`
-// counts them), refusals by code and day with a sample message, and circuit-breaker openings.
+// counts them), refusals by code over time with a sample message, and circuit-breaker openings.
 import type { ToolAuditRecord } from './audit-records';
 
 export const DAY_MS = 86_400_000;
 
-/** Consecutive UTC days covering [startMs, endMs]; `first` is days since the epoch. */
-export interface DayAxis {
+/** Consecutive UTC-aligned buckets of `widthMs` covering [startMs, endMs]; `first` counts buckets since the epoch. */
+export interface TimeAxis {
   first: number;
   count: number;
+  widthMs: number;
 }
 
-export function dayAxis(startMs: number, endMs: number): DayAxis {
-  const first = Math.floor(startMs / DAY_MS);
-  const last = Math.max(first, Math.floor(endMs / DAY_MS));
-  return { first, count: last - first + 1 };
+export function timeAxis(startMs: number, endMs: number, widthMs: number): TimeAxis {
+  const first = Math.floor(startMs / widthMs);
+  const last = Math.max(first, Math.floor(endMs / widthMs));
+  return { first, count: last - first + 1, widthMs };
 }
 
-/** The day's slot on the axis, clamped (a record a few ms outside the run's span stays on it). */
-function dayIndex(axis: DayAxis, ms: number): number {
-  return Math.min(axis.count - 1, Math.max(0, Math.floor(ms / DAY_MS) - axis.first));
+/** UTC days: the buckets `max_daily_orders` counts in. */
+export function dayAxis(startMs: number, endMs: number): TimeAxis {
+  return timeAxis(startMs, endMs, DAY_MS);
+}
+
+/** Bucket widths for a refusal timeline, finest first (a minute to a day). */
+const TIMELINE_WIDTHS_MS = [60_000, 300_000, 900_000, 3_600_000, 14_400_000, DAY_MS];
+const TIMELINE_MAX_BUCKETS = 400;
+
+/** The finest buckets that cover the span in at most TIMELINE_MAX_BUCKETS (days past that). */
+export function timelineAxis(startMs: number, endMs: number): TimeAxis {
+  const width = TIMELINE_WIDTHS_MS.find((w) => timeAxis(startMs, endMs, w).count <= TIMELINE_MAX_BUCKETS) ?? DAY_MS;
+  return timeAxis(startMs, endMs, width);
+}
+
+/** Each bucket's start, in UTC seconds (the chart's time). */
+export function axisTimes(axis: TimeAxis): number[] {
+  return Array.from({ length: axis.count }, (_, i) => ((axis.first + i) * axis.widthMs) / 1000);
+}
+
+/** The bucket of a time, clamped (a record a few ms outside the run's span stays on the axis). */
+function bucketIndex(axis: TimeAxis, ms: number): number {
+  return Math.min(axis.count - 1, Math.max(0, Math.floor(ms / axis.widthMs) - axis.first));
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {
@@ -53,10 +74,10 @@ export function tookDailyOrderSlot(record: ToolAuditRecord): boolean {
   return status === undefined || !UNSENT_STATUSES.has(status);
 }
 
-export function dailyOrders(records: readonly ToolAuditRecord[], axis: DayAxis): number[] {
+export function dailyOrders(records: readonly ToolAuditRecord[], axis: TimeAxis): number[] {
   const counts = new Array<number>(axis.count).fill(0);
   for (const record of records) if (tookDailyOrderSlot(record)) {
-    const day = dayIndex(axis, record.time_ms);
+    const day = bucketIndex(axis, record.time_ms);
     counts[day] = (counts[day] ?? 0) + 1;
   }
   return counts;
@@ -67,8 +88,8 @@ export interface RefusalsByCode {
   count: number;
   /** The first refusal's message, as the agent received it. */
   sample: string;
-  /** Count per day of the axis. */
-  perDay: number[];
+  /** Count per bucket of the axis. */
+  perBucket: number[];
 }
 
 function refusalMessage(record: ToolAuditRecord): string {
@@ -76,18 +97,18 @@ function refusalMessage(record: ToolAuditRecord): string {
 }
 
 /** Refusals and failures by ToolError code, most frequent first. */
-export function refusalsByCode(records: readonly ToolAuditRecord[], axis: DayAxis): RefusalsByCode[] {
+export function refusalsByCode(records: readonly ToolAuditRecord[], axis: TimeAxis): RefusalsByCode[] {
   const byCode = new Map<string, RefusalsByCode>();
   for (const record of records) {
     if (record.code === undefined) continue;
     let entry = byCode.get(record.code);
     if (entry === undefined) {
-      entry = { code: record.code, count: 0, sample: refusalMessage(record), perDay: new Array<number>(axis.count).fill(0) };
+      entry = { code: record.code, count: 0, sample: refusalMessage(record), perBucket: new Array<number>(axis.count).fill(0) };
       byCode.set(record.code, entry);
     }
     entry.count += 1;
-    const day = dayIndex(axis, record.time_ms);
-    entry.perDay[day] = (entry.perDay[day] ?? 0) + 1;
+    const bucket = bucketIndex(axis, record.time_ms);
+    entry.perBucket[bucket] = (entry.perBucket[bucket] ?? 0) + 1;
   }
   return [...byCode.values()].sort((a, b) => b.count - a.count || (a.code < b.code ? -1 : 1));
 }

@@ -39,6 +39,7 @@ table{border-collapse:collapse;margin:8px 0}td,th{padding:3px 14px 3px 0;text-al
 th{color:#5b6475;font-weight:500}td.num{text-align:right}td.msg{max-width:640px;overflow-wrap:anywhere}
 .chart{position:relative;background:#fff;border:1px solid #dde1e8;border-radius:4px;height:360px}
 #equity-chart{height:440px}#orders-chart,#refusals-chart{height:240px}
+.warning{background:#fff1e5;border:1px solid #bc4c00;border-radius:4px;padding:8px 12px;margin:12px 0;color:#6a2c00}
 .legend span{margin-right:14px}.buy{color:#1a7f37}.sell{color:#cf222e}.hold{color:#8c959f}.eq{color:#0969da}.dd{color:#cf222e}
 `;
 
@@ -113,10 +114,10 @@ const SCRIPT = `
     }
   });
 
-  if (data.daily.refusals.length > 0) make('refusals', function (chart, entry) {
-    data.daily.refusals.forEach(function (r, i) {
-      var s = chart.addSeries(LC.LineSeries, { color: PALETTE[i % PALETTE.length], lineWidth: 2, title: r.code, priceFormat: { type: 'volume' }, pointMarkersVisible: true });
-      s.setData(points(data.daily.time, r.counts));
+  if (data.refusals.series.length > 0) make('refusals', function (chart, entry) {
+    data.refusals.series.forEach(function (r, i) {
+      var s = chart.addSeries(LC.LineSeries, { color: PALETTE[i % PALETTE.length], lineWidth: 2, title: r.code, priceFormat: { type: 'volume' }, pointMarkersVisible: data.refusals.time.length <= 60 });
+      s.setData(points(data.refusals.time, r.counts));
       entry.series['refusals:' + r.code] = s;
     });
   });
@@ -155,6 +156,8 @@ const SCRIPT = `
   document.body.setAttribute('data-rendered', 'true');
 })();
 `;
+
+const BUCKET_NAMES: Record<number, string> = { 60: 'minute', 300: '5 minutes', 900: '15 minutes', 3_600: 'hour', 14_400: '4 hours', 86_400: 'day' };
 
 const num = (v: number | undefined, digits = 2) =>
   v === undefined || !Number.isFinite(v) ? 'n/a' : v.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: Math.min(2, digits) });
@@ -201,10 +204,11 @@ export function renderReportPage(data: ReportData): string {
   sections.push(
     `<h2>Orders per UTC day</h2><div class="legend"><span class="eq">orders sent (what max_daily_orders counts)</span><span class="dd">${escapeHtml(limit)}</span></div><div class="chart" id="orders-chart"></div>`,
   );
+  const per = BUCKET_NAMES[c.refusals.bucketSeconds] ?? `${c.refusals.bucketSeconds} s`;
   sections.push(
-    c.daily.refusals.length === 0
-      ? '<h2>Refusals per UTC day</h2><p class="note">No refusals.</p>'
-      : `<h2>Refusals per UTC day, by code</h2><div class="chart" id="refusals-chart"></div>`,
+    c.refusals.series.length === 0
+      ? '<h2>Refusals over time</h2><p class="note">No refusals.</p>'
+      : `<h2>Refusals by code, per ${escapeHtml(per)} (UTC)</h2><div class="chart" id="refusals-chart"></div>`,
   );
   const refusals =
     data.refusals.length === 0
@@ -221,6 +225,7 @@ export function renderReportPage(data: ReportData): string {
 <body>
 <h1>${escapeHtml(data.title)}</h1>
 <div class="meta">${escapeHtml(data.subtitle)}</div>
+${data.warnings.map((w) => `<p class="warning">${escapeHtml(w)}</p>`).join('\n')}
 <h2>Summary</h2><table id="summary">${summary}</table>
 ${sections.join('\n')}
 <h2>Refusals by code</h2>${refusals}

@@ -301,7 +301,7 @@ unsafe extern "C" fn guard_decide(env: sys::napi_env, info: sys::napi_callback_i
             let tool = uint32(env, a[1], "tool")?;
             with_buffer(&TEXT_BUFFER, |buffer| {
                 let args = string(env, a[2], "args", buffer)?;
-                crate::decide(handle, tool, args, boolean(env, a[3], "refreshed")?)
+                crate::guard::decide(handle, tool, args, boolean(env, a[3], "refreshed")?)
             })
         })
     }
@@ -318,7 +318,7 @@ unsafe extern "C" fn guard_record_ack(env: sys::napi_env, info: sys::napi_callba
                 let status = uint32(env, a[3], "status")?;
                 with_buffer(&SYMBOL_BUFFER, |symbol| {
                     let symbol = if is_nullish(env, a[4], "symbol")? { None } else { Some(string(env, a[4], "symbol", symbol)?) };
-                    crate::record_ack(
+                    crate::guard::record_ack(
                         handle,
                         ticket,
                         order_id,

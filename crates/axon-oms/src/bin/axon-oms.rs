@@ -13,10 +13,10 @@
 
 use axon_oms::{api, Oms};
 use std::io::Write;
-use std::net::TcpListener;
 use std::process::ExitCode;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
+use tokio::net::TcpListener;
+use tokio::signal::unix::{self, SignalKind};
 
 const USAGE: &str = "usage: axon-oms --port PORT --journal PATH [--host 127.0.0.1]\n       axon-oms --journal PATH --recover";
 
@@ -56,12 +56,30 @@ fn run() -> Result<(), String> {
         return Ok(());
     }
     let port = port.ok_or_else(|| format!("--port is required\n{USAGE}"))?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the async runtime: {e}"))?;
+    runtime.block_on(serve(journal, host, port))?;
+    eprintln!("axon-oms: shut down");
+    Ok(())
+}
+
+async fn serve(journal: String, host: String, port: u16) -> Result<(), String> {
     // Registered before anything else so an early SIGTERM is a clean stop too.
-    let shutdown = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGTERM, signal_hook::consts::SIGINT] {
-        signal_hook::flag::register(signal, Arc::clone(&shutdown))
-            .map_err(|e| format!("cannot handle signal {signal}: {e}"))?;
-    }
+    let signal = |kind: SignalKind| {
+        unix::signal(kind).map_err(|e| format!("cannot handle signal {kind:?}: {e}"))
+    };
+    let (mut term, mut int) = (
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    );
+    let stop = async move {
+        tokio::select! {
+            _ = term.recv() => {}
+            _ = int.recv() => {}
+        }
+    };
     let oms = Oms::open(&journal).map_err(|e| e.to_string())?;
     eprintln!(
         "axon-oms: replayed {} records from {journal} (truncated {} bytes of torn tail)",
@@ -69,13 +87,14 @@ fn run() -> Result<(), String> {
         oms.truncated_bytes()
     );
     let listener = TcpListener::bind((host.as_str(), port))
+        .await
         .map_err(|e| format!("cannot bind {host}:{port}: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
     println!("listening on {addr}");
     let _ = std::io::stdout().flush();
-    api::serve(listener, Arc::new(oms), Arc::clone(&shutdown)).map_err(|e| e.to_string())?;
-    eprintln!("axon-oms: shut down");
-    Ok(())
+    api::serve(listener, Arc::new(oms), stop)
+        .await
+        .map_err(|e| e.to_string())
 }
 
 fn main() -> ExitCode {

@@ -1,0 +1,264 @@
+// The store contract, scenario by scenario, on every implementation (memory, file, redis with a
+// real redis-server): the same requests must give the same verdicts and numbers, so the Lua script
+// cannot drift from the reference engine. Time comes from an injected clock (UTC midnight, leases,
+// cooldowns, token TTLs) — nothing here waits.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { StateConfigError } from '../ts/state/errors';
+import { FileStateStore } from '../ts/state/file-store';
+import { MemoryStateStore } from '../ts/state/memory-store';
+import { RedisStateStore } from '../ts/state/redis-store';
+import type { BreakerConfig, PlaceRequest, PlaceVerdict, Reservation, RiskStateStore } from '../ts/state/store';
+import { DAY_MS } from '../ts/state/store';
+import { RedisServer } from './support/redis-server';
+
+/** 2026-12-04 12:00:00 UTC. */
+const NOON = Date.UTC(2026, 11, 4, 12);
+
+class Clock {
+  constructor(public now: number) {}
+  read = (): number => this.now;
+}
+
+let redis: RedisServer;
+let scratch: string;
+let accounts = 0;
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+  scratch = mkdtempSync(join(tmpdir(), 'axon-state-conformance-'));
+});
+
+afterAll(async () => {
+  await redis.stop();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+type Factory = (clock: Clock) => Promise<RiskStateStore>;
+
+const factories: [string, Factory][] = [
+  ['memory', (clock) => Promise.resolve(new MemoryStateStore({ nowMs: clock.read }))],
+  ['file', (clock) => Promise.resolve(FileStateStore.open({ path: join(scratch, `state-${++accounts}.json`), nowMs: clock.read }))],
+  ['redis', (clock) => RedisStateStore.open({ url: redis.url, account: `acct-${++accounts}`, keyPrefix: 'conf:', nowMs: clock.read })],
+];
+
+function place(overrides: Partial<PlaceRequest> = {}): PlaceRequest {
+  return { symbol: 'BTCUSDT', side: 'buy', quantity: 1, limits: {}, breaker: {}, ...overrides };
+}
+
+function granted(verdict: PlaceVerdict): Reservation {
+  if (!verdict.ok) throw new Error(`expected a grant, got ${verdict.reason} ${JSON.stringify(verdict.numbers)}`);
+  return verdict.reservation;
+}
+
+describe.each(factories)('%s store', (_name, open) => {
+  async function withStore(body: (store: RiskStateStore, clock: Clock) => Promise<void>): Promise<void> {
+    const clock = new Clock(NOON);
+    const store = await open(clock);
+    try {
+      await body(store, clock);
+    } finally {
+      await store.close();
+    }
+  }
+
+  it('grants exactly maxDailyOrders a day; a definite rejection gives the slot back, an unknown outcome keeps it', () =>
+    withStore(async (store) => {
+      const limits = { maxDailyOrders: 3 };
+      const first = granted(await store.reservePlace(place({ limits })));
+      granted(await store.reservePlace(place({ limits })));
+      const third = granted(await store.reservePlace(place({ limits })));
+      expect(await store.reservePlace(place({ limits }))).toEqual({ ok: false, reason: 'MAX_DAILY_ORDERS', numbers: { wouldBe: 4, limit: 3 } });
+      expect(await store.settle(first, { kind: 'rejected' })).toBe('settled');
+      expect((await store.snapshot()).dailyOrders).toBe(2);
+      const fourth = granted(await store.reservePlace(place({ limits })));
+      expect(await store.settle(third, { kind: 'unknown' })).toBe('settled');
+      expect(await store.settle(fourth, { kind: 'accepted', orderId: 'o-4', filledQuantity: 1, restingQuantity: 0 })).toBe('settled');
+      expect((await store.snapshot()).dailyOrders).toBe(3);
+      expect((await store.reservePlace(place({ limits }))).ok).toBe(false);
+    }));
+
+  it('counts per UTC day: a new day starts at 0 and a slot from yesterday released today changes nothing', () =>
+    withStore(async (store, clock) => {
+      const limits = { maxDailyOrders: 2 };
+      clock.now = Date.UTC(2026, 11, 4, 23, 59, 59, 999);
+      const yesterday = granted(await store.reservePlace(place({ limits })));
+      granted(await store.reservePlace(place({ limits })));
+      expect((await store.reservePlace(place({ limits }))).ok).toBe(false);
+      clock.now = Date.UTC(2026, 11, 5);
+      const today = granted(await store.reservePlace(place({ limits })));
+      expect(today.day).toBe(yesterday.day + 1);
+      expect(await store.settle(yesterday, { kind: 'rejected' })).toBe('settled');
+      const snap = await store.snapshot();
+      expect(snap.day).toBe(Math.floor(clock.now / DAY_MS));
+      expect(snap.dailyOrders).toBe(1);
+    }));
+
+  it('exposure = position + resting + in flight per side, |projected| <= maxPositionAbs', () =>
+    withStore(async (store) => {
+      const limits = { maxPositionAbs: 10 };
+      const buy6 = granted(await store.reservePlace(place({ quantity: 6, limits })));
+      expect(await store.reservePlace(place({ quantity: 5, limits }))).toEqual({ ok: false, reason: 'MAX_POSITION_ABS', numbers: { projected: 11, limit: 10 } });
+      // The sell side does not count the buys in flight: -9 is within 10.
+      const sell9 = granted(await store.reservePlace(place({ side: 'sell', quantity: 9, limits })));
+      await store.settle(sell9, { kind: 'rejected' });
+      // 2 filled at once, 4 resting: exposure on the buy side stays 6.
+      await store.settle(buy6, { kind: 'accepted', orderId: 'o-1', filledQuantity: 2, restingQuantity: 4 });
+      expect((await store.snapshot()).exposure.BTCUSDT).toEqual({ position: 2, restingBuy: 4, restingSell: 0, inflightBuy: 0, inflightSell: 0 });
+      expect((await store.reservePlace(place({ quantity: 4.5, limits }))).ok).toBe(false);
+      await store.orderProgress({ orderId: 'o-1', filledQuantity: 1, closed: true });
+      // position 3, the 3 resting are gone: 3 + 7 = 10 fits, 10.5 would not.
+      expect((await store.snapshot()).exposure.BTCUSDT).toEqual({ position: 3, restingBuy: 0, restingSell: 0, inflightBuy: 0, inflightSell: 0 });
+      expect(await store.reservePlace(place({ quantity: 7.5, limits }))).toEqual({ ok: false, reason: 'MAX_POSITION_ABS', numbers: { projected: 10.5, limit: 10 } });
+      granted(await store.reservePlace(place({ quantity: 7, limits })));
+      // A sell of 13 from position 3 projects -10: allowed; 13.5 is not.
+      expect((await store.reservePlace(place({ side: 'sell', quantity: 13.5, limits }))).ok).toBe(false);
+      granted(await store.reservePlace(place({ side: 'sell', quantity: 13, limits })));
+    }));
+
+  it('an unknown outcome keeps the exposure until the lease ends; then the lease releases it and the slot stays counted', () =>
+    withStore(async (store, clock) => {
+      const limits = { maxPositionAbs: 5, maxDailyOrders: 10 };
+      const held = granted(await store.reservePlace(place({ quantity: 5, limits, leaseMs: 1_000 })));
+      expect(held.leaseUntilMs).toBe(NOON + 1_000);
+      await store.settle(held, { kind: 'unknown' });
+      expect((await store.reservePlace(place({ quantity: 1, limits }))).ok).toBe(false);
+      clock.now = NOON + 999;
+      expect((await store.snapshot()).reservations.map((r) => r.id)).toEqual([held.id]);
+      clock.now = NOON + 1_000;
+      const snap = await store.snapshot();
+      expect(snap.reservations).toEqual([]);
+      expect(snap.exposure.BTCUSDT?.inflightBuy).toBe(0);
+      expect(snap.dailyOrders).toBe(1); // the refused one took no slot
+      // Too late to give the slot back: the lease already decided (fail closed).
+      expect(await store.settle(held, { kind: 'rejected' })).toBe('expired');
+      expect((await store.snapshot()).dailyOrders).toBe(1);
+      granted(await store.reservePlace(place({ quantity: 5, limits })));
+    }));
+
+  it('a request repeated with the same reservationId reserves once', () =>
+    withStore(async (store) => {
+      const limits = { maxDailyOrders: 5, maxPositionAbs: 10 };
+      const first = granted(await store.reservePlace(place({ quantity: 4, limits, reservationId: 'retry-1' })));
+      const again = granted(await store.reservePlace(place({ quantity: 4, limits, reservationId: 'retry-1' })));
+      expect(again).toEqual(first);
+      const snap = await store.snapshot();
+      expect(snap.dailyOrders).toBe(1);
+      expect(snap.exposure.BTCUSDT?.inflightBuy).toBe(4);
+    }));
+
+  it('rejection breaker: opens after threshold risk refusals, blocks before the limits, one HalfOpen trial, reset for all', () =>
+    withStore(async (store, clock) => {
+      const breaker: BreakerConfig = { rejection: { threshold: 3, cooldownMs: 1_000 } };
+      const full = { maxDailyOrders: 0 };
+      // A pass clears the streak: 2 refusals, a grant, 2 refusals stay Closed.
+      for (let i = 0; i < 2; i++) expect((await store.reservePlace(place({ limits: full, breaker }))).ok).toBe(false);
+      granted(await store.reservePlace(place({ breaker })));
+      expect((await store.snapshot()).breaker.streak).toBe(0);
+      await store.recordRiskRejection(breaker); // a static refusal decided by the core (notional)
+      expect((await store.reservePlace(place({ limits: full, breaker }))).ok).toBe(false);
+      expect((await store.snapshot()).breaker.state).toBe('Closed');
+      expect(await store.reservePlace(place({ limits: full, breaker }))).toMatchObject({ reason: 'MAX_DAILY_ORDERS' });
+      expect((await store.snapshot()).breaker).toEqual({ state: 'Open', streak: 3, openUntilMs: NOON + 1_000, openings: 1 });
+      clock.now = NOON + 400;
+      expect(await store.reservePlace(place({ breaker }))).toEqual({ ok: false, reason: 'CIRCUIT_BREAKER_OPEN', numbers: { rejections: 3, cooldownRemainingMs: 600 } });
+      // HalfOpen: the trial is refused by the limits -> Open again; the next call is blocked by the breaker.
+      clock.now = NOON + 1_000;
+      expect((await store.snapshot()).breaker.state).toBe('HalfOpen');
+      expect(await store.reservePlace(place({ limits: full, breaker }))).toMatchObject({ reason: 'MAX_DAILY_ORDERS' });
+      expect(await store.reservePlace(place({ breaker }))).toMatchObject({ reason: 'CIRCUIT_BREAKER_OPEN' });
+      expect((await store.snapshot()).breaker).toMatchObject({ state: 'Open', openings: 2, openUntilMs: NOON + 2_000 });
+      // HalfOpen again: a trial that passes closes it; the next calls pass.
+      clock.now = NOON + 2_000;
+      granted(await store.reservePlace(place({ breaker })));
+      expect((await store.snapshot()).breaker).toMatchObject({ state: 'Closed', streak: 0 });
+      for (let i = 0; i < 3; i++) await store.recordRiskRejection(breaker);
+      expect((await store.snapshot()).breaker.state).toBe('Open');
+      await store.resetBreaker();
+      expect((await store.snapshot()).breaker).toMatchObject({ state: 'Closed', streak: 0 });
+      granted(await store.reservePlace(place({ breaker })));
+    }));
+
+  it('PnL breaker: blocks while today\'s PnL is below the floor, a new UTC day starts at 0', () =>
+    withStore(async (store, clock) => {
+      const breaker: BreakerConfig = { pnlFloor: -100 };
+      await store.recordDailyPnl(-100);
+      granted(await store.reservePlace(place({ breaker })));
+      await store.recordDailyPnl(-100.5);
+      expect(await store.reservePlace(place({ breaker }))).toEqual({ ok: false, reason: 'PNL_BREAKER_OPEN', numbers: { dailyPnl: -100.5, floor: -100 } });
+      clock.now = NOON + DAY_MS;
+      expect((await store.snapshot()).dailyPnl).toBeUndefined();
+      granted(await store.reservePlace(place({ breaker })));
+    }));
+
+  it('TwoPhase tokens: redeemable once, bound to the fields hash, expiring by TTL, bounded', () =>
+    withStore(async (store, clock) => {
+      const proposal = { symbol: 'BTCUSDT', side: 'buy' as const, quantity: 1, limits: {}, breaker: {}, fieldsHash: 'h-1', ttlMs: 5_000 };
+      const issued = await store.proposePlace(proposal);
+      if (!issued.ok) throw new Error(issued.reason);
+      expect(issued.expiresAtMs).toBe(NOON + 5_000);
+      expect((await store.snapshot()).dailyOrders).toBe(0); // a proposal reserves nothing
+      granted(await store.reservePlace(place({ token: { redeem: issued.token, fieldsHash: 'h-1' } })));
+      expect(await store.reservePlace(place({ token: { redeem: issued.token, fieldsHash: 'h-1' } }))).toEqual({ ok: false, reason: 'CONFIRM_TOKEN_INVALID', numbers: {} });
+      // Other fields: refused, and the token is void.
+      const second = await store.proposePlace(proposal);
+      if (!second.ok) throw new Error(second.reason);
+      expect(await store.reservePlace(place({ token: { redeem: second.token, fieldsHash: 'h-2' } }))).toEqual({ ok: false, reason: 'CONFIRM_ARGS_MISMATCH', numbers: {} });
+      expect((await store.reservePlace(place({ token: { redeem: second.token, fieldsHash: 'h-1' } }))).ok).toBe(false);
+      const third = await store.proposePlace(proposal);
+      if (!third.ok) throw new Error(third.reason);
+      clock.now = NOON + 5_250;
+      expect(await store.reservePlace(place({ token: { redeem: third.token, fieldsHash: 'h-1' } }))).toEqual({ ok: false, reason: 'CONFIRM_TOKEN_EXPIRED', numbers: { expiredMsAgo: 250, ttlMs: 5_000 } });
+      // Bounded: two pending is the limit; expired ones are purged before refusing.
+      expect((await store.proposePlace({ ...proposal, maxPending: 2 })).ok).toBe(true);
+      expect((await store.proposePlace({ ...proposal, maxPending: 2 })).ok).toBe(true);
+      expect(await store.proposePlace({ ...proposal, maxPending: 2 })).toEqual({ ok: false, reason: 'PENDING_CONFIRM_LIMIT', numbers: { pending: 2 } });
+      clock.now += 5_000;
+      expect((await store.proposePlace({ ...proposal, maxPending: 2 })).ok).toBe(true);
+    }));
+
+  it('a proposal is checked like an order: limits refuse it and move the breaker', () =>
+    withStore(async (store) => {
+      const breaker: BreakerConfig = { rejection: { threshold: 1, cooldownMs: 60_000 } };
+      const refused = await store.proposePlace({ symbol: 'ETHUSDT', side: 'sell', quantity: 3, limits: { maxPositionAbs: 2 }, breaker, fieldsHash: 'h' });
+      expect(refused).toEqual({ ok: false, reason: 'MAX_POSITION_ABS', numbers: { projected: -3, limit: 2 } });
+      expect(await store.proposePlace({ symbol: 'ETHUSDT', side: 'sell', quantity: 1, limits: {}, breaker, fieldsHash: 'h' })).toMatchObject({ reason: 'CIRCUIT_BREAKER_OPEN' });
+    }));
+
+  it('daily cancels: limited per day, a definite rejection gives the slot back, never touch the breaker', () =>
+    withStore(async (store) => {
+      const first = granted(await store.reserveCancel({ limits: { maxDailyCancels: 1 } }));
+      expect(first.kind).toBe('cancel');
+      expect(await store.reserveCancel({ limits: { maxDailyCancels: 1 } })).toEqual({ ok: false, reason: 'MAX_DAILY_CANCELS', numbers: { wouldBe: 2, limit: 1 } });
+      await store.settle(first, { kind: 'rejected' });
+      granted(await store.reserveCancel({ limits: { maxDailyCancels: 1 } }));
+      expect((await store.snapshot()).breaker.streak).toBe(0);
+      expect((await store.snapshot()).dailyCancels).toBe(1);
+    }));
+
+  it('the runbook reset of a day\'s counters sets orders and cancels back to 0', () =>
+    withStore(async (store) => {
+      granted(await store.reservePlace(place()));
+      granted(await store.reserveCancel({ limits: {} }));
+      await store.resetDailyCounts();
+      const snap = await store.snapshot();
+      expect([snap.dailyOrders, snap.dailyCancels]).toEqual([0, 0]);
+    }));
+
+  it('a bad request is refused naming the field, and nothing is reserved or consumed', () =>
+    withStore(async (store) => {
+      await expect(store.reservePlace(place({ quantity: -1 }))).rejects.toThrow(StateConfigError);
+      await expect(store.reservePlace(place({ quantity: Number.NaN }))).rejects.toThrow(/quantity/);
+      await expect(store.reservePlace(place({ symbol: 'BTC USDT' }))).rejects.toThrow(/symbol/);
+      await expect(store.reservePlace(place({ limits: { maxDailyOrders: 1.5 } }))).rejects.toThrow(/maxDailyOrders/);
+      await expect(store.reservePlace(place({ breaker: { rejection: { threshold: 0, cooldownMs: 1 } } }))).rejects.toThrow(/threshold/);
+      await expect(store.settle({ id: 'x', kind: 'place', day: 1, leaseUntilMs: 1 }, { kind: 'accepted', orderId: 'o', filledQuantity: -1, restingQuantity: 0 })).rejects.toThrow(/filledQuantity/);
+      await expect(store.recordDailyPnl(Number.POSITIVE_INFINITY)).rejects.toThrow(/dailyPnl/);
+      const snap = await store.snapshot();
+      expect([snap.dailyOrders, snap.reservations.length]).toEqual([0, 0]);
+    }));
+});

@@ -1,0 +1,165 @@
+// Benchmark of the risk-state store: what one sent order costs in the store, i.e. one
+// reservePlace + one settle(accepted), on loopback Redis vs the memory store, in the same run.
+// Reports per process: p50/p99 of the round trip (sequential, one order at a time, as an agent
+// sends), the added latency of Redis over memory at those percentiles, and sent orders/s with 32
+// orders in flight; with 1 and with 3 processes on the same account at once.
+//
+//   npx tsc -p tsconfig.json && node dist/bench/state-store.js            # starts its own redis-server
+//   REDIS_URL=redis://127.0.0.1:6379 node dist/bench/state-store.js       # or uses yours
+//   ORDERS=20000 (per process and phase)
+import { type ChildProcess, fork, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { MemoryStateStore } from '../ts/state/memory-store';
+import { RedisStateStore } from '../ts/state/redis-store';
+import type { PlaceRequest, RiskStateStore } from '../ts/state/store';
+
+const ORDERS = Number(process.env.ORDERS ?? 20_000);
+const IN_FLIGHT = 32;
+
+interface Figures {
+  p50Us: number;
+  p99Us: number;
+  ordersPerSecond: number;
+}
+
+interface ChildReport {
+  memory: Figures;
+  redis: Figures;
+}
+
+const request: PlaceRequest = {
+  symbol: 'BTCUSDT',
+  side: 'buy',
+  quantity: 1,
+  limits: { maxDailyOrders: 1e12, maxPositionAbs: 1e15 },
+  breaker: { rejection: { threshold: 5, cooldownMs: 60_000 } },
+};
+
+let sequence = 0;
+async function sendOne(store: RiskStateStore): Promise<void> {
+  const verdict = await store.reservePlace(request);
+  if (!verdict.ok) throw new Error(`refused: ${verdict.reason}`);
+  await store.settle(verdict.reservation, { kind: 'accepted', orderId: `o-${process.pid}-${++sequence}`, filledQuantity: 1, restingQuantity: 0 });
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? Number.NaN;
+}
+
+async function measure(store: RiskStateStore): Promise<Figures> {
+  for (let i = 0; i < 2_000; i++) await sendOne(store); // warm-up: JIT, connection, script cache
+  const samples: number[] = [];
+  for (let i = 0; i < ORDERS; i++) {
+    const start = process.hrtime.bigint();
+    await sendOne(store);
+    samples.push(Number(process.hrtime.bigint() - start) / 1_000);
+  }
+  samples.sort((a, b) => a - b);
+  let next = 0;
+  const started = process.hrtime.bigint();
+  await Promise.all(
+    Array.from({ length: IN_FLIGHT }, async () => {
+      while (next++ < ORDERS) await sendOne(store);
+    }),
+  );
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  return { p50Us: percentile(samples, 50), p99Us: percentile(samples, 99), ordersPerSecond: ORDERS / seconds };
+}
+
+async function child(): Promise<void> {
+  const url = process.env.BENCH_REDIS_URL ?? '';
+  const memory = await measure(new MemoryStateStore());
+  const redis = await RedisStateStore.open({ url, account: process.env.BENCH_ACCOUNT ?? 'bench', timeoutMs: 5_000 });
+  const report: ChildReport = { memory, redis: await measure(redis) };
+  await redis.close();
+  process.send?.(report);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => {
+        resolve(typeof address === 'object' && address ? address.port : 0);
+      });
+    });
+  });
+}
+
+async function startRedis(): Promise<{ url: string; stop: () => void }> {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'axon-bench-redis-'));
+  const server = spawn(process.env.REDIS_SERVER ?? '/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  await new Promise<void>((resolve, reject) => {
+    let output = '';
+    server.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) resolve();
+    });
+    server.once('exit', (code) => {
+      reject(new Error(`redis-server exited with ${String(code)}`));
+    });
+  });
+  server.stdout.resume();
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    stop: () => {
+      server.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+function runChildren(count: number, url: string, account: string): Promise<ChildReport[]> {
+  const children: ChildProcess[] = Array.from({ length: count }, () => fork(__filename, ['child'], { env: { ...process.env, BENCH_REDIS_URL: url, BENCH_ACCOUNT: account } }));
+  return Promise.all(
+    children.map(
+      (c) =>
+        new Promise<ChildReport>((resolve, reject) => {
+          c.once('message', (report: ChildReport) => {
+            resolve(report);
+          });
+          c.once('exit', (code) => {
+            if (code !== 0) reject(new Error(`bench child exited with ${String(code)}`));
+          });
+        }),
+    ),
+  );
+}
+
+function row(label: string, f: Figures): string {
+  return `${label.padEnd(26)} p50 ${f.p50Us.toFixed(1).padStart(7)} µs   p99 ${f.p99Us.toFixed(1).padStart(7)} µs   ${Math.round(f.ordersPerSecond).toString().padStart(7)} orders/s (${IN_FLIGHT} in flight)`;
+}
+
+async function main(): Promise<void> {
+  if (process.argv[2] === 'child') return child();
+  const own = process.env.REDIS_URL ? undefined : await startRedis();
+  const url = process.env.REDIS_URL ?? own?.url ?? '';
+  try {
+    console.log(`risk state store: reservePlace + settle(accepted) per sent order, ${ORDERS} orders per process and phase, node ${process.version}`);
+    for (const processes of [1, 3]) {
+      const reports = await runChildren(processes, url, `bench-${processes}-${Date.now()}`);
+      console.log(`\n${processes} process${processes > 1 ? 'es' : ''} on one account at once:`);
+      reports.forEach((r, i) => {
+        console.log(row(`  #${i + 1} memory`, r.memory));
+        console.log(row(`  #${i + 1} redis (loopback)`, r.redis));
+        console.log(`  #${i + 1} added by redis:        p50 ${(r.redis.p50Us - r.memory.p50Us).toFixed(1)} µs   p99 ${(r.redis.p99Us - r.memory.p99Us).toFixed(1)} µs`);
+      });
+    }
+  } finally {
+    own?.stop();
+  }
+}
+
+void main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

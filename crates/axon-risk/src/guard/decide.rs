@@ -1,0 +1,372 @@
+//! Deciding a tool call: one chain for place and replace, the cancel and query decisions.
+
+use std::borrow::Cow;
+
+use super::market::position_check;
+use super::*;
+
+/// An order as the shared chain checks it (see [`Guard::check_order`]).
+struct ChainOrder<'a> {
+    tool: ToolKind,
+    /// The symbol's market slot; `None` for a symbol this guard may not trade.
+    market: Option<u32>,
+    symbol: &'a str,
+    side: Side,
+    /// Quantity and price the notional limit values (price NaN: none known).
+    quantity: f64,
+    price: f64,
+    no_price: NoPrice<'a>,
+    /// Signed change of the position if the order fills.
+    position_delta: f64,
+    /// A new order takes a daily order slot; a replace does not.
+    new_order: bool,
+}
+
+/// What the notional limit says when it has no price.
+enum NoPrice<'a> {
+    MarketOrder,
+    Replace(&'a str),
+}
+
+/// The order id of an ack the guard writes: one it makes up, or the order's own (a replace).
+enum AckId<'a> {
+    Generated,
+    Given(&'a str),
+}
+
+impl Guard {
+
+    pub fn decide(&mut self, tool: ToolKind, args: &str, refreshed: bool) -> Decision {
+        let started = Instant::now();
+        let now = self.clock.now_ms();
+        match tool {
+            ToolKind::PlaceOrder => self.decide_place(args, refreshed, now, started),
+            ToolKind::CancelOrder => self.decide_cancel(args, now, started),
+            ToolKind::ReplaceOrder => self.decide_replace(args, refreshed, now, started),
+            ToolKind::QueryPortfolio => match args::parse_query_portfolio(args, self.config.max_args_bytes) {
+                Ok(a) => {
+                    let ticket = self.open_ticket(Inflight {
+                        tool,
+                        side: SideLabel::None,
+                        symbol: None,
+                        exposure: None,
+                        order_day: None,
+                        cancel_day: None,
+                        learn: Learn::Nothing,
+                    });
+                    Decision::Send { ticket, action: Action::Query { symbol: a.symbol.map(|s| s.into_owned()) } }
+                }
+                Err(r) => self.reject_arguments(tool, r),
+            },
+            ToolKind::GetBookSnapshot => {
+                let parsed = args::parse_book_snapshot(args, self.config.max_args_bytes);
+                self.decide_read(tool, parsed.map(|a| Action::BookSnapshot { symbol: a.symbol.into_owned(), levels: a.levels }))
+            }
+            ToolKind::GetPnl => {
+                let parsed = args::parse_pnl(args, self.config.max_args_bytes);
+                self.decide_read(tool, parsed.map(|a| Action::Pnl { symbol: a.symbol.map(Cow::into_owned) }))
+            }
+            ToolKind::FinishBar => {
+                let parsed = args::parse_finish_bar(args, self.config.max_args_bytes);
+                self.decide_read(tool, parsed.map(|a| Action::FinishBar { note: a.note.map(Cow::into_owned) }))
+            }
+        }
+    }
+
+    fn decide_place(&mut self, raw: &str, refreshed: bool, now: i64, started: Instant) -> Decision {
+        const TOOL: ToolKind = ToolKind::PlaceOrder;
+        let a = match args::parse_place_order(raw, self.config.max_args_bytes) {
+            Ok(a) => a,
+            Err(r) => return self.reject_arguments(TOOL, r),
+        };
+        let market = self.tradable(&a.symbol);
+        let limits = &self.config.limits;
+        let needs_price = a.order_type == OrderType::Market && limits.max_order_notional.is_some();
+        let needs_position = limits.max_position_abs.is_some();
+        if let Some(index) = market {
+            self.pull_feed(index);
+            let state = &self.market[index as usize];
+            if !refreshed && (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms) {
+                return Decision::NeedMarket { symbol: a.symbol.into_owned() };
+            }
+        }
+        let price = match (a.order_type, market) {
+            (OrderType::Limit, _) => a.price.unwrap_or(f64::NAN),
+            (OrderType::Market, Some(index)) => self.market[index as usize].price,
+            (OrderType::Market, None) => f64::NAN,
+        };
+        let order = ChainOrder {
+            tool: TOOL,
+            market,
+            symbol: &a.symbol,
+            side: a.side,
+            quantity: a.quantity,
+            price,
+            no_price: NoPrice::MarketOrder,
+            position_delta: a.side.sign() * a.quantity,
+            new_order: true,
+        };
+        let (sends, index) = match self.check_order(&order, a.confirm_token.as_deref(), || pending_place(&a), now, started) {
+            Ok(checked) => checked,
+            Err(rejected) => return rejected,
+        };
+        let side = side_label(a.side);
+        if !sends {
+            return self.propose(TOOL, side, pending_place(&a), AckId::Generated, Some(&a.symbol), a.side, a.quantity, now, started);
+        }
+
+        // Reservation: checked above under the same &mut borrow, so it cannot fail here.
+        let order_day = match self.daily_orders.try_reserve(now, self.config.limits.max_daily_orders) {
+            Ok(day) => day,
+            Err(would_be) => {
+                let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
+                return self.reject(TOOL, side, r, started);
+            }
+        };
+        self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
+        self.market[index as usize].add_inflight(a.side, a.quantity);
+        let client_order_id = match &a.client_order_id {
+            Some(id) => id.clone().into_owned(),
+            None => {
+                self.id_seq += 1;
+                generated_id("axon", &self.id_prefix, self.id_seq)
+            }
+        };
+        let learn_price = if a.order_type == OrderType::Limit { price } else { f64::NAN };
+        let order = OrderToSend {
+            symbol: Arc::clone(&self.symbols[index as usize]),
+            market_slot: index,
+            side: a.side,
+            quantity: a.quantity,
+            order_type: a.order_type,
+            price: a.price,
+            stop_loss: a.stop_loss,
+            take_profit: a.take_profit,
+            time_in_force: a.time_in_force,
+            client_order_id,
+        };
+        let ticket = self.open_ticket(Inflight {
+            tool: TOOL,
+            side,
+            symbol: Some(index),
+            exposure: Some((order.side, order.quantity)),
+            order_day: Some(order_day),
+            cancel_day: None,
+            learn: if learn_price.is_nan() {
+                Learn::Nothing
+            } else {
+                Learn::Resting(KnownOrder { symbol: index, side: order.side, price: learn_price, remaining: order.quantity })
+            },
+        });
+        Decision::Send { ticket, action: Action::Place(order) }
+    }
+
+    fn decide_cancel(&mut self, raw: &str, now: i64, started: Instant) -> Decision {
+        const TOOL: ToolKind = ToolKind::CancelOrder;
+        let a = match args::parse_cancel_order(raw, self.config.max_args_bytes) {
+            Ok(a) => a,
+            Err(r) => return self.reject_arguments(TOOL, r),
+        };
+        let known = self.orders.get(a.order_id.as_ref()).copied();
+        let side = known.map_or(SideLabel::None, |o| side_label(o.side));
+        let limit = self.config.limits.max_daily_cancels;
+        if let Err(would_be) = self.daily_cancels.has_room(now, limit) {
+            let r = limits::daily_cancels_rejection(would_be, limit.unwrap_or(0));
+            return self.reject_without_breaker(TOOL, side, r, started);
+        }
+        if self.config.mode == SafetyMode::DryRun {
+            let symbol = known.map(|o| self.symbols[o.symbol as usize].to_string());
+            let ack = self.ack_json_with_id(&a.order_id, symbol.as_deref(), known.map(|o| o.side), known.map(|o| o.remaining), DoneStatus::DryRun.as_str(), now, None);
+            return self.finish(TOOL, side, ack, DoneStatus::DryRun, started);
+        }
+        let cancel_day = match self.daily_cancels.try_reserve(now, limit) {
+            Ok(day) => day,
+            Err(would_be) => return self.reject_without_breaker(TOOL, side, limits::daily_cancels_rejection(would_be, limit.unwrap_or(0)), started),
+        };
+        let order_id = a.order_id.into_owned();
+        let ticket = self.open_ticket(Inflight {
+            tool: TOOL,
+            side,
+            symbol: known.map(|o| o.symbol),
+            exposure: None,
+            order_day: None,
+            cancel_day: Some(cancel_day),
+            learn: Learn::Forget(order_id.clone()),
+        });
+        Decision::Send { ticket, action: Action::Cancel { order_id } }
+    }
+
+    fn decide_replace(&mut self, raw: &str, refreshed: bool, now: i64, started: Instant) -> Decision {
+        const TOOL: ToolKind = ToolKind::ReplaceOrder;
+        let a = match args::parse_replace_order(raw, self.config.max_args_bytes) {
+            Ok(a) => a,
+            Err(r) => return self.reject_arguments(TOOL, r),
+        };
+        let Some(order) = self.orders.get(a.order_id.as_ref()).copied() else {
+            if !refreshed {
+                return Decision::NeedOrder { order_id: a.order_id.into_owned() };
+            }
+            let r = Rejection::new(Source::Backend, Code::BackendRejected, format!("order '{}' is not an open order", a.order_id));
+            return self.reject(TOOL, SideLabel::None, r, started);
+        };
+        let needs_position = self.config.limits.max_position_abs.is_some();
+        self.pull_feed(order.symbol);
+        if !refreshed && needs_position && !self.market[order.symbol as usize].fresh(now, self.config.market_data_max_age_ms) {
+            return Decision::NeedMarket { symbol: self.symbols[order.symbol as usize].to_string() };
+        }
+        let new_price = a.price.unwrap_or(order.price);
+        let new_quantity = a.quantity.unwrap_or(order.remaining);
+        let growth = (new_quantity - order.remaining).max(0.0);
+        let symbol = Arc::clone(&self.symbols[order.symbol as usize]);
+        let bound = || PendingOrder::Replace { order_id: a.order_id.to_string(), price: a.price, quantity: a.quantity };
+        let check = ChainOrder {
+            tool: TOOL,
+            // A known order's symbol was interned through `tradable`, so this guard may trade it.
+            market: Some(order.symbol),
+            symbol: &symbol,
+            side: order.side,
+            quantity: new_quantity,
+            price: new_price,
+            no_price: NoPrice::Replace(&a.order_id),
+            position_delta: order.side.sign() * growth,
+            new_order: false,
+        };
+        let sends = match self.check_order(&check, a.confirm_token.as_deref(), bound, now, started) {
+            Ok((sends, _)) => sends,
+            Err(rejected) => return rejected,
+        };
+        let side = side_label(order.side);
+        if !sends {
+            return self.propose(TOOL, side, bound(), AckId::Given(&a.order_id), Some(&symbol), order.side, new_quantity, now, started);
+        }
+        self.market[order.symbol as usize].add_inflight(order.side, growth);
+        let order_id = a.order_id.into_owned();
+        let ticket = self.open_ticket(Inflight {
+            tool: TOOL,
+            side,
+            symbol: Some(order.symbol),
+            exposure: Some((order.side, growth)),
+            order_day: None,
+            cancel_day: None,
+            learn: Learn::Replaced(order_id.clone(), KnownOrder { price: new_price, remaining: new_quantity, ..order }),
+        });
+        Decision::Send { ticket, action: Action::Replace { order_id, price: a.price, quantity: a.quantity } }
+    }
+
+    /// The chain an order passes, the same for a new order and a replace (as a risk engine shares
+    /// its checks between submit and modify): SafetyMode (a confirmation redeems its token) ->
+    /// RiskGate (an open gate blocks outright) -> RiskLimits (symbol, notional, position, daily
+    /// orders for a new order) -> RiskGate (the breaker's trial and pass, see [`Guard::pass_gates`]).
+    /// Returns whether the order is sent (Direct, or a confirmed TwoPhase order) and its market
+    /// slot, or the rejection.
+    fn check_order(&mut self, o: &ChainOrder<'_>, token: Option<&str>, bound: impl Fn() -> PendingOrder, now: i64, started: Instant) -> Result<(bool, u32), Decision> {
+        let side = side_label(o.side);
+        // SafetyMode
+        let confirming = match (token, self.config.mode) {
+            (Some(token), SafetyMode::TwoPhase) => {
+                if let Err(r) = self.tokens.redeem(now, token, &bound()) {
+                    return Err(self.reject(o.tool, side, r, started));
+                }
+                true
+            }
+            (Some(_), mode) => return Err(self.reject(o.tool, side, token_outside_two_phase(mode), started)),
+            (None, _) => false,
+        };
+        let sends = confirming || self.config.mode == SafetyMode::Direct;
+
+        // RiskGate, the part that blocks outright: an open breaker rejects everything.
+        if let Err(r) = self.gates.precheck(now) {
+            return Err(self.reject(o.tool, side, r, started));
+        }
+
+        // RiskLimits
+        let Some(index) = o.market else {
+            let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{}' not in allowed list", o.symbol));
+            return Err(self.reject(o.tool, side, r, started));
+        };
+        if self.config.limits.max_order_notional.is_some() {
+            if o.price.is_nan() {
+                let message = match o.no_price {
+                    NoPrice::MarketOrder => format!("no reference price for '{}' to value a Market order", o.symbol),
+                    NoPrice::Replace(order_id) => format!("no price for order '{order_id}' to value the replace"),
+                };
+                return Err(self.reject(o.tool, side, Rejection::new(Source::RiskLimits, Code::NoReferencePrice, message), started));
+            }
+            if let Err(r) = limits::check_notional(&self.config.limits, o.quantity, o.price) {
+                return Err(self.reject(o.tool, side, r, started));
+            }
+        }
+        if self.config.limits.max_position_abs.is_some() {
+            let state = self.market[index as usize];
+            if let Err(r) = position_check(&self.config.limits, &state, o.symbol, o.side, o.position_delta) {
+                return Err(self.reject(o.tool, side, r, started));
+            }
+        }
+        if o.new_order {
+            if let Err(would_be) = self.daily_orders.has_room(now, self.config.limits.max_daily_orders) {
+                let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
+                return Err(self.reject(o.tool, side, r, started));
+            }
+        }
+
+        // RiskGate: the breaker's trial and its pass (an unconfirmed proposal is neither).
+        if let Err(r) = self.pass_gates(sends, now) {
+            return Err(self.reject(o.tool, side, r, started));
+        }
+        Ok((sends, index))
+    }
+
+    /// The answer to an order that passed the chain but is not sent: PendingConfirm with a token
+    /// bound to its fields (TwoPhase) or the DryRun ack.
+    #[allow(clippy::too_many_arguments)]
+    fn propose(&mut self, tool: ToolKind, label: SideLabel, bound: PendingOrder, id: AckId<'_>, symbol: Option<&str>, side: Side, quantity: f64, now: i64, started: Instant) -> Decision {
+        let (status, token) = if self.config.mode == SafetyMode::TwoPhase {
+            match self.tokens.issue(now, bound) {
+                Ok(token) => (DoneStatus::PendingConfirm, Some(token)),
+                Err(r) => return self.reject(tool, label, r, started),
+            }
+        } else {
+            (DoneStatus::DryRun, None)
+        };
+        let ack = match id {
+            AckId::Generated => {
+                let kind = if status == DoneStatus::PendingConfirm { "pending" } else { "dryrun" };
+                self.ack_json(kind, symbol, Some(side), Some(quantity), status.as_str(), now, token.as_deref())
+            }
+            AckId::Given(order_id) => self.ack_json_with_id(order_id, symbol, Some(side), Some(quantity), status.as_str(), now, token.as_deref()),
+        };
+        self.finish(tool, label, ack, status, started)
+    }
+
+    /// The gate step of an order that passed the limits. Only a call whose outcome is final counts
+    /// as a pass (clears the breaker's streak, takes and passes its HalfOpen trial): an order sent
+    /// to the venue (`sends`: Direct, or a confirmed TwoPhase one) or a DryRun order, which stands in
+    /// for one. A TwoPhase proposal sends nothing, so it moves nothing; the open-breaker block it
+    /// needs already ran in `precheck`.
+    fn pass_gates(&mut self, sends: bool, now: i64) -> Result<(), Rejection> {
+        if !sends && self.config.mode == SafetyMode::TwoPhase {
+            return Ok(());
+        }
+        self.gates.check(now)?;
+        self.gates.on_pass(now);
+        Ok(())
+    }
+}
+
+fn pending_place(a: &args::PlaceOrderArgs<'_>) -> PendingOrder {
+    PendingOrder::Place {
+        symbol: a.symbol.to_string(),
+        side: a.side,
+        quantity: a.quantity,
+        order_type: a.order_type,
+        price: a.price,
+        stop_loss: a.stop_loss,
+        take_profit: a.take_profit,
+        time_in_force: a.time_in_force,
+        client_order_id: a.client_order_id.as_ref().map(|s| s.to_string()),
+    }
+}
+
+fn token_outside_two_phase(mode: SafetyMode) -> Rejection {
+    Rejection::new(Source::SafetyMode, Code::ConfirmTokenInvalid, format!("confirm_token is only accepted in TwoPhase mode (mode is {})", mode.as_str()))
+}

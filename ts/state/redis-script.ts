@@ -1,0 +1,305 @@
+// The one server-side script of the Redis store: every decision that needs shared state is ONE
+// call of it (EVALSHA, EVAL on NOSCRIPT), so Redis runs it atomically with no other client between
+// its reads and writes. It follows engine.ts step by step (same order, same comparisons, same
+// numbers); the conformance suite runs the same scenarios against both.
+//
+// KEYS (all of one account, one hash tag `{account}`, so the script runs unchanged on Cluster):
+//   1 breaker hash (state, streak, until, openings)   2 exposure hash (<symbol>:pos|rb|rs|ib|is)
+//   3 reservations hash (id -> JSON record)           4 leases zset (id, score = lease end ms)
+//   5 tokens hash (token -> JSON)                     6 token expiries zset (token, expiry ms)
+//   7 daily orders of today (string, expires after the day)   8 daily cancels of today (same)
+//   9 PnL hash (day, value)                           10 resting orders hash (order id -> JSON)
+// ARGV[1] = operation, ARGV[2] = now (Unix ms, the calling replica's clock), then per operation.
+// Numbers travel as strings and are written with %.17g, so a double round-trips exactly (Lua's
+// own tostring keeps 14 digits only). Replies are flat arrays of strings:
+//   {'ok', id, day, leaseUntil, kind} | {'token', token, expiresAt} | {'no', CODE, name, value, ...}
+//   | {'done'} | {'settled'} | {'expired'} | snapshot (see redis-store.ts).
+export const RISK_STATE_LUA = String.raw`
+local op = ARGV[1]
+local now = tonumber(ARGV[2])
+local today = math.floor(now / 86400000)
+
+local function num(s) if s == false or s == nil or s == '' then return nil end return tonumber(s) end
+local function fmt(x) return string.format('%.17g', x) end
+local function exceeds(v, lim) return not (v <= lim + math.abs(lim) * 1e-9 + 1e-12) end
+local function clamp(v) if v < 1e-12 then return 0 end return v end
+
+local function get_exposure(symbol, field) return num(redis.call('HGET', KEYS[2], symbol .. ':' .. field)) or 0 end
+local function set_exposure(symbol, field, value) redis.call('HSET', KEYS[2], symbol .. ':' .. field, fmt(value)) end
+
+local function release_inflight(rec)
+  if rec.kind ~= 'place' then return end
+  local field = 'is'
+  if rec.side == 'buy' then field = 'ib' end
+  set_exposure(rec.symbol, field, clamp(get_exposure(rec.symbol, field) - tonumber(rec.qty)))
+end
+
+-- Ends every lease that has run out: in-flight exposure released, the daily slot stays counted.
+-- All of them, so no reservation counts past its lease; each is purged once (amortized O(1)).
+local function purge_leases()
+  local ids = redis.call('ZRANGEBYSCORE', KEYS[4], '-inf', fmt(now))
+  for _, id in ipairs(ids) do
+    local raw = redis.call('HGET', KEYS[3], id)
+    if raw then
+      release_inflight(cjson.decode(raw))
+      redis.call('HDEL', KEYS[3], id)
+    end
+    redis.call('ZREM', KEYS[4], id)
+  end
+end
+
+local function breaker_state()
+  local b = redis.call('HMGET', KEYS[1], 'state', 'streak', 'until')
+  local state = b[1] or 'Closed'
+  local until_ms = num(b[3]) or 0
+  if state == 'Open' and now >= until_ms then
+    state = 'HalfOpen'
+    redis.call('HSET', KEYS[1], 'state', 'HalfOpen')
+  end
+  return state, num(b[2]) or 0, until_ms
+end
+
+local function open_breaker(cooldown)
+  redis.call('HSET', KEYS[1], 'state', 'Open', 'until', fmt(now + cooldown))
+  redis.call('HINCRBY', KEYS[1], 'openings', 1)
+end
+
+local function on_risk_rejection(threshold, cooldown)
+  if not threshold then return end
+  local state, streak = breaker_state()
+  if state == 'Closed' then
+    redis.call('HSET', KEYS[1], 'streak', fmt(streak + 1))
+    if streak + 1 >= threshold then open_breaker(cooldown) end
+  elseif state == 'HalfOpen' then
+    redis.call('HSET', KEYS[1], 'streak', fmt(streak + 1))
+    open_breaker(cooldown)
+  end
+end
+
+local function on_pass(threshold)
+  if not threshold then return end
+  local state = breaker_state()
+  if state == 'Closed' or state == 'HalfOpen' then redis.call('HSET', KEYS[1], 'state', 'Closed', 'streak', '0') end
+end
+
+local function daily_pnl()
+  local p = redis.call('HMGET', KEYS[9], 'day', 'value')
+  if num(p[1]) == today then return num(p[2]) end
+  return nil
+end
+
+local function precheck(threshold, floor)
+  if floor then
+    local pnl = daily_pnl()
+    if pnl and pnl < floor then return {'no', 'PNL_BREAKER_OPEN', 'dailyPnl', fmt(pnl), 'floor', fmt(floor)} end
+  end
+  if threshold then
+    local state, streak, until_ms = breaker_state()
+    if state == 'Open' then
+      return {'no', 'CIRCUIT_BREAKER_OPEN', 'rejections', fmt(streak), 'cooldownRemainingMs', fmt(math.max(0, until_ms - now))}
+    end
+  end
+  return nil
+end
+
+local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
+  if max_pos then
+    local exposure, delta
+    local pos = get_exposure(symbol, 'pos')
+    if side == 'buy' then
+      exposure = pos + get_exposure(symbol, 'rb') + get_exposure(symbol, 'ib')
+      delta = qty
+    else
+      exposure = pos - get_exposure(symbol, 'rs') - get_exposure(symbol, 'is')
+      delta = -qty
+    end
+    local projected = exposure + delta
+    if exceeds(math.abs(projected), max_pos) then
+      on_risk_rejection(threshold, cooldown)
+      return {'no', 'MAX_POSITION_ABS', 'projected', fmt(projected), 'limit', fmt(max_pos)}
+    end
+  end
+  if max_daily then
+    local orders = num(redis.call('GET', KEYS[7])) or 0
+    if orders >= max_daily then
+      on_risk_rejection(threshold, cooldown)
+      return {'no', 'MAX_DAILY_ORDERS', 'wouldBe', fmt(orders + 1), 'limit', fmt(max_daily)}
+    end
+  end
+  return nil
+end
+
+local function existing_reservation(id)
+  local raw = redis.call('HGET', KEYS[3], id)
+  if not raw then return nil end
+  local rec = cjson.decode(raw)
+  return {'ok', id, rec.day, rec.lease, rec.kind}
+end
+
+local function take_daily_slot(key, expire_at)
+  redis.call('INCR', key)
+  redis.call('PEXPIREAT', key, expire_at)
+end
+
+if op == 'place' then
+  local id, symbol, side, qty_text = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+  local qty = tonumber(qty_text)
+  local max_daily, max_pos, threshold, cooldown, floor = num(ARGV[7]), num(ARGV[8]), num(ARGV[9]), num(ARGV[10]), num(ARGV[11])
+  local token, fields_hash, lease_ms, expire_at = ARGV[12], ARGV[13], tonumber(ARGV[14]), ARGV[15]
+  purge_leases()
+  local again = existing_reservation(id)
+  if again then return again end
+  if token ~= '' then
+    local raw = redis.call('HGET', KEYS[5], token)
+    if not raw then return {'no', 'CONFIRM_TOKEN_INVALID'} end
+    redis.call('HDEL', KEYS[5], token)
+    redis.call('ZREM', KEYS[6], token)
+    local t = cjson.decode(raw)
+    local expires = tonumber(t.exp)
+    if now >= expires then return {'no', 'CONFIRM_TOKEN_EXPIRED', 'expiredMsAgo', fmt(now - expires), 'ttlMs', t.ttl} end
+    if t.hash ~= fields_hash then return {'no', 'CONFIRM_ARGS_MISMATCH'} end
+  end
+  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
+  if blocked then return blocked end
+  on_pass(threshold)
+  take_daily_slot(KEYS[7], expire_at)
+  local field = 'is'
+  if side == 'buy' then field = 'ib' end
+  set_exposure(symbol, field, get_exposure(symbol, field) + qty)
+  local lease = fmt(now + lease_ms)
+  redis.call('HSET', KEYS[3], id, cjson.encode({kind = 'place', day = fmt(today), symbol = symbol, side = side, qty = qty_text, lease = lease}))
+  redis.call('ZADD', KEYS[4], lease, id)
+  return {'ok', id, fmt(today), lease, 'place'}
+end
+
+if op == 'propose' then
+  local token, symbol, side, qty = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
+  local max_daily, max_pos, threshold, cooldown, floor = num(ARGV[7]), num(ARGV[8]), num(ARGV[9]), num(ARGV[10]), num(ARGV[11])
+  local fields_hash, ttl, max_pending = ARGV[12], tonumber(ARGV[13]), tonumber(ARGV[14])
+  purge_leases()
+  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
+  if blocked then return blocked end
+  on_pass(threshold)
+  if redis.call('HLEN', KEYS[5]) >= max_pending then
+    local expired = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', fmt(now))
+    for _, t in ipairs(expired) do
+      redis.call('HDEL', KEYS[5], t)
+      redis.call('ZREM', KEYS[6], t)
+    end
+    local pending = redis.call('HLEN', KEYS[5])
+    if pending >= max_pending then return {'no', 'PENDING_CONFIRM_LIMIT', 'pending', fmt(pending)} end
+  end
+  local expires = fmt(now + ttl)
+  redis.call('HSET', KEYS[5], token, cjson.encode({hash = fields_hash, exp = expires, ttl = fmt(ttl)}))
+  redis.call('ZADD', KEYS[6], expires, token)
+  return {'token', token, expires}
+end
+
+if op == 'cancel' then
+  local id, max_cancels, lease_ms, expire_at = ARGV[3], num(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+  purge_leases()
+  local again = existing_reservation(id)
+  if again then return again end
+  local cancels = num(redis.call('GET', KEYS[8])) or 0
+  if max_cancels and cancels >= max_cancels then return {'no', 'MAX_DAILY_CANCELS', 'wouldBe', fmt(cancels + 1), 'limit', fmt(max_cancels)} end
+  take_daily_slot(KEYS[8], expire_at)
+  local lease = fmt(now + lease_ms)
+  redis.call('HSET', KEYS[3], id, cjson.encode({kind = 'cancel', day = fmt(today), lease = lease}))
+  redis.call('ZADD', KEYS[4], lease, id)
+  return {'ok', id, fmt(today), lease, 'cancel'}
+end
+
+if op == 'settle' then
+  local id, outcome, order_id, filled, resting = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6]), tonumber(ARGV[7])
+  purge_leases()
+  local raw = redis.call('HGET', KEYS[3], id)
+  if not raw then return {'expired'} end
+  if outcome == 'unknown' then return {'settled'} end
+  local rec = cjson.decode(raw)
+  redis.call('HDEL', KEYS[3], id)
+  redis.call('ZREM', KEYS[4], id)
+  release_inflight(rec)
+  if outcome == 'rejected' then
+    if tonumber(rec.day) == today then
+      local key = KEYS[7]
+      if rec.kind == 'cancel' then key = KEYS[8] end
+      if (num(redis.call('GET', key)) or 0) > 0 then redis.call('DECR', key) end
+    end
+    return {'settled'}
+  end
+  if rec.kind == 'place' then
+    local sign, field = -1, 'rs'
+    if rec.side == 'buy' then sign, field = 1, 'rb' end
+    set_exposure(rec.symbol, 'pos', get_exposure(rec.symbol, 'pos') + sign * filled)
+    if resting > 0 then
+      set_exposure(rec.symbol, field, get_exposure(rec.symbol, field) + resting)
+      redis.call('HSET', KEYS[10], order_id, cjson.encode({symbol = rec.symbol, side = rec.side, remaining = fmt(resting)}))
+    end
+  end
+  return {'settled'}
+end
+
+if op == 'progress' then
+  local order_id, filled, closed = ARGV[3], tonumber(ARGV[4]), ARGV[5] == '1'
+  local raw = redis.call('HGET', KEYS[10], order_id)
+  if not raw then return {'done'} end
+  local order = cjson.decode(raw)
+  local remaining = tonumber(order.remaining)
+  filled = math.min(filled, remaining)
+  local sign, field = -1, 'rs'
+  if order.side == 'buy' then sign, field = 1, 'rb' end
+  set_exposure(order.symbol, 'pos', get_exposure(order.symbol, 'pos') + sign * filled)
+  local released = filled
+  if closed then released = remaining end
+  set_exposure(order.symbol, field, clamp(get_exposure(order.symbol, field) - released))
+  remaining = clamp(remaining - released)
+  if closed or remaining == 0 then
+    redis.call('HDEL', KEYS[10], order_id)
+  else
+    order.remaining = fmt(remaining)
+    redis.call('HSET', KEYS[10], order_id, cjson.encode(order))
+  end
+  return {'done'}
+end
+
+if op == 'reject' then
+  on_risk_rejection(num(ARGV[3]), num(ARGV[4]))
+  return {'done'}
+end
+
+if op == 'pnl' then
+  redis.call('HSET', KEYS[9], 'day', fmt(today), 'value', ARGV[3])
+  return {'done'}
+end
+
+if op == 'reset_breaker' then
+  redis.call('HSET', KEYS[1], 'state', 'Closed', 'streak', '0')
+  return {'done'}
+end
+
+if op == 'reset_daily' then
+  redis.call('DEL', KEYS[7], KEYS[8])
+  return {'done'}
+end
+
+if op == 'snapshot' then
+  purge_leases()
+  local state, streak, until_ms = breaker_state()
+  local openings = redis.call('HGET', KEYS[1], 'openings') or '0'
+  local pnl = daily_pnl()
+  local pnl_text = ''
+  if pnl then pnl_text = fmt(pnl) end
+  return {
+    fmt(today),
+    redis.call('GET', KEYS[7]) or '0',
+    redis.call('GET', KEYS[8]) or '0',
+    {state, fmt(streak), fmt(until_ms), openings},
+    pnl_text,
+    redis.call('HGETALL', KEYS[2]),
+    redis.call('HGETALL', KEYS[3]),
+    fmt(redis.call('ZCOUNT', KEYS[6], '(' .. fmt(now), '+inf')),
+  }
+end
+
+return redis.error_reply('risk state script: unknown operation ' .. tostring(op))
+`;
