@@ -1,8 +1,8 @@
 //! The read tools that reach past the guard (`get_book_snapshot`, `get_pnl`, `finish_bar`).
 //!
-//! Invariants: only the arguments are checked (a refusal names the field, moves only the orders
-//! counter's `rejected` as every malformed call does); an accepted read is a `Send` with a ticket
-//! that reserves, learns and exposes nothing, in every mode, whatever the gates say; settling it
+//! Invariants: only the arguments are checked (a refusal names the field and moves no metric: read
+//! tools have no `trading_orders_total` series); an accepted read is a `Send` with a ticket that
+//! reserves, learns and exposes nothing, in every mode, whatever the gates say; settling it
 //! (`record`) observes its duration under its own tool label and counts no order.
 
 use super::*;
