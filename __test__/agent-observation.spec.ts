@@ -10,7 +10,7 @@ import { loadTrades } from '../ts/backtest/load-trades';
 import type { MarketSeries } from '../ts/backtest/series';
 import { ScriptedProvider } from '../ts/llm/scripted-provider';
 import { generateBars } from '../ts/market-data-generator';
-import { native } from '../ts/native';
+import { native } from '../ts/native/index';
 import { createTradingTools, silentLogger } from '../ts/index';
 import { sharedDataFile } from '../bench/shared-data';
 

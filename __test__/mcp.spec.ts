@@ -231,6 +231,10 @@ describe('llm-trading-agent mcp over stdio', () => {
       ['place_order', true, 'DryRun'],
       ['cancel_order', true, 'DryRun'],
       ['query_portfolio', true, 'read'],
+      ['get_book_snapshot', false, 'BACKEND_SYMBOL_NOT_FOUND'],
+      ['get_pnl', true, 'read'],
+      ['finish_bar', true, 'read'],
+      ['get_book_snapshot', false, 'INVALID_ARGUMENTS'],
       ['replace_order', false, 'BACKEND_REJECTED'],
       ['place_order', false, 'SYMBOL_NOT_ALLOWED'],
       ['place_order', false, 'INVALID_ARGUMENTS'],
@@ -446,11 +450,12 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
     // The token was used up by the one confirming call; the order counts against today's limit.
     const risk = await client.readResource({ uri: 'axon://risk-state' });
     expect(JSON.parse((risk.contents[0] as { text: string }).text)).toMatchObject({ mode: 'TwoPhase', state: { dailyOrders: 1, pendingConfirms: 0 } });
-    // Audited: the proposal, the one confirming call, the read.
+    // Audited: the proposal, the one confirming call, the reads.
     expect(audited(config)).toEqual([
       ['place_order', true, 'PendingConfirm'],
       ['place_order', true, 'New'],
       ['query_portfolio', true, 'read'],
+      ['get_book_snapshot', true, 'read'],
     ]);
   }, 60_000);
 

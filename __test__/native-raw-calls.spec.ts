@@ -5,7 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { NativeGuardHandle } from '../ts/native/guard';
-import { native } from '../ts/native';
+import { native } from '../ts/native/index';
 import { DecisionKind, Slot } from '../ts/native/layout';
 
 const PLACE = 0;

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { createTradingTools, MockTradingBackend, silentLogger, TradingMetrics } from '../ts/index';
 import { NativeGuardHandle } from '../ts/native/guard';
 import { DECISION_SLOTS } from '../ts/native/layout';
-import { native } from '../ts/native';
+import { native } from '../ts/native/index';
 
 describe('native safety', () => {
   it('a panic inside the addon becomes a catchable Error and the process keeps running', () => {

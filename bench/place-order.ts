@@ -9,7 +9,7 @@ import { availableParallelism, cpus } from 'node:os';
 import { join } from 'node:path';
 
 import { createTradingTools, MockTradingBackend, silentLogger, type GateOptions, type RiskOptions, type TradingTools } from '../ts/index';
-import { native } from '../ts/native';
+import { native } from '../ts/native/index';
 import { ALLOWED_SYMBOLS, generateInputs, MAX_ORDER_NOTIONAL, REFERENCE_PRICES } from './inputs';
 
 const INPUT_COUNT = 100_000;

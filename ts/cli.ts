@@ -7,7 +7,7 @@ import { parseArgs } from 'node:util';
 import { backtestCommand } from './agent/backtest-command';
 import { liveCommand } from './agent/live-command';
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, type AgentConfig } from './config';
-import { native } from './native';
+import { native } from './native/index';
 import { formatFindings, selfCheck } from './self-check';
 import { auditCommand } from './audit/command';
 import { mcpCommand } from './mcp/command';

@@ -10,7 +10,7 @@ import { parseBackendEvent, parseOpenOrders, parseOrderAck, parsePortfolio, pars
 import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
 import { DecisionKind, NativeGuardHandle, TOOL_INDEX, type DecisionAction, type ToolName } from './native/guard';
-import type { GuardState } from './native';
+import type { GuardState } from './native/index';
 import { bookSnapshotJson, finishBarJson, isReadAction, pnlJson } from './read-tools';
 import type { ParsedToolsOptions } from './tool-options';
 import type { ToolCallResult } from './tools';

@@ -46,7 +46,7 @@ export type {
   PortfolioResult,
 } from './tool-types';
 export type * from './types';
-export type { GuardState } from './native';
+export type { GuardState } from './native/index';
 // The L1 matching engine's fast API is a subpath of its own: `axon-llm/engine`.
 // Backtesting: replay OHLCV bars or trade prints through the matching engine (backend 'backtest').
 export {

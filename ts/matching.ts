@@ -16,7 +16,7 @@
 //
 // Order ids are whole JS numbers below 2^52 (exact); an id is stale once its order is filled,
 // cancelled or rejected, until its slot has been reused 2^20 - 1 times.
-import { native } from './native';
+import { native } from './native/index';
 import { EngineResults, FILL_STRIDE, fillAt, INLINE_FILL_ROWS, RESULT_STRIDE } from './native/engine';
 
 export { EngineResults, FILL_STRIDE, fillAt, RESULT_STRIDE };

@@ -1,6 +1,6 @@
 // TradingMetrics: the SPEC §7 registry (native, lock-free) with its three outlets: a push callback,
 // a pull snapshot and Prometheus text.
-import { native, type NativeMetrics } from './native';
+import { native, type NativeMetrics } from './native/index';
 
 export type MetricEventType = 'CounterInc' | 'HistogramObserve' | 'GaugeSet';
 

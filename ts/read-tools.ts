@@ -4,7 +4,7 @@
 // changes anything at a venue.
 import { parseOrderBook, parsePnlReport } from './backend-answers';
 import { BackendError } from './errors';
-import type { GuardState } from './native';
+import type { GuardState } from './native/index';
 import type { BookSnapshotResult, FinishBarResult, PnlPositionResult, PnlResult } from './tool-types';
 import type { SafetyModeName, TradingBackend } from './types';
 

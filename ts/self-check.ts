@@ -8,7 +8,7 @@ import { ExchangeTradingBackend } from './backends/exchange';
 import { exchangeOptionsFromConfig, exchangeVenue, omsBackendFromConfig } from './backends/from-config';
 import { OmsUnreachableError } from './backends/oms';
 import { MatchingEngine } from './matching';
-import { native } from './native';
+import { native } from './native/index';
 import { TradingMetrics } from './metrics';
 import { scrubbedMessage, scrubSecrets } from './secrets';
 

@@ -2,7 +2,7 @@
 // `call` and its `ToolCallResult`) and `createTradingTools`. A call's work is in ./guarded-tools.
 import type { ToolErrorJson } from './errors';
 import { GuardedTools } from './guarded-tools';
-import type { GuardState } from './native';
+import type { GuardState } from './native/index';
 import type { ToolName } from './native/guard';
 import {
   cancelOrderSchema,

@@ -3,7 +3,7 @@
 import type { BacktestTradingBackend } from '../backtest/backend';
 import type { StepContext } from '../backtest/replay';
 import { DeadlineRace, type DeadlineClock } from '../deadline';
-import { native } from '../native';
+import { native } from '../native/index';
 import { dispatchToolCall, toOpenAITools } from '../tool-formats';
 import type { TradingTools } from '../tools';
 import type { ChatMessage, LlmProvider, ModelReply, ObservationView, ToolSpec } from '../llm/types';

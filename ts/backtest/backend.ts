@@ -27,6 +27,7 @@ import type {
 import { Grid } from './grid';
 import { resolveLiquidity, SeededLiquidity, ladderFor, type LiquidityOptions } from './liquidity';
 import { BacktestPortfolio, type PositionState } from './portfolio';
+import { BacktestPushFeed } from './push-feed';
 import type { BarSeries, MarketSeries, TradeSeries } from './series';
 
 /** When a resting agent limit counts as traded: at its price (`touch`, default) or only beyond it (`through`). */
@@ -222,8 +223,7 @@ export class BacktestTradingBackend implements TradingBackend {
   private readonly position: PositionState;
   private readonly bars: BarSeries | null;
   private readonly trades: TradeSeries | null;
-  private readonly listeners = new Set<(event: BackendEvent) => void>();
-  private readonly pnlListeners = new Set<(event: BackendEvent) => void>();
+  private readonly feed = new BacktestPushFeed();
   /** Every agent order of the run; `bt-<n>` is `orders[n - 1]`. */
   private readonly orders: AgentOrder[] = [];
   private readonly resting = new Map<number, AgentOrder>();
@@ -236,8 +236,6 @@ export class BacktestTradingBackend implements TradingBackend {
   private mark = Number.NaN;
   private openBuyLots = 0;
   private openSellLots = 0;
-  /** What the last pushed `market` / `pnl` events said. */
-  private readonly sent = { step: -1, lots: 0, buy: 0, sell: 0, pnl: Number.NaN };
   /** Cached best resting agent bid/ask in ticks (±Infinity: none; NaN: ask the engine). */
   private bestBidTicks = Number.NEGATIVE_INFINITY;
   private bestAskTicks = Number.POSITIVE_INFINITY;
@@ -338,7 +336,7 @@ export class BacktestTradingBackend implements TradingBackend {
       this.mark = trades.price[i] as number;
     }
     this.equity[i] = this.currentEquity();
-    if (this.listeners.size > 0) this.emitState(true);
+    if (this.feed.active) this.emitState(true);
     return true;
   }
 
@@ -411,16 +409,8 @@ export class BacktestTradingBackend implements TradingBackend {
   // ---- TradingBackend ----------------------------------------------------------------------
 
   subscribe(listener: (event: BackendEvent) => void, topics: SubscribeTopics = {}): () => void {
-    this.listeners.add(listener);
-    if (topics.pnl === true) this.pnlListeners.add(listener);
-    if (this.stepIndex >= 0) {
-      listener(this.marketEvent());
-      if (topics.pnl === true) listener({ type: 'pnl', dailyPnl: this.dailyPnl() });
-    }
-    return () => {
-      this.listeners.delete(listener);
-      this.pnlListeners.delete(listener);
-    };
+    const current = this.stepIndex >= 0 ? { market: () => this.marketEvent(), dailyPnl: () => this.dailyPnl() } : undefined;
+    return this.feed.subscribe(listener, topics.pnl === true, current);
   }
 
   /** The order calls without promises (see `TradingBackend.syncOrders`): the engine is in-process. */
@@ -741,8 +731,7 @@ export class BacktestTradingBackend implements TradingBackend {
     if (this.destroyed) return;
     this.destroyed = true;
     this.engine.destroy();
-    this.listeners.clear();
-    this.pnlListeners.clear();
+    this.feed.clear();
   }
 
   // ---- internals ---------------------------------------------------------------------------
@@ -927,7 +916,7 @@ export class BacktestTradingBackend implements TradingBackend {
 
   private afterAgentChange(): void {
     this.equity[this.stepIndex] = this.currentEquity();
-    if (this.listeners.size > 0) this.emitState();
+    if (this.feed.active) this.emitState();
   }
 
   private ack(order: AgentOrder, status: AckStatus): OrderAck {
@@ -945,13 +934,9 @@ export class BacktestTradingBackend implements TradingBackend {
     return ack;
   }
 
-  private emit(event: BackendEvent): void {
-    for (const listener of this.listeners) listener(event);
-  }
-
   private emitOrder(order: AgentOrder, remaining = this.lotGrid.value(order.quantityLots - order.filledLots)): void {
-    if (this.listeners.size === 0) return;
-    this.emit({ type: 'order', orderId: order.orderId, symbol: this.symbol, side: order.side, price: order.price, remaining, clientOrderId: order.clientOrderId });
+    if (!this.feed.active) return;
+    this.feed.emit({ type: 'order', orderId: order.orderId, symbol: this.symbol, side: order.side, price: order.price, remaining, clientOrderId: order.clientOrderId });
   }
 
   private marketEvent(): BackendEvent {
@@ -965,25 +950,11 @@ export class BacktestTradingBackend implements TradingBackend {
     };
   }
 
-  /**
-   * Push `market` and `pnl`. Each step pushes both (so pushed data is never older than the step);
-   * after an agent call only what changed is pushed (a resting limit changes no PnL).
-   */
+  /** Push `market` and `pnl`: each step both (pushed data is never older than the step), after an agent call what changed. */
   private emitState(step = false): void {
-    const sent = this.sent;
-    if (step || sent.lots !== this.position.lots || sent.buy !== this.openBuyLots || sent.sell !== this.openSellLots || sent.step !== this.stepIndex) {
-      sent.lots = this.position.lots;
-      sent.buy = this.openBuyLots;
-      sent.sell = this.openSellLots;
-      sent.step = this.stepIndex;
-      this.emit(this.marketEvent());
-    }
-    if (this.pnlListeners.size === 0) return;
-    const dailyPnl = this.dailyPnl();
-    if (step || dailyPnl !== sent.pnl) {
-      sent.pnl = dailyPnl;
-      const event: BackendEvent = { type: 'pnl', dailyPnl };
-      for (const listener of this.pnlListeners) listener(event);
-    }
+    this.feed.pushState(step, this.stepIndex, this.position.lots, this.openBuyLots, this.openSellLots, this.marketNow, this.dailyPnlNow);
   }
+
+  private readonly marketNow = (): BackendEvent => this.marketEvent();
+  private readonly dailyPnlNow = (): number => this.dailyPnl();
 }

@@ -11,6 +11,10 @@
 //!   ([`EngineError::OffGrid`]) and values beyond 2^53 ticks/lots
 //!   ([`EngineError::OutOfRange`]), naming the field (`"price"`,
 //!   `"quantity"`).
+//! - Ticks and lots read back as the canonical float: divided by the integer
+//!   `1 / increment` when there is one, so 10025 ticks of 0.01 are exactly
+//!   `100.25` (a multiplication would give 100.25000000000001). This is the
+//!   one grid of the project; the Node binding converts through it.
 //! - A value is on the grid when `value / increment` is within `1e-9` of an
 //!   integer (i.e. 1e-9 relative to the tick/lot size), widened only by the
 //!   unavoidable f64 rounding slack (`8 * EPSILON * |value / increment|`) for
@@ -28,6 +32,36 @@ const GRID_TOLERANCE: f64 = 1e-9;
 pub struct SymbolSpec {
     tick_size: f64,
     lot_size: f64,
+    price_unit: Unit,
+    qty_unit: Unit,
+}
+
+/// How units read back as floats: divided by the integer inverse of the increment when there is
+/// one (exact decimal results), else multiplied by the increment.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Unit {
+    Div(f64),
+    Mul(f64),
+}
+
+impl Unit {
+    fn of(increment: f64) -> Unit {
+        let inverse = 1.0 / increment;
+        let whole = inverse.round();
+        if (1.0..=9.0e15).contains(&whole) && (inverse - whole).abs() <= 1e-9 * whole {
+            Unit::Div(whole)
+        } else {
+            Unit::Mul(increment)
+        }
+    }
+
+    #[inline(always)]
+    fn value(self, units: f64) -> f64 {
+        match self {
+            Unit::Div(d) => units / d,
+            Unit::Mul(m) => units * m,
+        }
+    }
 }
 
 impl SymbolSpec {
@@ -38,6 +72,8 @@ impl SymbolSpec {
         Ok(Self {
             tick_size,
             lot_size,
+            price_unit: Unit::of(tick_size),
+            qty_unit: Unit::of(lot_size),
         })
     }
 
@@ -62,14 +98,16 @@ impl SymbolSpec {
         to_units(qty, self.lot_size, "quantity")
     }
 
-    /// Inverse of [`price_to_ticks`](Self::price_to_ticks).
+    /// Inverse of [`price_to_ticks`](Self::price_to_ticks), as the canonical float.
+    #[inline(always)]
     pub fn ticks_to_price(&self, ticks: i64) -> f64 {
-        ticks as f64 * self.tick_size
+        self.price_unit.value(ticks as f64)
     }
 
-    /// Inverse of [`qty_to_lots`](Self::qty_to_lots).
+    /// Inverse of [`qty_to_lots`](Self::qty_to_lots), as the canonical float.
+    #[inline(always)]
     pub fn lots_to_qty(&self, lots: u64) -> f64 {
-        lots as f64 * self.lot_size
+        self.qty_unit.value(lots as f64)
     }
 }
 
@@ -157,6 +195,17 @@ mod tests {
             let p = t.ticks_to_price(i);
             assert_eq!(t.price_to_ticks(p), Ok(i));
         }
+    }
+
+    #[test]
+    fn units_read_back_as_the_canonical_float() {
+        let s = SymbolSpec::new(0.01, 0.001).expect("valid spec");
+        assert_eq!(s.ticks_to_price(10025), 100.25);
+        assert_eq!(s.ticks_to_price(1672730), 16727.3);
+        assert_eq!(s.lots_to_qty(3), 0.003);
+        // No integer inverse: multiplied.
+        let odd = SymbolSpec::new(0.25, 3.0).expect("valid spec");
+        assert_eq!((odd.ticks_to_price(5), odd.lots_to_qty(2)), (1.25, 6.0));
     }
 
     #[test]

@@ -109,56 +109,11 @@ fn invalid(message: String) -> Error {
     Error::new(Status::InvalidArg, message)
 }
 
-/// Float <-> grid for outputs: divide by the integer `1 / increment` when there is one, so that
-/// 10025 ticks of 0.01 read back as exactly `100.25` (a multiplication would give 100.25000000000001).
-#[derive(Debug, Clone, Copy)]
-enum Unit {
-    Div(f64),
-    Mul(f64),
-}
-
-impl Unit {
-    fn of(increment: f64) -> Unit {
-        let inverse = 1.0 / increment;
-        let whole = inverse.round();
-        if (1.0..=9.0e15).contains(&whole) && (inverse - whole).abs() <= 1e-9 * whole {
-            Unit::Div(whole)
-        } else {
-            Unit::Mul(increment)
-        }
-    }
-    #[inline(always)]
-    fn value(self, units: f64) -> f64 {
-        match self {
-            Unit::Div(d) => units / d,
-            Unit::Mul(m) => units * m,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Scale {
-    spec: SymbolSpec,
-    price: Unit,
-    qty: Unit,
-}
-
-impl Scale {
-    #[inline(always)]
-    fn price(&self, ticks: i64) -> f64 {
-        self.price.value(ticks as f64)
-    }
-    #[inline(always)]
-    fn qty(&self, lots: u64) -> f64 {
-        self.qty.value(lots as f64)
-    }
-}
-
 struct EngineSlot {
     engine: MatchingEngine,
     /// The result buffer (see `SharedCells`), viewed by JS once exported.
     out: SharedCells,
-    scales: Vec<Scale>,
+    specs: Vec<SymbolSpec>,
     /// Fills of the last per-call submit/replace (read by `engineReadFills`).
     fills: Vec<Fill>,
     /// Scratch for `engineDepth` (reused, no allocation after the first call).
@@ -228,8 +183,8 @@ fn small_code(v: f64) -> u8 {
 
 impl EngineSlot {
     #[inline(always)]
-    fn scale(&self, symbol: u32) -> std::result::Result<&Scale, EngineError> {
-        self.scales.get(symbol as usize).ok_or(EngineError::UnknownSymbol(symbol))
+    fn spec(&self, symbol: u32) -> std::result::Result<&SymbolSpec, EngineError> {
+        self.specs.get(symbol as usize).ok_or(EngineError::UnknownSymbol(symbol))
     }
 
     /// Decode and convert a new order. Check order: side, tif, flags, symbol, quantity, price
@@ -249,9 +204,9 @@ impl EngineSlot {
         let side = side_code(side)?;
         let tif = tif_code(tif)?;
         let symbol = symbol?;
-        let scale = self.scale(symbol)?;
-        let qty_lots = scale.spec.qty_to_lots(quantity)?;
-        let price_ticks = if market { 0 } else { scale.spec.price_to_ticks(price)? };
+        let spec = self.spec(symbol)?;
+        let qty_lots = spec.qty_to_lots(quantity)?;
+        let price_ticks = if market { 0 } else { spec.price_to_ticks(price)? };
         Ok(OrderRequest {
             symbol: SymbolId(symbol),
             side,
@@ -267,22 +222,22 @@ impl EngineSlot {
     #[inline(always)]
     fn replace_args(&self, id: OrderId, price: f64, quantity: f64) -> std::result::Result<(u32, i64, u64), EngineError> {
         let order = self.engine.order(id).ok_or(EngineError::UnknownOrder(id.0))?;
-        let scale = self.scale(order.symbol.0)?;
-        let ticks = scale.spec.price_to_ticks(price)?;
-        let lots = scale.spec.qty_to_lots(quantity)?;
+        let spec = self.spec(order.symbol.0)?;
+        let ticks = spec.price_to_ticks(price)?;
+        let lots = spec.qty_to_lots(quantity)?;
         Ok((order.symbol.0, ticks, lots))
     }
 
     #[inline(always)]
     fn fill_row(&self, fill: &Fill) -> [f64; FS] {
-        let scale = &self.scales[fill.symbol.0 as usize];
+        let spec = &self.specs[fill.symbol.0 as usize];
         [
             fill.seq as f64,
             fill.maker_order_id.0 as f64,
             fill.taker_order_id.0 as f64,
             f64::from(fill.symbol.0),
-            scale.price(fill.price_ticks),
-            scale.qty(fill.qty_lots),
+            spec.ticks_to_price(fill.price_ticks),
+            spec.lots_to_qty(fill.qty_lots),
             f64::from(fill.taker_side as u8),
         ]
     }
@@ -290,15 +245,15 @@ impl EngineSlot {
     /// Write a per-call submit/replace result (header + the fills that fit) into the result buffer.
     #[inline(always)]
     fn write_call(&self, symbol: u32, r: &SubmitResult) {
-        let scale = &self.scales[symbol as usize];
+        let spec = &self.specs[symbol as usize];
         self.out.set_row(
             0,
             &[
                 r.order_id.0 as f64,
                 f64::from(r.status.code()),
                 f64::from(reason_code(r.status)),
-                scale.qty(r.filled_lots),
-                scale.qty(r.remaining_lots),
+                spec.lots_to_qty(r.filled_lots),
+                spec.lots_to_qty(r.remaining_lots),
                 self.fills.len() as f64,
             ],
         );
@@ -308,16 +263,16 @@ impl EngineSlot {
     }
 
     fn write_order(&self, o: &OpenOrder) {
-        let scale = &self.scales[o.symbol.0 as usize];
+        let spec = &self.specs[o.symbol.0 as usize];
         self.out.set_row(
             INFO,
             &[
                 o.id.0 as f64,
                 f64::from(o.symbol.0),
                 f64::from(o.side as u8),
-                scale.price(o.price_ticks),
-                scale.qty(o.remaining_lots),
-                scale.qty(o.original_lots),
+                spec.ticks_to_price(o.price_ticks),
+                spec.lots_to_qty(o.remaining_lots),
+                spec.lots_to_qty(o.original_lots),
                 if o.post_only { 1.0 } else { 0.0 },
             ],
         );
@@ -344,7 +299,7 @@ pub fn engine_create(capacity: f64) -> Result<f64> {
         let slot = Box::new(EngineSlot {
             engine: MatchingEngine::with_capacity(capacity as usize),
             out: SharedCells::new(OUT_LEN as usize),
-            scales: Vec::new(),
+            specs: Vec::new(),
             fills: Vec::with_capacity(64),
             levels: Vec::new(),
             ladder: Vec::new(),
@@ -366,7 +321,7 @@ pub fn engine_add_symbol(handle: f64, tick_size: f64, lot_size: f64) -> Result<u
     with_engine(handle, "engineAddSymbol", |s| {
         let spec = SymbolSpec::new(tick_size, lot_size).map_err(map_engine_error)?;
         let id = s.engine.add_symbol(spec).map_err(map_engine_error)?;
-        s.scales.push(Scale { spec, price: Unit::of(tick_size), qty: Unit::of(lot_size) });
+        s.specs.push(spec);
         Ok(id.0)
     })
 }
@@ -411,7 +366,7 @@ pub fn engine_cancel(handle: f64, order_id: f64) -> Result<f64> {
         let id = parse_order_id(order_id).map_err(map_engine_error)?;
         let o = s.engine.cancel(id).map_err(map_engine_error)?;
         s.write_order(&o);
-        Ok(s.scales[o.symbol.0 as usize].qty(o.remaining_lots))
+        Ok(s.specs[o.symbol.0 as usize].lots_to_qty(o.remaining_lots))
     })
 }
 
@@ -513,8 +468,8 @@ pub fn engine_best(handle: f64, symbol: f64, side: u32) -> Result<bool> {
         let level = s.engine.best(SymbolId(symbol), side).map_err(map_engine_error)?;
         match level {
             Some(l) => {
-                let scale = &s.scales[symbol as usize];
-                s.out.set_row(INFO, &[scale.price(l.price_ticks), scale.qty(l.total_lots), f64::from(l.order_count)]);
+                let spec = &s.specs[symbol as usize];
+                s.out.set_row(INFO, &[spec.ticks_to_price(l.price_ticks), spec.lots_to_qty(l.total_lots), f64::from(l.order_count)]);
                 Ok(true)
             }
             None => Ok(false),
@@ -534,10 +489,10 @@ pub fn engine_depth(handle: f64, symbol: f64, side: u32, levels: u32, mut out: F
         let mut scratch = std::mem::take(&mut s.levels);
         let result = s.engine.depth_into(SymbolId(symbol), side, n, &mut scratch).map_err(map_engine_error);
         if result.is_ok() {
-            let scale = &s.scales[symbol as usize];
+            let spec = &s.specs[symbol as usize];
             for (l, row) in scratch.iter().zip(out.chunks_exact_mut(3)) {
-                row[0] = scale.price(l.price_ticks);
-                row[1] = scale.qty(l.total_lots);
+                row[0] = spec.ticks_to_price(l.price_ticks);
+                row[1] = spec.lots_to_qty(l.total_lots);
                 row[2] = f64::from(l.order_count);
             }
         }
@@ -747,8 +702,8 @@ impl EngineSlot {
             let row: [f64; RS] = if op == OP_CANCEL {
                 match self.engine.cancel(OrderId(id)) {
                     Ok(o) => {
-                        let scale = &self.scales[o.symbol.0 as usize];
-                        [id as f64, f64::from(axon_backtest::batch::STATUS_CANCELLED), 0.0, scale.qty(o.original_lots - o.remaining_lots), scale.qty(o.remaining_lots), fills_out as f64, 0.0]
+                        let spec = &self.specs[o.symbol.0 as usize];
+                        [id as f64, f64::from(axon_backtest::batch::STATUS_CANCELLED), 0.0, spec.lots_to_qty(o.original_lots - o.remaining_lots), spec.lots_to_qty(o.remaining_lots), fills_out as f64, 0.0]
                     }
                     Err(e) => [id as f64, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0],
                 }
@@ -769,7 +724,7 @@ impl EngineSlot {
                     stop = 2;
                     break;
                 }
-                let mut sink = RowSink { out: &mut fills[fills_out * FS..], scales: &self.scales, rows: 0 };
+                let mut sink = RowSink { out: &mut fills[fills_out * FS..], specs: &self.specs, rows: 0 };
                 let outcome = if op == OP_REPLACE {
                     self.engine.replace(OrderId(id), ticks, lots, &mut sink)
                 } else {
@@ -787,13 +742,13 @@ impl EngineSlot {
                 let n = sink.rows;
                 let row = match outcome {
                     Ok(r) => {
-                        let scale = &self.scales[sym as usize];
+                        let spec = &self.specs[sym as usize];
                         [
                             r.order_id.0 as f64,
                             f64::from(r.status.code()),
                             f64::from(reason_code(r.status)),
-                            scale.qty(r.filled_lots),
-                            scale.qty(r.remaining_lots),
+                            spec.lots_to_qty(r.filled_lots),
+                            spec.lots_to_qty(r.remaining_lots),
                             fills_out as f64,
                             n as f64,
                         ]
@@ -814,7 +769,7 @@ impl EngineSlot {
 /// by the caller (the engine's worst-case fill count for the op).
 struct RowSink<'a> {
     out: &'a mut [f64],
-    scales: &'a [Scale],
+    specs: &'a [SymbolSpec],
     rows: usize,
 }
 
@@ -823,14 +778,14 @@ impl FillSink for RowSink<'_> {
     fn push_fill(&mut self, fill: Fill) {
         let at = self.rows * FS;
         if let Some(row) = self.out.get_mut(at..at + FS) {
-            let scale = &self.scales[fill.symbol.0 as usize];
+            let spec = &self.specs[fill.symbol.0 as usize];
             row.copy_from_slice(&[
                 fill.seq as f64,
                 fill.maker_order_id.0 as f64,
                 fill.taker_order_id.0 as f64,
                 f64::from(fill.symbol.0),
-                scale.price(fill.price_ticks),
-                scale.qty(fill.qty_lots),
+                spec.ticks_to_price(fill.price_ticks),
+                spec.lots_to_qty(fill.qty_lots),
                 f64::from(fill.taker_side as u8),
             ]);
             self.rows += 1;
