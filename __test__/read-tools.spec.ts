@@ -125,6 +125,30 @@ describe('get_book_snapshot, get_pnl and finish_bar on the mock', () => {
     tools.close();
   });
 
+  it('a position the venue cannot value makes the total null, never a partial sum', async () => {
+    const mock = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
+    const report = {
+      positions: [
+        { symbol: 'BTC-USDT', quantity: 1, entryPrice: 19_000, markPrice: 20_000 },
+        { symbol: 'ETH-USDT', quantity: 2, entryPrice: 1_500, markPrice: null },
+        { symbol: 'XRP-USDT', quantity: -100, entryPrice: null, markPrice: 0.5 },
+      ],
+      realizedPnlToday: null,
+      timestampMs: T0,
+    };
+    const partial = Object.assign(Object.create(mock) as MockTradingBackend, { getPnl: () => Promise.resolve(report) });
+    const { tools } = setup({ backend: partial, mode: 'Direct' });
+    const all = await read<PnlResult>(tools.getPnl, {});
+    expect(all.positions.map((p) => [p.symbol, p.unrealized_pnl, p.unrealized_pnl_pct])).toEqual([
+      ['BTC-USDT', 1_000, 5.26315789474],
+      ['ETH-USDT', null, null],
+      ['XRP-USDT', null, null],
+    ]);
+    expect([all.total_unrealized_pnl, all.realized_pnl_today]).toEqual([null, null]);
+    expect(await read<PnlResult>(tools.getPnl, { symbol: 'BTC-USDT' })).toMatchObject({ total_unrealized_pnl: 1_000 });
+    tools.close();
+  });
+
   it('an unusable book from a backend is refused naming what is wrong, never passed on', async () => {
     const mock = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
     const answers: unknown[] = [
