@@ -140,6 +140,26 @@ describe.each(factories)('%s store', (_name, open) => {
       granted(await store.reservePlace(place({ quantity: 5, limits })));
     }));
 
+  it('sells: partial fills move resting exposure to the position; a late ack after an unknown outcome settles it', () =>
+    withStore(async (store) => {
+      const limits = { maxPositionAbs: 10, maxDailyOrders: 5 };
+      const sell = granted(await store.reservePlace(place({ side: 'sell', quantity: 8, limits })));
+      expect(await store.settle(sell, { kind: 'unknown' })).toBe('settled');
+      // The venue answers later after all: the ack settles the same reservation.
+      expect(await store.settle(sell, { kind: 'accepted', orderId: 's-1', filledQuantity: 0, restingQuantity: 8 })).toBe('settled');
+      await store.orderProgress({ orderId: 's-1', filledQuantity: 3, closed: false });
+      await store.orderProgress({ orderId: 's-1', filledQuantity: 2.5, closed: false });
+      expect((await store.snapshot()).exposure.BTCUSDT).toEqual({ position: -5.5, restingBuy: 0, restingSell: 2.5, inflightBuy: 0, inflightSell: 0 });
+      // Sell side counts what rests: -5.5 - 2.5 - 2.5 = -10.5, refused; a buy of 16 projects -5.5 + 16 = 10.5, refused.
+      expect((await store.reservePlace(place({ side: 'sell', quantity: 2.5, limits }))).ok).toBe(false);
+      expect(await store.reservePlace(place({ quantity: 16, limits }))).toEqual({ ok: false, reason: 'MAX_POSITION_ABS', numbers: { projected: 10.5, limit: 10 } });
+      // A fill larger than what rests moves only what rests; an unknown order id changes nothing.
+      await store.orderProgress({ orderId: 's-1', filledQuantity: 99, closed: false });
+      await store.orderProgress({ orderId: 'nope', filledQuantity: 1, closed: true });
+      expect((await store.snapshot()).exposure.BTCUSDT).toEqual({ position: -8, restingBuy: 0, restingSell: 0, inflightBuy: 0, inflightSell: 0 });
+      expect((await store.snapshot()).dailyOrders).toBe(1);
+    }));
+
   it('a request repeated with the same reservationId reserves once', () =>
     withStore(async (store) => {
       const limits = { maxDailyOrders: 5, maxPositionAbs: 10 };

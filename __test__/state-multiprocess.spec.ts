@@ -13,7 +13,7 @@ import { FileStateStore } from '../ts/state/file-store';
 import { RedisStateStore } from '../ts/state/redis-store';
 import type { PlaceRequest, StateSnapshot } from '../ts/state/store';
 import { RedisServer } from './support/redis-server';
-import { Replica, compileWorker } from './support/state-replicas';
+import { Replica, compileWorker, removeWorker } from './support/state-replicas';
 
 const LEASE_MS = 60_000;
 let workerJs: string;
@@ -32,6 +32,7 @@ afterAll(async () => {
   await Promise.all(live.map((replica) => replica.kill9()));
   await redis.stop();
   rmSync(scratch, { recursive: true, force: true });
+  removeWorker(workerJs);
 });
 
 function request(overrides: Partial<PlaceRequest> = {}): PlaceRequest {
@@ -127,11 +128,11 @@ describe('redis store across 3 replica processes', () => {
     await Promise.all(group.map((r) => r.stop()));
   });
 
-  it('kill -9 of replicas mid-burst, 10 rounds: the shared count never below what they sent; no reservation outlives its lease', async () => {
+  it('kill -9 of replicas mid-burst, 20 rounds: the shared count never below what they sent; no reservation outlives its lease', async () => {
     const account = `mp-${++accounts}`;
     const store = await observer(redis, account);
     const everyone: Replica[] = [];
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 20; round++) {
       const group = await replicas(3, redis, account);
       everyone.push(...group);
       for (const r of group) r.startLoop({ op: 'loop', request: request({ limits: { maxDailyOrders: 1_000_000, maxPositionAbs: 1e9 } }), settle: 'mixed' });
@@ -164,7 +165,7 @@ describe('redis killed and restarted under 3 replicas (AOF appendfsync always)',
       const account = 'mp-outage';
       const group = await replicas(3, server, account);
       const generous = request({ limits: { maxDailyOrders: 1_000_000 } });
-      const bursts = group.map((r) => r.call({ op: 'burst', count: 2_000, request: generous, settle: 'none' }));
+      const bursts = group.map((r) => r.call({ op: 'burst', count: 5_000, request: generous, settle: 'none' }));
       await waitFor(() => group.every((r) => r.granted.size > 0), 'grants from every replica');
       await server.kill9();
       const midBurst = (await Promise.all(bursts)).flatMap((r) => r.verdicts);

@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StateConfigError, StateUnavailable } from '../ts/state/errors';
-import { RedisStateStore } from '../ts/state/redis-store';
+import { RedisStateStore, type RoundTrip } from '../ts/state/redis-store';
 import type { PlaceRequest } from '../ts/state/store';
 import { RedisServer } from './support/redis-server';
 
@@ -86,17 +86,24 @@ async function fakeRedis(reply: string): Promise<{ close: () => Promise<void>; u
 
 describe('redis store failure model', () => {
   it('an answer slower than timeout_ms is StateUnavailable (timeout); the next call after Redis answers again is granted', async () => {
-    const store = await RedisStateStore.open({ url: redis.url, account: 'slow', timeoutMs: 100 });
+    const samples: RoundTrip[] = [];
+    const store = await RedisStateStore.open({ url: redis.url, account: 'slow', timeoutMs: 100, observe: (sample) => samples.push(sample) });
     const sleeper = new Redis(redis.url);
     await sleeper.ping();
-    const blocking = sleeper.call('DEBUG', 'SLEEP', '1'); // the server answers nobody meanwhile
-    await sleep(50); // lets the DEBUG SLEEP reach the server first (ordering, not a timing assertion)
+    const blocking = sleeper.call('DEBUG', 'SLEEP', '2'); // the server answers nobody meanwhile
+    await sleep(200); // lets the DEBUG SLEEP reach the server first (ordering, not a timing assertion)
     const refused = await store.reservePlace(order).catch((error: unknown) => error);
     expect(refused).toBeInstanceOf(StateUnavailable);
     expect(refused).toMatchObject({ why: 'timeout', code: 'STATE_UNAVAILABLE', message: expect.stringContaining('timeout_ms 100') as unknown });
     await blocking;
     sleeper.disconnect();
     expect((await store.reservePlace(order)).ok).toBe(true);
+    // What metrics get: one sample per script call, the timeout counted as such.
+    expect(samples.map((s) => [s.op, s.outcome])).toEqual([
+      ['place', 'timeout'],
+      ['place', 'ok'],
+    ]);
+    expect(samples.every((s) => s.seconds > 0)).toBe(true);
     await store.close();
   });
 
@@ -144,6 +151,28 @@ describe('redis store failure model', () => {
     const orders = keys.find((key) => key.includes(':orders:'));
     expect(await admin.pexpiretime(orders ?? '')).toBe((Math.floor(Date.now() / 86_400_000) + 2) * 86_400_000);
     await store.close();
+  });
+
+  it('AOF everysec: what reached the disk before a kill -9 of Redis is there after the restart; the store reconnects by itself', async () => {
+    const server = await RedisServer.start({ aof: 'everysec' });
+    try {
+      const store = await RedisStateStore.open({ url: server.url, account: 'durable', timeoutMs: 1_000 });
+      for (let i = 0; i < 10; i++) expect((await store.reservePlace(order)).ok).toBe(true);
+      // A rewrite writes and fsyncs the whole dataset: a point where everysec has certainly flushed.
+      const direct = new Redis(server.url);
+      await direct.bgrewriteaof();
+      for (let i = 0; i < 2_000 && /aof_rewrite_in_progress:1|aof_rewrite_scheduled:1/.test(await direct.info('persistence')); i++) await sleep(10);
+      direct.disconnect();
+      await server.kill9();
+      await expect(store.reservePlace(order)).rejects.toBeInstanceOf(StateUnavailable);
+      await server.restart();
+      let snapshot: Awaited<ReturnType<RedisStateStore['snapshot']>> | undefined;
+      for (let i = 0; i < 2_000 && !snapshot; i++) snapshot = await store.snapshot().catch(() => (sleep(10).then(() => undefined)));
+      expect(snapshot?.dailyOrders).toBe(10);
+      await store.close();
+    } finally {
+      await server.stop();
+    }
   });
 
   it('bad options name the key and connect nothing', async () => {

@@ -2,7 +2,7 @@
 // store it imports) once with tsc into a temp folder, forks children that hold a store each, and
 // keeps what every child reported (grants, releases) even after a kill -9.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -10,7 +10,7 @@ import type { WorkerCommand, WorkerEvent, WorkerStore } from './state-worker';
 
 const ROOT = join(__dirname, '..', '..');
 
-/** Compiles the worker; returns the path of its JS. */
+/** Compiles the worker; returns the path of its JS (under a temp folder: `removeWorker` deletes it). */
 export function compileWorker(): string {
   const out = mkdtempSync(join(tmpdir(), 'axon-state-worker-'));
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
@@ -20,6 +20,10 @@ export function compileWorker(): string {
     { cwd: ROOT, stdio: 'inherit' },
   );
   return join(out, '__test__', 'support', 'state-worker.js');
+}
+
+export function removeWorker(workerJs: string): void {
+  rmSync(join(workerJs, '..', '..', '..'), { recursive: true, force: true });
 }
 
 type Result = Extract<WorkerEvent, { type: 'result' }>;

@@ -4,9 +4,10 @@
 //
 // Failure model (fail closed): unreachable, slower than `timeoutMs`, or an answer that is not a
 // verdict -> StateUnavailable, never a grant. The client keeps no broken state: the offline queue
-// is off (a call while disconnected fails at once instead of waiting), a command is retried at most
-// once on a dropped connection, and ioredis reconnects in the background, so calls succeed again
-// as soon as Redis answers. A call that timed out may still have run on the server: its
+// is off (a call while disconnected fails at once instead of waiting), a command in flight when the
+// connection drops is NOT replayed (maxRetriesPerRequest 0: a replay of orderProgress or
+// recordRiskRejection whose first run succeeded would count twice), and ioredis reconnects in the
+// background, so calls succeed again as soon as Redis answers. A call that timed out may still have run on the server: its
 // reservation then counts until its lease ends (the chain has refused the order, so that is safe).
 import { createHash, randomUUID } from 'node:crypto';
 
@@ -42,7 +43,16 @@ const optionsSchema = z.strictObject({
   keyPrefix: z.string().regex(/^[A-Za-z0-9._:-]{0,64}$/, 'expected up to 64 characters of A-Z a-z 0-9 . _ : -').optional(),
   timeoutMs: z.number().int().min(1).max(60_000).optional(),
   nowMs: z.custom<() => number>((value) => typeof value === 'function', 'expected a function').optional(),
+  /** Called after every script call, for the round-trip histogram and error counter. */
+  observe: z.custom<(sample: RoundTrip) => void>((value) => typeof value === 'function', 'expected a function').optional(),
 });
+
+/** One script call as metrics see it: the operation, its round trip, and how it ended. */
+export interface RoundTrip {
+  op: string;
+  seconds: number;
+  outcome: 'ok' | StateUnavailable['why'];
+}
 
 export type RedisStoreOptions = z.infer<typeof optionsSchema>;
 
@@ -73,19 +83,21 @@ export class RedisStateStore implements RiskStateStore {
   private readonly keys: (day: number) => string[];
   private readonly nowMs: () => number;
   private readonly timeoutMs: number;
+  private readonly observe: ((sample: RoundTrip) => void) | undefined;
   /** The last connection error ioredis reported, quoted in StateUnavailable messages. */
   private lastError: string | undefined;
 
   private constructor(options: RedisStoreOptions) {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     this.nowMs = options.nowMs ?? Date.now;
+    this.observe = options.observe;
     const base = `${options.keyPrefix ?? ''}{${options.account}}:`;
     this.keys = (day) =>
       ['breaker', 'exposure', 'reservations', 'leases', 'tokens', 'token-expiries', `orders:${day}`, `cancels:${day}`, 'pnl', 'resting'].map((name) => base + name);
     this.client = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
+      maxRetriesPerRequest: 0,
       commandTimeout: this.timeoutMs,
       connectTimeout: Math.max(this.timeoutMs, 1_000),
       retryStrategy: (attempt) => Math.min(attempt * 50, 500),
@@ -126,19 +138,28 @@ export class RedisStateStore implements RiskStateStore {
     return new StateUnavailable(why, `risk state store (redis) unavailable: ${detail}${last}`, { cause: error });
   }
 
-  /** One atomic script call. */
+  /** One atomic script call, observed for metrics. */
   private async run(op: string, now: number, args: string[]): Promise<unknown> {
     const keys = this.keys(utcDay(now));
     const argv = [op, String(now), ...args];
+    const started = process.hrtime.bigint();
+    const report = (outcome: RoundTrip['outcome']): void => {
+      this.observe?.({ op, seconds: Number(process.hrtime.bigint() - started) / 1e9, outcome });
+    };
     try {
+      let reply: unknown;
       try {
-        return await this.client.evalsha(SCRIPT_SHA, keys.length, ...keys, ...argv);
+        reply = await this.client.evalsha(SCRIPT_SHA, keys.length, ...keys, ...argv);
       } catch (error) {
         if (!(error instanceof Error) || !error.message.startsWith('NOSCRIPT')) throw error;
-        return await this.client.eval(RISK_STATE_LUA, keys.length, ...keys, ...argv);
+        reply = await this.client.eval(RISK_STATE_LUA, keys.length, ...keys, ...argv);
       }
+      report('ok');
+      return reply;
     } catch (error) {
-      throw this.unavailable(error);
+      const unavailable = this.unavailable(error);
+      report(unavailable.why);
+      throw unavailable;
     }
   }
 
