@@ -339,10 +339,23 @@ describe('read tools on the exchange backend (ccxt against the fake Binance)', (
     expect(depth.map((r) => [r.params.symbol, r.params.limit])).toEqual([['BTCUSDT', '5']]);
     expect(depth[0]?.apiKeyHeader).toBeUndefined();
 
-    // Spot: holdings at their ticker; no entry price, so no unrealized PnL is made up.
+    // Spot: holdings at their ticker, the entry from the account's trades when they account for the
+    // whole balance. The BTC was deposited (no trade): its entry is unknown, so no PnL is made up.
+    await ack(tools.placeOrder, market('ETH-USDT', 'Buy', 0.01));
+    venue.setPrice('ETHUSDT', 1_550);
     const pnl = await read<PnlResult>(tools.getPnl, {});
-    expect(pnl.positions).toEqual([{ symbol: 'BTC-USDT', quantity: 1, entry_price: null, mark_price: 20_000, unrealized_pnl: null, unrealized_pnl_pct: null }]);
+    expect(pnl.positions).toEqual([
+      { symbol: 'BTC-USDT', quantity: 1, entry_price: null, mark_price: 20_000, unrealized_pnl: null, unrealized_pnl_pct: null },
+      { symbol: 'ETH-USDT', quantity: 0.01, entry_price: 1_500, mark_price: 1_550, unrealized_pnl: 0.5, unrealized_pnl_pct: 3.33333333333 },
+    ]);
     expect([pnl.total_unrealized_pnl, pnl.realized_pnl_today]).toEqual([null, null]);
+    expect(await read<PnlResult>(tools.getPnl, { symbol: 'ETH-USDT' })).toMatchObject({ total_unrealized_pnl: 0.5 });
+    // A sell reduces at the average cost: the rest keeps its entry.
+    await ack(tools.placeOrder, market('ETH-USDT', 'Sell', 0.004));
+    expect((await read<PnlResult>(tools.getPnl, { symbol: 'ETH-USDT' })).positions).toEqual([
+      { symbol: 'ETH-USDT', quantity: 0.006, entry_price: 1_500, mark_price: 1_550, unrealized_pnl: 0.3, unrealized_pnl_pct: 3.33333333333 },
+    ]);
+    expect(venue.requests.filter((r) => r.path === '/api/v3/myTrades').every((r) => r.apiKeyHeader !== undefined)).toBe(true);
 
     venue.inject('GET /api/v3/depth', { kind: 'bad-symbol' });
     expect((await rejection(tools.getBookSnapshot, '{"symbol":"BTC-USDT"}')).code).toMatch(/^BACKEND_/);

@@ -147,9 +147,13 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
     return b;
   };
 
+  /** Every execution, as `GET /api/v3/myTrades` lists them (no commission: the fake charges none). */
+  const trades: Array<{ symbol: string; id: number; orderId: number; price: number; qty: number; time: number; isBuyer: boolean }> = [];
+
   const fill = (order: FakeOrder, price: number): void => {
     const s = symbols[order.symbol] as FakeSymbol;
     const quantity = order.origQty - order.executedQty;
+    trades.push({ symbol: order.symbol, id: trades.length + 1, orderId: order.orderId, price, qty: quantity, time: Date.now(), isBuyer: order.side === 'BUY' });
     const quote = balance(s.quote);
     const base = balance(s.base);
     if (order.side === 'BUY') {
@@ -398,6 +402,27 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
         if (!isOpen(order)) throw new VenueError(400, -2011, 'Unknown order sent.');
         cancel(order, 'CANCELED');
         return { ...orderJson(order), origClientOrderId: order.clientOrderId };
+      }
+      case 'GET /api/v3/myTrades': {
+        const s = symbolOf(params);
+        const since = params.startTime === undefined ? 0 : Number(params.startTime);
+        return trades
+          .filter((t) => t.symbol === s.id && t.time >= since)
+          .map((t) => ({
+            symbol: t.symbol,
+            id: t.id,
+            orderId: t.orderId,
+            orderListId: -1,
+            price: fmt(t.price, decimals(s.tickSize)),
+            qty: fmt(t.qty),
+            quoteQty: fmt(t.price * t.qty),
+            commission: '0',
+            commissionAsset: s.quote,
+            time: t.time,
+            isBuyer: t.isBuyer,
+            isMaker: false,
+            isBestMatch: true,
+          }));
       }
       case 'GET /api/v3/openOrders':
         return orders.filter((o) => isOpen(o) && (params.symbol === undefined || o.symbol === params.symbol)).map(orderJson);

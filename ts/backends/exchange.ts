@@ -73,6 +73,7 @@ export interface ExchangeClient {
   fetchBalance(): Promise<unknown>;
   fetchTicker(symbol: string): Promise<unknown>;
   fetchOrderBook(symbol: string, limit?: number): Promise<unknown>;
+  fetchMyTrades(symbol?: string, since?: number, limit?: number): Promise<unknown>;
 }
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -166,6 +167,28 @@ const tickerSchema = z.object({ last: price.nullish(), close: price.nullish() })
 /** ccxt's unified order book: `[price, amount]` levels (some venues add an order count), best first. */
 const bookLevel = z.tuple([price, amount], z.unknown());
 const orderBookSchema = z.object({ bids: z.array(bookLevel), asks: z.array(bookLevel), timestamp: z.number().int().nonnegative().nullish() });
+/** ccxt's unified trade, the fields an entry price is worked out from. */
+const myTradeSchema = z.object({ timestamp: z.number().int().nonnegative(), side: z.enum(['buy', 'sell']), price, amount });
+/** Trades asked for per symbol: an account's history beyond this is not walked (the entry is then unknown). */
+const MY_TRADES_LIMIT = 1000;
+
+/**
+ * The average entry of the position `trades` (oldest first) build from flat, by average cost: a
+ * buy adds at its price, a sell reduces at the average (crossing zero opens at the trade price).
+ */
+function entryFromTrades(trades: ReadonlyArray<z.infer<typeof myTradeSchema>>): { quantity: number; averagePrice: number } {
+  let quantity = 0;
+  let averagePrice = 0;
+  for (const t of trades) {
+    const signed = t.side === 'buy' ? t.amount : -t.amount;
+    const next = quantity + signed;
+    if (quantity === 0 || Math.sign(next) !== Math.sign(quantity)) averagePrice = next === 0 ? 0 : t.price;
+    else if (Math.abs(next) > Math.abs(quantity)) averagePrice = (averagePrice * quantity + t.price * signed) / next;
+    quantity = next;
+  }
+  return { quantity, averagePrice };
+}
+
 /** Depth sizes every venue takes (Binance refuses others): a request asks for the next one up and keeps what was asked. */
 const DEPTH_LIMITS = [5, 10, 20, 50] as const;
 
@@ -394,17 +417,37 @@ export class ExchangeTradingBackend implements TradingBackend {
 
   /**
    * `get_pnl` on spot: the assets held (as `getPositions`) marked at their tickers. A spot balance
-   * carries no entry price and the venue reports no realized PnL, so both are `null` (the tool then
-   * leaves unrealized PnL `null` rather than guess).
+   * carries no entry price: it is worked out from the account's trades (`fetchMyTrades`), and only
+   * when they account for the whole balance (a deposit, a withdrawal or history beyond the last
+   * 1,000 trades leaves it `null`, and the tool then leaves unrealized PnL `null` rather than
+   * guess). Realized PnL today stays `null`: a symbol sold out today is no longer held, so the
+   * trades of every market would have to be asked for.
    */
   async getPnl(): Promise<PnlReport> {
     const positions = await this.getPositions();
-    const marks = await Promise.all(positions.map((p) => this.getReferencePrice(p.symbol)));
-    return {
-      positions: positions.map((p, i) => ({ symbol: p.symbol, quantity: p.quantity, entryPrice: null, markPrice: marks[i] ?? null })),
-      realizedPnlToday: null,
-      timestampMs: Date.now(),
-    };
+    const valued = await Promise.all(
+      positions.map(async (p) => {
+        const [mark, entry] = await Promise.all([this.getReferencePrice(p.symbol), this.entryPrice(p.symbol, p.quantity)]);
+        return { symbol: p.symbol, quantity: p.quantity, entryPrice: entry, markPrice: mark };
+      }),
+    );
+    return { positions: valued, realizedPnlToday: null, timestampMs: Date.now() };
+  }
+
+  /** The average entry of `held` from the account's trades, or `null` when they do not account for it. */
+  private async entryPrice(symbol: string, held: number): Promise<number | null> {
+    const market = await this.market(symbol);
+    let raw: unknown;
+    try {
+      raw = await this.client.fetchMyTrades(market.symbol, undefined, MY_TRADES_LIMIT);
+    } catch (error) {
+      throw this.map(error);
+    }
+    const trades = this.understood(z.array(myTradeSchema), raw, `the trades of ${market.symbol}`);
+    if (trades.length >= MY_TRADES_LIMIT) return null;
+    const walked = entryFromTrades([...trades].sort((a, b) => a.timestamp - b.timestamp));
+    const step = market.precision?.amount ?? 1e-12;
+    return Math.abs(walked.quantity - held) < step / 2 && walked.averagePrice > 0 ? walked.averagePrice : null;
   }
 
   async getOpenOrders(symbol?: string): Promise<OpenOrder[]> {
