@@ -134,6 +134,19 @@ export interface GateOptions {
 }
 
 /**
+ * The integer that units of a `step` grid are divided by to read back as the canonical float
+ * (as the engine reports them), or 0 when they are multiplied by `step` instead.
+ */
+export declare function gridDivisor(step: number): number
+
+/**
+ * Map an engine error to a JS error whose message names the input (JS spelling first).
+ * Units of `value` on a grid of `step`, exactly as the engine checks an order's price or
+ * quantity; NaN when off the grid, not finite, not > 0 or out of range.
+ */
+export declare function gridUnits(step: number, value: number): number
+
+/**
  * The manual clock's cell (Unix ms) as a one-number Float64Array shared with the guard: writing
  * a whole number of ms to it moves the clock, without a native call.
  * Only for guards created with `manualClockMs`, and only once per guard.

@@ -1,23 +1,22 @@
-// A symbol's price or quantity grid (tick or lot). Values cross the engine boundary as floats and
-// must be on the grid; here they are checked the way the engine checks them, counted in integer
-// units, and turned back into the canonical float (16727.3, not 16727.300000000003).
-
-/** Same tolerance as the engine's `SymbolSpec` conversion. */
-const GRID_TOLERANCE = 1e-9;
-const EPSILON = Number.EPSILON;
+// A symbol's price or quantity grid (tick or lot), as the matching engine has it: whether a value
+// is on the grid and how many units it is are the engine's own check (axon-backtest
+// `grid_units`, one native call), and units read back as the engine reports them (divided by
+// the integer inverse of the step when there is one: 16727.3, not 16727.300000000003).
+import { native } from '../native/index';
 
 export class Grid {
   /** Increment (tick or lot size). */
   readonly step: number;
-  /** 10^decimals when the step is a power of ten (exact decimal conversion), else 0. */
-  private readonly scale: number;
+  /** The integer units are divided by to read back as the canonical float; 0: multiply by `step`. */
+  private readonly divisor: number;
 
-  constructor(step: number, readonly field: 'price' | 'quantity') {
+  constructor(
+    step: number,
+    readonly field: 'price' | 'quantity',
+  ) {
     if (!(Number.isFinite(step) && step > 0)) throw new RangeError(`${field} step must be finite and > 0, got ${step}`);
     this.step = step;
-    const decimals = -Math.log10(step);
-    const rounded = Math.round(decimals);
-    this.scale = Math.abs(decimals - rounded) < 1e-12 && rounded >= 0 && rounded <= 15 ? 10 ** rounded : 0;
+    this.divisor = native.gridDivisor(step);
   }
 
   /** Grid with step 10^-decimals. */
@@ -27,11 +26,7 @@ export class Grid {
 
   /** Whole units for an on-grid value, NaN when off the grid (or not finite / not > 0). */
   units(value: number): number {
-    if (!(Number.isFinite(value) && value > 0)) return Number.NaN;
-    const ratio = value / this.step;
-    const n = Math.round(ratio);
-    const tolerance = Math.max(GRID_TOLERANCE, 8 * EPSILON * ratio);
-    return Math.abs(ratio - n) <= tolerance && n >= 1 ? n : Number.NaN;
+    return typeof value === 'number' ? native.gridUnits(this.step, value) : Number.NaN;
   }
 
   /** Units of the nearest grid point (for values that need not be on the grid, e.g. seeding around a price). */
@@ -41,7 +36,7 @@ export class Grid {
 
   /** The canonical float for `units`. */
   value(units: number): number {
-    return this.scale > 0 ? units / this.scale : units * this.step;
+    return this.divisor > 0 ? units / this.divisor : units * this.step;
   }
 
   /** Snap an engine-reported value (already on the grid up to float noise) to its canonical float. */

@@ -111,6 +111,22 @@ impl SymbolSpec {
     }
 }
 
+/// Whole units of `value` on a grid of `increment`: the very check [`SymbolSpec::price_to_ticks`]
+/// and [`SymbolSpec::qty_to_lots`] make, for hosts that keep values in units (one grid, no copy).
+pub fn grid_units(value: f64, increment: f64, field: &'static str) -> Result<u64, EngineError> {
+    check_increment(increment, field)?;
+    to_units(value, increment, field)
+}
+
+/// The integer `1 / increment` that units are divided by to read back as the canonical float, or
+/// `None` when there is none (units are then multiplied by the increment).
+pub fn grid_divisor(increment: f64) -> Option<f64> {
+    match Unit::of(increment) {
+        Unit::Div(divisor) => Some(divisor),
+        Unit::Mul(_) => None,
+    }
+}
+
 fn check_increment(v: f64, field: &'static str) -> Result<(), EngineError> {
     if !v.is_finite() {
         return Err(EngineError::NonFinite { field });

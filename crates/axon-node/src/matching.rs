@@ -79,6 +79,20 @@ const RS: usize = RESULT_STRIDE as usize;
 const INFO: usize = OUT_INFO as usize;
 const FILLS_AT: usize = OUT_FILLS as usize;
 /// Map an engine error to a JS error whose message names the input (JS spelling first).
+/// Units of `value` on a grid of `step`, exactly as the engine checks an order's price or
+/// quantity; NaN when off the grid, not finite, not > 0 or out of range.
+#[napi]
+pub fn grid_units(step: f64, value: f64) -> f64 {
+    axon_backtest::grid_units(value, step, "value").map_or(f64::NAN, |units| units as f64)
+}
+
+/// The integer that units of a `step` grid are divided by to read back as the canonical float
+/// (as the engine reports them), or 0 when they are multiplied by `step` instead.
+#[napi]
+pub fn grid_divisor(step: f64) -> f64 {
+    axon_backtest::grid_divisor(step).unwrap_or(0.0)
+}
+
 pub(crate) fn map_engine_error(err: EngineError) -> Error {
     let message = match err.field() {
         Some(field) => format!("{}: {err}", js_field(field)),
