@@ -160,7 +160,7 @@ export declare function guardCreate(options: GuardOptions, metrics: NativeMetric
 export declare function guardDailyDay(handle: number): number
 
 /**
- * Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
+ * Decide a tool call (an index of `TOOLS` in `raw/layout.rs`: 0 place_order ... 6 finish_bar); the
  * decision's numbers go into the guard's decision buffer (`guardDecisionBuffer`), its string is
  * returned.
  * Also installed as a raw Node-API callback (`src/raw.rs`).
@@ -245,7 +245,7 @@ export declare function guardRecordAck(handle: number, ticket: number, orderId: 
 /** Settle a failed backend call; returns the agent-facing error. */
 export declare function guardRecordFailure(handle: number, ticket: number, kind: string, message: string, elapsedSeconds: number): NativeToolError
 
-/** Settle a read-only call (query_portfolio). */
+/** Settle a read-only call (query_portfolio, get_book_snapshot, get_pnl, finish_bar). */
 export declare function guardRecordRead(handle: number, ticket: number, elapsedSeconds: number): void
 
 /** Close every gate by hand (the runbook's `gate.reset()`). */

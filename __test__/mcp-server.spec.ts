@@ -44,11 +44,11 @@ describe('createMcpServer', () => {
       parameters: { type: 'object', properties: { note: { type: ['string', 'null'] } }, required: ['note'], additionalProperties: false },
       execute: (args) => Promise.resolve(JSON.stringify({ seen: JSON.parse(args) as unknown })),
     });
-    const served: McpTradingTools = { tools: [...tools.tools, echo('get_pnl'), echo('rebalance_everything')], mode: tools.mode, state: () => tools.state() };
+    const served: McpTradingTools = { tools: [...tools.tools, echo('rebalance_everything')], mode: tools.mode, state: () => tools.state() };
     const client = await connect(served, new Client({ name: 'spec', version: '1' }));
 
     const listed = (await client.listTools()).tools;
-    expect(listed.map((t) => t.name)).toEqual([...tools.tools.map((t) => t.name), 'get_pnl', 'rebalance_everything']);
+    expect(listed.map((t) => t.name)).toEqual([...tools.tools.map((t) => t.name), 'rebalance_everything']);
     const byName = new Map(listed.map((t) => [t.name, t]));
     expect(byName.get('get_pnl')?.annotations).toMatchObject({ readOnlyHint: true });
     expect(byName.get('rebalance_everything')?.annotations).toMatchObject({ readOnlyHint: false, destructiveHint: true });
@@ -64,17 +64,17 @@ describe('createMcpServer', () => {
   it('a refusal thrown by any tool comes back as isError with its ToolError JSON; another failure is a protocol error', async () => {
     const { tools } = guarded('DryRun');
     const refusing: McpServedTool = {
-      name: 'get_pnl',
+      name: 'read_news',
       description: 'refuses',
       parameters: { type: 'object', properties: {} },
       execute: () => Promise.reject(new ToolError({ error_type: 'ExecutionFailed', source: 'Backend', code: 'BACKEND_NETWORK', message: 'Backend: network: down' })),
     };
-    const broken: McpServedTool = { ...refusing, name: 'get_book_snapshot', execute: () => Promise.reject(new Error('bug')) };
+    const broken: McpServedTool = { ...refusing, name: 'read_weather', execute: () => Promise.reject(new Error('bug')) };
     const client = await connect({ tools: [...tools.tools, refusing, broken], mode: tools.mode, state: () => tools.state() }, new Client({ name: 'spec', version: '1' }));
-    const refused = await call(client, 'get_pnl', {});
+    const refused = await call(client, 'read_news', {});
     expect(refused.isError).toBe(true);
     expect(refused.structuredContent).toEqual({ error_type: 'ExecutionFailed', source: 'Backend', code: 'BACKEND_NETWORK', message: 'Backend: network: down' });
-    await expect(call(client, 'get_book_snapshot', {})).rejects.toThrow(/bug/);
+    await expect(call(client, 'read_weather', {})).rejects.toThrow(/bug/);
   });
 
   it('records every call; a record that cannot be kept is logged and the client still gets the result', async () => {

@@ -179,6 +179,27 @@ async function exerciseDryRunTools(client: Client): Promise<void> {
   const portfolio = ackOf(await call(client, 'query_portfolio', {}));
   expect(portfolio).toEqual({ balances: [{ asset: 'USDT', free: 100_000, locked: 0 }], positions: [], open_orders: [] });
 
+  // The read tools (the client checks each structuredContent against the tool's outputSchema).
+  for (const name of ['get_book_snapshot', 'get_pnl', 'finish_bar']) {
+    expect(byName.get(name)?.annotations, name).toMatchObject({ readOnlyHint: true });
+  }
+  // The config's mock has no price for BTC-USDT: it knows no such market (the book is read over HTTP below).
+  expect(refusalOf(await call(client, 'get_book_snapshot', { symbol: 'BTC-USDT', levels: 5 }))).toMatchObject({ code: 'BACKEND_SYMBOL_NOT_FOUND' });
+  expect(ackOf(await call(client, 'get_pnl', { symbol: null }))).toMatchObject({ positions: [], total_unrealized_pnl: 0, realized_pnl_today: 0 });
+  expect(ackOf(await call(client, 'finish_bar', { note: 'nothing to do' }))).toEqual({
+    finished: true,
+    note: 'nothing to do',
+    mode: 'DryRun',
+    orders_today: 0,
+    cancels_today: 0,
+    pending_confirms: 0,
+    breaker: null,
+  });
+  expect(refusalOf(await call(client, 'get_book_snapshot', { symbol: 'BTC-USDT', levels: 51 }))).toMatchObject({
+    code: 'INVALID_ARGUMENTS',
+    message: 'Arguments: field `levels` must be a whole number from 1 to 50, got 51',
+  });
+
   expect(refusalOf(await call(client, 'replace_order', { order_id: 'mock-7', price: 48_000 }))).toMatchObject({ source: 'Backend', code: 'BACKEND_REJECTED' });
   expect(refusalOf(await call(client, 'place_order', { symbol: 'ETH-USDT', side: 'Buy', quantity: 0.1, price: 1_000 }))).toEqual({
     error_type: 'ExecutionFailed',
@@ -210,6 +231,10 @@ describe('llm-trading-agent mcp over stdio', () => {
       ['place_order', true, 'DryRun'],
       ['cancel_order', true, 'DryRun'],
       ['query_portfolio', true, 'read'],
+      ['get_book_snapshot', false, 'BACKEND_SYMBOL_NOT_FOUND'],
+      ['get_pnl', true, 'read'],
+      ['finish_bar', true, 'read'],
+      ['get_book_snapshot', false, 'INVALID_ARGUMENTS'],
       ['replace_order', false, 'BACKEND_REJECTED'],
       ['place_order', false, 'SYMBOL_NOT_ALLOWED'],
       ['place_order', false, 'INVALID_ARGUMENTS'],
@@ -418,14 +443,19 @@ describe('TwoPhase through MCP elicitation, against a venue over loopback', () =
     expect(binance.orders[0]).toMatchObject({ symbol: 'BTCUSDT', side: 'BUY', origQty: 0.01, price: 19_000, status: 'NEW' });
     const portfolio = ackOf(await call(client, 'query_portfolio', { symbol: 'BTC-USDT' })) as { open_orders: { order_id: string }[] };
     expect(portfolio.open_orders.map((o) => o.order_id)).toEqual([ack.order_id]);
+    // The order rests on the venue's book, which the read tool shows (no confirmation asked for a read).
+    const book = ackOf(await call(client, 'get_book_snapshot', { symbol: 'BTC-USDT', levels: 1 }));
+    expect(book).toMatchObject({ symbol: 'BTC-USDT', bids: [{ price: 19_000, quantity: 0.01 }], asks: [] });
+    expect(asked).toHaveLength(1);
     // The token was used up by the one confirming call; the order counts against today's limit.
     const risk = await client.readResource({ uri: 'axon://risk-state' });
     expect(JSON.parse((risk.contents[0] as { text: string }).text)).toMatchObject({ mode: 'TwoPhase', state: { dailyOrders: 1, pendingConfirms: 0 } });
-    // Audited: the proposal, the one confirming call, the read.
+    // Audited: the proposal, the one confirming call, the reads.
     expect(audited(config)).toEqual([
       ['place_order', true, 'PendingConfirm'],
       ['place_order', true, 'New'],
       ['query_portfolio', true, 'read'],
+      ['get_book_snapshot', true, 'read'],
     ]);
   }, 60_000);
 

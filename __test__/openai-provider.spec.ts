@@ -42,7 +42,7 @@ describe('OpenAIProvider', () => {
 
     const [req1, req2] = server.requests;
     expect(req1?.model).toBe('test-model');
-    expect(req1?.tools?.map((t) => t.function.name)).toEqual(['place_order', 'cancel_order', 'replace_order', 'query_portfolio']);
+    expect(req1?.tools?.map((t) => t.function.name)).toEqual(['place_order', 'cancel_order', 'replace_order', 'query_portfolio', 'get_book_snapshot', 'get_pnl', 'finish_bar']);
     expect(server.authorization[0]).toBe('Bearer sk-test-123');
     const toolMessage = req2?.messages.find((m) => m.role === 'tool');
     expect(JSON.parse(toolMessage?.content as string)).toEqual({

@@ -8,7 +8,7 @@ describe('tool formats', () => {
   it('OpenAI function tools carry name, description and the strict JSON Schema', () => {
     const { tools } = setup({ mode: 'DryRun' });
     const formatted = toOpenAITools(tools.tools);
-    expect(formatted.map((t) => t.function.name)).toEqual(['place_order', 'cancel_order', 'replace_order', 'query_portfolio']);
+    expect(formatted.map((t) => t.function.name)).toEqual(['place_order', 'cancel_order', 'replace_order', 'query_portfolio', 'get_book_snapshot', 'get_pnl', 'finish_bar']);
     for (const t of formatted) {
       expect(t.type).toBe('function');
       expect(t.function.parameters).toMatchObject({ type: 'object', additionalProperties: false });

@@ -4,7 +4,7 @@
 import { z } from 'zod';
 
 import { BackendError } from './errors';
-import type { BackendEvent, OpenOrder, OrderAck, Portfolio, Position } from './types';
+import type { BackendEvent, OpenOrder, OrderAck, OrderBook, OrderBookLevel, PnlReport, Portfolio, Position } from './types';
 import { describeZodError } from './zod-issues';
 
 const side = z.enum(['Buy', 'Sell']);
@@ -146,4 +146,52 @@ export function parsePortfolio(value: unknown, backend: string): Portfolio {
 
 export function parseReferencePrice(value: unknown, backend: string): number | null {
   return parseAnswer(referencePriceSchema, value, 'getReferencePrice', backend);
+}
+
+const bookLevelSchema = z.object({ price: z.number().positive(), quantity: z.number().nonnegative() });
+const orderBookSchema = z.object({
+  symbol,
+  bids: z.array(bookLevelSchema),
+  asks: z.array(bookLevelSchema),
+  timestampMs: z.number().int().nonnegative(),
+});
+const pnlReportSchema = z.object({
+  positions: z.array(
+    z.object({
+      symbol,
+      quantity: z.number(),
+      entryPrice: z.number().nonnegative().nullable(),
+      markPrice: z.number().positive().nullable(),
+    }),
+  ),
+  realizedPnlToday: z.record(z.string(), z.number()).nullable(),
+  timestampMs: z.number().int().nonnegative(),
+});
+
+/** Index of the first level whose price is not strictly beyond the one before it; -1 when none. */
+function firstOutOfOrder(levels: readonly OrderBookLevel[], falling: boolean): number {
+  for (let i = 1; i < levels.length; i++) {
+    const previous = (levels[i - 1] as OrderBookLevel).price;
+    const price = (levels[i] as OrderBookLevel).price;
+    if (falling ? price >= previous : price <= previous) return i;
+  }
+  return -1;
+}
+
+/**
+ * A book as `getOrderBook` answered it: finite positive prices, non-negative quantities, each side
+ * best first (bids falling, asks rising); anything else is a `BackendError` naming what is wrong.
+ */
+export function parseOrderBook(value: unknown, backend: string, expectedSymbol: string): OrderBook {
+  const book = parseAnswer(orderBookSchema, value, 'getOrderBook', backend);
+  if (book.symbol !== expectedSymbol) throw new BackendError('other', `${backend} answered getOrderBook for ${book.symbol}, not ${expectedSymbol}`);
+  const badBid = firstOutOfOrder(book.bids, true);
+  if (badBid > 0) throw new BackendError('other', `${backend} answered getOrderBook unusably: bids[${badBid}] is not below bids[${badBid - 1}] (bids must be best first)`);
+  const badAsk = firstOutOfOrder(book.asks, false);
+  if (badAsk > 0) throw new BackendError('other', `${backend} answered getOrderBook unusably: asks[${badAsk}] is not above asks[${badAsk - 1}] (asks must be best first)`);
+  return book;
+}
+
+export function parsePnlReport(value: unknown, backend: string): PnlReport {
+  return parseAnswer(pnlReportSchema, value, 'getPnl', backend);
 }

@@ -11,6 +11,7 @@ import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
 import { DecisionKind, NativeGuardHandle, TOOL_INDEX, type DecisionAction, type ToolName } from './native/guard';
 import type { GuardState } from './native/index';
+import { bookSnapshotJson, finishBarJson, isReadAction, pnlJson } from './read-tools';
 import type { ParsedToolsOptions } from './tool-options';
 import type { ToolCallResult } from './tools';
 import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
@@ -269,7 +270,8 @@ export class GuardedTools {
         // Read the decision now: the buffer is reused by the next call once this one awaits.
         const ticket = guard.ticket();
         const action = guard.action();
-        if (this.dailyCounts !== undefined && action !== 'query') {
+        const read = isReadAction(action);
+        if (this.dailyCounts !== undefined && !read) {
           try {
             this.saveDailyCounts();
           } catch (cause) {
@@ -279,13 +281,13 @@ export class GuardedTools {
         }
         let sync: SyncOrderOps | undefined;
         try {
-          sync = action === 'query' ? undefined : this.backend.syncOrders;
+          sync = read ? undefined : this.backend.syncOrders;
         } catch (cause) {
           // A getter that throws is the backend's fault like a call that throws: settled, unknown outcome.
           return this.failed(name, ticket, cause, started);
         }
-        if (sync !== undefined && action !== 'query') return this.sendSync(name, ticket, sync, action, text, started);
-        return this.send(name, ticket, action === 'query', this.callBackend(action, text), started);
+        if (sync !== undefined && !read) return this.sendSync(name, ticket, sync, action, text, started);
+        return this.send(name, ticket, read, this.callBackend(action, text), started);
       }
       default: {
         const error = guard.refusal(text);
@@ -296,7 +298,7 @@ export class GuardedTools {
     }
   }
 
-  private async send(name: ToolName, ticket: number, query: boolean, call: Promise<unknown>, started: number): Promise<ToolCallResult> {
+  private async send(name: ToolName, ticket: number, read: boolean, call: Promise<unknown>, started: number): Promise<ToolCallResult> {
     let result: unknown;
     try {
       result = await this.deadlines.run(call);
@@ -305,8 +307,9 @@ export class GuardedTools {
       return this.backendFailure(name, ticket, cause, started);
     }
     try {
-      if (query) {
+      if (read) {
         this.guard.recordRead(ticket, (performance.now() - started) / 1000);
+        if (this.logger.isEnabled('info')) this.logger.log('info', { msg: `${this.mode}: ${name} -> answered`, tool: name, mode: this.mode });
         return { ok: true, ack: result as string };
       }
       return this.settleAck(name, ticket, result, started);
@@ -399,11 +402,21 @@ export class GuardedTools {
     }
   }
 
-  /** Start the backend call a SEND decision asks for (synchronously reading the decision). Query results are already agent-facing JSON. */
+  /** Start the backend call a SEND decision asks for (synchronously reading the decision). Read results are already agent-facing JSON. */
   private callBackend(action: DecisionAction, text: string): Promise<unknown> {
     try {
-      if (action === 'query') return this.portfolioJson(text === '' ? undefined : text);
-      return this.orderCall<Promise<OrderAck>>(this.backend, action, text);
+      switch (action) {
+        case 'query':
+          return this.portfolioJson(text === '' ? undefined : text);
+        case 'book_snapshot':
+          return bookSnapshotJson(this.backend, text, this.guard.levels());
+        case 'pnl':
+          return pnlJson(this.backend, text === '' ? undefined : text);
+        case 'finish_bar':
+          return Promise.resolve(finishBarJson(text === '' ? undefined : text, this.mode, this.guard.state()));
+        default:
+          return this.orderCall<Promise<OrderAck>>(this.backend, action, text);
+      }
     } catch (error) {
       // A backend that throws synchronously fails like one that rejects.
       return Promise.reject(asError(error));

@@ -15,7 +15,15 @@ export { OmsTradingBackend, OmsUnreachableError } from './backends/oms';
 export type { OmsBackendOptions } from './backends/oms';
 export { jsonLineLogger, levelFromEnv, silentLogger } from './log';
 export type { Logger, LogLevel, LogRecord } from './log';
-export { placeOrderSchema, cancelOrderSchema, replaceOrderSchema, queryPortfolioSchema } from './schemas';
+export {
+  placeOrderSchema,
+  cancelOrderSchema,
+  replaceOrderSchema,
+  queryPortfolioSchema,
+  getBookSnapshotSchema,
+  getPnlSchema,
+  finishBarSchema,
+} from './schemas';
 export type { JsonSchema } from './schemas';
 export { isToolErrorJson, TOOL_ACK_STATUSES } from './tool-types';
 export type {
@@ -25,6 +33,13 @@ export type {
   CancelOrderArgs,
   ReplaceOrderArgs,
   QueryPortfolioArgs,
+  GetBookSnapshotArgs,
+  GetPnlArgs,
+  FinishBarArgs,
+  BookSnapshotResult,
+  PnlResult,
+  PnlPositionResult,
+  FinishBarResult,
   ToolAck,
   ToolAckStatus,
   ToolResult,

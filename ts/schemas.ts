@@ -63,3 +63,16 @@ export const replaceOrderSchema = strictObject({
 export const queryPortfolioSchema = strictObject({
   symbol: optional(field('string', `Only this instrument; null for all. ${SYMBOL}`)),
 });
+
+export const getBookSnapshotSchema = strictObject({
+  symbol: field('string', SYMBOL),
+  levels: optional(field('integer', 'Price levels per side, a whole number from 1 to 50; null means 10.')),
+});
+
+export const getPnlSchema = strictObject({
+  symbol: optional(field('string', `Only this instrument; null for all. ${SYMBOL}`)),
+});
+
+export const finishBarSchema = strictObject({
+  note: optional(field('string', 'Why you end the turn, at most 500 characters; null for none.')),
+});

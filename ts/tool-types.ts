@@ -68,6 +68,24 @@ export interface QueryPortfolioArgs {
   symbol?: string | null;
 }
 
+/** `get_book_snapshot` arguments. */
+export interface GetBookSnapshotArgs {
+  symbol: string;
+  /** Levels per side, a whole number 1-50; default 10. */
+  levels?: number | null;
+}
+
+/** `get_pnl` arguments. */
+export interface GetPnlArgs {
+  symbol?: string | null;
+}
+
+/** `finish_bar` arguments. */
+export interface FinishBarArgs {
+  /** Why the turn ends (at most 500 characters); kept in the audit trail. */
+  note?: string | null;
+}
+
 /**
  * Ack statuses a tool answers with. `Rejected` never appears: a venue's rejection comes back as a
  * `ToolErrorJson` with code `BACKEND_REJECTED`.
@@ -96,6 +114,48 @@ export interface PortfolioResult {
   balances: Array<{ asset: string; free: number; locked: number }>;
   positions: Array<{ symbol: string; quantity: number; average_price: number }>;
   open_orders: Array<{ order_id: string; symbol: string; side: Side; price: number; quantity: number; remaining: number }>;
+}
+
+/** The JSON `get_book_snapshot` answers with: the venue's book, best first on both sides. */
+export interface BookSnapshotResult {
+  symbol: string;
+  bids: Array<{ price: number; quantity: number }>;
+  asks: Array<{ price: number; quantity: number }>;
+  /** When the venue's book was in this state (Unix ms; the replay clock in a backtest). */
+  as_of_ms: number;
+}
+
+/** One position of `get_pnl`; `null` where the venue does not know the entry or mark price. */
+export interface PnlPositionResult {
+  symbol: string;
+  quantity: number;
+  entry_price: number | null;
+  mark_price: number | null;
+  unrealized_pnl: number | null;
+  /** Percent of the entry value, signed as the position's gain. */
+  unrealized_pnl_pct: number | null;
+}
+
+/** The JSON `get_pnl` answers with. */
+export interface PnlResult {
+  positions: PnlPositionResult[];
+  /** `null` when any listed position cannot be valued (never a partial sum). */
+  total_unrealized_pnl: number | null;
+  /** PnL realized since 00:00 UTC, before fees; `null` when the venue does not report it. */
+  realized_pnl_today: number | null;
+  as_of_ms: number;
+}
+
+/** The JSON `finish_bar` answers with: the turn is over; where the guard stands. */
+export interface FinishBarResult {
+  finished: true;
+  note: string | null;
+  mode: string;
+  orders_today: number;
+  cancels_today: number;
+  pending_confirms: number;
+  /** The rejection breaker's state, `null` without one. */
+  breaker: string | null;
 }
 
 /** True for a refusal's JSON (it has `error_type`; an ack or a read result never does). */

@@ -1,12 +1,21 @@
-// The four LLM-facing trading tools: their public shape (`Tool`, `TradingTools`, the typed
+// The seven LLM-facing trading tools (four order tools, three reads: see ./read-tools): their public shape (`Tool`, `TradingTools`, the typed
 // `call` and its `ToolCallResult`) and `createTradingTools`. A call's work is in ./guarded-tools.
 import type { ToolErrorJson } from './errors';
 import { GuardedTools } from './guarded-tools';
 import type { GuardState } from './native/index';
 import type { ToolName } from './native/guard';
-import { cancelOrderSchema, placeOrderSchema, queryPortfolioSchema, replaceOrderSchema, type JsonSchema } from './schemas';
+import {
+  cancelOrderSchema,
+  finishBarSchema,
+  getBookSnapshotSchema,
+  getPnlSchema,
+  placeOrderSchema,
+  queryPortfolioSchema,
+  replaceOrderSchema,
+  type JsonSchema,
+} from './schemas';
 import { optionsSchema, type TradingToolsOptions } from './tool-options';
-import type { CancelOrderArgs, PlaceOrderArgs, QueryPortfolioArgs, ReplaceOrderArgs } from './tool-types';
+import type { CancelOrderArgs, FinishBarArgs, GetBookSnapshotArgs, GetPnlArgs, PlaceOrderArgs, QueryPortfolioArgs, ReplaceOrderArgs } from './tool-types';
 import type { TradingMetrics } from './metrics';
 import type { SafetyModeName } from './types';
 import { describeZodError } from './zod-issues';
@@ -27,6 +36,9 @@ export interface ToolArgs {
   cancel_order: CancelOrderArgs;
   replace_order: ReplaceOrderArgs;
   query_portfolio: QueryPortfolioArgs;
+  get_book_snapshot: GetBookSnapshotArgs;
+  get_pnl: GetPnlArgs;
+  finish_bar: FinishBarArgs;
 }
 
 export interface Tool<N extends ToolName = ToolName> {
@@ -44,11 +56,22 @@ export interface Tool<N extends ToolName = ToolName> {
 }
 
 export interface TradingTools {
-  readonly tools: readonly [Tool<'place_order'>, Tool<'cancel_order'>, Tool<'replace_order'>, Tool<'query_portfolio'>];
+  readonly tools: readonly [
+    Tool<'place_order'>,
+    Tool<'cancel_order'>,
+    Tool<'replace_order'>,
+    Tool<'query_portfolio'>,
+    Tool<'get_book_snapshot'>,
+    Tool<'get_pnl'>,
+    Tool<'finish_bar'>,
+  ];
   readonly placeOrder: Tool<'place_order'>;
   readonly cancelOrder: Tool<'cancel_order'>;
   readonly replaceOrder: Tool<'replace_order'>;
   readonly queryPortfolio: Tool<'query_portfolio'>;
+  readonly getBookSnapshot: Tool<'get_book_snapshot'>;
+  readonly getPnl: Tool<'get_pnl'>;
+  readonly finishBar: Tool<'finish_bar'>;
   readonly metrics: TradingMetrics;
   readonly mode: SafetyModeName;
   /** Breaker states, daily counters, pending confirmations. */
@@ -67,6 +90,11 @@ const DESCRIPTIONS: Record<ToolName, string> = {
   cancel_order: 'Cancel an open order by order_id.',
   replace_order: 'Change the price and/or quantity of an open order. Passes the same risk chain as place_order.',
   query_portfolio: 'Balances, positions and open orders, optionally for one symbol.',
+  get_book_snapshot: "The venue's order book for a symbol: up to `levels` (1-50, default 10) price levels per side, best first, with the time it was taken.",
+  get_pnl:
+    'Open positions with entry price, mark price, unrealized PnL (absolute and percent of entry), their total, and PnL realized today (UTC); optionally for one symbol. null where the venue does not know a value.',
+  finish_bar:
+    'End your turn for this bar (or live cycle): no further tool calls are run until the next observation. Optional note (why), kept in the audit trail. Returns a short summary of the guard state.',
 };
 
 const SCHEMAS: Record<ToolName, JsonSchema> = {
@@ -74,9 +102,12 @@ const SCHEMAS: Record<ToolName, JsonSchema> = {
   cancel_order: cancelOrderSchema,
   replace_order: replaceOrderSchema,
   query_portfolio: queryPortfolioSchema,
+  get_book_snapshot: getBookSnapshotSchema,
+  get_pnl: getPnlSchema,
+  finish_bar: finishBarSchema,
 };
 
-/** Build the four guarded tools over a backend. Throws `TypeError` naming the key on bad options. */
+/** Build the seven guarded tools over a backend. Throws `TypeError` naming the key on bad options. */
 export function createTradingTools(options: TradingToolsOptions): TradingTools {
   const parsed = optionsSchema.safeParse(options);
   if (!parsed.success) throw new TypeError(`axon-llm: invalid trading tools options: ${describeZodError(parsed.error, '(options)')}`);
@@ -92,12 +123,18 @@ export function createTradingTools(options: TradingToolsOptions): TradingTools {
   const cancelOrder = make('cancel_order');
   const replaceOrder = make('replace_order');
   const queryPortfolio = make('query_portfolio');
+  const getBookSnapshot = make('get_book_snapshot');
+  const getPnl = make('get_pnl');
+  const finishBar = make('finish_bar');
   return {
-    tools: [placeOrder, cancelOrder, replaceOrder, queryPortfolio],
+    tools: [placeOrder, cancelOrder, replaceOrder, queryPortfolio, getBookSnapshot, getPnl, finishBar],
     placeOrder,
     cancelOrder,
     replaceOrder,
     queryPortfolio,
+    getBookSnapshot,
+    getPnl,
+    finishBar,
     metrics: guarded.metrics,
     mode: guarded.mode,
     state: () => guarded.state(),

@@ -69,6 +69,42 @@ export interface OpenOrder {
   remaining: number;
 }
 
+/** Total quantity resting at one price of a venue's book. */
+export interface OrderBookLevel {
+  price: number;
+  quantity: number;
+}
+
+/** A venue's book for one symbol, best first on both sides (`get_book_snapshot`). */
+export interface OrderBook {
+  symbol: string;
+  /** Highest price first. */
+  bids: OrderBookLevel[];
+  /** Lowest price first. */
+  asks: OrderBookLevel[];
+  /** When the venue's book was in this state (Unix ms). */
+  timestampMs: number;
+}
+
+/** A held position as `get_pnl` values it. */
+export interface PnlPosition {
+  symbol: string;
+  /** Signed: long > 0, short < 0. */
+  quantity: number;
+  /** Average entry price; `null` when the venue does not know it (spot balances carry none). */
+  entryPrice: number | null;
+  /** The price the position is valued at now; `null` when the venue has none. */
+  markPrice: number | null;
+}
+
+/** What a backend knows of the account's PnL (`get_pnl`). */
+export interface PnlReport {
+  positions: PnlPosition[];
+  /** PnL realized since 00:00 UTC (before fees) by symbol; `null` when the venue does not report it. */
+  realizedPnlToday: Record<string, number> | null;
+  timestampMs: number;
+}
+
 /** Changes a backend pushes so the guard never needs to ask (see `TradingBackend.subscribe`). */
 export type BackendEvent =
   | {
@@ -116,6 +152,13 @@ export interface TradingBackend {
   getReferencePrice(symbol: string): Promise<number | null>;
   /** Open orders; only `symbol`'s when given (venues answer that cheaper: Binance weighs all-symbol queries 40x). */
   getOpenOrders(symbol?: string): Promise<OpenOrder[]>;
+  /**
+   * The venue's book, best first, at most `levels` (1-50) per side (`get_book_snapshot`). Without
+   * it the tool answers a `BACKEND_OTHER` refusal saying the backend has no book.
+   */
+  getOrderBook?(symbol: string, levels: number): Promise<OrderBook>;
+  /** Positions with entry and mark prices, and today's realized PnL (`get_pnl`); without it, a `BACKEND_OTHER` refusal. */
+  getPnl?(): Promise<PnlReport>;
   /**
    * Optional push feed. A backend that implements it must emit a `market` event for a symbol after
    * every change of its reference price, position or open orders, so the guard's view is never stale.

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 
 import { aiSdkTools } from '../../ts/adapters/ai-sdk';
 import { GOOD_ORDER, guardRefusal, MALFORMED_ORDER, REFUSED_ORDER, venue } from '../support/adapter-scenarios';
+import { T0 } from '../harness';
 import { lastConfirmToken, startFakeOpenAIWire, type FakeOpenAIWire, type WireApi } from '../support/fake-openai-wire';
 
 let fake: FakeOpenAIWire | undefined;
@@ -31,6 +32,33 @@ describe.each(['chat', 'responses'] as const)('axon-llm/ai-sdk over %s', (api) =
     const server = await oneCall(api, GOOD_ORDER);
     await generateText({ model: model(api, server.baseURL), tools: aiSdkTools(tools), prompt: 'trade', stopWhen: stepCountIs(3) });
     expect(server.requests[0]?.toolNames).toEqual(tools.tools.map((t) => t.name));
+    tools.close();
+  });
+
+  it('runs the read tools (book, pnl, finish_bar) through the guard; a bad levels reaches the model as the guard says it', async () => {
+    const { tools, backend } = venue('TwoPhase');
+    await backend.placeOrder({ symbol: 'BTC-USDT', side: 'Buy', quantity: 0.2, orderType: 'Limit', price: 19_500, timeInForce: 'GTC', clientOrderId: 'resting-1' });
+    fake = await startFakeOpenAIWire((request) =>
+      request.toolOutputs.length === 0
+        ? {
+            toolCalls: [
+              { name: 'get_book_snapshot', arguments: '{"symbol":"BTC-USDT","levels":3}' },
+              { name: 'get_pnl', arguments: '{"symbol":null}' },
+              { name: 'get_book_snapshot', arguments: '{"symbol":"BTC-USDT","levels":51}' },
+              { name: 'finish_bar', arguments: '{"note":"looked only"}' },
+            ],
+          }
+        : { text: 'done' },
+    );
+    const set = aiSdkTools(tools);
+    expect([set.get_book_snapshot?.needsApproval, set.get_pnl?.needsApproval, set.finish_bar?.needsApproval]).toEqual([false, false, false]);
+    await generateText({ model: model(api, fake.baseURL), tools: set, prompt: 'look', stopWhen: stepCountIs(3) });
+    const outputs = (fake.requests[1]?.toolOutputs ?? []).map((text) => JSON.parse(text) as Record<string, unknown>);
+    expect(outputs[0]).toEqual({ symbol: 'BTC-USDT', bids: [{ price: 19_500, quantity: 0.2 }], asks: [], as_of_ms: T0 });
+    expect(outputs[1]).toEqual({ positions: [], total_unrealized_pnl: 0, realized_pnl_today: 0, as_of_ms: T0 });
+    expect(outputs[2]).toMatchObject({ code: 'INVALID_ARGUMENTS', message: 'Arguments: field `levels` must be a whole number from 1 to 50, got 51' });
+    expect(outputs[3]).toMatchObject({ finished: true, note: 'looked only', mode: 'TwoPhase' });
+    expect(tools.state().pendingConfirms).toBe(0);
     tools.close();
   });
 

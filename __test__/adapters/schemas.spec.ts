@@ -11,12 +11,18 @@ import { native } from '../../ts/native/index';
 import { ACK_STATUSES } from '../../ts/native/layout';
 import {
   cancelOrderSchema,
+  finishBarSchema,
+  getBookSnapshotSchema,
+  getPnlSchema,
   placeOrderSchema,
   queryPortfolioSchema,
   replaceOrderSchema,
   TOOL_ACK_STATUSES,
   ToolError,
   type CancelOrderArgs,
+  type FinishBarArgs,
+  type GetBookSnapshotArgs,
+  type GetPnlArgs,
   type JsonSchema,
   type PlaceOrderArgs,
   type QueryPortfolioArgs,
@@ -43,6 +49,9 @@ const EVERY_FIELD: Record<string, Record<string, unknown>> = {
   cancel_order: { order_id: 'bt-1' },
   replace_order: { order_id: 'bt-1', price: 19_500, quantity: 0.02, confirm_token: 'token-1' },
   query_portfolio: { symbol: 'BTC-USDT' },
+  get_book_snapshot: { symbol: 'BTC-USDT', levels: 5 },
+  get_pnl: { symbol: 'BTC-USDT' },
+  finish_bar: { note: 'nothing to do' },
 };
 
 /** The smallest call the parser accepts. */
@@ -51,6 +60,9 @@ const MINIMAL: Record<string, Record<string, unknown>> = {
   cancel_order: { order_id: 'bt-1' },
   replace_order: { order_id: 'bt-1', price: 19_500 },
   query_portfolio: {},
+  get_book_snapshot: { symbol: 'BTC-USDT' },
+  get_pnl: {},
+  finish_bar: {},
 };
 
 type Outcome = { ok: true; json: Record<string, unknown> } | { ok: false; source: string; code: string; message: string };
@@ -142,7 +154,8 @@ describe('tool schemas', () => {
           const accepted = await outcome(tool, { ...base, [key]: full[key] });
           expect(parsed(accepted), `${tool.name}.${key} = ${JSON.stringify(full[key])}: ${JSON.stringify(accepted)}`).toBe(true);
           const types = Array.isArray(property.type) ? property.type : [property.type];
-          const wrong = types.includes('number') ? 'a string' : 12;
+          const numeric = types.includes('number') || types.includes('integer');
+          const wrong = numeric ? 'a string' : 12;
           const refused = await outcome(tool, { ...base, [key]: wrong });
           expect(refused.ok, `${tool.name}.${key} = ${JSON.stringify(wrong)}`).toBe(false);
           if (refused.ok) continue;
@@ -154,7 +167,7 @@ describe('tool schemas', () => {
               expect(parsed(each), `${tool.name}.${key} = ${String(value)}`).toBe(true);
             }
           } else {
-            expect(refused.message).toBe(`Arguments: field \`${key}\` must be a ${types.includes('number') ? 'number' : 'string'}, got ${types.includes('number') ? 'string' : 'number'}`);
+            expect(refused.message).toBe(`Arguments: field \`${key}\` must be a ${numeric ? 'number' : 'string'}, got ${numeric ? 'string' : 'number'}`);
           }
         }
       }
@@ -178,6 +191,12 @@ describe('tool schemas', () => {
       // The root anyOf that was dropped: a strict-mode model sends both as null.
       const neither = { order_id: 'bt-1', price: null, quantity: null, confirm_token: null };
       expect(await outcome(replace, neither)).toMatchObject({ ok: false, code: 'INVALID_ARGUMENTS', message: 'Arguments: replace_order needs field `price` and/or field `quantity`' });
+      // `levels` is an integer in the schema; its range (1-50) and wholeness are the parser's.
+      const book = tools.find((t) => t.name === 'get_book_snapshot') as Tool;
+      const levelsRule = 'Arguments: field `levels` must be a whole number from 1 to 50, got ';
+      for (const levels of [0, 51, 2.5, -3]) expect(await outcome(book, { symbol: 'BTC-USDT', levels })).toMatchObject({ ok: false, code: 'INVALID_ARGUMENTS', message: `${levelsRule}${levels}` });
+      const finish = tools.find((t) => t.name === 'finish_bar') as Tool;
+      expect(await outcome(finish, { note: 'n'.repeat(501) })).toMatchObject({ ok: false, message: 'Arguments: field `note` must be at most 500 characters, got 501' });
     });
   });
 
@@ -223,6 +242,9 @@ describe('tool schemas', () => {
     expectTypeOf<keyof CancelOrderArgs>().toEqualTypeOf<keyof typeof cancelOrderSchema.properties>();
     expectTypeOf<keyof ReplaceOrderArgs>().toEqualTypeOf<keyof typeof replaceOrderSchema.properties>();
     expectTypeOf<keyof QueryPortfolioArgs>().toEqualTypeOf<keyof typeof queryPortfolioSchema.properties>();
+    expectTypeOf<keyof GetBookSnapshotArgs>().toEqualTypeOf<keyof typeof getBookSnapshotSchema.properties>();
+    expectTypeOf<keyof GetPnlArgs>().toEqualTypeOf<keyof typeof getPnlSchema.properties>();
+    expectTypeOf<keyof FinishBarArgs>().toEqualTypeOf<keyof typeof finishBarSchema.properties>();
     expect([...TOOL_ACK_STATUSES].sort()).toEqual([...ACK_STATUSES, 'DryRun', 'PendingConfirm'].sort());
 
     const ackKeys: Array<keyof ToolAck> = ['order_id', 'symbol', 'side', 'quantity', 'status', 'timestamp_ms'];

@@ -83,6 +83,11 @@ export interface FakeBinance {
   /** Fail the next matching request (`method path`, e.g. `POST /api/v3/order`). */
   inject(route: string, fault: Fault, count?: number): void;
   setPrice(symbol: string, price: number): void;
+  /**
+   * Other traders' resting liquidity on `symbol` (`[price, quantity]` levels), served by
+   * `GET /api/v3/depth` together with the open orders placed here (both never trade: a book view).
+   */
+  setDepth(symbol: string, depth: { bids: Array<[number, number]>; asks: Array<[number, number]> }): void;
   /** Requests to `method path` so far. */
   count(route: string): number;
   /** Resolves once `count` requests to `method path` have arrived (at once if they already have). */
@@ -95,7 +100,7 @@ export const DEFAULT_SYMBOLS: Record<string, FakeSymbol> = {
   ETHUSDT: { base: 'ETH', quote: 'USDT', tickSize: '0.01', stepSize: '0.0001', minQty: '0.0001', minNotional: '5', price: 1_500 },
 };
 
-const PUBLIC = new Set(['/api/v3/ping', '/api/v3/time', '/api/v3/exchangeInfo', '/api/v3/ticker/price', '/api/v3/ticker/24hr', '/api/v3/ticker']);
+const PUBLIC = new Set(['/api/v3/ping', '/api/v3/time', '/api/v3/exchangeInfo', '/api/v3/ticker/price', '/api/v3/ticker/24hr', '/api/v3/ticker', '/api/v3/depth']);
 
 class VenueError extends Error {
   constructor(
@@ -142,9 +147,13 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
     return b;
   };
 
+  /** Every execution, as `GET /api/v3/myTrades` lists them (no commission: the fake charges none). */
+  const trades: Array<{ symbol: string; id: number; orderId: number; price: number; qty: number; time: number; isBuyer: boolean }> = [];
+
   const fill = (order: FakeOrder, price: number): void => {
     const s = symbols[order.symbol] as FakeSymbol;
     const quantity = order.origQty - order.executedQty;
+    trades.push({ symbol: order.symbol, id: trades.length + 1, orderId: order.orderId, price, qty: quantity, time: Date.now(), isBuyer: order.side === 'BUY' });
     const quote = balance(s.quote);
     const base = balance(s.base);
     if (order.side === 'BUY') {
@@ -273,6 +282,31 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
   };
 
   const isOpen = (o: FakeOrder) => o.status === 'NEW' || o.status === 'PARTIALLY_FILLED';
+  const otherDepth = new Map<string, { bids: Array<[number, number]>; asks: Array<[number, number]> }>();
+  let depthUpdateId = 1;
+
+  /** Binance's depth answer: every resting quantity by price, best first, at most `limit` levels. */
+  const depthOf = (params: Record<string, string>) => {
+    const s = symbolOf(params);
+    const limit = Number(params.limit ?? 100);
+    if (![5, 10, 20, 50, 100, 500, 1000, 5000].includes(limit)) throw new VenueError(400, -1100, `Illegal characters found in parameter 'limit'; legal range is '5, 10, 20, 50, 100, 500, 1000, 5000'.`);
+    const levels = { BUY: new Map<number, number>(), SELL: new Map<number, number>() };
+    const others = otherDepth.get(s.id);
+    for (const [price, quantity] of others?.bids ?? []) levels.BUY.set(price, (levels.BUY.get(price) ?? 0) + quantity);
+    for (const [price, quantity] of others?.asks ?? []) levels.SELL.set(price, (levels.SELL.get(price) ?? 0) + quantity);
+    for (const o of orders) {
+      if (o.symbol !== s.id || !isOpen(o) || o.type !== 'LIMIT') continue;
+      const side = levels[o.side];
+      side.set(o.price, (side.get(o.price) ?? 0) + o.origQty - o.executedQty);
+    }
+    const out = (side: Map<number, number>, falling: boolean) =>
+      [...side]
+        .sort(([a], [b]) => (falling ? b - a : a - b))
+        .slice(0, limit)
+        .map(([price, quantity]) => [fmt(price, decimals(s.tickSize)), fmt(quantity)]);
+    depthUpdateId += 1;
+    return { lastUpdateId: depthUpdateId, bids: out(levels.BUY, true), asks: out(levels.SELL, false) };
+  };
 
   const route = (method: string, path: string, params: Record<string, string>): unknown => {
     switch (`${method} ${path}`) {
@@ -312,6 +346,8 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
             allowedSelfTradePreventionModes: ['EXPIRE_MAKER'],
           })),
         };
+      case 'GET /api/v3/depth':
+        return depthOf(params);
       case 'GET /api/v3/ticker/price': {
         const s = symbolOf(params);
         return { symbol: s.id, price: fmt(prices.get(s.id) as number, decimals(s.tickSize)) };
@@ -366,6 +402,27 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
         if (!isOpen(order)) throw new VenueError(400, -2011, 'Unknown order sent.');
         cancel(order, 'CANCELED');
         return { ...orderJson(order), origClientOrderId: order.clientOrderId };
+      }
+      case 'GET /api/v3/myTrades': {
+        const s = symbolOf(params);
+        const since = params.startTime === undefined ? 0 : Number(params.startTime);
+        return trades
+          .filter((t) => t.symbol === s.id && t.time >= since)
+          .map((t) => ({
+            symbol: t.symbol,
+            id: t.id,
+            orderId: t.orderId,
+            orderListId: -1,
+            price: fmt(t.price, decimals(s.tickSize)),
+            qty: fmt(t.qty),
+            quoteQty: fmt(t.price * t.qty),
+            commission: '0',
+            commissionAsset: s.quote,
+            time: t.time,
+            isBuyer: t.isBuyer,
+            isMaker: false,
+            isBestMatch: true,
+          }));
       }
       case 'GET /api/v3/openOrders':
         return orders.filter((o) => isOpen(o) && (params.symbol === undefined || o.symbol === params.symbol)).map(orderJson);
@@ -463,6 +520,9 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
     setPrice: (symbol, price) => {
       prices.set(symbol, price);
       for (const order of orders) if (order.symbol === symbol && isOpen(order) && order.type === 'LIMIT' && crosses(order, price)) fill(order, order.price);
+    },
+    setDepth: (symbol, depth) => {
+      otherDepth.set(symbol, depth);
     },
     count: countOf,
     requestsSeen: (routeKey, count) =>

@@ -31,11 +31,24 @@ function expectTrue<T extends true>(): T | undefined {
 }
 
 // Tools: names and argument types.
-expectTrue<Equal<ToolName, 'place_order' | 'cancel_order' | 'replace_order' | 'query_portfolio'>>();
+expectTrue<Equal<ToolName, 'place_order' | 'cancel_order' | 'replace_order' | 'query_portfolio' | 'get_book_snapshot' | 'get_pnl' | 'finish_bar'>>();
 expectTrue<Equal<Tool['name'], ToolName>>();
 expectTrue<Equal<Parameters<Tool['execute']>, [args: string]>>();
 expectTrue<Equal<ReturnType<Tool['execute']>, Promise<string>>>();
-expectTrue<Equal<TradingTools['tools'], readonly [Tool, Tool, Tool, Tool]>>();
+expectTrue<
+  Equal<
+    TradingTools['tools'],
+    readonly [
+      Tool<'place_order'>,
+      Tool<'cancel_order'>,
+      Tool<'replace_order'>,
+      Tool<'query_portfolio'>,
+      Tool<'get_book_snapshot'>,
+      Tool<'get_pnl'>,
+      Tool<'finish_bar'>,
+    ]
+  >
+>();
 expectTrue<Equal<Parameters<typeof createTradingTools>, [options: TradingToolsOptions]>>();
 expectTrue<Equal<TradingToolsOptions['backend'], TradingBackend>>();
 expectTrue<Equal<TradingToolsOptions['mode'], 'DryRun' | 'TwoPhase' | 'Direct' | undefined>>();

@@ -15,7 +15,7 @@ export const DEFAULT_SYSTEM_PROMPT = [
   '([timestamp_ms, open, high, low, close, volume], oldest first), your position, cash, equity,',
   'open orders and the results of your last tool calls. Use the tools to trade; every order passes',
   'a risk chain, and a refusal comes back as a ToolError JSON with a code you should respect.',
-  'When there is nothing to do, answer briefly without a tool call.',
+  'When there is nothing (more) to do, call finish_bar (or answer briefly without a tool call).',
 ].join(' ');
 
 export interface AgentLoopOptions {
@@ -45,6 +45,10 @@ export interface AgentStats {
   completionTokens: number;
   tokensEstimated: boolean;
   toolCalls: number;
+  /** Tool calls not run because an earlier call of the same reply was a successful `finish_bar`. */
+  toolCallsSkipped: number;
+  /** Bars (or live cycles) the model ended with `finish_bar`. */
+  finishedBars: number;
   /** Backend acks by status (New, Filled, ...). */
   ordersByStatus: Record<string, number>;
   /** Refusals and failures by ToolError code. */
@@ -114,6 +118,8 @@ export class AgentLoop {
       completionTokens: 0,
       tokensEstimated: false,
       toolCalls: 0,
+      toolCallsSkipped: 0,
+      finishedBars: 0,
       ordersByStatus: {},
       rejectionsByCode: {},
     };
@@ -175,7 +181,11 @@ export class AgentLoop {
     return this.barsJson;
   }
 
-  /** One observation: ask the model, run its tool calls, repeat up to `maxStepsPerBar`. */
+  /**
+   * One observation: ask the model, run its tool calls, repeat up to `maxStepsPerBar`. A
+   * successful `finish_bar` ends the bar there: the calls after it in the same reply are not run
+   * and the model is not asked again until the next observation.
+   */
   async act(observationJson: string, step: number, timeMs: number, view?: ObservationView): Promise<void> {
     this.stats.observations += 1;
     const messages: ChatMessage[] = [this.system, { role: 'user', content: observationJson }];
@@ -207,7 +217,8 @@ export class AgentLoop {
       });
       messages.push(reply.message);
       if (calls.length === 0) break;
-      for (const call of calls) {
+      let finished = false;
+      for (const [index, call] of calls.entries()) {
         this.stats.toolCalls += 1;
         const outcome = await dispatchToolCall(this.tools.tools, call.function.name, call.function.arguments);
         if (outcome.status !== undefined) increment(this.stats.ordersByStatus, outcome.status);
@@ -227,7 +238,14 @@ export class AgentLoop {
         });
         messages.push({ role: 'tool', tool_call_id: call.id, content: outcome.content });
         results.push({ tool: call.function.name, ok: outcome.ok, content: outcome.content });
+        if (call.function.name === 'finish_bar' && outcome.ok) {
+          this.stats.finishedBars += 1;
+          this.stats.toolCallsSkipped += calls.length - index - 1;
+          finished = true;
+          break;
+        }
       }
+      if (finished) break;
     }
     this.lastResults = results;
     this.lastResultsJson = lastResultsJson(results);

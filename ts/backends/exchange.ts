@@ -30,7 +30,7 @@ import { z } from 'zod';
 import { BackendError } from '../errors';
 import { requireOptional } from '../optional-package';
 import { registerSecrets, scrubSecrets } from '../secrets';
-import type { Balance, ErrorKind, OpenOrder, OrderAck, OrderRequest, Portfolio, Position, ReplaceRequest, Side, TradingBackend } from '../types';
+import type { Balance, ErrorKind, OpenOrder, OrderAck, OrderBook, OrderBookLevel, OrderRequest, PnlReport, Portfolio, Position, ReplaceRequest, Side, TradingBackend } from '../types';
 import { describeZodError } from '../zod-issues';
 
 export type ExchangeId = 'binance' | 'okx';
@@ -72,6 +72,8 @@ export interface ExchangeClient {
   fetchOpenOrders(symbol?: string): Promise<unknown>;
   fetchBalance(): Promise<unknown>;
   fetchTicker(symbol: string): Promise<unknown>;
+  fetchOrderBook(symbol: string, limit?: number): Promise<unknown>;
+  fetchMyTrades(symbol?: string, since?: number, limit?: number): Promise<unknown>;
 }
 
 type ErrorClass = abstract new (...args: never[]) => Error;
@@ -162,6 +164,33 @@ const assetAmounts = z.record(z.string(), amount.nullish());
 const balanceSchema = z.object({ free: assetAmounts.nullish(), used: assetAmounts.nullish(), total: assetAmounts.nullish() });
 
 const tickerSchema = z.object({ last: price.nullish(), close: price.nullish() });
+/** ccxt's unified order book: `[price, amount]` levels (some venues add an order count), best first. */
+const bookLevel = z.tuple([price, amount], z.unknown());
+const orderBookSchema = z.object({ bids: z.array(bookLevel), asks: z.array(bookLevel), timestamp: z.number().int().nonnegative().nullish() });
+/** ccxt's unified trade, the fields an entry price is worked out from. */
+const myTradeSchema = z.object({ timestamp: z.number().int().nonnegative(), side: z.enum(['buy', 'sell']), price, amount });
+/** Trades asked for per symbol: an account's history beyond this is not walked (the entry is then unknown). */
+const MY_TRADES_LIMIT = 1000;
+
+/**
+ * The average entry of the position `trades` (oldest first) build from flat, by average cost: a
+ * buy adds at its price, a sell reduces at the average (crossing zero opens at the trade price).
+ */
+function entryFromTrades(trades: ReadonlyArray<z.infer<typeof myTradeSchema>>): { quantity: number; averagePrice: number } {
+  let quantity = 0;
+  let averagePrice = 0;
+  for (const t of trades) {
+    const signed = t.side === 'buy' ? t.amount : -t.amount;
+    const next = quantity + signed;
+    if (quantity === 0 || Math.sign(next) !== Math.sign(quantity)) averagePrice = next === 0 ? 0 : t.price;
+    else if (Math.abs(next) > Math.abs(quantity)) averagePrice = (averagePrice * quantity + t.price * signed) / next;
+    quantity = next;
+  }
+  return { quantity, averagePrice };
+}
+
+/** Depth sizes every venue takes (Binance refuses others): a request asks for the next one up and keeps what was asked. */
+const DEPTH_LIMITS = [5, 10, 20, 50] as const;
 
 /** What the guard learns about an order the backend has seen, kept for cancels and replaces. */
 interface KnownOrder {
@@ -369,6 +398,56 @@ export class ExchangeTradingBackend implements TradingBackend {
     }
     const ticker = this.understood(tickerSchema, raw, `the ticker of ${market.symbol}`);
     return ticker.last ?? ticker.close ?? null;
+  }
+
+  /** `get_book_snapshot`: ccxt's `fetchOrderBook`; the venue's time when it gives one, else when the answer arrived. */
+  async getOrderBook(symbol: string, levels: number): Promise<OrderBook> {
+    const market = await this.market(symbol);
+    const limit = DEPTH_LIMITS.find((n) => n >= levels) ?? 50;
+    let raw: unknown;
+    try {
+      raw = await this.client.fetchOrderBook(market.symbol, limit);
+    } catch (error) {
+      throw this.map(error);
+    }
+    const book = this.understood(orderBookSchema, raw, `the order book of ${market.symbol}`);
+    const side = (list: typeof book.bids): OrderBookLevel[] => list.slice(0, levels).map(([p, quantity]) => ({ price: p, quantity }));
+    return { symbol, bids: side(book.bids), asks: side(book.asks), timestampMs: book.timestamp ?? Date.now() };
+  }
+
+  /**
+   * `get_pnl` on spot: the assets held (as `getPositions`) marked at their tickers. A spot balance
+   * carries no entry price: it is worked out from the account's trades (`fetchMyTrades`), and only
+   * when they account for the whole balance (a deposit, a withdrawal or history beyond the last
+   * 1,000 trades leaves it `null`, and the tool then leaves unrealized PnL `null` rather than
+   * guess). Realized PnL today stays `null`: a symbol sold out today is no longer held, so the
+   * trades of every market would have to be asked for.
+   */
+  async getPnl(): Promise<PnlReport> {
+    const positions = await this.getPositions();
+    const valued = await Promise.all(
+      positions.map(async (p) => {
+        const [mark, entry] = await Promise.all([this.getReferencePrice(p.symbol), this.entryPrice(p.symbol, p.quantity)]);
+        return { symbol: p.symbol, quantity: p.quantity, entryPrice: entry, markPrice: mark };
+      }),
+    );
+    return { positions: valued, realizedPnlToday: null, timestampMs: Date.now() };
+  }
+
+  /** The average entry of `held` from the account's trades, or `null` when they do not account for it. */
+  private async entryPrice(symbol: string, held: number): Promise<number | null> {
+    const market = await this.market(symbol);
+    let raw: unknown;
+    try {
+      raw = await this.client.fetchMyTrades(market.symbol, undefined, MY_TRADES_LIMIT);
+    } catch (error) {
+      throw this.map(error);
+    }
+    const trades = this.understood(z.array(myTradeSchema), raw, `the trades of ${market.symbol}`);
+    if (trades.length >= MY_TRADES_LIMIT) return null;
+    const walked = entryFromTrades([...trades].sort((a, b) => a.timestamp - b.timestamp));
+    const step = market.precision?.amount ?? 1e-12;
+    return Math.abs(walked.quantity - held) < step / 2 && walked.averagePrice > 0 ? walked.averagePrice : null;
   }
 
   async getOpenOrders(symbol?: string): Promise<OpenOrder[]> {

@@ -2,6 +2,11 @@
 // limit orders, fills, reference prices and failure injection. It pushes every change through
 // `subscribe`, like a venue's user-data stream: market state per symbol and today's PnL.
 //
+// Its book (`getOrderBook`) is what rests on it: the mock has no other traders, so the only
+// liquidity it holds is the resting limit orders, aggregated by price. No synthetic quote: a
+// marketable order fills in full at the reference price, which no finite ladder would describe
+// honestly; the reference price itself is what `get_pnl` marks positions at.
+//
 // An order call costs O(1) in the number of orders it has seen: open quantities and locked cash
 // are kept per symbol as orders change (not summed over the book), and the fill list and client-id
 // memory keep the most recent `historyLimit` entries, like a venue's retention window. (Moving a
@@ -16,7 +21,10 @@ import type {
   ErrorKind,
   OpenOrder,
   OrderAck,
+  OrderBook,
+  OrderBookLevel,
   OrderRequest,
+  PnlReport,
   Portfolio,
   Position,
   ReplaceRequest,
@@ -33,7 +41,9 @@ export type MockOperation =
   | 'getBalance'
   | 'getPositions'
   | 'getReferencePrice'
-  | 'getOpenOrders';
+  | 'getOpenOrders'
+  | 'getOrderBook'
+  | 'getPnl';
 
 export interface MockFill {
   orderId: string;
@@ -90,6 +100,9 @@ interface MockMarket {
   openBuy: number;
   openSell: number;
   orders: number;
+  /** PnL realized by fills on `realizedDay` (UTC days since the epoch), before fees (the mock charges none). */
+  realizedToday: number;
+  realizedDay: number;
 }
 
 /** An order of this venue: its number (`mock-<number>`) and symbol record ride along. */
@@ -143,6 +156,8 @@ export class MockTradingBackend implements TradingBackend {
     getPositions: 0,
     getReferencePrice: 0,
     getOpenOrders: 0,
+    getOrderBook: 0,
+    getPnl: 0,
   };
   private cash: number;
   private readonly quoteAsset: string;
@@ -363,6 +378,44 @@ export class MockTradingBackend implements TradingBackend {
     return [...this.open.values()].filter((o) => symbol === undefined || o.symbol === symbol).map(openOrderCopy);
   }
 
+  /** The resting orders of `symbol` aggregated by price, best first, at most `levels` per side. */
+  async getOrderBook(symbol: string, levels: number): Promise<OrderBook> {
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('getOrderBook');
+    const market = this.markets.get(symbol);
+    if (market?.price === undefined) throw new BackendError('symbol_not_found', `unknown symbol ${symbol}`);
+    const bids = new Map<number, number>();
+    const asks = new Map<number, number>();
+    if (market.orders > 0) {
+      for (const order of this.open.values()) {
+        if (order.market !== market) continue;
+        const side = order.side === 'Buy' ? bids : asks;
+        side.set(order.price, (side.get(order.price) ?? 0) + order.remaining);
+      }
+    }
+    const levelsOf = (side: Map<number, number>, falling: boolean): OrderBookLevel[] =>
+      [...side]
+        .sort(([a], [b]) => (falling ? b - a : a - b))
+        .slice(0, levels)
+        // Sums of floats drift (0.1 + 0.2): 12 significant digits is every quantity the mock was given.
+        .map(([price, quantity]) => ({ price, quantity: Number(quantity.toPrecision(12)) }));
+    return { symbol, bids: levelsOf(bids, true), asks: levelsOf(asks, false), timestampMs: this.now() };
+  }
+
+  /** Positions at their reference prices, and what fills realized today (UTC). */
+  async getPnl(): Promise<PnlReport> {
+    if (this.latencyMs > 0) await this.sleep();
+    this.enter('getPnl');
+    const now = this.now();
+    const today = Math.floor(now / 86_400_000);
+    const realizedPnlToday: Record<string, number> = {};
+    for (const m of this.markets.values()) if (m.realizedDay === today && m.realizedToday !== 0) realizedPnlToday[m.symbol] = m.realizedToday;
+    const positions = [...this.markets.values()]
+      .filter((m) => m.position !== 0)
+      .map((m) => ({ symbol: m.symbol, quantity: m.position, entryPrice: m.averagePrice, markPrice: m.price ?? null }));
+    return { positions, realizedPnlToday, timestampMs: now };
+  }
+
   /** Orders resting now (synchronous view for tests). */
   openOrders(): OpenOrder[] {
     return [...this.open.values()].map(openOrderCopy);
@@ -399,7 +452,7 @@ export class MockTradingBackend implements TradingBackend {
   private market(symbol: string): MockMarket {
     let market = this.markets.get(symbol);
     if (market === undefined) {
-      market = { symbol, index: this.marketList.length, price: undefined, position: 0, averagePrice: 0, openBuy: 0, openSell: 0, orders: 0 };
+      market = { symbol, index: this.marketList.length, price: undefined, position: 0, averagePrice: 0, openBuy: 0, openSell: 0, orders: 0, realizedToday: 0, realizedDay: Number.NaN };
       this.markets.set(symbol, market);
       this.marketList.push(market);
     }
@@ -468,6 +521,15 @@ export class MockTradingBackend implements TradingBackend {
     const signed = order.side === 'Buy' ? quantity : -quantity;
     const held = market.position;
     const next = held + signed;
+    if (held !== 0 && Math.sign(signed) !== Math.sign(held)) {
+      // The part of the fill that closes the held position realizes its gain against the entry.
+      const day = Math.floor(timestampMs / 86_400_000);
+      if (day !== market.realizedDay) {
+        market.realizedDay = day;
+        market.realizedToday = 0;
+      }
+      market.realizedToday += (price - market.averagePrice) * Math.min(quantity, Math.abs(held)) * Math.sign(held);
+    }
     market.averagePrice =
       next === 0 ? 0 : Math.sign(next) === Math.sign(held) && Math.abs(next) > Math.abs(held)
         ? (market.averagePrice * held + price * signed) / next

@@ -25,7 +25,7 @@ import { z } from 'zod';
 
 import { BackendError } from '../errors';
 import { describeZodError } from '../zod-issues';
-import type { AckStatus, Balance, ErrorKind, OpenOrder, OrderAck, OrderRequest, Portfolio, Position, ReplaceRequest, TradingBackend } from '../types';
+import type { AckStatus, Balance, ErrorKind, OpenOrder, OrderAck, OrderRequest, PnlReport, Portfolio, Position, ReplaceRequest, TradingBackend } from '../types';
 
 export const DEFAULT_OMS_URL = 'http://127.0.0.1:8080';
 
@@ -236,6 +236,21 @@ export class OmsTradingBackend implements TradingBackend {
   async getReferencePrice(symbol: string): Promise<number | null> {
     const value = await this.request({ method: 'GET', path: `/marks/${encodeURIComponent(symbol)}` }, markSchema);
     return value.price;
+  }
+
+  /**
+   * `get_pnl`: the OMS's positions (with their average entry) marked at its marks (`GET /marks`).
+   * The OMS reports realized PnL since it started, not since 00:00 UTC, so today's is `null`.
+   * (It keeps no order book: `get_book_snapshot` is refused as not supported.)
+   */
+  async getPnl(): Promise<PnlReport> {
+    const positions = await this.getPositions();
+    const marks = await Promise.all(positions.map((p) => this.getReferencePrice(p.symbol)));
+    return {
+      positions: positions.map((p, i) => ({ symbol: p.symbol, quantity: p.quantity, entryPrice: p.averagePrice, markPrice: marks[i] ?? null })),
+      realizedPnlToday: null,
+      timestampMs: Date.now(),
+    };
   }
 
   /** The OMS lists open orders of every symbol; `symbol` filters them here. */

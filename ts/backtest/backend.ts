@@ -10,8 +10,11 @@ import type {
   BackendEvent,
   OpenOrder,
   OrderAck,
+  OrderBook,
+  OrderBookLevel,
   OrderRequest,
   OrderType,
+  PnlReport,
   Portfolio,
   Position,
   ReplaceRequest,
@@ -659,6 +662,34 @@ export class BacktestTradingBackend implements TradingBackend {
       orders: l.orders,
     });
     return { symbol: this.symbol, timestampMs: this.nowMs, bids: depth.bids.map(level), asks: depth.asks.map(level) };
+  }
+
+  /**
+   * `get_book_snapshot`: the book as this venue's matching engine holds it now, which is what a
+   * marketable order would trade against: the ladder seeded around the current price (placed if
+   * not yet there, as a marketable order would place it) and the agent's own resting orders,
+   * aggregated by price. Time is the replay clock.
+   */
+  async getOrderBook(symbol: string, levels: number): Promise<OrderBook> {
+    const snapshot = this.bookSnapshot(symbol, levels);
+    const plain = (l: BookSnapshotLevel): OrderBookLevel => ({ price: l.price, quantity: l.quantity });
+    return { symbol: snapshot.symbol, bids: snapshot.bids.map(plain), asks: snapshot.asks.map(plain), timestampMs: snapshot.timestampMs };
+  }
+
+  /** `get_pnl`: the position at the current price, and what fills realized since the replay clock's UTC midnight (before fees). */
+  async getPnl(): Promise<PnlReport> {
+    this.ensureAlive();
+    this.ensureStarted();
+    const quantity = this.lotGrid.value(this.position.lots);
+    const positions = quantity === 0 ? [] : [{ symbol: this.symbol, quantity, entryPrice: this.position.averagePrice, markPrice: this.mark }];
+    const dayStartMs = Math.floor(this.nowMs / DAY_MS) * DAY_MS;
+    let realized = 0;
+    for (let i = this.fillLog.length - 1; i >= 0; i--) {
+      const fill = this.fillLog[i] as BacktestFill;
+      if (fill.timestampMs < dayStartMs) break;
+      realized += fill.realizedPnl;
+    }
+    return { positions, realizedPnlToday: { [this.symbol]: realized }, timestampMs: this.nowMs };
   }
 
   /** Summary of the replay so far. */

@@ -18,6 +18,11 @@ export interface ScriptedOptions {
   burstLength?: number;
   /** A symbol outside the allowed list, for the probes. */
   foreignSymbol?: string;
+  /**
+   * End each bar with a `finish_bar` call (noting what it did) where it would otherwise answer
+   * with text: one model call fewer per bar that traded. Default false.
+   */
+  finishBar?: boolean;
 }
 
 /** Mean of the last `n` values. */
@@ -50,6 +55,7 @@ export class ScriptedProvider implements LlmProvider {
       burstEvery: options.burstEvery ?? 1_000,
       burstLength: options.burstLength ?? 2,
       foreignSymbol: options.foreignSymbol ?? 'DOGE-USDT',
+      finishBar: options.finishBar ?? false,
     };
   }
 
@@ -74,7 +80,10 @@ export class ScriptedProvider implements LlmProvider {
         view = observationView(parsed);
       }
       toolCalls = this.decide(view);
-      if (toolCalls.length === 0) content = 'hold';
+      if (toolCalls.length === 0) {
+        if (this.o.finishBar) toolCalls = [this.call('finish_bar', { note: 'hold' })];
+        else content = 'hold';
+      }
     } else if (last?.role === 'tool' && this.burstCall !== undefined && last.content.includes('"error_type"')) {
       // Carried away: retry the refused order at once, within the same bar.
       toolCalls = [this.call(this.burstCall.name, this.burstCall.args)];
@@ -83,12 +92,19 @@ export class ScriptedProvider implements LlmProvider {
       const confirmation = this.confirmation(messages, last.tool_call_id, last.content);
       if (confirmation === undefined) content = 'noted';
       else toolCalls = [confirmation];
+    } else if (this.o.finishBar && last?.role === 'tool' && !this.finishedThisBar(messages)) {
+      toolCalls = [this.call('finish_bar', { note: 'acted' })];
     } else {
       content = 'noted';
     }
     const message = { role: 'assistant' as const, content, ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}) };
     const completion = estimateTokens(JSON.stringify(message));
     return { message, usage: { promptTokens: prompt, completionTokens: completion, estimated: true } };
+  }
+
+  /** Whether this bar's conversation already has a `finish_bar` call (its result is the last message). */
+  private finishedThisBar(messages: readonly ChatMessage[]): boolean {
+    return messages.some((m) => m.role === 'assistant' && m.tool_calls?.some((c) => c.function.name === 'finish_bar') === true);
   }
 
   private confirmation(messages: readonly ChatMessage[], toolCallId: string, result: string): ToolCall | undefined {

@@ -102,11 +102,67 @@ const portfolioSchema = {
   },
 } as const;
 
+const bookLevelsSchema = {
+  type: 'array',
+  items: { type: 'object', required: ['price', 'quantity'], properties: { price: { type: 'number' }, quantity: { type: 'number' } } },
+} as const;
+
+/** `get_book_snapshot`'s answer (`BookSnapshotResult`, written by ts/read-tools.ts). */
+const bookSnapshotSchema = {
+  type: 'object',
+  required: ['symbol', 'bids', 'asks', 'as_of_ms'],
+  properties: { symbol: { type: 'string' }, bids: bookLevelsSchema, asks: bookLevelsSchema, as_of_ms: { type: 'integer' } },
+} as const;
+
+/** `get_pnl`'s answer (`PnlResult`, written by ts/read-tools.ts). */
+const pnlSchema = {
+  type: 'object',
+  required: ['positions', 'total_unrealized_pnl', 'realized_pnl_today', 'as_of_ms'],
+  properties: {
+    positions: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['symbol', 'quantity', 'entry_price', 'mark_price', 'unrealized_pnl', 'unrealized_pnl_pct'],
+        properties: {
+          symbol: { type: 'string' },
+          quantity: { type: 'number' },
+          entry_price: { type: ['number', 'null'] },
+          mark_price: { type: ['number', 'null'] },
+          unrealized_pnl: { type: ['number', 'null'] },
+          unrealized_pnl_pct: { type: ['number', 'null'] },
+        },
+      },
+    },
+    total_unrealized_pnl: { type: ['number', 'null'] },
+    realized_pnl_today: { type: ['number', 'null'] },
+    as_of_ms: { type: 'integer' },
+  },
+} as const;
+
+/** `finish_bar`'s answer (`FinishBarResult`, written by ts/read-tools.ts). */
+const finishBarSchema = {
+  type: 'object',
+  required: ['finished', 'note', 'mode', 'orders_today', 'cancels_today', 'pending_confirms', 'breaker'],
+  properties: {
+    finished: { const: true },
+    note: { type: ['string', 'null'] },
+    mode: { enum: ['DryRun', 'TwoPhase', 'Direct'] },
+    orders_today: { type: 'integer' },
+    cancels_today: { type: 'integer' },
+    pending_confirms: { type: 'integer' },
+    breaker: { enum: ['Closed', 'Open', 'HalfOpen', null] },
+  },
+} as const;
+
 const RESULT_SCHEMAS_BY_NAME: Readonly<Record<string, object>> = {
   place_order: orderAckSchema,
   cancel_order: orderAckSchema,
   replace_order: orderAckSchema,
   query_portfolio: portfolioSchema,
+  get_book_snapshot: bookSnapshotSchema,
+  get_pnl: pnlSchema,
+  finish_bar: finishBarSchema,
 };
 
 /**

@@ -58,6 +58,11 @@ export class NativeGuardHandle {
     return ACTIONS[this.decision[Slot.Action] as number] as DecisionAction;
   }
 
+  /** A SEND book_snapshot decision's levels per side. */
+  levels(): number {
+    return this.decision[Slot.Levels] as number;
+  }
+
   /** A DONE decision's status. */
   doneStatus(): DoneStatus {
     return DONE_STATUSES[this.decision[Slot.Status] as number] as DoneStatus;
@@ -101,7 +106,7 @@ export class NativeGuardHandle {
     return native.guardRecordAck(this.handle, ticket, ack.orderId, status, withOrderFields ? ack.symbol : undefined, side, ack.quantity, ack.timestampMs, elapsedSeconds);
   }
 
-  /** Settle a read-only call (query_portfolio). */
+  /** Settle a read-only call (query_portfolio, get_book_snapshot, get_pnl, finish_bar). */
   recordRead(ticket: number, elapsedSeconds: number): void {
     native.guardRecordRead(this.handle, ticket, elapsedSeconds);
   }

@@ -31,9 +31,11 @@ export const Slot = {
   Market: 12,
   /** DONE: an index of `DONE_STATUSES` */
   Status: 13,
+  /** SEND book_snapshot: levels per side (1-50) */
+  Levels: 14,
 } as const;
 
-export const DECISION_SLOTS = 14;
+export const DECISION_SLOTS = 15;
 
 /** Slot `Kind` of a decision. */
 export const DecisionKind = {
@@ -45,7 +47,7 @@ export const DecisionKind = {
 } as const;
 
 /** Slot `Action` of a SEND decision. */
-export const ACTIONS = ['place', 'cancel', 'replace', 'query'] as const;
+export const ACTIONS = ['place', 'cancel', 'replace', 'query', 'book_snapshot', 'pnl', 'finish_bar'] as const;
 /** Slot `Side`; `guardRecordAck` takes `SIDES.length` for none. */
 export const SIDES = ['Buy', 'Sell'] as const;
 /** Slot `OrderType`. */
@@ -61,6 +63,6 @@ export const ACK_STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'R
 /** Slot `Status` of a DONE decision. */
 export const DONE_STATUSES = ['DryRun', 'PendingConfirm'] as const;
 /** The `tool` argument of `guardDecide`. */
-export const TOOLS = ['place_order', 'cancel_order', 'replace_order', 'query_portfolio'] as const;
+export const TOOLS = ['place_order', 'cancel_order', 'replace_order', 'query_portfolio', 'get_book_snapshot', 'get_pnl', 'finish_bar'] as const;
 /** Cells per market slot of the feed: price (NaN: none), position, open buy, open sell, version. */
 export const FEED_STRIDE = 5;

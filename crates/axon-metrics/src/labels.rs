@@ -29,13 +29,27 @@ macro_rules! label_enum {
 }
 
 label_enum!(
-    /// `tool` label. `Query` exists only on the duration histogram.
-    ToolLabel { Place => "place", Cancel => "cancel", Replace => "replace", Query => "query" }
+    /// `tool` label. The read tools (`Query` and after) exist only on the duration histogram.
+    ToolLabel {
+        Place => "place",
+        Cancel => "cancel",
+        Replace => "replace",
+        Query => "query",
+        BookSnapshot => "book_snapshot",
+        Pnl => "pnl",
+        FinishBar => "finish_bar",
+    }
 );
 
 impl ToolLabel {
     /// Tools that have a `trading_orders_total` series.
     pub const ORDER_TOOLS: [ToolLabel; 3] = [ToolLabel::Place, ToolLabel::Cancel, ToolLabel::Replace];
+
+    /// Whether the tool changes orders (and so has a `trading_orders_total` series).
+    #[inline]
+    pub fn is_order_tool(self) -> bool {
+        matches!(self, ToolLabel::Place | ToolLabel::Cancel | ToolLabel::Replace)
+    }
 }
 
 label_enum!(SideLabel { Buy => "buy", Sell => "sell", None => "none" });

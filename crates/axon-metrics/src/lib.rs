@@ -177,7 +177,7 @@ impl TradingMetrics {
     }
 
     fn orders_slot(tool: ToolLabel, side: SideLabel, status: StatusLabel) -> usize {
-        // Query has no orders series; callers never pass it (see `inc_orders`).
+        // Read tools have no orders series; callers never pass one (see `inc_orders`).
         (tool.index() * SideLabel::ALL.len() + side.index()) * StatusLabel::ALL.len() + status.index()
     }
 
@@ -202,10 +202,10 @@ impl TradingMetrics {
         }
     }
 
-    /// `trading_orders_total{tool,side,status}`. Read-only tools (query) have no orders series.
+    /// `trading_orders_total{tool,side,status}`. Read-only tools have no orders series.
     #[inline]
     pub fn inc_orders(&self, tool: ToolLabel, side: SideLabel, status: StatusLabel) {
-        if tool == ToolLabel::Query {
+        if !tool.is_order_tool() {
             return;
         }
         self.orders[Self::orders_slot(tool, side, status)].inc();
@@ -245,7 +245,7 @@ impl TradingMetrics {
     }
 
     pub fn orders(&self, tool: ToolLabel, side: SideLabel, status: StatusLabel) -> u64 {
-        if tool == ToolLabel::Query {
+        if !tool.is_order_tool() {
             return 0;
         }
         self.orders[Self::orders_slot(tool, side, status)].get()

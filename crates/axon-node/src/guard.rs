@@ -134,7 +134,7 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
 
 
 fn tool_kind(tool: u32) -> Result<ToolKind> {
-    ToolKind::ALL.get(tool as usize).copied().ok_or_else(|| invalid(format!("tool index {tool} is not 0-3")))
+    ToolKind::ALL.get(tool as usize).copied().ok_or_else(|| invalid(format!("tool index {tool} is not 0-{}", ToolKind::ALL.len() - 1)))
 }
 
 fn parse_side(side: &str) -> Result<Side> {
@@ -248,7 +248,7 @@ pub fn guard_destroy(handle: f64) {
     GUARDS.with(|arena| arena.borrow_mut().remove(handle));
 }
 
-/// Decide a tool call (0 place_order, 1 cancel_order, 2 replace_order, 3 query_portfolio); the
+/// Decide a tool call (an index of `TOOLS` in `raw/layout.rs`: 0 place_order ... 6 finish_bar); the
 /// decision's numbers go into the guard's decision buffer (`guardDecisionBuffer`), its string is
 /// returned.
 /// Also installed as a raw Node-API callback (`src/raw.rs`).
@@ -322,7 +322,7 @@ pub(crate) fn record_ack(
     })
 }
 
-/// Settle a read-only call (query_portfolio).
+/// Settle a read-only call (query_portfolio, get_book_snapshot, get_pnl, finish_bar).
 #[napi]
 pub fn guard_record_read(handle: f64, ticket: f64, elapsed_seconds: f64) -> Result<()> {
     with_guard(handle, "guardRecordRead", |s| {

@@ -17,6 +17,11 @@ use crate::rejection::{fmt_num, Rejection};
 pub const DEFAULT_MAX_ARGS_BYTES: usize = 64 * 1024;
 const MAX_SYMBOL_LEN: usize = 32;
 const MAX_ID_LEN: usize = 64;
+/// `get_book_snapshot`: levels per side, at most (and the default when absent).
+pub const MAX_BOOK_LEVELS: u32 = 50;
+pub const DEFAULT_BOOK_LEVELS: u32 = 10;
+/// `finish_bar`: the note goes to the audit trail and the logs; keep it a note.
+pub const MAX_NOTE_CHARS: usize = 500;
 
 /// Implements `Deserialize` from a JSON string only. Serde's derive would also take the map form
 /// (`{"Buy":null}`) of an externally tagged enum; an order side must be exactly `"Buy"` or `"Sell"`.
@@ -152,6 +157,36 @@ pub struct QueryPortfolioArgs<'a> {
     pub symbol: Option<Cow<'a, str>>,
 }
 
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBookSnapshotArgs<'a> {
+    #[serde(borrow)]
+    symbol: Cow<'a, str>,
+    #[serde(default)]
+    levels: Option<f64>,
+}
+
+/// `get_book_snapshot` arguments, validated: `levels` is a whole number in 1..=[`MAX_BOOK_LEVELS`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct BookSnapshotArgs<'a> {
+    pub symbol: Cow<'a, str>,
+    pub levels: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PnlArgs<'a> {
+    #[serde(default, borrow)]
+    pub symbol: Option<Cow<'a, str>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FinishBarArgs<'a> {
+    #[serde(default, borrow)]
+    pub note: Option<Cow<'a, str>>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     Str,
@@ -193,6 +228,9 @@ const REPLACE_FIELDS: &[FieldSpec] = &[
     field("confirm_token", Kind::Str, false),
 ];
 const QUERY_FIELDS: &[FieldSpec] = &[field("symbol", Kind::Str, false)];
+const BOOK_FIELDS: &[FieldSpec] = &[field("symbol", Kind::Str, true), field("levels", Kind::Num, false)];
+const PNL_FIELDS: &[FieldSpec] = &[field("symbol", Kind::Str, false)];
+const FINISH_FIELDS: &[FieldSpec] = &[field("note", Kind::Str, false)];
 
 /// Optional fields treat `null` as absent, as models often send it.
 fn null_as_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(deserializer: D) -> Result<T, D::Error> {
@@ -414,6 +452,46 @@ pub fn parse_query_portfolio(args: &str, max_bytes: usize) -> Result<QueryPortfo
     Ok(a)
 }
 
+pub fn parse_book_snapshot(args: &str, max_bytes: usize) -> Result<BookSnapshotArgs<'_>, Rejection> {
+    let a: RawBookSnapshotArgs<'_> = parse_with(args, max_bytes, BOOK_FIELDS)?;
+    symbol_text("symbol", &a.symbol)?;
+    let levels = match a.levels {
+        None => DEFAULT_BOOK_LEVELS,
+        Some(n) if n.fract() == 0.0 && (1.0..=f64::from(MAX_BOOK_LEVELS)).contains(&n) => n as u32,
+        Some(n) => {
+            return Err(Rejection::arguments(format!("field `levels` must be a whole number from 1 to {MAX_BOOK_LEVELS}, got {}", fmt_num(n))));
+        }
+    };
+    Ok(BookSnapshotArgs { symbol: a.symbol, levels })
+}
+
+/// An empty or blank argument string means "every position".
+pub fn parse_pnl(args: &str, max_bytes: usize) -> Result<PnlArgs<'_>, Rejection> {
+    if args.trim().is_empty() {
+        return Ok(PnlArgs::default());
+    }
+    let a: PnlArgs<'_> = parse_with(args, max_bytes, PNL_FIELDS)?;
+    if let Some(symbol) = &a.symbol {
+        symbol_text("symbol", symbol)?;
+    }
+    Ok(a)
+}
+
+/// An empty or blank argument string means "no note".
+pub fn parse_finish_bar(args: &str, max_bytes: usize) -> Result<FinishBarArgs<'_>, Rejection> {
+    if args.trim().is_empty() {
+        return Ok(FinishBarArgs::default());
+    }
+    let a: FinishBarArgs<'_> = parse_with(args, max_bytes, FINISH_FIELDS)?;
+    if let Some(note) = &a.note {
+        let chars = note.chars().count();
+        if chars > MAX_NOTE_CHARS {
+            return Err(Rejection::arguments(format!("field `note` must be at most {MAX_NOTE_CHARS} characters, got {chars}")));
+        }
+    }
+    Ok(a)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,5 +548,37 @@ mod tests {
         assert_eq!(parse_replace_order(r#"{"order_id":"1","quantity":2}"#, MAX).expect("valid").quantity, Some(2.0));
         assert_eq!(parse_query_portfolio("  ", MAX).expect("valid").symbol, None);
         assert!(parse_query_portfolio(r#"{"symbol":5}"#, MAX).is_err());
+    }
+
+    #[test]
+    fn book_snapshot_levels_are_a_whole_number_from_1_to_50() {
+        let err = |args: &str| parse_book_snapshot(args, MAX).expect_err("must reject").message;
+        assert_eq!(parse_book_snapshot(r#"{"symbol":"BTC-USDT"}"#, MAX).expect("valid").levels, DEFAULT_BOOK_LEVELS);
+        assert_eq!(parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":null}"#, MAX).expect("null is absent").levels, DEFAULT_BOOK_LEVELS);
+        assert_eq!(parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":50}"#, MAX).expect("valid").levels, 50);
+        assert_eq!(parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":1}"#, MAX).expect("valid").levels, 1);
+        for bad in ["0", "51", "2.5", "-1", "1e3"] {
+            let message = err(&format!(r#"{{"symbol":"BTC-USDT","levels":{bad}}}"#));
+            assert!(message.contains("field `levels` must be a whole number from 1 to 50"), "{bad}: {message}");
+        }
+        assert!(err(r#"{"symbol":"BTC-USDT","levels":"5"}"#).contains("field `levels` must be a number, got string"));
+        assert!(err(r#"{"symbol":"BTC-USDT","levels":5,"depth":5}"#).contains("unknown field `depth`"));
+        assert!(err(r#"{"symbol":"BTC-USDT","levels":5,"levels":6}"#).contains("duplicate field `levels`"));
+        assert!(err(r#"{"levels":5}"#).contains("missing field `symbol`"));
+        assert!(err(r#"{"symbol":"btc"}"#).contains("field `symbol`"));
+    }
+
+    #[test]
+    fn pnl_and_finish_bar_take_blank_or_their_one_optional_field() {
+        assert_eq!(parse_pnl("", MAX).expect("blank").symbol, None);
+        assert_eq!(parse_pnl(r#"{"symbol":null}"#, MAX).expect("null").symbol, None);
+        assert_eq!(parse_pnl(r#"{"symbol":"ETH-USDT"}"#, MAX).expect("valid").symbol.as_deref(), Some("ETH-USDT"));
+        assert!(parse_pnl(r#"{"symbol":1}"#, MAX).expect_err("number").message.contains("field `symbol` must be a string"));
+        assert!(parse_pnl(r#"{"sym":"X"}"#, MAX).expect_err("unknown").message.contains("unknown field `sym`"));
+        assert_eq!(parse_finish_bar(" ", MAX).expect("blank").note, None);
+        assert_eq!(parse_finish_bar(r#"{"note":"flat, waiting"}"#, MAX).expect("valid").note.as_deref(), Some("flat, waiting"));
+        assert!(parse_finish_bar(r#"{"note":5}"#, MAX).expect_err("number").message.contains("field `note` must be a string"));
+        let long = format!(r#"{{"note":"{}"}}"#, "x".repeat(MAX_NOTE_CHARS + 1));
+        assert!(parse_finish_bar(&long, MAX).expect_err("long").message.contains("field `note` must be at most 500 characters"));
     }
 }

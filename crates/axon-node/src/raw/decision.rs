@@ -4,8 +4,9 @@
 //! Why numbers: a JS object per decision costs a key lookup and a map transition per property,
 //! several times the whole risk check. The string is: DONE the OrderAck JSON, REJECTED the
 //! message, SEND place the client order id (the symbol is named by slot `Market`), SEND
-//! cancel/replace the order id, SEND query the symbol filter (empty for none), NEED_MARKET the
-//! symbol, NEED_ORDER the order id.
+//! cancel/replace the order id, SEND query and pnl the symbol filter (empty for none), SEND
+//! book_snapshot the symbol (slot `Levels` the levels), SEND finish_bar the note (empty for none),
+//! NEED_MARKET the symbol, NEED_ORDER the order id.
 //!
 //! Invariant: every slot a decision does not give is NaN (the buffer is reset per decision).
 
@@ -59,6 +60,19 @@ pub(crate) fn write_decision(decision: Decision, out: &mut [f64; DECISION_SLOTS]
                 Action::Query { symbol } => {
                     out[slot::ACTION] = action::QUERY;
                     symbol.unwrap_or_default()
+                }
+                Action::BookSnapshot { symbol, levels } => {
+                    out[slot::ACTION] = action::BOOK_SNAPSHOT;
+                    out[slot::LEVELS] = f64::from(levels);
+                    symbol
+                }
+                Action::Pnl { symbol } => {
+                    out[slot::ACTION] = action::PNL;
+                    symbol.unwrap_or_default()
+                }
+                Action::FinishBar { note } => {
+                    out[slot::ACTION] = action::FINISH_BAR;
+                    note.unwrap_or_default()
                 }
             }
         }

@@ -15,7 +15,7 @@
 use axon_risk::{AckStatus, Code, DoneStatus, OrderType, Side, Source, TimeInForce, ToolKind, FEED_STRIDE as RISK_FEED_STRIDE};
 
 /// Slots of the guard's decision buffer, in order (`[name, meaning]`).
-pub const DECISION_SLOT_NAMES: [(&str, &str); 14] = [
+pub const DECISION_SLOT_NAMES: [(&str, &str); 15] = [
     ("Kind", "a `DecisionKind`"),
     ("Ticket", "SEND: the ticket `recordAck` / `recordFailure` settle"),
     ("Action", "SEND: an index of `ACTIONS`"),
@@ -30,6 +30,7 @@ pub const DECISION_SLOT_NAMES: [(&str, &str); 14] = [
     ("Source", "REJECTED: an index of `SOURCES`"),
     ("Market", "SEND place: the symbol's market slot (`guardMarketSymbol`)"),
     ("Status", "DONE: an index of `DONE_STATUSES`"),
+    ("Levels", "SEND book_snapshot: levels per side (1-50)"),
 ];
 
 pub mod slot {
@@ -47,6 +48,7 @@ pub mod slot {
     pub const SOURCE: usize = 11;
     pub const MARKET: usize = 12;
     pub const STATUS: usize = 13;
+    pub const LEVELS: usize = 14;
 }
 
 pub const DECISION_SLOTS: usize = DECISION_SLOT_NAMES.len();
@@ -63,13 +65,16 @@ pub mod kind {
 }
 
 /// Actions of a SEND decision (slot `Action`), by number.
-pub const ACTIONS: [&str; 4] = ["place", "cancel", "replace", "query"];
+pub const ACTIONS: [&str; 7] = ["place", "cancel", "replace", "query", "book_snapshot", "pnl", "finish_bar"];
 
 pub mod action {
     pub const PLACE: f64 = 0.0;
     pub const CANCEL: f64 = 1.0;
     pub const REPLACE: f64 = 2.0;
     pub const QUERY: f64 = 3.0;
+    pub const BOOK_SNAPSHOT: f64 = 4.0;
+    pub const PNL: f64 = 5.0;
+    pub const FINISH_BAR: f64 = 6.0;
 }
 
 pub const SIDES: [Side; 2] = [Side::Buy, Side::Sell];
@@ -163,6 +168,7 @@ mod tests {
             ("Source", slot::SOURCE),
             ("Market", slot::MARKET),
             ("Status", slot::STATUS),
+            ("Levels", slot::LEVELS),
         ];
         assert_eq!(named.len(), DECISION_SLOTS);
         for (name, index) in named {
@@ -173,7 +179,9 @@ mod tests {
         for (index, value) in kinds.into_iter().enumerate() {
             assert_eq!(value, index as f64);
         }
-        for (index, value) in [action::PLACE, action::CANCEL, action::REPLACE, action::QUERY].into_iter().enumerate() {
+        let actions = [action::PLACE, action::CANCEL, action::REPLACE, action::QUERY, action::BOOK_SNAPSHOT, action::PNL, action::FINISH_BAR];
+        assert_eq!(actions.len(), ACTIONS.len());
+        for (index, value) in actions.into_iter().enumerate() {
             assert_eq!(value, index as f64);
         }
     }

@@ -1,5 +1,7 @@
 //! Deciding a tool call: one chain for place and replace, the cancel and query decisions.
 
+use std::borrow::Cow;
+
 use super::market::position_check;
 use super::*;
 
@@ -58,6 +60,18 @@ impl Guard {
                 }
                 Err(r) => self.reject_arguments(tool, r),
             },
+            ToolKind::GetBookSnapshot => {
+                let parsed = args::parse_book_snapshot(args, self.config.max_args_bytes);
+                self.decide_read(tool, parsed.map(|a| Action::BookSnapshot { symbol: a.symbol.into_owned(), levels: a.levels }))
+            }
+            ToolKind::GetPnl => {
+                let parsed = args::parse_pnl(args, self.config.max_args_bytes);
+                self.decide_read(tool, parsed.map(|a| Action::Pnl { symbol: a.symbol.map(Cow::into_owned) }))
+            }
+            ToolKind::FinishBar => {
+                let parsed = args::parse_finish_bar(args, self.config.max_args_bytes);
+                self.decide_read(tool, parsed.map(|a| Action::FinishBar { note: a.note.map(Cow::into_owned) }))
+            }
         }
     }
 

@@ -19,7 +19,9 @@
 //!   outcome, which count until a snapshot fetched after the outcome (never a push alone) shows
 //!   whether they rest. Fail-closed: a limit needing data that cannot be had rejects.
 //! - Cancels reduce risk: they are never blocked by a gate and never move the breaker; they count
-//!   against `max_daily_cancels`. `query_portfolio` is read-only and allowed in every mode.
+//!   against `max_daily_cancels`. The read tools (`query_portfolio`, `get_book_snapshot`,
+//!   `get_pnl`, `finish_bar`) are allowed in every mode, DryRun included: only their arguments are
+//!   checked; no gate, limit or quota applies and none moves (see `reads`).
 //! - Metrics move exactly once per call: at `decide` for calls it finishes, at `record` otherwise.
 //!   Malformed arguments move only `trading_orders_total{status="rejected"}`.
 
@@ -41,6 +43,7 @@ use crate::tokens::{PendingOrder, TokenStore, DEFAULT_MAX_PENDING, DEFAULT_TOKEN
 
 mod decide;
 mod market;
+mod reads;
 mod record;
 
 use market::MarketState;
@@ -77,10 +80,21 @@ pub enum ToolKind {
     CancelOrder,
     ReplaceOrder,
     QueryPortfolio,
+    GetBookSnapshot,
+    GetPnl,
+    FinishBar,
 }
 
 impl ToolKind {
-    pub const ALL: [ToolKind; 4] = [ToolKind::PlaceOrder, ToolKind::CancelOrder, ToolKind::ReplaceOrder, ToolKind::QueryPortfolio];
+    pub const ALL: [ToolKind; 7] = [
+        ToolKind::PlaceOrder,
+        ToolKind::CancelOrder,
+        ToolKind::ReplaceOrder,
+        ToolKind::QueryPortfolio,
+        ToolKind::GetBookSnapshot,
+        ToolKind::GetPnl,
+        ToolKind::FinishBar,
+    ];
 
     pub fn name(self) -> &'static str {
         match self {
@@ -88,6 +102,9 @@ impl ToolKind {
             ToolKind::CancelOrder => "cancel_order",
             ToolKind::ReplaceOrder => "replace_order",
             ToolKind::QueryPortfolio => "query_portfolio",
+            ToolKind::GetBookSnapshot => "get_book_snapshot",
+            ToolKind::GetPnl => "get_pnl",
+            ToolKind::FinishBar => "finish_bar",
         }
     }
 
@@ -97,6 +114,9 @@ impl ToolKind {
             ToolKind::CancelOrder => ToolLabel::Cancel,
             ToolKind::ReplaceOrder => ToolLabel::Replace,
             ToolKind::QueryPortfolio => ToolLabel::Query,
+            ToolKind::GetBookSnapshot => ToolLabel::BookSnapshot,
+            ToolKind::GetPnl => ToolLabel::Pnl,
+            ToolKind::FinishBar => ToolLabel::FinishBar,
         }
     }
 }
@@ -175,6 +195,12 @@ pub enum Action {
     Cancel { order_id: String },
     Replace { order_id: String, price: Option<f64>, quantity: Option<f64> },
     Query { symbol: Option<String> },
+    /// Read the venue's book: `levels` per side (1..=50, checked by the parser).
+    BookSnapshot { symbol: String, levels: u32 },
+    /// Read positions with their unrealized PnL, and today's realized PnL.
+    Pnl { symbol: Option<String> },
+    /// End the model's turn for this bar or live cycle.
+    FinishBar { note: Option<String> },
 }
 
 #[derive(Debug, Clone, PartialEq)]
