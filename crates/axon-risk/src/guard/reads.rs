@@ -20,6 +20,7 @@ impl Guard {
                     order_day: None,
                     cancel_day: None,
                     learn: Learn::Nothing,
+                    controls: Taken::default(),
                 });
                 Decision::Send { ticket, action }
             }
