@@ -3,9 +3,7 @@
 // consumer.cts (the `require` condition), and compiles both with `tsc --noEmit`.
 import {
   createTradingTools,
-  MatchingEngine,
   MockTradingBackend,
-  native,
   ToolError,
   TradingMetrics,
   type BackendName,
@@ -14,7 +12,6 @@ import {
   type MetricsSnapshot,
   type OrderAck,
   type OrderRequest,
-  type SubmitResult,
   type Tool,
   type ToolErrorJson,
   type ToolName,
@@ -22,6 +19,7 @@ import {
   type TradingTools,
   type TradingToolsOptions,
 } from 'axon-llm';
+import { MatchingEngine, type SubmitResult } from 'axon-llm/engine';
 
 // expect-type style assertions: a mismatch is a compile error. Equal is exact (any equals nothing
 // else); a type from an unresolved declaration passes it, which the spec's lib check catches.
@@ -77,7 +75,6 @@ expectTrue<Equal<MetricEvent['type'], 'CounterInc' | 'HistogramObserve' | 'Gauge
 expectTrue<Equal<ReturnType<TradingMetrics['prometheus']>, string>>();
 expectTrue<Equal<keyof GuardState, 'mode' | 'breaker' | 'pnlBreakerOpen' | 'gateOpenings' | 'dailyOrders' | 'dailyCancels' | 'pendingConfirms' | 'inflight'>>();
 expectTrue<Equal<ReturnType<TradingTools['state']>, GuardState>>();
-expectTrue<Equal<ReturnType<typeof native.buildInfo>, string>>();
 expectTrue<Equal<ReturnType<MatchingEngine['submit']>, SubmitResult>>();
 
 // Calls as a user writes them.
