@@ -58,7 +58,7 @@ describe('tool formats', () => {
     });
     expect(ok.status).toBe('Filled');
     const unknown = await dispatchToolCall(tools.tools, 'withdraw_funds', '{}');
-    expect(JSON.parse(unknown.content)).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringContaining("unknown tool 'withdraw_funds'") });
+    expect(JSON.parse(unknown.content)).toMatchObject({ code: 'INVALID_ARGUMENTS', message: expect.stringContaining("unknown tool 'withdraw_funds'") as unknown });
     expect(backend.calls.placeOrder).toBe(1);
   });
 });

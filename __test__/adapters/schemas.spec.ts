@@ -7,7 +7,6 @@ import Ajv2020 from 'ajv/dist/2020';
 import { toStrictJsonSchema } from 'openai/lib/transform';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 
-import { native } from '../../ts/native/index';
 import { ACK_STATUSES } from '../../ts/native/layout';
 import {
   cancelOrderSchema,

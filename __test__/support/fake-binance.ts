@@ -218,8 +218,8 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
 
   const newOrder = (params: Record<string, string>) => {
     const s = symbolOf(params);
-    const type = params.type as FakeOrder['type'];
-    const side = params.side as FakeOrder['side'];
+    const type: string | undefined = params.type;
+    const side: string | undefined = params.side;
     if ((type !== 'LIMIT' && type !== 'MARKET') || (side !== 'BUY' && side !== 'SELL')) throw new VenueError(400, -1116, 'Invalid orderType.');
     const quantity = Number(params.quantity);
     if (!(quantity > 0) || !isMultiple(quantity, s.stepSize) || quantity < Number(s.minQty)) throw new VenueError(400, -1013, 'Filter failure: LOT_SIZE');
@@ -482,16 +482,21 @@ export async function startFakeBinance(options: FakeBinanceOptions): Promise<Fak
       const key = `${method} ${url.pathname}`;
       const fault = takeFault(key);
       try {
-        if (fault?.kind === 'http5xx') return send(response, fault.status ?? 503, { code: -1001, msg: 'Internal error; unable to process your request. Please try again.' });
+        if (fault?.kind === 'http5xx') {
+          send(response, fault.status ?? 503, { code: -1001, msg: 'Internal error; unable to process your request. Please try again.' });
+          return;
+        }
         if (fault?.kind === 'rate-limit') {
-          return send(response, 429, { code: -1003, msg: 'Too many requests.' }, { 'retry-after': String(fault.retryAfterSeconds ?? 1) });
+          send(response, 429, { code: -1003, msg: 'Too many requests.' }, { 'retry-after': String(fault.retryAfterSeconds ?? 1) });
+          return;
         }
         if (!PUBLIC.has(url.pathname)) authenticate(request, signedPayload, params);
         if (fault?.kind === 'insufficient') throw new VenueError(400, -2010, 'Account has insufficient balance for requested action.');
         if (fault?.kind === 'bad-symbol') throw new VenueError(400, -1121, 'Invalid symbol.');
         const result = route(method, url.pathname, params);
         if (fault?.kind === 'respond') {
-          return send(response, fault.status ?? 200, fault.body({ result, apiKeyHeader: request.headers['x-mbx-apikey'] as string | undefined, params }));
+          send(response, fault.status ?? 200, fault.body({ result, apiKeyHeader: request.headers['x-mbx-apikey'] as string | undefined, params }));
+          return;
         }
         if (fault?.kind === 'drop') {
           request.socket.destroy();

@@ -193,8 +193,7 @@ export class AgentLoop {
     for (let turn = 0; turn < this.maxSteps; turn += 1) {
       let reply: ModelReply;
       try {
-        const inProcess = this.provider.completeInProcess;
-        reply = inProcess !== undefined ? inProcess.call(this.provider, messages, this.specs, view) : await this.askModel(messages, view);
+        reply = this.provider.completeInProcess !== undefined ? this.provider.completeInProcess(messages, this.specs, view) : await this.askModel(messages, view);
       } catch (error) {
         this.stats.modelErrors += 1;
         this.audit?.write({ kind: 'model', time_ms: timeMs, step, provider: this.provider.name, prompt_tokens: 0, completion_tokens: 0, tool_calls: 0, error: String(error) });

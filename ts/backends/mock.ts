@@ -511,7 +511,7 @@ export class MockTradingBackend implements TradingBackend {
       quantity: c.quantity[slot] as number,
       status: PLACE_STATUSES[c.status[slot] as number] as PlaceStatus,
       timestampMs: c.timestampMs[slot] as number,
-      filledQuantity: c.filled[slot] as number,
+      filledQuantity: c.filled[slot],
     };
   }
 

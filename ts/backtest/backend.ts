@@ -258,8 +258,10 @@ export class BacktestTradingBackend implements TradingBackend {
     this.lotGrid = options.lotSize !== undefined ? new Grid(options.lotSize, 'quantity') : Grid.decimal(data.quantityDecimals, 'quantity');
     this.makerBps = nonNegative(options.fees?.makerBps ?? 2, 'fees.makerBps');
     this.takerBps = nonNegative(options.fees?.takerBps ?? 5, 'fees.takerBps');
-    this.fillRule = options.fillRule ?? 'touch';
-    if (this.fillRule !== 'touch' && this.fillRule !== 'through') throw new RangeError(`fillRule must be 'touch' or 'through', got ${String(this.fillRule)}`);
+    // Checked at run time too: JavaScript callers are not held to the type.
+    const fillRule: string = options.fillRule ?? 'touch';
+    if (fillRule !== 'touch' && fillRule !== 'through') throw new RangeError(`fillRule must be 'touch' or 'through', got ${fillRule}`);
+    this.fillRule = fillRule;
     this.allowShort = options.allowShort ?? true;
     this.portfolio = new BacktestPortfolio(options.cash ?? 1_000_000, this.quoteAsset);
     this.position = this.portfolio.position(this.symbol, this.lotGrid);

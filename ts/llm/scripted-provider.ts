@@ -63,7 +63,7 @@ export class ScriptedProvider implements LlmProvider {
     try {
       return Promise.resolve(this.completeInProcess(messages, tools, observation));
     } catch (error) {
-      return Promise.reject(error);
+      return Promise.reject(error instanceof Error ? error : new Error(String(error)));
     }
   }
 
