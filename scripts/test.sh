@@ -60,6 +60,12 @@ fi
 step "build: native addon (cargo, from crates.io) and TypeScript"
 npm run build
 
+# --- formatting and lints ---------------------------------------------------------------------------
+step "cargo fmt --check, cargo clippy -D warnings, ESLint (typescript-eslint strict)"
+cargo fmt --all --check
+cargo clippy --workspace --all-targets -- -D warnings
+npx eslint .
+
 # --- the tests --------------------------------------------------------------------------------------
 step "cargo test --workspace"
 cargo test --workspace

@@ -151,7 +151,11 @@ fn to_units(v: f64, increment: f64, field: &'static str) -> Result<u64, EngineEr
     // Round half away from zero without `f64::round` (a libm call on baseline x86-64): for
     // 0 < ratio <= 2^53 the truncation and the fraction below are exact.
     let whole = ratio as u64;
-    let n = if ratio - whole as f64 >= 0.5 { whole + 1 } else { whole } as f64;
+    let n = if ratio - whole as f64 >= 0.5 {
+        whole + 1
+    } else {
+        whole
+    } as f64;
     let tol = GRID_TOLERANCE.max(8.0 * f64::EPSILON * ratio);
     if (ratio - n).abs() > tol {
         return Err(EngineError::OffGrid { field });

@@ -38,7 +38,17 @@ pub struct FeedRow {
 
 impl MarketFeed {
     pub fn new(slots: usize) -> Self {
-        MarketFeed((0..slots * FEED_STRIDE).map(|i| AtomicU64::new(if i % FEED_STRIDE == 0 { f64::NAN.to_bits() } else { 0 })).collect())
+        MarketFeed(
+            (0..slots * FEED_STRIDE)
+                .map(|i| {
+                    AtomicU64::new(if i % FEED_STRIDE == 0 {
+                        f64::NAN.to_bits()
+                    } else {
+                        0
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// The cells, for a host to hand out as memory it writes (e.g. a JS Float64Array).
@@ -63,14 +73,36 @@ impl MarketFeed {
 
     pub fn row(&self, slot: usize) -> FeedRow {
         let at = slot * FEED_STRIDE;
-        FeedRow { reference_price: self.cell(at), position: self.cell(at + 1), open_buy: self.cell(at + 2), open_sell: self.cell(at + 3), version: self.cell(at + 4) }
+        FeedRow {
+            reference_price: self.cell(at),
+            position: self.cell(at + 1),
+            open_buy: self.cell(at + 2),
+            open_sell: self.cell(at + 3),
+            version: self.cell(at + 4),
+        }
     }
 
     /// Write a row as a host would (tests and Rust hosts): values first, then the next version.
-    pub fn push(&self, slot: usize, reference_price: Option<f64>, position: f64, open_buy: f64, open_sell: f64) {
+    pub fn push(
+        &self,
+        slot: usize,
+        reference_price: Option<f64>,
+        position: f64,
+        open_buy: f64,
+        open_sell: f64,
+    ) {
         let at = slot * FEED_STRIDE;
         let next = self.version(slot) + 1.0;
-        for (offset, value) in [reference_price.unwrap_or(f64::NAN), position, open_buy, open_sell, next].into_iter().enumerate() {
+        for (offset, value) in [
+            reference_price.unwrap_or(f64::NAN),
+            position,
+            open_buy,
+            open_sell,
+            next,
+        ]
+        .into_iter()
+        .enumerate()
+        {
             self.0[at + offset].store(value.to_bits(), Ordering::Relaxed);
         }
     }

@@ -11,7 +11,10 @@ pub fn push_json_str(out: &mut String, text: &str) {
     // Fast path: copy the run up to the first byte that needs escaping in one go (ids and
     // symbols usually have none). Escapable bytes are ASCII, so every split is a char boundary.
     let mut rest = text;
-    while let Some(at) = rest.bytes().position(|b| b == b'"' || b == b'\\' || b < 0x20) {
+    while let Some(at) = rest
+        .bytes()
+        .position(|b| b == b'"' || b == b'\\' || b < 0x20)
+    {
         out.push_str(&rest[..at]);
         match rest.as_bytes()[at] {
             b'"' => out.push_str("\\\""),
@@ -61,7 +64,9 @@ pub fn push_json_number(out: &mut String, value: f64) {
         match printed.split_once('e') {
             // Whole numbers past 2^53 come as `ddd.0`.
             None => out.push_str(printed.strip_suffix(".0").unwrap_or(printed)),
-            Some((mantissa, exponent)) => push_js_notation(out, mantissa, exponent.parse().unwrap_or(0)),
+            Some((mantissa, exponent)) => {
+                push_js_notation(out, mantissa, exponent.parse().unwrap_or(0))
+            }
         }
     }
 }
@@ -70,10 +75,16 @@ pub fn push_json_number(out: &mut String, value: f64) {
 /// ECMAScript Number::toString: plain digits while the decimal point falls within 21 places,
 /// `0.000ddd` down to 1e-6, an exponent with its sign beyond.
 fn push_js_notation(out: &mut String, mantissa: &str, exponent: i32) {
-    let (negative, mantissa) = mantissa.strip_prefix('-').map_or((false, mantissa), |m| (true, m));
+    let (negative, mantissa) = mantissa
+        .strip_prefix('-')
+        .map_or((false, mantissa), |m| (true, m));
     let mut digits = [b'0'; 24];
     let mut count = 0;
-    for b in mantissa.bytes().filter(u8::is_ascii_digit).take(digits.len()) {
+    for b in mantissa
+        .bytes()
+        .filter(u8::is_ascii_digit)
+        .take(digits.len())
+    {
         digits[count] = b;
         count += 1;
     }
@@ -133,12 +144,21 @@ mod tests {
 
     #[test]
     fn json_strings_escape_exactly_what_json_requires() {
-        let cases = [("BTC-USDT", r#""BTC-USDT""#), ("", r#""""#), ("a\"b\\c", r#""a\"b\\c""#), ("x\ny\u{1}", r#""x\u000ay\u0001""#), ("é✓\"", r#""é✓\"""#)];
+        let cases = [
+            ("BTC-USDT", r#""BTC-USDT""#),
+            ("", r#""""#),
+            ("a\"b\\c", r#""a\"b\\c""#),
+            ("x\ny\u{1}", r#""x\u000ay\u0001""#),
+            ("é✓\"", r#""é✓\"""#),
+        ];
         for (text, expected) in cases {
             let mut out = String::new();
             push_json_str(&mut out, text);
             assert_eq!(out, expected);
-            assert_eq!(serde_json::from_str::<String>(&out).expect("valid JSON"), text);
+            assert_eq!(
+                serde_json::from_str::<String>(&out).expect("valid JSON"),
+                text
+            );
         }
     }
 
@@ -182,20 +202,42 @@ mod tests {
     #[test]
     fn every_finite_number_round_trips_through_json() {
         let mut bits = 0x9e37_79b9_7f4a_7c15_u64;
-        let extremes = [f64::MIN_POSITIVE, 5e-324, f64::MAX, f64::MIN, 1e-7, 9_007_199_254_740_993.0, -0.0];
+        let extremes = [
+            f64::MIN_POSITIVE,
+            5e-324,
+            f64::MAX,
+            f64::MIN,
+            1e-7,
+            9_007_199_254_740_993.0,
+            -0.0,
+        ];
         let random = std::iter::repeat_with(|| {
             bits ^= bits << 13;
             bits ^= bits >> 7;
             bits ^= bits << 17;
             f64::from_bits(bits)
         });
-        for value in extremes.into_iter().chain(random.filter(|v| v.is_finite()).take(20_000)) {
+        for value in extremes
+            .into_iter()
+            .chain(random.filter(|v| v.is_finite()).take(20_000))
+        {
             let mut out = String::new();
             push_json_number(&mut out, value);
-            assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok_and(|v| v.is_number()), "{out} is not a JSON number");
+            assert!(
+                serde_json::from_str::<serde_json::Value>(&out).is_ok_and(|v| v.is_number()),
+                "{out} is not a JSON number"
+            );
             // serde_json's default float parsing may be 1 ulp off; the standard library's is exact.
             let back: f64 = out.parse().unwrap_or_else(|e| panic!("{out}: {e}"));
-            assert_eq!(back.to_bits(), if value == 0.0 { 0.0f64.to_bits() } else { value.to_bits() }, "{value:e} printed as {out}");
+            assert_eq!(
+                back.to_bits(),
+                if value == 0.0 {
+                    0.0f64.to_bits()
+                } else {
+                    value.to_bits()
+                },
+                "{value:e} printed as {out}"
+            );
         }
     }
     #[test]
@@ -205,7 +247,10 @@ mod tests {
         let mut out = String::from("x");
         let mut starts = [f64::NAN; 3];
         push_rows_json(&mut out, &[&time, &price, &price], 2, &mut starts);
-        assert_eq!(out, "x[1700000000000,16542.3,16542.3],[1700000300000,0.000001,0.000001],");
+        assert_eq!(
+            out,
+            "x[1700000000000,16542.3,16542.3],[1700000300000,0.000001,0.000001],"
+        );
         assert_eq!(starts, [1.0, 33.0, 67.0]);
     }
 }

@@ -23,7 +23,12 @@ use std::time::SystemTime;
 
 /// Crates whose code is in the native addon, relative to the workspace root. Their `src/`,
 /// `build.rs` and `Cargo.toml` count as the addon's sources (tests and benches do not).
-const ADDON_CRATES: [&str; 4] = ["crates/axon-node", "crates/axon-risk", "crates/axon-metrics", "crates/axon-backtest"];
+const ADDON_CRATES: [&str; 4] = [
+    "crates/axon-node",
+    "crates/axon-risk",
+    "crates/axon-metrics",
+    "crates/axon-backtest",
+];
 
 /// Why the program cannot be started.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,7 +38,11 @@ pub enum LaunchError {
     /// The workspace is there but a build output is missing.
     NotBuilt { root: PathBuf, missing: String },
     /// A source is newer than what was built from it.
-    Stale { root: PathBuf, source: PathBuf, output: PathBuf },
+    Stale {
+        root: PathBuf,
+        source: PathBuf,
+        output: PathBuf,
+    },
 }
 
 impl fmt::Display for LaunchError {
@@ -82,7 +91,11 @@ fn is_package_root(dir: &Path) -> bool {
 
 /// The workspace root: `home` when given (it must be the package), else the nearest ancestor of the
 /// executable's directory, else the workspace this crate was compiled in.
-pub fn locate(home: Option<PathBuf>, exe: Option<&Path>, compiled_in: &Path) -> Result<PathBuf, LaunchError> {
+pub fn locate(
+    home: Option<PathBuf>,
+    exe: Option<&Path>,
+    compiled_in: &Path,
+) -> Result<PathBuf, LaunchError> {
     let mut searched = Vec::new();
     if let Some(home) = home {
         if is_package_root(&home) {
@@ -91,7 +104,10 @@ pub fn locate(home: Option<PathBuf>, exe: Option<&Path>, compiled_in: &Path) -> 
         searched.push(home);
         return Err(LaunchError::NotFound { searched });
     }
-    let ancestors = exe.and_then(Path::parent).into_iter().flat_map(Path::ancestors);
+    let ancestors = exe
+        .and_then(Path::parent)
+        .into_iter()
+        .flat_map(Path::ancestors);
     for dir in ancestors.chain(std::iter::once(compiled_in)) {
         if is_package_root(dir) {
             return Ok(dir.to_path_buf());
@@ -111,12 +127,16 @@ fn newest(dir: &Path, keep: &dyn Fn(&Path) -> bool) -> Option<(SystemTime, PathB
     let mut best: Option<(SystemTime, PathBuf)> = None;
     let mut stack = vec![dir.to_path_buf()];
     while let Some(current) = stack.pop() {
-        let Ok(entries) = fs::read_dir(&current) else { continue };
+        let Ok(entries) = fs::read_dir(&current) else {
+            continue;
+        };
         for entry in entries.flatten() {
             let path = entry.path();
             let name = entry.file_name();
             let name = name.to_string_lossy();
-            let Ok(kind) = entry.file_type() else { continue };
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
             if kind.is_dir() {
                 if !(name.starts_with('.') || name == "node_modules" || name == "target") {
                     stack.push(path);
@@ -141,7 +161,9 @@ fn has_extension(path: &Path, extension: &str) -> bool {
 fn addon_in(root: &Path) -> Option<PathBuf> {
     let entries = fs::read_dir(root).ok()?;
     entries.flatten().map(|e| e.path()).find(|p| {
-        has_extension(p, "node") && p.file_name().is_some_and(|n| n.to_string_lossy().starts_with("axon-llm."))
+        has_extension(p, "node")
+            && p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("axon-llm."))
     })
 }
 
@@ -149,10 +171,17 @@ fn addon_in(root: &Path) -> Option<PathBuf> {
 pub fn check_built(root: &Path) -> Result<Program, LaunchError> {
     let cli = root.join("dist/ts/cli.js");
     if !cli.is_file() {
-        return Err(LaunchError::NotBuilt { root: root.to_path_buf(), missing: "dist/ts/cli.js".into() });
+        return Err(LaunchError::NotBuilt {
+            root: root.to_path_buf(),
+            missing: "dist/ts/cli.js".into(),
+        });
     }
     let stale = |source: (SystemTime, PathBuf), output: (SystemTime, PathBuf)| {
-        (source.0 > output.0).then(|| LaunchError::Stale { root: root.to_path_buf(), source: source.1, output: output.1 })
+        (source.0 > output.0).then(|| LaunchError::Stale {
+            root: root.to_path_buf(),
+            source: source.1,
+            output: output.1,
+        })
     };
     let ts_sources = root.join("ts");
     if ts_sources.is_dir() {
@@ -166,14 +195,19 @@ pub fn check_built(root: &Path) -> Result<Program, LaunchError> {
     }
     if root.join("crates").is_dir() {
         let Some(addon) = addon_in(root) else {
-            return Err(LaunchError::NotBuilt { root: root.to_path_buf(), missing: "the native addon axon-llm.<platform>.node".into() });
+            return Err(LaunchError::NotBuilt {
+                root: root.to_path_buf(),
+                missing: "the native addon axon-llm.<platform>.node".into(),
+            });
         };
         let source = ADDON_CRATES
             .iter()
             .flat_map(|dir| {
                 let dir = root.join(dir);
                 let files = ["Cargo.toml", "build.rs"].map(|f| dir.join(f));
-                let manifests = files.into_iter().filter_map(|f| modified(&f).map(|t| (t, f)));
+                let manifests = files
+                    .into_iter()
+                    .filter_map(|f| modified(&f).map(|t| (t, f)));
                 manifests.chain(newest(&dir.join("src"), &|p| has_extension(p, "rs")))
             })
             .max_by_key(|(time, _)| *time);
@@ -183,12 +217,17 @@ pub fn check_built(root: &Path) -> Result<Program, LaunchError> {
             }
         }
     }
-    Ok(Program { root: root.to_path_buf(), cli })
+    Ok(Program {
+        root: root.to_path_buf(),
+        cli,
+    })
 }
 
 /// The Node executable: `AXON_LLM_NODE` when set, else `node` from `PATH`.
 pub fn node_executable(configured: Option<OsString>) -> OsString {
-    configured.filter(|n| !n.is_empty()).unwrap_or_else(|| "node".into())
+    configured
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "node".into())
 }
 
 #[cfg(test)]
@@ -197,7 +236,8 @@ mod tests {
     use std::time::Duration;
 
     fn scratch(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!("axon-llm-launcher-{name}-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("axon-llm-launcher-{name}-{}", std::process::id()));
         let _ = fs::remove_dir_all(&dir);
         fs::create_dir_all(&dir).expect("scratch dir");
         dir
@@ -210,12 +250,16 @@ mod tests {
 
     fn set_age(path: &Path, seconds_ago: u64) {
         let file = fs::File::options().write(true).open(path).expect("open");
-        file.set_modified(SystemTime::now() - Duration::from_secs(seconds_ago)).expect("set mtime");
+        file.set_modified(SystemTime::now() - Duration::from_secs(seconds_ago))
+            .expect("set mtime");
     }
 
     fn built_workspace(name: &str) -> PathBuf {
         let root = scratch(name);
-        write(&root.join("package.json"), "{\n  \"name\": \"axon-llm\",\n  \"version\": \"0.1.0\"\n}\n");
+        write(
+            &root.join("package.json"),
+            "{\n  \"name\": \"axon-llm\",\n  \"version\": \"0.1.0\"\n}\n",
+        );
         write(&root.join("ts/cli.ts"), "");
         write(&root.join("crates/axon-risk/src/lib.rs"), "");
         write(&root.join("dist/ts/cli.js"), "");
@@ -231,7 +275,10 @@ mod tests {
     fn finds_the_workspace_above_the_executable() {
         let root = built_workspace("locate");
         let exe = root.join("target/release/llm-trading-agent");
-        assert_eq!(locate(None, Some(&exe), Path::new("/nonexistent")), Ok(root.clone()));
+        assert_eq!(
+            locate(None, Some(&exe), Path::new("/nonexistent")),
+            Ok(root.clone())
+        );
         let elsewhere = scratch("elsewhere").join("bin/llm-trading-agent");
         assert_eq!(locate(None, Some(&elsewhere), &root), Ok(root));
     }
@@ -239,8 +286,12 @@ mod tests {
     #[test]
     fn a_wrong_home_is_an_error_naming_it() {
         let dir = scratch("wrong-home");
-        let error = locate(Some(dir.clone()), None, Path::new("/nonexistent")).expect_err("not a package");
-        assert!(error.to_string().contains(&dir.display().to_string()), "{error}");
+        let error =
+            locate(Some(dir.clone()), None, Path::new("/nonexistent")).expect_err("not a package");
+        assert!(
+            error.to_string().contains(&dir.display().to_string()),
+            "{error}"
+        );
         assert!(error.to_string().contains("AXON_LLM_HOME"), "{error}");
     }
 
@@ -268,25 +319,43 @@ mod tests {
         let root = built_workspace("stale-ts");
         write(&root.join("ts/agent/loop.ts"), "changed");
         let error = check_built(&root).expect_err("stale ts");
-        assert!(matches!(&error, LaunchError::Stale { source, .. } if source.ends_with("ts/agent/loop.ts")), "{error}");
+        assert!(
+            matches!(&error, LaunchError::Stale { source, .. } if source.ends_with("ts/agent/loop.ts")),
+            "{error}"
+        );
         assert!(error.to_string().contains("npm run build"), "{error}");
 
         let root = built_workspace("stale-rs");
-        write(&root.join("crates/axon-risk/tests/new_test.rs"), "tests are not in the addon");
-        write(&root.join("crates/axon-risk/benches/new_bench.rs"), "nor are benches");
+        write(
+            &root.join("crates/axon-risk/tests/new_test.rs"),
+            "tests are not in the addon",
+        );
+        write(
+            &root.join("crates/axon-risk/benches/new_bench.rs"),
+            "nor are benches",
+        );
         check_built(&root).expect("a new test or bench does not make the addon stale");
         write(&root.join("crates/axon-risk/src/limits.rs"), "changed");
         let error = check_built(&root).expect_err("stale rust");
-        assert!(matches!(&error, LaunchError::Stale { output, .. } if output.ends_with("axon-llm.linux-x64-gnu.node")), "{error}");
+        assert!(
+            matches!(&error, LaunchError::Stale { output, .. } if output.ends_with("axon-llm.linux-x64-gnu.node")),
+            "{error}"
+        );
         let root = built_workspace("stale-manifest");
         write(&root.join("crates/axon-node/Cargo.toml"), "[package]");
-        assert!(matches!(check_built(&root), Err(LaunchError::Stale { .. })), "a changed manifest changes the build");
+        assert!(
+            matches!(check_built(&root), Err(LaunchError::Stale { .. })),
+            "a changed manifest changes the build"
+        );
     }
 
     #[test]
     fn node_defaults_to_path_lookup() {
         assert_eq!(node_executable(None), OsString::from("node"));
         assert_eq!(node_executable(Some("".into())), OsString::from("node"));
-        assert_eq!(node_executable(Some("/opt/node/bin/node".into())), OsString::from("/opt/node/bin/node"));
+        assert_eq!(
+            node_executable(Some("/opt/node/bin/node".into())),
+            OsString::from("/opt/node/bin/node")
+        );
     }
 }

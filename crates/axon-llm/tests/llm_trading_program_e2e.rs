@@ -10,7 +10,11 @@ fn version_names_the_package_and_the_native_build() {
     let output = agent().arg("--version").output().expect("run");
     let out = text(&output);
     assert!(output.status.success(), "{out}");
-    let expected = format!("llm-trading-agent {} (native: axon-node {}", env!("CARGO_PKG_VERSION"), env!("CARGO_PKG_VERSION"));
+    let expected = format!(
+        "llm-trading-agent {} (native: axon-node {}",
+        env!("CARGO_PKG_VERSION"),
+        env!("CARGO_PKG_VERSION")
+    );
     assert!(out.starts_with(&expected), "{out}");
     assert!(out.contains("rustc"), "{out}");
 }
@@ -28,19 +32,36 @@ fn self_check_on_the_runbook_config_checks_everything_and_hides_the_keys() {
         .expect("run");
     let out = text(&output);
     assert_eq!(output.status.code(), Some(1), "{out}");
-    for finding in ["ok   config:", "ok   native addon:", "ok   risk check:", "ok   circuit breaker:", "ok   matching engine:", "ok   panic containment:"] {
+    for finding in [
+        "ok   config:",
+        "ok   native addon:",
+        "ok   risk check:",
+        "ok   circuit breaker:",
+        "ok   matching engine:",
+        "ok   panic containment:",
+    ] {
         assert!(out.contains(finding), "missing {finding:?} in\n{out}");
     }
-    assert!(out.contains("FAIL backend: exchange: cannot use binance testnet"), "{out}");
+    assert!(
+        out.contains("FAIL backend: exchange: cannot use binance testnet"),
+        "{out}"
+    );
     assert!(out.contains("self-check failed: 1 problem(s)"), "{out}");
-    assert!(!out.contains("runbook-key-7f3a9c") && !out.contains("runbook-secret-0b1e2d"), "a key leaked:\n{out}");
+    assert!(
+        !out.contains("runbook-key-7f3a9c") && !out.contains("runbook-secret-0b1e2d"),
+        "a key leaked:\n{out}"
+    );
 }
 
 #[test]
 fn self_check_passes_on_a_backtest_config_with_real_data() {
     let dir = scratch("self-check");
     let config = backtest_config(&dir, &btc_bars(), "");
-    let output = agent().args(["--self-check", "--config"]).arg(&config).output().expect("run");
+    let output = agent()
+        .args(["--self-check", "--config"])
+        .arg(&config)
+        .output()
+        .expect("run");
     let out = text(&output);
     assert!(output.status.success(), "{out}");
     assert!(out.contains("self-check passed"), "{out}");

@@ -5,9 +5,17 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 fn recording(c: &mut Criterion) {
     let metrics = TradingMetrics::new();
     c.bench_function("counter_increment", |b| {
-        b.iter(|| metrics.inc_orders(black_box(ToolLabel::Place), black_box(SideLabel::Buy), black_box(StatusLabel::Success)))
+        b.iter(|| {
+            metrics.inc_orders(
+                black_box(ToolLabel::Place),
+                black_box(SideLabel::Buy),
+                black_box(StatusLabel::Success),
+            )
+        })
     });
-    c.bench_function("histogram_observe", |b| b.iter(|| metrics.observe_duration(black_box(ToolLabel::Place), black_box(0.0042))));
+    c.bench_function("histogram_observe", |b| {
+        b.iter(|| metrics.observe_duration(black_box(ToolLabel::Place), black_box(0.0042)))
+    });
     c.bench_function("gauge_set", |b| {
         let mut i = 0i64;
         b.iter(|| {

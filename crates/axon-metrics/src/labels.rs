@@ -43,12 +43,16 @@ label_enum!(
 
 impl ToolLabel {
     /// Tools that have a `trading_orders_total` series.
-    pub const ORDER_TOOLS: [ToolLabel; 3] = [ToolLabel::Place, ToolLabel::Cancel, ToolLabel::Replace];
+    pub const ORDER_TOOLS: [ToolLabel; 3] =
+        [ToolLabel::Place, ToolLabel::Cancel, ToolLabel::Replace];
 
     /// Whether the tool changes orders (and so has a `trading_orders_total` series).
     #[inline]
     pub fn is_order_tool(self) -> bool {
-        matches!(self, ToolLabel::Place | ToolLabel::Cancel | ToolLabel::Replace)
+        matches!(
+            self,
+            ToolLabel::Place | ToolLabel::Cancel | ToolLabel::Replace
+        )
     }
 }
 

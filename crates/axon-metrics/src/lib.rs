@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::Mutex;
 
 mod labels;
-pub use labels::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, StatusLabel, ToolLabel};
+pub use labels::{
+    BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, StatusLabel, ToolLabel,
+};
 
 /// Bucket upper bounds (seconds) of `trading_tool_execute_duration_seconds`.
 pub const DURATION_BUCKETS: [f64; 8] = [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0];
@@ -68,18 +70,31 @@ pub struct Histogram {
 impl Histogram {
     #[inline]
     pub fn observe(&self, seconds: f64) {
-        let seconds = if seconds.is_finite() && seconds > 0.0 { seconds } else { 0.0 };
-        let slot = DURATION_BUCKETS.iter().position(|bound| seconds <= *bound).unwrap_or(DURATION_BUCKETS.len());
+        let seconds = if seconds.is_finite() && seconds > 0.0 {
+            seconds
+        } else {
+            0.0
+        };
+        let slot = DURATION_BUCKETS
+            .iter()
+            .position(|bound| seconds <= *bound)
+            .unwrap_or(DURATION_BUCKETS.len());
         self.raw_buckets[slot].fetch_add(1, Ordering::Relaxed);
         // Saturating float-to-int conversion: an absurd duration cannot wrap the sum.
-        self.sum_nanos.fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
+        self.sum_nanos
+            .fetch_add((seconds * 1e9) as u64, Ordering::Relaxed);
         self.count.fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn snapshot(&self) -> HistogramSnapshot {
         let mut cumulative = [0u64; DURATION_BUCKETS.len()];
         let mut running = 0;
-        for (i, bucket) in self.raw_buckets.iter().take(DURATION_BUCKETS.len()).enumerate() {
+        for (i, bucket) in self
+            .raw_buckets
+            .iter()
+            .take(DURATION_BUCKETS.len())
+            .enumerate()
+        {
             running += bucket.load(Ordering::Relaxed);
             cumulative[i] = running;
         }
@@ -110,10 +125,19 @@ pub enum MetricEvent {
 /// A counter series: metric plus its labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Series {
-    Orders { tool: ToolLabel, side: SideLabel, status: StatusLabel },
-    RiskRejections { source: RejectionSource },
+    Orders {
+        tool: ToolLabel,
+        side: SideLabel,
+        status: StatusLabel,
+    },
+    RiskRejections {
+        source: RejectionSource,
+    },
     RiskGateBlocked,
-    BackendErrors { backend: BackendLabel, kind: ErrorKindLabel },
+    BackendErrors {
+        backend: BackendLabel,
+        kind: ErrorKindLabel,
+    },
 }
 
 impl Series {
@@ -130,11 +154,17 @@ impl Series {
     pub fn labels(&self) -> Vec<(&'static str, &'static str)> {
         match *self {
             Series::Orders { tool, side, status } => {
-                vec![("tool", tool.as_str()), ("side", side.as_str()), ("status", status.as_str())]
+                vec![
+                    ("tool", tool.as_str()),
+                    ("side", side.as_str()),
+                    ("status", status.as_str()),
+                ]
             }
             Series::RiskRejections { source } => vec![("source", source.as_str())],
             Series::RiskGateBlocked => vec![],
-            Series::BackendErrors { backend, kind } => vec![("backend", backend.as_str()), ("kind", kind.as_str())],
+            Series::BackendErrors { backend, kind } => {
+                vec![("backend", backend.as_str()), ("kind", kind.as_str())]
+            }
         }
     }
 }
@@ -178,7 +208,8 @@ impl TradingMetrics {
 
     fn orders_slot(tool: ToolLabel, side: SideLabel, status: StatusLabel) -> usize {
         // Read tools have no orders series; callers never pass one (see `inc_orders`).
-        (tool.index() * SideLabel::ALL.len() + side.index()) * StatusLabel::ALL.len() + status.index()
+        (tool.index() * SideLabel::ALL.len() + side.index()) * StatusLabel::ALL.len()
+            + status.index()
     }
 
     fn backend_slot(backend: BackendLabel, kind: ErrorKindLabel) -> usize {
@@ -196,7 +227,10 @@ impl TradingMetrics {
     #[cold]
     #[inline(never)]
     fn enqueue(&self, event: MetricEvent) {
-        let mut queue = self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut queue = self
+            .events
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         if queue.len() < MAX_QUEUED_EVENTS {
             queue.push(event);
         }
@@ -209,25 +243,33 @@ impl TradingMetrics {
             return;
         }
         self.orders[Self::orders_slot(tool, side, status)].inc();
-        self.emit(MetricEvent::CounterInc { series: Series::Orders { tool, side, status } });
+        self.emit(MetricEvent::CounterInc {
+            series: Series::Orders { tool, side, status },
+        });
     }
 
     #[inline]
     pub fn inc_risk_rejection(&self, source: RejectionSource) {
         self.risk_rejections[source.index()].inc();
-        self.emit(MetricEvent::CounterInc { series: Series::RiskRejections { source } });
+        self.emit(MetricEvent::CounterInc {
+            series: Series::RiskRejections { source },
+        });
     }
 
     #[inline]
     pub fn inc_gate_blocked(&self) {
         self.risk_gate_blocked.inc();
-        self.emit(MetricEvent::CounterInc { series: Series::RiskGateBlocked });
+        self.emit(MetricEvent::CounterInc {
+            series: Series::RiskGateBlocked,
+        });
     }
 
     #[inline]
     pub fn inc_backend_error(&self, backend: BackendLabel, kind: ErrorKindLabel) {
         self.backend_errors[Self::backend_slot(backend, kind)].inc();
-        self.emit(MetricEvent::CounterInc { series: Series::BackendErrors { backend, kind } });
+        self.emit(MetricEvent::CounterInc {
+            series: Series::BackendErrors { backend, kind },
+        });
     }
 
     #[inline]
@@ -275,7 +317,10 @@ impl TradingMetrics {
     pub fn set_listening(&self, on: bool) {
         self.listening.store(on, Ordering::Relaxed);
         if !on {
-            self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+            self.events
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .clear();
         }
     }
 
@@ -285,7 +330,12 @@ impl TradingMetrics {
 
     /// Take every queued change event, oldest first.
     pub fn drain_events(&self) -> Vec<MetricEvent> {
-        std::mem::take(&mut *self.events.lock().unwrap_or_else(|poisoned| poisoned.into_inner()))
+        std::mem::take(
+            &mut *self
+                .events
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
     }
 
     /// Every counter series with its value, in a stable order. Backend-error series appear only once
@@ -296,12 +346,18 @@ impl TradingMetrics {
         for tool in ToolLabel::ORDER_TOOLS {
             for side in SideLabel::ALL {
                 for status in StatusLabel::ALL {
-                    out.push((Series::Orders { tool, side, status }, self.orders(tool, side, status)));
+                    out.push((
+                        Series::Orders { tool, side, status },
+                        self.orders(tool, side, status),
+                    ));
                 }
             }
         }
         for source in RejectionSource::ALL {
-            out.push((Series::RiskRejections { source }, self.risk_rejections(source)));
+            out.push((
+                Series::RiskRejections { source },
+                self.risk_rejections(source),
+            ));
         }
         out.push((Series::RiskGateBlocked, self.gate_blocked()));
         for backend in BackendLabel::ALL {
@@ -320,7 +376,12 @@ impl TradingMetrics {
         let mut out = String::with_capacity(8 * 1024);
         let series = self.counter_series();
         // Every family gets its header even with no series yet, so every SPEC name is always there.
-        for name in [ORDERS_TOTAL, RISK_REJECTIONS_TOTAL, RISK_GATE_BLOCKED_TOTAL, BACKEND_ERRORS_TOTAL] {
+        for name in [
+            ORDERS_TOTAL,
+            RISK_REJECTIONS_TOTAL,
+            RISK_GATE_BLOCKED_TOTAL,
+            BACKEND_ERRORS_TOTAL,
+        ] {
             write_header(&mut out, name, "counter");
             for (s, value) in series.iter().filter(|(s, _)| s.name() == name) {
                 write_sample(&mut out, name, "", &s.labels(), &value.to_string());
@@ -332,14 +393,44 @@ impl TradingMetrics {
             let labels = [("tool", tool.as_str())];
             for (bound, cumulative) in DURATION_BUCKETS.iter().zip(snap.cumulative_buckets) {
                 let le = format_float(*bound);
-                write_sample(&mut out, TOOL_EXECUTE_DURATION_SECONDS, "_bucket", &[labels[0], ("le", &le)], &cumulative.to_string());
+                write_sample(
+                    &mut out,
+                    TOOL_EXECUTE_DURATION_SECONDS,
+                    "_bucket",
+                    &[labels[0], ("le", &le)],
+                    &cumulative.to_string(),
+                );
             }
-            write_sample(&mut out, TOOL_EXECUTE_DURATION_SECONDS, "_bucket", &[labels[0], ("le", "+Inf")], &snap.count.to_string());
-            write_sample(&mut out, TOOL_EXECUTE_DURATION_SECONDS, "_sum", &labels, &format_float(snap.sum_seconds));
-            write_sample(&mut out, TOOL_EXECUTE_DURATION_SECONDS, "_count", &labels, &snap.count.to_string());
+            write_sample(
+                &mut out,
+                TOOL_EXECUTE_DURATION_SECONDS,
+                "_bucket",
+                &[labels[0], ("le", "+Inf")],
+                &snap.count.to_string(),
+            );
+            write_sample(
+                &mut out,
+                TOOL_EXECUTE_DURATION_SECONDS,
+                "_sum",
+                &labels,
+                &format_float(snap.sum_seconds),
+            );
+            write_sample(
+                &mut out,
+                TOOL_EXECUTE_DURATION_SECONDS,
+                "_count",
+                &labels,
+                &snap.count.to_string(),
+            );
         }
         write_header(&mut out, DAILY_ORDERS_COUNT, "gauge");
-        write_sample(&mut out, DAILY_ORDERS_COUNT, "", &[], &self.daily_orders().to_string());
+        write_sample(
+            &mut out,
+            DAILY_ORDERS_COUNT,
+            "",
+            &[],
+            &self.daily_orders().to_string(),
+        );
         out
     }
 }
@@ -350,7 +441,9 @@ fn help_for(name: &str) -> &'static str {
         RISK_REJECTIONS_TOTAL => "Tool calls rejected by the risk chain, by stage.",
         RISK_GATE_BLOCKED_TOTAL => "Tool calls blocked by a risk gate (circuit breaker).",
         BACKEND_ERRORS_TOTAL => "Backend call failures by backend and error kind.",
-        TOOL_EXECUTE_DURATION_SECONDS => "Wall time of a trading tool call, risk chain and backend included.",
+        TOOL_EXECUTE_DURATION_SECONDS => {
+            "Wall time of a trading tool call, risk chain and backend included."
+        }
         DAILY_ORDERS_COUNT => "Orders sent to a backend today (UTC).",
         _ => "",
     }
@@ -422,9 +515,20 @@ mod tests {
         m.inc_orders(ToolLabel::Place, SideLabel::Buy, StatusLabel::Success);
         m.inc_orders(ToolLabel::Place, SideLabel::Buy, StatusLabel::Success);
         m.inc_orders(ToolLabel::Cancel, SideLabel::None, StatusLabel::Rejected);
-        assert_eq!(m.orders(ToolLabel::Place, SideLabel::Buy, StatusLabel::Success), 2);
-        assert_eq!(m.orders(ToolLabel::Cancel, SideLabel::None, StatusLabel::Rejected), 1);
-        let total: u64 = m.counter_series().iter().filter(|(s, _)| s.name() == ORDERS_TOTAL).map(|(_, v)| v).sum();
+        assert_eq!(
+            m.orders(ToolLabel::Place, SideLabel::Buy, StatusLabel::Success),
+            2
+        );
+        assert_eq!(
+            m.orders(ToolLabel::Cancel, SideLabel::None, StatusLabel::Rejected),
+            1
+        );
+        let total: u64 = m
+            .counter_series()
+            .iter()
+            .filter(|(s, _)| s.name() == ORDERS_TOTAL)
+            .map(|(_, v)| v)
+            .sum();
         assert_eq!(total, 3);
     }
 
@@ -439,7 +543,12 @@ mod tests {
         m.set_daily_orders(3);
         assert_eq!(
             m.drain_events(),
-            vec![MetricEvent::CounterInc { series: Series::RiskGateBlocked }, MetricEvent::GaugeSet { value: 3 }]
+            vec![
+                MetricEvent::CounterInc {
+                    series: Series::RiskGateBlocked
+                },
+                MetricEvent::GaugeSet { value: 3 }
+            ]
         );
         assert!(m.drain_events().is_empty());
     }
@@ -452,16 +561,30 @@ mod tests {
         m.observe_duration(ToolLabel::Place, 0.02);
         m.set_daily_orders(7);
         let text = m.prometheus_text();
-        for name in [ORDERS_TOTAL, RISK_REJECTIONS_TOTAL, RISK_GATE_BLOCKED_TOTAL, BACKEND_ERRORS_TOTAL, TOOL_EXECUTE_DURATION_SECONDS, DAILY_ORDERS_COUNT] {
+        for name in [
+            ORDERS_TOTAL,
+            RISK_REJECTIONS_TOTAL,
+            RISK_GATE_BLOCKED_TOTAL,
+            BACKEND_ERRORS_TOTAL,
+            TOOL_EXECUTE_DURATION_SECONDS,
+            DAILY_ORDERS_COUNT,
+        ] {
             assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing");
         }
-        assert!(text.contains("trading_orders_total{tool=\"place\",side=\"sell\",status=\"failed\"} 1\n"));
-        assert!(text.contains("trading_backend_errors_total{backend=\"mock\",kind=\"timeout\"} 1\n"));
+        assert!(text
+            .contains("trading_orders_total{tool=\"place\",side=\"sell\",status=\"failed\"} 1\n"));
+        assert!(
+            text.contains("trading_backend_errors_total{backend=\"mock\",kind=\"timeout\"} 1\n")
+        );
         assert!(!text.contains("kind=\"network\""));
         let fresh = TradingMetrics::new().prometheus_text();
         assert!(fresh.contains("# TYPE trading_backend_errors_total counter\n# HELP trading_tool_execute_duration_seconds"));
-        assert!(text.contains("trading_tool_execute_duration_seconds_bucket{tool=\"place\",le=\"0.01\"} 0\n"));
-        assert!(text.contains("trading_tool_execute_duration_seconds_bucket{tool=\"place\",le=\"0.05\"} 1\n"));
+        assert!(text.contains(
+            "trading_tool_execute_duration_seconds_bucket{tool=\"place\",le=\"0.01\"} 0\n"
+        ));
+        assert!(text.contains(
+            "trading_tool_execute_duration_seconds_bucket{tool=\"place\",le=\"0.05\"} 1\n"
+        ));
         assert!(text.contains("trading_tool_execute_duration_seconds_count{tool=\"place\"} 1\n"));
         assert!(text.contains("trading_daily_orders_count 7\n"));
     }

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use axon_metrics::{BackendLabel, ErrorKindLabel};
 use axon_risk::{
-    AckStatus, Clock, ControlsConfig, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate, Outcome, RiskLimits, SafetyMode, Side,
-    SystemClock, ToolKind,
+    AckStatus, Clock, ControlsConfig, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate,
+    Outcome, RiskLimits, SafetyMode, Side, SystemClock, ToolKind,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
 use napi::{Env, Error, Result, Status};
@@ -85,15 +85,28 @@ fn whole_ms(key: &str, value: f64) -> Result<i64> {
     if value.is_finite() && value.fract() == 0.0 && value.abs() < 9e15 {
         Ok(value as i64)
     } else {
-        Err(invalid(format!("{key} must be a whole number of milliseconds, got {value}")))
+        Err(invalid(format!(
+            "{key} must be a whole number of milliseconds, got {value}"
+        )))
     }
 }
 
 fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
     let defaults = GuardConfig::default();
-    let mode = SafetyMode::parse(&o.mode).ok_or_else(|| invalid(format!("safety.mode must be DryRun, TwoPhase or Direct, got {:?}", o.mode)))?;
+    let mode = SafetyMode::parse(&o.mode).ok_or_else(|| {
+        invalid(format!(
+            "safety.mode must be DryRun, TwoPhase or Direct, got {:?}",
+            o.mode
+        ))
+    })?;
     let backend = BackendLabel::parse(&o.backend).unwrap_or(BackendLabel::Other);
-    let gates = o.gates.as_deref().unwrap_or_default().iter().map(gate_config).collect::<Result<Vec<_>>>()?;
+    let gates = o
+        .gates
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .map(gate_config)
+        .collect::<Result<Vec<_>>>()?;
     Ok(GuardConfig {
         mode,
         limits: RiskLimits {
@@ -107,23 +120,41 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
             max_order_quantity: o.max_order_quantity,
             min_order_notional: o.min_order_notional,
             price_collar_bps: o.price_collar_bps,
-            max_reference_age_ms: o.max_reference_age_ms.map(|v| whole_ms("risk.max_reference_age_ms", v)).transpose()?,
+            max_reference_age_ms: o
+                .max_reference_age_ms
+                .map(|v| whole_ms("risk.max_reference_age_ms", v))
+                .transpose()?,
             max_open_orders: o.max_open_orders,
-            duplicate_window_ms: o.duplicate_window_ms.map(|v| whole_ms("risk.duplicate_window_ms", v)).transpose()?,
+            duplicate_window_ms: o
+                .duplicate_window_ms
+                .map(|v| whole_ms("risk.duplicate_window_ms", v))
+                .transpose()?,
             max_orders_per_second: o.max_orders_per_second,
             max_orders_per_minute: o.max_orders_per_minute,
             self_trade_reject: match o.self_trade_prevention.as_deref() {
                 None => false,
                 Some("reject") => true,
-                Some(other) => return Err(invalid(format!("risk.self_trade_prevention must be \"reject\", got {other:?}"))),
+                Some(other) => {
+                    return Err(invalid(format!(
+                        "risk.self_trade_prevention must be \"reject\", got {other:?}"
+                    )))
+                }
             },
             max_daily_loss: o.max_daily_loss,
         },
         gates,
         backend,
-        confirm_ttl_ms: o.confirm_ttl_ms.map(|v| whole_ms("safety.confirm_ttl_ms", v)).transpose()?.unwrap_or(defaults.confirm_ttl_ms),
-        max_pending_confirms: o.max_pending_confirms.map_or(defaults.max_pending_confirms, |v| v as usize),
-        max_args_bytes: o.max_args_bytes.map_or(defaults.max_args_bytes, |v| v as usize),
+        confirm_ttl_ms: o
+            .confirm_ttl_ms
+            .map(|v| whole_ms("safety.confirm_ttl_ms", v))
+            .transpose()?
+            .unwrap_or(defaults.confirm_ttl_ms),
+        max_pending_confirms: o
+            .max_pending_confirms
+            .map_or(defaults.max_pending_confirms, |v| v as usize),
+        max_args_bytes: o
+            .max_args_bytes
+            .map_or(defaults.max_args_bytes, |v| v as usize),
         market_data_max_age_ms: o
             .market_data_max_age_ms
             .map(|v| whole_ms("market_data_max_age_ms", v))
@@ -132,9 +163,13 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
     })
 }
 
-
 fn tool_kind(tool: u32) -> Result<ToolKind> {
-    ToolKind::ALL.get(tool as usize).copied().ok_or_else(|| invalid(format!("tool index {tool} is not 0-{}", ToolKind::ALL.len() - 1)))
+    ToolKind::ALL.get(tool as usize).copied().ok_or_else(|| {
+        invalid(format!(
+            "tool index {tool} is not 0-{}",
+            ToolKind::ALL.len() - 1
+        ))
+    })
 }
 
 fn parse_side(side: &str) -> Result<Side> {
@@ -144,7 +179,6 @@ fn parse_side(side: &str) -> Result<Side> {
         other => Err(invalid(format!("side must be Buy or Sell, got {other:?}"))),
     }
 }
-
 
 #[napi(object)]
 #[derive(Debug)]
@@ -212,12 +246,25 @@ thread_local! {
 }
 
 fn unknown_handle(handle: f64) -> Error {
-    invalid(format!("guard handle {handle} is not a live guard (destroyed, or from another thread)"))
+    invalid(format!(
+        "guard handle {handle} is not a live guard (destroyed, or from another thread)"
+    ))
 }
 
 /// Run `f` on the guard behind `handle`, containing panics; a panic poisons that guard.
-fn with_guard<T>(handle: f64, what: &str, f: impl FnOnce(&mut GuardSlot) -> Result<T>) -> Result<T> {
-    handles::with_live(&GUARDS, handle, what, unknown_handle, "axon guard is unusable after an internal panic; create a new one", f)
+fn with_guard<T>(
+    handle: f64,
+    what: &str,
+    f: impl FnOnce(&mut GuardSlot) -> Result<T>,
+) -> Result<T> {
+    handles::with_live(
+        &GUARDS,
+        handle,
+        what,
+        unknown_handle,
+        "axon guard is unusable after an internal panic; create a new one",
+        f,
+    )
 }
 
 /// Create a guard (the risk chain of one tool set); returns its handle.
@@ -225,12 +272,17 @@ fn with_guard<T>(handle: f64, what: &str, f: impl FnOnce(&mut GuardSlot) -> Resu
 pub fn guard_create(options: GuardOptions, metrics: &NativeMetrics) -> Result<f64> {
     contain("guardCreate", || {
         let config = guard_config(&options)?;
-        let manual_clock = options.manual_clock_ms.map(|ms| whole_ms("manual_clock_ms", ms)).transpose()?.map(SharedClock::new);
+        let manual_clock = options
+            .manual_clock_ms
+            .map(|ms| whole_ms("manual_clock_ms", ms))
+            .transpose()?
+            .map(SharedClock::new);
         let clock: Arc<dyn Clock> = match &manual_clock {
             Some(c) => Arc::new(c.clone()),
             None => Arc::new(SystemClock),
         };
-        let guard = Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
+        let guard =
+            Guard::new(config, clock, Arc::clone(&metrics.inner)).map_err(map_guard_error)?;
         let slot = GuardSlot {
             guard,
             manual_clock,
@@ -293,7 +345,17 @@ pub fn guard_record_ack(
     timestamp_ms: f64,
     elapsed_seconds: f64,
 ) -> Result<String> {
-    record_ack(handle, ticket, &order_id, status, symbol.as_deref(), side, quantity, timestamp_ms, elapsed_seconds)
+    record_ack(
+        handle,
+        ticket,
+        &order_id,
+        status,
+        symbol.as_deref(),
+        side,
+        quantity,
+        timestamp_ms,
+        elapsed_seconds,
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -308,16 +370,32 @@ pub(crate) fn record_ack(
     timestamp_ms: f64,
     elapsed_seconds: f64,
 ) -> Result<String> {
-    let status = *AckStatus::ALL
-        .get(status as usize)
-        .ok_or_else(|| invalid(format!("status must index ACK_STATUSES (0..{}), got {status}", AckStatus::ALL.len())))?;
+    let status = *AckStatus::ALL.get(status as usize).ok_or_else(|| {
+        invalid(format!(
+            "status must index ACK_STATUSES (0..{}), got {status}",
+            AckStatus::ALL.len()
+        ))
+    })?;
     let side = match side {
         SIDE_NONE => None,
-        index => Some(*raw::layout::SIDES.get(index as usize).ok_or_else(|| invalid(format!("side must index SIDES or be {SIDE_NONE} (none), got {index}")))?),
+        index => Some(*raw::layout::SIDES.get(index as usize).ok_or_else(|| {
+            invalid(format!(
+                "side must index SIDES or be {SIDE_NONE} (none), got {index}"
+            ))
+        })?),
     };
     with_guard(handle, "guardRecordAck", |s| {
         s.guard
-            .record_ack(ticket as u64, order_id, status, symbol, side, quantity, timestamp_ms as i64, elapsed_seconds)
+            .record_ack(
+                ticket as u64,
+                order_id,
+                status,
+                symbol,
+                side,
+                quantity,
+                timestamp_ms as i64,
+                elapsed_seconds,
+            )
             .map_err(map_guard_error)
     })
 }
@@ -326,20 +404,41 @@ pub(crate) fn record_ack(
 #[napi]
 pub fn guard_record_read(handle: f64, ticket: f64, elapsed_seconds: f64) -> Result<()> {
     with_guard(handle, "guardRecordRead", |s| {
-        s.guard.record(ticket as u64, Outcome::Acked { order_id: "", status: AckStatus::New }, elapsed_seconds).map_err(map_guard_error)?;
+        s.guard
+            .record(
+                ticket as u64,
+                Outcome::Acked {
+                    order_id: "",
+                    status: AckStatus::New,
+                },
+                elapsed_seconds,
+            )
+            .map_err(map_guard_error)?;
         Ok(())
     })
 }
 
-
 /// Settle a failed backend call; returns the agent-facing error.
 #[napi]
-pub fn guard_record_failure(handle: f64, ticket: f64, kind: String, message: String, elapsed_seconds: f64) -> Result<NativeToolError> {
+pub fn guard_record_failure(
+    handle: f64,
+    ticket: f64,
+    kind: String,
+    message: String,
+    elapsed_seconds: f64,
+) -> Result<NativeToolError> {
     with_guard(handle, "guardRecordFailure", |s| {
         let kind = ErrorKindLabel::parse(&kind).unwrap_or(ErrorKindLabel::Other);
         let rejection = s
             .guard
-            .record(ticket as u64, Outcome::Failed { kind, message: &message }, elapsed_seconds)
+            .record(
+                ticket as u64,
+                Outcome::Failed {
+                    kind,
+                    message: &message,
+                },
+                elapsed_seconds,
+            )
             .map_err(map_guard_error)?
             .unwrap_or_else(|| axon_risk::guard::backend_rejection(kind, &message));
         Ok(NativeToolError {
@@ -355,7 +454,9 @@ pub fn guard_record_failure(handle: f64, ticket: f64, kind: String, message: Str
 /// would be ignored). Slots never change: cache them and use `guardUpdateMarketAt` or the feed.
 #[napi]
 pub fn guard_market_slot(handle: f64, symbol: String) -> Result<i32> {
-    with_guard(handle, "guardMarketSlot", |s| Ok(s.guard.market_slot(&symbol).map_or(-1, |slot| slot as i32)))
+    with_guard(handle, "guardMarketSlot", |s| {
+        Ok(s.guard.market_slot(&symbol).map_or(-1, |slot| slot as i32))
+    })
 }
 
 /// The symbol of a market slot (as a place decision names it), or an error for a slot the guard
@@ -363,7 +464,10 @@ pub fn guard_market_slot(handle: f64, symbol: String) -> Result<i32> {
 #[napi]
 pub fn guard_market_symbol(handle: f64, slot: u32) -> Result<String> {
     with_guard(handle, "guardMarketSymbol", |s| {
-        s.guard.market_symbol(slot).map(str::to_owned).ok_or_else(|| invalid(format!("market slot {slot} does not exist")))
+        s.guard
+            .market_symbol(slot)
+            .map(str::to_owned)
+            .ok_or_else(|| invalid(format!("market slot {slot} does not exist")))
     })
 }
 
@@ -386,7 +490,9 @@ pub fn guard_update_market_at(
             open_buy_quantity,
             open_sell_quantity,
         };
-        s.guard.update_market_at(slot, update, pushed).map_err(map_guard_error)
+        s.guard
+            .update_market_at(slot, update, pushed)
+            .map_err(map_guard_error)
     })
 }
 
@@ -400,9 +506,17 @@ pub fn guard_invalidate_market(handle: f64, symbol: String) -> Result<()> {
 }
 
 #[napi]
-pub fn guard_learn_order(handle: f64, order_id: String, symbol: String, side: String, price: f64, remaining: f64) -> Result<()> {
+pub fn guard_learn_order(
+    handle: f64,
+    order_id: String,
+    symbol: String,
+    side: String,
+    price: f64,
+    remaining: f64,
+) -> Result<()> {
     with_guard(handle, "guardLearnOrder", |s| {
-        s.guard.learn_order(&order_id, &symbol, parse_side(&side)?, price, remaining);
+        s.guard
+            .learn_order(&order_id, &symbol, parse_side(&side)?, price, remaining);
         Ok(())
     })
 }
@@ -459,10 +573,13 @@ pub fn guard_restore_daily_counts(handle: f64, day: f64, orders: f64, cancels: f
     with_guard(handle, "guardRestoreDailyCounts", |s| {
         for (name, value) in [("day", day), ("orders", orders), ("cancels", cancels)] {
             if !(value.is_finite() && value >= 0.0 && value.fract() == 0.0) {
-                return Err(invalid(format!("{name} must be a non-negative integer, got {value}")));
+                return Err(invalid(format!(
+                    "{name} must be a non-negative integer, got {value}"
+                )));
             }
         }
-        s.guard.restore_daily_counts(day as i64, orders as u64, cancels as u64);
+        s.guard
+            .restore_daily_counts(day as i64, orders as u64, cancels as u64);
         Ok(())
     })
 }
@@ -479,7 +596,9 @@ pub fn guard_daily_day(handle: f64) -> Result<f64> {
 #[napi]
 pub fn guard_clock_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>> {
     with_guard(handle, "guardClockBuffer", |s| {
-        let clock = s.manual_clock.as_ref().ok_or_else(|| invalid("this guard runs on the system clock; pass manualClockMs to control time"))?;
+        let clock = s.manual_clock.as_ref().ok_or_else(|| {
+            invalid("this guard runs on the system clock; pass manualClockMs to control time")
+        })?;
         clock.0.export(env, "clock buffer of this guard")
     })
 }
@@ -502,4 +621,3 @@ pub fn guard_market_feed(env: &Env, handle: f64) -> Result<Float64ArraySlice<'_>
         feed.export(env, "market feed of this guard")
     })
 }
-

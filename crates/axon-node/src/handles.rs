@@ -25,7 +25,10 @@ pub(crate) struct Handles<T> {
 
 impl<T> Default for Handles<T> {
     fn default() -> Self {
-        Self { slots: Vec::new(), free: Vec::new() }
+        Self {
+            slots: Vec::new(),
+            free: Vec::new(),
+        }
     }
 }
 
@@ -64,7 +67,9 @@ impl<T> Handles<T> {
 
     /// Drop the object; false when the handle was not live (removing twice is harmless).
     pub fn remove(&mut self, handle: f64) -> bool {
-        let Some(index) = self.live_index(handle) else { return false };
+        let Some(index) = self.live_index(handle) else {
+            return false;
+        };
         self.slots[index].1 = None;
         self.free.push(index as u32);
         true
@@ -88,7 +93,9 @@ pub(crate) fn with_live<T: Poisonable, R>(
 ) -> Result<R> {
     arena.with(|arena| {
         let mut arena = arena.borrow_mut();
-        let Some(object) = arena.get_mut(handle) else { return Err(unknown(handle)) };
+        let Some(object) = arena.get_mut(handle) else {
+            return Err(unknown(handle));
+        };
         if *object.poisoned() {
             return Err(Error::new(Status::GenericFailure, poisoned.to_owned()));
         }

@@ -65,7 +65,10 @@ pub(crate) fn contain<T>(what: &str, f: impl FnOnce() -> Result<T>) -> Result<T>
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".to_owned());
-            Err(Error::new(Status::GenericFailure, format!("axon native panic in {what}: {detail}")))
+            Err(Error::new(
+                Status::GenericFailure,
+                format!("axon native panic in {what}: {detail}"),
+            ))
         }
     }
 }
@@ -98,12 +101,18 @@ pub(crate) fn writable_f64<'a>(array: &'a mut Float64ArraySlice<'_>) -> &'a mut 
 pub fn rows_json(columns: Vec<Float64Array>, mut starts: Float64ArraySlice<'_>) -> Result<String> {
     contain("rowsJson", || {
         let starts = writable_f64(&mut starts);
-        let rows = starts.len().checked_sub(1).ok_or_else(|| invalid("starts must have room for rows + 1 numbers"))?;
+        let rows = starts
+            .len()
+            .checked_sub(1)
+            .ok_or_else(|| invalid("starts must have room for rows + 1 numbers"))?;
         if columns.is_empty() {
             return Err(invalid("columns must not be empty"));
         }
         if let Some((k, column)) = columns.iter().enumerate().find(|(_, c)| c.len() < rows) {
-            return Err(invalid(format!("columns[{k}] has {} rows, starts asks for {rows}", column.len())));
+            return Err(invalid(format!(
+                "columns[{k}] has {} rows, starts asks for {rows}",
+                column.len()
+            )));
         }
         let slices: Vec<&[f64]> = columns.iter().map(|c| &**c).collect();
         let mut out = String::with_capacity(rows * (columns.len() * 12 + 3));

@@ -40,8 +40,9 @@ use std::cell::RefCell;
 use axon_backtest::batch::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE, STATUS_ERROR};
 use axon_backtest::FillSink;
 use axon_backtest::{
-    EngineError, Fill, Ladder, LevelInfo, MatchingEngine, OpenOrder, OrderId, OrderRequest, OrderStatus, OrderType,
-    RejectReason, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_EXACT_UNITS, MAX_ORDER_ID,
+    EngineError, Fill, Ladder, LevelInfo, MatchingEngine, OpenOrder, OrderId, OrderRequest,
+    OrderStatus, OrderType, RejectReason, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce,
+    MAX_EXACT_UNITS, MAX_ORDER_ID,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
 
@@ -149,13 +150,26 @@ thread_local! {
 }
 
 fn unknown_handle(handle: f64) -> Error {
-    invalid(format!("engine handle {handle} is not a live matching engine (destroyed, or from another thread)"))
+    invalid(format!(
+        "engine handle {handle} is not a live matching engine (destroyed, or from another thread)"
+    ))
 }
 
 /// Run `f` on the engine behind `handle`, containing panics; a panic poisons that engine.
 #[inline(always)]
-fn with_engine<T>(handle: f64, what: &str, f: impl FnOnce(&mut EngineSlot) -> Result<T>) -> Result<T> {
-    with_live(&ENGINES, handle, what, unknown_handle, "matching engine is unusable after an internal panic; create a new one", |slot| f(slot))
+fn with_engine<T>(
+    handle: f64,
+    what: &str,
+    f: impl FnOnce(&mut EngineSlot) -> Result<T>,
+) -> Result<T> {
+    with_live(
+        &ENGINES,
+        handle,
+        what,
+        unknown_handle,
+        "matching engine is unusable after an internal panic; create a new one",
+        |slot| f(slot),
+    )
 }
 
 /// A whole number in `[0, max]`, else `InvalidField { field }`.
@@ -198,7 +212,9 @@ fn small_code(v: f64) -> u8 {
 impl EngineSlot {
     #[inline(always)]
     fn spec(&self, symbol: u32) -> std::result::Result<&SymbolSpec, EngineError> {
-        self.specs.get(symbol as usize).ok_or(EngineError::UnknownSymbol(symbol))
+        self.specs
+            .get(symbol as usize)
+            .ok_or(EngineError::UnknownSymbol(symbol))
     }
 
     /// Decode and convert a new order. Check order: side, tif, flags, symbol, quantity, price
@@ -220,11 +236,19 @@ impl EngineSlot {
         let symbol = symbol?;
         let spec = self.spec(symbol)?;
         let qty_lots = spec.qty_to_lots(quantity)?;
-        let price_ticks = if market { 0 } else { spec.price_to_ticks(price)? };
+        let price_ticks = if market {
+            0
+        } else {
+            spec.price_to_ticks(price)?
+        };
         Ok(OrderRequest {
             symbol: SymbolId(symbol),
             side,
-            order_type: if market { OrderType::Market } else { OrderType::Limit },
+            order_type: if market {
+                OrderType::Market
+            } else {
+                OrderType::Limit
+            },
             tif,
             price_ticks,
             qty_lots,
@@ -234,8 +258,16 @@ impl EngineSlot {
 
     /// Symbol, new ticks and lots of a replace of the live order `id`.
     #[inline(always)]
-    fn replace_args(&self, id: OrderId, price: f64, quantity: f64) -> std::result::Result<(u32, i64, u64), EngineError> {
-        let order = self.engine.order(id).ok_or(EngineError::UnknownOrder(id.0))?;
+    fn replace_args(
+        &self,
+        id: OrderId,
+        price: f64,
+        quantity: f64,
+    ) -> std::result::Result<(u32, i64, u64), EngineError> {
+        let order = self
+            .engine
+            .order(id)
+            .ok_or(EngineError::UnknownOrder(id.0))?;
         let spec = self.spec(order.symbol.0)?;
         let ticks = spec.price_to_ticks(price)?;
         let lots = spec.qty_to_lots(quantity)?;
@@ -297,7 +329,9 @@ impl EngineSlot {
 fn reason_code(status: OrderStatus) -> u8 {
     match status {
         OrderStatus::Rejected(RejectReason::FokNotFillable) => RejectReason::FokNotFillable as u8,
-        OrderStatus::Rejected(RejectReason::PostOnlyWouldCross) => RejectReason::PostOnlyWouldCross as u8,
+        OrderStatus::Rejected(RejectReason::PostOnlyWouldCross) => {
+            RejectReason::PostOnlyWouldCross as u8
+        }
         _ => 0,
     }
 }
@@ -307,8 +341,13 @@ fn reason_code(status: OrderStatus) -> u8 {
 #[napi]
 pub fn engine_create(capacity: f64) -> Result<f64> {
     contain("engineCreate", || {
-        if !(capacity >= 1.0 && capacity <= f64::from(MAX_ENGINE_CAPACITY) && capacity.fract() == 0.0) {
-            return Err(invalid(format!("capacity must be a whole number in [1, {MAX_ENGINE_CAPACITY}], got {capacity}")));
+        if !(capacity >= 1.0
+            && capacity <= f64::from(MAX_ENGINE_CAPACITY)
+            && capacity.fract() == 0.0)
+        {
+            return Err(invalid(format!(
+                "capacity must be a whole number in [1, {MAX_ENGINE_CAPACITY}], got {capacity}"
+            )));
         }
         let slot = Box::new(EngineSlot {
             engine: MatchingEngine::with_capacity(capacity as usize),
@@ -355,17 +394,43 @@ pub fn engine_result_buffer(env: &Env, handle: f64) -> Result<Float64ArraySlice<
 /// into the result buffer. Throws on invalid input, with nothing changed.
 #[napi]
 #[allow(clippy::too_many_arguments)]
-pub fn engine_submit(handle: f64, symbol: f64, side: f64, order_type: f64, price: f64, quantity: f64, tif: f64, post_only: bool) -> Result<f64> {
+pub fn engine_submit(
+    handle: f64,
+    symbol: f64,
+    side: f64,
+    order_type: f64,
+    price: f64,
+    quantity: f64,
+    tif: f64,
+    post_only: bool,
+) -> Result<f64> {
     with_engine(handle, "engineSubmit", |s| {
         let market = match small_code(order_type) {
             0 => false,
             1 => true,
-            _ => return Err(map_engine_error(EngineError::InvalidField { field: "order_type" })),
+            _ => {
+                return Err(map_engine_error(EngineError::InvalidField {
+                    field: "order_type",
+                }))
+            }
         };
         let symbol = whole(symbol, f64::from(u32::MAX), "symbol").map(|v| v as u32);
-        let req = s.request(symbol, small_code(side), market, price, quantity, small_code(tif), post_only).map_err(map_engine_error)?;
+        let req = s
+            .request(
+                symbol,
+                small_code(side),
+                market,
+                price,
+                quantity,
+                small_code(tif),
+                post_only,
+            )
+            .map_err(map_engine_error)?;
         s.fills.clear();
-        let r = s.engine.submit(&req, &mut s.fills).map_err(map_engine_error)?;
+        let r = s
+            .engine
+            .submit(&req, &mut s.fills)
+            .map_err(map_engine_error)?;
         s.write_call(req.symbol.0, &r);
         Ok(r.order_id.0 as f64)
     })
@@ -399,16 +464,30 @@ fn whole_signed(v: f64, field: &'static str) -> std::result::Result<i64, EngineE
 /// tick left out), `sizeLots` each. A level that would cross a resting order is skipped. The
 /// engine keeps the ids until `engineRemoveLadder`. Returns how many levels rest.
 #[napi]
-pub fn engine_seed_ladder(handle: f64, symbol: u32, best_bid_ticks: f64, best_ask_ticks: f64, step_ticks: f64, size_lots: f64, levels: u32) -> Result<f64> {
+pub fn engine_seed_ladder(
+    handle: f64,
+    symbol: u32,
+    best_bid_ticks: f64,
+    best_ask_ticks: f64,
+    step_ticks: f64,
+    size_lots: f64,
+    levels: u32,
+) -> Result<f64> {
     with_engine(handle, "engineSeedLadder", |s| {
         let ladder = Ladder {
-            best_bid_ticks: whole_signed(best_bid_ticks, "best_bid_ticks").map_err(map_engine_error)?,
-            best_ask_ticks: whole_signed(best_ask_ticks, "best_ask_ticks").map_err(map_engine_error)?,
+            best_bid_ticks: whole_signed(best_bid_ticks, "best_bid_ticks")
+                .map_err(map_engine_error)?,
+            best_ask_ticks: whole_signed(best_ask_ticks, "best_ask_ticks")
+                .map_err(map_engine_error)?,
             step_ticks: whole_signed(step_ticks, "step_ticks").map_err(map_engine_error)?,
-            size_lots: whole(size_lots, MAX_EXACT_UNITS as f64, "size_lots").map_err(map_engine_error)?,
+            size_lots: whole(size_lots, MAX_EXACT_UNITS as f64, "size_lots")
+                .map_err(map_engine_error)?,
             levels,
         };
-        let rested = s.engine.seed_ladder(SymbolId(symbol), &ladder, &mut s.ladder).map_err(map_engine_error)?;
+        let rested = s
+            .engine
+            .seed_ladder(SymbolId(symbol), &ladder, &mut s.ladder)
+            .map_err(map_engine_error)?;
         Ok(rested as f64)
     })
 }
@@ -430,9 +509,14 @@ pub fn engine_remove_ladder(handle: f64) -> Result<f64> {
 pub fn engine_replace(handle: f64, order_id: f64, price: f64, quantity: f64) -> Result<f64> {
     with_engine(handle, "engineReplace", |s| {
         let id = parse_order_id(order_id).map_err(map_engine_error)?;
-        let (symbol, ticks, lots) = s.replace_args(id, price, quantity).map_err(map_engine_error)?;
+        let (symbol, ticks, lots) = s
+            .replace_args(id, price, quantity)
+            .map_err(map_engine_error)?;
         s.fills.clear();
-        let r = s.engine.replace(id, ticks, lots, &mut s.fills).map_err(map_engine_error)?;
+        let r = s
+            .engine
+            .replace(id, ticks, lots, &mut s.fills)
+            .map_err(map_engine_error)?;
         s.write_call(symbol, &r);
         Ok(r.order_id.0 as f64)
     })
@@ -479,11 +563,21 @@ pub fn engine_best(handle: f64, symbol: f64, side: u32) -> Result<bool> {
     with_engine(handle, "engineBest", |s| {
         let symbol = whole(symbol, f64::from(u32::MAX), "symbol").map_err(map_engine_error)? as u32;
         let side = side_code(side.min(255) as u8).map_err(map_engine_error)?;
-        let level = s.engine.best(SymbolId(symbol), side).map_err(map_engine_error)?;
+        let level = s
+            .engine
+            .best(SymbolId(symbol), side)
+            .map_err(map_engine_error)?;
         match level {
             Some(l) => {
                 let spec = &s.specs[symbol as usize];
-                s.out.set_row(INFO, &[spec.ticks_to_price(l.price_ticks), spec.lots_to_qty(l.total_lots), f64::from(l.order_count)]);
+                s.out.set_row(
+                    INFO,
+                    &[
+                        spec.ticks_to_price(l.price_ticks),
+                        spec.lots_to_qty(l.total_lots),
+                        f64::from(l.order_count),
+                    ],
+                );
                 Ok(true)
             }
             None => Ok(false),
@@ -494,14 +588,23 @@ pub fn engine_best(handle: f64, symbol: f64, side: u32) -> Result<bool> {
 /// Up to `levels` levels of one side (0 bids, 1 asks), best first, as (price, quantity, orders)
 /// triples into `out` (at most `out.length / 3` levels); returns how many were written.
 #[napi]
-pub fn engine_depth(handle: f64, symbol: f64, side: u32, levels: u32, mut out: Float64ArraySlice<'_>) -> Result<u32> {
+pub fn engine_depth(
+    handle: f64,
+    symbol: f64,
+    side: u32,
+    levels: u32,
+    mut out: Float64ArraySlice<'_>,
+) -> Result<u32> {
     with_engine(handle, "engineDepth", |s| {
         let symbol = whole(symbol, f64::from(u32::MAX), "symbol").map_err(map_engine_error)? as u32;
         let out = crate::writable_f64(&mut out);
         let side = side_code(side.min(255) as u8).map_err(map_engine_error)?;
         let n = (levels as usize).min(out.len() / 3);
         let mut scratch = std::mem::take(&mut s.levels);
-        let result = s.engine.depth_into(SymbolId(symbol), side, n, &mut scratch).map_err(map_engine_error);
+        let result = s
+            .engine
+            .depth_into(SymbolId(symbol), side, n, &mut scratch)
+            .map_err(map_engine_error);
         if result.is_ok() {
             let spec = &s.specs[symbol as usize];
             for (l, row) in scratch.iter().zip(out.chunks_exact_mut(3)) {
@@ -519,7 +622,9 @@ pub fn engine_depth(handle: f64, symbol: f64, side: u32, levels: u32, mut out: F
 /// Number of resting orders (all symbols).
 #[napi]
 pub fn engine_open_order_count(handle: f64) -> Result<f64> {
-    with_engine(handle, "engineOpenOrderCount", |s| Ok(s.engine.open_order_count() as f64))
+    with_engine(handle, "engineOpenOrderCount", |s| {
+        Ok(s.engine.open_order_count() as f64)
+    })
 }
 
 /// What one batch call did.
@@ -534,8 +639,14 @@ struct BatchSummaryOut {
 
 /// True if the byte ranges of `a` and `b` overlap.
 fn overlaps<A, B>(a: &[A], b: &[B]) -> bool {
-    let (a0, a1) = (a.as_ptr() as usize, a.as_ptr() as usize + std::mem::size_of_val(a));
-    let (b0, b1) = (b.as_ptr() as usize, b.as_ptr() as usize + std::mem::size_of_val(b));
+    let (a0, a1) = (
+        a.as_ptr() as usize,
+        a.as_ptr() as usize + std::mem::size_of_val(a),
+    );
+    let (b0, b1) = (
+        b.as_ptr() as usize,
+        b.as_ptr() as usize + std::mem::size_of_val(b),
+    );
     a0 < b1 && b0 < a1 && !a.is_empty() && !b.is_empty()
 }
 
@@ -580,11 +691,15 @@ pub fn engine_execute_batch(
             ("orderId", order_id.len()),
         ] {
             if len != n {
-                return Err(invalid(format!("batch column {field} has length {len}, op has {n}")));
+                return Err(invalid(format!(
+                    "batch column {field} has length {len}, op has {n}"
+                )));
             }
         }
         if overlaps(results, fills) {
-            return Err(invalid("batch results and fills must not overlap".to_owned()));
+            return Err(invalid(
+                "batch results and fills must not overlap".to_owned(),
+            ));
         }
         for (field, input) in [
             ("op", (op.as_ptr() as usize, op.len())),
@@ -597,9 +712,14 @@ pub fn engine_execute_batch(
             ("orderId", (order_id.as_ptr() as usize, order_id.len() * 8)),
         ] {
             let bytes = (input.0, input.0 + input.1);
-            for out in [(results.as_ptr() as usize, results.len() * 8), (fills.as_ptr() as usize, fills.len() * 8)] {
+            for out in [
+                (results.as_ptr() as usize, results.len() * 8),
+                (fills.as_ptr() as usize, fills.len() * 8),
+            ] {
                 if input.1 > 0 && out.1 > 0 && bytes.0 < out.0 + out.1 && out.0 < bytes.1 {
-                    return Err(invalid(format!("batch input {field} overlaps an output array")));
+                    return Err(invalid(format!(
+                        "batch input {field} overlaps an output array"
+                    )));
                 }
             }
         }
@@ -608,9 +728,19 @@ pub fn engine_execute_batch(
         if start > end {
             return Err(invalid(format!("batch start {start} is after end {end}")));
         }
-        let cols = Columns { op, symbol, side, price, quantity, tif, flags, order_id };
+        let cols = Columns {
+            op,
+            symbol,
+            side,
+            price,
+            quantity,
+            tif,
+            flags,
+            order_id,
+        };
         let summary = s.run_batch(&cols, start, end, results, fills);
-        s.out.set_row(6, &[summary.fills as f64, f64::from(summary.stop)]);
+        s.out
+            .set_row(6, &[summary.fills as f64, f64::from(summary.stop)]);
         Ok(summary.processed as f64)
     })
 }
@@ -631,7 +761,13 @@ impl EngineSlot {
     /// `k` of this call, read from its result row (`done` = ops executed so far). A reference to
     /// an op not executed yet fails here; the caller re-checks the op once those ran.
     #[inline(always)]
-    fn target(c: &Columns<'_>, i: usize, start: usize, done: usize, results: &[f64]) -> std::result::Result<OrderId, EngineError> {
+    fn target(
+        c: &Columns<'_>,
+        i: usize,
+        start: usize,
+        done: usize,
+        results: &[f64],
+    ) -> std::result::Result<OrderId, EngineError> {
         let v = c.order_id[i];
         if v >= 0.0 {
             return parse_order_id(v);
@@ -648,7 +784,14 @@ impl EngineSlot {
 
     /// Convert op `i` to (symbol, ticks, lots, id) against the engine's current state.
     #[inline(always)]
-    fn convert(&self, c: &Columns<'_>, i: usize, start: usize, done: usize, results: &[f64]) -> std::result::Result<(u32, i64, u64, u64), EngineError> {
+    fn convert(
+        &self,
+        c: &Columns<'_>,
+        i: usize,
+        start: usize,
+        done: usize,
+        results: &[f64],
+    ) -> std::result::Result<(u32, i64, u64, u64), EngineError> {
         match c.op[i] {
             code @ (OP_LIMIT | OP_MARKET) => {
                 if c.flags[i] & !axon_backtest::batch::FLAG_POST_ONLY != 0 {
@@ -685,7 +828,14 @@ impl EngineSlot {
     /// identical) with a sink writing fill rows into `fills`. Fill room: the engine's worst-case
     /// fill count for the op (read-only, as in its own `execute_batch`) must fit in the room left,
     /// or the batch stops before that op with nothing of it applied.
-    fn run_batch(&mut self, c: &Columns<'_>, start: usize, end: usize, results: &mut [f64], fills: &mut [f64]) -> BatchSummaryOut {
+    fn run_batch(
+        &mut self,
+        c: &Columns<'_>,
+        start: usize,
+        end: usize,
+        results: &mut [f64],
+        fills: &mut [f64],
+    ) -> BatchSummaryOut {
         let max_rows = results.len() / RS;
         let max_fills = fills.len() / FS;
         let mut done = start;
@@ -704,11 +854,20 @@ impl EngineSlot {
                 Ok(v) => v,
                 Err(e) => {
                     let id = if matches!(op, OP_CANCEL | OP_REPLACE) {
-                        Self::target(c, i, start, done, results).map_or(c.order_id[i], |id| id.0 as f64)
+                        Self::target(c, i, start, done, results)
+                            .map_or(c.order_id[i], |id| id.0 as f64)
                     } else {
                         0.0
                     };
-                    results[row_at..row_at + RS].copy_from_slice(&[id, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0]);
+                    results[row_at..row_at + RS].copy_from_slice(&[
+                        id,
+                        f64::from(STATUS_ERROR),
+                        f64::from(e.code()),
+                        0.0,
+                        0.0,
+                        fills_out as f64,
+                        0.0,
+                    ]);
                     done += 1;
                     continue;
                 }
@@ -717,13 +876,34 @@ impl EngineSlot {
                 match self.engine.cancel(OrderId(id)) {
                     Ok(o) => {
                         let spec = &self.specs[o.symbol.0 as usize];
-                        [id as f64, f64::from(axon_backtest::batch::STATUS_CANCELLED), 0.0, spec.lots_to_qty(o.original_lots - o.remaining_lots), spec.lots_to_qty(o.remaining_lots), fills_out as f64, 0.0]
+                        [
+                            id as f64,
+                            f64::from(axon_backtest::batch::STATUS_CANCELLED),
+                            0.0,
+                            spec.lots_to_qty(o.original_lots - o.remaining_lots),
+                            spec.lots_to_qty(o.remaining_lots),
+                            fills_out as f64,
+                            0.0,
+                        ]
                     }
-                    Err(e) => [id as f64, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0],
+                    Err(e) => [
+                        id as f64,
+                        f64::from(STATUS_ERROR),
+                        f64::from(e.code()),
+                        0.0,
+                        0.0,
+                        fills_out as f64,
+                        0.0,
+                    ],
                 }
             } else {
-                let side = if op == OP_REPLACE { self.engine.order(OrderId(id)).map_or(Side::Buy, |o| o.side) } else { Side::from_code(c.side[i]).unwrap_or(Side::Buy) };
-                let post_only = op != OP_REPLACE && c.flags[i] & axon_backtest::batch::FLAG_POST_ONLY != 0;
+                let side = if op == OP_REPLACE {
+                    self.engine.order(OrderId(id)).map_or(Side::Buy, |o| o.side)
+                } else {
+                    Side::from_code(c.side[i]).unwrap_or(Side::Buy)
+                };
+                let post_only =
+                    op != OP_REPLACE && c.flags[i] & axon_backtest::batch::FLAG_POST_ONLY != 0;
                 // Worst case, read-only: a post-only order never trades; an order makes at most
                 // one fill per resting maker on the other side (O(1)), and only when that could
                 // overflow the room is the engine's exact bound walked (the crossing makers).
@@ -731,21 +911,37 @@ impl EngineSlot {
                 let bound = if post_only {
                     0
                 } else {
-                    let makers = self.engine.side_stats(SymbolId(sym), side.opposite()).map_or(0, |(_, orders)| orders);
-                    if makers <= room { makers } else { self.engine.max_fills_for(sym, side, op == OP_MARKET, ticks, lots) }
+                    let makers = self
+                        .engine
+                        .side_stats(SymbolId(sym), side.opposite())
+                        .map_or(0, |(_, orders)| orders);
+                    if makers <= room {
+                        makers
+                    } else {
+                        self.engine
+                            .max_fills_for(sym, side, op == OP_MARKET, ticks, lots)
+                    }
                 };
                 if bound > room {
                     stop = 2;
                     break;
                 }
-                let mut sink = RowSink { out: &mut fills[fills_out * FS..], specs: &self.specs, rows: 0 };
+                let mut sink = RowSink {
+                    out: &mut fills[fills_out * FS..],
+                    specs: &self.specs,
+                    rows: 0,
+                };
                 let outcome = if op == OP_REPLACE {
                     self.engine.replace(OrderId(id), ticks, lots, &mut sink)
                 } else {
                     let req = OrderRequest {
                         symbol: SymbolId(sym),
                         side,
-                        order_type: if op == OP_MARKET { OrderType::Market } else { OrderType::Limit },
+                        order_type: if op == OP_MARKET {
+                            OrderType::Market
+                        } else {
+                            OrderType::Limit
+                        },
                         tif: TimeInForce::from_code(c.tif[i]).unwrap_or(TimeInForce::Gtc),
                         price_ticks: ticks,
                         qty_lots: lots,
@@ -767,7 +963,15 @@ impl EngineSlot {
                             n as f64,
                         ]
                     }
-                    Err(e) => [if op == OP_REPLACE { id as f64 } else { 0.0 }, f64::from(STATUS_ERROR), f64::from(e.code()), 0.0, 0.0, fills_out as f64, 0.0],
+                    Err(e) => [
+                        if op == OP_REPLACE { id as f64 } else { 0.0 },
+                        f64::from(STATUS_ERROR),
+                        f64::from(e.code()),
+                        0.0,
+                        0.0,
+                        fills_out as f64,
+                        0.0,
+                    ],
                 };
                 fills_out += n;
                 row
@@ -775,7 +979,11 @@ impl EngineSlot {
             results[row_at..row_at + RS].copy_from_slice(&row);
             done += 1;
         }
-        BatchSummaryOut { processed: done - start, fills: fills_out, stop }
+        BatchSummaryOut {
+            processed: done - start,
+            fills: fills_out,
+            stop,
+        }
     }
 }
 

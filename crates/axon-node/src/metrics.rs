@@ -3,7 +3,10 @@
 
 use std::sync::Arc;
 
-use axon_metrics::{MetricEvent, Series, ToolLabel, TradingMetrics, DAILY_ORDERS_COUNT, DURATION_BUCKETS, TOOL_EXECUTE_DURATION_SECONDS};
+use axon_metrics::{
+    MetricEvent, Series, ToolLabel, TradingMetrics, DAILY_ORDERS_COUNT, DURATION_BUCKETS,
+    TOOL_EXECUTE_DURATION_SECONDS,
+};
 use napi::Result;
 use napi_derive::napi;
 
@@ -24,7 +27,12 @@ fn series_key(name: &str, labels: &[(&str, &str)]) -> String {
 }
 
 fn labels_json(labels: &[(&str, &str)]) -> serde_json::Value {
-    serde_json::Value::Object(labels.iter().map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v))).collect())
+    serde_json::Value::Object(
+        labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), serde_json::Value::from(*v)))
+            .collect(),
+    )
 }
 
 fn series_labels(series: &Series) -> Vec<(&'static str, &'static str)> {
@@ -35,7 +43,9 @@ fn series_labels(series: &Series) -> Vec<(&'static str, &'static str)> {
 impl NativeMetrics {
     #[napi(constructor)]
     pub fn new() -> Self {
-        Self { inner: Arc::new(TradingMetrics::new()) }
+        Self {
+            inner: Arc::new(TradingMetrics::new()),
+        }
     }
 
     #[napi]
@@ -49,7 +59,10 @@ impl NativeMetrics {
         contain("snapshot", || {
             let mut counters = serde_json::Map::new();
             for (series, value) in self.inner.counter_series() {
-                counters.insert(series_key(series.name(), &series_labels(&series)), value.into());
+                counters.insert(
+                    series_key(series.name(), &series_labels(&series)),
+                    value.into(),
+                );
             }
             let mut histograms = serde_json::Map::new();
             for tool in ToolLabel::ALL {

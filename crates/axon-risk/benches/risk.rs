@@ -5,7 +5,10 @@ use std::sync::Arc;
 use axon_metrics::TradingMetrics;
 use axon_risk::gate::RejectionCircuitBreaker;
 use axon_risk::limits::{check_notional, check_position, DailyCounter};
-use axon_risk::{args, ControlsConfig, Guard, GuardConfig, ManualClock, MarketUpdate, RiskLimits, SafetyMode, ToolKind};
+use axon_risk::{
+    args, ControlsConfig, Guard, GuardConfig, ManualClock, MarketUpdate, RiskLimits, SafetyMode,
+    ToolKind,
+};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 const NOW: i64 = 1_672_677_900_000;
@@ -28,7 +31,9 @@ fn risk(c: &mut Criterion) {
         b.iter(|| {
             check_notional(&limits, black_box(0.5), black_box(20_000.0)).is_ok()
                 && check_position(&limits, black_box(1.5), black_box(0.5)).is_ok()
-                && daily.has_room(black_box(NOW), limits.max_daily_orders).is_ok()
+                && daily
+                    .has_room(black_box(NOW), limits.max_daily_orders)
+                    .is_ok()
         })
     });
 
@@ -41,14 +46,30 @@ fn risk(c: &mut Criterion) {
         })
     });
 
-    c.bench_function("args_parse_place_order", |b| b.iter(|| args::parse_place_order(black_box(ORDER), 65_536).is_ok()));
+    c.bench_function("args_parse_place_order", |b| {
+        b.iter(|| args::parse_place_order(black_box(ORDER), 65_536).is_ok())
+    });
 
     let clock = ManualClock::new(NOW);
-    let config = GuardConfig { mode: SafetyMode::DryRun, limits: limits.clone(), ..GuardConfig::default() };
-    let mut guard = Guard::new(config, Arc::new(clock), Arc::new(TradingMetrics::new())).expect("valid config");
-    let flat = MarketUpdate { reference_price: Some(20_000.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
-    guard.update_market("BTC-USDT", flat, true).expect("valid market data");
-    c.bench_function("guard_decide_dry_run_from_json", |b| b.iter(|| guard.decide(ToolKind::PlaceOrder, black_box(ORDER), false)));
+    let config = GuardConfig {
+        mode: SafetyMode::DryRun,
+        limits: limits.clone(),
+        ..GuardConfig::default()
+    };
+    let mut guard =
+        Guard::new(config, Arc::new(clock), Arc::new(TradingMetrics::new())).expect("valid config");
+    let flat = MarketUpdate {
+        reference_price: Some(20_000.0),
+        position: 0.0,
+        open_buy_quantity: 0.0,
+        open_sell_quantity: 0.0,
+    };
+    guard
+        .update_market("BTC-USDT", flat, true)
+        .expect("valid market data");
+    c.bench_function("guard_decide_dry_run_from_json", |b| {
+        b.iter(|| guard.decide(ToolKind::PlaceOrder, black_box(ORDER), false))
+    });
 
     // Every market-access control on, each passing (a DryRun order takes no count, so the same
     // order stays no duplicate and under every rate): the cost of the checks themselves.
@@ -64,13 +85,39 @@ fn risk(c: &mut Criterion) {
         self_trade_reject: true,
         max_daily_loss: Some(5_000.0),
     };
-    let config = GuardConfig { mode: SafetyMode::DryRun, limits: limits.clone(), controls, ..GuardConfig::default() };
-    let mut guard = Guard::new(config, Arc::new(ManualClock::new(NOW)), Arc::new(TradingMetrics::new())).expect("valid config");
-    guard.update_market("BTC-USDT", flat, true).expect("valid market data");
-    guard.learn_order("resting-sell", "BTC-USDT", axon_risk::Side::Sell, 21_000.0, 1.0);
+    let config = GuardConfig {
+        mode: SafetyMode::DryRun,
+        limits: limits.clone(),
+        controls,
+        ..GuardConfig::default()
+    };
+    let mut guard = Guard::new(
+        config,
+        Arc::new(ManualClock::new(NOW)),
+        Arc::new(TradingMetrics::new()),
+    )
+    .expect("valid config");
+    guard
+        .update_market("BTC-USDT", flat, true)
+        .expect("valid market data");
+    guard.learn_order(
+        "resting-sell",
+        "BTC-USDT",
+        axon_risk::Side::Sell,
+        21_000.0,
+        1.0,
+    );
     guard.update_daily_pnl(-100.0);
-    assert!(matches!(guard.decide(ToolKind::PlaceOrder, ORDER, false), axon_risk::Decision::Done { .. }), "every control passes");
-    c.bench_function("guard_decide_dry_run_from_json_all_controls", |b| b.iter(|| guard.decide(ToolKind::PlaceOrder, black_box(ORDER), false)));
+    assert!(
+        matches!(
+            guard.decide(ToolKind::PlaceOrder, ORDER, false),
+            axon_risk::Decision::Done { .. }
+        ),
+        "every control passes"
+    );
+    c.bench_function("guard_decide_dry_run_from_json_all_controls", |b| {
+        b.iter(|| guard.decide(ToolKind::PlaceOrder, black_box(ORDER), false))
+    });
 }
 
 criterion_group!(benches, risk);

@@ -201,7 +201,11 @@ struct FieldSpec {
 }
 
 const fn field(name: &'static str, kind: Kind, required: bool) -> FieldSpec {
-    FieldSpec { name, kind, required }
+    FieldSpec {
+        name,
+        kind,
+        required,
+    }
 }
 
 const SIDES: &[&str] = &["Buy", "Sell"];
@@ -228,12 +232,17 @@ const REPLACE_FIELDS: &[FieldSpec] = &[
     field("confirm_token", Kind::Str, false),
 ];
 const QUERY_FIELDS: &[FieldSpec] = &[field("symbol", Kind::Str, false)];
-const BOOK_FIELDS: &[FieldSpec] = &[field("symbol", Kind::Str, true), field("levels", Kind::Num, false)];
+const BOOK_FIELDS: &[FieldSpec] = &[
+    field("symbol", Kind::Str, true),
+    field("levels", Kind::Num, false),
+];
 const PNL_FIELDS: &[FieldSpec] = &[field("symbol", Kind::Str, false)];
 const FINISH_FIELDS: &[FieldSpec] = &[field("note", Kind::Str, false)];
 
 /// Optional fields treat `null` as absent, as models often send it.
-fn null_as_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(deserializer: D) -> Result<T, D::Error> {
+fn null_as_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Default>(
+    deserializer: D,
+) -> Result<T, D::Error> {
     Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
 }
 
@@ -247,11 +256,17 @@ fn check_size(args: &str, max_bytes: usize) -> Result<(), Rejection> {
     Ok(())
 }
 
-fn parse_with<'a, T: Deserialize<'a>>(args: &'a str, max_bytes: usize, fields: &[FieldSpec]) -> Result<T, Rejection> {
+fn parse_with<'a, T: Deserialize<'a>>(
+    args: &'a str,
+    max_bytes: usize,
+    fields: &[FieldSpec],
+) -> Result<T, Rejection> {
     check_size(args, max_bytes)?;
     // Serde's struct derive also accepts a JSON array of the fields in order; arguments are named.
     if args.trim_start().as_bytes().first() == Some(&b'[') {
-        return Err(Rejection::arguments("arguments must be a JSON object, got array"));
+        return Err(Rejection::arguments(
+            "arguments must be a JSON object, got array",
+        ));
     }
     serde_json::from_str::<T>(args).map_err(|err| diagnose(args, fields, &err))
 }
@@ -272,17 +287,26 @@ fn diagnose(args: &str, fields: &[FieldSpec], err: &serde_json::Error) -> Reject
         }
     };
     let Value::Object(map) = value else {
-        return Rejection::arguments(format!("arguments must be a JSON object, got {}", type_name(&value)));
+        return Rejection::arguments(format!(
+            "arguments must be a JSON object, got {}",
+            type_name(&value)
+        ));
     };
     for key in map.keys() {
         if !fields.iter().any(|f| f.name == key.as_str()) {
             let expected: Vec<&str> = fields.iter().map(|f| f.name).collect();
-            return Rejection::arguments(format!("unknown field `{}`, expected one of: {}", truncate(key, 64), expected.join(", ")));
+            return Rejection::arguments(format!(
+                "unknown field `{}`, expected one of: {}",
+                truncate(key, 64),
+                expected.join(", ")
+            ));
         }
     }
     for spec in fields {
         match map.get(spec.name) {
-            None if spec.required => return Rejection::arguments(format!("missing field `{}`", spec.name)),
+            None if spec.required => {
+                return Rejection::arguments(format!("missing field `{}`", spec.name))
+            }
             None | Some(Value::Null) if !spec.required => {}
             None => {}
             Some(v) => {
@@ -293,12 +317,24 @@ fn diagnose(args: &str, fields: &[FieldSpec], err: &serde_json::Error) -> Reject
                 };
                 if !ok {
                     return Rejection::arguments(match spec.kind {
-                        Kind::Str => format!("field `{}` must be a string, got {}", spec.name, type_name(v)),
-                        Kind::Num => format!("field `{}` must be a number, got {}", spec.name, type_name(v)),
+                        Kind::Str => format!(
+                            "field `{}` must be a string, got {}",
+                            spec.name,
+                            type_name(v)
+                        ),
+                        Kind::Num => format!(
+                            "field `{}` must be a number, got {}",
+                            spec.name,
+                            type_name(v)
+                        ),
                         Kind::Enum(options) => format!(
                             "field `{}` must be one of {}, got {}",
                             spec.name,
-                            options.iter().map(|o| format!("\"{o}\"")).collect::<Vec<_>>().join(", "),
+                            options
+                                .iter()
+                                .map(|o| format!("\"{o}\""))
+                                .collect::<Vec<_>>()
+                                .join(", "),
                             truncate(&v.to_string(), 40)
                         ),
                     });
@@ -319,7 +355,11 @@ fn strip_position(message: &str) -> String {
 
 /// The object key whose value the parser was reading at (line, column), if one can be seen.
 fn key_before(args: &str, line: usize, column: usize) -> Option<String> {
-    let line_start: usize = args.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let line_start: usize = args
+        .split_inclusive('\n')
+        .take(line.saturating_sub(1))
+        .map(str::len)
+        .sum();
     let offset = (line_start + column).min(args.len());
     let head = args.get(..offset)?;
     let colon = head.rfind(':')?;
@@ -352,7 +392,10 @@ fn positive(name: &str, value: f64) -> Result<(), Rejection> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
-        Err(Rejection::arguments(format!("field `{name}` must be a finite number > 0, got {}", fmt_num(value))))
+        Err(Rejection::arguments(format!(
+            "field `{name}` must be a finite number > 0, got {}",
+            fmt_num(value)
+        )))
     }
 }
 
@@ -363,7 +406,11 @@ fn positive_opt(name: &str, value: Option<f64>) -> Result<(), Rejection> {
 fn symbol_text(name: &str, symbol: &str) -> Result<(), Rejection> {
     let ok = !symbol.is_empty()
         && symbol.len() <= MAX_SYMBOL_LEN
-        && symbol.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || matches!(b, b'-' | b'/' | b'_' | b'.' | b':'));
+        && symbol.bytes().all(|b| {
+            b.is_ascii_uppercase()
+                || b.is_ascii_digit()
+                || matches!(b, b'-' | b'/' | b'_' | b'.' | b':')
+        });
     if ok {
         Ok(())
     } else {
@@ -379,7 +426,9 @@ fn id_text(name: &str, id: &str) -> Result<(), Rejection> {
     if ok {
         Ok(())
     } else {
-        Err(Rejection::arguments(format!("field `{name}` must be 1-{MAX_ID_LEN} printable ASCII characters")))
+        Err(Rejection::arguments(format!(
+            "field `{name}` must be 1-{MAX_ID_LEN} printable ASCII characters"
+        )))
     }
 }
 
@@ -391,9 +440,15 @@ pub fn parse_place_order(args: &str, max_bytes: usize) -> Result<PlaceOrderArgs<
     positive_opt("stop_loss", a.stop_loss)?;
     positive_opt("take_profit", a.take_profit)?;
     match (a.order_type, a.price) {
-        (OrderType::Limit, None) => return Err(Rejection::arguments("field `price` is required for Limit orders")),
+        (OrderType::Limit, None) => {
+            return Err(Rejection::arguments(
+                "field `price` is required for Limit orders",
+            ))
+        }
         (OrderType::Market, Some(_)) => {
-            return Err(Rejection::arguments("field `price` must not be set for Market orders (they execute at the market)"))
+            return Err(Rejection::arguments(
+                "field `price` must not be set for Market orders (they execute at the market)",
+            ))
         }
         _ => {}
     }
@@ -403,12 +458,30 @@ pub fn parse_place_order(args: &str, max_bytes: usize) -> Result<PlaceOrderArgs<
             Side::Sell => (a.take_profit, a.stop_loss),
         };
         if let Some(low) = below.filter(|v| *v >= price) {
-            let name = if a.side == Side::Buy { "stop_loss" } else { "take_profit" };
-            return Err(Rejection::arguments(format!("field `{name}` {} must be below price {} for a {} order", fmt_num(low), fmt_num(price), a.side.as_str())));
+            let name = if a.side == Side::Buy {
+                "stop_loss"
+            } else {
+                "take_profit"
+            };
+            return Err(Rejection::arguments(format!(
+                "field `{name}` {} must be below price {} for a {} order",
+                fmt_num(low),
+                fmt_num(price),
+                a.side.as_str()
+            )));
         }
         if let Some(high) = above.filter(|v| *v <= price) {
-            let name = if a.side == Side::Buy { "take_profit" } else { "stop_loss" };
-            return Err(Rejection::arguments(format!("field `{name}` {} must be above price {} for a {} order", fmt_num(high), fmt_num(price), a.side.as_str())));
+            let name = if a.side == Side::Buy {
+                "take_profit"
+            } else {
+                "stop_loss"
+            };
+            return Err(Rejection::arguments(format!(
+                "field `{name}` {} must be above price {} for a {} order",
+                fmt_num(high),
+                fmt_num(price),
+                a.side.as_str()
+            )));
         }
     }
     if let Some(id) = &a.client_order_id {
@@ -426,13 +499,18 @@ pub fn parse_cancel_order(args: &str, max_bytes: usize) -> Result<CancelOrderArg
     Ok(a)
 }
 
-pub fn parse_replace_order(args: &str, max_bytes: usize) -> Result<ReplaceOrderArgs<'_>, Rejection> {
+pub fn parse_replace_order(
+    args: &str,
+    max_bytes: usize,
+) -> Result<ReplaceOrderArgs<'_>, Rejection> {
     let a: ReplaceOrderArgs<'_> = parse_with(args, max_bytes, REPLACE_FIELDS)?;
     id_text("order_id", &a.order_id)?;
     positive_opt("price", a.price)?;
     positive_opt("quantity", a.quantity)?;
     if a.price.is_none() && a.quantity.is_none() {
-        return Err(Rejection::arguments("replace_order needs field `price` and/or field `quantity`"));
+        return Err(Rejection::arguments(
+            "replace_order needs field `price` and/or field `quantity`",
+        ));
     }
     if let Some(token) = &a.confirm_token {
         id_text("confirm_token", token)?;
@@ -441,7 +519,10 @@ pub fn parse_replace_order(args: &str, max_bytes: usize) -> Result<ReplaceOrderA
 }
 
 /// An empty or blank argument string means "no filter": the tool has no required field.
-pub fn parse_query_portfolio(args: &str, max_bytes: usize) -> Result<QueryPortfolioArgs<'_>, Rejection> {
+pub fn parse_query_portfolio(
+    args: &str,
+    max_bytes: usize,
+) -> Result<QueryPortfolioArgs<'_>, Rejection> {
     if args.trim().is_empty() {
         return Ok(QueryPortfolioArgs::default());
     }
@@ -452,17 +533,26 @@ pub fn parse_query_portfolio(args: &str, max_bytes: usize) -> Result<QueryPortfo
     Ok(a)
 }
 
-pub fn parse_book_snapshot(args: &str, max_bytes: usize) -> Result<BookSnapshotArgs<'_>, Rejection> {
+pub fn parse_book_snapshot(
+    args: &str,
+    max_bytes: usize,
+) -> Result<BookSnapshotArgs<'_>, Rejection> {
     let a: RawBookSnapshotArgs<'_> = parse_with(args, max_bytes, BOOK_FIELDS)?;
     symbol_text("symbol", &a.symbol)?;
     let levels = match a.levels {
         None => DEFAULT_BOOK_LEVELS,
         Some(n) if n.fract() == 0.0 && (1.0..=f64::from(MAX_BOOK_LEVELS)).contains(&n) => n as u32,
         Some(n) => {
-            return Err(Rejection::arguments(format!("field `levels` must be a whole number from 1 to {MAX_BOOK_LEVELS}, got {}", fmt_num(n))));
+            return Err(Rejection::arguments(format!(
+                "field `levels` must be a whole number from 1 to {MAX_BOOK_LEVELS}, got {}",
+                fmt_num(n)
+            )));
         }
     };
-    Ok(BookSnapshotArgs { symbol: a.symbol, levels })
+    Ok(BookSnapshotArgs {
+        symbol: a.symbol,
+        levels,
+    })
 }
 
 /// An empty or blank argument string means "every position".
@@ -486,7 +576,9 @@ pub fn parse_finish_bar(args: &str, max_bytes: usize) -> Result<FinishBarArgs<'_
     if let Some(note) = &a.note {
         let chars = note.chars().count();
         if chars > MAX_NOTE_CHARS {
-            return Err(Rejection::arguments(format!("field `note` must be at most {MAX_NOTE_CHARS} characters, got {chars}")));
+            return Err(Rejection::arguments(format!(
+                "field `note` must be at most {MAX_NOTE_CHARS} characters, got {chars}"
+            )));
         }
     }
     Ok(a)
@@ -499,12 +591,18 @@ mod tests {
     const MAX: usize = DEFAULT_MAX_ARGS_BYTES;
 
     fn place_err(args: &str) -> String {
-        parse_place_order(args, MAX).expect_err("must reject").message
+        parse_place_order(args, MAX)
+            .expect_err("must reject")
+            .message
     }
 
     #[test]
     fn accepts_a_full_limit_order_with_defaults() {
-        let a = parse_place_order(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0.5,"price":20000}"#, MAX).expect("valid");
+        let a = parse_place_order(
+            r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0.5,"price":20000}"#,
+            MAX,
+        )
+        .expect("valid");
         assert_eq!(a.order_type, OrderType::Limit);
         assert_eq!(a.time_in_force, TimeInForce::GTC);
         assert_eq!(a.price, Some(20000.0));
@@ -512,28 +610,65 @@ mod tests {
 
     #[test]
     fn names_the_field_in_every_failure() {
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":"1","price":1}"#).contains("field `quantity` must be a number, got string"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"buy","quantity":1,"price":1}"#).contains("field `side` must be one of \"Buy\", \"Sell\""));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1,"leverage":10}"#).contains("unknown field `leverage`"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","price":1}"#).contains("missing field `quantity`"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1e309,"price":1}"#).contains("field `quantity`"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0,"price":1}"#).contains("field `quantity` must be a finite number > 0"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1}"#).contains("field `price` is required for Limit orders"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"quantity":2,"price":1}"#).contains("duplicate field `quantity`"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":NaN,"price":1}"#).starts_with("Arguments: "));
+        assert!(
+            place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":"1","price":1}"#)
+                .contains("field `quantity` must be a number, got string")
+        );
+        assert!(
+            place_err(r#"{"symbol":"BTC-USDT","side":"buy","quantity":1,"price":1}"#)
+                .contains("field `side` must be one of \"Buy\", \"Sell\"")
+        );
+        assert!(place_err(
+            r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1,"leverage":10}"#
+        )
+        .contains("unknown field `leverage`"));
+        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","price":1}"#)
+            .contains("missing field `quantity`"));
+        assert!(
+            place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1e309,"price":1}"#)
+                .contains("field `quantity`")
+        );
+        assert!(
+            place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0,"price":1}"#)
+                .contains("field `quantity` must be a finite number > 0")
+        );
+        assert!(
+            place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1}"#)
+                .contains("field `price` is required for Limit orders")
+        );
+        assert!(place_err(
+            r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"quantity":2,"price":1}"#
+        )
+        .contains("duplicate field `quantity`"));
+        assert!(
+            place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":NaN,"price":1}"#)
+                .starts_with("Arguments: ")
+        );
         assert!(place_err(r#"[1,2]"#).contains("must be a JSON object, got array"));
-        assert!(place_err(r#" ["BTC-USDT","Buy",1,"Market"]"#).contains("must be a JSON object, got array"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":{"Buy":null},"quantity":1,"price":1}"#).contains("field `side` must be one of"));
+        assert!(place_err(r#" ["BTC-USDT","Buy",1,"Market"]"#)
+            .contains("must be a JSON object, got array"));
+        assert!(
+            place_err(r#"{"symbol":"BTC-USDT","side":{"Buy":null},"quantity":1,"price":1}"#)
+                .contains("field `side` must be one of")
+        );
         assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1,"time_in_force":{"IOC":[]}}"#).contains("field `time_in_force`"));
-        assert!(place_err(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":100,"stop_loss":120}"#).contains("field `stop_loss` 120 must be below price 100"));
+        assert!(place_err(
+            r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":100,"stop_loss":120}"#
+        )
+        .contains("field `stop_loss` 120 must be below price 100"));
     }
 
     #[test]
     fn null_optional_fields_mean_absent() {
         let a = parse_place_order(r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":2,"order_type":null,"time_in_force":null,"stop_loss":null}"#, MAX)
             .expect("nulls are absent");
-        assert_eq!((a.order_type, a.time_in_force, a.stop_loss), (OrderType::Limit, TimeInForce::GTC, None));
-        assert!(place_err(r#"{"symbol":null,"side":"Buy","quantity":1,"price":2}"#).contains("symbol"));
+        assert_eq!(
+            (a.order_type, a.time_in_force, a.stop_loss),
+            (OrderType::Limit, TimeInForce::GTC, None)
+        );
+        assert!(
+            place_err(r#"{"symbol":null,"side":"Buy","quantity":1,"price":2}"#).contains("symbol")
+        );
     }
 
     #[test]
@@ -545,25 +680,64 @@ mod tests {
     #[test]
     fn replace_needs_a_change_and_query_accepts_blank() {
         assert!(parse_replace_order(r#"{"order_id":"1"}"#, MAX).is_err());
-        assert_eq!(parse_replace_order(r#"{"order_id":"1","quantity":2}"#, MAX).expect("valid").quantity, Some(2.0));
-        assert_eq!(parse_query_portfolio("  ", MAX).expect("valid").symbol, None);
+        assert_eq!(
+            parse_replace_order(r#"{"order_id":"1","quantity":2}"#, MAX)
+                .expect("valid")
+                .quantity,
+            Some(2.0)
+        );
+        assert_eq!(
+            parse_query_portfolio("  ", MAX).expect("valid").symbol,
+            None
+        );
         assert!(parse_query_portfolio(r#"{"symbol":5}"#, MAX).is_err());
     }
 
     #[test]
     fn book_snapshot_levels_are_a_whole_number_from_1_to_50() {
-        let err = |args: &str| parse_book_snapshot(args, MAX).expect_err("must reject").message;
-        assert_eq!(parse_book_snapshot(r#"{"symbol":"BTC-USDT"}"#, MAX).expect("valid").levels, DEFAULT_BOOK_LEVELS);
-        assert_eq!(parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":null}"#, MAX).expect("null is absent").levels, DEFAULT_BOOK_LEVELS);
-        assert_eq!(parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":50}"#, MAX).expect("valid").levels, 50);
-        assert_eq!(parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":1}"#, MAX).expect("valid").levels, 1);
+        let err = |args: &str| {
+            parse_book_snapshot(args, MAX)
+                .expect_err("must reject")
+                .message
+        };
+        assert_eq!(
+            parse_book_snapshot(r#"{"symbol":"BTC-USDT"}"#, MAX)
+                .expect("valid")
+                .levels,
+            DEFAULT_BOOK_LEVELS
+        );
+        assert_eq!(
+            parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":null}"#, MAX)
+                .expect("null is absent")
+                .levels,
+            DEFAULT_BOOK_LEVELS
+        );
+        assert_eq!(
+            parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":50}"#, MAX)
+                .expect("valid")
+                .levels,
+            50
+        );
+        assert_eq!(
+            parse_book_snapshot(r#"{"symbol":"BTC-USDT","levels":1}"#, MAX)
+                .expect("valid")
+                .levels,
+            1
+        );
         for bad in ["0", "51", "2.5", "-1", "1e3"] {
             let message = err(&format!(r#"{{"symbol":"BTC-USDT","levels":{bad}}}"#));
-            assert!(message.contains("field `levels` must be a whole number from 1 to 50"), "{bad}: {message}");
+            assert!(
+                message.contains("field `levels` must be a whole number from 1 to 50"),
+                "{bad}: {message}"
+            );
         }
-        assert!(err(r#"{"symbol":"BTC-USDT","levels":"5"}"#).contains("field `levels` must be a number, got string"));
-        assert!(err(r#"{"symbol":"BTC-USDT","levels":5,"depth":5}"#).contains("unknown field `depth`"));
-        assert!(err(r#"{"symbol":"BTC-USDT","levels":5,"levels":6}"#).contains("duplicate field `levels`"));
+        assert!(err(r#"{"symbol":"BTC-USDT","levels":"5"}"#)
+            .contains("field `levels` must be a number, got string"));
+        assert!(
+            err(r#"{"symbol":"BTC-USDT","levels":5,"depth":5}"#).contains("unknown field `depth`")
+        );
+        assert!(err(r#"{"symbol":"BTC-USDT","levels":5,"levels":6}"#)
+            .contains("duplicate field `levels`"));
         assert!(err(r#"{"levels":5}"#).contains("missing field `symbol`"));
         assert!(err(r#"{"symbol":"btc"}"#).contains("field `symbol`"));
     }
@@ -571,14 +745,41 @@ mod tests {
     #[test]
     fn pnl_and_finish_bar_take_blank_or_their_one_optional_field() {
         assert_eq!(parse_pnl("", MAX).expect("blank").symbol, None);
-        assert_eq!(parse_pnl(r#"{"symbol":null}"#, MAX).expect("null").symbol, None);
-        assert_eq!(parse_pnl(r#"{"symbol":"ETH-USDT"}"#, MAX).expect("valid").symbol.as_deref(), Some("ETH-USDT"));
-        assert!(parse_pnl(r#"{"symbol":1}"#, MAX).expect_err("number").message.contains("field `symbol` must be a string"));
-        assert!(parse_pnl(r#"{"sym":"X"}"#, MAX).expect_err("unknown").message.contains("unknown field `sym`"));
+        assert_eq!(
+            parse_pnl(r#"{"symbol":null}"#, MAX).expect("null").symbol,
+            None
+        );
+        assert_eq!(
+            parse_pnl(r#"{"symbol":"ETH-USDT"}"#, MAX)
+                .expect("valid")
+                .symbol
+                .as_deref(),
+            Some("ETH-USDT")
+        );
+        assert!(parse_pnl(r#"{"symbol":1}"#, MAX)
+            .expect_err("number")
+            .message
+            .contains("field `symbol` must be a string"));
+        assert!(parse_pnl(r#"{"sym":"X"}"#, MAX)
+            .expect_err("unknown")
+            .message
+            .contains("unknown field `sym`"));
         assert_eq!(parse_finish_bar(" ", MAX).expect("blank").note, None);
-        assert_eq!(parse_finish_bar(r#"{"note":"flat, waiting"}"#, MAX).expect("valid").note.as_deref(), Some("flat, waiting"));
-        assert!(parse_finish_bar(r#"{"note":5}"#, MAX).expect_err("number").message.contains("field `note` must be a string"));
+        assert_eq!(
+            parse_finish_bar(r#"{"note":"flat, waiting"}"#, MAX)
+                .expect("valid")
+                .note
+                .as_deref(),
+            Some("flat, waiting")
+        );
+        assert!(parse_finish_bar(r#"{"note":5}"#, MAX)
+            .expect_err("number")
+            .message
+            .contains("field `note` must be a string"));
         let long = format!(r#"{{"note":"{}"}}"#, "x".repeat(MAX_NOTE_CHARS + 1));
-        assert!(parse_finish_bar(&long, MAX).expect_err("long").message.contains("field `note` must be at most 500 characters"));
+        assert!(parse_finish_bar(&long, MAX)
+            .expect_err("long")
+            .message
+            .contains("field `note` must be at most 500 characters"));
     }
 }

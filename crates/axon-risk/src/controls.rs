@@ -73,7 +73,10 @@ impl ControlsConfig {
                 }
             }
         }
-        for (key, value) in [("max_reference_age_ms", self.max_reference_age_ms), ("duplicate_window_ms", self.duplicate_window_ms)] {
+        for (key, value) in [
+            ("max_reference_age_ms", self.max_reference_age_ms),
+            ("duplicate_window_ms", self.duplicate_window_ms),
+        ] {
             if let Some(v) = value {
                 if v < 0 {
                     return Err(format!("risk.{key} must be >= 0, got {v}"));
@@ -150,7 +153,10 @@ struct OpenCounts {
 
 impl OpenCounts {
     fn total(&self) -> u64 {
-        u64::from(self.resting_buy) + u64::from(self.resting_sell) + u64::from(self.inflight) + u64::from(self.uncertain)
+        u64::from(self.resting_buy)
+            + u64::from(self.resting_sell)
+            + u64::from(self.inflight)
+            + u64::from(self.uncertain)
     }
 }
 
@@ -176,7 +182,9 @@ pub struct Controls {
 impl Controls {
     pub fn new(config: ControlsConfig, market_data_max_age_ms: i64) -> Self {
         Self {
-            reference_max_age_ms: config.max_reference_age_ms.unwrap_or(market_data_max_age_ms),
+            reference_max_age_ms: config
+                .max_reference_age_ms
+                .unwrap_or(market_data_max_age_ms),
             config,
             open: Vec::new(),
             recent: HashMap::new(),
@@ -201,22 +209,45 @@ impl Controls {
 
     /// Every control for an order that passed the static limits. Takes nothing.
     #[allow(clippy::neg_cmp_op_on_partial_ord)]
-    pub fn check(&mut self, o: &ControlOrder<'_>, reference: Reference, orders: &HashMap<String, KnownOrder>, now: i64) -> Result<(), Rejection> {
+    pub fn check(
+        &mut self,
+        o: &ControlOrder<'_>,
+        reference: Reference,
+        orders: &HashMap<String, KnownOrder>,
+        now: i64,
+    ) -> Result<(), Rejection> {
         let c = &self.config;
         if let Some(max) = c.max_order_quantity {
             if exceeds(o.quantity, max) {
-                return Err(limit(Code::MaxOrderQuantity, format!("order quantity {} exceeds max_order_quantity {}", fmt_num(o.quantity), fmt_num(max))));
+                return Err(limit(
+                    Code::MaxOrderQuantity,
+                    format!(
+                        "order quantity {} exceeds max_order_quantity {}",
+                        fmt_num(o.quantity),
+                        fmt_num(max)
+                    ),
+                ));
             }
         }
         if let Some(min) = c.min_order_notional {
             let price = o.limit_price.unwrap_or(reference.price);
             if price.is_nan() {
-                return Err(no_reference(o.symbol, "value a Market order against min_order_notional"));
+                return Err(no_reference(
+                    o.symbol,
+                    "value a Market order against min_order_notional",
+                ));
             }
             let notional = o.quantity * price;
             // Negated on purpose: NaN is below every minimum (fail closed).
             if !(notional >= min - min.abs() * 1e-9 - 1e-12) {
-                return Err(limit(Code::MinOrderNotional, format!("order notional {} is below min_order_notional {}", fmt_num(notional), fmt_num(min))));
+                return Err(limit(
+                    Code::MinOrderNotional,
+                    format!(
+                        "order notional {} is below min_order_notional {}",
+                        fmt_num(notional),
+                        fmt_num(min)
+                    ),
+                ));
             }
         }
         if c.needs_reference() {
@@ -228,7 +259,12 @@ impl Controls {
                 return Err(Rejection::new(
                     Source::RiskLimits,
                     Code::PnlBreakerOpen,
-                    format!("daily loss {} exceeds max_daily_loss {} (daily_pnl={})", fmt_num(-self.daily_pnl), fmt_num(max_loss), fmt_num(self.daily_pnl)),
+                    format!(
+                        "daily loss {} exceeds max_daily_loss {} (daily_pnl={})",
+                        fmt_num(-self.daily_pnl),
+                        fmt_num(max_loss),
+                        fmt_num(self.daily_pnl)
+                    ),
                 ));
             }
         }
@@ -252,7 +288,9 @@ impl Controls {
             if let Some(&sent_at) = self.recent.get(&OrderKey::of(o)) {
                 let age = now - sent_at;
                 if age < window {
-                    let price = o.limit_price.map_or(String::new(), |p| format!(" @ {}", fmt_num(p)));
+                    let price = o
+                        .limit_price
+                        .map_or(String::new(), |p| format!(" @ {}", fmt_num(p)));
                     return Err(limit(
                         Code::DuplicateOrder,
                         format!(
@@ -272,7 +310,12 @@ impl Controls {
         self.check_rate(now)
     }
 
-    fn check_reference(&self, o: &ControlOrder<'_>, reference: Reference, now: i64) -> Result<(), Rejection> {
+    fn check_reference(
+        &self,
+        o: &ControlOrder<'_>,
+        reference: Reference,
+        now: i64,
+    ) -> Result<(), Rejection> {
         if reference.price.is_nan() {
             return Err(no_reference(o.symbol, "check the price collar"));
         }
@@ -306,7 +349,11 @@ impl Controls {
         Ok(())
     }
 
-    fn check_self_trade(&mut self, o: &ControlOrder<'_>, orders: &HashMap<String, KnownOrder>) -> Result<(), Rejection> {
+    fn check_self_trade(
+        &mut self,
+        o: &ControlOrder<'_>,
+        orders: &HashMap<String, KnownOrder>,
+    ) -> Result<(), Rejection> {
         let counts = *self.counts(o.market);
         let (opposite, opposite_count) = match o.side {
             Side::Buy => (Side::Sell, counts.resting_sell),
@@ -320,11 +367,15 @@ impl Controls {
             (Some(p), Side::Buy) => p >= resting,
             (Some(p), Side::Sell) => p <= resting,
         };
-        let hit = orders.iter().find(|(_, k)| k.symbol == o.market && k.side == opposite && crosses(k.price));
+        let hit = orders
+            .iter()
+            .find(|(_, k)| k.symbol == o.market && k.side == opposite && crosses(k.price));
         match hit {
             None => Ok(()),
             Some((id, k)) => {
-                let at = o.limit_price.map_or_else(|| "Market".to_owned(), |p| format!("at {}", fmt_num(p)));
+                let at = o
+                    .limit_price
+                    .map_or_else(|| "Market".to_owned(), |p| format!("at {}", fmt_num(p)));
                 Err(limit(
                     Code::SelfTrade,
                     format!(
@@ -342,12 +393,16 @@ impl Controls {
     /// The collar needs a reference younger than the one stored at `stored_at_ms`: the guard asks
     /// the backend for a fresh one before it refuses with `STALE_REFERENCE_PRICE`.
     pub fn reference_stale(&self, stored_at_ms: i64, now: i64) -> bool {
-        self.config.needs_reference() && now.saturating_sub(stored_at_ms) > self.reference_max_age_ms
+        self.config.needs_reference()
+            && now.saturating_sub(stored_at_ms) > self.reference_max_age_ms
     }
 
     /// The throttle alone (a cancel passes only this control).
     pub fn check_rate(&mut self, now: i64) -> Result<(), Rejection> {
-        let (per_second, per_minute) = (self.config.max_orders_per_second, self.config.max_orders_per_minute);
+        let (per_second, per_minute) = (
+            self.config.max_orders_per_second,
+            self.config.max_orders_per_minute,
+        );
         if per_second.is_none() && per_minute.is_none() {
             return Ok(());
         }
@@ -355,27 +410,48 @@ impl Controls {
         if let Some(max) = per_minute {
             let in_minute = self.sends.len() as u64;
             if in_minute >= u64::from(max) {
-                return Err(rate_limited(in_minute + 1, "60 s", "max_orders_per_minute", max));
+                return Err(rate_limited(
+                    in_minute + 1,
+                    "60 s",
+                    "max_orders_per_minute",
+                    max,
+                ));
             }
         }
         if let Some(max) = per_second {
-            let in_second = self.sends.iter().rev().take_while(|&&t| t > now - SECOND_MS).count() as u64;
+            let in_second = self
+                .sends
+                .iter()
+                .rev()
+                .take_while(|&&t| t > now - SECOND_MS)
+                .count() as u64;
             if in_second >= u64::from(max) {
-                return Err(rate_limited(in_second + 1, "1 s", "max_orders_per_second", max));
+                return Err(rate_limited(
+                    in_second + 1,
+                    "1 s",
+                    "max_orders_per_second",
+                    max,
+                ));
             }
         }
         Ok(())
     }
 
     fn expire_sends(&mut self, now: i64) {
-        let span = if self.config.max_orders_per_minute.is_some() { MINUTE_MS } else { SECOND_MS };
+        let span = if self.config.max_orders_per_minute.is_some() {
+            MINUTE_MS
+        } else {
+            SECOND_MS
+        };
         while self.sends.front().is_some_and(|&t| t <= now - span) {
             self.sends.pop_front();
         }
     }
 
     fn take_rate(&mut self, now: i64) {
-        if self.config.max_orders_per_second.is_some() || self.config.max_orders_per_minute.is_some() {
+        if self.config.max_orders_per_second.is_some()
+            || self.config.max_orders_per_minute.is_some()
+        {
             self.sends.push_back(now);
         }
     }
@@ -485,11 +561,17 @@ fn limit(code: Code, detail: String) -> Rejection {
 }
 
 fn no_reference(symbol: &str, purpose: &str) -> Rejection {
-    limit(Code::NoReferencePrice, format!("no reference price for '{symbol}' to {purpose}"))
+    limit(
+        Code::NoReferencePrice,
+        format!("no reference price for '{symbol}' to {purpose}"),
+    )
 }
 
 fn rate_limited(would_be: u64, window: &str, key: &str, max: u32) -> Rejection {
-    limit(Code::RateLimited, format!("{would_be} orders in {window} exceeds {key} {max}"))
+    limit(
+        Code::RateLimited,
+        format!("{would_be} orders in {window} exceeds {key} {max}"),
+    )
 }
 
 /// Basis points to two decimals (a collar message names bps, not float noise).
@@ -509,7 +591,11 @@ mod tests {
             market: 0,
             symbol: "BTC-USDT",
             side: Side::Buy,
-            order_type: if limit_price.is_some() { OrderType::Limit } else { OrderType::Market },
+            order_type: if limit_price.is_some() {
+                OrderType::Limit
+            } else {
+                OrderType::Market
+            },
             quantity,
             limit_price,
             new_order: true,
@@ -517,7 +603,10 @@ mod tests {
     }
 
     fn fresh(price: f64) -> Reference {
-        Reference { price, stored_at_ms: T0 }
+        Reference {
+            price,
+            stored_at_ms: T0,
+        }
     }
 
     fn controls(config: ControlsConfig) -> Controls {
@@ -531,134 +620,305 @@ mod tests {
 
     #[test]
     fn quantity_and_min_notional_at_their_boundaries() {
-        let mut c = controls(ControlsConfig { max_order_quantity: Some(1.5), min_order_notional: Some(10.0), ..Default::default() });
+        let mut c = controls(ControlsConfig {
+            max_order_quantity: Some(1.5),
+            min_order_notional: Some(10.0),
+            ..Default::default()
+        });
         let none = HashMap::new();
-        assert!(c.check(&order(1.5, Some(100.0)), fresh(100.0), &none, T0).is_ok());
-        let r = c.check(&order(1.5000001, Some(100.0)), fresh(100.0), &none, T0).expect_err("over");
-        assert_eq!((r.code, r.message.as_str()), (Code::MaxOrderQuantity, "RiskLimits: order quantity 1.5000001 exceeds max_order_quantity 1.5"));
-        assert!(c.check(&order(0.1, Some(100.0)), fresh(100.0), &none, T0).is_ok(), "notional exactly 10");
-        let r = c.check(&order(0.0999, Some(100.0)), fresh(100.0), &none, T0).expect_err("under");
-        assert_eq!(r.message, "RiskLimits: order notional 9.99 is below min_order_notional 10");
-        assert_eq!(code(c.check(&order(0.1, None), fresh(99.0), &none, T0)), Code::MinOrderNotional, "Market at the reference");
-        assert_eq!(code(c.check(&order(0.1, None), fresh(f64::NAN), &none, T0)), Code::NoReferencePrice);
+        assert!(c
+            .check(&order(1.5, Some(100.0)), fresh(100.0), &none, T0)
+            .is_ok());
+        let r = c
+            .check(&order(1.5000001, Some(100.0)), fresh(100.0), &none, T0)
+            .expect_err("over");
+        assert_eq!(
+            (r.code, r.message.as_str()),
+            (
+                Code::MaxOrderQuantity,
+                "RiskLimits: order quantity 1.5000001 exceeds max_order_quantity 1.5"
+            )
+        );
+        assert!(
+            c.check(&order(0.1, Some(100.0)), fresh(100.0), &none, T0)
+                .is_ok(),
+            "notional exactly 10"
+        );
+        let r = c
+            .check(&order(0.0999, Some(100.0)), fresh(100.0), &none, T0)
+            .expect_err("under");
+        assert_eq!(
+            r.message,
+            "RiskLimits: order notional 9.99 is below min_order_notional 10"
+        );
+        assert_eq!(
+            code(c.check(&order(0.1, None), fresh(99.0), &none, T0)),
+            Code::MinOrderNotional,
+            "Market at the reference"
+        );
+        assert_eq!(
+            code(c.check(&order(0.1, None), fresh(f64::NAN), &none, T0)),
+            Code::NoReferencePrice
+        );
     }
 
     #[test]
     fn collar_needs_a_fresh_reference() {
-        let mut c = controls(ControlsConfig { price_collar_bps: Some(100.0), max_reference_age_ms: Some(2_000), ..Default::default() });
+        let mut c = controls(ControlsConfig {
+            price_collar_bps: Some(100.0),
+            max_reference_age_ms: Some(2_000),
+            ..Default::default()
+        });
         let none = HashMap::new();
-        assert!(c.check(&order(1.0, Some(20_200.0)), fresh(20_000.0), &none, T0).is_ok(), "exactly 100 bps");
-        let r = c.check(&order(1.0, Some(20_202.0)), fresh(20_000.0), &none, T0).expect_err("outside");
+        assert!(
+            c.check(&order(1.0, Some(20_200.0)), fresh(20_000.0), &none, T0)
+                .is_ok(),
+            "exactly 100 bps"
+        );
+        let r = c
+            .check(&order(1.0, Some(20_202.0)), fresh(20_000.0), &none, T0)
+            .expect_err("outside");
         assert_eq!(r.message, "RiskLimits: limit price 20202 is 101 bps from reference price 20000, price_collar_bps 100");
-        assert!(c.check(&order(1.0, Some(19_800.0)), fresh(20_000.0), &none, T0).is_ok());
-        assert!(c.check(&order(1.0, None), Reference { price: 20_000.0, stored_at_ms: T0 - 2_000 }, &none, T0).is_ok());
-        let r = c.check(&order(1.0, None), Reference { price: 20_000.0, stored_at_ms: T0 - 2_001 }, &none, T0).expect_err("stale");
+        assert!(c
+            .check(&order(1.0, Some(19_800.0)), fresh(20_000.0), &none, T0)
+            .is_ok());
+        assert!(c
+            .check(
+                &order(1.0, None),
+                Reference {
+                    price: 20_000.0,
+                    stored_at_ms: T0 - 2_000
+                },
+                &none,
+                T0
+            )
+            .is_ok());
+        let r = c
+            .check(
+                &order(1.0, None),
+                Reference {
+                    price: 20_000.0,
+                    stored_at_ms: T0 - 2_001,
+                },
+                &none,
+                T0,
+            )
+            .expect_err("stale");
         assert_eq!(r.message, "RiskLimits: reference price 20000 of 'BTC-USDT' is 2001 ms old, max_reference_age_ms 2000");
-        assert_eq!(code(c.check(&order(1.0, Some(20_000.0)), fresh(f64::NAN), &none, T0)), Code::NoReferencePrice);
+        assert_eq!(
+            code(c.check(&order(1.0, Some(20_000.0)), fresh(f64::NAN), &none, T0)),
+            Code::NoReferencePrice
+        );
     }
 
     #[test]
     fn open_orders_count_inflight_resting_and_unknown() {
-        let mut c = controls(ControlsConfig { max_open_orders: Some(2), ..Default::default() });
+        let mut c = controls(ControlsConfig {
+            max_open_orders: Some(2),
+            ..Default::default()
+        });
         let none = HashMap::new();
         let o = order(1.0, Some(100.0));
         let first = c.on_send_order(&o, T0);
-        c.on_resting_added(&KnownOrder { symbol: 0, side: Side::Sell, price: 101.0, remaining: 1.0 });
+        c.on_resting_added(&KnownOrder {
+            symbol: 0,
+            side: Side::Sell,
+            price: 101.0,
+            remaining: 1.0,
+        });
         let r = c.check(&o, fresh(100.0), &none, T0).expect_err("full");
         assert_eq!(r.message, "RiskLimits: open orders on 'BTC-USDT' would be 3, max_open_orders 2 (1 resting, 1 in flight, 0 of unknown outcome)");
         c.settle(first, false, true);
         assert_eq!(c.open_orders(0), 2, "a timeout may rest");
         c.on_fetched(0);
         assert!(c.check(&o, fresh(100.0), &none, T0).is_ok());
-        assert!(c.check(&ControlOrder { new_order: false, ..o }, fresh(100.0), &none, T0).is_ok(), "a replace adds none");
+        assert!(
+            c.check(
+                &ControlOrder {
+                    new_order: false,
+                    ..o
+                },
+                fresh(100.0),
+                &none,
+                T0
+            )
+            .is_ok(),
+            "a replace adds none"
+        );
     }
 
     #[test]
     fn duplicates_within_the_window_and_failed_ones_forgotten() {
-        let mut c = controls(ControlsConfig { duplicate_window_ms: Some(5_000), ..Default::default() });
+        let mut c = controls(ControlsConfig {
+            duplicate_window_ms: Some(5_000),
+            ..Default::default()
+        });
         let none = HashMap::new();
         let o = order(0.5, Some(20_000.0));
         let taken = c.on_send_order(&o, T0);
-        let r = c.check(&o, fresh(1.0), &none, T0 + 4_999).expect_err("duplicate");
+        let r = c
+            .check(&o, fresh(1.0), &none, T0 + 4_999)
+            .expect_err("duplicate");
         assert_eq!(r.message, "RiskLimits: the same order (BTC-USDT Buy Limit 0.5 @ 20000) was sent 4999 ms ago, within duplicate_window_ms 5000");
-        assert!(c.check(&o, fresh(1.0), &none, T0 + 5_000).is_ok(), "window over");
-        assert!(c.check(&order(0.5, Some(20_000.5)), fresh(1.0), &none, T0 + 1).is_ok(), "another price");
+        assert!(
+            c.check(&o, fresh(1.0), &none, T0 + 5_000).is_ok(),
+            "window over"
+        );
+        assert!(
+            c.check(&order(0.5, Some(20_000.5)), fresh(1.0), &none, T0 + 1)
+                .is_ok(),
+            "another price"
+        );
         c.settle(taken, false, true);
-        assert!(c.check(&o, fresh(1.0), &none, T0 + 1).is_err(), "a timeout is still a previous order");
+        assert!(
+            c.check(&o, fresh(1.0), &none, T0 + 1).is_err(),
+            "a timeout is still a previous order"
+        );
         let again = c.on_send_order(&order(2.0, None), T0);
         c.settle(again, true, false);
-        assert!(c.check(&order(2.0, None), fresh(1.0), &none, T0 + 1).is_ok(), "a rejected order never existed");
+        assert!(
+            c.check(&order(2.0, None), fresh(1.0), &none, T0 + 1)
+                .is_ok(),
+            "a rejected order never existed"
+        );
     }
 
     #[test]
     fn sweeping_previous_orders_drops_only_expired_ones() {
-        let mut c = controls(ControlsConfig { duplicate_window_ms: Some(1_000), ..Default::default() });
+        let mut c = controls(ControlsConfig {
+            duplicate_window_ms: Some(1_000),
+            ..Default::default()
+        });
         let none = HashMap::new();
         for i in 0..5_000 {
             c.on_send_order(&order(1.0 + f64::from(i), Some(1.0)), T0);
         }
-        assert_eq!(code(c.check(&order(1.0, Some(1.0)), fresh(1.0), &none, T0 + 999)), Code::DuplicateOrder, "kept through the sweep at 4,096");
+        assert_eq!(
+            code(c.check(&order(1.0, Some(1.0)), fresh(1.0), &none, T0 + 999)),
+            Code::DuplicateOrder,
+            "kept through the sweep at 4,096"
+        );
         for i in 0..5_000 {
             c.on_send_order(&order(1.0 + f64::from(i), Some(2.0)), T0 + 1_000);
         }
-        assert!(c.recent.len() < 10_000, "the first 5,000 expired and were swept");
-        assert!(c.check(&order(1.0, Some(1.0)), fresh(1.0), &none, T0 + 1_000).is_ok());
+        assert!(
+            c.recent.len() < 10_000,
+            "the first 5,000 expired and were swept"
+        );
+        assert!(c
+            .check(&order(1.0, Some(1.0)), fresh(1.0), &none, T0 + 1_000)
+            .is_ok());
     }
 
     #[test]
     fn throttle_slides_over_one_second_and_one_minute() {
-        let mut c = controls(ControlsConfig { max_orders_per_second: Some(3), max_orders_per_minute: Some(5), ..Default::default() });
+        let mut c = controls(ControlsConfig {
+            max_orders_per_second: Some(3),
+            max_orders_per_minute: Some(5),
+            ..Default::default()
+        });
         for _ in 0..3 {
             c.check_rate(T0).expect("room");
             c.on_send_other(T0);
         }
         let r = c.check_rate(T0 + 999).expect_err("4th in 1 s");
-        assert_eq!(r.message, "RiskLimits: 4 orders in 1 s exceeds max_orders_per_second 3");
+        assert_eq!(
+            r.message,
+            "RiskLimits: 4 orders in 1 s exceeds max_orders_per_second 3"
+        );
         c.check_rate(T0 + 1_000).expect("window slid");
         c.on_send_other(T0 + 1_000);
         c.on_send_other(T0 + 1_000);
         let r = c.check_rate(T0 + 59_999).expect_err("6th in 60 s");
-        assert_eq!(r.message, "RiskLimits: 6 orders in 60 s exceeds max_orders_per_minute 5");
-        c.check_rate(T0 + 60_000).expect("the first three left the minute");
+        assert_eq!(
+            r.message,
+            "RiskLimits: 6 orders in 60 s exceeds max_orders_per_minute 5"
+        );
+        c.check_rate(T0 + 60_000)
+            .expect("the first three left the minute");
     }
 
     #[test]
     fn self_trade_against_own_resting_orders_only_when_crossing() {
-        let mut c = controls(ControlsConfig { self_trade_reject: true, ..Default::default() });
+        let mut c = controls(ControlsConfig {
+            self_trade_reject: true,
+            ..Default::default()
+        });
         let mut orders = HashMap::new();
-        let sell = KnownOrder { symbol: 0, side: Side::Sell, price: 20_050.0, remaining: 1.0 };
+        let sell = KnownOrder {
+            symbol: 0,
+            side: Side::Sell,
+            price: 20_050.0,
+            remaining: 1.0,
+        };
         orders.insert("s1".to_owned(), sell);
         c.on_resting_added(&sell);
-        assert!(c.check(&order(1.0, Some(20_049.99)), fresh(1.0), &orders, T0).is_ok());
-        let r = c.check(&order(1.0, Some(20_050.0)), fresh(1.0), &orders, T0).expect_err("crosses");
+        assert!(c
+            .check(&order(1.0, Some(20_049.99)), fresh(1.0), &orders, T0)
+            .is_ok());
+        let r = c
+            .check(&order(1.0, Some(20_050.0)), fresh(1.0), &orders, T0)
+            .expect_err("crosses");
         assert_eq!(r.message, "RiskLimits: Buy at 20050 would cross this account's resting Sell order 's1' at 20050 on 'BTC-USDT' (self_trade_prevention = reject)");
-        assert_eq!(code(c.check(&order(1.0, None), fresh(1.0), &orders, T0)), Code::SelfTrade);
-        let other_market = ControlOrder { market: 1, ..order(1.0, Some(30_000.0)) };
+        assert_eq!(
+            code(c.check(&order(1.0, None), fresh(1.0), &orders, T0)),
+            Code::SelfTrade
+        );
+        let other_market = ControlOrder {
+            market: 1,
+            ..order(1.0, Some(30_000.0))
+        };
         assert!(c.check(&other_market, fresh(1.0), &orders, T0).is_ok());
     }
 
     #[test]
     fn daily_loss_opens_at_the_limit_and_resets_at_utc_midnight() {
-        let mut c = controls(ControlsConfig { max_daily_loss: Some(1_000.0), ..Default::default() });
+        let mut c = controls(ControlsConfig {
+            max_daily_loss: Some(1_000.0),
+            ..Default::default()
+        });
         let none = HashMap::new();
         let o = order(1.0, Some(1.0));
         c.update_daily_pnl(T0, -1_000.0);
-        assert!(c.check(&o, fresh(1.0), &none, T0).is_ok(), "a loss equal to the limit passes");
+        assert!(
+            c.check(&o, fresh(1.0), &none, T0).is_ok(),
+            "a loss equal to the limit passes"
+        );
         c.update_daily_pnl(T0, -1_000.5);
         let r = c.check(&o, fresh(1.0), &none, T0).expect_err("over");
-        assert_eq!((r.code, r.message.as_str()), (Code::PnlBreakerOpen, "RiskLimits: daily loss 1000.5 exceeds max_daily_loss 1000 (daily_pnl=-1000.5)"));
+        assert_eq!(
+            (r.code, r.message.as_str()),
+            (
+                Code::PnlBreakerOpen,
+                "RiskLimits: daily loss 1000.5 exceeds max_daily_loss 1000 (daily_pnl=-1000.5)"
+            )
+        );
         let midnight = (utc_day(T0) + 1) * MS_PER_DAY;
         assert!(c.check(&o, fresh(1.0), &none, midnight - 1).is_err());
-        assert!(c.check(&o, fresh(1.0), &none, midnight).is_ok(), "a new UTC day starts at 0");
+        assert!(
+            c.check(&o, fresh(1.0), &none, midnight).is_ok(),
+            "a new UTC day starts at 0"
+        );
         assert_eq!(c.loss_breaker_open(midnight), Some(false));
     }
 
     fn guard(mode: crate::SafetyMode, controls: ControlsConfig) -> crate::Guard {
         use std::sync::Arc;
-        let config = crate::GuardConfig { mode, controls, ..Default::default() };
+        let config = crate::GuardConfig {
+            mode,
+            controls,
+            ..Default::default()
+        };
         let clock = Arc::new(crate::ManualClock::new(T0));
-        let mut guard = crate::Guard::new(config, clock, Arc::new(axon_metrics::TradingMetrics::new())).expect("valid");
-        let flat = crate::MarketUpdate { reference_price: Some(100.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 };
+        let mut guard =
+            crate::Guard::new(config, clock, Arc::new(axon_metrics::TradingMetrics::new()))
+                .expect("valid");
+        let flat = crate::MarketUpdate {
+            reference_price: Some(100.0),
+            position: 0.0,
+            open_buy_quantity: 0.0,
+            open_sell_quantity: 0.0,
+        };
         guard.update_market("BTC-USDT", flat, true).expect("valid");
         guard
     }
@@ -668,21 +928,50 @@ mod tests {
     #[test]
     fn the_guard_takes_counts_only_for_sent_orders_and_gives_back_a_rejected_one() {
         use crate::{Decision, Outcome, SafetyMode, ToolKind};
-        let on = ControlsConfig { duplicate_window_ms: Some(1_000), max_open_orders: Some(1), max_orders_per_second: Some(1), ..Default::default() };
+        let on = ControlsConfig {
+            duplicate_window_ms: Some(1_000),
+            max_open_orders: Some(1),
+            max_orders_per_second: Some(1),
+            ..Default::default()
+        };
         let mut dry = guard(SafetyMode::DryRun, on.clone());
         for _ in 0..3 {
-            assert!(matches!(dry.decide(ToolKind::PlaceOrder, ORDER, false), Decision::Done { .. }), "DryRun takes no count");
+            assert!(
+                matches!(
+                    dry.decide(ToolKind::PlaceOrder, ORDER, false),
+                    Decision::Done { .. }
+                ),
+                "DryRun takes no count"
+            );
         }
         let mut direct = guard(SafetyMode::Direct, on);
-        let Decision::Send { ticket, .. } = direct.decide(ToolKind::PlaceOrder, ORDER, false) else { panic!("sent") };
+        let Decision::Send { ticket, .. } = direct.decide(ToolKind::PlaceOrder, ORDER, false)
+        else {
+            panic!("sent")
+        };
         assert_eq!(direct.open_orders("BTC-USDT"), 1);
-        let Decision::Rejected(r) = direct.decide(ToolKind::PlaceOrder, ORDER, false) else { panic!("refused") };
-        assert_eq!(r.code, Code::MaxOpenOrders, "open orders are checked before duplicates");
-        let failure = Outcome::Failed { kind: axon_metrics::ErrorKindLabel::Rejected, message: "no" };
+        let Decision::Rejected(r) = direct.decide(ToolKind::PlaceOrder, ORDER, false) else {
+            panic!("refused")
+        };
+        assert_eq!(
+            r.code,
+            Code::MaxOpenOrders,
+            "open orders are checked before duplicates"
+        );
+        let failure = Outcome::Failed {
+            kind: axon_metrics::ErrorKindLabel::Rejected,
+            message: "no",
+        };
         direct.record(ticket, failure, 0.0).expect("settled");
         assert_eq!(direct.open_orders("BTC-USDT"), 0);
-        let Decision::Rejected(r) = direct.decide(ToolKind::PlaceOrder, ORDER, false) else { panic!("refused") };
-        assert_eq!(r.code, Code::RateLimited, "the rejected order was not a duplicate, but it was a message to the venue");
+        let Decision::Rejected(r) = direct.decide(ToolKind::PlaceOrder, ORDER, false) else {
+            panic!("refused")
+        };
+        assert_eq!(
+            r.code,
+            Code::RateLimited,
+            "the rejected order was not a duplicate, but it was a message to the venue"
+        );
     }
 
     #[test]
@@ -690,34 +979,83 @@ mod tests {
         use crate::{Decision, SafetyMode, ToolKind};
         use std::sync::Arc;
         let clock = crate::ManualClock::new(T0);
-        let controls = ControlsConfig { price_collar_bps: Some(100.0), max_reference_age_ms: Some(1_000), ..Default::default() };
-        let config = crate::GuardConfig { mode: SafetyMode::DryRun, controls, ..Default::default() };
-        let mut guard = crate::Guard::new(config, Arc::new(clock.clone()), Arc::new(axon_metrics::TradingMetrics::new())).expect("valid");
+        let controls = ControlsConfig {
+            price_collar_bps: Some(100.0),
+            max_reference_age_ms: Some(1_000),
+            ..Default::default()
+        };
+        let config = crate::GuardConfig {
+            mode: SafetyMode::DryRun,
+            controls,
+            ..Default::default()
+        };
+        let mut guard = crate::Guard::new(
+            config,
+            Arc::new(clock.clone()),
+            Arc::new(axon_metrics::TradingMetrics::new()),
+        )
+        .expect("valid");
         let slot = guard.market_slot("BTC-USDT").expect("tradable") as usize;
         let feed = guard.market_feed();
         feed.push(slot, Some(100.0), 0.0, 0.0, 0.0);
         // Never looked at before: the row's age is unknown, so the guard asks for a fresh snapshot.
-        assert!(matches!(guard.decide(ToolKind::PlaceOrder, ORDER, false), Decision::NeedMarket { .. }));
-        guard.update_market("BTC-USDT", crate::MarketUpdate { reference_price: Some(100.0), position: 0.0, open_buy_quantity: 0.0, open_sell_quantity: 0.0 }, false).expect("valid");
-        assert!(matches!(guard.decide(ToolKind::PlaceOrder, ORDER, true), Decision::Done { .. }));
+        assert!(matches!(
+            guard.decide(ToolKind::PlaceOrder, ORDER, false),
+            Decision::NeedMarket { .. }
+        ));
+        guard
+            .update_market(
+                "BTC-USDT",
+                crate::MarketUpdate {
+                    reference_price: Some(100.0),
+                    position: 0.0,
+                    open_buy_quantity: 0.0,
+                    open_sell_quantity: 0.0,
+                },
+                false,
+            )
+            .expect("valid");
+        assert!(matches!(
+            guard.decide(ToolKind::PlaceOrder, ORDER, true),
+            Decision::Done { .. }
+        ));
         // Written some time after that look (at T0 + 1,500 or at T0: the guard cannot tell), read at
         // T0 + 1,500: counted from T0, so too old for the collar.
         feed.push(slot, Some(100.5), 0.0, 0.0, 0.0);
         clock.set(T0 + 1_500);
-        assert!(matches!(guard.decide(ToolKind::PlaceOrder, ORDER, false), Decision::NeedMarket { .. }));
-        let Decision::Rejected(r) = guard.decide(ToolKind::PlaceOrder, ORDER, true) else { panic!("refused") };
+        assert!(matches!(
+            guard.decide(ToolKind::PlaceOrder, ORDER, false),
+            Decision::NeedMarket { .. }
+        ));
+        let Decision::Rejected(r) = guard.decide(ToolKind::PlaceOrder, ORDER, true) else {
+            panic!("refused")
+        };
         assert_eq!(r.message, "RiskLimits: reference price 100.5 of 'BTC-USDT' is 1500 ms old, max_reference_age_ms 1000");
         // Looked at again now and unchanged since: no newer write, but its age is still the first look's.
         clock.set(T0 + 1_600);
-        let Decision::Rejected(r) = guard.decide(ToolKind::PlaceOrder, ORDER, true) else { panic!("refused") };
+        let Decision::Rejected(r) = guard.decide(ToolKind::PlaceOrder, ORDER, true) else {
+            panic!("refused")
+        };
         assert_eq!(r.code, Code::StaleReferencePrice);
     }
 
     #[test]
     fn bad_config_names_the_key() {
-        let bad = ControlsConfig { price_collar_bps: Some(-1.0), ..Default::default() };
-        assert_eq!(bad.validate(), Err("risk.price_collar_bps must be a finite number >= 0, got -1".to_owned()));
-        let bad = ControlsConfig { duplicate_window_ms: Some(-5), ..Default::default() };
-        assert_eq!(bad.validate(), Err("risk.duplicate_window_ms must be >= 0, got -5".to_owned()));
+        let bad = ControlsConfig {
+            price_collar_bps: Some(-1.0),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err("risk.price_collar_bps must be a finite number >= 0, got -1".to_owned())
+        );
+        let bad = ControlsConfig {
+            duplicate_window_ms: Some(-5),
+            ..Default::default()
+        };
+        assert_eq!(
+            bad.validate(),
+            Err("risk.duplicate_window_ms must be >= 0, got -5".to_owned())
+        );
     }
 }

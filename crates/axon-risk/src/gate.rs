@@ -38,7 +38,10 @@ impl GateConfig {
     pub fn validate(&self) -> Result<(), String> {
         match *self {
             GateConfig::AlwaysOpen => Ok(()),
-            GateConfig::RejectionCircuitBreaker { threshold, cooldown_ms } => {
+            GateConfig::RejectionCircuitBreaker {
+                threshold,
+                cooldown_ms,
+            } => {
                 if threshold == 0 {
                     Err("gate.threshold must be >= 1".to_owned())
                 } else if cooldown_ms < 0 {
@@ -88,7 +91,15 @@ pub struct RejectionCircuitBreaker {
 
 impl RejectionCircuitBreaker {
     pub fn new(threshold: u32, cooldown_ms: i64) -> Self {
-        Self { threshold, cooldown_ms, state: BreakerState::Closed, streak: 0, open_until_ms: 0, trial_taken: false, openings: 0 }
+        Self {
+            threshold,
+            cooldown_ms,
+            state: BreakerState::Closed,
+            streak: 0,
+            open_until_ms: 0,
+            trial_taken: false,
+            openings: 0,
+        }
     }
 
     pub fn state(&mut self, now_ms: i64) -> BreakerState {
@@ -113,7 +124,11 @@ impl RejectionCircuitBreaker {
         Rejection::new(
             Source::RiskGate,
             Code::CircuitBreakerOpen,
-            format!("circuit breaker open (rejections={}, cooldown_remaining_ms={})", self.streak, (self.open_until_ms - now_ms).max(0)),
+            format!(
+                "circuit breaker open (rejections={}, cooldown_remaining_ms={})",
+                self.streak,
+                (self.open_until_ms - now_ms).max(0)
+            ),
         )
     }
 
@@ -189,7 +204,13 @@ pub struct PnlCircuitBreaker {
 
 impl PnlCircuitBreaker {
     pub fn new(floor: f64) -> Self {
-        Self { floor, day: i64::MIN, daily_pnl: 0.0, openings: 0, open: false }
+        Self {
+            floor,
+            day: i64::MIN,
+            daily_pnl: 0.0,
+            openings: 0,
+            open: false,
+        }
     }
 
     fn roll(&mut self, now_ms: i64) {
@@ -220,7 +241,11 @@ impl PnlCircuitBreaker {
             return Err(Rejection::new(
                 Source::RiskGate,
                 Code::PnlBreakerOpen,
-                format!("pnl circuit breaker open (daily_pnl={}, floor={})", fmt_num(self.daily_pnl), fmt_num(self.floor)),
+                format!(
+                    "pnl circuit breaker open (daily_pnl={}, floor={})",
+                    fmt_num(self.daily_pnl),
+                    fmt_num(self.floor)
+                ),
             ));
         }
         Ok(())
@@ -254,10 +279,15 @@ impl GateChain {
         for config in configs {
             match *config {
                 GateConfig::AlwaysOpen => {}
-                GateConfig::RejectionCircuitBreaker { threshold, cooldown_ms } => {
-                    chain.breakers.push(RejectionCircuitBreaker::new(threshold, cooldown_ms))
+                GateConfig::RejectionCircuitBreaker {
+                    threshold,
+                    cooldown_ms,
+                } => chain
+                    .breakers
+                    .push(RejectionCircuitBreaker::new(threshold, cooldown_ms)),
+                GateConfig::PnlCircuitBreaker { daily_pnl_floor } => {
+                    chain.pnl.push(PnlCircuitBreaker::new(daily_pnl_floor))
                 }
-                GateConfig::PnlCircuitBreaker { daily_pnl_floor } => chain.pnl.push(PnlCircuitBreaker::new(daily_pnl_floor)),
             }
         }
         chain
@@ -304,12 +334,15 @@ impl GateChain {
     }
 
     pub fn reset(&mut self) {
-        self.breakers.iter_mut().for_each(RejectionCircuitBreaker::reset);
+        self.breakers
+            .iter_mut()
+            .for_each(RejectionCircuitBreaker::reset);
         self.pnl.iter_mut().for_each(PnlCircuitBreaker::reset);
     }
 
     pub fn openings(&self) -> u64 {
-        self.breakers.iter().map(|b| b.openings).sum::<u64>() + self.pnl.iter().map(|p| p.openings).sum::<u64>()
+        self.breakers.iter().map(|b| b.openings).sum::<u64>()
+            + self.pnl.iter().map(|p| p.openings).sum::<u64>()
     }
 }
 
@@ -359,7 +392,10 @@ mod tests {
         p.update(day + 1, -999.0);
         assert!(p.check(day + 2).is_ok());
         p.update(day + 3, -1000.5);
-        assert_eq!(p.check(day + 4).expect_err("open").code, Code::PnlBreakerOpen);
+        assert_eq!(
+            p.check(day + 4).expect_err("open").code,
+            Code::PnlBreakerOpen
+        );
         assert!(p.check(2 * day - 1).is_err());
         assert!(p.check(2 * day).is_ok(), "new UTC day");
     }

@@ -14,10 +14,13 @@ pub mod rejection;
 pub mod tokens;
 
 pub use args::{OrderType, Side, TimeInForce};
-pub use clock::{Clock, ManualClock, SystemClock};
 pub use axon_feed::{MarketFeed, FEED_STRIDE};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use controls::ControlsConfig;
 pub use gate::{BreakerState, GateConfig};
-pub use guard::{AckStatus, Action, Decision, DoneStatus, Guard, GuardConfig, GuardError, KnownOrder, MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind};
+pub use guard::{
+    AckStatus, Action, Decision, DoneStatus, Guard, GuardConfig, GuardError, KnownOrder,
+    MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind,
+};
 pub use limits::RiskLimits;
 pub use rejection::{Code, Rejection, Source};

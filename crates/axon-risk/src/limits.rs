@@ -24,7 +24,10 @@ pub struct RiskLimits {
 impl RiskLimits {
     /// Misuse (not a denial): a limit that is negative, NaN or infinite.
     pub fn validate(&self) -> Result<(), String> {
-        for (key, value) in [("max_order_notional", self.max_order_notional), ("max_position_abs", self.max_position_abs)] {
+        for (key, value) in [
+            ("max_order_notional", self.max_order_notional),
+            ("max_position_abs", self.max_position_abs),
+        ] {
             if let Some(v) = value {
                 if !v.is_finite() || v < 0.0 {
                     return Err(format!("risk.{key} must be a finite number >= 0, got {v}"));
@@ -33,7 +36,9 @@ impl RiskLimits {
         }
         if let Some(symbols) = &self.allowed_symbols {
             if let Some(bad) = symbols.iter().find(|s| s.is_empty() || s.len() > 32) {
-                return Err(format!("risk.allowed_symbols has an invalid symbol {bad:?}"));
+                return Err(format!(
+                    "risk.allowed_symbols has an invalid symbol {bad:?}"
+                ));
             }
         }
         Ok(())
@@ -55,7 +60,11 @@ pub fn check_notional(limits: &RiskLimits, quantity: f64, price: f64) -> Result<
             return Err(Rejection::new(
                 Source::RiskLimits,
                 Code::MaxOrderNotional,
-                format!("order notional {} exceeds limit {}", fmt_num(notional), fmt_num(max)),
+                format!(
+                    "order notional {} exceeds limit {}",
+                    fmt_num(notional),
+                    fmt_num(max)
+                ),
             ));
         }
     }
@@ -70,7 +79,11 @@ pub fn check_position(limits: &RiskLimits, exposure: f64, delta: f64) -> Result<
             return Err(Rejection::new(
                 Source::RiskLimits,
                 Code::MaxPositionAbs,
-                format!("projected position {} exceeds max abs {}", fmt_num(projected), fmt_num(max)),
+                format!(
+                    "projected position {} exceeds max abs {}",
+                    fmt_num(projected),
+                    fmt_num(max)
+                ),
             ));
         }
     }
@@ -137,11 +150,19 @@ impl DailyCounter {
 }
 
 pub fn daily_orders_rejection(would_be: u64, limit: u64) -> Rejection {
-    Rejection::new(Source::RiskLimits, Code::MaxDailyOrders, format!("daily order count {would_be} exceeds limit {limit}"))
+    Rejection::new(
+        Source::RiskLimits,
+        Code::MaxDailyOrders,
+        format!("daily order count {would_be} exceeds limit {limit}"),
+    )
 }
 
 pub fn daily_cancels_rejection(would_be: u64, limit: u64) -> Rejection {
-    Rejection::new(Source::RiskLimits, Code::MaxDailyCancels, format!("daily cancel count {would_be} exceeds limit {limit}"))
+    Rejection::new(
+        Source::RiskLimits,
+        Code::MaxDailyCancels,
+        format!("daily cancel count {would_be} exceeds limit {limit}"),
+    )
 }
 
 #[cfg(test)]
@@ -160,17 +181,33 @@ mod tests {
         assert_eq!(c.count(next_day - 1), 2);
         assert_eq!(c.count(next_day), 0);
         c.release(next_day, day);
-        assert_eq!(c.count(next_day), 0, "yesterday's slot is not given back today");
+        assert_eq!(
+            c.count(next_day),
+            0,
+            "yesterday's slot is not given back today"
+        );
     }
 
     #[test]
     fn limits_compare_with_noise_tolerance_only() {
-        let limits = RiskLimits { max_position_abs: Some(0.3), max_order_notional: Some(50000.0), ..Default::default() };
+        let limits = RiskLimits {
+            max_position_abs: Some(0.3),
+            max_order_notional: Some(50000.0),
+            ..Default::default()
+        };
         assert!(check_position(&limits, 0.1, 0.2).is_ok());
         let err = check_position(&limits, 0.1, 0.2000001).expect_err("over");
-        assert_eq!(err.message, "RiskLimits: projected position 0.3000001 exceeds max abs 0.3");
+        assert_eq!(
+            err.message,
+            "RiskLimits: projected position 0.3000001 exceeds max abs 0.3"
+        );
         assert!(check_notional(&limits, 1.0, 50000.0).is_ok());
-        assert_eq!(check_notional(&limits, 1.2, 50000.0).expect_err("over").message, "RiskLimits: order notional 60000 exceeds limit 50000");
+        assert_eq!(
+            check_notional(&limits, 1.2, 50000.0)
+                .expect_err("over")
+                .message,
+            "RiskLimits: order notional 60000 exceeds limit 50000"
+        );
         assert!(check_notional(&limits, f64::INFINITY, 1.0).is_err());
     }
 }

@@ -16,7 +16,13 @@ pub enum Source {
 }
 
 impl Source {
-    pub const ALL: [Source; 5] = [Source::Arguments, Source::SafetyMode, Source::RiskLimits, Source::RiskGate, Source::Backend];
+    pub const ALL: [Source; 5] = [
+        Source::Arguments,
+        Source::SafetyMode,
+        Source::RiskLimits,
+        Source::RiskGate,
+        Source::Backend,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -88,7 +94,11 @@ pub struct Rejection {
 
 impl Rejection {
     pub fn new(source: Source, code: Code, detail: impl fmt::Display) -> Self {
-        Self { source, code, message: format!("{}: {detail}", source.as_str()) }
+        Self {
+            source,
+            code,
+            message: format!("{}: {detail}", source.as_str()),
+        }
     }
 
     pub fn arguments(detail: impl fmt::Display) -> Self {

@@ -51,7 +51,11 @@ pub struct TokenStore {
 
 impl TokenStore {
     pub fn new(ttl_ms: i64, max_pending: usize) -> Self {
-        Self { ttl_ms, max_pending, pending: HashMap::new() }
+        Self {
+            ttl_ms,
+            max_pending,
+            pending: HashMap::new(),
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -69,29 +73,58 @@ impl TokenStore {
                 return Err(Rejection::new(
                     Source::SafetyMode,
                     Code::PendingConfirmLimit,
-                    format!("{} orders already await confirmation; confirm or let them expire", self.pending.len()),
+                    format!(
+                        "{} orders already await confirmation; confirm or let them expire",
+                        self.pending.len()
+                    ),
                 ));
             }
         }
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes)
-            .map_err(|e| Rejection::new(Source::SafetyMode, Code::ConfirmTokenInvalid, format!("cannot draw a confirm token from the OS RNG: {e}")))?;
+        getrandom::fill(&mut bytes).map_err(|e| {
+            Rejection::new(
+                Source::SafetyMode,
+                Code::ConfirmTokenInvalid,
+                format!("cannot draw a confirm token from the OS RNG: {e}"),
+            )
+        })?;
         bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
         bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
-        self.pending.insert(bytes, Entry { order, expires_at_ms: now_ms.saturating_add(self.ttl_ms) });
+        self.pending.insert(
+            bytes,
+            Entry {
+                order,
+                expires_at_ms: now_ms.saturating_add(self.ttl_ms),
+            },
+        );
         Ok(format_uuid(&bytes))
     }
 
     /// Consume `token` and check it against `order`.
-    pub fn redeem(&mut self, now_ms: i64, token: &str, order: &PendingOrder) -> Result<(), Rejection> {
-        let entry = parse_uuid(token).and_then(|key| self.pending.remove(&key)).ok_or_else(|| {
-            Rejection::new(Source::SafetyMode, Code::ConfirmTokenInvalid, "confirm_token is unknown or already used")
-        })?;
+    pub fn redeem(
+        &mut self,
+        now_ms: i64,
+        token: &str,
+        order: &PendingOrder,
+    ) -> Result<(), Rejection> {
+        let entry = parse_uuid(token)
+            .and_then(|key| self.pending.remove(&key))
+            .ok_or_else(|| {
+                Rejection::new(
+                    Source::SafetyMode,
+                    Code::ConfirmTokenInvalid,
+                    "confirm_token is unknown or already used",
+                )
+            })?;
         if now_ms >= entry.expires_at_ms {
             return Err(Rejection::new(
                 Source::SafetyMode,
                 Code::ConfirmTokenExpired,
-                format!("confirm_token expired {} ms ago (ttl {} ms)", now_ms - entry.expires_at_ms, self.ttl_ms),
+                format!(
+                    "confirm_token expired {} ms ago (ttl {} ms)",
+                    now_ms - entry.expires_at_ms,
+                    self.ttl_ms
+                ),
             ));
         }
         if &entry.order != order {
@@ -124,7 +157,10 @@ fn parse_uuid(text: &str) -> Option<[u8; 16]> {
         return None;
     }
     let mut out = [0u8; 16];
-    let mut nibbles = bytes.iter().filter(|&&c| c != b'-').map(|&c| (c as char).to_digit(16));
+    let mut nibbles = bytes
+        .iter()
+        .filter(|&&c| c != b'-')
+        .map(|&c| (c as char).to_digit(16));
     for byte in &mut out {
         let hi = nibbles.next()??;
         let lo = nibbles.next()??;
@@ -138,7 +174,11 @@ mod tests {
     use super::*;
 
     fn order(qty: f64) -> PendingOrder {
-        PendingOrder::Replace { order_id: "o1".into(), price: None, quantity: Some(qty) }
+        PendingOrder::Replace {
+            order_id: "o1".into(),
+            price: None,
+            quantity: Some(qty),
+        }
     }
 
     #[test]
@@ -149,11 +189,23 @@ mod tests {
         assert_eq!(&t[14..15], "4");
         assert!(matches!(&t[19..20], "8" | "9" | "a" | "b"));
         assert!(store.redeem(1, &t, &order(1.0)).is_ok());
-        assert_eq!(store.redeem(2, &t, &order(1.0)).expect_err("used").code, Code::ConfirmTokenInvalid);
+        assert_eq!(
+            store.redeem(2, &t, &order(1.0)).expect_err("used").code,
+            Code::ConfirmTokenInvalid
+        );
         let t2 = store.issue(0, order(1.0)).expect("issued");
-        assert_eq!(store.redeem(1, &t2, &order(2.0)).expect_err("bound").code, Code::ConfirmArgsMismatch);
+        assert_eq!(
+            store.redeem(1, &t2, &order(2.0)).expect_err("bound").code,
+            Code::ConfirmArgsMismatch
+        );
         let t3 = store.issue(0, order(1.0)).expect("issued");
-        assert_eq!(store.redeem(1000, &t3, &order(1.0)).expect_err("expired").code, Code::ConfirmTokenExpired);
+        assert_eq!(
+            store
+                .redeem(1000, &t3, &order(1.0))
+                .expect_err("expired")
+                .code,
+            Code::ConfirmTokenExpired
+        );
         assert!(store.is_empty());
     }
 
@@ -162,7 +214,10 @@ mod tests {
         let mut store = TokenStore::new(10, 2);
         store.issue(0, order(1.0)).expect("1");
         store.issue(0, order(1.0)).expect("2");
-        assert_eq!(store.issue(5, order(1.0)).expect_err("full").code, Code::PendingConfirmLimit);
+        assert_eq!(
+            store.issue(5, order(1.0)).expect_err("full").code,
+            Code::PendingConfirmLimit
+        );
         assert!(store.issue(10, order(1.0)).is_ok(), "expired ones purged");
         assert_eq!(store.len(), 1);
     }

@@ -34,14 +34,22 @@ fn run(mut command: Command, node: &std::ffi::OsStr) -> ExitCode {
     use std::os::unix::process::CommandExt;
     // Only returns on failure: on success this process is Node now.
     let error = command.exec();
-    eprintln!("llm-trading-agent: cannot start {}: {error} (install Node >= 20.19 or set AXON_LLM_NODE)", node.to_string_lossy());
+    eprintln!(
+        "llm-trading-agent: cannot start {}: {error} (install Node >= 20.19 or set AXON_LLM_NODE)",
+        node.to_string_lossy()
+    );
     ExitCode::from(2)
 }
 
 #[cfg(not(unix))]
 fn run(mut command: Command, node: &std::ffi::OsStr) -> ExitCode {
     match command.status() {
-        Ok(status) => ExitCode::from(status.code().and_then(|c| u8::try_from(c).ok()).unwrap_or(1)),
+        Ok(status) => ExitCode::from(
+            status
+                .code()
+                .and_then(|c| u8::try_from(c).ok())
+                .unwrap_or(1),
+        ),
         Err(error) => {
             eprintln!("llm-trading-agent: cannot start {}: {error} (install Node >= 20.19 or set AXON_LLM_NODE)", node.to_string_lossy());
             ExitCode::from(2)

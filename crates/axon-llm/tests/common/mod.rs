@@ -6,14 +6,22 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().expect("workspace root")
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .expect("workspace root")
 }
 
 /// The real bars: `../shared/data` beside the workspace, or in the folder `AXON_SHARED` points to.
 pub fn btc_bars() -> PathBuf {
-    let shared = std::env::var_os("AXON_SHARED").map_or_else(|| workspace_root().join("../shared"), PathBuf::from);
+    let shared = std::env::var_os("AXON_SHARED")
+        .map_or_else(|| workspace_root().join("../shared"), PathBuf::from);
     let path = shared.join("data/btc-usdt-5m.csv");
-    assert!(path.is_file(), "market data {} not found: clone beside shared/ or set AXON_SHARED", path.display());
+    assert!(
+        path.is_file(),
+        "market data {} not found: clone beside shared/ or set AXON_SHARED",
+        path.display()
+    );
     path
 }
 
@@ -31,7 +39,11 @@ pub fn scratch(name: &str) -> PathBuf {
 }
 
 pub fn text(output: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    )
 }
 
 /// A backtest config over `data` that writes its reports into `dir`.

@@ -51,7 +51,11 @@ pub(crate) fn write_decision(decision: Decision, out: &mut [f64; DECISION_SLOTS]
                     out[slot::ACTION] = action::CANCEL;
                     order_id
                 }
-                Action::Replace { order_id, price, quantity } => {
+                Action::Replace {
+                    order_id,
+                    price,
+                    quantity,
+                } => {
                     out[slot::ACTION] = action::REPLACE;
                     out[slot::QUANTITY] = opt(quantity);
                     out[slot::PRICE] = opt(price);

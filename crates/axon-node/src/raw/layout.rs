@@ -12,12 +12,18 @@
 // Most lists are read only by the generator, which runs in the tests.
 #![cfg_attr(not(test), allow(dead_code))]
 
-use axon_risk::{AckStatus, Code, DoneStatus, OrderType, Side, Source, TimeInForce, ToolKind, FEED_STRIDE as RISK_FEED_STRIDE};
+use axon_risk::{
+    AckStatus, Code, DoneStatus, OrderType, Side, Source, TimeInForce, ToolKind,
+    FEED_STRIDE as RISK_FEED_STRIDE,
+};
 
 /// Slots of the guard's decision buffer, in order (`[name, meaning]`).
 pub const DECISION_SLOT_NAMES: [(&str, &str); 15] = [
     ("Kind", "a `DecisionKind`"),
-    ("Ticket", "SEND: the ticket `recordAck` / `recordFailure` settle"),
+    (
+        "Ticket",
+        "SEND: the ticket `recordAck` / `recordFailure` settle",
+    ),
     ("Action", "SEND: an index of `ACTIONS`"),
     ("Side", "SEND place: an index of `SIDES`"),
     ("Quantity", "SEND place, replace (NaN: unchanged)"),
@@ -28,7 +34,10 @@ pub const DECISION_SLOT_NAMES: [(&str, &str); 15] = [
     ("TimeInForce", "SEND place: an index of `TIME_IN_FORCES`"),
     ("Code", "REJECTED: an index of `CODES`"),
     ("Source", "REJECTED: an index of `SOURCES`"),
-    ("Market", "SEND place: the symbol's market slot (`guardMarketSymbol`)"),
+    (
+        "Market",
+        "SEND place: the symbol's market slot (`guardMarketSymbol`)",
+    ),
     ("Status", "DONE: an index of `DONE_STATUSES`"),
     ("Levels", "SEND book_snapshot: levels per side (1-50)"),
 ];
@@ -65,7 +74,15 @@ pub mod kind {
 }
 
 /// Actions of a SEND decision (slot `Action`), by number.
-pub const ACTIONS: [&str; 7] = ["place", "cancel", "replace", "query", "book_snapshot", "pnl", "finish_bar"];
+pub const ACTIONS: [&str; 7] = [
+    "place",
+    "cancel",
+    "replace",
+    "query",
+    "book_snapshot",
+    "pnl",
+    "finish_bar",
+];
 
 pub mod action {
     pub const PLACE: f64 = 0.0;
@@ -100,14 +117,18 @@ fn quoted(text: &str) -> String {
 /// `ts/native/layout.ts`, as generated from this module.
 pub fn typescript() -> String {
     let mut out = String::new();
-    out.push_str("// Generated from crates/axon-node/src/raw/layout.rs (`typescript()`): do not edit.\n");
+    out.push_str(
+        "// Generated from crates/axon-node/src/raw/layout.rs (`typescript()`): do not edit.\n",
+    );
     out.push_str("// Regenerate: AXON_WRITE_LAYOUT=1 cargo test -p axon-node generated_typescript_layout\n\n");
     out.push_str("/** Slots of the guard's decision buffer. */\nexport const Slot = {\n");
     for (index, (name, meaning)) in DECISION_SLOT_NAMES.iter().enumerate() {
         out.push_str(&format!("  /** {meaning} */\n  {name}: {index},\n"));
     }
     out.push_str("} as const;\n\n");
-    out.push_str(&format!("export const DECISION_SLOTS = {DECISION_SLOTS};\n\n"));
+    out.push_str(&format!(
+        "export const DECISION_SLOTS = {DECISION_SLOTS};\n\n"
+    ));
     out.push_str("/** Slot `Kind` of a decision. */\nexport const DecisionKind = {\n");
     for (index, name) in DECISION_KINDS.iter().enumerate() {
         out.push_str(&format!("  {name}: {index},\n"));
@@ -174,12 +195,26 @@ mod tests {
         for (name, index) in named {
             assert_eq!(DECISION_SLOT_NAMES[index].0, name);
         }
-        let kinds = [kind::DONE, kind::REJECTED, kind::SEND, kind::NEED_MARKET, kind::NEED_ORDER];
+        let kinds = [
+            kind::DONE,
+            kind::REJECTED,
+            kind::SEND,
+            kind::NEED_MARKET,
+            kind::NEED_ORDER,
+        ];
         assert_eq!(kinds.len(), DECISION_KINDS.len());
         for (index, value) in kinds.into_iter().enumerate() {
             assert_eq!(value, index as f64);
         }
-        let actions = [action::PLACE, action::CANCEL, action::REPLACE, action::QUERY, action::BOOK_SNAPSHOT, action::PNL, action::FINISH_BAR];
+        let actions = [
+            action::PLACE,
+            action::CANCEL,
+            action::REPLACE,
+            action::QUERY,
+            action::BOOK_SNAPSHOT,
+            action::PNL,
+            action::FINISH_BAR,
+        ];
         assert_eq!(actions.len(), ACTIONS.len());
         for (index, value) in actions.into_iter().enumerate() {
             assert_eq!(value, index as f64);

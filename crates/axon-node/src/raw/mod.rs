@@ -63,14 +63,29 @@ pub(crate) fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()
         let mut function = ptr::null_mut();
         // SAFETY: `env` and `exports` are the live values given to the module init hook, on its
         // thread; `name` is NUL-terminated and outlives the call.
-        let status = unsafe { sys::napi_create_function(env, name.as_ptr(), name.to_bytes().len() as isize, Some(callback), ptr::null_mut(), &mut function) };
+        let status = unsafe {
+            sys::napi_create_function(
+                env,
+                name.as_ptr(),
+                name.to_bytes().len() as isize,
+                Some(callback),
+                ptr::null_mut(),
+                &mut function,
+            )
+        };
         if status != sys::Status::napi_ok {
-            return Err(Error::new(Status::GenericFailure, format!("cannot create {name:?}")));
+            return Err(Error::new(
+                Status::GenericFailure,
+                format!("cannot create {name:?}"),
+            ));
         }
         // SAFETY: as above; `function` was just created in this env.
         let status = unsafe { sys::napi_set_named_property(env, exports, name.as_ptr(), function) };
         if status != sys::Status::napi_ok {
-            return Err(Error::new(Status::GenericFailure, format!("cannot export {name:?}")));
+            return Err(Error::new(
+                Status::GenericFailure,
+                format!("cannot export {name:?}"),
+            ));
         }
     }
     Ok(())
@@ -80,13 +95,28 @@ pub(crate) fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()
 ///
 /// # Safety
 /// `env` and `info` must be the values N-API passed to the running callback.
-unsafe fn args<const N: usize>(env: sys::napi_env, info: sys::napi_callback_info) -> Result<[sys::napi_value; N]> {
+unsafe fn args<const N: usize>(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> Result<[sys::napi_value; N]> {
     let mut argc = N;
     let mut argv = [ptr::null_mut(); N];
     // SAFETY: `argv` has room for `argc` values (the caller's contract covers env/info).
-    let status = unsafe { sys::napi_get_cb_info(env, info, &mut argc, argv.as_mut_ptr(), ptr::null_mut(), ptr::null_mut()) };
+    let status = unsafe {
+        sys::napi_get_cb_info(
+            env,
+            info,
+            &mut argc,
+            argv.as_mut_ptr(),
+            ptr::null_mut(),
+            ptr::null_mut(),
+        )
+    };
     if status != sys::Status::napi_ok {
-        return Err(Error::new(Status::GenericFailure, "cannot read the call arguments".to_owned()));
+        return Err(Error::new(
+            Status::GenericFailure,
+            "cannot read the call arguments".to_owned(),
+        ));
     }
     Ok(argv)
 }
@@ -99,7 +129,10 @@ unsafe fn number(env: sys::napi_env, value: sys::napi_value, field: &str) -> Res
     if unsafe { sys::napi_get_value_double(env, value, &mut out) } == sys::Status::napi_ok {
         Ok(out)
     } else {
-        Err(Error::new(Status::NumberExpected, format!("{field} must be a number")))
+        Err(Error::new(
+            Status::NumberExpected,
+            format!("{field} must be a number"),
+        ))
     }
 }
 
@@ -111,7 +144,10 @@ unsafe fn uint32(env: sys::napi_env, value: sys::napi_value, field: &str) -> Res
     if unsafe { sys::napi_get_value_uint32(env, value, &mut out) } == sys::Status::napi_ok {
         Ok(out)
     } else {
-        Err(Error::new(Status::NumberExpected, format!("{field} must be a number")))
+        Err(Error::new(
+            Status::NumberExpected,
+            format!("{field} must be a number"),
+        ))
     }
 }
 
@@ -123,7 +159,10 @@ unsafe fn boolean(env: sys::napi_env, value: sys::napi_value, field: &str) -> Re
     if unsafe { sys::napi_get_value_bool(env, value, &mut out) } == sys::Status::napi_ok {
         Ok(out)
     } else {
-        Err(Error::new(Status::BooleanExpected, format!("{field} must be a boolean")))
+        Err(Error::new(
+            Status::BooleanExpected,
+            format!("{field} must be a boolean"),
+        ))
     }
 }
 
@@ -133,13 +172,19 @@ unsafe fn is_nullish(env: sys::napi_env, value: sys::napi_value, field: &str) ->
     let mut kind = sys::ValueType::napi_undefined;
     // SAFETY: per the function contract; `kind` is a valid slot.
     if unsafe { sys::napi_typeof(env, value, &mut kind) } != sys::Status::napi_ok {
-        return Err(Error::new(Status::InvalidArg, format!("cannot read the type of {field}")));
+        return Err(Error::new(
+            Status::InvalidArg,
+            format!("cannot read the type of {field}"),
+        ));
     }
     Ok(kind == sys::ValueType::napi_undefined || kind == sys::ValueType::napi_null)
 }
 
 /// Run `f` with this thread's `buffer`, giving back afterwards what one huge payload grew it to.
-fn with_buffer<R>(buffer: &'static LocalKey<RefCell<Vec<u8>>>, f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+fn with_buffer<R>(
+    buffer: &'static LocalKey<RefCell<Vec<u8>>>,
+    f: impl FnOnce(&mut Vec<u8>) -> R,
+) -> R {
     buffer.with(|buffer| {
         let mut buffer = buffer.borrow_mut();
         let result = f(&mut buffer);
@@ -154,30 +199,63 @@ fn with_buffer<R>(buffer: &'static LocalKey<RefCell<Vec<u8>>>, f: impl FnOnce(&m
 ///
 /// # Safety
 /// As for [`number`].
-unsafe fn string<'b>(env: sys::napi_env, value: sys::napi_value, field: &str, buffer: &'b mut Vec<u8>) -> Result<&'b str> {
+unsafe fn string<'b>(
+    env: sys::napi_env,
+    value: sys::napi_value,
+    field: &str,
+    buffer: &'b mut Vec<u8>,
+) -> Result<&'b str> {
     buffer.clear();
     let mut len = 0usize;
     // SAFETY: per the function contract; the buffer has `capacity` writable bytes and Node-API
     // writes at most that many, NUL included.
-    let status = unsafe { sys::napi_get_value_string_utf8(env, value, buffer.as_mut_ptr().cast::<c_char>(), buffer.capacity(), &mut len) };
+    let status = unsafe {
+        sys::napi_get_value_string_utf8(
+            env,
+            value,
+            buffer.as_mut_ptr().cast::<c_char>(),
+            buffer.capacity(),
+            &mut len,
+        )
+    };
     if status != sys::Status::napi_ok {
-        return Err(Error::new(Status::StringExpected, format!("{field} must be a string")));
+        return Err(Error::new(
+            Status::StringExpected,
+            format!("{field} must be a string"),
+        ));
     }
     // A copy that filled the buffer may have stopped short (it never splits a character, so the
     // margin covers the NUL and one 4-byte character): ask the size and copy again.
     if len + 5 > buffer.capacity() {
         // SAFETY: a NULL buffer only asks for the length.
-        let sized = unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
+        let sized =
+            unsafe { sys::napi_get_value_string_utf8(env, value, ptr::null_mut(), 0, &mut len) };
         buffer.reserve(len + 1);
         // SAFETY: as above, with room for `len` bytes and the NUL.
-        let copied = unsafe { sys::napi_get_value_string_utf8(env, value, buffer.as_mut_ptr().cast::<c_char>(), buffer.capacity(), &mut len) };
+        let copied = unsafe {
+            sys::napi_get_value_string_utf8(
+                env,
+                value,
+                buffer.as_mut_ptr().cast::<c_char>(),
+                buffer.capacity(),
+                &mut len,
+            )
+        };
         if sized != sys::Status::napi_ok || copied != sys::Status::napi_ok {
-            return Err(Error::new(Status::StringExpected, format!("cannot read {field} (napi status {sized}/{copied})")));
+            return Err(Error::new(
+                Status::StringExpected,
+                format!("cannot read {field} (napi status {sized}/{copied})"),
+            ));
         }
     }
     // SAFETY: Node-API initialized the first `len` bytes.
     unsafe { buffer.set_len(len) };
-    std::str::from_utf8(buffer).map_err(|e| Error::new(Status::StringExpected, format!("{field} is not valid UTF-8: {e}")))
+    std::str::from_utf8(buffer).map_err(|e| {
+        Error::new(
+            Status::StringExpected,
+            format!("{field} is not valid UTF-8: {e}"),
+        )
+    })
 }
 
 /// A JS value made from a call's result.
@@ -238,7 +316,10 @@ unsafe fn call<const N: usize, T: IntoRaw>(
 // SAFETY (every callback below): N-API calls it on the JS thread with this call's `env` and
 // `info`, which is the contract of `call`, and of the readers for the argument handles it passes.
 
-unsafe extern "C" fn engine_submit(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn engine_submit(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     unsafe {
         call(env, info, "engineSubmit", |a: [_; 8]| {
             crate::matching::engine_submit(
@@ -255,19 +336,40 @@ unsafe extern "C" fn engine_submit(env: sys::napi_env, info: sys::napi_callback_
     }
 }
 
-unsafe extern "C" fn engine_cancel(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    unsafe { call(env, info, "engineCancel", |a: [_; 2]| crate::matching::engine_cancel(number(env, a[0], "handle")?, number(env, a[1], "orderId")?)) }
-}
-
-unsafe extern "C" fn engine_replace(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn engine_cancel(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     unsafe {
-        call(env, info, "engineReplace", |a: [_; 4]| {
-            crate::matching::engine_replace(number(env, a[0], "handle")?, number(env, a[1], "orderId")?, number(env, a[2], "price")?, number(env, a[3], "quantity")?)
+        call(env, info, "engineCancel", |a: [_; 2]| {
+            crate::matching::engine_cancel(
+                number(env, a[0], "handle")?,
+                number(env, a[1], "orderId")?,
+            )
         })
     }
 }
 
-unsafe extern "C" fn engine_seed_ladder(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn engine_replace(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    unsafe {
+        call(env, info, "engineReplace", |a: [_; 4]| {
+            crate::matching::engine_replace(
+                number(env, a[0], "handle")?,
+                number(env, a[1], "orderId")?,
+                number(env, a[2], "price")?,
+                number(env, a[3], "quantity")?,
+            )
+        })
+    }
+}
+
+unsafe extern "C" fn engine_seed_ladder(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     unsafe {
         call(env, info, "engineSeedLadder", |a: [_; 7]| {
             crate::matching::engine_seed_ladder(
@@ -283,18 +385,31 @@ unsafe extern "C" fn engine_seed_ladder(env: sys::napi_env, info: sys::napi_call
     }
 }
 
-unsafe extern "C" fn engine_remove_ladder(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
-    unsafe { call(env, info, "engineRemoveLadder", |a: [_; 1]| crate::matching::engine_remove_ladder(number(env, a[0], "handle")?)) }
+unsafe extern "C" fn engine_remove_ladder(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    unsafe {
+        call(env, info, "engineRemoveLadder", |a: [_; 1]| {
+            crate::matching::engine_remove_ladder(number(env, a[0], "handle")?)
+        })
+    }
 }
 
 /// `emptyCall()`: reads nothing, does nothing, answers undefined (a null value): the floor of a
 /// raw native call, which `npm run bench` measures next to the guard.
-unsafe extern "C" fn empty_call(_env: sys::napi_env, _info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn empty_call(
+    _env: sys::napi_env,
+    _info: sys::napi_callback_info,
+) -> sys::napi_value {
     ptr::null_mut()
 }
 
 /// `guardDecide(handle, tool, args, refreshed)`
-unsafe extern "C" fn guard_decide(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn guard_decide(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     unsafe {
         call(env, info, "guardDecide", |a: [_; 4]| {
             let handle = number(env, a[0], "handle")?;
@@ -308,7 +423,10 @@ unsafe extern "C" fn guard_decide(env: sys::napi_env, info: sys::napi_callback_i
 }
 
 /// `guardRecordAck(handle, ticket, orderId, status, symbol?, side, quantity, timestampMs, elapsedSeconds)`
-unsafe extern "C" fn guard_record_ack(env: sys::napi_env, info: sys::napi_callback_info) -> sys::napi_value {
+unsafe extern "C" fn guard_record_ack(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
     unsafe {
         call(env, info, "guardRecordAck", |a: [_; 9]| {
             let handle = number(env, a[0], "handle")?;
@@ -317,7 +435,11 @@ unsafe extern "C" fn guard_record_ack(env: sys::napi_env, info: sys::napi_callba
                 let order_id = string(env, a[2], "orderId", order_id)?;
                 let status = uint32(env, a[3], "status")?;
                 with_buffer(&SYMBOL_BUFFER, |symbol| {
-                    let symbol = if is_nullish(env, a[4], "symbol")? { None } else { Some(string(env, a[4], "symbol", symbol)?) };
+                    let symbol = if is_nullish(env, a[4], "symbol")? {
+                        None
+                    } else {
+                        Some(string(env, a[4], "symbol", symbol)?)
+                    };
                     crate::guard::record_ack(
                         handle,
                         ticket,

@@ -30,7 +30,10 @@ impl SharedCells {
 
     /// Cells already owned elsewhere (e.g. a core type's shared memory).
     pub fn from_arc(cells: Arc<[AtomicU64]>) -> Self {
-        SharedCells { cells, exported: Arc::new(AtomicBool::new(false)) }
+        SharedCells {
+            cells,
+            exported: Arc::new(AtomicBool::new(false)),
+        }
     }
 
     #[inline(always)]
@@ -49,7 +52,10 @@ impl SharedCells {
     #[allow(unsafe_code)]
     pub fn export<'env>(&self, env: &Env, what: &str) -> Result<Float64ArraySlice<'env>> {
         if self.exported.load(Ordering::Relaxed) {
-            return Err(Error::new(Status::InvalidArg, format!("the {what} was already taken; keep the first one")));
+            return Err(Error::new(
+                Status::InvalidArg,
+                format!("the {what} was already taken; keep the first one"),
+            ));
         }
         let owner = Arc::clone(&self.cells);
         let data = owner.as_ptr() as *mut f64;
@@ -58,9 +64,15 @@ impl SharedCells {
         // finalizer holds (and drops) exactly when V8 releases the ArrayBuffer, so the memory
         // outlives every JS view. `AtomicU64` has the size and alignment of `f64`; Rust only
         // touches these cells through atomics (module invariants).
-        let view = unsafe { Float64ArraySlice::from_external(env, data, len, owner, |_, owner| drop(owner)) }?;
+        let view = unsafe {
+            Float64ArraySlice::from_external(env, data, len, owner, |_, owner| drop(owner))
+        }?;
         if view.as_ptr() != data.cast_const() {
-            return Err(Error::new(Status::GenericFailure, "this runtime copies external buffers; axon needs memory shared with JavaScript".to_owned()));
+            return Err(Error::new(
+                Status::GenericFailure,
+                "this runtime copies external buffers; axon needs memory shared with JavaScript"
+                    .to_owned(),
+            ));
         }
         self.exported.store(true, Ordering::Relaxed);
         Ok(view)

@@ -36,7 +36,6 @@ enum AckId<'a> {
 }
 
 impl Guard {
-
     pub fn decide(&mut self, tool: ToolKind, args: &str, refreshed: bool) -> Decision {
         let started = Instant::now();
         let now = self.clock.now_ms();
@@ -44,33 +43,56 @@ impl Guard {
             ToolKind::PlaceOrder => self.decide_place(args, refreshed, now, started),
             ToolKind::CancelOrder => self.decide_cancel(args, now, started),
             ToolKind::ReplaceOrder => self.decide_replace(args, refreshed, now, started),
-            ToolKind::QueryPortfolio => match args::parse_query_portfolio(args, self.config.max_args_bytes) {
-                Ok(a) => {
-                    let ticket = self.open_ticket(Inflight {
-                        tool,
-                        side: SideLabel::None,
-                        symbol: None,
-                        exposure: None,
-                        order_day: None,
-                        cancel_day: None,
-                        learn: Learn::Nothing,
-                        controls: Taken::default(),
-                    });
-                    Decision::Send { ticket, action: Action::Query { symbol: a.symbol.map(|s| s.into_owned()) } }
+            ToolKind::QueryPortfolio => {
+                match args::parse_query_portfolio(args, self.config.max_args_bytes) {
+                    Ok(a) => {
+                        let ticket = self.open_ticket(Inflight {
+                            tool,
+                            side: SideLabel::None,
+                            symbol: None,
+                            exposure: None,
+                            order_day: None,
+                            cancel_day: None,
+                            learn: Learn::Nothing,
+                            controls: Taken::default(),
+                        });
+                        Decision::Send {
+                            ticket,
+                            action: Action::Query {
+                                symbol: a.symbol.map(|s| s.into_owned()),
+                            },
+                        }
+                    }
+                    Err(r) => self.reject_arguments(tool, r),
                 }
-                Err(r) => self.reject_arguments(tool, r),
-            },
+            }
             ToolKind::GetBookSnapshot => {
                 let parsed = args::parse_book_snapshot(args, self.config.max_args_bytes);
-                self.decide_read(tool, parsed.map(|a| Action::BookSnapshot { symbol: a.symbol.into_owned(), levels: a.levels }))
+                self.decide_read(
+                    tool,
+                    parsed.map(|a| Action::BookSnapshot {
+                        symbol: a.symbol.into_owned(),
+                        levels: a.levels,
+                    }),
+                )
             }
             ToolKind::GetPnl => {
                 let parsed = args::parse_pnl(args, self.config.max_args_bytes);
-                self.decide_read(tool, parsed.map(|a| Action::Pnl { symbol: a.symbol.map(Cow::into_owned) }))
+                self.decide_read(
+                    tool,
+                    parsed.map(|a| Action::Pnl {
+                        symbol: a.symbol.map(Cow::into_owned),
+                    }),
+                )
             }
             ToolKind::FinishBar => {
                 let parsed = args::parse_finish_bar(args, self.config.max_args_bytes);
-                self.decide_read(tool, parsed.map(|a| Action::FinishBar { note: a.note.map(Cow::into_owned) }))
+                self.decide_read(
+                    tool,
+                    parsed.map(|a| Action::FinishBar {
+                        note: a.note.map(Cow::into_owned),
+                    }),
+                )
             }
         }
     }
@@ -84,15 +106,19 @@ impl Guard {
         let market = self.tradable(&a.symbol);
         let limits = &self.config.limits;
         let controls = &self.config.controls;
-        let needs_price = (a.order_type == OrderType::Market && (limits.max_order_notional.is_some() || controls.min_order_notional.is_some()))
+        let needs_price = (a.order_type == OrderType::Market
+            && (limits.max_order_notional.is_some() || controls.min_order_notional.is_some()))
             || controls.needs_reference();
         let needs_position = limits.max_position_abs.is_some();
         if let Some(index) = market {
             self.pull_feed(index);
             let state = &self.market[index as usize];
-            let unusable = (needs_price || needs_position) && !state.fresh(now, self.config.market_data_max_age_ms);
+            let unusable = (needs_price || needs_position)
+                && !state.fresh(now, self.config.market_data_max_age_ms);
             if !refreshed && (unusable || self.controls.reference_stale(state.price_at_ms, now)) {
-                return Decision::NeedMarket { symbol: a.symbol.into_owned() };
+                return Decision::NeedMarket {
+                    symbol: a.symbol.into_owned(),
+                };
             }
         }
         let price = match (a.order_type, market) {
@@ -112,26 +138,60 @@ impl Guard {
             position_delta: a.side.sign() * a.quantity,
             new_order: true,
         };
-        let (sends, index) = match self.check_order(&order, a.confirm_token.as_deref(), || pending_place(&a), now, started) {
+        let (sends, index) = match self.check_order(
+            &order,
+            a.confirm_token.as_deref(),
+            || pending_place(&a),
+            now,
+            started,
+        ) {
             Ok(checked) => checked,
             Err(rejected) => return rejected,
         };
         let side = side_label(a.side);
         if !sends {
-            return self.propose(TOOL, side, pending_place(&a), AckId::Generated, Some(&a.symbol), a.side, a.quantity, now, started);
+            return self.propose(
+                TOOL,
+                side,
+                pending_place(&a),
+                AckId::Generated,
+                Some(&a.symbol),
+                a.side,
+                a.quantity,
+                now,
+                started,
+            );
         }
 
         // Reservation: checked above under the same &mut borrow, so it cannot fail here.
-        let order_day = match self.daily_orders.try_reserve(now, self.config.limits.max_daily_orders) {
+        let order_day = match self
+            .daily_orders
+            .try_reserve(now, self.config.limits.max_daily_orders)
+        {
             Ok(day) => day,
             Err(would_be) => {
-                let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
+                let r = limits::daily_orders_rejection(
+                    would_be,
+                    self.config.limits.max_daily_orders.unwrap_or(0),
+                );
                 return self.reject(TOOL, side, r, started);
             }
         };
-        self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
+        self.metrics
+            .set_daily_orders(self.daily_orders.count(now) as i64);
         self.market[index as usize].add_inflight(a.side, a.quantity);
-        let taken = self.controls.on_send_order(&control_order(index, &a.symbol, a.side, a.order_type, a.quantity, a.price, true), now);
+        let taken = self.controls.on_send_order(
+            &control_order(
+                index,
+                &a.symbol,
+                a.side,
+                a.order_type,
+                a.quantity,
+                a.price,
+                true,
+            ),
+            now,
+        );
         let client_order_id = match &a.client_order_id {
             Some(id) => id.clone().into_owned(),
             None => {
@@ -139,7 +199,11 @@ impl Guard {
                 generated_id("axon", &self.id_prefix, self.id_seq)
             }
         };
-        let learn_price = if a.order_type == OrderType::Limit { price } else { f64::NAN };
+        let learn_price = if a.order_type == OrderType::Limit {
+            price
+        } else {
+            f64::NAN
+        };
         let order = OrderToSend {
             symbol: Arc::clone(&self.symbols[index as usize]),
             market_slot: index,
@@ -162,11 +226,19 @@ impl Guard {
             learn: if learn_price.is_nan() {
                 Learn::Nothing
             } else {
-                Learn::Resting(KnownOrder { symbol: index, side: order.side, price: learn_price, remaining: order.quantity })
+                Learn::Resting(KnownOrder {
+                    symbol: index,
+                    side: order.side,
+                    price: learn_price,
+                    remaining: order.quantity,
+                })
             },
             controls: taken,
         });
-        Decision::Send { ticket, action: Action::Place(order) }
+        Decision::Send {
+            ticket,
+            action: Action::Place(order),
+        }
     }
 
     fn decide_cancel(&mut self, raw: &str, now: i64, started: Instant) -> Decision {
@@ -187,12 +259,27 @@ impl Guard {
         }
         if self.config.mode == SafetyMode::DryRun {
             let symbol = known.map(|o| self.symbols[o.symbol as usize].to_string());
-            let ack = self.ack_json_with_id(&a.order_id, symbol.as_deref(), known.map(|o| o.side), known.map(|o| o.remaining), DoneStatus::DryRun.as_str(), now, None);
+            let ack = self.ack_json_with_id(
+                &a.order_id,
+                symbol.as_deref(),
+                known.map(|o| o.side),
+                known.map(|o| o.remaining),
+                DoneStatus::DryRun.as_str(),
+                now,
+                None,
+            );
             return self.finish(TOOL, side, ack, DoneStatus::DryRun, started);
         }
         let cancel_day = match self.daily_cancels.try_reserve(now, limit) {
             Ok(day) => day,
-            Err(would_be) => return self.reject_without_breaker(TOOL, side, limits::daily_cancels_rejection(would_be, limit.unwrap_or(0)), started),
+            Err(would_be) => {
+                return self.reject_without_breaker(
+                    TOOL,
+                    side,
+                    limits::daily_cancels_rejection(would_be, limit.unwrap_or(0)),
+                    started,
+                )
+            }
         };
         self.controls.on_send_other(now);
         let order_id = a.order_id.into_owned();
@@ -206,10 +293,19 @@ impl Guard {
             learn: Learn::Forget(order_id.clone()),
             controls: Taken::default(),
         });
-        Decision::Send { ticket, action: Action::Cancel { order_id } }
+        Decision::Send {
+            ticket,
+            action: Action::Cancel { order_id },
+        }
     }
 
-    fn decide_replace(&mut self, raw: &str, refreshed: bool, now: i64, started: Instant) -> Decision {
+    fn decide_replace(
+        &mut self,
+        raw: &str,
+        refreshed: bool,
+        now: i64,
+        started: Instant,
+    ) -> Decision {
         const TOOL: ToolKind = ToolKind::ReplaceOrder;
         let a = match args::parse_replace_order(raw, self.config.max_args_bytes) {
             Ok(a) => a,
@@ -217,23 +313,36 @@ impl Guard {
         };
         let Some(order) = self.orders.get(a.order_id.as_ref()).copied() else {
             if !refreshed {
-                return Decision::NeedOrder { order_id: a.order_id.into_owned() };
+                return Decision::NeedOrder {
+                    order_id: a.order_id.into_owned(),
+                };
             }
-            let r = Rejection::new(Source::Backend, Code::BackendRejected, format!("order '{}' is not an open order", a.order_id));
+            let r = Rejection::new(
+                Source::Backend,
+                Code::BackendRejected,
+                format!("order '{}' is not an open order", a.order_id),
+            );
             return self.reject(TOOL, SideLabel::None, r, started);
         };
-        let needs_market = self.config.limits.max_position_abs.is_some() || self.config.controls.needs_reference();
+        let needs_market =
+            self.config.limits.max_position_abs.is_some() || self.config.controls.needs_reference();
         self.pull_feed(order.symbol);
         let state = &self.market[order.symbol as usize];
         let unusable = needs_market && !state.fresh(now, self.config.market_data_max_age_ms);
         if !refreshed && (unusable || self.controls.reference_stale(state.price_at_ms, now)) {
-            return Decision::NeedMarket { symbol: self.symbols[order.symbol as usize].to_string() };
+            return Decision::NeedMarket {
+                symbol: self.symbols[order.symbol as usize].to_string(),
+            };
         }
         let new_price = a.price.unwrap_or(order.price);
         let new_quantity = a.quantity.unwrap_or(order.remaining);
         let growth = (new_quantity - order.remaining).max(0.0);
         let symbol = Arc::clone(&self.symbols[order.symbol as usize]);
-        let bound = || PendingOrder::Replace { order_id: a.order_id.to_string(), price: a.price, quantity: a.quantity };
+        let bound = || PendingOrder::Replace {
+            order_id: a.order_id.to_string(),
+            price: a.price,
+            quantity: a.quantity,
+        };
         let check = ChainOrder {
             tool: TOOL,
             // A known order's symbol was interned through `tradable`, so this guard may trade it.
@@ -247,13 +356,24 @@ impl Guard {
             position_delta: order.side.sign() * growth,
             new_order: false,
         };
-        let sends = match self.check_order(&check, a.confirm_token.as_deref(), bound, now, started) {
+        let sends = match self.check_order(&check, a.confirm_token.as_deref(), bound, now, started)
+        {
             Ok((sends, _)) => sends,
             Err(rejected) => return rejected,
         };
         let side = side_label(order.side);
         if !sends {
-            return self.propose(TOOL, side, bound(), AckId::Given(&a.order_id), Some(&symbol), order.side, new_quantity, now, started);
+            return self.propose(
+                TOOL,
+                side,
+                bound(),
+                AckId::Given(&a.order_id),
+                Some(&symbol),
+                order.side,
+                new_quantity,
+                now,
+                started,
+            );
         }
         self.market[order.symbol as usize].add_inflight(order.side, growth);
         self.controls.on_send_other(now);
@@ -265,10 +385,24 @@ impl Guard {
             exposure: Some((order.side, growth)),
             order_day: None,
             cancel_day: None,
-            learn: Learn::Replaced(order_id.clone(), KnownOrder { price: new_price, remaining: new_quantity, ..order }),
+            learn: Learn::Replaced(
+                order_id.clone(),
+                KnownOrder {
+                    price: new_price,
+                    remaining: new_quantity,
+                    ..order
+                },
+            ),
             controls: Taken::default(),
         });
-        Decision::Send { ticket, action: Action::Replace { order_id, price: a.price, quantity: a.quantity } }
+        Decision::Send {
+            ticket,
+            action: Action::Replace {
+                order_id,
+                price: a.price,
+                quantity: a.quantity,
+            },
+        }
     }
 
     /// The chain an order passes, the same for a new order and a replace (as a risk engine shares
@@ -277,7 +411,14 @@ impl Guard {
     /// orders for a new order, then the market-access controls of `controls`) -> RiskGate (the breaker's trial and pass, see [`Guard::pass_gates`]).
     /// Returns whether the order is sent (Direct, or a confirmed TwoPhase order) and its market
     /// slot, or the rejection.
-    fn check_order(&mut self, o: &ChainOrder<'_>, token: Option<&str>, bound: impl Fn() -> PendingOrder, now: i64, started: Instant) -> Result<(bool, u32), Decision> {
+    fn check_order(
+        &mut self,
+        o: &ChainOrder<'_>,
+        token: Option<&str>,
+        bound: impl Fn() -> PendingOrder,
+        now: i64,
+        started: Instant,
+    ) -> Result<(bool, u32), Decision> {
         let side = side_label(o.side);
         // SafetyMode
         let confirming = match (token, self.config.mode) {
@@ -287,7 +428,9 @@ impl Guard {
                 }
                 true
             }
-            (Some(_), mode) => return Err(self.reject(o.tool, side, token_outside_two_phase(mode), started)),
+            (Some(_), mode) => {
+                return Err(self.reject(o.tool, side, token_outside_two_phase(mode), started))
+            }
             (None, _) => false,
         };
         let sends = confirming || self.config.mode == SafetyMode::Direct;
@@ -299,16 +442,30 @@ impl Guard {
 
         // RiskLimits
         let Some(index) = o.market else {
-            let r = Rejection::new(Source::RiskLimits, Code::SymbolNotAllowed, format!("symbol '{}' not in allowed list", o.symbol));
+            let r = Rejection::new(
+                Source::RiskLimits,
+                Code::SymbolNotAllowed,
+                format!("symbol '{}' not in allowed list", o.symbol),
+            );
             return Err(self.reject(o.tool, side, r, started));
         };
         if self.config.limits.max_order_notional.is_some() {
             if o.price.is_nan() {
                 let message = match o.no_price {
-                    NoPrice::MarketOrder => format!("no reference price for '{}' to value a Market order", o.symbol),
-                    NoPrice::Replace(order_id) => format!("no price for order '{order_id}' to value the replace"),
+                    NoPrice::MarketOrder => format!(
+                        "no reference price for '{}' to value a Market order",
+                        o.symbol
+                    ),
+                    NoPrice::Replace(order_id) => {
+                        format!("no price for order '{order_id}' to value the replace")
+                    }
                 };
-                return Err(self.reject(o.tool, side, Rejection::new(Source::RiskLimits, Code::NoReferencePrice, message), started));
+                return Err(self.reject(
+                    o.tool,
+                    side,
+                    Rejection::new(Source::RiskLimits, Code::NoReferencePrice, message),
+                    started,
+                ));
             }
             if let Err(r) = limits::check_notional(&self.config.limits, o.quantity, o.price) {
                 return Err(self.reject(o.tool, side, r, started));
@@ -316,20 +473,47 @@ impl Guard {
         }
         if self.config.limits.max_position_abs.is_some() {
             let state = self.market[index as usize];
-            if let Err(r) = position_check(&self.config.limits, &state, o.symbol, o.side, o.position_delta) {
+            if let Err(r) = position_check(
+                &self.config.limits,
+                &state,
+                o.symbol,
+                o.side,
+                o.position_delta,
+            ) {
                 return Err(self.reject(o.tool, side, r, started));
             }
         }
         if o.new_order {
-            if let Err(would_be) = self.daily_orders.has_room(now, self.config.limits.max_daily_orders) {
-                let r = limits::daily_orders_rejection(would_be, self.config.limits.max_daily_orders.unwrap_or(0));
+            if let Err(would_be) = self
+                .daily_orders
+                .has_room(now, self.config.limits.max_daily_orders)
+            {
+                let r = limits::daily_orders_rejection(
+                    would_be,
+                    self.config.limits.max_daily_orders.unwrap_or(0),
+                );
                 return Err(self.reject(o.tool, side, r, started));
             }
         }
         let state = &self.market[index as usize];
-        let reference = Reference { price: state.price, stored_at_ms: state.price_at_ms };
-        let limit_price = if o.order_type == OrderType::Limit { Some(o.price) } else { None };
-        let control = control_order(index, o.symbol, o.side, o.order_type, o.quantity, limit_price, o.new_order);
+        let reference = Reference {
+            price: state.price,
+            stored_at_ms: state.price_at_ms,
+        };
+        let limit_price = if o.order_type == OrderType::Limit {
+            Some(o.price)
+        } else {
+            None
+        };
+        let control = control_order(
+            index,
+            o.symbol,
+            o.side,
+            o.order_type,
+            o.quantity,
+            limit_price,
+            o.new_order,
+        );
         if let Err(r) = self.controls.check(&control, reference, &self.orders, now) {
             return Err(self.reject(o.tool, side, r, started));
         }
@@ -344,7 +528,18 @@ impl Guard {
     /// The answer to an order that passed the chain but is not sent: PendingConfirm with a token
     /// bound to its fields (TwoPhase) or the DryRun ack.
     #[allow(clippy::too_many_arguments)]
-    fn propose(&mut self, tool: ToolKind, label: SideLabel, bound: PendingOrder, id: AckId<'_>, symbol: Option<&str>, side: Side, quantity: f64, now: i64, started: Instant) -> Decision {
+    fn propose(
+        &mut self,
+        tool: ToolKind,
+        label: SideLabel,
+        bound: PendingOrder,
+        id: AckId<'_>,
+        symbol: Option<&str>,
+        side: Side,
+        quantity: f64,
+        now: i64,
+        started: Instant,
+    ) -> Decision {
         let (status, token) = if self.config.mode == SafetyMode::TwoPhase {
             match self.tokens.issue(now, bound) {
                 Ok(token) => (DoneStatus::PendingConfirm, Some(token)),
@@ -355,10 +550,30 @@ impl Guard {
         };
         let ack = match id {
             AckId::Generated => {
-                let kind = if status == DoneStatus::PendingConfirm { "pending" } else { "dryrun" };
-                self.ack_json(kind, symbol, Some(side), Some(quantity), status.as_str(), now, token.as_deref())
+                let kind = if status == DoneStatus::PendingConfirm {
+                    "pending"
+                } else {
+                    "dryrun"
+                };
+                self.ack_json(
+                    kind,
+                    symbol,
+                    Some(side),
+                    Some(quantity),
+                    status.as_str(),
+                    now,
+                    token.as_deref(),
+                )
             }
-            AckId::Given(order_id) => self.ack_json_with_id(order_id, symbol, Some(side), Some(quantity), status.as_str(), now, token.as_deref()),
+            AckId::Given(order_id) => self.ack_json_with_id(
+                order_id,
+                symbol,
+                Some(side),
+                Some(quantity),
+                status.as_str(),
+                now,
+                token.as_deref(),
+            ),
         };
         self.finish(tool, label, ack, status, started)
     }
@@ -393,5 +608,12 @@ fn pending_place(a: &args::PlaceOrderArgs<'_>) -> PendingOrder {
 }
 
 fn token_outside_two_phase(mode: SafetyMode) -> Rejection {
-    Rejection::new(Source::SafetyMode, Code::ConfirmTokenInvalid, format!("confirm_token is only accepted in TwoPhase mode (mode is {})", mode.as_str()))
+    Rejection::new(
+        Source::SafetyMode,
+        Code::ConfirmTokenInvalid,
+        format!(
+            "confirm_token is only accepted in TwoPhase mode (mode is {})",
+            mode.as_str()
+        ),
+    )
 }

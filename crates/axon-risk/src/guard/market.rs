@@ -52,7 +52,9 @@ impl MarketState {
     }
 
     pub(super) fn fresh(&self, now_ms: i64, max_age_ms: i64) -> bool {
-        self.known && !self.must_fetch && self.fetched_at_ms.is_none_or(|t| now_ms - t <= max_age_ms)
+        self.known
+            && !self.must_fetch
+            && self.fetched_at_ms.is_none_or(|t| now_ms - t <= max_age_ms)
     }
 
     /// Signed exposure on `side` if everything open and in flight on that side fills.
@@ -80,14 +82,20 @@ impl MarketState {
     }
 }
 
-
 impl Guard {
-
     pub(super) fn intern(&mut self, symbol: &str) -> Option<u32> {
         if let Some(i) = self.find_symbol(symbol) {
             return Some(i);
         }
-        if self.symbols.len() >= MAX_DYNAMIC_SYMBOLS.max(self.config.limits.allowed_symbols.as_ref().map_or(0, Vec::len)) {
+        if self.symbols.len()
+            >= MAX_DYNAMIC_SYMBOLS.max(
+                self.config
+                    .limits
+                    .allowed_symbols
+                    .as_ref()
+                    .map_or(0, Vec::len),
+            )
+        {
             return None;
         }
         let index = self.symbols.len() as u32;
@@ -100,7 +108,10 @@ impl Guard {
     #[inline]
     pub(super) fn find_symbol(&self, symbol: &str) -> Option<u32> {
         if self.symbols.len() <= LINEAR_SCAN_SYMBOLS {
-            self.symbols.iter().position(|s| &**s == symbol).map(|i| i as u32)
+            self.symbols
+                .iter()
+                .position(|s| &**s == symbol)
+                .map(|i| i as u32)
         } else {
             self.symbol_index.get(symbol).copied()
         }
@@ -129,17 +140,31 @@ impl Guard {
 
     /// Record market data for `symbol`. `pushed`: the backend pushes every change (never stale);
     /// otherwise the data was fetched now and ages out after `market_data_max_age_ms`.
-    pub fn update_market(&mut self, symbol: &str, update: MarketUpdate, pushed: bool) -> Result<(), GuardError> {
+    pub fn update_market(
+        &mut self,
+        symbol: &str,
+        update: MarketUpdate,
+        pushed: bool,
+    ) -> Result<(), GuardError> {
         let price = validate_market(symbol, update)?;
-        let Some(index) = self.tradable(symbol) else { return Ok(()) };
+        let Some(index) = self.tradable(symbol) else {
+            return Ok(());
+        };
         self.pull_feed(index);
         self.store_market(index, price, update, pushed);
         Ok(())
     }
 
     /// [`Guard::update_market`] for a slot from [`Guard::market_slot`] (no symbol lookup).
-    pub fn update_market_at(&mut self, slot: u32, update: MarketUpdate, pushed: bool) -> Result<(), GuardError> {
-        let symbol = self.symbols.get(slot as usize).ok_or_else(|| GuardError::InvalidMarketData(format!("market slot {slot} does not exist")))?;
+    pub fn update_market_at(
+        &mut self,
+        slot: u32,
+        update: MarketUpdate,
+        pushed: bool,
+    ) -> Result<(), GuardError> {
+        let symbol = self.symbols.get(slot as usize).ok_or_else(|| {
+            GuardError::InvalidMarketData(format!("market slot {slot} does not exist"))
+        })?;
         let price = validate_market(symbol, update)?;
         self.pull_feed(slot);
         self.store_market(slot, price, update, pushed);
@@ -149,12 +174,18 @@ impl Guard {
     /// The shared memory pushed market data can be written to instead of calling
     /// [`Guard::update_market_at`] (created on the first call, one row per possible market slot).
     pub fn market_feed(&mut self) -> MarketFeed {
-        let slots = if self.dynamic_symbols { MAX_DYNAMIC_SYMBOLS } else { self.symbols.len() };
+        let slots = if self.dynamic_symbols {
+            MAX_DYNAMIC_SYMBOLS
+        } else {
+            self.symbols.len()
+        };
         if self.feed.is_none() {
             self.feed_seen = vec![0.0; slots];
             self.feed_checked_ms = vec![i64::MIN; slots];
         }
-        self.feed.get_or_insert_with(|| MarketFeed::new(slots)).clone()
+        self.feed
+            .get_or_insert_with(|| MarketFeed::new(slots))
+            .clone()
     }
 
     /// Take the slot's feed row if it changed since it was last taken (see `axon_feed`).
@@ -172,7 +203,11 @@ impl Guard {
         let row = feed.row(i);
         self.feed_seen[i] = row.version;
         let update = MarketUpdate {
-            reference_price: if row.reference_price.is_nan() { None } else { Some(row.reference_price) },
+            reference_price: if row.reference_price.is_nan() {
+                None
+            } else {
+                Some(row.reference_price)
+            },
             position: row.position,
             open_buy_quantity: row.open_buy,
             open_sell_quantity: row.open_sell,
@@ -186,7 +221,13 @@ impl Guard {
         }
     }
 
-    pub(super) fn store_market(&mut self, index: u32, price: f64, update: MarketUpdate, pushed: bool) {
+    pub(super) fn store_market(
+        &mut self,
+        index: u32,
+        price: f64,
+        update: MarketUpdate,
+        pushed: bool,
+    ) {
         let now = self.clock.now_ms();
         let fetched_at_ms = if pushed { None } else { Some(now) };
         let state = &mut self.market[index as usize];
@@ -218,7 +259,9 @@ impl Guard {
     /// Update only the reference price (a ticker push), keeping everything else.
     pub fn update_reference_price(&mut self, symbol: &str, price: f64) -> Result<(), GuardError> {
         if !(price.is_finite() && price > 0.0) {
-            return Err(GuardError::InvalidMarketData(format!("reference_price of {symbol} must be finite and > 0, got {price}")));
+            return Err(GuardError::InvalidMarketData(format!(
+                "reference_price of {symbol} must be finite and > 0, got {price}"
+            )));
         }
         if let Some(index) = self.tradable(symbol) {
             self.pull_feed(index);
@@ -231,13 +274,30 @@ impl Guard {
     }
 
     /// Learn (or update) a resting order, so a replace can be checked against it.
-    pub fn learn_order(&mut self, order_id: &str, symbol: &str, side: Side, price: f64, remaining: f64) {
-        let Some(index) = self.tradable(symbol) else { return };
+    pub fn learn_order(
+        &mut self,
+        order_id: &str,
+        symbol: &str,
+        side: Side,
+        price: f64,
+        remaining: f64,
+    ) {
+        let Some(index) = self.tradable(symbol) else {
+            return;
+        };
         if !(remaining > 0.0 && remaining.is_finite()) {
             self.remove_order(order_id);
             return;
         }
-        self.insert_order(order_id, KnownOrder { symbol: index, side, price, remaining });
+        self.insert_order(
+            order_id,
+            KnownOrder {
+                symbol: index,
+                side,
+                price,
+                remaining,
+            },
+        );
     }
 
     pub fn forget_order(&mut self, order_id: &str) {
@@ -281,7 +341,8 @@ impl Guard {
 
     /// Open orders counted against `max_open_orders` on `symbol` (resting, in flight, unknown outcome).
     pub fn open_orders(&self, symbol: &str) -> u64 {
-        self.find_symbol(symbol).map_or(0, |i| self.controls.open_orders(i))
+        self.find_symbol(symbol)
+            .map_or(0, |i| self.controls.open_orders(i))
     }
 
     pub fn reset_gate(&mut self) {
@@ -323,7 +384,8 @@ impl Guard {
         let now = self.clock.now_ms();
         self.daily_orders.restore(now, day, orders);
         self.daily_cancels.restore(now, day, cancels);
-        self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
+        self.metrics
+            .set_daily_orders(self.daily_orders.count(now) as i64);
     }
 
     pub fn pending_confirms(&self) -> usize {
@@ -338,22 +400,46 @@ impl Guard {
 /// Market data must be finite, open quantities non-negative, a known price positive; returns the
 /// reference price (NaN when unknown).
 fn validate_market(symbol: &str, update: MarketUpdate) -> Result<f64, GuardError> {
-    let finite = |name: &str, v: f64| if v.is_finite() { Ok(v) } else { Err(GuardError::InvalidMarketData(format!("{name} of {symbol} must be finite"))) };
+    let finite = |name: &str, v: f64| {
+        if v.is_finite() {
+            Ok(v)
+        } else {
+            Err(GuardError::InvalidMarketData(format!(
+                "{name} of {symbol} must be finite"
+            )))
+        }
+    };
     finite("position", update.position)?;
-    if finite("open_buy_quantity", update.open_buy_quantity)? < 0.0 || finite("open_sell_quantity", update.open_sell_quantity)? < 0.0 {
-        return Err(GuardError::InvalidMarketData(format!("open quantities of {symbol} must be >= 0")));
+    if finite("open_buy_quantity", update.open_buy_quantity)? < 0.0
+        || finite("open_sell_quantity", update.open_sell_quantity)? < 0.0
+    {
+        return Err(GuardError::InvalidMarketData(format!(
+            "open quantities of {symbol} must be >= 0"
+        )));
     }
     match update.reference_price {
         Some(p) if p.is_finite() && p > 0.0 => Ok(p),
-        Some(p) => Err(GuardError::InvalidMarketData(format!("reference_price of {symbol} must be finite and > 0, got {p}"))),
+        Some(p) => Err(GuardError::InvalidMarketData(format!(
+            "reference_price of {symbol} must be finite and > 0, got {p}"
+        ))),
         None => Ok(f64::NAN),
     }
 }
 
 /// Fail-closed: without a known position the limit cannot be evaluated, so it rejects.
-pub(super) fn position_check(limits: &RiskLimits, state: &MarketState, symbol: &str, side: Side, delta: f64) -> Result<(), Rejection> {
+pub(super) fn position_check(
+    limits: &RiskLimits,
+    state: &MarketState,
+    symbol: &str,
+    side: Side,
+    delta: f64,
+) -> Result<(), Rejection> {
     if !state.known {
-        return Err(Rejection::new(Source::RiskLimits, Code::MaxPositionAbs, format!("position of '{symbol}' is unknown, so max_position_abs cannot be checked")));
+        return Err(Rejection::new(
+            Source::RiskLimits,
+            Code::MaxPositionAbs,
+            format!("position of '{symbol}' is unknown, so max_position_abs cannot be checked"),
+        ));
     }
     limits::check_position(limits, state.exposure(side), delta)
 }

@@ -29,17 +29,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axon_metrics::{BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, StatusLabel, ToolLabel, TradingMetrics};
+use axon_metrics::{
+    BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, StatusLabel, ToolLabel,
+    TradingMetrics,
+};
 
 use crate::args::{self, OrderType, Side, TimeInForce};
 use crate::clock::Clock;
 use crate::controls::{ControlOrder, Controls, ControlsConfig, Reference, Taken};
-use axon_feed::MarketFeed;
 use crate::gate::{BreakerState, GateChain, GateConfig};
-use axon_json::{push_integer, push_json_number, push_json_str};
 use crate::limits::{self, DailyCounter, RiskLimits};
 use crate::rejection::{Code, Rejection, Source};
 use crate::tokens::{PendingOrder, TokenStore, DEFAULT_MAX_PENDING, DEFAULT_TOKEN_TTL_MS};
+use axon_feed::MarketFeed;
+use axon_json::{push_integer, push_json_number, push_json_str};
 
 mod decide;
 mod market;
@@ -192,29 +195,54 @@ pub struct OrderToSend {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Action {
     Place(OrderToSend),
-    Cancel { order_id: String },
-    Replace { order_id: String, price: Option<f64>, quantity: Option<f64> },
-    Query { symbol: Option<String> },
+    Cancel {
+        order_id: String,
+    },
+    Replace {
+        order_id: String,
+        price: Option<f64>,
+        quantity: Option<f64>,
+    },
+    Query {
+        symbol: Option<String>,
+    },
     /// Read the venue's book: `levels` per side (1..=50, checked by the parser).
-    BookSnapshot { symbol: String, levels: u32 },
+    BookSnapshot {
+        symbol: String,
+        levels: u32,
+    },
     /// Read positions with their unrealized PnL, and today's realized PnL.
-    Pnl { symbol: Option<String> },
+    Pnl {
+        symbol: Option<String>,
+    },
     /// End the model's turn for this bar or live cycle.
-    FinishBar { note: Option<String> },
+    FinishBar {
+        note: Option<String>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Decision {
     /// Finished without a backend (DryRun, PendingConfirm): the OrderAck JSON for the agent.
-    Done { ack_json: String, status: DoneStatus },
+    Done {
+        ack_json: String,
+        status: DoneStatus,
+    },
     Rejected(Rejection),
     /// Approved: perform `action` on the backend, then `record(ticket, ..)`.
-    Send { ticket: u64, action: Action },
+    Send {
+        ticket: u64,
+        action: Action,
+    },
     /// Fetch reference price, position and open orders for `symbol`, `update_market`, decide again
     /// with `refreshed = true`.
-    NeedMarket { symbol: String },
+    NeedMarket {
+        symbol: String,
+    },
     /// Fetch open orders, `learn_order` them, decide again with `refreshed = true`.
-    NeedOrder { order_id: String },
+    NeedOrder {
+        order_id: String,
+    },
 }
 
 /// Status of an ack the guard writes itself, without a backend.
@@ -246,7 +274,13 @@ pub enum AckStatus {
 }
 
 impl AckStatus {
-    pub const ALL: [AckStatus; 5] = [AckStatus::New, AckStatus::PartiallyFilled, AckStatus::Filled, AckStatus::Cancelled, AckStatus::Replaced];
+    pub const ALL: [AckStatus; 5] = [
+        AckStatus::New,
+        AckStatus::PartiallyFilled,
+        AckStatus::Filled,
+        AckStatus::Cancelled,
+        AckStatus::Replaced,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -261,8 +295,14 @@ impl AckStatus {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome<'a> {
-    Acked { order_id: &'a str, status: AckStatus },
-    Failed { kind: ErrorKindLabel, message: &'a str },
+    Acked {
+        order_id: &'a str,
+        status: AckStatus,
+    },
+    Failed {
+        kind: ErrorKindLabel,
+        message: &'a str,
+    },
 }
 
 /// Market data for one symbol, as a backend reports it.
@@ -313,7 +353,6 @@ struct Slot {
     inflight: Option<Inflight>,
 }
 
-
 const MAX_DYNAMIC_SYMBOLS: usize = 4096;
 const MAX_KNOWN_ORDERS: usize = 100_000;
 const LINEAR_SCAN_SYMBOLS: usize = 8;
@@ -350,20 +389,39 @@ pub struct Guard {
 }
 
 impl Guard {
-    pub fn new(config: GuardConfig, clock: Arc<dyn Clock>, metrics: Arc<TradingMetrics>) -> Result<Self, GuardError> {
-        config.limits.validate().map_err(GuardError::InvalidConfig)?;
-        config.controls.validate().map_err(GuardError::InvalidConfig)?;
+    pub fn new(
+        config: GuardConfig,
+        clock: Arc<dyn Clock>,
+        metrics: Arc<TradingMetrics>,
+    ) -> Result<Self, GuardError> {
+        config
+            .limits
+            .validate()
+            .map_err(GuardError::InvalidConfig)?;
+        config
+            .controls
+            .validate()
+            .map_err(GuardError::InvalidConfig)?;
         for gate in &config.gates {
             gate.validate().map_err(GuardError::InvalidConfig)?;
         }
         if config.confirm_ttl_ms <= 0 {
-            return Err(GuardError::InvalidConfig("safety.confirm_ttl_ms must be > 0".into()));
+            return Err(GuardError::InvalidConfig(
+                "safety.confirm_ttl_ms must be > 0".into(),
+            ));
         }
-        if config.max_args_bytes == 0 || config.max_pending_confirms == 0 || config.market_data_max_age_ms < 0 {
-            return Err(GuardError::InvalidConfig("max_args_bytes and max_pending_confirms must be > 0, market_data_max_age_ms >= 0".into()));
+        if config.max_args_bytes == 0
+            || config.max_pending_confirms == 0
+            || config.market_data_max_age_ms < 0
+        {
+            return Err(GuardError::InvalidConfig(
+                "max_args_bytes and max_pending_confirms must be > 0, market_data_max_age_ms >= 0"
+                    .into(),
+            ));
         }
         let mut prefix = [0u8; 4];
-        getrandom::fill(&mut prefix).map_err(|e| GuardError::InvalidConfig(format!("OS RNG unavailable: {e}")))?;
+        getrandom::fill(&mut prefix)
+            .map_err(|e| GuardError::InvalidConfig(format!("OS RNG unavailable: {e}")))?;
         let mut guard = Self {
             tokens: TokenStore::new(config.confirm_ttl_ms, config.max_pending_confirms),
             gates: GateChain::new(&config.gates),
@@ -388,7 +446,13 @@ impl Guard {
             id_scratch: String::new(),
             config,
         };
-        for symbol in guard.config.limits.allowed_symbols.clone().unwrap_or_default() {
+        for symbol in guard
+            .config
+            .limits
+            .allowed_symbols
+            .clone()
+            .unwrap_or_default()
+        {
             guard.intern(&symbol);
         }
         Ok(guard)
@@ -412,7 +476,10 @@ impl Guard {
         let index = match self.free_slots.pop() {
             Some(i) => i,
             None => {
-                self.slots.push(Slot { generation: 0, inflight: None });
+                self.slots.push(Slot {
+                    generation: 0,
+                    inflight: None,
+                });
                 (self.slots.len() - 1) as u32
             }
         };
@@ -426,25 +493,45 @@ impl Guard {
     fn close_ticket(&mut self, ticket: u64) -> Result<Inflight, GuardError> {
         let index = (ticket & 0xffff_ffff) as usize;
         let generation = (ticket >> 32) as u32;
-        let slot = self.slots.get_mut(index).filter(|s| s.generation == generation).ok_or(GuardError::UnknownTicket(ticket))?;
-        let inflight = slot.inflight.take().ok_or(GuardError::UnknownTicket(ticket))?;
+        let slot = self
+            .slots
+            .get_mut(index)
+            .filter(|s| s.generation == generation)
+            .ok_or(GuardError::UnknownTicket(ticket))?;
+        let inflight = slot
+            .inflight
+            .take()
+            .ok_or(GuardError::UnknownTicket(ticket))?;
         self.free_slots.push(index as u32);
         Ok(inflight)
     }
 
     fn reject_arguments(&mut self, tool: ToolKind, r: Rejection) -> Decision {
-        self.metrics.inc_orders(tool.label(), SideLabel::None, StatusLabel::Rejected);
+        self.metrics
+            .inc_orders(tool.label(), SideLabel::None, StatusLabel::Rejected);
         Decision::Rejected(r)
     }
 
-    fn reject(&mut self, tool: ToolKind, side: SideLabel, r: Rejection, started: Instant) -> Decision {
+    fn reject(
+        &mut self,
+        tool: ToolKind,
+        side: SideLabel,
+        r: Rejection,
+        started: Instant,
+    ) -> Decision {
         if r.source == Source::RiskLimits {
             self.gates.on_risk_rejection(self.clock.now_ms());
         }
         self.reject_without_breaker(tool, side, r, started)
     }
 
-    fn reject_without_breaker(&mut self, tool: ToolKind, side: SideLabel, r: Rejection, started: Instant) -> Decision {
+    fn reject_without_breaker(
+        &mut self,
+        tool: ToolKind,
+        side: SideLabel,
+        r: Rejection,
+        started: Instant,
+    ) -> Decision {
         match r.source {
             Source::RiskLimits => self.metrics.inc_risk_rejection(RejectionSource::RiskLimits),
             Source::RiskGate => {
@@ -454,19 +541,39 @@ impl Guard {
             Source::SafetyMode => self.metrics.inc_risk_rejection(RejectionSource::SafetyMode),
             Source::Arguments | Source::Backend => {}
         }
-        self.metrics.inc_orders(tool.label(), side, StatusLabel::Rejected);
-        self.metrics.observe_duration(tool.label(), started.elapsed().as_secs_f64());
+        self.metrics
+            .inc_orders(tool.label(), side, StatusLabel::Rejected);
+        self.metrics
+            .observe_duration(tool.label(), started.elapsed().as_secs_f64());
         Decision::Rejected(r)
     }
 
-    fn finish(&mut self, tool: ToolKind, side: SideLabel, ack_json: String, status: DoneStatus, started: Instant) -> Decision {
-        self.metrics.inc_orders(tool.label(), side, StatusLabel::Success);
-        self.metrics.observe_duration(tool.label(), started.elapsed().as_secs_f64());
+    fn finish(
+        &mut self,
+        tool: ToolKind,
+        side: SideLabel,
+        ack_json: String,
+        status: DoneStatus,
+        started: Instant,
+    ) -> Decision {
+        self.metrics
+            .inc_orders(tool.label(), side, StatusLabel::Success);
+        self.metrics
+            .observe_duration(tool.label(), started.elapsed().as_secs_f64());
         Decision::Done { ack_json, status }
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn ack_json(&mut self, id_kind: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
+    fn ack_json(
+        &mut self,
+        id_kind: &str,
+        symbol: Option<&str>,
+        side: Option<Side>,
+        quantity: Option<f64>,
+        status: &str,
+        now: i64,
+        token: Option<&str>,
+    ) -> String {
         self.dry_seq += 1;
         let mut id = std::mem::take(&mut self.id_scratch);
         id.clear();
@@ -477,7 +584,16 @@ impl Guard {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn ack_json_with_id(&self, order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, now: i64, token: Option<&str>) -> String {
+    fn ack_json_with_id(
+        &self,
+        order_id: &str,
+        symbol: Option<&str>,
+        side: Option<Side>,
+        quantity: Option<f64>,
+        status: &str,
+        now: i64,
+        token: Option<&str>,
+    ) -> String {
         order_ack_json(order_id, symbol, side, quantity, status, now, token)
     }
 }
@@ -500,7 +616,15 @@ fn push_generated_id(out: &mut String, kind: &str, prefix: &str, seq: u64) {
 
 /// The OrderAck JSON of SPEC §2 (`{"order_id","symbol","side","quantity","status","timestamp_ms"}`
 /// plus `confirm_token` when pending), written in one buffer: it is on every call's hot path.
-pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, quantity: Option<f64>, status: &str, timestamp_ms: i64, token: Option<&str>) -> String {
+pub fn order_ack_json(
+    order_id: &str,
+    symbol: Option<&str>,
+    side: Option<Side>,
+    quantity: Option<f64>,
+    status: &str,
+    timestamp_ms: i64,
+    token: Option<&str>,
+) -> String {
     let mut out = String::with_capacity(192);
     out.push_str("{\"order_id\":");
     push_json_str(&mut out, order_id);
@@ -510,7 +634,13 @@ pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, 
         None => out.push_str("null"),
     }
     out.push_str(",\"side\":");
-    out.push_str(side.map_or("null", |s| if s == Side::Buy { "\"Buy\"" } else { "\"Sell\"" }));
+    out.push_str(side.map_or("null", |s| {
+        if s == Side::Buy {
+            "\"Buy\""
+        } else {
+            "\"Sell\""
+        }
+    }));
     out.push_str(",\"quantity\":");
     match quantity {
         Some(q) => push_json_number(&mut out, q),
@@ -528,8 +658,24 @@ pub fn order_ack_json(order_id: &str, symbol: Option<&str>, side: Option<Side>, 
     out
 }
 
-fn control_order<'a>(market: u32, symbol: &'a str, side: Side, order_type: OrderType, quantity: f64, limit_price: Option<f64>, new_order: bool) -> ControlOrder<'a> {
-    ControlOrder { market, symbol, side, order_type, quantity, limit_price, new_order }
+fn control_order<'a>(
+    market: u32,
+    symbol: &'a str,
+    side: Side,
+    order_type: OrderType,
+    quantity: f64,
+    limit_price: Option<f64>,
+    new_order: bool,
+) -> ControlOrder<'a> {
+    ControlOrder {
+        market,
+        symbol,
+        side,
+        order_type,
+        quantity,
+        limit_price,
+        new_order,
+    }
 }
 
 fn side_label(side: Side) -> SideLabel {
@@ -551,5 +697,9 @@ pub fn backend_rejection(kind: ErrorKindLabel, message: &str) -> Rejection {
         ErrorKindLabel::Other => Code::BackendOther,
     };
     let detail: String = message.chars().take(500).collect();
-    Rejection::new(Source::Backend, code, format!("{}: {detail}", kind.as_str()))
+    Rejection::new(
+        Source::Backend,
+        code,
+        format!("{}: {detail}", kind.as_str()),
+    )
 }

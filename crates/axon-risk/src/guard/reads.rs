@@ -9,7 +9,11 @@ use super::*;
 
 impl Guard {
     /// A read tool's parsed arguments: a read ticket, or the parser's refusal.
-    pub(super) fn decide_read(&mut self, tool: ToolKind, parsed: Result<Action, Rejection>) -> Decision {
+    pub(super) fn decide_read(
+        &mut self,
+        tool: ToolKind,
+        parsed: Result<Action, Rejection>,
+    ) -> Decision {
         match parsed {
             Ok(action) => {
                 let ticket = self.open_ticket(Inflight {

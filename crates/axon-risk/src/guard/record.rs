@@ -4,16 +4,25 @@
 use super::*;
 
 impl Guard {
-
     /// Settle a `Send` decision. Returns the agent-facing rejection for a failed backend call.
-    pub fn record(&mut self, ticket: u64, outcome: Outcome<'_>, elapsed_seconds: f64) -> Result<Option<Rejection>, GuardError> {
+    pub fn record(
+        &mut self,
+        ticket: u64,
+        outcome: Outcome<'_>,
+        elapsed_seconds: f64,
+    ) -> Result<Option<Rejection>, GuardError> {
         let inflight = self.close_ticket(ticket)?;
         Ok(self.settle(inflight, outcome, elapsed_seconds))
     }
 
     /// The outcome of a closed ticket: release its exposure, count it, learn or give back. An
     /// unknown outcome keeps both its daily slot and its exposure (as uncertain, see `MarketState`).
-    fn settle(&mut self, inflight: Inflight, outcome: Outcome<'_>, elapsed_seconds: f64) -> Option<Rejection> {
+    fn settle(
+        &mut self,
+        inflight: Inflight,
+        outcome: Outcome<'_>,
+        elapsed_seconds: f64,
+    ) -> Option<Rejection> {
         if let (Some(index), Some((side, quantity))) = (inflight.symbol, inflight.exposure) {
             let state = &mut self.market[index as usize];
             state.add_inflight(side, -quantity);
@@ -25,7 +34,11 @@ impl Guard {
             }
         }
         if let Outcome::Failed { kind, .. } = outcome {
-            self.controls.settle(inflight.controls, definite_failure(kind), !definite_failure(kind));
+            self.controls.settle(
+                inflight.controls,
+                definite_failure(kind),
+                !definite_failure(kind),
+            );
         } else {
             self.controls.settle(inflight.controls, false, false);
         }
@@ -34,7 +47,8 @@ impl Guard {
         match outcome {
             Outcome::Acked { order_id, status } => {
                 self.learn_from_ack(&inflight.learn, order_id, status);
-                self.metrics.inc_orders(label, inflight.side, StatusLabel::Success);
+                self.metrics
+                    .inc_orders(label, inflight.side, StatusLabel::Success);
                 None
             }
             Outcome::Failed { kind, message } => {
@@ -42,13 +56,15 @@ impl Guard {
                     let now = self.clock.now_ms();
                     if let Some(day) = inflight.order_day {
                         self.daily_orders.release(now, day);
-                        self.metrics.set_daily_orders(self.daily_orders.count(now) as i64);
+                        self.metrics
+                            .set_daily_orders(self.daily_orders.count(now) as i64);
                     }
                     if let Some(day) = inflight.cancel_day {
                         self.daily_cancels.release(now, day);
                     }
                 }
-                self.metrics.inc_orders(label, inflight.side, StatusLabel::Failed);
+                self.metrics
+                    .inc_orders(label, inflight.side, StatusLabel::Failed);
                 self.metrics.inc_backend_error(self.config.backend, kind);
                 Some(backend_rejection(kind, message))
             }
@@ -72,20 +88,37 @@ impl Guard {
         elapsed_seconds: f64,
     ) -> Result<String, GuardError> {
         let inflight = self.close_ticket(ticket)?;
-        let own_symbol = inflight.symbol.and_then(|i| self.symbols.get(i as usize)).map(|s| &**s);
+        let own_symbol = inflight
+            .symbol
+            .and_then(|i| self.symbols.get(i as usize))
+            .map(|s| &**s);
         let own_side = match inflight.side {
             SideLabel::Buy => Some(Side::Buy),
             SideLabel::Sell => Some(Side::Sell),
             SideLabel::None => None,
         };
-        let json = order_ack_json(order_id, own_symbol.or(symbol), own_side.or(side), Some(quantity), status.as_str(), timestamp_ms, None);
-        self.settle(inflight, Outcome::Acked { order_id, status }, elapsed_seconds);
+        let json = order_ack_json(
+            order_id,
+            own_symbol.or(symbol),
+            own_side.or(side),
+            Some(quantity),
+            status.as_str(),
+            timestamp_ms,
+            None,
+        );
+        self.settle(
+            inflight,
+            Outcome::Acked { order_id, status },
+            elapsed_seconds,
+        );
         Ok(json)
     }
 
     fn learn_from_ack(&mut self, learn: &Learn, order_id: &str, status: AckStatus) {
         match learn {
-            Learn::Resting(known) if matches!(status, AckStatus::New | AckStatus::PartiallyFilled) => {
+            Learn::Resting(known)
+                if matches!(status, AckStatus::New | AckStatus::PartiallyFilled) =>
+            {
                 self.insert_order(order_id, *known);
             }
             Learn::Forget(old_id) => {
@@ -104,5 +137,10 @@ impl Guard {
 
 /// A failure that proves the order does not exist at the venue (its slot and exposure go back).
 fn definite_failure(kind: ErrorKindLabel) -> bool {
-    matches!(kind, ErrorKindLabel::Rejected | ErrorKindLabel::InsufficientFunds | ErrorKindLabel::SymbolNotFound)
+    matches!(
+        kind,
+        ErrorKindLabel::Rejected
+            | ErrorKindLabel::InsufficientFunds
+            | ErrorKindLabel::SymbolNotFound
+    )
 }
