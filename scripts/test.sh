@@ -40,7 +40,7 @@ for tool in "${!PACKAGE_OF[@]}"; do
   command -v "$tool" >/dev/null 2>&1 || fail "$tool is still missing after installing ${PACKAGE_OF[$tool]}"
 done
 promtool --version 2>&1 | head -1
-chromium --version
+chromium --version 2>/dev/null  # the Debian wrapper script warns on stderr about its own memory probe
 redis-server --version
 
 # --- the shared market data and runbook --------------------------------------------------------------
