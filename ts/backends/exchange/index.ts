@@ -27,11 +27,11 @@ import { randomUUID } from 'node:crypto';
 
 import { z } from 'zod';
 
-import { BackendError } from '../errors';
-import { requireOptional } from '../optional-package';
-import { registerSecrets, scrubSecrets } from '../secrets';
-import type { Balance, ErrorKind, OpenOrder, OrderAck, OrderBook, OrderBookLevel, OrderRequest, PnlReport, Portfolio, Position, ReplaceRequest, Side, TradingBackend } from '../types';
-import { describeZodError } from '../zod-issues';
+import { BackendError } from '../../errors';
+import { requireOptional } from '../../optional-package';
+import { registerSecrets, scrubSecrets } from '../../secrets';
+import type { Balance, ErrorKind, OpenOrder, OrderAck, OrderBook, OrderBookLevel, OrderRequest, PnlReport, Portfolio, Position, ReplaceRequest, Side, TradingBackend } from '../../types';
+import { describeZodError } from '../../zod-issues';
 
 export type ExchangeId = 'binance' | 'okx';
 

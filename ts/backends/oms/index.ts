@@ -23,9 +23,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { z } from 'zod';
 
-import { BackendError } from '../errors';
-import { describeZodError } from '../zod-issues';
-import type { AckStatus, Balance, ErrorKind, OpenOrder, OrderAck, OrderRequest, PnlReport, Portfolio, Position, ReplaceRequest, TradingBackend } from '../types';
+import { BackendError } from '../../errors';
+import { describeZodError } from '../../zod-issues';
+import type { AckStatus, Balance, ErrorKind, OpenOrder, OrderAck, OrderRequest, PnlReport, Portfolio, Position, ReplaceRequest, TradingBackend } from '../../types';
 
 export const DEFAULT_OMS_URL = 'http://127.0.0.1:8080';
 

@@ -13,8 +13,8 @@
 // price walks the open orders, if that symbol has any; listing open orders copies them.) Both
 // histories are columns of numbers (order numbers, symbol indexes), so what they retain is no
 // garbage for the collector to copy: only the remembered client id strings themselves.
-import { BackendError } from '../errors';
-import { ClientIdWindow } from './client-id-window';
+import { BackendError } from '../../errors';
+import { ClientIdWindow } from '../client-id-window';
 import type {
   Balance,
   BackendEvent,
@@ -32,7 +32,7 @@ import type {
   SubscribeTopics,
   SyncOrderOps,
   TradingBackend,
-} from '../types';
+} from '../../types';
 
 export type MockOperation =
   | 'placeOrder'
