@@ -4,6 +4,10 @@ import { describe, expect, it } from 'vitest';
 
 import { BackendError, MockTradingBackend, type BackendEvent, type SyncOrderOps, type TradingBackend } from '../ts/index';
 import { ack, limit, market, rejection, setup, T0 } from './harness';
+import { ManualClock } from './support/manual-clock';
+
+/** One turn of the event loop: promises the test released get to run. */
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 describe('MockTradingBackend', () => {
   it('rests, fills on a price move, tracks position, cash and fills', async () => {
@@ -123,25 +127,47 @@ describe('MockTradingBackend', () => {
 
 describe('tools over the mock', () => {
   it('a backend slower than backendTimeoutMs fails as BACKEND_TIMEOUT and keeps the daily slot', async () => {
-    // The venue answers only when the test lets it: the tools' deadline decides, whatever the machine's speed.
+    // The venue answers only when the test lets it, and the tools' deadline runs on a clock the test
+    // moves: the deadline alone decides, with no real wait, whatever the machine's speed.
     const waiting: Array<{ ms: number; answer: () => void }> = [];
     const delay = (ms: number) => new Promise<void>((answer) => waiting.push({ ms, answer }));
     const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, latencyMs: 200, delay, now: () => T0 });
-    const { tools, metrics } = setup({ mode: 'Direct', backend, backendTimeoutMs: 50, risk: { maxDailyOrders: 5 } });
-    const error = await rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1));
+    const clock = new ManualClock();
+    const { tools, metrics } = setup({ mode: 'Direct', backend, backendTimeoutMs: 50, risk: { maxDailyOrders: 5 }, deadlineClock: clock });
+    let settled = false;
+    const outcome = rejection(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1)).finally(() => {
+      settled = true;
+    });
+    for (let turn = 0; turn < 100 && waiting.length === 0; turn++) await settle();
+    expect(waiting).toHaveLength(1); // the order call is at the venue, held there
+    expect(clock.activeTimers).toBe(1); // its deadline is swept on the test's clock
+    clock.advance(49);
+    await settle();
+    expect(settled).toBe(false); // 1 ms short of the deadline: still waiting for the venue
+    expect(tools.state()).toMatchObject({ inflight: 1 });
+    clock.advance(1);
+    const error = await outcome;
     expect([error.code, error.message]).toEqual(['BACKEND_TIMEOUT', 'Backend: timeout: mock did not answer within 50 ms']);
+    expect(clock.activeTimers).toBe(0); // nothing left in flight: the sweep stopped
     expect(waiting.map((w) => w.ms)).toEqual([200]); // the order call was still waiting out its latency
     expect(backend.calls.placeOrder).toBe(0);
     expect(tools.state()).toMatchObject({ dailyOrders: 1, inflight: 0 });
     expect(metrics.snapshot().counters['trading_backend_errors_total{backend="mock",kind="timeout"}']).toBe(1);
     // The venue answers late: the order exists there, and the timed-out call stays reported once.
     waiting[0]?.answer();
-    await new Promise((resolve) => setImmediate(resolve));
+    await settle();
     expect(backend.calls.placeOrder).toBe(1);
     expect(backend.acceptedOrders()).toBe(1);
     expect(tools.state()).toMatchObject({ dailyOrders: 1, inflight: 0 });
     expect(metrics.snapshot().counters['trading_backend_errors_total{backend="mock",kind="timeout"}']).toBe(1);
     expect(metrics.snapshot().counters['trading_orders_total{tool="place",side="buy",status="success"}']).toBe(0);
+  });
+
+  it('a deadlineClock without now() and every() is refused naming the option', () => {
+    const halfClock = { now: () => 0 } as unknown as ManualClock;
+    expect(() => setup({ mode: 'Direct', deadlineClock: halfClock })).toThrow(
+      /^axon-llm: invalid trading tools options: deadlineClock: deadlineClock must have now\(\) and every\(intervalMs, tick\)/,
+    );
   });
 
   // Each failure runs through both ways the tools call a backend: its promises (a remote venue) and

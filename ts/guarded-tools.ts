@@ -62,6 +62,7 @@ export class GuardedTools {
     this.deadlines = new DeadlineRace(
       o.backendTimeoutMs,
       () => new BackendError('timeout', `${o.backend.name} did not answer within ${o.backendTimeoutMs} ms`),
+      o.deadlineClock,
     );
     const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
     this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker') || o.risk.maxDailyLoss !== undefined;

@@ -2,6 +2,7 @@
 // naming it.
 import { z } from 'zod';
 
+import type { DeadlineClock } from './deadline';
 import type { Logger } from './log';
 import { TradingMetrics } from './metrics';
 import type { TradingBackend } from './types';
@@ -48,6 +49,20 @@ export const optionsSchema = z.strictObject({
   confirmTtlMs: z.number().int().positive().optional(),
   /** A backend call that takes longer fails as `timeout` (the order may still exist: its quota is kept). */
   backendTimeoutMs: z.number().int().positive().default(10_000),
+  /**
+   * The clock `backendTimeoutMs` is measured on: the system's monotonic clock and `setInterval`
+   * by default; a test passes a clock it moves by hand so a timeout needs no real wait.
+   */
+  deadlineClock: z
+    .custom<DeadlineClock>(
+      (value) =>
+        typeof value === 'object' &&
+        value !== null &&
+        typeof (value as DeadlineClock).now === 'function' &&
+        typeof (value as DeadlineClock).every === 'function',
+      'deadlineClock must have now() and every(intervalMs, tick)',
+    )
+    .optional(),
   maxArgsBytes: z.number().int().positive().optional(),
   marketDataMaxAgeMs: z.number().int().nonnegative().optional(),
   /** Run the guard on a manual clock starting here (Unix ms): for tests and backtests. */
