@@ -27,8 +27,13 @@ import type {
 import { Grid } from './grid';
 import { resolveLiquidity, SeededLiquidity, ladderFor, type LiquidityOptions } from './liquidity';
 import { BacktestPortfolio, type PositionState } from './portfolio';
+import { askWalkCost, notionalWithFee, requireFreeCash, requireFreeHolding } from './funds';
 import { BacktestPushFeed } from './push-feed';
+import { maxDrawdown, realizedSince, type BacktestFill, type BacktestResult } from './report';
 import type { BarSeries, MarketSeries, TradeSeries } from './series';
+import { show } from './show-number';
+
+export type { BacktestFill, BacktestResult } from './report';
 
 /** When a resting agent limit counts as traded: at its price (`touch`, default) or only beyond it (`through`). */
 export type FillRule = 'touch' | 'through';
@@ -62,28 +67,6 @@ export interface BacktestBackendOptions {
   capacity?: number;
 }
 
-/** One execution of an agent order. */
-export interface BacktestFill {
-  /** Engine fill sequence number (global, increasing). */
-  seq: number;
-  /** Replay step (bar or print index) during which it happened. */
-  step: number;
-  timestampMs: number;
-  orderId: string;
-  clientOrderId: string;
-  symbol: string;
-  side: Side;
-  price: number;
-  quantity: number;
-  liquidity: 'maker' | 'taker';
-  fee: number;
-  /** PnL this fill realized (before its fee). */
-  realizedPnl: number;
-  /** Account state right after the fill. */
-  cashAfter: number;
-  positionAfter: number;
-}
-
 export interface BookSnapshotLevel {
   price: number;
   quantity: number;
@@ -95,35 +78,6 @@ export interface BookSnapshot {
   timestampMs: number;
   bids: BookSnapshotLevel[];
   asks: BookSnapshotLevel[];
-}
-
-/** Summary of a replay so far. */
-export interface BacktestResult {
-  symbol: string;
-  /** Steps replayed (bars or prints). */
-  steps: number;
-  startMs: number;
-  endMs: number;
-  initialCash: number;
-  cash: number;
-  /** Signed position at the end. */
-  position: number;
-  averagePrice: number;
-  /** Last close / trade price. */
-  lastPrice: number | null;
-  realizedPnl: number;
-  unrealizedPnl: number;
-  fees: number;
-  finalEquity: number;
-  /** finalEquity - initialCash (= realized + unrealized - fees). */
-  netPnl: number;
-  /** Largest peak-to-trough fall of the equity curve, in quote currency. */
-  maxDrawdown: number;
-  /** Equity after each replayed step (cash + position at that step's price, after the agent's orders). */
-  equity: Float64Array;
-  fills: readonly BacktestFill[];
-  /** Orders the backend accepted. */
-  orders: number;
 }
 
 interface AgentOrder {
@@ -168,11 +122,6 @@ function engineRefusal(error: unknown): BackendError {
   if (error instanceof BackendError) return error;
   const message = error instanceof Error ? error.message : String(error);
   return new BackendError('rejected', `backtest: matching engine refused the order: ${message}`, { cause: error });
-}
-
-/** Round for messages: at most 10 significant decimals, no float noise. */
-function show(value: number): string {
-  return String(Number(value.toPrecision(12)));
 }
 
 /**
@@ -685,13 +634,7 @@ export class BacktestTradingBackend implements TradingBackend {
     const quantity = this.lotGrid.value(this.position.lots);
     const positions = quantity === 0 ? [] : [{ symbol: this.symbol, quantity, entryPrice: this.position.averagePrice, markPrice: this.mark }];
     const dayStartMs = Math.floor(this.nowMs / DAY_MS) * DAY_MS;
-    let realized = 0;
-    for (let i = this.fillLog.length - 1; i >= 0; i--) {
-      const fill = this.fillLog[i] as BacktestFill;
-      if (fill.timestampMs < dayStartMs) break;
-      realized += fill.realizedPnl;
-    }
-    return { positions, realizedPnlToday: { [this.symbol]: realized }, timestampMs: this.nowMs };
+    return { positions, realizedPnlToday: { [this.symbol]: realizedSince(this.fillLog, dayStartMs) }, timestampMs: this.nowMs };
   }
 
   /** Summary of the replay so far. */
@@ -699,13 +642,6 @@ export class BacktestTradingBackend implements TradingBackend {
     const steps = this.stepIndex + 1;
     const mark = (symbol: string): number | null => (symbol === this.symbol && steps > 0 ? this.mark : null);
     const finalEquity = steps > 0 ? this.currentEquity() : this.portfolio.cash;
-    let peak = Number.NEGATIVE_INFINITY;
-    let maxDrawdown = 0;
-    for (let i = 0; i < steps; i++) {
-      const e = this.equity[i] as number;
-      if (e > peak) peak = e;
-      else if (peak - e > maxDrawdown) maxDrawdown = peak - e;
-    }
     return {
       symbol: this.symbol,
       steps,
@@ -721,7 +657,7 @@ export class BacktestTradingBackend implements TradingBackend {
       fees: this.portfolio.fees(),
       finalEquity,
       netPnl: finalEquity - this.portfolio.initialCash,
-      maxDrawdown,
+      maxDrawdown: maxDrawdown(this.equity, steps),
       equity: this.equity.slice(0, steps),
       fills: this.fillLog.slice(),
       orders: this.orders.length,
@@ -791,36 +727,18 @@ export class BacktestTradingBackend implements TradingBackend {
   private checkFunds(side: Side, lots: number, priceTicks: number | null, releasedNotional = 0, releasedSellLots = 0): void {
     if (side === 'Buy') {
       const notional = priceTicks === null ? this.marketBuyCost(lots) : this.lotGrid.value(lots) * this.priceGrid.value(priceTicks);
-      const need = notional * (1 + Math.max(this.makerBps, this.takerBps) / 10_000);
       const locked = this.openBuyLots > 0 ? this.lockedNotional : 0;
-      const free = this.portfolio.cash - locked + releasedNotional;
-      if (need > free + 1e-9) {
-        throw new BackendError('insufficient_funds', `backtest: need ${show(need)} ${this.quoteAsset} (notional + fee), have ${show(free)} free`);
-      }
+      requireFreeCash(notionalWithFee(notional, this.makerBps, this.takerBps), this.portfolio.cash - locked + releasedNotional, this.quoteAsset);
     } else if (!this.allowShort) {
-      const free = this.position.lots - this.openSellLots + releasedSellLots;
-      if (lots > free) {
-        throw new BackendError(
-          'insufficient_funds',
-          `backtest: selling ${show(this.lotGrid.value(lots))} ${this.baseAsset} needs that much held, have ${show(this.lotGrid.value(Math.max(0, free)))} free (short selling is off)`,
-        );
-      }
+      requireFreeHolding(lots, this.position.lots - this.openSellLots + releasedSellLots, this.lotGrid, this.baseAsset);
     }
   }
 
   /** What a market buy of `lots` would cost against the book now (the unfillable rest is not charged). */
   private marketBuyCost(lots: number): number {
     this.askScratch ??= new Float64Array((this.liquidity.options.levels + DEPTH_SLACK) * 3);
-    const asks = this.askScratch;
-    const levels = this.engine.depthInto(this.symbolId, 'Sell', asks);
-    let left = this.lotGrid.value(lots);
-    let cost = 0;
-    for (let i = 0; i < levels && left > 0; i++) {
-      const take = Math.min(left, asks[i * 3 + 1] as number);
-      cost += take * (asks[i * 3] as number);
-      left -= take;
-    }
-    return cost;
+    const levels = this.engine.depthInto(this.symbolId, 'Sell', this.askScratch);
+    return askWalkCost(this.askScratch, levels, this.lotGrid.value(lots));
   }
 
   /** Rows of [price, quantity, orders] for `marketBuyCost`, allocated on first use. */
