@@ -24,48 +24,18 @@ import type {
   TimeInForce,
   TradingBackend,
 } from '../types';
-import { Grid } from './grid';
-import { resolveLiquidity, SeededLiquidity, ladderFor, type LiquidityOptions } from './liquidity';
-import { BacktestPortfolio, type PositionState } from './portfolio';
 import { askWalkCost, notionalWithFee, requireFreeCash, requireFreeHolding } from './funds';
+import { Grid } from './grid';
+import { resolveLiquidity, SeededLiquidity, ladderFor } from './liquidity';
+import { baseOf, nonNegative, quoteOf, type BacktestBackendOptions, type FillRule } from './options';
+import { BacktestPortfolio, type PositionState } from './portfolio';
 import { BacktestPushFeed } from './push-feed';
 import { maxDrawdown, realizedSince, type BacktestFill, type BacktestResult } from './report';
 import type { BarSeries, MarketSeries, TradeSeries } from './series';
 import { show } from './show-number';
 
+export type { BacktestBackendOptions, BacktestFees, FillRule } from './options';
 export type { BacktestFill, BacktestResult } from './report';
-
-/** When a resting agent limit counts as traded: at its price (`touch`, default) or only beyond it (`through`). */
-export type FillRule = 'touch' | 'through';
-
-export interface BacktestFees {
-  /** Fee on fills where the agent's order rested (bps of notional, default 2). */
-  makerBps?: number;
-  /** Fee on fills where the agent's order took liquidity (bps of notional, default 5). */
-  takerBps?: number;
-}
-
-export interface BacktestBackendOptions {
-  /** The symbol the data is for, e.g. "BTC-USDT". */
-  symbol: string;
-  /** Bars (`loadBars`) or trade prints (`loadTrades`). */
-  data: MarketSeries;
-  /** Starting quote-currency cash (default 1,000,000). */
-  cash?: number;
-  /** Default: the part of `symbol` after '-' or '/'. */
-  quoteAsset?: string;
-  /** Price grid; default 10^-(most decimals among the data's prices). Agent prices must be on it. */
-  tickSize?: number;
-  /** Quantity grid; default 10^-(most decimals among the data's volumes/amounts). Agent quantities must be on it. */
-  lotSize?: number;
-  fees?: BacktestFees;
-  liquidity?: LiquidityOptions;
-  fillRule?: FillRule;
-  /** Let sells take the position below zero (default true). With false, a sell needs the position to cover it. */
-  allowShort?: boolean;
-  /** Engine capacity in resting orders (agent + seeded), default 65,536. */
-  capacity?: number;
-}
 
 export interface BookSnapshotLevel {
   price: number;
@@ -103,20 +73,6 @@ const STATUS_NAMES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected
 const REASON_FOK_NOT_FILLABLE = 1;
 /** Extra depth levels read when pricing a market buy for the funds check. */
 const DEPTH_SLACK = 64;
-
-function quoteOf(symbol: string): string {
-  const parts = symbol.split(/[-/]/);
-  return parts.length > 1 ? (parts[parts.length - 1] as string) : 'USD';
-}
-
-function baseOf(symbol: string): string {
-  return symbol.split(/[-/]/)[0] ?? symbol;
-}
-
-function nonNegative(value: number, name: string): number {
-  if (!(Number.isFinite(value) && value >= 0)) throw new RangeError(`${name} must be finite and >= 0, got ${value}`);
-  return value;
-}
 
 function engineRefusal(error: unknown): BackendError {
   if (error instanceof BackendError) return error;
