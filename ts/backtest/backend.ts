@@ -24,6 +24,7 @@ import type {
   TimeInForce,
   TradingBackend,
 } from '../types';
+import { agentOrderId, agentOrderNumber, type AgentOrder } from './agent-order';
 import { askWalkCost, notionalWithFee, requireFreeCash, requireFreeHolding } from './funds';
 import { Grid } from './grid';
 import { resolveLiquidity, SeededLiquidity, ladderFor } from './liquidity';
@@ -50,23 +51,7 @@ export interface BookSnapshot {
   asks: BookSnapshotLevel[];
 }
 
-interface AgentOrder {
-  readonly orderId: string;
-  readonly engineId: number;
-  readonly clientOrderId: string;
-  readonly side: Side;
-  readonly orderType: OrderType;
-  price: number;
-  quantityLots: number;
-  filledLots: number;
-  filledValue: number;
-  /** In the engine book now. */
-  resting: boolean;
-  status: AckStatus;
-}
-
 const DAY_MS = 86_400_000;
-const ORDER_ID_PREFIX = 'bt-';
 const NO_FILLS: readonly EngineFill[] = [];
 /** `engine.last.statusCode` codes. */
 const STATUS_NAMES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
@@ -364,7 +349,7 @@ export class BacktestTradingBackend implements TradingBackend {
       );
     }
     const order: AgentOrder = {
-      orderId: `${ORDER_ID_PREFIX}${this.orders.length + 1}`,
+      orderId: agentOrderId(this.orders.length + 1),
       engineId: outcome.orderId,
       clientOrderId: request.clientOrderId,
       side: request.side,
@@ -702,10 +687,8 @@ export class BacktestTradingBackend implements TradingBackend {
 
   /** The order `bt-<n>` names (only that exact spelling), if this run placed it. */
   private orderById(orderId: string): AgentOrder | undefined {
-    if (!orderId.startsWith(ORDER_ID_PREFIX)) return undefined;
-    const digits = orderId.slice(ORDER_ID_PREFIX.length);
-    const number = Number(digits);
-    return Number.isSafeInteger(number) && number >= 1 && String(number) === digits ? this.orders[number - 1] : undefined;
+    const number = agentOrderNumber(orderId);
+    return number > 0 ? this.orders[number - 1] : undefined;
   }
 
   private openOrder(orderId: string): AgentOrder {
