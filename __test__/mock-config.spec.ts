@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { liveBackendFromConfig } from '../ts/backends/from-config';
 import { parseConfig, toolsOptionsFromConfig } from '../ts/config';
-import { createTradingTools } from '../ts/index';
+import { createTradingTools, silentLogger } from '../ts/index';
 
 const CONFIG = `
 [trading]
@@ -22,7 +22,7 @@ describe('[mock] in a config', () => {
   it('prices and cash reach the venue: an order on a priced symbol is placed, one on an unpriced symbol is refused by the venue', async () => {
     const config = parseConfig(CONFIG);
     const backend = liveBackendFromConfig(config);
-    const tools = createTradingTools({ ...toolsOptionsFromConfig(config), backend });
+    const tools = createTradingTools({ ...toolsOptionsFromConfig(config), backend, logger: silentLogger });
     try {
       const placed = JSON.parse(await tools.placeOrder.execute('{"symbol":"BTC-USDT","side":"Buy","quantity":0.5,"price":19000}')) as { status: string };
       expect(placed.status).toBe('New');
