@@ -259,7 +259,7 @@ impl Guard {
         }
         if self.config.mode == SafetyMode::DryRun {
             let symbol = known.map(|o| self.symbols[o.symbol as usize].to_string());
-            let ack = self.ack_json_with_id(
+            let ack = order_ack_json(
                 &a.order_id,
                 symbol.as_deref(),
                 known.map(|o| o.side),
@@ -565,7 +565,7 @@ impl Guard {
                     token.as_deref(),
                 )
             }
-            AckId::Given(order_id) => self.ack_json_with_id(
+            AckId::Given(order_id) => order_ack_json(
                 order_id,
                 symbol,
                 Some(side),

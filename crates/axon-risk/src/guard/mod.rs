@@ -578,23 +578,9 @@ impl Guard {
         let mut id = std::mem::take(&mut self.id_scratch);
         id.clear();
         push_generated_id(&mut id, id_kind, &self.id_prefix, self.dry_seq);
-        let json = self.ack_json_with_id(&id, symbol, side, quantity, status, now, token);
+        let json = order_ack_json(&id, symbol, side, quantity, status, now, token);
         self.id_scratch = id;
         json
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn ack_json_with_id(
-        &self,
-        order_id: &str,
-        symbol: Option<&str>,
-        side: Option<Side>,
-        quantity: Option<f64>,
-        status: &str,
-        now: i64,
-        token: Option<&str>,
-    ) -> String {
-        order_ack_json(order_id, symbol, side, quantity, status, now, token)
     }
 }
 
