@@ -27,23 +27,7 @@ struct Server {
 
 impl Server {
     fn start(journal: &Path) -> Server {
-        let mut child = Command::new(BIN)
-            .args(["--port", "0", "--host", "127.0.0.1", "--journal"])
-            .arg(journal)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn axon-oms");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("read listening line");
-        let port = line
-            .trim()
-            .rsplit(':')
-            .next()
-            .and_then(|p| p.parse().ok())
-            .unwrap_or_else(|| panic!("no listening line, got {line:?}"));
+        let (child, port) = common::spawn_oms(journal);
         Server { child, port }
     }
 

@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -25,24 +25,7 @@ impl Drop for Server {
 }
 
 fn start(journal: &Path) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_axon-oms"))
-        .args(["--port", "0", "--host", "127.0.0.1", "--journal"])
-        .arg(journal)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn axon-oms");
-    let stdout = child.stdout.take().expect("stdout");
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read listening line");
-    let port = line
-        .trim()
-        .rsplit(':')
-        .next()
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("bad line {line:?}"));
+    let (child, port) = common::spawn_oms(journal);
     Server { child, port }
 }
 
