@@ -82,6 +82,7 @@ codes! {
     DuplicateOrder => "DUPLICATE_ORDER",
     MaxOpenOrders => "MAX_OPEN_ORDERS",
     SelfTrade => "SELF_TRADE",
+    StateUnavailable => "STATE_UNAVAILABLE",
 }
 
 /// A refused tool call. Not an error of the library: a normal outcome the agent can act on.
