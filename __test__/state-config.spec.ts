@@ -1,12 +1,12 @@
-// `[state]` configuration: the default is today's in-process store; each type opens its store;
-// a bad key is named and nothing is opened (no lock file, no connection).
+// `[state]` configuration: the default is the chain's in-process state (nothing to open); each
+// other type opens its store; a bad key is named and nothing is opened (no lock file, no connection).
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { StateConfigError, StateUnavailable, openStateStore, parseStateConfig } from '../ts/state';
+import { MEMORY_STATE, StateConfigError, StateUnavailable, describeState, openStateStore, parseStateConfig } from '../ts/state';
 import { RedisServer } from './support/redis-server';
 
 let redis: RedisServer;
@@ -25,17 +25,23 @@ afterAll(async () => {
 describe('[state] configuration', () => {
   it('absent means memory; each type opens its own store', async () => {
     expect(parseStateConfig(undefined)).toEqual({ type: 'memory' });
-    const memory = await openStateStore(undefined);
-    expect(memory.kind).toBe('memory');
+    expect(await openStateStore(undefined)).toBe(MEMORY_STATE);
     const path = join(dir, 'risk-state.json');
     const file = await openStateStore({ type: 'file', path });
     expect([file.kind, existsSync(`${path}.lock`)]).toEqual(['file', true]);
     await file.close();
+    expect(existsSync(`${path}.lock`)).toBe(false);
     const shared = await openStateStore({ type: 'redis', url: redis.url, account: 'main', key_prefix: 'axon:' });
-    expect(shared.kind).toBe('redis');
+    if (shared.kind !== 'redis') throw new Error(`expected the redis store, got ${shared.kind}`);
     expect((await shared.reservePlace({ symbol: 'BTCUSDT', side: 'buy', quantity: 1, limits: {}, breaker: {} })).ok).toBe(true);
     await shared.close();
-    await memory.close();
+  });
+
+  it('describes where the state lives without its secrets', () => {
+    expect(describeState(parseStateConfig(undefined))).toMatch(/^memory \(this process only/);
+    expect(describeState(parseStateConfig({ type: 'file', path: '/var/lib/axon/counts.json' }))).toBe('file /var/lib/axon/counts.json (lock /var/lib/axon/counts.json.lock; one process)');
+    const shown = describeState(parseStateConfig({ type: 'redis', url: 'redis://agent:hunter2@10.0.0.5:6379/0', account: 'acct-1', key_prefix: 'axon:' }));
+    expect(shown).toBe('redis redis://agent:***@10.0.0.5:6379/0 account acct-1 key prefix axon: (timeout 250 ms)');
   });
 
   it('bad keys are named, unknown keys refused, nothing opened', async () => {

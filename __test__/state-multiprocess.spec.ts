@@ -212,13 +212,13 @@ describe('file store across processes', () => {
       writer.startLoop({ op: 'loop', request: request({ limits: { maxDailyOrders: 1_000_000 } }), settle: 'mixed' });
       await waitFor(() => writer.granted.size >= 60, 'the writer to be mid-burst');
       await writer.kill9();
-      granted += writer.granted.size - writer.releasing.size;
+      granted = Math.max(granted, ...[...writer.granted].map(Number));
       expect(existsSync(`${path}.lock`)).toBe(true);
       expect(() => JSON.parse(readFileSync(path, 'utf8')) as unknown).not.toThrow();
       const reopened = FileStateStore.open({ path });
       expect(reopened.tookOverFrom?.pid).toBe(writer.pid);
       expect(readdirSync(scratch).filter((name) => name.endsWith('.tmp'))).toEqual([]);
-      expect((await reopened.snapshot()).dailyOrders).toBeGreaterThanOrEqual(granted);
+      expect(reopened.load()?.orders).toBeGreaterThanOrEqual(granted);
       await reopened.close();
     }
   }, 120_000);

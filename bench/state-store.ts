@@ -1,9 +1,10 @@
-// Benchmark of the risk-state store: what one sent order costs in the store, i.e. one
-// reservePlace + one settle(accepted), on loopback Redis vs the memory store, in the same run.
+// Benchmark of the Redis risk-state store alone: what one sent order costs in the store, i.e. one
+// reservePlace + one settle(accepted), on loopback Redis (the cost through the tools, against
+// memory mode, is bench/state-orders.ts).
 // Reports per process: p50/p99 of reservePlace alone (what an order waits for before it is sent)
 // and of reservePlace + settle (the whole store cost of one order), sequential, one order at a
-// time as an agent sends; the latency Redis adds over memory at those percentiles; and sent
-// orders/s with 32 orders in flight; with 1 and with 3 processes on the same account at once.
+// time as an agent sends; and sent orders/s with 32 orders in flight; with 1 and with 3 processes
+// on the same account at once.
 //
 //   npx tsc -p tsconfig.json && node dist/bench/state-store.js            # starts its own redis-server
 //   REDIS_URL=redis://127.0.0.1:6379 node dist/bench/state-store.js       # or uses yours
@@ -14,7 +15,6 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { MemoryStateStore } from '../ts/state/memory-store';
 import { RedisStateStore } from '../ts/state/redis-store';
 import type { PlaceRequest, RiskStateStore } from '../ts/state/store';
 
@@ -32,7 +32,6 @@ interface Figures {
 }
 
 interface ChildReport {
-  memory: Figures;
   redis: Figures;
 }
 
@@ -89,9 +88,8 @@ async function measure(store: RiskStateStore): Promise<Figures> {
 
 async function child(): Promise<void> {
   const url = process.env.BENCH_REDIS_URL ?? '';
-  const memory = await measure(new MemoryStateStore());
   const redis = await RedisStateStore.open({ url, account: process.env.BENCH_ACCOUNT ?? 'bench', timeoutMs: 5_000 });
-  const report: ChildReport = { memory, redis: await measure(redis) };
+  const report: ChildReport = { redis: await measure(redis) };
   await redis.close();
   process.send?.(report);
 }
@@ -168,11 +166,7 @@ async function main(): Promise<void> {
       const reports = await runChildren(processes, url, `bench-${processes}-${Date.now()}`);
       console.log(`\n${processes} process${processes > 1 ? 'es' : ''} on one account at once:`);
       reports.forEach((r, i) => {
-        console.log(row(`  #${i + 1} memory`, r.memory));
         console.log(row(`  #${i + 1} redis (loopback)`, r.redis));
-        console.log(
-          `  #${i + 1} added by redis    reserve p50 ${us(r.redis.reserveP50Us - r.memory.reserveP50Us)} p99 ${us(r.redis.reserveP99Us - r.memory.reserveP99Us)} | +settle p50 ${us(r.redis.p50Us - r.memory.p50Us)} p99 ${us(r.redis.p99Us - r.memory.p99Us)}`,
-        );
       });
     }
   } finally {

@@ -31,10 +31,20 @@ function send(event: WorkerEvent): void {
   process.send?.(event);
 }
 
-async function openStore(): Promise<RiskStateStore> {
+async function openStore(): Promise<RiskStateStore | FileStateStore> {
   const config = JSON.parse(process.env.STATE_WORKER ?? '{}') as WorkerStore;
   if (config.type === 'file') return FileStateStore.open({ path: config.path, nowMs });
   return RedisStateStore.open({ url: config.url, account: config.account, timeoutMs: config.timeoutMs, nowMs });
+}
+
+/** The file store holds day counts only: count orders up and save each one before it would be sent (until killed). */
+async function saveForever(store: FileStateStore): Promise<never> {
+  const day = Math.floor(nowMs() / 86_400_000);
+  for (let orders = (store.load()?.orders ?? 0) + 1; ; orders++) {
+    store.save({ day, orders, cancels: 0 });
+    send({ type: 'granted', reservationId: String(orders) });
+    await new Promise(setImmediate); // lets the report reach the parent
+  }
 }
 
 async function placeOne(store: RiskStateStore, request: PlaceRequest, settle: 'accepted' | 'mixed' | 'none', index: number): Promise<PlaceVerdict | { ok: false; reason: 'STATE_UNAVAILABLE' }> {
@@ -63,13 +73,23 @@ async function placeOne(store: RiskStateStore, request: PlaceRequest, settle: 'a
 }
 
 async function main(): Promise<void> {
-  let store: RiskStateStore;
+  let opened: RiskStateStore | FileStateStore;
   try {
-    store = await openStore();
+    opened = await openStore();
   } catch (error) {
     send({ type: 'open-failed', message: (error as Error).message });
     process.exit(3);
   }
+  if (opened instanceof FileStateStore) {
+    const file = opened;
+    process.on('message', () => void saveForever(file));
+    process.on('disconnect', () => {
+      void file.close().then(() => process.exit(0));
+    });
+    send({ type: 'ready', pid: process.pid });
+    return;
+  }
+  const store = opened;
   process.on('message', (message: WorkerCommand) => {
     void (async () => {
       switch (message.op) {
