@@ -17,6 +17,7 @@ import { AuditLog } from './audit';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
+import { openProgramState, toolsStateOptions, type ProgramState } from './risk-state';
 import { auditFileOffset, writeLiveReport } from './report';
 import { AgentLoop, type AgentStats } from './loop';
 import { writeSummaryJson } from './summary-file';
@@ -54,10 +55,21 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const provider = providerFor(config);
   const metrics = new TradingMetrics();
   const options = toolsOptionsFromConfig(config);
-  const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
-  // Each resource is released if a later one cannot be had (a damaged counts file, an unwritable
-  // audit path, a taken metrics port): nothing left open keeps a failed start alive.
-  const tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile });
+  // Each resource is released if a later one cannot be had (a locked or damaged state file, an
+  // unreachable Redis, an unwritable audit path, a taken metrics port): nothing left open keeps a
+  // failed start alive.
+  const state: ProgramState = await openProgramState(config, logger);
+  let tools: ReturnType<typeof createTradingTools>;
+  try {
+    tools = createTradingTools({ ...options, backend, metrics, logger, ...toolsStateOptions(state) });
+  } catch (error) {
+    await state.opened.close();
+    throw error;
+  }
+  const release = async () => {
+    tools.close();
+    await state.opened.close();
+  };
   let audit: AuditLog;
   let endpoint: PrometheusEndpoint | undefined;
   // The audit file is shared by every run that names it: this run's records (its report) start here.
@@ -66,14 +78,14 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     auditOffset = auditFileOffset(config.agent.audit);
     audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
   } catch (error) {
-    tools.close();
+    await release();
     throw error;
   }
   try {
     if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
   } catch (error) {
     audit.close();
-    tools.close();
+    await release();
     throw error;
   }
   const loop = new AgentLoop({
@@ -92,14 +104,20 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   let observeErrors = 0;
   let breakerOpenings: number;
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
-  const resetGate = () => { audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' }); tools.resetGate(); };
+  const resetGate = () => {
+    audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' });
+    // With a shared state the reset reaches every replica through the store: a failure is said, not thrown on a signal.
+    Promise.resolve(tools.resetGate()).catch((error: unknown) => {
+      logger.log('error', { msg: `RiskGate: circuit breaker reset failed: ${String(error)}` });
+    });
+  };
   process.on('SIGUSR2', resetGate);
   // Said when the signal arrives, not when the run ends: an operator (or a test) sees it was heard.
   const onStop = () => {
     logger.log('info', { msg: 'stop requested: finishing the observation in flight' });
   };
   o.signal?.addEventListener('abort', onStop, { once: true });
-  logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
+  logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}, risk state ${state.where}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
   try {
     while (o.signal?.aborted !== true && (config.agent.max_cycles === 0 || cycles < config.agent.max_cycles)) {
       const cycleStart = Date.now();
@@ -128,7 +146,7 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     o.signal?.removeEventListener('abort', onStop);
     breakerOpenings = tools.state().gateOpenings;
     audit.close();
-    tools.close();
+    await release();
     logger.flush?.();
     await endpoint?.close();
   }
