@@ -21,7 +21,7 @@ import type { SafetyModeName } from './types';
 import { describeZodError } from './zod-issues';
 
 export type { ToolName } from './native/guard';
-export type { GateOptions, RiskOptions, TradingToolsOptions } from './tool-options';
+export type { GateOptions, OpenedRiskState, RiskOptions, StateOption, TradingToolsOptions } from './tool-options';
 
 /**
  * The outcome of a tool call as data: the agent-facing JSON (an OrderAck, or the portfolio for
@@ -76,8 +76,12 @@ export interface TradingTools {
   readonly mode: SafetyModeName;
   /** Breaker states, daily counters, pending confirmations. */
   state(): GuardState;
-  /** Close every gate by hand (runbook §3.1: `gate.reset()`). */
-  resetGate(): void;
+  /**
+   * Close every gate by hand (runbook §3.1: `gate.reset()`). With a shared risk state the shared
+   * breaker closes for every replica: the promise resolves once the store has it (and rejects
+   * with StateUnavailable when the store cannot answer); in memory mode it is already done.
+   */
+  resetGate(): Promise<void>;
   /** Move the manual clock (only with `clockStartMs`). */
   setClockMs(ms: number): void;
   /** Stop listening to the backend's push feed and free the native guard; the tools are unusable afterwards. */
@@ -138,9 +142,7 @@ export function createTradingTools(options: TradingToolsOptions): TradingTools {
     metrics: guarded.metrics,
     mode: guarded.mode,
     state: () => guarded.state(),
-    resetGate: () => {
-      guarded.resetGate();
-    },
+    resetGate: () => guarded.resetGate(),
     setClockMs: (ms: number) => {
       guarded.setClockMs(ms);
     },

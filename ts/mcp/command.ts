@@ -152,7 +152,8 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`); audited first.
   const resetGate = () => {
     audit?.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' });
-    tools.resetGate();
+    // A shared breaker's reset needs the store; a failure is already logged as RiskGate by the tools.
+    tools.resetGate().catch(() => undefined);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -22,6 +22,7 @@ import type {
   BreakerConfig,
   CancelRequest,
   ExposureSnapshot,
+  OrderProgress,
   PlaceVerdict,
   ProposeRequest,
   ProposeVerdict,
@@ -205,6 +206,7 @@ export class RedisStateStore implements RiskStateStore {
       r.token?.fieldsHash ?? '',
       String(r.leaseMs ?? DEFAULT_LEASE_MS),
       String((utcDay(now) + 2) * DAY_MS),
+      r.dailySlot === false ? '0' : '1',
     ]);
     return this.verdict(reply, 'reservePlace');
   }
@@ -222,6 +224,7 @@ export class RedisStateStore implements RiskStateStore {
       r.fieldsHash,
       String(r.ttlMs ?? DEFAULT_TOKEN_TTL_MS),
       String(r.maxPending ?? DEFAULT_MAX_PENDING_TOKENS),
+      r.dailySlot === false ? '0' : '1',
     ]);
     const issued = tokenReply.safeParse(reply);
     if (issued.success) return { ok: true, token: issued.data[1], expiresAtMs: decimal(issued.data[2], 'token expiry') };
@@ -256,9 +259,9 @@ export class RedisStateStore implements RiskStateStore {
     return result;
   }
 
-  async orderProgress(update: { orderId: string; filledQuantity: number; closed: boolean }): Promise<void> {
+  async orderProgress(update: OrderProgress): Promise<void> {
     const u = checkProgress(update);
-    this.parse(doneReply, await this.run('progress', this.nowMs(), [u.orderId, String(u.filledQuantity), u.closed ? '1' : '0']), 'orderProgress');
+    this.parse(doneReply, await this.run('progress', this.nowMs(), [u.orderId, String(u.filledQuantity), u.closed ? '1' : '0', optional(u.remaining)]), 'orderProgress');
   }
 
   async recordRiskRejection(breaker: BreakerConfig): Promise<void> {
