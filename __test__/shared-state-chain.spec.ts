@@ -149,6 +149,17 @@ describe('shared risk state on redis: one account, several tools instances', () 
     await acct.close();
   });
 
+  it('a TwoPhase proposal neither clears the shared streak nor closes the breaker (only a sent order does)', async () => {
+    const acct = await account({ mode: 'TwoPhase', risk: { ...RISK, maxPositionAbs: 1 }, gate: { type: 'RejectionCircuitBreaker', threshold: 3, cooldownMs: 60_000 } });
+    const [a, b] = [await acct.replica(), await acct.replica()];
+    expect((await rejection(a.tools.placeOrder, fine(2))).code).toBe('MAX_POSITION_ABS');
+    expect((await rejection(b.tools.placeOrder, fine(2))).code).toBe('MAX_POSITION_ABS');
+    expect((await ack(a.tools.placeOrder, fine())).status).toBe('PendingConfirm');
+    expect((await rejection(b.tools.placeOrder, fine(2))).code).toBe('MAX_POSITION_ABS');
+    expect((await rejection(a.tools.placeOrder, fine())).code).toBe('CIRCUIT_BREAKER_OPEN');
+    await acct.close();
+  });
+
   it('settles by the outcome: a backend rejection gives the slot back, a timeout keeps it', async () => {
     const acct = await account({ risk: { ...RISK, maxDailyOrders: 2 } });
     const a = await acct.replica();

@@ -189,7 +189,8 @@ if op == 'propose' then
   purge_leases()
   local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
   if blocked then return blocked end
-  on_pass(threshold)
+  -- No pass: a proposal sends nothing, so it neither clears the streak nor closes a HalfOpen
+  -- breaker (the chain's rule: only an order that is sent counts; the confirmation is that order).
   if redis.call('HLEN', KEYS[5]) >= max_pending then
     local expired = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', fmt(now))
     for _, t in ipairs(expired) do
