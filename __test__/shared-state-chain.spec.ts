@@ -191,6 +191,33 @@ describe('shared risk state on redis: one account, several tools instances', () 
     await acct.close();
   });
 
+  it('a replace reserves its growth (no daily slot); the grown order rests at its new size', async () => {
+    const acct = await account({ risk: { ...RISK, maxPositionAbs: 1, maxDailyOrders: 1 } });
+    const a = await acct.replica();
+    const placed = await ack(a.tools.placeOrder, limit('BTC-USDT', 'Buy', 0.6, 19_000));
+    const id = placed.order_id as string;
+    const tooMuch = await rejection(a.tools.replaceOrder, `{"order_id":"${id}","quantity":1.2}`);
+    expect([tooMuch.code, tooMuch.message]).toEqual(['MAX_POSITION_ABS', 'RiskLimits: projected position 1.2 exceeds max abs 1']);
+    // The daily order limit (1, used) does not apply to a replace.
+    await ack(a.tools.replaceOrder, `{"order_id":"${id}","quantity":0.9}`);
+    const snapshot = await acct.observer.snapshot();
+    expect(snapshot.dailyOrders).toBe(1);
+    expect(snapshot.exposure['BTC-USDT']).toMatchObject({ restingBuy: 0.9, inflightBuy: 0 });
+    await acct.close();
+  });
+
+  it("the PnL breaker is the account's: a daily PnL below the floor refuses every instance", async () => {
+    const acct = await account({ gate: { type: 'PnlCircuitBreaker', dailyPnlFloor: -100 } });
+    const [a, b] = [await acct.replica(), await acct.replica()];
+    await ack(a.tools.placeOrder, fine());
+    await acct.observer.recordDailyPnl(-250.5);
+    for (const replica of [a, b]) {
+      const refused = await rejection(replica.tools.placeOrder, fine());
+      expect([refused.code, refused.source, refused.message]).toEqual(['PNL_BREAKER_OPEN', 'RiskGate', 'RiskGate: pnl circuit breaker open (daily_pnl=-250.5, floor=-100)']);
+    }
+    await acct.close();
+  });
+
   it('DryRun decides on the local view: no store round trip', async () => {
     const acct = await account({ mode: 'DryRun', risk: { ...RISK, maxDailyOrders: 1 } });
     const a = await acct.replica();
