@@ -250,7 +250,7 @@ describe('shared risk state on redis: fail closed', () => {
       for (let i = 0; i < 3; i += 1) {
         const refused = await rejection(tools.placeOrder, fine());
         expect([refused.code, refused.source]).toEqual(['STATE_UNAVAILABLE', 'RiskGate']);
-        expect(refused.message).toMatch(/^RiskGate: risk state store unavailable \((unreachable|timeout)\): order not sent$/);
+        expect(refused.message).toMatch(/^RiskGate: risk state store unavailable \((unreachable|no answer within 200 ms)\): order not sent$/);
       }
       expect(backend.acceptedOrders()).toBe(1);
       expect(metrics.snapshot().counters['trading_risk_rejections_total{source="risk_gate"}']).toBe(3);

@@ -107,7 +107,8 @@ export class SharedRiskState {
     } catch (error) {
       const why = error instanceof StateUnavailable ? error.why : 'garbage';
       this.logFailure(`${request.op} not decided`, error);
-      return { verdict: { kind: 'unavailable', why } };
+      const timeoutMs = why === 'timeout' ? (this.store as { timeoutMs?: unknown } | undefined)?.timeoutMs : undefined;
+      return { verdict: typeof timeoutMs === 'number' ? { kind: 'unavailable', why, timeoutMs } : { kind: 'unavailable', why } };
     }
   }
 

@@ -36,7 +36,7 @@ export interface StateRequest {
 export type StateVerdict =
   | { kind: 'granted'; reservationId: string; token?: string }
   | { kind: 'refused'; code: string; numbers: Record<string, number> }
-  | { kind: 'unavailable'; why: string };
+  | { kind: 'unavailable'; why: string; timeoutMs?: number };
 
 /** A decision number the guard leaves NaN when the call did not give it. */
 function optional(value: number): number | undefined {

@@ -83,7 +83,8 @@ export class RedisStateStore implements RiskStateStore {
   private readonly client: Redis;
   private readonly keys: (day: number) => string[];
   private readonly nowMs: () => number;
-  private readonly timeoutMs: number;
+  /** Per command: a slower answer is StateUnavailable('timeout'). */
+  readonly timeoutMs: number;
   private readonly observe: ((sample: RoundTrip) => void) | undefined;
   /** The last connection error ioredis reported, quoted in StateUnavailable messages. */
   private lastError: string | undefined;

@@ -3,8 +3,9 @@
 use std::borrow::Cow;
 
 use super::market::position_check;
-use super::shared::{fields_hash, refusal_rejection, state_unavailable};
+use super::shared::{fields_hash, refusal_rejection, state_failure, state_unavailable};
 use super::*;
+use crate::rejection::StateFailure;
 
 /// An order as the shared chain checks it (see [`Guard::check_order`]).
 struct ChainOrder<'a> {
@@ -322,7 +323,9 @@ impl Guard {
                 Some(StateVerdict::Refused { code, numbers }) => {
                     Some(refusal_rejection(&code, &numbers))
                 }
-                Some(StateVerdict::Unavailable { why }) => Some(state_unavailable(&why)),
+                Some(StateVerdict::Unavailable { why, timeout_ms }) => {
+                    Some(state_unavailable(state_failure(&why, timeout_ms)))
+                }
             };
             if let Some(r) = refusal {
                 return self.reject_without_breaker(TOOL, side, r, started);
@@ -375,11 +378,10 @@ impl Guard {
                     order_id: a.order_id.into_owned(),
                 };
             }
-            let r = Rejection::new(
-                Source::Backend,
-                Code::BackendRejected,
-                format!("order '{}' is not an open order", a.order_id),
-            );
+            let r = Denial::NotAnOpenOrder {
+                order_id: a.order_id.into_owned(),
+            }
+            .into();
             return self.reject(TOOL, SideLabel::None, r, started);
         };
         let needs_market = (self.config.limits.max_position_abs.is_some() && !self.shared())
@@ -505,30 +507,24 @@ impl Guard {
 
         // RiskLimits
         let Some(index) = o.market else {
-            let r = Rejection::new(
-                Source::RiskLimits,
-                Code::SymbolNotAllowed,
-                format!("symbol '{}' not in allowed list", o.symbol),
-            );
+            let r = Denial::SymbolNotAllowed {
+                symbol: o.symbol.to_owned(),
+            }
+            .into();
             return Err(self.reject(o.tool, side, r, started));
         };
         if self.config.limits.max_order_notional.is_some() {
             if o.price.is_nan() {
-                let message = match o.no_price {
-                    NoPrice::MarketOrder => format!(
-                        "no reference price for '{}' to value a Market order",
-                        o.symbol
-                    ),
-                    NoPrice::Replace(order_id) => {
-                        format!("no price for order '{order_id}' to value the replace")
-                    }
+                let denial = match o.no_price {
+                    NoPrice::MarketOrder => Denial::NoReferencePrice {
+                        symbol: o.symbol.to_owned(),
+                        purpose: PricePurpose::ValueMarketOrder,
+                    },
+                    NoPrice::Replace(order_id) => Denial::NoReplacePrice {
+                        order_id: order_id.to_owned(),
+                    },
                 };
-                return Err(self.reject(
-                    o.tool,
-                    side,
-                    Rejection::new(Source::RiskLimits, Code::NoReferencePrice, message),
-                    started,
-                ));
+                return Err(self.reject(o.tool, side, denial.into(), started));
             }
             if let Err(r) = limits::check_notional(&self.config.limits, o.quantity, o.price) {
                 return Err(self.reject(o.tool, side, r, started));
@@ -635,7 +631,9 @@ impl Guard {
                 return Ok(());
             }
             Some(StateVerdict::Refused { code, numbers }) => refusal_rejection(&code, &numbers),
-            Some(StateVerdict::Unavailable { why }) => state_unavailable(&why),
+            Some(StateVerdict::Unavailable { why, timeout_ms }) => {
+                state_unavailable(state_failure(&why, timeout_ms))
+            }
         };
         Err(self.reject_without_breaker(o.tool, side, refusal, started))
     }
@@ -663,7 +661,7 @@ impl Guard {
                     return self.reject_without_breaker(
                         tool,
                         label,
-                        state_unavailable("garbage"),
+                        state_unavailable(StateFailure::InvalidReply),
                         started,
                     )
                 }
@@ -736,12 +734,5 @@ fn pending_place(a: &args::PlaceOrderArgs<'_>) -> PendingOrder {
 }
 
 fn token_outside_two_phase(mode: SafetyMode) -> Rejection {
-    Rejection::new(
-        Source::SafetyMode,
-        Code::ConfirmTokenInvalid,
-        format!(
-            "confirm_token is only accepted in TwoPhase mode (mode is {})",
-            mode.as_str()
-        ),
-    )
+    Denial::TokenOutsideTwoPhase { mode }.into()
 }

@@ -30,14 +30,14 @@
 //!   after the static checks passed (the caller records static RiskLimits refusals in the shared
 //!   streak, see ts/guarded-tools.ts).
 
+use std::collections::HashMap;
 use std::fmt::Write as _;
 
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::args::Side;
-use crate::limits;
-use crate::rejection::{fmt_num, Code, Rejection, Source};
+use crate::rejection::{Denial, Rejection, StateFailure};
 use crate::tokens::PendingOrder;
 
 /// What a shared-state request asks of the store.
@@ -131,10 +131,13 @@ pub enum StateVerdict {
     Refused {
         code: String,
         #[serde(default)]
-        numbers: std::collections::HashMap<String, f64>,
+        numbers: HashMap<String, f64>,
     },
     Unavailable {
         why: String,
+        /// The store's timeout, for a `timeout`.
+        #[serde(default, rename = "timeoutMs")]
+        timeout_ms: Option<u64>,
     },
 }
 
@@ -144,106 +147,74 @@ impl StateVerdict {
     }
 }
 
-/// The store could not answer: nothing is sent (fail closed).
-pub fn state_unavailable(why: &str) -> Rejection {
-    Rejection::new(
-        Source::RiskGate,
-        Code::StateUnavailable,
-        format!("risk state store unavailable ({why}): order not sent"),
-    )
+/// Why the store did not answer, as the caller names it (`StateUnavailable.why` of ts/state):
+/// `timeout` (with the store's `timeout_ms`), `unreachable`, `garbage` (an answer that is no
+/// verdict); anything else is an answer the chain cannot read either.
+pub fn state_failure(why: &str, timeout_ms: Option<u64>) -> StateFailure {
+    match (why, timeout_ms) {
+        ("timeout", Some(timeout_ms)) => StateFailure::Timeout { timeout_ms },
+        ("unreachable" | "io", _) => StateFailure::Unreachable,
+        _ => StateFailure::InvalidReply,
+    }
 }
 
-/// The chain's rejection for a store refusal: the same code and text the local check words. A
-/// refusal whose numbers are missing is an answer the chain cannot trust: STATE_UNAVAILABLE.
-pub fn refusal_rejection(
-    code: &str,
-    numbers: &std::collections::HashMap<String, f64>,
-) -> Rejection {
+/// The store could not answer: nothing is sent (fail closed).
+pub fn state_unavailable(why: StateFailure) -> Rejection {
+    Denial::StateUnavailable { why }.into()
+}
+
+/// The chain's denial for a store refusal: the variant the local check builds, from the code and
+/// numbers (so the text, source and metrics are the chain's). A refusal whose numbers are missing
+/// or out of range is an answer the chain cannot trust: STATE_UNAVAILABLE (invalid reply).
+pub fn refusal_rejection(code: &str, numbers: &HashMap<String, f64>) -> Rejection {
     let n = |name: &str| numbers.get(name).copied().filter(|v| v.is_finite());
-    let garbage = || state_unavailable("garbage");
-    match code {
-        "MAX_DAILY_ORDERS" => match (n("wouldBe"), n("limit")) {
-            (Some(would_be), Some(limit)) => {
-                limits::daily_orders_rejection(would_be as u64, limit as u64)
-            }
-            _ => garbage(),
-        },
-        "MAX_DAILY_CANCELS" => match (n("wouldBe"), n("limit")) {
-            (Some(would_be), Some(limit)) => {
-                limits::daily_cancels_rejection(would_be as u64, limit as u64)
-            }
-            _ => garbage(),
-        },
-        "MAX_POSITION_ABS" => match (n("projected"), n("limit")) {
-            (Some(projected), Some(limit)) => Rejection::new(
-                Source::RiskLimits,
-                Code::MaxPositionAbs,
-                format!(
-                    "projected position {} exceeds max abs {}",
-                    fmt_num(projected),
-                    fmt_num(limit)
-                ),
-            ),
-            _ => garbage(),
-        },
-        "CIRCUIT_BREAKER_OPEN" => match (n("rejections"), n("cooldownRemainingMs")) {
-            (Some(rejections), Some(remaining)) => Rejection::new(
-                Source::RiskGate,
-                Code::CircuitBreakerOpen,
-                format!(
-                    "circuit breaker open (rejections={}, cooldown_remaining_ms={})",
-                    rejections as u64,
-                    remaining.max(0.0) as i64
-                ),
-            ),
-            _ => garbage(),
-        },
-        "PNL_BREAKER_OPEN" => match (n("dailyPnl"), n("floor")) {
-            (Some(pnl), Some(floor)) => Rejection::new(
-                Source::RiskGate,
-                Code::PnlBreakerOpen,
-                format!(
-                    "pnl circuit breaker open (daily_pnl={}, floor={})",
-                    fmt_num(pnl),
-                    fmt_num(floor)
-                ),
-            ),
-            _ => garbage(),
-        },
-        "CONFIRM_TOKEN_INVALID" => Rejection::new(
-            Source::SafetyMode,
-            Code::ConfirmTokenInvalid,
-            "confirm_token is unknown or already used",
-        ),
-        "CONFIRM_TOKEN_EXPIRED" => match (n("expiredMsAgo"), n("ttlMs")) {
-            (Some(ago), Some(ttl)) => Rejection::new(
-                Source::SafetyMode,
-                Code::ConfirmTokenExpired,
-                format!(
-                    "confirm_token expired {} ms ago (ttl {} ms)",
-                    ago as i64, ttl as i64
-                ),
-            ),
-            _ => garbage(),
-        },
-        "CONFIRM_ARGS_MISMATCH" => Rejection::new(
-            Source::SafetyMode,
-            Code::ConfirmArgsMismatch,
-            "confirm_token was issued for different order fields; the token is now void",
-        ),
-        "PENDING_CONFIRM_LIMIT" => match n("pending") {
-            Some(pending) => Rejection::new(
-                Source::SafetyMode,
-                Code::PendingConfirmLimit,
-                format!(
-                    "{} orders already await confirmation; confirm or let them expire",
-                    pending as u64
-                ),
-            ),
-            None => garbage(),
-        },
-        _ => garbage(),
-    }
+    let count = |name: &str| n(name).filter(|v| *v >= 0.0 && v.fract() == 0.0);
+    let denial = match code {
+        "MAX_DAILY_ORDERS" => count("wouldBe")
+            .zip(count("limit"))
+            .map(|(would_be, limit)| Denial::DailyOrders {
+                would_be: would_be as u64,
+                limit: limit as u64,
+            }),
+        "MAX_DAILY_CANCELS" => count("wouldBe")
+            .zip(count("limit"))
+            .map(|(would_be, limit)| Denial::DailyCancels {
+                would_be: would_be as u64,
+                limit: limit as u64,
+            }),
+        "MAX_POSITION_ABS" => n("projected")
+            .zip(n("limit"))
+            .map(|(projected, limit)| Denial::PositionAbs { projected, limit }),
+        "CIRCUIT_BREAKER_OPEN" => {
+            count("rejections")
+                .zip(count("cooldownRemainingMs"))
+                .map(|(rejections, remaining)| Denial::BreakerOpen {
+                    rejections: rejections.min(f64::from(u32::MAX)) as u32,
+                    cooldown_remaining_ms: remaining as i64,
+                })
+        }
+        "PNL_BREAKER_OPEN" => n("dailyPnl")
+            .zip(n("floor"))
+            .map(|(daily_pnl, floor)| Denial::PnlBreakerOpen { daily_pnl, floor }),
+        "CONFIRM_TOKEN_INVALID" => Some(Denial::TokenInvalid),
+        "CONFIRM_TOKEN_EXPIRED" => {
+            count("expiredMsAgo")
+                .zip(count("ttlMs"))
+                .map(|(ago, ttl)| Denial::TokenExpired {
+                    expired_ms_ago: ago as i64,
+                    ttl_ms: ttl as i64,
+                })
+        }
+        "CONFIRM_ARGS_MISMATCH" => Some(Denial::TokenArgsMismatch),
+        "PENDING_CONFIRM_LIMIT" => count("pending").map(|pending| Denial::PendingConfirmLimit {
+            pending: pending as usize,
+        }),
+        _ => None,
+    };
+    denial.map_or_else(
+        || state_unavailable(StateFailure::InvalidReply),
+        Rejection::from,
+    )
 }
 
 /// SHA-256 (hex) of the bound order's canonical form: `Debug` of [`PendingOrder`] writes every
@@ -261,6 +232,7 @@ pub fn fields_hash(order: &PendingOrder) -> String {
 mod tests {
     use super::*;
     use crate::args::{OrderType, TimeInForce};
+    use crate::rejection::Code;
 
     fn order(quantity: f64) -> PendingOrder {
         PendingOrder::Place {
@@ -292,31 +264,44 @@ mod tests {
             pairs
                 .iter()
                 .map(|(k, v)| ((*k).to_owned(), *v))
-                .collect::<std::collections::HashMap<_, _>>()
+                .collect::<HashMap<_, _>>()
         };
         let r = refusal_rejection(
             "MAX_DAILY_ORDERS",
             &numbers(&[("wouldBe", 101.0), ("limit", 100.0)]),
         );
-        assert_eq!(r, limits::daily_orders_rejection(101, 100));
+        assert_eq!(r, crate::limits::daily_orders_rejection(101, 100));
         let r = refusal_rejection(
             "CIRCUIT_BREAKER_OPEN",
             &numbers(&[("rejections", 3.0), ("cooldownRemainingMs", 910.0)]),
         );
         assert_eq!(
-            r.message,
+            r.message(),
             "RiskGate: circuit breaker open (rejections=3, cooldown_remaining_ms=910)"
         );
-        // Numbers missing: not a verdict the chain trusts.
-        let r = refusal_rejection("MAX_POSITION_ABS", &numbers(&[("limit", 5.0)]));
-        assert_eq!(r.code, Code::StateUnavailable);
+        // Numbers missing or not counts: not a verdict the chain trusts.
+        for (code, bad) in [
+            ("MAX_POSITION_ABS", numbers(&[("limit", 5.0)])),
+            (
+                "MAX_DAILY_ORDERS",
+                numbers(&[("wouldBe", -1.0), ("limit", 5.0)]),
+            ),
+            ("NOPE", numbers(&[])),
+        ] {
+            let r = refusal_rejection(code, &bad);
+            assert_eq!(r.code(), Code::StateUnavailable);
+            assert_eq!(
+                r.message(),
+                "RiskGate: risk state store unavailable (invalid reply): order not sent"
+            );
+        }
         assert_eq!(
-            r.message,
-            "RiskGate: risk state store unavailable (garbage): order not sent"
+            state_unavailable(state_failure("timeout", Some(250))).message(),
+            "RiskGate: risk state store unavailable (no answer within 250 ms): order not sent"
         );
         assert_eq!(
-            refusal_rejection("NOPE", &numbers(&[])).code,
-            Code::StateUnavailable
+            state_failure("unreachable", None),
+            StateFailure::Unreachable
         );
     }
 
