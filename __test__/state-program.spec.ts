@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileStateStore } from '../ts/state/file-store';
+import { RedisStateStore } from '../ts/state/redis-store';
 import { deadPort } from './support/oms-server';
 import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
 import { RedisServer } from './support/redis-server';
@@ -39,7 +40,7 @@ afterAll(async () => {
 });
 
 /** A live run on the mock venue: two observations (one order each), then the summary; `risk` adds `[risk]` keys, `state` a `[state]` table. */
-function config(options: { risk?: string; state?: string } = {}): string {
+function config(options: { risk?: string; state?: string; maxDailyOrders?: number } = {}): string {
   const n = ++configs;
   const path = join(dir, `config-${n}.toml`);
   writeFileSync(
@@ -47,7 +48,7 @@ function config(options: { risk?: string; state?: string } = {}): string {
     [
       '[trading]\nbackend = "mock"',
       '[safety]\nmode = "Direct"',
-      `[risk]\nallowed_symbols = ["BTC-USDT"]\nmax_order_notional = 50000.0\nmax_daily_orders = 10\n${options.risk ?? ''}`,
+      `[risk]\nallowed_symbols = ["BTC-USDT"]\nmax_order_notional = 50000.0\nmax_daily_orders = ${options.maxDailyOrders ?? 10}\n${options.risk ?? ''}`,
       '[mock]\nreference_prices = { "BTC-USDT" = 20000 }',
       `[llm]\nprovider = "openai"\nmodel = "local-gpt"\nbase_url = "${model.baseURL}"\napi_key = "sk-local"\nmax_retries = 0`,
       `[agent]\ninterval_ms = 1\nmax_cycles = 2\naudit = "${join(dir, `audit-${n}.jsonl`)}"\nsummary_json = "${join(dir, `summary-${n}.json`)}"`,
@@ -123,6 +124,26 @@ describe('[state] type = "file" in the program', () => {
 });
 
 describe('[state] type = "redis" in the program', () => {
+  it('two runs on one account share the daily count: the second stops at max_daily_orders counted over both', async () => {
+    const state = `[state]\ntype = "redis"\nurl = "${redis.url}"\naccount = "acct-program"\nkey_prefix = "axon:"`;
+    const first = await program(['--config', config({ state })]);
+    expect(first.code, first.err).toBe(0);
+    expect(first.err).toContain(`risk state: redis ${redis.url} account acct-program key prefix axon: (timeout 250 ms)`);
+    const store = await RedisStateStore.open({ url: redis.url, account: 'acct-program', keyPrefix: 'axon:' });
+    try {
+      expect((await store.snapshot()).dailyOrders).toBe(2);
+      // A second run (another replica, or the same one restarted) with a limit of 3: one more order, then refused.
+      const second = await program(['--config', config({ state, maxDailyOrders: 3 })]);
+      expect(second.code, second.err).toBe(0);
+      const summary = JSON.parse(readFileSync(join(dir, `summary-${configs}.json`), 'utf8')) as { ordersByStatus: Record<string, number>; rejectionsByCode: Record<string, number> };
+      expect(summary.ordersByStatus).toEqual({ Filled: 1 });
+      expect(summary.rejectionsByCode).toEqual({ MAX_DAILY_ORDERS: 1 });
+      expect((await store.snapshot()).dailyOrders).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('an unreachable Redis stops the start with STATE_UNAVAILABLE words and a non-zero exit', async () => {
     const url = `redis://127.0.0.1:${await deadPort()}`;
     const run = await program(['--config', config({ state: `[state]\ntype = "redis"\nurl = "${url}"\naccount = "acct-1"\ntimeout_ms = 300` })]);

@@ -17,7 +17,7 @@ import { AuditLog } from './audit';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
-import { openProgramState, toolsStateOptions, type ProgramState } from './risk-state';
+import { openProgramState, type ProgramState } from './risk-state';
 import { auditFileOffset, writeLiveReport } from './report';
 import { AgentLoop, type AgentStats } from './loop';
 import { writeSummaryJson } from './summary-file';
@@ -58,10 +58,13 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   // Each resource is released if a later one cannot be had (a locked or damaged state file, an
   // unreachable Redis, an unwritable audit path, a taken metrics port): nothing left open keeps a
   // failed start alive.
-  const state: ProgramState = await openProgramState(config, logger);
+  // Every store round trip feeds trading_state_store_round_trip_seconds / _errors_total.
+  const state: ProgramState = await openProgramState(config, logger, (sample) => {
+    metrics.observeStateStore(sample);
+  });
   let tools: ReturnType<typeof createTradingTools>;
   try {
-    tools = createTradingTools({ ...options, backend, metrics, logger, ...toolsStateOptions(state) });
+    tools = createTradingTools({ ...options, backend, metrics, logger, state: state.opened });
   } catch (error) {
     await state.opened.close();
     throw error;

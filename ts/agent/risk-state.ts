@@ -42,14 +42,3 @@ export async function openProgramState(config: AgentConfig, logger: Logger, obse
   return { opened, where };
 }
 
-/** The tools' options for an opened state (the file store: its path, written by the tools under this process's lock). */
-export function toolsStateOptions(state: ProgramState): { dailyCountsFile?: string } {
-  switch (state.opened.kind) {
-    case 'memory':
-      return {};
-    case 'file':
-      return { dailyCountsFile: state.opened.path };
-    case 'redis':
-      throw new Error(`risk state ${state.where}: the tools of this build cannot use a redis state yet`);
-  }
-}
