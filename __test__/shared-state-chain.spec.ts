@@ -93,6 +93,7 @@ describe('shared risk state on redis: one account, several tools instances', () 
     const first = a.tools.placeOrder.call(fine(0.01, ',"client_order_id":"retry-1"'));
     const second = a.tools.placeOrder.call(fine(0.01, ',"client_order_id":"retry-1"'));
     await Promise.all([first, second]);
+    await eventually(async () => (await acct.observer.snapshot()).reservations.length === 0);
     expect((await acct.observer.snapshot()).dailyOrders).toBe(1);
     await acct.close();
   });
@@ -165,7 +166,8 @@ describe('shared risk state on redis: one account, several tools instances', () 
     const a = await acct.replica();
     a.backend.injectFailure('placeOrder', 'rejected');
     expect((await rejection(a.tools.placeOrder, fine())).code).toBe('BACKEND_REJECTED');
-    expect((await acct.observer.snapshot()).dailyOrders).toBe(0);
+    // The settle is reported after the answer: the slot comes back once it lands.
+    await eventually(async () => (await acct.observer.snapshot()).dailyOrders === 0);
     a.backend.injectFailure('placeOrder', 'timeout');
     expect((await rejection(a.tools.placeOrder, fine())).code).toBe('BACKEND_TIMEOUT');
     const afterTimeout = await acct.observer.snapshot();
@@ -184,6 +186,8 @@ describe('shared risk state on redis: one account, several tools instances', () 
     expect(resting.status).toBe('New');
     expect((await rejection(b.tools.placeOrder, limit('BTC-USDT', 'Buy', 0.5, 19_000))).message).toBe('RiskLimits: projected position 1.5 exceeds max abs 1');
     await ack(a.tools.cancelOrder, `{"order_id":"${resting.order_id as string}"}`);
+    // A's report of the cancel lands on its own connection; B (another connection) waits for it.
+    await eventually(async () => (await acct.observer.snapshot()).exposure['BTC-USDT']?.restingBuy === 0);
     await ack(b.tools.placeOrder, limit('BTC-USDT', 'Buy', 0.5, 19_000));
     const second = (await b.backend.getOpenOrders())[0]?.orderId ?? '';
     const cancel = await rejection(a.tools.cancelOrder, `{"order_id":"${second}"}`);
@@ -200,6 +204,7 @@ describe('shared risk state on redis: one account, several tools instances', () 
     expect([tooMuch.code, tooMuch.message]).toEqual(['MAX_POSITION_ABS', 'RiskLimits: projected position 1.2 exceeds max abs 1']);
     // The daily order limit (1, used) does not apply to a replace.
     await ack(a.tools.replaceOrder, `{"order_id":"${id}","quantity":0.9}`);
+    await eventually(async () => (await acct.observer.snapshot()).reservations.length === 0);
     const snapshot = await acct.observer.snapshot();
     expect(snapshot.dailyOrders).toBe(1);
     expect(snapshot.exposure['BTC-USDT']).toMatchObject({ restingBuy: 0.9, inflightBuy: 0 });
@@ -250,7 +255,7 @@ describe('shared risk state on redis: fail closed', () => {
       for (let i = 0; i < 3; i += 1) {
         const refused = await rejection(tools.placeOrder, fine());
         expect([refused.code, refused.source]).toEqual(['STATE_UNAVAILABLE', 'RiskGate']);
-        expect(refused.message).toMatch(/^RiskGate: risk state store unavailable \((unreachable|no answer within 200 ms)\): order not sent$/);
+        expect(refused.message, JSON.stringify(lines.slice(-3))).toMatch(/^RiskGate: risk state store unavailable \((unreachable|no answer within 200 ms)\): order not sent$/);
       }
       expect(backend.acceptedOrders()).toBe(1);
       expect(metrics.snapshot().counters['trading_risk_rejections_total{source="risk_gate"}']).toBe(3);

@@ -343,7 +343,7 @@ export class GuardedTools {
 
   /**
    * Shared state: the static checks passed; ask the store, let the chain decide again with its
-   * verdict, then send (the reservation settled by the outcome before the call answers).
+   * verdict, then send; the reservation is settled by the outcome (reported, see ./shared-state).
    */
   private async runWithState(name: ToolName, tool: number, args: string, requestText: string, started: number): Promise<ToolCallResult> {
     const shared = this.shared;
@@ -355,19 +355,20 @@ export class GuardedTools {
       text = this.guard.decideWithVerdict(tool, args, verdict);
     } catch (error) {
       this.metrics.notify();
-      if (reservation !== undefined) await shared.settle(reservation, { kind: 'rejected' });
+      if (reservation !== undefined) shared.settle(reservation, { kind: 'rejected' });
       throw error;
     }
     if (this.guard.kind() !== DecisionKind.Send) {
       // A grant the re-run refused on a static check (the market moved meanwhile): give it back.
-      if (reservation !== undefined) await shared.settle(reservation, { kind: 'rejected' });
+      if (reservation !== undefined) shared.settle(reservation, { kind: 'rejected' });
       return this.settle(name, text, started, undefined, verdict.kind === 'refused');
     }
     const settlement: Settlement | undefined = reservation === undefined ? undefined : { reservation, quantity: request.quantity };
     const result = await this.settle(name, text, started, settlement);
+    // Reported, not awaited: the agent's answer does not wait for the store (see ./shared-state).
     if (settlement !== undefined) {
-      await shared.settle(settlement.reservation, settlement.outcome ?? { kind: 'unknown' });
-      if (settlement.closedOrderId !== undefined) await shared.closeOrder(settlement.closedOrderId);
+      shared.settle(settlement.reservation, settlement.outcome ?? { kind: 'unknown' });
+      if (settlement.closedOrderId !== undefined) shared.closeOrder(settlement.closedOrderId);
     }
     if (request.op === 'cancel') this.cancelling.delete(text);
     return result;

@@ -7,13 +7,17 @@
 //   answered as the verdict the guard takes. A store that cannot answer (StateUnavailable: down,
 //   slower than timeout_ms, garbage) is the verdict `unavailable`: the chain refuses the call with
 //   STATE_UNAVAILABLE and nothing is sent; the next call asks again, so trading resumes by itself.
-// - Side reports (a static RiskLimits refusal for the shared breaker streak, order progress, daily
-//   PnL, a cancel's closed order) are queued in order and never make a call wait; a failure is
-//   logged (with the runbook's words) and counted in trading_state_store_errors_total through the
-//   store's observe hook. This process's next `ask` runs after its queued reports, so its own
-//   refusals reach the streak before its next order is decided.
-// - `settle` is awaited by the tool call (the answer the agent gets is already settled in the
-//   store); an `unknown` outcome needs no call (the reservation stays counted until its lease).
+// - Reports (a reservation settled by the call's outcome, a static RiskLimits refusal for the
+//   shared breaker streak, order progress, daily PnL, a cancel's closed order) never make a call
+//   wait: each is issued at once on the store's one connection and its failure is logged (with the
+//   runbook's words) and counted in trading_state_store_errors_total through the observe hook.
+//   Redis runs one connection's commands in the order they were sent, so this process's next
+//   `ask` is decided after its earlier reports (its own refusals are in the streak before its next
+//   order). Another replica may decide a call before a report lands: a late settle or close still
+//   counts what it would give back (fail closed; an accepted order's in-flight exposure is the
+//   same exposure as its position and resting part), while a late streak report can let one more
+//   of another replica's calls be decided before the breaker opens.
+// - An `unknown` outcome needs no call: the reservation stays counted until its lease ends.
 import { StateUnavailable } from './state/errors';
 import type { BreakerConfig, OrderProgress, PlaceLimits, Reservation, RiskStateStore, SettleOutcome } from './state/store';
 import type { StateRequest, StateVerdict } from './native/guard';
@@ -35,9 +39,8 @@ export class SharedRiskState {
   private store: RiskStateStore | undefined;
   private opening: Promise<RiskStateStore> | undefined;
   private readonly open: (() => Promise<RiskStateStore>) | undefined;
-  /** Queued side reports: the tail of the chain, and how many are still running. */
-  private tail: Promise<void> = Promise.resolve();
-  private queued = 0;
+  /** Reports issued and not yet answered (awaited by `close`). */
+  private readonly reports = new Set<Promise<void>>();
 
   constructor(private readonly o: SharedStateOptions) {
     if (typeof o.store === 'function') this.open = o.store;
@@ -68,7 +71,6 @@ export class SharedRiskState {
 
   /** The store's verdict on a NEED_STATE request (never throws: a failure is `unavailable`). */
   async ask(request: StateRequest): Promise<{ verdict: StateVerdict; reservation?: Reservation }> {
-    if (this.queued > 0) await this.tail;
     const { limits, breaker } = this.o;
     try {
       const store = await this.opened();
@@ -112,42 +114,34 @@ export class SharedRiskState {
     }
   }
 
-  /** Settle a reservation by the call's outcome; a failure is logged (the lease ends it). */
-  async settle(reservation: Reservation, outcome: SettleOutcome): Promise<void> {
+  /** Settle a reservation by the call's outcome (a report); a failure is logged and the lease ends it. */
+  settle(reservation: Reservation, outcome: SettleOutcome): void {
     // Nothing changes for an unknown outcome: the slot and the exposure count until the lease ends.
     if (outcome.kind === 'unknown') return;
-    try {
-      const store = await this.opened();
+    this.report(`reservation ${reservation.id} not settled (${outcome.kind}); it counts until its lease ends`, async (store) => {
       await store.settle(reservation, outcome);
-    } catch (error) {
-      this.logFailure(`reservation ${reservation.id} not settled (${outcome.kind}); it counts until its lease ends`, error);
-    }
+    });
   }
 
   /** A static RiskLimits refusal the chain decided alone: the shared streak moves (queued). */
   recordRiskRejection(): void {
     const breaker = this.o.breaker;
     if (breaker.rejection === undefined) return;
-    this.enqueue('risk rejection not recorded in the shared breaker streak', (store) => store.recordRiskRejection(breaker));
+    this.report('risk rejection not recorded in the shared breaker streak', (store) => store.recordRiskRejection(breaker));
   }
 
-  /** A cancelled order stops resting (awaited by the cancel call; a failure is logged). */
-  async closeOrder(orderId: string): Promise<void> {
-    try {
-      const store = await this.opened();
-      await store.orderProgress({ orderId, filledQuantity: 0, closed: true });
-    } catch (error) {
-      this.logFailure(`cancelled order ${orderId} still counted as resting`, error);
-    }
+  /** A cancelled order stops resting. */
+  closeOrder(orderId: string): void {
+    this.orderProgress({ orderId, filledQuantity: 0, closed: true });
   }
 
   orderProgress(update: OrderProgress): void {
-    this.enqueue(`progress of order ${update.orderId} not recorded`, (store) => store.orderProgress(update));
+    this.report(`progress of order ${update.orderId} not recorded`, (store) => store.orderProgress(update));
   }
 
   recordDailyPnl(dailyPnl: number): void {
     if (this.o.breaker.pnlFloor === undefined) return;
-    this.enqueue('daily PnL not recorded', (store) => store.recordDailyPnl(dailyPnl));
+    this.report('daily PnL not recorded', (store) => store.recordDailyPnl(dailyPnl));
   }
 
   /** `tools.resetGate()`: the shared breaker closes for every replica. Rejects when the store cannot answer. */
@@ -156,23 +150,29 @@ export class SharedRiskState {
     await store.resetBreaker();
   }
 
-  /** Waits for the queued reports, then closes the store if the tools opened it. */
+  /** Every report issued so far has been answered (or has failed and been logged). */
+  async idle(): Promise<void> {
+    while (this.reports.size > 0) await Promise.all(this.reports);
+  }
+
+  /** Waits for the reports, then closes the store if the tools opened it. */
   async close(): Promise<void> {
-    await this.tail;
+    await this.idle();
     if (this.open !== undefined && this.store !== undefined) await this.store.close();
     this.store = undefined;
   }
 
-  private enqueue(what: string, report: (store: RiskStateStore) => Promise<void>): void {
-    this.queued++;
-    this.tail = this.tail
-      .then(async () => report(await this.opened()))
+  /** Issue a report now (its command goes out before any later `ask` of this process). */
+  private report(what: string, send: (store: RiskStateStore) => Promise<void>): void {
+    const sent: Promise<void> = this.opened()
+      .then(send)
       .catch((error: unknown) => {
         this.logFailure(what, error);
       })
       .finally(() => {
-        this.queued--;
+        this.reports.delete(sent);
       });
+    this.reports.add(sent);
   }
 
   private logFailure(what: string, error: unknown): void {

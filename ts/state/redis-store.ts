@@ -11,7 +11,7 @@
 // reservation then counts until its lease ends (the chain has refused the order, so that is safe).
 import { createHash, randomUUID } from 'node:crypto';
 
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { z } from 'zod';
 
 import { describeZodError } from '../zod-issues';
@@ -134,7 +134,9 @@ export class RedisStateStore implements RiskStateStore {
   private unavailable(error: unknown): StateUnavailable {
     if (error instanceof StateUnavailable) return error;
     const message = error instanceof Error ? error.message : String(error);
-    const why = /timed out/i.test(message) ? 'timeout' : /ERR|WRONGTYPE|script/i.test(message) ? 'garbage' : 'unreachable';
+    // A reply error (ERR, WRONGTYPE, a script error) is Redis answering something that is no verdict;
+    // anything else (refused, reset, closed, the retry limit of a dropped connection) is not reaching it.
+    const why = /timed out/i.test(message) ? 'timeout' : error instanceof ReplyError ? 'garbage' : 'unreachable';
     const detail = why === 'timeout' ? `no answer within timeout_ms ${this.timeoutMs}` : message;
     const last = this.lastError && this.lastError !== message ? ` (last connection error: ${this.lastError})` : '';
     return new StateUnavailable(why, `risk state store (redis) unavailable: ${detail}${last}`, { cause: error });
