@@ -9,14 +9,11 @@
 //   npx tsc -p tsconfig.json && node dist/bench/state-store.js            # starts its own redis-server
 //   REDIS_URL=redis://127.0.0.1:6379 node dist/bench/state-store.js       # or uses yours
 //   ORDERS=20000 (per process and phase)
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, fork } from 'node:child_process';
 
 import { RedisStateStore } from '../ts/state/redis-store';
 import type { PlaceRequest, RiskStateStore } from '../ts/state/store';
+import { startRedis } from './redis-server';
 
 const ORDERS = Number(process.env.ORDERS ?? 20_000);
 const IN_FLIGHT = 32;
@@ -92,45 +89,6 @@ async function child(): Promise<void> {
   const report: ChildReport = { redis: await measure(redis) };
   await redis.close();
   process.send?.(report);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-    });
-  });
-}
-
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'axon-bench-redis-'));
-  const server = spawn(process.env.REDIS_SERVER ?? '/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    server.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    server.once('exit', (code) => {
-      reject(new Error(`redis-server exited with ${String(code)}`));
-    });
-  });
-  server.stdout.resume();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => {
-      server.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 function runChildren(count: number, url: string, account: string): Promise<ChildReport[]> {
