@@ -2,6 +2,10 @@
 // instances trading ONE account through a real redis-server (random loopback port). The account-wide
 // checks are decided by the store's script and worded by the Rust chain; the static checks stay
 // local. Time that matters to the store (day, cooldowns, leases) comes from an injected clock.
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { createTradingTools, jsonLineLogger, MockTradingBackend, TradingMetrics, type TradingToolsOptions } from '../ts/index';
@@ -244,6 +248,7 @@ describe('shared risk state on redis: fail closed', () => {
       mode: 'Direct',
       clockStartMs: T0,
       risk: { ...RISK, maxDailyOrders: 100 },
+      gate: { type: 'RejectionCircuitBreaker', threshold: 5, cooldownMs: 60_000 },
       backend,
       metrics,
       logger: jsonLineLogger({ level: 'trace', write: (line) => lines.push(line) }),
@@ -259,6 +264,10 @@ describe('shared risk state on redis: fail closed', () => {
       }
       expect(backend.acceptedOrders()).toBe(1);
       expect(metrics.snapshot().counters['trading_risk_rejections_total{source="risk_gate"}']).toBe(3);
+      // A static refusal is answered at once; its report to the shared streak fails, logged and counted.
+      expect((await rejection(tools.placeOrder, fine(5))).code).toBe('MAX_ORDER_NOTIONAL');
+      await eventually(() => Promise.resolve(lines.some((line) => line.includes('risk rejection not recorded in the shared breaker streak'))));
+      expect(await metrics.prometheusText()).toMatch(/trading_state_store_errors_total\{op="reject",why="(unreachable|timeout)"\} 1/);
       expect(lines.filter((line) => line.includes('RiskGate: risk state store unavailable')).length).toBeGreaterThanOrEqual(3);
       const text = await metrics.prometheusText();
       expect(text).toMatch(/trading_state_store_errors_total\{op="place",why="(unreachable|timeout)"\} [1-9]/);
@@ -276,5 +285,29 @@ describe('shared risk state on redis: fail closed', () => {
       tools.close();
       await own.stop();
     }
+  });
+});
+
+describe('file state through the tools', () => {
+  it('keeps the day counts in a locked file: a second tools instance on it fails naming the holder', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-file-state-'));
+    const path = join(dir, 'counts.json');
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
+    const options = { mode: 'Direct', risk: { ...RISK, maxDailyOrders: 5 }, backend, logger: jsonLineLogger({ level: 'silent' }), state: { type: 'file', path } } as const;
+    const tools = createTradingTools(options);
+    try {
+      await ack(tools.placeOrder, fine());
+      await ack(tools.placeOrder, fine());
+      expect(JSON.parse(readFileSync(path, 'utf8')) as unknown).toMatchObject({ orders: 2 });
+      expect(() => createTradingTools(options)).toThrow(new RegExp(`locked by pid ${process.pid}`));
+    } finally {
+      tools.close();
+    }
+    // Closed: the lock is given back, and the next instance starts from the saved counts.
+    await eventually(() => Promise.resolve(!existsSync(`${path}.lock`)));
+    const next = createTradingTools(options);
+    expect(next.state().dailyOrders).toBe(2);
+    next.close();
+    rmSync(dir, { recursive: true, force: true });
   });
 });
