@@ -971,6 +971,194 @@ mod tests {
         assert_eq!(text(-1e300).len(), 302);
     }
 
+    /// One of every variant (the `match` below has no wildcard: a new variant does not compile
+    /// until it is added here).
+    fn one_of_each() -> Vec<Denial> {
+        let symbol = || "BTC-USDT".to_owned();
+        vec![
+            Denial::InvalidArgument(ArgumentProblem::MissingField { field: "side" }),
+            Denial::SymbolNotAllowed { symbol: symbol() },
+            Denial::OrderNotional {
+                notional: 6e4,
+                limit: 5e4,
+            },
+            Denial::NoReferencePrice {
+                symbol: symbol(),
+                purpose: PricePurpose::PriceCollar,
+            },
+            Denial::NoReplacePrice {
+                order_id: "7".to_owned(),
+            },
+            Denial::PositionAbs {
+                projected: 11.0,
+                limit: 10.0,
+            },
+            Denial::PositionUnknown { symbol: symbol() },
+            Denial::DailyOrders {
+                would_be: 4,
+                limit: 3,
+            },
+            Denial::DailyCancels {
+                would_be: 4,
+                limit: 3,
+            },
+            Denial::OrderQuantity {
+                quantity: 6.0,
+                limit: 5.0,
+            },
+            Denial::MinOrderNotional {
+                notional: 5.0,
+                limit: 10.0,
+            },
+            Denial::StaleReferencePrice {
+                symbol: symbol(),
+                price: 2e4,
+                age_ms: 61_000,
+                max_age_ms: 60_000,
+            },
+            Denial::PriceCollar {
+                price: 2.2e4,
+                bps: 1000.004,
+                reference: 2e4,
+                collar_bps: 500.0,
+            },
+            Denial::DailyLoss {
+                daily_pnl: -6e3,
+                limit: 5e3,
+            },
+            Denial::OpenOrders {
+                symbol: symbol(),
+                would_be: 51,
+                limit: 50,
+                resting: 48,
+                inflight: 1,
+                uncertain: 1,
+            },
+            Denial::DuplicateOrder {
+                symbol: symbol(),
+                side: Side::Buy,
+                order_type: OrderType::Limit,
+                quantity: 0.5,
+                price: Some(2e4),
+                age_ms: 10,
+                window_ms: 10_000,
+            },
+            Denial::SelfTrade {
+                side: Side::Sell,
+                price: None,
+                resting_id: "r1".to_owned(),
+                resting_price: 19_990.0,
+                symbol: symbol(),
+            },
+            Denial::RateLimited {
+                would_be: 11,
+                window: RateWindow::Second,
+                limit: 10,
+            },
+            Denial::BreakerOpen {
+                rejections: 5,
+                cooldown_remaining_ms: 0,
+            },
+            Denial::PnlBreakerOpen {
+                daily_pnl: -600.0,
+                floor: -500.0,
+            },
+            Denial::StateUnavailable {
+                why: StateFailure::Unreachable,
+            },
+            Denial::ReduceOnly {
+                position: 1.0,
+                projected: 1.5,
+            },
+            Denial::TradingHalted,
+            Denial::PendingConfirmLimit { pending: 100 },
+            Denial::TokenUnavailable {
+                detail: "no entropy".to_owned(),
+            },
+            Denial::TokenInvalid,
+            Denial::TokenOutsideTwoPhase {
+                mode: SafetyMode::Direct,
+            },
+            Denial::TokenExpired {
+                expired_ms_ago: 1,
+                ttl_ms: 2,
+            },
+            Denial::TokenArgsMismatch,
+            Denial::NotAnOpenOrder {
+                order_id: "7".to_owned(),
+            },
+            Denial::Backend {
+                kind: ErrorKindLabel::Timeout,
+                detail: "no answer in 5000 ms".to_owned(),
+            },
+        ]
+    }
+
+    fn index(denial: &Denial) -> usize {
+        match denial {
+            Denial::InvalidArgument(_) => 0,
+            Denial::SymbolNotAllowed { .. } => 1,
+            Denial::OrderNotional { .. } => 2,
+            Denial::NoReferencePrice { .. } => 3,
+            Denial::NoReplacePrice { .. } => 4,
+            Denial::PositionAbs { .. } => 5,
+            Denial::PositionUnknown { .. } => 6,
+            Denial::DailyOrders { .. } => 7,
+            Denial::DailyCancels { .. } => 8,
+            Denial::OrderQuantity { .. } => 9,
+            Denial::MinOrderNotional { .. } => 10,
+            Denial::StaleReferencePrice { .. } => 11,
+            Denial::PriceCollar { .. } => 12,
+            Denial::DailyLoss { .. } => 13,
+            Denial::OpenOrders { .. } => 14,
+            Denial::DuplicateOrder { .. } => 15,
+            Denial::SelfTrade { .. } => 16,
+            Denial::RateLimited { .. } => 17,
+            Denial::BreakerOpen { .. } => 18,
+            Denial::PnlBreakerOpen { .. } => 19,
+            Denial::StateUnavailable { .. } => 20,
+            Denial::ReduceOnly { .. } => 21,
+            Denial::TradingHalted => 22,
+            Denial::PendingConfirmLimit { .. } => 23,
+            Denial::TokenUnavailable { .. } => 24,
+            Denial::TokenInvalid => 25,
+            Denial::TokenOutsideTwoPhase { .. } => 26,
+            Denial::TokenExpired { .. } => 27,
+            Denial::TokenArgsMismatch => 28,
+            Denial::NotAnOpenOrder { .. } => 29,
+            Denial::Backend { .. } => 30,
+        }
+    }
+
+    /// The module's invariant, for every variant: the text starts with `<Source>: `, the JSON
+    /// carries the same code, source and text, and `error_type` is `InvalidArguments` exactly
+    /// for `Arguments`.
+    #[test]
+    fn every_variant_words_itself_after_its_source() {
+        let all = one_of_each();
+        let mut seen: Vec<usize> = all.iter().map(index).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen, (0..=30).collect::<Vec<_>>(), "one sample per variant");
+        assert_eq!(all.len(), seen.len());
+        for denial in all {
+            let r = Rejection::from(denial.clone());
+            let message = r.message();
+            let prefix = format!("{}: ", r.source().as_str());
+            assert!(message.starts_with(&prefix), "{message}");
+            assert!(message.len() > prefix.len(), "{message}");
+            assert_eq!(
+                r.error_type() == "InvalidArguments",
+                r.source() == Source::Arguments
+            );
+            let json: serde_json::Value = serde_json::from_str(&r.to_json()).expect("json");
+            assert_eq!(json["code"], r.code().as_str());
+            assert_eq!(json["source"], r.source().as_str());
+            assert_eq!(json["message"], message.as_str());
+            assert_eq!(denial.to_string(), message);
+        }
+    }
+
     /// The refusals the shared-state and trading-state work will raise: their code, source and
     /// exact text.
     #[test]
