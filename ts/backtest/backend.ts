@@ -155,8 +155,8 @@ export class BacktestTradingBackend implements TradingBackend {
    * data trades through, move the price, record equity and push `market` + `pnl`. False at the end.
    */
   advance(): boolean {
-    if (this.replay.done) return false;
-    this.ensureAlive();
+    // At the end of the data a destroyed backend still answers false.
+    if (this.destroyed && !this.replay.done) this.ensureAlive();
     return this.replay.advance();
   }
 
