@@ -81,6 +81,19 @@ fn static_checks_stay_local_and_the_shared_ones_are_asked_of_the_store() {
     }
     // The local daily limit (1) is not consulted: the store holds the account's count.
     need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+    // A caller's client id names the reservation together with the order's fields: a retry
+    // finds it again, another order under the same id does not.
+    let with_id = |quantity: &str| {
+        format!(
+            r#"{{"symbol":"BTC-USDT","side":"Buy","quantity":{quantity},"price":20000,"client_order_id":"order-1"}}"#
+        )
+    };
+    let first = need_state(g.decide(ToolKind::PlaceOrder, &with_id("0.5"), false)).reservation_id;
+    let retry = need_state(g.decide(ToolKind::PlaceOrder, &with_id("0.5"), false)).reservation_id;
+    let other = need_state(g.decide(ToolKind::PlaceOrder, &with_id("0.25"), false)).reservation_id;
+    assert!(first.starts_with("place:order-1:"));
+    assert_eq!(first, retry);
+    assert_ne!(first, other);
 }
 
 #[test]

@@ -132,10 +132,12 @@ impl Guard {
             (OrderType::Market, None) => f64::NAN,
         };
         // Shared mode: the reservation is named by the client order id (made up here if the call
-        // has none; the re-run gets it back with the verdict), so a retried call never reserves twice.
+        // has none; the re-run gets it back with the verdict), so a retried call never reserves
+        // twice. A caller's id is bound to the order's fields: another replica's agent that picks
+        // the same id for another order reserves its own.
         let reservation_id = if self.shared() {
             Some(match (&a.client_order_id, &self.verdict) {
-                (Some(id), _) => format!("place:{id}"),
+                (Some(id), _) => format!("place:{id}:{}", &fields_hash(&pending_place(&a))[..16]),
                 (None, Some(StateVerdict::Granted { reservation_id, .. })) => {
                     reservation_id.clone()
                 }
@@ -222,6 +224,7 @@ impl Guard {
         );
         let client_order_id = match (&a.client_order_id, &reservation_id) {
             (Some(id), _) => id.clone().into_owned(),
+            // Only a made-up id (no fields suffix) is read back from the reservation.
             (None, Some(reserved)) => reserved.trim_start_matches("place:").to_owned(),
             (None, None) => {
                 self.id_seq += 1;
