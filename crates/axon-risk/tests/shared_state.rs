@@ -91,7 +91,12 @@ fn static_checks_stay_local_and_the_shared_ones_are_asked_of_the_store() {
     let first = need_state(g.decide(ToolKind::PlaceOrder, &with_id("0.5"), false)).reservation_id;
     let retry = need_state(g.decide(ToolKind::PlaceOrder, &with_id("0.5"), false)).reservation_id;
     let other = need_state(g.decide(ToolKind::PlaceOrder, &with_id("0.25"), false)).reservation_id;
-    assert!(first.starts_with("place:order-1:"));
+    assert!(first.starts_with("place:") && first.contains(":order-1:"));
+    // Another replica (another guard) never finds this replica's reservation.
+    let (mut elsewhere, _) = guard(SafetyMode::Direct);
+    let there =
+        need_state(elsewhere.decide(ToolKind::PlaceOrder, &with_id("0.5"), false)).reservation_id;
+    assert_ne!(first, there);
     assert_eq!(first, retry);
     assert_ne!(first, other);
 }

@@ -133,11 +133,15 @@ impl Guard {
         };
         // Shared mode: the reservation is named by the client order id (made up here if the call
         // has none; the re-run gets it back with the verdict), so a retried call never reserves
-        // twice. A caller's id is bound to the order's fields: another replica's agent that picks
-        // the same id for another order reserves its own.
+        // twice. A caller's id is this guard's (its random prefix) and bound to the order's fields:
+        // another replica, or another order under the same id, reserves its own.
         let reservation_id = if self.shared() {
             Some(match (&a.client_order_id, &self.verdict) {
-                (Some(id), _) => format!("place:{id}:{}", &fields_hash(&pending_place(&a))[..16]),
+                (Some(id), _) => format!(
+                    "place:{}:{id}:{}",
+                    self.id_prefix,
+                    &fields_hash(&pending_place(&a))[..16]
+                ),
                 (None, Some(StateVerdict::Granted { reservation_id, .. })) => {
                     reservation_id.clone()
                 }
@@ -319,7 +323,7 @@ impl Guard {
                         daily_slot: true,
                         token: None,
                         fields_hash: None,
-                        reservation_id: format!("cancel:{}", a.order_id),
+                        reservation_id: format!("cancel:{}:{}", self.id_prefix, a.order_id),
                     })
                 }
                 Some(StateVerdict::Granted { .. }) => None,

@@ -19,12 +19,14 @@
 //! - A static check that refuses in the re-run (state moved while the store answered) refuses
 //!   the call; the caller then gives the reservation back (settle `rejected`).
 //! - `NeedState` has no side effect (no slot, no token, no metric): like `NeedMarket`.
-//! - The reservation id is derived from the call (`place:<client order id>:<fields hash>`,
-//!   `cancel:<order id>`, `replace:<order id>:<fields hash>`), so a retried call finds its live
-//!   reservation instead of reserving twice, while another replica's agent that picks the same
-//!   client id for another order reserves its own; a place without a client order id gets one here
-//!   (`place:<made-up id>`), and the re-run sends the order under that same id (it comes back with
-//!   the verdict).
+//! - The reservation id is derived from the call (`place:<guard prefix>:<client order id>:<fields
+//!   hash>`, `cancel:<guard prefix>:<order id>`, `replace:<order id>:<fields hash>`), so a call
+//!   retried on this replica finds its live reservation instead of reserving twice; the same id on
+//!   another replica, or another order under the same id, reserves its own (counted twice rather
+//!   than once too few). A replace is named by its order and fields only: two replicas sending the
+//!   same replace leave the order at the same size, one growth. A place without a client order id
+//!   gets one here (`place:<made-up id>`, unique to this guard), and the re-run sends the order
+//!   under that same id (it comes back with the verdict).
 //! - The fields hash binding a TwoPhase token is SHA-256 of the bound order's canonical form, the
 //!   same in every replica of one build.
 //! - Differences from the local chain, by construction: a static refusal never reaches the store,
