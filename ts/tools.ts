@@ -74,7 +74,11 @@ export interface TradingTools {
   readonly finishBar: Tool<'finish_bar'>;
   readonly metrics: TradingMetrics;
   readonly mode: SafetyModeName;
-  /** Breaker states, daily counters, pending confirmations. */
+  /**
+   * Breaker states, daily counters, pending confirmations. With a shared risk state (redis) this
+   * is this process's own view (its orders, its local breaker, unused outside DryRun); the
+   * account's counts and breaker are in the store (`RedisStateStore.snapshot()`).
+   */
   state(): GuardState;
   /**
    * Close every gate by hand (runbook §3.1: `gate.reset()`). With a shared risk state the shared
