@@ -300,6 +300,10 @@ describe('file state through the tools', () => {
       await ack(tools.placeOrder, fine());
       expect(JSON.parse(readFileSync(path, 'utf8')) as unknown).toMatchObject({ orders: 2 });
       expect(() => createTradingTools(options)).toThrow(new RegExp(`locked by pid ${process.pid}`));
+      expect(() => createTradingTools({ ...options, state: { type: 'file', path: join(dir, 'other.json') }, dailyCountsFile: path })).toThrow(
+        'axon-llm: invalid trading tools options: dailyCountsFile is the memory state\'s day-count file; with state file leave it out',
+      );
+      expect(existsSync(join(dir, 'other.json.lock'))).toBe(false);
     } finally {
       tools.close();
     }

@@ -94,6 +94,11 @@ export class GuardedTools {
     );
     const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
     this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker') || o.risk.maxDailyLoss !== undefined;
+    // Checked before anything is opened (a file lock, a connection) or created.
+    const stateType = 'type' in o.state ? o.state.type : o.state.kind;
+    if (o.dailyCountsFile !== undefined && stateType !== 'memory') {
+      throw new TypeError(`axon-llm: invalid trading tools options: dailyCountsFile is the memory state's day-count file; with state ${stateType} leave it out`);
+    }
     const state = this.openState(o.state);
     let ownFileState: FileStateStore | undefined;
     if (state instanceof FileStateStore && !isOpenedByCaller(o.state)) ownFileState = state;
@@ -137,10 +142,6 @@ export class GuardedTools {
       this.metrics.native,
     );
     const dayCounts = state !== undefined && typeof state !== 'function' && state.kind === 'file' && !isSharedStore(state) ? state : undefined;
-    if (dayCounts !== undefined && o.dailyCountsFile !== undefined) {
-      this.guard.destroy();
-      throw new TypeError('axon-llm: invalid trading tools options: give state { type: "file" } or dailyCountsFile, not both');
-    }
     if (dayCounts !== undefined || o.dailyCountsFile !== undefined) {
       this.dailyCounts = dayCounts ?? new DailyCountsFile(o.dailyCountsFile ?? '');
       try {
