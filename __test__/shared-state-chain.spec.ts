@@ -304,6 +304,9 @@ describe('file state through the tools', () => {
         'axon-llm: invalid trading tools options: dailyCountsFile is the memory state\'s day-count file; with state file leave it out',
       );
       expect(existsSync(join(dir, 'other.json.lock'))).toBe(false);
+      // Options only the native guard refuses: the file state it had opened gives its lock back.
+      expect(() => createTradingTools({ ...options, state: { type: 'file', path: join(dir, 'third.json') }, clockStartMs: 9e15 })).toThrow(/manual_clock_ms/);
+      await eventually(() => Promise.resolve(!existsSync(join(dir, 'third.json.lock'))));
     } finally {
       tools.close();
     }

@@ -113,34 +113,42 @@ export class GuardedTools {
         logger: this.logger,
       });
     }
-    this.guard = new NativeGuardHandle(
-      {
-        mode: o.mode,
-        backend: o.backend.name,
-        allowedSymbols: o.risk.allowedSymbols,
-        maxOrderNotional: o.risk.maxOrderNotional,
-        maxPositionAbs: o.risk.maxPositionAbs,
-        maxDailyOrders: o.risk.maxDailyOrders,
-        maxDailyCancels: o.risk.maxDailyCancels,
-        maxOrderQuantity: o.risk.maxOrderQuantity,
-        minOrderNotional: o.risk.minOrderNotional,
-        priceCollarBps: o.risk.priceCollarBps,
-        maxReferenceAgeMs: o.risk.maxReferenceAgeMs,
-        maxOpenOrders: o.risk.maxOpenOrders,
-        duplicateWindowMs: o.risk.duplicateWindowMs,
-        maxOrdersPerSecond: o.risk.maxOrdersPerSecond,
-        maxOrdersPerMinute: o.risk.maxOrdersPerMinute,
-        selfTradePrevention: o.risk.selfTradePrevention,
-        maxDailyLoss: o.risk.maxDailyLoss,
-        gates,
-        confirmTtlMs: o.confirmTtlMs,
-        maxArgsBytes: o.maxArgsBytes,
-        marketDataMaxAgeMs: o.marketDataMaxAgeMs,
-        manualClockMs: o.clockStartMs,
-        sharedState: this.shared !== undefined,
-      },
-      this.metrics.native,
-    );
+    const releaseOwnState = (): void => {
+      ownFileState?.close().catch(() => undefined); // its lock only: nothing was written yet
+    };
+    try {
+      this.guard = new NativeGuardHandle(
+        {
+          mode: o.mode,
+          backend: o.backend.name,
+          allowedSymbols: o.risk.allowedSymbols,
+          maxOrderNotional: o.risk.maxOrderNotional,
+          maxPositionAbs: o.risk.maxPositionAbs,
+          maxDailyOrders: o.risk.maxDailyOrders,
+          maxDailyCancels: o.risk.maxDailyCancels,
+          maxOrderQuantity: o.risk.maxOrderQuantity,
+          minOrderNotional: o.risk.minOrderNotional,
+          priceCollarBps: o.risk.priceCollarBps,
+          maxReferenceAgeMs: o.risk.maxReferenceAgeMs,
+          maxOpenOrders: o.risk.maxOpenOrders,
+          duplicateWindowMs: o.risk.duplicateWindowMs,
+          maxOrdersPerSecond: o.risk.maxOrdersPerSecond,
+          maxOrdersPerMinute: o.risk.maxOrdersPerMinute,
+          selfTradePrevention: o.risk.selfTradePrevention,
+          maxDailyLoss: o.risk.maxDailyLoss,
+          gates,
+          confirmTtlMs: o.confirmTtlMs,
+          maxArgsBytes: o.maxArgsBytes,
+          marketDataMaxAgeMs: o.marketDataMaxAgeMs,
+          manualClockMs: o.clockStartMs,
+          sharedState: this.shared !== undefined,
+        },
+        this.metrics.native,
+      );
+    } catch (error) {
+      releaseOwnState();
+      throw error;
+    }
     const dayCounts = state !== undefined && typeof state !== 'function' && state.kind === 'file' && !isSharedStore(state) ? state : undefined;
     if (dayCounts !== undefined || o.dailyCountsFile !== undefined) {
       this.dailyCounts = dayCounts ?? new DailyCountsFile(o.dailyCountsFile ?? '');
@@ -149,6 +157,7 @@ export class GuardedTools {
         if (saved !== undefined) this.guard.restoreDailyCounts(saved.day, saved.orders, saved.cancels);
       } catch (error) {
         this.guard.destroy();
+        releaseOwnState();
         throw error;
       }
     }
