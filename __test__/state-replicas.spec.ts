@@ -3,8 +3,9 @@
 // a real redis-server (random loopback port; kill -9 hits replicas and Redis itself). What reached
 // the venues is counted from each venue's ledger (written before the venue takes the order), so
 // the sums hold even for a replica that was killed.
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -230,6 +231,47 @@ describe('file state across processes', () => {
     live.push(first);
     await expect(fileReplica(path)).rejects.toThrow(new RegExp(`locked by pid ${first.pid} on `));
     await first.stop();
+    expect(existsSync(`${path}.lock`)).toBe(false);
+  }, 60_000);
+
+  it("5 processes racing for a dead process's lock: exactly one takes it over, the others fail naming it", async () => {
+    const path = join(scratch, 'contested.json');
+    const dead = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    writeFileSync(`${path}.lock`, JSON.stringify({ pid: Number(dead.stdout), hostname: hostname(), startedAtMs: Date.now() }));
+    // Each holds what it got until the parent closes its stdin, so no one can win after another let go.
+    const script = `const { FileStateStore } = require(${JSON.stringify(join(__dirname, '..', 'dist', 'ts', 'state', 'file-store.js'))});
+      let store; try { store = FileStateStore.open({ path: ${JSON.stringify(path)} }); process.stdout.write('won ' + process.pid + '\\n'); }
+      catch (error) { process.stdout.write('lost ' + error.message + '\\n'); }
+      process.stdin.on('end', () => { if (store) store.close(); }).resume();`;
+    const children = Array.from({ length: 5 }, () => spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+    const lines = await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<string>((resolve) => {
+            let out = '';
+            child.stdout.on('data', (chunk: Buffer) => {
+              out += chunk.toString();
+              if (out.endsWith('\n')) resolve(out.trim());
+            });
+          }),
+      ),
+    );
+    const winners = lines.filter((line) => line.startsWith('won '));
+    expect(winners).toHaveLength(1);
+    const winner = Number(winners[0]?.slice(4));
+    expect(JSON.parse(readFileSync(`${path}.lock`, 'utf8'))).toMatchObject({ pid: winner });
+    for (const line of lines.filter((l) => l.startsWith('lost '))) expect(line).toContain(`is locked by pid ${winner} on `);
+    await Promise.all(
+      children.map(
+        (child) =>
+          new Promise<void>((resolve) => {
+            child.once('exit', () => {
+              resolve();
+            });
+            child.stdin.end();
+          }),
+      ),
+    );
     expect(existsSync(`${path}.lock`)).toBe(false);
   }, 60_000);
 

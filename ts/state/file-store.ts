@@ -6,8 +6,10 @@
 // Invariants:
 // - One process per file: `<path>.lock` is created with O_EXCL and holds pid, hostname and start
 //   time. A second process fails to open with StateLockedError naming the holder. A lock left by a
-//   dead pid on this host is taken over (`tookOverFrom` says whose it was, for the start log); a
-//   lock from another host is never taken over (its pid cannot be checked from here): remove it
+//   dead pid on this host is taken over (`tookOverFrom` says whose it was, for the start log): the
+//   dead lock is removed only under `<path>.lock.takeover` (O_EXCL), moved aside and checked first,
+//   so processes racing for it never remove each other's new lock and exactly one gets it. A lock
+//   from another host is never taken over (its pid cannot be checked from here): remove it
 //   knowingly. `close` removes the lock only while it still names this process.
 // - Every save goes to a unique temp file (`<path>.<pid>.<uuid>.tmp`), is fsync'd, renamed over the
 //   file and the folder fsync'd before `save` returns: a crash (kill -9 included) leaves the old or
@@ -16,7 +18,7 @@
 //   tomorrow) or a folder where it cannot be written stops the open with an error naming the file
 //   and the problem (fail closed), and no lock is left behind.
 import { randomUUID } from 'node:crypto';
-import { closeSync, fsyncSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 
@@ -86,29 +88,78 @@ function createLock(path: string, lockPath: string, me: LockHolder): boolean {
   return true;
 }
 
-/** Takes `<path>.lock` or throws StateLockedError; returns the dead holder it replaced, if any. */
-function acquireLock(path: string, me: LockHolder): { lockPath: string; tookOverFrom: LockHolder | undefined } {
-  const lockPath = `${path}.lock`;
-  let tookOverFrom: LockHolder | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    if (createLock(path, lockPath, me)) return { lockPath, tookOverFrom };
+/** Blocks this thread for `ms` (a lock being written by another process is readable a moment later). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** The holder a lock names; one being created right now is given a moment to be written. */
+function readHolderPatiently(lockPath: string): LockHolder | undefined {
+  for (let attempt = 0; attempt < 20; attempt++) {
     const holder = readHolder(lockPath);
-    if (!holder) {
-      throw new StateConfigError(`risk state file ${path}: lock ${lockPath} exists but does not name its holder; if no process uses the file, remove the lock knowingly`);
+    if (holder !== undefined) return holder;
+    pause(5);
+  }
+  return undefined;
+}
+
+/**
+ * Removes the lock of `dead` (a dead pid on this host) under the takeover mutex `<lock>.takeover`
+ * (O_EXCL), so that two processes taking over at once can never remove each other's new lock.
+ * Returns false when another live process is taking over right now (it will hold the lock).
+ */
+function removeDeadLock(path: string, lockPath: string, dead: LockHolder, me: LockHolder): boolean {
+  const mutex = `${lockPath}.takeover`;
+  if (!createLock(path, mutex, me)) {
+    const taker = readHolderPatiently(mutex);
+    if (taker !== undefined && pidAlive(taker.pid)) return false;
+    // Left by a process that died mid-takeover: remove it and try again from the top.
+    try {
+      unlinkSync(mutex);
+    } catch {
+      // removed by another process already
     }
-    if (holder.hostname !== me.hostname || pidAlive(holder.pid)) throw new StateLockedError(path, holder);
-    // A dead pid on this host: take over. Another process racing us for the same stale lock sees
-    // either this one's new lock (alive: refused) or nothing (and creates it under O_EXCL).
+    return true;
+  }
+  try {
+    // Under the mutex: the lock is still the dead one's (moved aside first, so a live lock that
+    // appeared meanwhile is put back untouched, never deleted).
     const stale = `${lockPath}.stale.${process.pid}.${randomUUID()}`;
     try {
       renameSync(lockPath, stale);
     } catch {
-      continue; // renamed by a racing process first: try again from the top
+      return true; // gone already: create it from the top
     }
     const moved = readHolder(stale);
+    if (moved !== undefined && !sameHolder(moved, dead)) {
+      try {
+        linkSync(stale, lockPath); // link: never over a lock created meanwhile
+      } catch {
+        // a lock exists again: whoever holds it keeps it
+      }
+    }
     unlinkSync(stale);
-    if (moved && sameHolder(moved, holder)) tookOverFrom = holder;
-    else if (moved) throw new StateLockedError(path, moved); // a live process won the race meanwhile
+    return true;
+  } finally {
+    unlinkSync(mutex);
+  }
+}
+
+/** Takes `<path>.lock` or throws StateLockedError; returns the dead holder it replaced, if any. */
+function acquireLock(path: string, me: LockHolder): { lockPath: string; tookOverFrom: LockHolder | undefined } {
+  const lockPath = `${path}.lock`;
+  let tookOverFrom: LockHolder | undefined;
+  for (let attempt = 0; attempt < 50; attempt++) {
+    if (createLock(path, lockPath, me)) return { lockPath, tookOverFrom };
+    const holder = readHolderPatiently(lockPath);
+    if (!holder) {
+      throw new StateConfigError(`risk state file ${path}: lock ${lockPath} exists but does not name its holder; if no process uses the file, remove the lock knowingly`);
+    }
+    if (holder.hostname !== me.hostname || pidAlive(holder.pid)) throw new StateLockedError(path, holder);
+    // A dead pid on this host: take over. Whoever then creates the lock (O_EXCL) holds it; the
+    // others find a live holder and are refused.
+    if (removeDeadLock(path, lockPath, holder, me)) tookOverFrom = holder;
+    else pause(10); // another live process is taking over: its lock (or its failure) shows next round
   }
   const holder = readHolder(lockPath);
   if (holder) throw new StateLockedError(path, holder);
