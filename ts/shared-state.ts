@@ -17,6 +17,11 @@
 //   counts what it would give back (fail closed; an accepted order's in-flight exposure is the
 //   same exposure as its position and resting part), while a late streak report can let one more
 //   of another replica's calls be decided before the breaker opens.
+// - An accepted order's settle goes out on the next turn of the event loop, after the agent has its
+//   answer (a sent order's latency is then one round trip, not one and a part): until it lands the
+//   order's whole quantity counts as in flight, which is never less exposure than its position and
+//   resting part. A rejection's settle (a slot given back) and a cancel's close go out at once, so
+//   this process's next decision sees them as memory mode would.
 // - An `unknown` outcome needs no call: the reservation stays counted until its lease ends.
 import { StateUnavailable } from './state/errors';
 import type { BreakerConfig, OrderProgress, PlaceLimits, Reservation, RiskStateStore, SettleOutcome } from './state/store';
@@ -118,9 +123,12 @@ export class SharedRiskState {
   settle(reservation: Reservation, outcome: SettleOutcome): void {
     // Nothing changes for an unknown outcome: the slot and the exposure count until the lease ends.
     if (outcome.kind === 'unknown') return;
-    this.report(`reservation ${reservation.id} not settled (${outcome.kind}); it counts until its lease ends`, async (store) => {
+    const what = `reservation ${reservation.id} not settled (${outcome.kind}); it counts until its lease ends`;
+    const send = async (store: RiskStateStore): Promise<void> => {
       await store.settle(reservation, outcome);
-    });
+    };
+    if (outcome.kind === 'accepted' && reservation.kind === 'place') this.report(what, send, 'next turn');
+    else this.report(what, send);
   }
 
   /** A static RiskLimits refusal the chain decided alone: the shared streak moves (queued). */
@@ -162,9 +170,13 @@ export class SharedRiskState {
     this.store = undefined;
   }
 
-  /** Issue a report now (its command goes out before any later `ask` of this process). */
-  private report(what: string, send: (store: RiskStateStore) => Promise<void>): void {
-    const sent: Promise<void> = this.opened()
+  /**
+   * Issue a report now (its command goes out before any later `ask` of this process), or on the
+   * next turn of the event loop (after the caller's answer; see the header for when that is safe).
+   */
+  private report(what: string, send: (store: RiskStateStore) => Promise<void>, when: 'now' | 'next turn' = 'now'): void {
+    const ready = when === 'now' ? this.opened() : new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.opened());
+    const sent: Promise<void> = ready
       .then(send)
       .catch((error: unknown) => {
         this.logFailure(what, error);
