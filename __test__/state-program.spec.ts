@@ -40,7 +40,7 @@ afterAll(async () => {
 });
 
 /** A live run on the mock venue: two observations (one order each), then the summary; `risk` adds `[risk]` keys, `state` a `[state]` table. */
-function config(options: { risk?: string; state?: string; maxDailyOrders?: number } = {}): string {
+function config(options: { risk?: string; state?: string; maxDailyOrders?: number; maxOrderNotional?: number; gate?: string } = {}): string {
   const n = ++configs;
   const path = join(dir, `config-${n}.toml`);
   writeFileSync(
@@ -48,10 +48,11 @@ function config(options: { risk?: string; state?: string; maxDailyOrders?: numbe
     [
       '[trading]\nbackend = "mock"',
       '[safety]\nmode = "Direct"',
-      `[risk]\nallowed_symbols = ["BTC-USDT"]\nmax_order_notional = 50000.0\nmax_daily_orders = ${options.maxDailyOrders ?? 10}\n${options.risk ?? ''}`,
+      `[risk]\nallowed_symbols = ["BTC-USDT"]\nmax_order_notional = ${(options.maxOrderNotional ?? 50_000).toFixed(1)}\nmax_daily_orders = ${options.maxDailyOrders ?? 10}\n${options.risk ?? ''}`,
       '[mock]\nreference_prices = { "BTC-USDT" = 20000 }',
       `[llm]\nprovider = "openai"\nmodel = "local-gpt"\nbase_url = "${model.baseURL}"\napi_key = "sk-local"\nmax_retries = 0`,
       `[agent]\ninterval_ms = 1\nmax_cycles = 2\naudit = "${join(dir, `audit-${n}.jsonl`)}"\nsummary_json = "${join(dir, `summary-${n}.json`)}"`,
+      options.gate ?? '',
       options.state ?? '',
     ].join('\n'),
   );
@@ -139,6 +140,25 @@ describe('[state] type = "redis" in the program', () => {
       expect(summary.ordersByStatus).toEqual({ Filled: 1 });
       expect(summary.rejectionsByCode).toEqual({ MAX_DAILY_ORDERS: 1 });
       expect((await store.snapshot()).dailyOrders).toBe(3);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it("the summary's breaker openings are the account's (the tools' own breaker is not the one that opens)", async () => {
+    // Every order is over the notional limit: refused by the chain alone, reported to the shared
+    // streak; with threshold 1 the account's breaker opens at the first one.
+    const state = `[state]\ntype = "redis"\nurl = "${redis.url}"\naccount = "acct-breaker"`;
+    const gate = '[gate]\ntype = "RejectionCircuitBreaker"\nthreshold = 1\ncooldown_ms = 3600000';
+    const run = await program(['--config', config({ state, gate, maxOrderNotional: 100 })]);
+    expect(run.code, run.err).toBe(0);
+    const summary = JSON.parse(readFileSync(join(dir, `summary-${configs}.json`), 'utf8')) as { breakerOpenings: number; rejectionsByCode: Record<string, number> };
+    expect(summary.rejectionsByCode.MAX_ORDER_NOTIONAL).toBeGreaterThanOrEqual(1);
+    expect(summary.breakerOpenings).toBe(1);
+    expect(run.out).toContain('breaker opened  1 time(s)');
+    const store = await RedisStateStore.open({ url: redis.url, account: 'acct-breaker' });
+    try {
+      expect((await store.snapshot()).breaker).toMatchObject({ state: 'Open', openings: 1 });
     } finally {
       await store.close();
     }

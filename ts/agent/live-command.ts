@@ -17,7 +17,7 @@ import { AuditLog } from './audit';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
-import { openProgramState, type ProgramState } from './risk-state';
+import { accountBreakerOpenings, openProgramState, type ProgramState } from './risk-state';
 import { auditFileOffset, writeLiveReport } from './report';
 import { AgentLoop, type AgentStats } from './loop';
 import { writeSummaryJson } from './summary-file';
@@ -69,6 +69,8 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     await state.opened.close();
     throw error;
   }
+  // With a redis state the breaker is the account's: this run's openings are its count's growth.
+  const openingsAtStart = await accountBreakerOpenings(state, logger);
   const release = async () => {
     tools.close();
     await state.opened.close();
@@ -147,7 +149,8 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     if (interactive) o.err.write('\n');
     process.off('SIGUSR2', resetGate);
     o.signal?.removeEventListener('abort', onStop);
-    breakerOpenings = tools.state().gateOpenings;
+    const openingsAtEnd = await accountBreakerOpenings(state, logger);
+    breakerOpenings = openingsAtStart !== undefined && openingsAtEnd !== undefined ? openingsAtEnd - openingsAtStart : tools.state().gateOpenings;
     audit.close();
     await release();
     logger.flush?.();

@@ -42,3 +42,18 @@ export async function openProgramState(config: AgentConfig, logger: Logger, obse
   return { opened, where };
 }
 
+
+/**
+ * How many times the breaker has opened as the state counts it: the account's count (every
+ * replica) for a redis state, `undefined` for memory and file (the tools' own count is the one).
+ * A store that cannot answer is logged and gives `undefined`.
+ */
+export async function accountBreakerOpenings(state: ProgramState, logger: Logger): Promise<number | undefined> {
+  if (state.opened.kind !== 'redis') return undefined;
+  try {
+    return (await state.opened.snapshot()).breaker.openings;
+  } catch (error) {
+    logger.log('warn', { msg: `RiskGate: risk state store unavailable: the account's breaker openings could not be read: ${String(error)}` });
+    return undefined;
+  }
+}
