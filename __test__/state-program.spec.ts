@@ -164,6 +164,12 @@ describe('[state] type = "redis" in the program', () => {
     }
   });
 
+  it('the MCP server refuses a redis state instead of serving the tools with per-process limits', async () => {
+    const run = await program(['mcp', '--config', config({ state: `[state]\ntype = "redis"\nurl = "${redis.url}"\naccount = "acct-mcp"` })]);
+    expect(run.code).toBe(1);
+    expect(run.err).toContain('llm-trading-agent: mcp: [state] type = "redis" is not served by this command yet');
+  });
+
   it('an unreachable Redis stops the start with STATE_UNAVAILABLE words and a non-zero exit', async () => {
     const url = `redis://127.0.0.1:${await deadPort()}`;
     const run = await program(['--config', config({ state: `[state]\ntype = "redis"\nurl = "${url}"\naccount = "acct-1"\ntimeout_ms = 300` })]);
