@@ -1,0 +1,74 @@
+// The program's trading-state keys (issue 16): `[trading] state`, the dead-man timer in `[agent]`,
+// the admin endpoint in `[admin]`. Each bad value is an error naming its key; the admin token never
+// comes from the file.
+import { describe, expect, it } from 'vitest';
+
+import { adminAddress, ConfigError, parseConfig } from '../ts/config';
+
+const MOCK = '[trading]\nbackend = "mock"\n';
+
+function configError(text: string): string {
+  try {
+    parseConfig(text, {});
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('trading state, dead-man and admin config', () => {
+  it('defaults: ACTIVE, no dead-man timer, no admin endpoint', () => {
+    const config = parseConfig(MOCK, {});
+    expect(config.trading.state).toBe('ACTIVE');
+    expect(config.agent.heartbeat_timeout_ms).toBeUndefined();
+    expect(config.agent.heartbeat_cancel_all).toBeUndefined();
+    expect(config.admin).toBeUndefined();
+  });
+
+  it('reads every key as written', () => {
+    const config = parseConfig(
+      `[trading]\nbackend = "oms"\nstate = "REDUCING"\n[agent]\nheartbeat_timeout_ms = 5000\nheartbeat_cancel_all = false\n[admin]\nlisten = "127.0.0.1:9300"\ntoken_env = "OPS_TOKEN"\n`,
+      {},
+    );
+    expect(config.trading.state).toBe('REDUCING');
+    expect(config.agent).toMatchObject({ heartbeat_timeout_ms: 5000, heartbeat_cancel_all: false });
+    expect(config.admin).toEqual({ listen: '127.0.0.1:9300', token_env: 'OPS_TOKEN' });
+    expect(adminAddress('127.0.0.1:9300')).toEqual({ host: '127.0.0.1', port: 9300 });
+    expect(adminAddress('[::1]:0')).toEqual({ host: '::1', port: 0 });
+    expect(parseConfig(`${MOCK}[admin]\nlisten = "localhost:0"\n`, {}).admin).toEqual({ listen: 'localhost:0', token_env: 'AXON_ADMIN_TOKEN' });
+  });
+
+  it('an unknown state is an error naming trading.state and the states', () => {
+    const message = configError(`[trading]\nbackend = "mock"\nstate = "PAUSED"\n`);
+    expect(message).toContain('trading.state');
+    expect(message).toMatch(/ACTIVE.*REDUCING.*HALTED/);
+  });
+
+  it('refuses a non-loopback admin address, a bad port, a bad shape and an unknown key, naming the key', () => {
+    for (const [listen, words] of [
+      ['0.0.0.0:9300', '"0.0.0.0" is not a loopback address'],
+      ['10.1.2.3:9300', '"10.1.2.3" is not a loopback address'],
+      ['example.com:9300', '"example.com" is not a loopback address'],
+      ['127.0.0.1:70000', 'the port must be a number from 0 to 65535, got "70000"'],
+      ['127.0.0.1', 'must be "host:port"'],
+    ] as const) {
+      const message = configError(`${MOCK}[admin]\nlisten = "${listen}"\n`);
+      expect(message).toContain('admin.listen');
+      expect(message).toContain(words);
+    }
+    expect(configError(`${MOCK}[admin]\n`)).toContain('admin.listen');
+    expect(configError(`${MOCK}[admin]\nlisten = "127.0.0.1:1"\ntoken_env = "not a name"\n`)).toContain('admin.token_env');
+    // The token itself has no key: it lives in the environment only.
+    expect(configError(`${MOCK}[admin]\nlisten = "127.0.0.1:1"\ntoken = "abcdefghijklmnopq"\n`)).toMatch(/admin.*token/);
+  });
+
+  it('the dead-man timer needs the admin endpoint and a live backend; its cancel flag needs the timer', () => {
+    expect(configError(`${MOCK}[agent]\nheartbeat_timeout_ms = 1000\n`)).toContain('agent.heartbeat_timeout_ms: the dead-man timer needs [admin] listen');
+    expect(configError(`${MOCK}[agent]\nheartbeat_cancel_all = true\n`)).toContain('agent.heartbeat_cancel_all: has no effect without agent.heartbeat_timeout_ms');
+    expect(configError(`${MOCK}[agent]\nheartbeat_timeout_ms = 0\n[admin]\nlisten = "127.0.0.1:0"\n`)).toContain('agent.heartbeat_timeout_ms');
+    const backtest = configError(`[trading]\nbackend = "backtest"\n[agent]\nheartbeat_timeout_ms = 1000\n[admin]\nlisten = "127.0.0.1:0"\n`);
+    expect(backtest).toContain('agent.heartbeat_timeout_ms: a dead-man timer is for live backends');
+    expect(backtest).toContain('admin.listen: the admin endpoint is for live backends');
+  });
+});
