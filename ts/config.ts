@@ -12,6 +12,7 @@ import { z } from 'zod';
 import { isLoopbackHost } from './mcp/loopback';
 import { isSecretKey, registerSecrets, scrubSecrets, secretsIn } from './secrets';
 import type { GateOptions, RiskOptions, TradingToolsOptions } from './tools';
+import { TRADING_STATES } from './trading-state';
 import { describeZodError } from './zod-issues';
 
 const positiveInt = z.number().int().positive();
@@ -38,9 +39,6 @@ const count = () =>
     .int()
     .nonnegative()
     .max(MAX_COUNT, { error: (issue) => `must be at most ${MAX_COUNT}, got ${String(issue.input)}` });
-
-/** The trading states, in the order of the `trading_state` gauge (0, 1, 2). */
-export const TRADING_STATES = ['ACTIVE', 'REDUCING', 'HALTED'] as const;
 
 const tradingSchema = z.strictObject({
   backend: z.enum(['mock', 'exchange', 'oms', 'backtest']),
