@@ -82,6 +82,8 @@ codes! {
     DuplicateOrder => "DUPLICATE_ORDER",
     MaxOpenOrders => "MAX_OPEN_ORDERS",
     SelfTrade => "SELF_TRADE",
+    ReduceOnly => "REDUCE_ONLY",
+    TradingHalted => "TRADING_HALTED",
 }
 
 /// A refused tool call. Not an error of the library: a normal outcome the agent can act on.
