@@ -392,5 +392,6 @@ export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOp
     gate,
     confirmTtlMs: config.safety.confirm_ttl_ms,
     backendTimeoutMs: config.trading.timeout_ms,
+    tradingState: config.trading.state,
   };
 }

@@ -23,9 +23,10 @@ export interface AuditRecordKinds {
   state: { time_ms: number; from: string; to: string; source: string; reason?: string };
   /**
    * The kill switch ran (`POST /kill`, the dead-man timer): the trading state is HALTED and these
-   * open orders of the account were cancelled; `failed` are the cancels the venue did not take.
+   * open orders of the account were cancelled; `failed` are the cancels the venue did not take;
+   * `error` says why nothing was cancelled when the open orders could not be listed.
    */
-  cancel_all: { time_ms: number; source: string; reason?: string; cancelled: string[]; failed: Array<{ order_id: string; error: string }> };
+  cancel_all: { time_ms: number; source: string; reason?: string; cancelled: string[]; failed: Array<{ order_id: string; error: string }>; error?: string };
   /** Something an operator reset by hand (a breaker, a daily count...). */
   reset: { time_ms: number; what: string; by: string; reason?: string };
 }

@@ -2,18 +2,29 @@
 // observation of the venue, the model's tool calls through the guarded tools, an audit record for
 // each; SIGINT/SIGTERM let the observation in flight finish (its tool calls included), then the
 // summary is written and the program exits 0.
+//
+// Trading states (issue 16): the run starts in `[trading] state`; `kill -USR1 <pid>` halts it
+// (source `signal`); `[admin] listen` serves the admin endpoint (./admin-endpoint.ts: state, kill
+// switch, heartbeat) and `[agent] heartbeat_timeout_ms` arms the dead-man timer (./dead-man.ts).
+// Every change is a `state` audit record and a log line; a kill is a `cancel_all` record.
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { liveBackendFromConfig } from '../backends/from-config';
-import { toolsOptionsFromConfig, type AgentConfig } from '../config';
+import { adminAddress, toolsOptionsFromConfig, type AgentConfig } from '../config';
 import { BackendError } from '../errors';
 import { jsonLineLogger, levelFromEnv } from '../log';
 import { TradingMetrics } from '../metrics';
 import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
 import { createTradingTools } from '../tools';
 import type { TradingBackend } from '../types';
+import { MIN_TOKEN_LENGTH } from '../mcp/loopback';
+import type { DeadlineClock } from '../deadline';
+import type { StateChangeBy } from '../trading-state';
+import { serveAdmin, type AdminEndpoint } from './admin-endpoint';
 import { AuditLog } from './audit';
+import { DeadManTimer } from './dead-man';
+import { haltBySignal, killSwitch, stateAuditor } from './trading-controls';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
@@ -31,6 +42,20 @@ export interface LiveCommandOptions {
   backend?: TradingBackend;
   /** Where the run's report goes (built from this run's audit records); default `live-report.html` beside the summary. */
   report?: string;
+  /** The dead-man timer's clock (default the system's): a test moves it by hand. */
+  deadManClock?: DeadlineClock;
+}
+
+/** The admin endpoint's token from `[admin] token_env`; an error naming the key when it is missing or short. */
+export function adminToken(config: AgentConfig, env: NodeJS.ProcessEnv): string | undefined {
+  if (config.admin === undefined) return undefined;
+  const name = config.admin.token_env;
+  const token = env[name];
+  if (token === undefined || token === '') {
+    throw new Error(`admin.token_env: environment variable ${name} is not set: the admin endpoint does not start without a token`);
+  }
+  if (token.length < MIN_TOKEN_LENGTH) throw new Error(`admin.token_env: the token in ${name} has ${token.length} characters, at least ${MIN_TOKEN_LENGTH} are needed`);
+  return token;
 }
 
 export interface LiveSummary extends AgentStats {
@@ -49,33 +74,102 @@ export interface LiveSummary extends AgentStats {
 export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const { config } = o;
   const env = o.env ?? process.env;
+  // Installed first: a SIGUSR1 that Node sees without a listener opens its inspector instead.
+  let halt: (() => void) | undefined;
+  let haltRequested = false;
+  const onSigusr1 = () => {
+    if (halt === undefined) haltRequested = true;
+    else halt();
+  };
+  process.on('SIGUSR1', onSigusr1);
+  try {
+    return await runLive(o, config, env, (apply) => {
+      halt = apply;
+      if (haltRequested) apply();
+    });
+  } finally {
+    process.off('SIGUSR1', onSigusr1);
+  }
+}
+
+async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.ProcessEnv, onHaltReady: (halt: () => void) => void): Promise<number> {
+  const token = adminToken(config, env);
   const logger = jsonLineLogger({ level: levelFromEnv(env, 'warn'), write: (line) => o.err.write(line) });
   const backend = o.backend ?? liveBackendFromConfig(config);
   const provider = providerFor(config);
   const metrics = new TradingMetrics();
   const options = toolsOptionsFromConfig(config);
   const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
-  // Each resource is released if a later one cannot be had (a damaged counts file, an unwritable
-  // audit path, a taken metrics port): nothing left open keeps a failed start alive.
-  const tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile });
-  let audit: AuditLog;
-  let endpoint: PrometheusEndpoint | undefined;
+  // Each resource is released if a later one cannot be had (an unwritable audit path, a damaged
+  // counts file, a taken metrics or admin port): nothing left open keeps a failed start alive.
   // The audit file is shared by every run that names it: this run's records (its report) start here.
-  let auditOffset: number;
+  const auditOffset = auditFileOffset(config.agent.audit);
+  const audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
+  let tools: ReturnType<typeof createTradingTools>;
   try {
-    auditOffset = auditFileOffset(config.agent.audit);
-    audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
+    tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile, onTradingStateChange: stateAuditor(audit) });
   } catch (error) {
-    tools.close();
+    audit.close();
     throw error;
   }
+  // Kills started by the dead-man timer or the endpoint: the run waits for them before closing the tools.
+  const kills = new Set<Promise<unknown>>();
+  const kill = (by: StateChangeBy) => {
+    const running = killSwitch(tools, by, audit);
+    kills.add(running);
+    void running.finally(() => kills.delete(running)).catch(() => undefined);
+    return running;
+  };
+  let endpoint: PrometheusEndpoint | undefined;
+  let admin: AdminEndpoint | undefined;
+  let deadMan: DeadManTimer | undefined;
   try {
     if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
+    if (config.admin !== undefined && token !== undefined) {
+      const timeoutMs = config.agent.heartbeat_timeout_ms;
+      const cancelOnExpire = config.agent.heartbeat_cancel_all ?? true;
+      if (timeoutMs !== undefined) {
+        deadMan = new DeadManTimer({
+          timeoutMs,
+          ...(o.deadManClock === undefined ? {} : { clock: o.deadManClock }),
+          onExpire: (silentForMs) => {
+            const by = { source: 'dead-man', reason: `no heartbeat for ${silentForMs} ms (heartbeat_timeout_ms = ${timeoutMs})` };
+            logger.log('error', { msg: `dead-man: ${by.reason}: trading HALTED${cancelOnExpire ? ', cancelling every open order' : ''}`, silentForMs, timeoutMs });
+            if (!cancelOnExpire) {
+              tools.setTradingState('HALTED', by);
+              return;
+            }
+            kill(by).catch((error: unknown) => {
+              logger.log('error', { msg: `dead-man: the open orders could not be cancelled: ${error instanceof Error ? error.message : String(error)}` });
+            });
+          },
+        });
+      }
+      const timer = deadMan;
+      admin = await serveAdmin({
+        ...adminAddress(config.admin.listen),
+        token,
+        logger,
+        actions: {
+          state: () => tools.tradingState(),
+          setState: (state, by) => tools.setTradingState(state, by),
+          kill,
+          ...(timer === undefined
+            ? {}
+            : { deadMan: { heartbeat: () => { timer.heartbeat(); }, view: () => ({ timeout_ms: timer.timeoutMs, silent_for_ms: Math.round(timer.silentForMs), expired: timer.expired }) } }),
+        },
+      });
+    }
   } catch (error) {
+    deadMan?.stop();
+    await endpoint?.close();
     audit.close();
     tools.close();
     throw error;
   }
+  onHaltReady(() => {
+    haltBySignal(tools, logger);
+  });
   const loop = new AgentLoop({
     provider,
     tools,
@@ -126,6 +220,9 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     if (interactive) o.err.write('\n');
     process.off('SIGUSR2', resetGate);
     o.signal?.removeEventListener('abort', onStop);
+    deadMan?.stop();
+    await admin?.close();
+    await Promise.allSettled([...kills]);
     breakerOpenings = tools.state().gateOpenings;
     audit.close();
     tools.close();

@@ -6,7 +6,7 @@
 //   audit as one `state` record, and the tools log it (warn, from/to/source/reason).
 // - The kill switch (`killSwitch`) is `tools.cancelAll`: HALTED first, then every open order of the
 //   account cancelled on the venue; what it cancelled and what failed are one `cancel_all` record
-//   and one log line (error when a cancel failed: an order may still rest on the venue).
+//   (the tools log it: error when a cancel failed, an order may still rest on the venue).
 import type { Logger } from '../log';
 import type { CancelAllResult, StateChangeBy, TradingState, TradingStateChange } from '../trading-state';
 import type { AuditLog } from './audit';
@@ -33,24 +33,21 @@ export function stateAuditor(audit: AuditLog): (change: TradingStateChange) => v
   };
 }
 
-/** Halt and cancel every open order of the account, audited and logged; failures are in the result, never thrown. */
-export async function killSwitch(controls: TradingStateControls, by: StateChangeBy, audit: AuditLog, logger: Logger): Promise<CancelAllResult> {
-  const result = await controls.cancelAll(by);
-  audit.write({
-    kind: 'cancel_all',
-    time_ms: Date.now(),
-    source: by.source,
-    ...(by.reason === undefined ? {} : { reason: by.reason }),
-    cancelled: result.cancelled,
-    failed: result.failed.map((f) => ({ order_id: f.orderId, error: f.error })),
-  });
-  logger.log(result.failed.length === 0 ? 'warn' : 'error', {
-    msg: `kill switch (${by.source}): trading HALTED, ${result.cancelled.length} open order(s) cancelled, ${result.failed.length} cancel(s) failed`,
-    source: by.source,
-    reason: by.reason,
-    cancelled: result.cancelled,
-    failed: result.failed,
-  });
+/**
+ * Halt and cancel every open order of the account, audited (the tools log it); a failed cancel is in
+ * the result, never thrown. When the open orders cannot be listed the record says so and the error
+ * is rethrown (the tools are HALTED all the same).
+ */
+export async function killSwitch(controls: TradingStateControls, by: StateChangeBy, audit: AuditLog): Promise<CancelAllResult> {
+  const record = { kind: 'cancel_all' as const, source: by.source, ...(by.reason === undefined ? {} : { reason: by.reason }) };
+  let result: CancelAllResult;
+  try {
+    result = await controls.cancelAll(by);
+  } catch (error) {
+    audit.write({ ...record, time_ms: Date.now(), cancelled: [], failed: [], error: error instanceof Error ? error.message : String(error) });
+    throw error;
+  }
+  audit.write({ ...record, time_ms: Date.now(), cancelled: result.cancelled, failed: result.failed.map((f) => ({ order_id: f.orderId, error: f.error })) });
   return result;
 }
 
