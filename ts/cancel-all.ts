@@ -3,7 +3,8 @@
 //
 // - Not a tool call: no gate, no daily cancel limit, no order-rate throttle applies (a kill switch
 //   must work when those are exhausted), and no `trading_orders_total` series moves. Each backend
-//   call still has the tools' deadline.
+//   call still has the tools' deadline. An operator's action: it cancels at the venue in every
+//   safety mode, DryRun included.
 // - One listing (`getOpenOrders()` of every symbol), then one `cancelOrder` per order, at most
 //   `CANCEL_CONCURRENCY` at a time. A cancel that fails (an order that filled meanwhile, a venue
 //   error, a timeout) is reported in `failed` with its scrubbed message and never thrown; a listing

@@ -92,7 +92,8 @@ export interface TradingTools {
   /**
    * The kill switch: HALTED at once, then every open order of the account (as the backend lists
    * it) cancelled on the backend, bypassing gates, daily cancel limits and the order-rate throttle
-   * so that it works when those are exhausted. Resolves what was cancelled and what failed (a
+   * so that it works when those are exhausted. An operator's action, not the agent's: it cancels
+   * at the venue in every safety mode, DryRun included. Resolves what was cancelled and what failed (a
    * failed cancel is reported, not thrown); rejects only when the open orders cannot be listed
    * (still HALTED). A call while one runs joins it.
    */

@@ -488,7 +488,9 @@ fn help_for(name: &str) -> &'static str {
     match name {
         ORDERS_TOTAL => "Trading tool calls by tool, side and outcome.",
         RISK_REJECTIONS_TOTAL => "Tool calls rejected by the risk chain, by stage.",
-        RISK_GATE_BLOCKED_TOTAL => "Tool calls blocked by a risk gate (circuit breaker).",
+        RISK_GATE_BLOCKED_TOTAL => {
+            "Tool calls blocked by a risk gate (circuit breaker, trading state HALTED or REDUCING)."
+        }
         BACKEND_ERRORS_TOTAL => "Backend call failures by backend and error kind.",
         TOOL_EXECUTE_DURATION_SECONDS => {
             "Wall time of a trading tool call, risk chain and backend included."
