@@ -1,9 +1,18 @@
 // The program's trading-state keys (issue 16): `[trading] state`, the dead-man timer in `[agent]`,
 // the admin endpoint in `[admin]`. Each bad value is an error naming its key; the admin token never
 // comes from the file.
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+
 import { describe, expect, it } from 'vitest';
 
+import type { AuditRecord } from '../ts/agent/audit';
+import { backtestCommand } from '../ts/agent/backtest-command';
 import { adminAddress, ConfigError, parseConfig } from '../ts/config';
+import { formatFindings, selfCheck } from '../ts/self-check';
+import { auditRecords } from './support/live-program';
 
 const MOCK = '[trading]\nbackend = "mock"\n';
 
@@ -70,5 +79,49 @@ describe('trading state, dead-man and admin config', () => {
     const backtest = configError(`[trading]\nbackend = "backtest"\n[agent]\nheartbeat_timeout_ms = 1000\n[admin]\nlisten = "127.0.0.1:0"\n`);
     expect(backtest).toContain('agent.heartbeat_timeout_ms: a dead-man timer is for live backends');
     expect(backtest).toContain('admin.listen: the admin endpoint is for live backends');
+  });
+});
+
+describe('--self-check lines for the trading state, the dead-man timer and the admin endpoint', () => {
+  const file = (text: string) => {
+    const path = join(mkdtempSync(join(tmpdir(), 'axon-states-check-')), 'config.toml');
+    writeFileSync(path, text);
+    return path;
+  };
+  const LIVE = `[trading]\nbackend = "mock"\nstate = "REDUCING"\n[agent]\nheartbeat_timeout_ms = 30000\n[admin]\nlisten = "127.0.0.1:9300"\ntoken_env = "OPS_TOKEN"\n`;
+
+  it('prints each, with the token variable set', async () => {
+    const out = formatFindings(await selfCheck(file(LIVE), { OPS_TOKEN: 'ops-token-0123456789abcdef' }));
+    expect(out).toContain('ok   trading state: REDUCING at start ([trading] state)');
+    expect(out).toContain('ok   dead-man timer: HALTED after 30000 ms without POST /heartbeat, then every open order cancelled');
+    expect(out).toContain('ok   admin endpoint: http://127.0.0.1:9300, bearer token from OPS_TOKEN (26 characters)');
+    expect(out).not.toContain('ops-token-0123456789abcdef');
+  });
+
+  it('fails the admin endpoint when its token variable is unset or short; says off when nothing is configured', async () => {
+    const unset = await selfCheck(file(LIVE), {});
+    expect(formatFindings(unset)).toContain('FAIL admin endpoint: 127.0.0.1:9300: environment variable OPS_TOKEN (admin.token_env) is not set');
+    expect(formatFindings(await selfCheck(file(LIVE), { OPS_TOKEN: 'short' }))).toContain('FAIL admin endpoint: 127.0.0.1:9300: the token in OPS_TOKEN has 5 characters, at least 16 are needed');
+    const plain = formatFindings(await selfCheck(file('[trading]\nbackend = "mock"\n'), {}));
+    expect(plain).toContain('ok   trading state: ACTIVE at start');
+    expect(plain).toContain('ok   dead-man timer: off (no [agent] heartbeat_timeout_ms)');
+    expect(plain).toContain('ok   admin endpoint: off (no [admin] listen; SIGUSR1 still halts)');
+  });
+});
+
+describe('[trading] state in a backtest', () => {
+  it('HALTED from the first bar: every order the model sends is refused with TRADING_HALTED, and the start state is audited', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'axon-states-backtest-'));
+    const config = parseConfig(
+      `[trading]\nbackend = "backtest"\nstate = "HALTED"\n[safety]\nmode = "Direct"\n[backtest]\nbars = 400\nreport = "${join(dir, 'report.html')}"\nsummary_json = "${join(dir, 'summary.json')}"\naudit = "${join(dir, 'audit.jsonl')}"\n`,
+      {},
+    );
+    const sink = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+    expect(await backtestCommand({ config, out: sink(), err: sink(), env: {} })).toBe(0);
+    const records = auditRecords(join(dir, 'audit.jsonl'));
+    expect(records[0]).toMatchObject({ kind: 'state', from: 'ACTIVE', to: 'HALTED', source: 'config' });
+    const places = records.filter((r): r is Extract<AuditRecord, { kind: 'tool' }> => r.kind === 'tool' && r.tool === 'place_order');
+    expect(places.length).toBeGreaterThan(0);
+    expect(places.every((r) => !r.ok && r.code === 'TRADING_HALTED')).toBe(true);
   });
 });
