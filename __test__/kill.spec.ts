@@ -5,11 +5,11 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { AuditRecord } from '../ts/agent/audit';
+import { AuditLog, type AuditRecord } from '../ts/agent/audit';
 import { ExchangeTradingBackend } from '../ts/backends/exchange';
 import { OmsTradingBackend } from '../ts/backends/oms';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
@@ -168,9 +168,23 @@ describe('llm-trading-agent --kill', () => {
     expect(run.status, run.stderr).toBe(0);
     expect(run.stdout).toContain(`kill: oms: 3 open order(s) cancelled: ${ids.join(', ')}`);
     expect(await client.getOpenOrders()).toEqual([]);
-    const again = spawnSync(process.execPath, [CLI, '--kill', '--config', config], { encoding: 'utf8', env: { PATH: process.env.PATH } });
-    expect(again.status, again.stderr).toBe(0);
-    expect(again.stdout).toContain('kill: oms: 0 open order(s) cancelled');
+    const auditPath = join(dirname(config), 'audit.jsonl');
+    expect(auditRecords(auditPath)).toEqual([
+      expect.objectContaining({ kind: 'state', from: 'ACTIVE', to: 'HALTED', source: 'cli', reason: '--kill' }),
+      expect.objectContaining({ kind: 'cancel_all', source: 'cli', cancelled: ids, failed: [] }),
+    ]);
+    // The running agent holds the audit file: the kill goes on, unaudited, and says so.
+    const held = new AuditLog(auditPath);
+    try {
+      const again = spawnSync(process.execPath, [CLI, '--kill', '--config', config], { encoding: 'utf8', env: { PATH: process.env.PATH } });
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stdout).toContain('kill: oms: 0 open order(s) cancelled');
+      expect(again.stderr).toContain('llm-trading-agent --kill: not audited: ');
+      expect(again.stderr).toContain('AUDIT_IN_USE');
+    } finally {
+      held.close();
+    }
+    expect(auditVerify(auditPath).code).toBe(0);
   }, 60_000);
 
   it('on a Binance-speaking venue: a cancel the venue fails is printed and the exit is 1; the others are cancelled', async () => {
