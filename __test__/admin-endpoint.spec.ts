@@ -150,6 +150,16 @@ describe('admin endpoint', () => {
     expect(backend.openOrders()).toHaveLength(1);
   });
 
+  it('POST /kill answers 502 when the venue cannot list the open orders, and trading is HALTED all the same', async () => {
+    const { url, backend, tools: t, records } = await setup();
+    backend.injectFailure('getOpenOrders', 'network');
+    const killed = await call(url, 'POST', '/kill');
+    expect(killed.status).toBe(502);
+    expect(killed.body.error).toMatch(/^state HALTED; .*could not be listed/);
+    expect(t.tradingState()).toBe('HALTED');
+    expect(records().find((r) => r.kind === 'cancel_all')).toMatchObject({ cancelled: [], failed: [], error: expect.stringContaining('could not be listed') as string });
+  });
+
   it('POST /heartbeat reaches the dead-man timer, or is 404 without one; unknown paths 404, wrong methods 405, foreign Host 403', async () => {
     const beats: number[] = [];
     const { url } = await setup({ heartbeats: beats });
