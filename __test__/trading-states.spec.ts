@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { MockTradingBackend, type SafetyModeName, type TradingStateChange } from '../ts/index';
+import { servePrometheus } from '../ts/prometheus-endpoint';
 import { ack, limit, market, rejection, setup, T0 } from './harness';
 
 const ORDER_CALLS = (backend: MockTradingBackend) => backend.calls.placeOrder + backend.calls.replaceOrder;
@@ -128,6 +129,20 @@ describe('setTradingState', () => {
     expect(tools.setTradingState('ACTIVE', { source: 'api' })).toBe('HALTED');
     expect((await ack(tools.placeOrder, market('BTC-USDT', 'Buy', 0.1))).status).toBe('Filled');
     tools.close();
+  });
+
+  it('the Prometheus endpoint serves the gauge with the other metrics (a real HTTP scrape)', async () => {
+    const { tools, metrics } = setup({ mode: 'DryRun' });
+    const endpoint = await servePrometheus(metrics, 'prometheus:http://127.0.0.1:0/metrics');
+    try {
+      tools.setTradingState('REDUCING', { source: 'test' });
+      const text = await (await fetch(endpoint.url)).text();
+      expect(text).toContain('# TYPE trading_state gauge\ntrading_state 1\n');
+      expect(text).toContain('# TYPE trading_daily_orders_count gauge\n');
+    } finally {
+      await endpoint.close();
+      tools.close();
+    }
   });
 
   it('metric callbacks see the gauge as a GaugeSet event', async () => {
