@@ -4,27 +4,24 @@
 // summary is written and the program exits 0.
 //
 // Trading states (issue 16): the run starts in `[trading] state`; `kill -USR1 <pid>` halts it
-// (source `signal`); `[admin] listen` serves the admin endpoint (./admin-endpoint.ts: state, kill
-// switch, heartbeat) and `[agent] heartbeat_timeout_ms` arms the dead-man timer (./dead-man.ts).
+// (source `signal`); `[admin] listen` serves the admin endpoint (state, kill switch, heartbeat) and
+// `[agent] heartbeat_timeout_ms` arms the dead-man timer (./operator-access.ts).
 // Every change is a `state` audit record and a log line; a kill is a `cancel_all` record.
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { liveBackendFromConfig } from '../backends/from-config';
-import { adminAddress, toolsOptionsFromConfig, type AgentConfig } from '../config';
+import { toolsOptionsFromConfig, type AgentConfig } from '../config';
 import { BackendError } from '../errors';
 import { jsonLineLogger, levelFromEnv } from '../log';
 import { TradingMetrics } from '../metrics';
 import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
 import { createTradingTools } from '../tools';
 import type { TradingBackend } from '../types';
-import { MIN_TOKEN_LENGTH } from '../mcp/loopback';
 import type { DeadlineClock } from '../deadline';
-import type { StateChangeBy } from '../trading-state';
-import { serveAdmin, type AdminEndpoint } from './admin-endpoint';
 import { AuditLog } from './audit';
-import { DeadManTimer } from './dead-man';
-import { haltBySignal, killSwitch, stateAuditor } from './trading-controls';
+import { adminToken, startOperatorAccess, type OperatorAccess } from './operator-access';
+import { haltBySignal, stateAuditor } from './trading-controls';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
@@ -44,18 +41,6 @@ export interface LiveCommandOptions {
   report?: string;
   /** The dead-man timer's clock (default the system's): a test moves it by hand. */
   deadManClock?: DeadlineClock;
-}
-
-/** The admin endpoint's token from `[admin] token_env`; an error naming the key when it is missing or short. */
-export function adminToken(config: AgentConfig, env: NodeJS.ProcessEnv): string | undefined {
-  if (config.admin === undefined) return undefined;
-  const name = config.admin.token_env;
-  const token = env[name];
-  if (token === undefined || token === '') {
-    throw new Error(`admin.token_env: environment variable ${name} is not set: the admin endpoint does not start without a token`);
-  }
-  if (token.length < MIN_TOKEN_LENGTH) throw new Error(`admin.token_env: the token in ${name} has ${token.length} characters, at least ${MIN_TOKEN_LENGTH} are needed`);
-  return token;
 }
 
 export interface LiveSummary extends AgentStats {
@@ -112,56 +97,12 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
     audit.close();
     throw error;
   }
-  // Kills started by the dead-man timer or the endpoint: the run waits for them before closing the tools.
-  const kills = new Set<Promise<unknown>>();
-  const kill = (by: StateChangeBy) => {
-    const running = killSwitch(tools, by, audit);
-    kills.add(running);
-    void running.finally(() => kills.delete(running)).catch(() => undefined);
-    return running;
-  };
   let endpoint: PrometheusEndpoint | undefined;
-  let admin: AdminEndpoint | undefined;
-  let deadMan: DeadManTimer | undefined;
+  let operator: OperatorAccess;
   try {
     if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
-    if (config.admin !== undefined && token !== undefined) {
-      const timeoutMs = config.agent.heartbeat_timeout_ms;
-      const cancelOnExpire = config.agent.heartbeat_cancel_all ?? true;
-      if (timeoutMs !== undefined) {
-        deadMan = new DeadManTimer({
-          timeoutMs,
-          ...(o.deadManClock === undefined ? {} : { clock: o.deadManClock }),
-          onExpire: (silentForMs) => {
-            const by = { source: 'dead-man', reason: `no heartbeat for ${silentForMs} ms (heartbeat_timeout_ms = ${timeoutMs})` };
-            logger.log('error', { msg: `dead-man: ${by.reason}: trading HALTED${cancelOnExpire ? ', cancelling every open order' : ''}`, silentForMs, timeoutMs });
-            if (!cancelOnExpire) {
-              tools.setTradingState('HALTED', by);
-              return;
-            }
-            kill(by).catch((error: unknown) => {
-              logger.log('error', { msg: `dead-man: the open orders could not be cancelled: ${error instanceof Error ? error.message : String(error)}` });
-            });
-          },
-        });
-      }
-      const timer = deadMan;
-      admin = await serveAdmin({
-        ...adminAddress(config.admin.listen),
-        token,
-        logger,
-        actions: {
-          state: () => tools.tradingState(),
-          setState: (state, by) => tools.setTradingState(state, by),
-          kill,
-          ...(timer === undefined
-            ? {}
-            : { deadMan: { heartbeat: () => { timer.heartbeat(); }, view: () => ({ timeout_ms: timer.timeoutMs, silent_for_ms: Math.round(timer.silentForMs), expired: timer.expired }) } }),
-        },
-      });
-    }
+    operator = await startOperatorAccess({ config, token, tools, audit, logger, ...(o.deadManClock === undefined ? {} : { clock: o.deadManClock }) });
   } catch (error) {
-    deadMan?.stop();
     await endpoint?.close();
     audit.close();
     tools.close();
@@ -220,9 +161,11 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
     if (interactive) o.err.write('\n');
     process.off('SIGUSR2', resetGate);
     o.signal?.removeEventListener('abort', onStop);
-    deadMan?.stop();
-    await admin?.close();
-    await Promise.allSettled([...kills]);
+    await operator.close();
+    // A SIGUSR1 from now on finds no tools to halt.
+    onHaltReady(() => {
+      logger.log('warn', { msg: 'SIGUSR1: the run is ending, nothing left to halt' });
+    });
     breakerOpenings = tools.state().gateOpenings;
     audit.close();
     tools.close();
