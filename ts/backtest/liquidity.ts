@@ -2,6 +2,8 @@
 // marketable agent orders trade through real price-time matching. Seeding is lazy (only when an
 // agent order could trade against it, or the agent asks for the book) and lasts one replay step:
 // the next step removes what is left before it fills resting agent orders against the new data.
+// Invariants: at most one step's ladder is in the book (`seededStep`); ladder orders are post-only, so
+// seeding never trades and the ladder never fills a resting agent order.
 import type { MatchingEngine } from '../matching';
 import type { Side } from '../types';
 import type { Grid } from './grid';

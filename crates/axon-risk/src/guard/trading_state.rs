@@ -26,7 +26,6 @@
 
 use super::market::MarketState;
 use super::*;
-use crate::rejection::fmt_num;
 
 /// The trading state of a guard; its number is the `trading_state` gauge's value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -108,22 +107,17 @@ impl Guard {
 }
 
 pub(super) fn halted_rejection() -> Rejection {
-    Rejection::new(
-        Source::RiskGate,
-        Code::TradingHalted,
-        "trading is HALTED: only cancels are accepted",
-    )
+    Denial::TradingHalted.into()
 }
 
 /// REDUCING: `delta` on `side` must move the position toward zero without crossing it, counting
 /// everything already working on that side.
 fn reduce_only(state: &MarketState, symbol: &str, side: Side, delta: f64) -> Result<(), Rejection> {
     if !state.known {
-        return Err(Rejection::new(
-            Source::RiskGate,
-            Code::ReduceOnly,
-            format!("trading state REDUCING: position of '{symbol}' is unknown, so the order cannot be shown to reduce it"),
-        ));
+        return Err(Denial::ReduceOnlyPositionUnknown {
+            symbol: symbol.to_owned(),
+        }
+        .into());
     }
     let position = state.position;
     let projected = state.exposure(side) + delta;
@@ -134,20 +128,17 @@ fn reduce_only(state: &MarketState, symbol: &str, side: Side, delta: f64) -> Res
     if against && !limits::exceeds(taken_off, position.abs()) {
         return Ok(());
     }
-    Err(Rejection::new(
-        Source::RiskGate,
-        Code::ReduceOnly,
-        format!(
-            "trading state REDUCING: order would move position from {} to {}",
-            fmt_num(position),
-            fmt_num(projected)
-        ),
-    ))
+    Err(Denial::ReduceOnly {
+        position,
+        projected,
+    }
+    .into())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rejection::Code;
 
     fn state(position: f64, open_buy: f64, open_sell: f64) -> MarketState {
         MarketState {
@@ -161,7 +152,7 @@ mod tests {
     }
 
     fn code(r: Result<(), Rejection>) -> Option<&'static str> {
-        r.err().map(|r| r.code.as_str())
+        r.err().map(|r| r.code().as_str())
     }
 
     #[test]
@@ -170,15 +161,15 @@ mod tests {
         assert_eq!(code(reduce_only(&long, "BTC", Side::Sell, -0.4)), None);
         assert_eq!(code(reduce_only(&long, "BTC", Side::Sell, -1.0)), None);
         let flip = reduce_only(&long, "BTC", Side::Sell, -1.5).expect_err("flips");
-        assert_eq!(flip.code, Code::ReduceOnly);
-        assert_eq!(flip.source, Source::RiskGate);
+        assert_eq!(flip.code(), Code::ReduceOnly);
+        assert_eq!(flip.source(), Source::RiskGate);
         assert_eq!(
-            flip.message,
+            flip.message(),
             "RiskGate: trading state REDUCING: order would move position from 1 to -0.5"
         );
         let adds = reduce_only(&long, "BTC", Side::Buy, 0.1).expect_err("adds");
         assert_eq!(
-            adds.message,
+            adds.message(),
             "RiskGate: trading state REDUCING: order would move position from 1 to 1.1"
         );
     }
@@ -236,8 +227,8 @@ mod tests {
         );
         let unknown = MarketState::default();
         let r = reduce_only(&unknown, "BTC", Side::Sell, -0.1).expect_err("unknown");
-        assert_eq!(r.code, Code::ReduceOnly);
-        assert!(r.message.contains("position of 'BTC' is unknown"));
+        assert_eq!(r.code(), Code::ReduceOnly);
+        assert!(r.message().contains("position of 'BTC' is unknown"));
         let nan = state(1.0, 0.0, f64::NAN);
         assert_eq!(
             code(reduce_only(&nan, "BTC", Side::Sell, -0.1)),
@@ -248,6 +239,7 @@ mod tests {
     mod through_the_guard {
         use super::super::*;
         use crate::clock::ManualClock;
+        use crate::rejection::Code;
         use axon_metrics::RejectionSource;
 
         const T0: i64 = 1_672_677_900_000;
@@ -282,7 +274,7 @@ mod tests {
 
         fn code(d: Decision) -> Option<&'static str> {
             match d {
-                Decision::Rejected(r) => Some(r.code.as_str()),
+                Decision::Rejected(r) => Some(r.code().as_str()),
                 _ => None,
             }
         }
@@ -297,7 +289,10 @@ mod tests {
                 let Decision::Rejected(r) = place else {
                     panic!("{mode:?}: expected TRADING_HALTED, got {place:?}")
                 };
-                assert_eq!((r.code, r.source), (Code::TradingHalted, Source::RiskGate));
+                assert_eq!(
+                    (r.code(), r.source()),
+                    (Code::TradingHalted, Source::RiskGate)
+                );
                 g.learn_order("o-1", "BTC-USDT", Side::Buy, 99.0, 1.0);
                 let replace = g.decide(
                     ToolKind::ReplaceOrder,
@@ -376,7 +371,7 @@ mod tests {
         }
         assert_eq!(TradingState::parse("halted"), None);
         assert_eq!(
-            halted_rejection().message,
+            halted_rejection().message(),
             "RiskGate: trading is HALTED: only cancels are accepted"
         );
     }
