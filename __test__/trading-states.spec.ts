@@ -54,6 +54,18 @@ describe('REDUCING: only orders that reduce the absolute position', () => {
     tools.close();
   });
 
+  it('fails closed: a position that cannot be fetched refuses with REDUCE_ONLY, nothing is sent', async () => {
+    const { tools, backend } = setup({ mode: 'Direct', tradingState: 'REDUCING' });
+    backend.injectFailure('getPositions', 'network');
+    const unknown = await rejection(tools.placeOrder, market('BTC-USDT', 'Sell', 0.1));
+    expect([unknown.code, unknown.message]).toEqual([
+      'REDUCE_ONLY',
+      "RiskGate: trading state REDUCING: position of 'BTC-USDT' is unknown, so the order cannot be shown to reduce it",
+    ]);
+    expect(backend.calls.placeOrder).toBe(0);
+    tools.close();
+  });
+
   it('a replace that would add to the position is refused; one that stays reducing passes', async () => {
     const { tools } = setup({ mode: 'Direct' });
     await ack(tools.placeOrder, market('BTC-USDT', 'Buy', 1));
