@@ -55,6 +55,8 @@ const tradingSchema = z.strictObject({
    * and cancels), `HALTED` (cancels only). The program, an operator or the dead-man timer may change it later.
    */
   state: z.enum(TRADING_STATES).default('ACTIVE'),
+  /** HALTED (source `pnl-breaker`) when the PnL breaker opens; needs one (`[gate] type = "PnlCircuitBreaker"` or `[risk] max_daily_loss`). */
+  halt_on_pnl_breaker: z.boolean().default(false),
 });
 
 const safetySchema = z.strictObject({
@@ -234,6 +236,13 @@ export const configSchema = z.strictObject({
       message: `"${config.agent.symbol}" is not in risk.allowed_symbols (${allowed.map((a) => `"${a}"`).join(', ')}): every order of the agent would be refused`,
     });
   }
+  if (config.trading.halt_on_pnl_breaker && config.gate.type !== 'PnlCircuitBreaker' && config.risk.max_daily_loss === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['trading', 'halt_on_pnl_breaker'],
+      message: 'needs a PnL breaker: [gate] type = "PnlCircuitBreaker" or [risk] max_daily_loss',
+    });
+  }
   const agent = config.agent;
   if (agent.heartbeat_timeout_ms !== undefined && config.admin === undefined) {
     context.addIssue({
@@ -393,5 +402,6 @@ export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOp
     confirmTtlMs: config.safety.confirm_ttl_ms,
     backendTimeoutMs: config.trading.timeout_ms,
     tradingState: config.trading.state,
+    haltOnPnlBreaker: config.trading.halt_on_pnl_breaker,
   };
 }

@@ -93,7 +93,12 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
       return activeLimits(config);
     }),
   );
-  findings.push(await run('trading state', () => `${needConfig(config, '[trading] state').trading.state} at start ([trading] state)`));
+  findings.push(
+    await run('trading state', () => {
+      const trading = needConfig(config, '[trading] state').trading;
+      return `${trading.state} at start ([trading] state)${trading.halt_on_pnl_breaker ? '; HALTED when the PnL breaker opens' : ''}`;
+    }),
+  );
   findings.push(
     await run('dead-man timer', () => {
       const agent = needConfig(config, '[agent]').agent;
