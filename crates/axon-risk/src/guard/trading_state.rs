@@ -23,6 +23,8 @@
 //!   replace never reaches the venue, not even for a snapshot.
 //! - Changing the state is `Guard::set_trading_state`: it sets the `trading_state` gauge (0, 1, 2)
 //!   and returns the previous state; logging and the audit are the caller's (the tools).
+//! - The state is this guard's own, not part of a shared risk state store: replicas trading one
+//!   account are each halted on their own (the program's signal or admin endpoint per process).
 
 use super::market::MarketState;
 use super::*;
