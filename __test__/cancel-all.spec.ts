@@ -134,6 +134,34 @@ describe('cancelAll on the mock', () => {
   });
 });
 
+describe('cancelAll and close', () => {
+  it('a cancel the venue confirms after the tools were closed is still reported as cancelled', async () => {
+    const held: Array<() => void> = [];
+    let hold = false;
+    const backend = new MockTradingBackend({
+      referencePrices: { 'BTC-USDT': 20_000 },
+      now: () => T0,
+      latencyMs: 1,
+      delay: () => (hold ? new Promise<void>((resolve) => held.push(resolve)) : Promise.resolve()),
+    });
+    const { tools, lines } = setup({ backend, mode: 'Direct' });
+    const ids = await rest(tools, [['BTC-USDT', 19_000]]);
+    hold = true;
+    const killing = tools.cancelAll({ source: 'test' });
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held).toHaveLength(1); // the listing waits at the venue's door
+    held.shift()?.();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(held).toHaveLength(1); // now the cancel does
+    tools.close();
+    held.shift()?.();
+    expect(await killing).toEqual({ cancelled: ids, failed: [] });
+    hold = false;
+    expect(await backend.getOpenOrders()).toEqual([]);
+    expect(lines.some((line) => line.includes(`cannot forget order ${ids[0] ?? ''}`))).toBe(true);
+  });
+});
+
 describe('cancelAll on the backtest venue (real BTC bars)', () => {
   it('cancels the agent orders resting on the book and halts', async () => {
     const bars = loadBars(sharedDataFile('btc-usdt-5m.csv'));

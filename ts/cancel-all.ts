@@ -20,7 +20,7 @@ export interface CancelAllContext {
   backend: TradingBackend;
   /** A backend call raced against the tools' deadline. */
   withDeadline<T>(work: Promise<T>): Promise<T>;
-  /** Told about each order the venue confirmed cancelled (the guard forgets it). */
+  /** Told about each order the venue confirmed cancelled (the guard forgets it); must not throw. */
   onCancelled(order: OpenOrder): void;
   /** A failure as text safe for logs and callers (secrets removed). */
   describe(error: unknown): string;
@@ -35,17 +35,19 @@ export async function cancelEveryOpenOrder(context: CancelAllContext): Promise<C
   const worker = async (): Promise<void> => {
     for (let i = next++; i < orders.length; i = next++) {
       const order = orders[i] as OpenOrder;
+      let status: string;
       try {
-        const ack = parseOrderAck(await context.withDeadline(backend.cancelOrder(order.orderId)), backend.name);
-        if (ack.status !== 'Cancelled') {
-          outcomes[i] = { ok: false, error: `${backend.name} answered the cancel of order ${order.orderId} with status ${ack.status}` };
-          continue;
-        }
-        context.onCancelled(order);
-        outcomes[i] = { ok: true };
+        status = parseOrderAck(await context.withDeadline(backend.cancelOrder(order.orderId)), backend.name).status;
       } catch (error) {
         outcomes[i] = { ok: false, error: context.describe(error) };
+        continue;
       }
+      if (status !== 'Cancelled') {
+        outcomes[i] = { ok: false, error: `${backend.name} answered the cancel of order ${order.orderId} with status ${status}` };
+        continue;
+      }
+      outcomes[i] = { ok: true };
+      context.onCancelled(order);
     }
   };
   await Promise.all(Array.from({ length: Math.min(CANCEL_CONCURRENCY, orders.length) }, worker));

@@ -198,7 +198,7 @@ export class GuardedTools {
         withDeadline: (work) => this.deadlines.run(work),
         onCancelled: (order) => {
           symbols.add(order.symbol);
-          this.guard.forgetOrder(order.orderId);
+          this.forgetOrder(order.orderId);
         },
         describe: (error) => this.backendText(error instanceof Error ? error.message : String(error)),
       });
@@ -289,6 +289,15 @@ export class GuardedTools {
   private haltIfPnlBreakerOpen(dailyPnl: number): void {
     if (this.guard.tradingState() === 'HALTED' || this.guard.state().pnlBreakerOpen !== true) return;
     this.setTradingState('HALTED', { source: 'pnl-breaker', reason: `PnL breaker open at daily PnL ${dailyPnl}` });
+  }
+
+  /** Forget a resting order (if the guard still lives: `close` may have come meanwhile). */
+  private forgetOrder(orderId: string): void {
+    try {
+      this.guard.forgetOrder(orderId);
+    } catch (error) {
+      this.logger.log('error', { msg: `cannot forget order ${orderId}: ${String(error)}`, mode: this.mode });
+    }
   }
 
   /** Forget the pushed market data of `symbol` (if the guard still lives: a push may come after `close`). */
