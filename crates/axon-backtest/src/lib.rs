@@ -45,7 +45,7 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{BatchOps, BatchStop, BatchSummary, OpResult};
+pub use batch::{BatchOps, BatchStop, BatchSummary, FloatBatch, OpResult};
 pub use engine::{MatchingEngine, OpenOrders, DEFAULT_CAPACITY, MAX_CAPACITY};
 pub use error::EngineError;
 pub use ladder::Ladder;
