@@ -1,4 +1,6 @@
 // An agent order as the backtest venue tracks it, and its id: `bt-<n>` for the run's n-th order.
+// Invariants: ids are minted from 1 in placing order; only the exact spelling parses back (no sign,
+// no leading zeros, no spaces), so no other string names an order.
 import type { AckStatus, OrderType, Side } from '../types';
 
 const ORDER_ID_PREFIX = 'bt-';

@@ -1,6 +1,8 @@
 // Funds checks for the backtest venue: pure arithmetic over numbers the backend already holds, so the
 // per-order path calls plain functions (no objects built per order). The backend decides what is free;
 // these decide whether it is enough and word the refusal.
+// Invariants: no state and no allocation; a refusal is BackendError 'insufficient_funds' naming what
+// is needed and what is free.
 import { BackendError } from '../errors';
 import type { Grid } from './grid';
 import { show } from './show-number';

@@ -2,7 +2,10 @@
 // marketable agent orders trade through real price-time matching. Seeding is lazy (only when an
 // agent order could trade against it, or the agent asks for the book) and lasts one replay step:
 // the next step removes what is left before it fills resting agent orders against the new data.
+// Invariants: at most one step's ladder is in the book (`seededStep`); ladder orders are post-only, so
+// seeding never trades and the ladder never fills a resting agent order.
 import type { MatchingEngine } from '../matching';
+import type { Side } from '../types';
 import type { Grid } from './grid';
 
 export interface LiquidityOptions {
@@ -89,6 +92,19 @@ export class SeededLiquidity {
     const { bestBid, bestAsk, stepTicks, sizeLots } = ladderFor(centerTicks, this.priceGrid, this.lotGrid, this.options);
     this.engine.seedLadder(this.symbolId, bestBid, bestAsk, stepTicks, sizeLots, this.options.levels);
     this.seededStep = step;
+  }
+
+  /** Would a limit on `side` at `priceTicks` trade against the ladder seeded around `price`? */
+  crosses(side: Side, priceTicks: number, price: number): boolean {
+    const ladder = ladderFor(this.priceGrid.nearestUnits(price), this.priceGrid, this.lotGrid, this.options);
+    return side === 'Buy' ? priceTicks >= ladder.bestAsk : priceTicks <= ladder.bestBid;
+  }
+
+  /** Have `step`'s ladder in the book: seeded around `price` unless this step's is there already. */
+  ensureSeeded(step: number, price: number): void {
+    if (this.seededStep === step) return;
+    if (this.active) this.purge();
+    this.seed(step, this.priceGrid.nearestUnits(price));
   }
 
   /** Remove every seeded order still resting (fully filled ones are gone already). */

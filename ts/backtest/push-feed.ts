@@ -1,6 +1,8 @@
 // The backtest venue's push feed (`TradingBackend.subscribe`): who listens (PnL only to those who
 // asked), and what was pushed last, so that every step pushes market state and PnL while an agent
 // call pushes only what changed (a resting limit changes no PnL).
+// Invariants: only listeners that asked for PnL hear `pnl`; an unsubscribed listener hears nothing
+// more; the feed builds no event while nobody listens (callers check `active`).
 import type { BackendEvent } from '../types';
 
 type Listener = (event: BackendEvent) => void;

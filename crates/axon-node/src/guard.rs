@@ -443,9 +443,9 @@ pub fn guard_record_failure(
             .unwrap_or_else(|| axon_risk::guard::backend_rejection(kind, &message));
         Ok(NativeToolError {
             error_type: rejection.error_type().to_owned(),
-            source: rejection.source.as_str().to_owned(),
-            code: rejection.code.as_str().to_owned(),
-            message: rejection.message,
+            source: rejection.source().as_str().to_owned(),
+            code: rejection.code().as_str().to_owned(),
+            message: rejection.message(),
         })
     })
 }

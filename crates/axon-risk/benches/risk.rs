@@ -13,6 +13,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 const NOW: i64 = 1_672_677_900_000;
 const ORDER: &str = r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0.5,"price":20000}"#;
+const OVER_NOTIONAL: &str = r#"{"symbol":"BTC-USDT","side":"Buy","quantity":5,"price":20000}"#;
 
 fn limits() -> RiskLimits {
     RiskLimits {
@@ -69,6 +70,17 @@ fn risk(c: &mut Criterion) {
         .expect("valid market data");
     c.bench_function("guard_decide_dry_run_from_json", |b| {
         b.iter(|| guard.decide(ToolKind::PlaceOrder, black_box(ORDER), false))
+    });
+
+    // A refusal (notional 100000 over the 50000 limit; no breaker configured, so every call takes
+    // the same path), up to the text the binding hands to JavaScript.
+    c.bench_function("guard_decide_rejection_notional", |b| {
+        b.iter(
+            || match guard.decide(ToolKind::PlaceOrder, black_box(OVER_NOTIONAL), false) {
+                axon_risk::Decision::Rejected(r) => r.message(),
+                _ => unreachable!("the order is over the notional limit"),
+            },
+        )
     });
 
     // Every market-access control on, each passing (a DryRun order takes no count, so the same

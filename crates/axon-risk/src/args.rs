@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use serde::Deserialize;
 use serde_json::Value;
 
-use crate::rejection::{fmt_num, Rejection};
+use crate::rejection::{ArgumentProblem, Bound, Rejection, ValueType};
 
 pub const DEFAULT_MAX_ARGS_BYTES: usize = 64 * 1024;
 const MAX_SYMBOL_LEN: usize = 32;
@@ -248,10 +248,11 @@ fn null_as_default<'de, D: serde::Deserializer<'de>, T: Deserialize<'de> + Defau
 
 fn check_size(args: &str, max_bytes: usize) -> Result<(), Rejection> {
     if args.len() > max_bytes {
-        return Err(Rejection::arguments(format!(
-            "arguments: payload of {} bytes exceeds limit of {max_bytes} bytes",
-            args.len()
-        )));
+        return Err(ArgumentProblem::TooLarge {
+            bytes: args.len(),
+            limit: max_bytes,
+        }
+        .into());
     }
     Ok(())
 }
@@ -264,9 +265,7 @@ fn parse_with<'a, T: Deserialize<'a>>(
     check_size(args, max_bytes)?;
     // Serde's struct derive also accepts a JSON array of the fields in order; arguments are named.
     if args.trim_start().as_bytes().first() == Some(&b'[') {
-        return Err(Rejection::arguments(
-            "arguments must be a JSON object, got array",
-        ));
+        return Err(ArgumentProblem::NotAnObject { got: "array" }.into());
     }
     serde_json::from_str::<T>(args).map_err(|err| diagnose(args, fields, &err))
 }
@@ -279,33 +278,32 @@ fn diagnose(args: &str, fields: &[FieldSpec], err: &serde_json::Error) -> Reject
             let detail = strip_position(&syntax.to_string());
             return match key_before(args, syntax.line(), syntax.column()) {
                 // Inside a value (a number out of range, NaN): name the field being read.
-                Some(key) if !detail.starts_with("EOF") && !detail.starts_with("trailing") => {
-                    Rejection::arguments(format!("field `{key}`: {detail}"))
+                Some(field) if !detail.starts_with("EOF") && !detail.starts_with("trailing") => {
+                    ArgumentProblem::UnreadableValue { field, detail }.into()
                 }
-                _ => Rejection::arguments(format!("invalid JSON: {detail}")),
+                _ => ArgumentProblem::InvalidJson { detail }.into(),
             };
         }
     };
     let Value::Object(map) = value else {
-        return Rejection::arguments(format!(
-            "arguments must be a JSON object, got {}",
-            type_name(&value)
-        ));
+        return ArgumentProblem::NotAnObject {
+            got: type_name(&value),
+        }
+        .into();
     };
     for key in map.keys() {
         if !fields.iter().any(|f| f.name == key.as_str()) {
-            let expected: Vec<&str> = fields.iter().map(|f| f.name).collect();
-            return Rejection::arguments(format!(
-                "unknown field `{}`, expected one of: {}",
-                truncate(key, 64),
-                expected.join(", ")
-            ));
+            return ArgumentProblem::UnknownField {
+                field: truncate(key, 64),
+                expected: fields.iter().map(|f| f.name).collect(),
+            }
+            .into();
         }
     }
     for spec in fields {
         match map.get(spec.name) {
             None if spec.required => {
-                return Rejection::arguments(format!("missing field `{}`", spec.name))
+                return ArgumentProblem::MissingField { field: spec.name }.into()
             }
             None | Some(Value::Null) if !spec.required => {}
             None => {}
@@ -316,34 +314,30 @@ fn diagnose(args: &str, fields: &[FieldSpec], err: &serde_json::Error) -> Reject
                     Kind::Enum(options) => v.as_str().is_some_and(|s| options.contains(&s)),
                 };
                 if !ok {
-                    return Rejection::arguments(match spec.kind {
-                        Kind::Str => format!(
-                            "field `{}` must be a string, got {}",
-                            spec.name,
-                            type_name(v)
-                        ),
-                        Kind::Num => format!(
-                            "field `{}` must be a number, got {}",
-                            spec.name,
-                            type_name(v)
-                        ),
-                        Kind::Enum(options) => format!(
-                            "field `{}` must be one of {}, got {}",
-                            spec.name,
-                            options
-                                .iter()
-                                .map(|o| format!("\"{o}\""))
-                                .collect::<Vec<_>>()
-                                .join(", "),
-                            truncate(&v.to_string(), 40)
-                        ),
-                    });
+                    let wrong_type = |expected| ArgumentProblem::WrongType {
+                        field: spec.name,
+                        expected,
+                        got: type_name(v),
+                    };
+                    return match spec.kind {
+                        Kind::Str => wrong_type(ValueType::String),
+                        Kind::Num => wrong_type(ValueType::Number),
+                        Kind::Enum(options) => ArgumentProblem::NotOneOf {
+                            field: spec.name,
+                            options,
+                            got: truncate(&v.to_string(), 40),
+                        },
+                    }
+                    .into();
                 }
             }
         }
     }
     // Only serde-specific failures remain (e.g. a duplicate field): its text names the field.
-    Rejection::arguments(strip_position(&err.to_string()))
+    ArgumentProblem::Serde {
+        detail: strip_position(&err.to_string()),
+    }
+    .into()
 }
 
 fn strip_position(message: &str) -> String {
@@ -388,22 +382,23 @@ fn truncate(text: &str, max_chars: usize) -> String {
     }
 }
 
-fn positive(name: &str, value: f64) -> Result<(), Rejection> {
+fn positive(name: &'static str, value: f64) -> Result<(), Rejection> {
     if value.is_finite() && value > 0.0 {
         Ok(())
     } else {
-        Err(Rejection::arguments(format!(
-            "field `{name}` must be a finite number > 0, got {}",
-            fmt_num(value)
-        )))
+        Err(ArgumentProblem::NotPositive {
+            field: name,
+            got: value,
+        }
+        .into())
     }
 }
 
-fn positive_opt(name: &str, value: Option<f64>) -> Result<(), Rejection> {
+fn positive_opt(name: &'static str, value: Option<f64>) -> Result<(), Rejection> {
     value.map_or(Ok(()), |v| positive(name, v))
 }
 
-fn symbol_text(name: &str, symbol: &str) -> Result<(), Rejection> {
+fn symbol_text(name: &'static str, symbol: &str) -> Result<(), Rejection> {
     let ok = !symbol.is_empty()
         && symbol.len() <= MAX_SYMBOL_LEN
         && symbol.bytes().all(|b| {
@@ -414,21 +409,25 @@ fn symbol_text(name: &str, symbol: &str) -> Result<(), Rejection> {
     if ok {
         Ok(())
     } else {
-        Err(Rejection::arguments(format!(
-            "field `{name}` must be 1-{MAX_SYMBOL_LEN} characters of A-Z, 0-9, '-', '/', '_', '.', ':' (e.g. \"BTC-USDT\"), got \"{}\"",
-            truncate(symbol, 40)
-        )))
+        Err(ArgumentProblem::BadSymbol {
+            field: name,
+            got: truncate(symbol, 40),
+            max_len: MAX_SYMBOL_LEN,
+        }
+        .into())
     }
 }
 
-fn id_text(name: &str, id: &str) -> Result<(), Rejection> {
+fn id_text(name: &'static str, id: &str) -> Result<(), Rejection> {
     let ok = !id.is_empty() && id.len() <= MAX_ID_LEN && id.bytes().all(|b| b.is_ascii_graphic());
     if ok {
         Ok(())
     } else {
-        Err(Rejection::arguments(format!(
-            "field `{name}` must be 1-{MAX_ID_LEN} printable ASCII characters"
-        )))
+        Err(ArgumentProblem::BadId {
+            field: name,
+            max_len: MAX_ID_LEN,
+        }
+        .into())
     }
 }
 
@@ -440,16 +439,8 @@ pub fn parse_place_order(args: &str, max_bytes: usize) -> Result<PlaceOrderArgs<
     positive_opt("stop_loss", a.stop_loss)?;
     positive_opt("take_profit", a.take_profit)?;
     match (a.order_type, a.price) {
-        (OrderType::Limit, None) => {
-            return Err(Rejection::arguments(
-                "field `price` is required for Limit orders",
-            ))
-        }
-        (OrderType::Market, Some(_)) => {
-            return Err(Rejection::arguments(
-                "field `price` must not be set for Market orders (they execute at the market)",
-            ))
-        }
+        (OrderType::Limit, None) => return Err(ArgumentProblem::PriceRequired.into()),
+        (OrderType::Market, Some(_)) => return Err(ArgumentProblem::PriceOnMarketOrder.into()),
         _ => {}
     }
     if let Some(price) = a.price {
@@ -463,12 +454,14 @@ pub fn parse_place_order(args: &str, max_bytes: usize) -> Result<PlaceOrderArgs<
             } else {
                 "take_profit"
             };
-            return Err(Rejection::arguments(format!(
-                "field `{name}` {} must be below price {} for a {} order",
-                fmt_num(low),
-                fmt_num(price),
-                a.side.as_str()
-            )));
+            return Err(ArgumentProblem::BracketSide {
+                field: name,
+                value: low,
+                price,
+                side: a.side,
+                must_be: Bound::Below,
+            }
+            .into());
         }
         if let Some(high) = above.filter(|v| *v <= price) {
             let name = if a.side == Side::Buy {
@@ -476,12 +469,14 @@ pub fn parse_place_order(args: &str, max_bytes: usize) -> Result<PlaceOrderArgs<
             } else {
                 "stop_loss"
             };
-            return Err(Rejection::arguments(format!(
-                "field `{name}` {} must be above price {} for a {} order",
-                fmt_num(high),
-                fmt_num(price),
-                a.side.as_str()
-            )));
+            return Err(ArgumentProblem::BracketSide {
+                field: name,
+                value: high,
+                price,
+                side: a.side,
+                must_be: Bound::Above,
+            }
+            .into());
         }
     }
     if let Some(id) = &a.client_order_id {
@@ -508,9 +503,7 @@ pub fn parse_replace_order(
     positive_opt("price", a.price)?;
     positive_opt("quantity", a.quantity)?;
     if a.price.is_none() && a.quantity.is_none() {
-        return Err(Rejection::arguments(
-            "replace_order needs field `price` and/or field `quantity`",
-        ));
+        return Err(ArgumentProblem::ReplaceNeedsChange.into());
     }
     if let Some(token) = &a.confirm_token {
         id_text("confirm_token", token)?;
@@ -543,10 +536,11 @@ pub fn parse_book_snapshot(
         None => DEFAULT_BOOK_LEVELS,
         Some(n) if n.fract() == 0.0 && (1.0..=f64::from(MAX_BOOK_LEVELS)).contains(&n) => n as u32,
         Some(n) => {
-            return Err(Rejection::arguments(format!(
-                "field `levels` must be a whole number from 1 to {MAX_BOOK_LEVELS}, got {}",
-                fmt_num(n)
-            )));
+            return Err(ArgumentProblem::BookLevels {
+                got: n,
+                max: MAX_BOOK_LEVELS,
+            }
+            .into());
         }
     };
     Ok(BookSnapshotArgs {
@@ -576,9 +570,11 @@ pub fn parse_finish_bar(args: &str, max_bytes: usize) -> Result<FinishBarArgs<'_
     if let Some(note) = &a.note {
         let chars = note.chars().count();
         if chars > MAX_NOTE_CHARS {
-            return Err(Rejection::arguments(format!(
-                "field `note` must be at most {MAX_NOTE_CHARS} characters, got {chars}"
-            )));
+            return Err(ArgumentProblem::NoteTooLong {
+                chars,
+                max: MAX_NOTE_CHARS,
+            }
+            .into());
         }
     }
     Ok(a)
@@ -593,7 +589,7 @@ mod tests {
     fn place_err(args: &str) -> String {
         parse_place_order(args, MAX)
             .expect_err("must reject")
-            .message
+            .message()
     }
 
     #[test]
@@ -698,7 +694,7 @@ mod tests {
         let err = |args: &str| {
             parse_book_snapshot(args, MAX)
                 .expect_err("must reject")
-                .message
+                .message()
         };
         assert_eq!(
             parse_book_snapshot(r#"{"symbol":"BTC-USDT"}"#, MAX)
@@ -758,11 +754,11 @@ mod tests {
         );
         assert!(parse_pnl(r#"{"symbol":1}"#, MAX)
             .expect_err("number")
-            .message
+            .message()
             .contains("field `symbol` must be a string"));
         assert!(parse_pnl(r#"{"sym":"X"}"#, MAX)
             .expect_err("unknown")
-            .message
+            .message()
             .contains("unknown field `sym`"));
         assert_eq!(parse_finish_bar(" ", MAX).expect("blank").note, None);
         assert_eq!(
@@ -774,12 +770,12 @@ mod tests {
         );
         assert!(parse_finish_bar(r#"{"note":5}"#, MAX)
             .expect_err("number")
-            .message
+            .message()
             .contains("field `note` must be a string"));
         let long = format!(r#"{{"note":"{}"}}"#, "x".repeat(MAX_NOTE_CHARS + 1));
         assert!(parse_finish_bar(&long, MAX)
             .expect_err("long")
-            .message
+            .message()
             .contains("field `note` must be at most 500 characters"));
     }
 }

@@ -40,7 +40,7 @@ use crate::args::{OrderType, Side};
 use crate::clock::utc_day;
 use crate::guard::KnownOrder;
 use crate::limits::exceeds;
-use crate::rejection::{fmt_num, Code, Rejection, Source};
+use crate::rejection::{Denial, PricePurpose, RateWindow, Rejection};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ControlsConfig {
@@ -219,35 +219,26 @@ impl Controls {
         let c = &self.config;
         if let Some(max) = c.max_order_quantity {
             if exceeds(o.quantity, max) {
-                return Err(limit(
-                    Code::MaxOrderQuantity,
-                    format!(
-                        "order quantity {} exceeds max_order_quantity {}",
-                        fmt_num(o.quantity),
-                        fmt_num(max)
-                    ),
-                ));
+                return Err(Denial::OrderQuantity {
+                    quantity: o.quantity,
+                    limit: max,
+                }
+                .into());
             }
         }
         if let Some(min) = c.min_order_notional {
             let price = o.limit_price.unwrap_or(reference.price);
             if price.is_nan() {
-                return Err(no_reference(
-                    o.symbol,
-                    "value a Market order against min_order_notional",
-                ));
+                return Err(no_reference(o.symbol, PricePurpose::MinOrderNotional));
             }
             let notional = o.quantity * price;
             // Negated on purpose: NaN is below every minimum (fail closed).
             if !(notional >= min - min.abs() * 1e-9 - 1e-12) {
-                return Err(limit(
-                    Code::MinOrderNotional,
-                    format!(
-                        "order notional {} is below min_order_notional {}",
-                        fmt_num(notional),
-                        fmt_num(min)
-                    ),
-                ));
+                return Err(Denial::MinOrderNotional {
+                    notional,
+                    limit: min,
+                }
+                .into());
             }
         }
         if c.needs_reference() {
@@ -256,51 +247,41 @@ impl Controls {
         if let Some(max_loss) = self.config.max_daily_loss {
             self.roll_loss_day(now);
             if exceeds(-self.daily_pnl, max_loss) {
-                return Err(Rejection::new(
-                    Source::RiskLimits,
-                    Code::PnlBreakerOpen,
-                    format!(
-                        "daily loss {} exceeds max_daily_loss {} (daily_pnl={})",
-                        fmt_num(-self.daily_pnl),
-                        fmt_num(max_loss),
-                        fmt_num(self.daily_pnl)
-                    ),
-                ));
+                return Err(Denial::DailyLoss {
+                    daily_pnl: self.daily_pnl,
+                    limit: max_loss,
+                }
+                .into());
             }
         }
         if let (Some(max), true) = (self.config.max_open_orders, o.new_order) {
             let counts = *self.counts(o.market);
             if counts.total() >= u64::from(max) {
-                return Err(limit(
-                    Code::MaxOpenOrders,
-                    format!(
-                        "open orders on '{}' would be {}, max_open_orders {max} ({} resting, {} in flight, {} of unknown outcome)",
-                        o.symbol,
-                        counts.total() + 1,
-                        counts.resting_buy + counts.resting_sell,
-                        counts.inflight,
-                        counts.uncertain
-                    ),
-                ));
+                return Err(Denial::OpenOrders {
+                    symbol: o.symbol.to_owned(),
+                    would_be: counts.total() + 1,
+                    limit: max,
+                    resting: u64::from(counts.resting_buy) + u64::from(counts.resting_sell),
+                    inflight: counts.inflight,
+                    uncertain: counts.uncertain,
+                }
+                .into());
             }
         }
         if let (Some(window), true) = (self.config.duplicate_window_ms, o.new_order) {
             if let Some(&sent_at) = self.recent.get(&OrderKey::of(o)) {
                 let age = now - sent_at;
                 if age < window {
-                    let price = o
-                        .limit_price
-                        .map_or(String::new(), |p| format!(" @ {}", fmt_num(p)));
-                    return Err(limit(
-                        Code::DuplicateOrder,
-                        format!(
-                            "the same order ({} {} {} {}{price}) was sent {age} ms ago, within duplicate_window_ms {window}",
-                            o.symbol,
-                            o.side.as_str(),
-                            o.order_type.as_str(),
-                            fmt_num(o.quantity)
-                        ),
-                    ));
+                    return Err(Denial::DuplicateOrder {
+                        symbol: o.symbol.to_owned(),
+                        side: o.side,
+                        order_type: o.order_type,
+                        quantity: o.quantity,
+                        price: o.limit_price,
+                        age_ms: age,
+                        window_ms: window,
+                    }
+                    .into());
                 }
             }
         }
@@ -317,33 +298,28 @@ impl Controls {
         now: i64,
     ) -> Result<(), Rejection> {
         if reference.price.is_nan() {
-            return Err(no_reference(o.symbol, "check the price collar"));
+            return Err(no_reference(o.symbol, PricePurpose::PriceCollar));
         }
         let age = now.saturating_sub(reference.stored_at_ms);
         if age > self.reference_max_age_ms {
-            return Err(limit(
-                Code::StaleReferencePrice,
-                format!(
-                    "reference price {} of '{}' is {age} ms old, max_reference_age_ms {}",
-                    fmt_num(reference.price),
-                    o.symbol,
-                    self.reference_max_age_ms
-                ),
-            ));
+            return Err(Denial::StaleReferencePrice {
+                symbol: o.symbol.to_owned(),
+                price: reference.price,
+                age_ms: age,
+                max_age_ms: self.reference_max_age_ms,
+            }
+            .into());
         }
         if let (Some(collar), Some(price)) = (self.config.price_collar_bps, o.limit_price) {
             let bps = (price - reference.price).abs() / reference.price * 10_000.0;
             if exceeds(bps, collar) {
-                return Err(limit(
-                    Code::PriceCollar,
-                    format!(
-                        "limit price {} is {} bps from reference price {}, price_collar_bps {}",
-                        fmt_num(price),
-                        fmt_bps(bps),
-                        fmt_num(reference.price),
-                        fmt_num(collar)
-                    ),
-                ));
+                return Err(Denial::PriceCollar {
+                    price,
+                    bps,
+                    reference: reference.price,
+                    collar_bps: collar,
+                }
+                .into());
             }
         }
         Ok(())
@@ -372,21 +348,14 @@ impl Controls {
             .find(|(_, k)| k.symbol == o.market && k.side == opposite && crosses(k.price));
         match hit {
             None => Ok(()),
-            Some((id, k)) => {
-                let at = o
-                    .limit_price
-                    .map_or_else(|| "Market".to_owned(), |p| format!("at {}", fmt_num(p)));
-                Err(limit(
-                    Code::SelfTrade,
-                    format!(
-                        "{} {at} would cross this account's resting {} order '{id}' at {} on '{}' (self_trade_prevention = reject)",
-                        o.side.as_str(),
-                        opposite.as_str(),
-                        fmt_num(k.price),
-                        o.symbol
-                    ),
-                ))
+            Some((id, k)) => Err(Denial::SelfTrade {
+                side: o.side,
+                price: o.limit_price,
+                resting_id: id.clone(),
+                resting_price: k.price,
+                symbol: o.symbol.to_owned(),
             }
+            .into()),
         }
     }
 
@@ -410,12 +379,12 @@ impl Controls {
         if let Some(max) = per_minute {
             let in_minute = self.sends.len() as u64;
             if in_minute >= u64::from(max) {
-                return Err(rate_limited(
-                    in_minute + 1,
-                    "60 s",
-                    "max_orders_per_minute",
-                    max,
-                ));
+                return Err(Denial::RateLimited {
+                    would_be: in_minute + 1,
+                    window: RateWindow::Minute,
+                    limit: max,
+                }
+                .into());
             }
         }
         if let Some(max) = per_second {
@@ -426,12 +395,12 @@ impl Controls {
                 .take_while(|&&t| t > now - SECOND_MS)
                 .count() as u64;
             if in_second >= u64::from(max) {
-                return Err(rate_limited(
-                    in_second + 1,
-                    "1 s",
-                    "max_orders_per_second",
-                    max,
-                ));
+                return Err(Denial::RateLimited {
+                    would_be: in_second + 1,
+                    window: RateWindow::Second,
+                    limit: max,
+                }
+                .into());
             }
         }
         Ok(())
@@ -556,33 +525,19 @@ impl Controls {
     }
 }
 
-fn limit(code: Code, detail: String) -> Rejection {
-    Rejection::new(Source::RiskLimits, code, detail)
-}
-
-fn no_reference(symbol: &str, purpose: &str) -> Rejection {
-    limit(
-        Code::NoReferencePrice,
-        format!("no reference price for '{symbol}' to {purpose}"),
-    )
-}
-
-fn rate_limited(would_be: u64, window: &str, key: &str, max: u32) -> Rejection {
-    limit(
-        Code::RateLimited,
-        format!("{would_be} orders in {window} exceeds {key} {max}"),
-    )
-}
-
-/// Basis points to two decimals (a collar message names bps, not float noise).
-fn fmt_bps(bps: f64) -> String {
-    fmt_num((bps * 100.0).round() / 100.0)
+fn no_reference(symbol: &str, purpose: PricePurpose) -> Rejection {
+    Denial::NoReferencePrice {
+        symbol: symbol.to_owned(),
+        purpose,
+    }
+    .into()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::clock::MS_PER_DAY;
+    use crate::rejection::Code;
 
     const T0: i64 = 20_000 * MS_PER_DAY + 5_000;
 
@@ -615,7 +570,7 @@ mod tests {
     }
 
     fn code(r: Result<(), Rejection>) -> Code {
-        r.expect_err("refused").code
+        r.expect_err("refused").code()
     }
 
     #[test]
@@ -633,7 +588,7 @@ mod tests {
             .check(&order(1.5000001, Some(100.0)), fresh(100.0), &none, T0)
             .expect_err("over");
         assert_eq!(
-            (r.code, r.message.as_str()),
+            (r.code(), r.message().as_str()),
             (
                 Code::MaxOrderQuantity,
                 "RiskLimits: order quantity 1.5000001 exceeds max_order_quantity 1.5"
@@ -648,7 +603,7 @@ mod tests {
             .check(&order(0.0999, Some(100.0)), fresh(100.0), &none, T0)
             .expect_err("under");
         assert_eq!(
-            r.message,
+            r.message(),
             "RiskLimits: order notional 9.99 is below min_order_notional 10"
         );
         assert_eq!(
@@ -678,7 +633,7 @@ mod tests {
         let r = c
             .check(&order(1.0, Some(20_202.0)), fresh(20_000.0), &none, T0)
             .expect_err("outside");
-        assert_eq!(r.message, "RiskLimits: limit price 20202 is 101 bps from reference price 20000, price_collar_bps 100");
+        assert_eq!(r.message(), "RiskLimits: limit price 20202 is 101 bps from reference price 20000, price_collar_bps 100");
         assert!(c
             .check(&order(1.0, Some(19_800.0)), fresh(20_000.0), &none, T0)
             .is_ok());
@@ -704,7 +659,7 @@ mod tests {
                 T0,
             )
             .expect_err("stale");
-        assert_eq!(r.message, "RiskLimits: reference price 20000 of 'BTC-USDT' is 2001 ms old, max_reference_age_ms 2000");
+        assert_eq!(r.message(), "RiskLimits: reference price 20000 of 'BTC-USDT' is 2001 ms old, max_reference_age_ms 2000");
         assert_eq!(
             code(c.check(&order(1.0, Some(20_000.0)), fresh(f64::NAN), &none, T0)),
             Code::NoReferencePrice
@@ -727,7 +682,7 @@ mod tests {
             remaining: 1.0,
         });
         let r = c.check(&o, fresh(100.0), &none, T0).expect_err("full");
-        assert_eq!(r.message, "RiskLimits: open orders on 'BTC-USDT' would be 3, max_open_orders 2 (1 resting, 1 in flight, 0 of unknown outcome)");
+        assert_eq!(r.message(), "RiskLimits: open orders on 'BTC-USDT' would be 3, max_open_orders 2 (1 resting, 1 in flight, 0 of unknown outcome)");
         c.settle(first, false, true);
         assert_eq!(c.open_orders(0), 2, "a timeout may rest");
         c.on_fetched(0);
@@ -759,7 +714,7 @@ mod tests {
         let r = c
             .check(&o, fresh(1.0), &none, T0 + 4_999)
             .expect_err("duplicate");
-        assert_eq!(r.message, "RiskLimits: the same order (BTC-USDT Buy Limit 0.5 @ 20000) was sent 4999 ms ago, within duplicate_window_ms 5000");
+        assert_eq!(r.message(), "RiskLimits: the same order (BTC-USDT Buy Limit 0.5 @ 20000) was sent 4999 ms ago, within duplicate_window_ms 5000");
         assert!(
             c.check(&o, fresh(1.0), &none, T0 + 5_000).is_ok(),
             "window over"
@@ -823,7 +778,7 @@ mod tests {
         }
         let r = c.check_rate(T0 + 999).expect_err("4th in 1 s");
         assert_eq!(
-            r.message,
+            r.message(),
             "RiskLimits: 4 orders in 1 s exceeds max_orders_per_second 3"
         );
         c.check_rate(T0 + 1_000).expect("window slid");
@@ -831,7 +786,7 @@ mod tests {
         c.on_send_other(T0 + 1_000);
         let r = c.check_rate(T0 + 59_999).expect_err("6th in 60 s");
         assert_eq!(
-            r.message,
+            r.message(),
             "RiskLimits: 6 orders in 60 s exceeds max_orders_per_minute 5"
         );
         c.check_rate(T0 + 60_000)
@@ -859,7 +814,7 @@ mod tests {
         let r = c
             .check(&order(1.0, Some(20_050.0)), fresh(1.0), &orders, T0)
             .expect_err("crosses");
-        assert_eq!(r.message, "RiskLimits: Buy at 20050 would cross this account's resting Sell order 's1' at 20050 on 'BTC-USDT' (self_trade_prevention = reject)");
+        assert_eq!(r.message(), "RiskLimits: Buy at 20050 would cross this account's resting Sell order 's1' at 20050 on 'BTC-USDT' (self_trade_prevention = reject)");
         assert_eq!(
             code(c.check(&order(1.0, None), fresh(1.0), &orders, T0)),
             Code::SelfTrade
@@ -887,7 +842,7 @@ mod tests {
         c.update_daily_pnl(T0, -1_000.5);
         let r = c.check(&o, fresh(1.0), &none, T0).expect_err("over");
         assert_eq!(
-            (r.code, r.message.as_str()),
+            (r.code(), r.message().as_str()),
             (
                 Code::PnlBreakerOpen,
                 "RiskLimits: daily loss 1000.5 exceeds max_daily_loss 1000 (daily_pnl=-1000.5)"
@@ -954,7 +909,7 @@ mod tests {
             panic!("refused")
         };
         assert_eq!(
-            r.code,
+            r.code(),
             Code::MaxOpenOrders,
             "open orders are checked before duplicates"
         );
@@ -968,7 +923,7 @@ mod tests {
             panic!("refused")
         };
         assert_eq!(
-            r.code,
+            r.code(),
             Code::RateLimited,
             "the rejected order was not a duplicate, but it was a message to the venue"
         );
@@ -1030,13 +985,13 @@ mod tests {
         let Decision::Rejected(r) = guard.decide(ToolKind::PlaceOrder, ORDER, true) else {
             panic!("refused")
         };
-        assert_eq!(r.message, "RiskLimits: reference price 100.5 of 'BTC-USDT' is 1500 ms old, max_reference_age_ms 1000");
+        assert_eq!(r.message(), "RiskLimits: reference price 100.5 of 'BTC-USDT' is 1500 ms old, max_reference_age_ms 1000");
         // Looked at again now and unchanged since: no newer write, but its age is still the first look's.
         clock.set(T0 + 1_600);
         let Decision::Rejected(r) = guard.decide(ToolKind::PlaceOrder, ORDER, true) else {
             panic!("refused")
         };
-        assert_eq!(r.code, Code::StaleReferencePrice);
+        assert_eq!(r.code(), Code::StaleReferencePrice);
     }
 
     #[test]

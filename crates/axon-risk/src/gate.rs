@@ -25,7 +25,7 @@
 //! PnL breaker: open while today's PnL (UTC) is below the floor; a new UTC day starts at PnL 0.
 
 use crate::clock::utc_day;
-use crate::rejection::{fmt_num, Code, Rejection, Source};
+use crate::rejection::{Denial, Rejection};
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum GateConfig {
@@ -121,15 +121,11 @@ impl RejectionCircuitBreaker {
     }
 
     fn open_rejection(&self, now_ms: i64) -> Rejection {
-        Rejection::new(
-            Source::RiskGate,
-            Code::CircuitBreakerOpen,
-            format!(
-                "circuit breaker open (rejections={}, cooldown_remaining_ms={})",
-                self.streak,
-                (self.open_until_ms - now_ms).max(0)
-            ),
-        )
+        Denial::BreakerOpen {
+            rejections: self.streak,
+            cooldown_remaining_ms: (self.open_until_ms - now_ms).max(0),
+        }
+        .into()
     }
 
     /// Lets the call through (taking the HalfOpen trial if that is the state) or blocks it.
@@ -238,15 +234,11 @@ impl PnlCircuitBreaker {
     pub fn check(&mut self, now_ms: i64) -> Result<(), Rejection> {
         self.roll(now_ms);
         if self.open {
-            return Err(Rejection::new(
-                Source::RiskGate,
-                Code::PnlBreakerOpen,
-                format!(
-                    "pnl circuit breaker open (daily_pnl={}, floor={})",
-                    fmt_num(self.daily_pnl),
-                    fmt_num(self.floor)
-                ),
-            ));
+            return Err(Denial::PnlBreakerOpen {
+                daily_pnl: self.daily_pnl,
+                floor: self.floor,
+            }
+            .into());
         }
         Ok(())
     }
@@ -349,6 +341,7 @@ impl GateChain {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rejection::Code;
 
     #[test]
     fn full_state_machine() {
@@ -364,7 +357,7 @@ mod tests {
         }
         assert_eq!(b.state(10), BreakerState::Open);
         assert_eq!(
-            b.check(100).expect_err("open").message,
+            b.check(100).expect_err("open").message(),
             "RiskGate: circuit breaker open (rejections=3, cooldown_remaining_ms=910)"
         );
         assert_eq!(b.state(1009), BreakerState::Open);
@@ -393,7 +386,7 @@ mod tests {
         assert!(p.check(day + 2).is_ok());
         p.update(day + 3, -1000.5);
         assert_eq!(
-            p.check(day + 4).expect_err("open").code,
+            p.check(day + 4).expect_err("open").code(),
             Code::PnlBreakerOpen
         );
         assert!(p.check(2 * day - 1).is_err());

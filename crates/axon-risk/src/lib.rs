@@ -23,4 +23,7 @@ pub use guard::{
     MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind,
 };
 pub use limits::RiskLimits;
-pub use rejection::{Code, Rejection, Source};
+pub use rejection::{
+    ArgumentProblem, Bound, Code, Denial, PricePurpose, RateWindow, Rejection, Source,
+    StateFailure, ValueType,
+};

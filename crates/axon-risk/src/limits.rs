@@ -9,7 +9,7 @@
 //! - Comparisons tolerate float noise of 1e-9 relative, never more.
 
 use crate::clock::utc_day;
-use crate::rejection::{fmt_num, Code, Rejection, Source};
+use crate::rejection::{Denial, Rejection};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RiskLimits {
@@ -57,15 +57,11 @@ pub fn check_notional(limits: &RiskLimits, quantity: f64, price: f64) -> Result<
     if let Some(max) = limits.max_order_notional {
         let notional = quantity * price;
         if exceeds(notional, max) {
-            return Err(Rejection::new(
-                Source::RiskLimits,
-                Code::MaxOrderNotional,
-                format!(
-                    "order notional {} exceeds limit {}",
-                    fmt_num(notional),
-                    fmt_num(max)
-                ),
-            ));
+            return Err(Denial::OrderNotional {
+                notional,
+                limit: max,
+            }
+            .into());
         }
     }
     Ok(())
@@ -76,15 +72,11 @@ pub fn check_position(limits: &RiskLimits, exposure: f64, delta: f64) -> Result<
     if let Some(max) = limits.max_position_abs {
         let projected = exposure + delta;
         if exceeds(projected.abs(), max) {
-            return Err(Rejection::new(
-                Source::RiskLimits,
-                Code::MaxPositionAbs,
-                format!(
-                    "projected position {} exceeds max abs {}",
-                    fmt_num(projected),
-                    fmt_num(max)
-                ),
-            ));
+            return Err(Denial::PositionAbs {
+                projected,
+                limit: max,
+            }
+            .into());
         }
     }
     Ok(())
@@ -150,19 +142,11 @@ impl DailyCounter {
 }
 
 pub fn daily_orders_rejection(would_be: u64, limit: u64) -> Rejection {
-    Rejection::new(
-        Source::RiskLimits,
-        Code::MaxDailyOrders,
-        format!("daily order count {would_be} exceeds limit {limit}"),
-    )
+    Denial::DailyOrders { would_be, limit }.into()
 }
 
 pub fn daily_cancels_rejection(would_be: u64, limit: u64) -> Rejection {
-    Rejection::new(
-        Source::RiskLimits,
-        Code::MaxDailyCancels,
-        format!("daily cancel count {would_be} exceeds limit {limit}"),
-    )
+    Denial::DailyCancels { would_be, limit }.into()
 }
 
 #[cfg(test)]
@@ -198,14 +182,14 @@ mod tests {
         assert!(check_position(&limits, 0.1, 0.2).is_ok());
         let err = check_position(&limits, 0.1, 0.2000001).expect_err("over");
         assert_eq!(
-            err.message,
+            err.message(),
             "RiskLimits: projected position 0.3000001 exceeds max abs 0.3"
         );
         assert!(check_notional(&limits, 1.0, 50000.0).is_ok());
         assert_eq!(
             check_notional(&limits, 1.2, 50000.0)
                 .expect_err("over")
-                .message,
+                .message(),
             "RiskLimits: order notional 60000 exceeds limit 50000"
         );
         assert!(check_notional(&limits, f64::INFINITY, 1.0).is_err());

@@ -10,7 +10,7 @@
 
 use std::collections::HashMap;
 
-use crate::rejection::{Code, Rejection, Source};
+use crate::rejection::{Denial, Rejection};
 
 pub const DEFAULT_TOKEN_TTL_MS: i64 = 300_000;
 pub const DEFAULT_MAX_PENDING: usize = 10_000;
@@ -70,23 +70,15 @@ impl TokenStore {
         if self.pending.len() >= self.max_pending {
             self.pending.retain(|_, entry| entry.expires_at_ms > now_ms);
             if self.pending.len() >= self.max_pending {
-                return Err(Rejection::new(
-                    Source::SafetyMode,
-                    Code::PendingConfirmLimit,
-                    format!(
-                        "{} orders already await confirmation; confirm or let them expire",
-                        self.pending.len()
-                    ),
-                ));
+                return Err(Denial::PendingConfirmLimit {
+                    pending: self.pending.len(),
+                }
+                .into());
             }
         }
         let mut bytes = [0u8; 16];
-        getrandom::fill(&mut bytes).map_err(|e| {
-            Rejection::new(
-                Source::SafetyMode,
-                Code::ConfirmTokenInvalid,
-                format!("cannot draw a confirm token from the OS RNG: {e}"),
-            )
+        getrandom::fill(&mut bytes).map_err(|e| Denial::TokenUnavailable {
+            detail: e.to_string(),
         })?;
         bytes[6] = (bytes[6] & 0x0f) | 0x40; // version 4
         bytes[8] = (bytes[8] & 0x3f) | 0x80; // RFC 4122 variant
@@ -109,30 +101,16 @@ impl TokenStore {
     ) -> Result<(), Rejection> {
         let entry = parse_uuid(token)
             .and_then(|key| self.pending.remove(&key))
-            .ok_or_else(|| {
-                Rejection::new(
-                    Source::SafetyMode,
-                    Code::ConfirmTokenInvalid,
-                    "confirm_token is unknown or already used",
-                )
-            })?;
+            .ok_or(Denial::TokenInvalid)?;
         if now_ms >= entry.expires_at_ms {
-            return Err(Rejection::new(
-                Source::SafetyMode,
-                Code::ConfirmTokenExpired,
-                format!(
-                    "confirm_token expired {} ms ago (ttl {} ms)",
-                    now_ms - entry.expires_at_ms,
-                    self.ttl_ms
-                ),
-            ));
+            return Err(Denial::TokenExpired {
+                expired_ms_ago: now_ms - entry.expires_at_ms,
+                ttl_ms: self.ttl_ms,
+            }
+            .into());
         }
         if &entry.order != order {
-            return Err(Rejection::new(
-                Source::SafetyMode,
-                Code::ConfirmArgsMismatch,
-                "confirm_token was issued for different order fields; the token is now void",
-            ));
+            return Err(Denial::TokenArgsMismatch.into());
         }
         Ok(())
     }
@@ -172,6 +150,7 @@ fn parse_uuid(text: &str) -> Option<[u8; 16]> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::rejection::Code;
 
     fn order(qty: f64) -> PendingOrder {
         PendingOrder::Replace {
@@ -190,12 +169,12 @@ mod tests {
         assert!(matches!(&t[19..20], "8" | "9" | "a" | "b"));
         assert!(store.redeem(1, &t, &order(1.0)).is_ok());
         assert_eq!(
-            store.redeem(2, &t, &order(1.0)).expect_err("used").code,
+            store.redeem(2, &t, &order(1.0)).expect_err("used").code(),
             Code::ConfirmTokenInvalid
         );
         let t2 = store.issue(0, order(1.0)).expect("issued");
         assert_eq!(
-            store.redeem(1, &t2, &order(2.0)).expect_err("bound").code,
+            store.redeem(1, &t2, &order(2.0)).expect_err("bound").code(),
             Code::ConfirmArgsMismatch
         );
         let t3 = store.issue(0, order(1.0)).expect("issued");
@@ -203,7 +182,7 @@ mod tests {
             store
                 .redeem(1000, &t3, &order(1.0))
                 .expect_err("expired")
-                .code,
+                .code(),
             Code::ConfirmTokenExpired
         );
         assert!(store.is_empty());
@@ -215,7 +194,7 @@ mod tests {
         store.issue(0, order(1.0)).expect("1");
         store.issue(0, order(1.0)).expect("2");
         assert_eq!(
-            store.issue(5, order(1.0)).expect_err("full").code,
+            store.issue(5, order(1.0)).expect_err("full").code(),
             Code::PendingConfirmLimit
         );
         assert!(store.issue(10, order(1.0)).is_ok(), "expired ones purged");

@@ -121,7 +121,7 @@ fn dry_run_evaluates_the_chain_but_sends_nothing_and_uses_no_quota() {
         false,
     ));
     assert_eq!(
-        (r.code, r.message.as_str()),
+        (r.code(), r.message().as_str()),
         (
             Code::MaxOrderNotional,
             "RiskLimits: order notional 60000 exceeds limit 50000"
@@ -192,7 +192,7 @@ fn symbol_rules() {
         false,
     ));
     assert_eq!(
-        (r.code, r.message.as_str()),
+        (r.code(), r.message().as_str()),
         (
             Code::SymbolNotAllowed,
             "RiskLimits: symbol 'DOGE-USDT' not in allowed list"
@@ -212,7 +212,7 @@ fn symbol_rules() {
             &limit("BTC-USDT", "Buy", 1.0, 1.0),
             false
         ))
-        .code,
+        .code(),
         Code::SymbolNotAllowed
     );
     let mut open = harness(SafetyMode::Direct, RiskLimits::default(), vec![]);
@@ -241,7 +241,7 @@ fn market_orders_need_a_reference_price() {
     );
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, market, true));
     assert_eq!(
-        (r.code, r.message.as_str()),
+        (r.code(), r.message().as_str()),
         (
             Code::NoReferencePrice,
             "RiskLimits: no reference price for 'ETH-USDT' to value a Market order"
@@ -249,7 +249,7 @@ fn market_orders_need_a_reference_price() {
     );
     flat(&mut h, "ETH-USDT", Some(30_000.0));
     assert_eq!(
-        rejected(h.guard.decide(ToolKind::PlaceOrder, market, false)).message,
+        rejected(h.guard.decide(ToolKind::PlaceOrder, market, false)).message(),
         "RiskLimits: order notional 60000 exceeds limit 50000"
     );
     flat(&mut h, "ETH-USDT", Some(1_500.0));
@@ -316,12 +316,12 @@ fn pushed_data_through_the_shared_feed_is_taken_in_order_and_fails_closed() {
     feed.push(slot, Some(3_000.0), 0.0, 0.0, 0.0);
     h.clock.advance(10 * MS_PER_DAY);
     assert_eq!(
-        rejected(h.guard.decide(ToolKind::PlaceOrder, &market(20.0), false)).message,
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &market(20.0), false)).message(),
         "RiskLimits: order notional 60000 exceeds limit 50000"
     );
     feed.push(slot, Some(3_000.0), 9.5, 0.0, 0.0);
     assert_eq!(
-        rejected(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false)).code,
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false)).code(),
         Code::MaxPositionAbs
     );
     // A fetched update after a push is newer: the older push never overrides it.
@@ -350,7 +350,7 @@ fn pushed_data_through_the_shared_feed_is_taken_in_order_and_fails_closed() {
     ));
     feed.push(slot, None, 0.0, 0.0, 0.0);
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &market(1.0), false));
-    assert_eq!(r.code, Code::NoReferencePrice);
+    assert_eq!(r.code(), Code::NoReferencePrice);
     // The feed is one object per guard, one row per allowed symbol.
     assert_eq!(h.guard.market_feed().slots(), 2);
     assert!(Arc::ptr_eq(h.guard.market_feed().cells(), feed.cells()));
@@ -383,7 +383,7 @@ fn position_limit_counts_position_open_orders_and_inflight() {
         false,
     ));
     assert_eq!(
-        (r.code, r.message.as_str()),
+        (r.code(), r.message().as_str()),
         (
             Code::MaxPositionAbs,
             "RiskLimits: projected position 0.6 exceeds max abs 0.5"
@@ -416,7 +416,7 @@ fn position_limit_counts_position_open_orders_and_inflight() {
         false,
     ));
     assert_eq!(
-        r.message,
+        r.message(),
         "RiskLimits: projected position -0.8 exceeds max abs 0.5"
     );
 }
@@ -449,7 +449,10 @@ fn daily_counts_carried_over_a_restart_count_today_only() {
     );
     sent(after.guard.decide(ToolKind::PlaceOrder, &order, false));
     let r = rejected(after.guard.decide(ToolKind::PlaceOrder, &order, false));
-    assert_eq!(r.message, "RiskLimits: daily order count 4 exceeds limit 3");
+    assert_eq!(
+        r.message(),
+        "RiskLimits: daily order count 4 exceeds limit 3"
+    );
     after.guard.restore_daily_counts(day, 1, 0);
     assert_eq!(after.guard.daily_orders(), 3);
 
@@ -477,7 +480,7 @@ fn daily_orders_reserve_atomically_release_on_definite_rejection_and_reset_at_ut
     let (t2, _) = sent(h.guard.decide(ToolKind::PlaceOrder, &order, false));
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &order, false));
     assert_eq!(
-        (r.code, r.message.as_str()),
+        (r.code(), r.message().as_str()),
         (
             Code::MaxDailyOrders,
             "RiskLimits: daily order count 3 exceeds limit 2"
@@ -496,10 +499,10 @@ fn daily_orders_reserve_atomically_release_on_definite_rejection_and_reset_at_ut
         .expect("ticket");
     let backend = backend.expect("a backend rejection");
     assert_eq!(
-        (backend.code, backend.source),
+        (backend.code(), backend.source()),
         (Code::BackendTimeout, Source::Backend)
     );
-    assert_eq!(backend.message, "Backend: timeout: no answer in 5000 ms");
+    assert_eq!(backend.message(), "Backend: timeout: no answer in 5000 ms");
     assert_eq!(h.guard.daily_orders(), 2, "unknown outcome keeps the slot");
     h.guard
         .record(
@@ -553,7 +556,7 @@ fn daily_cancels_are_limited_and_never_gated() {
             .decide(ToolKind::CancelOrder, r#"{"order_id":"o6"}"#, false),
     );
     assert_eq!(
-        (r.code, r.message.as_str()),
+        (r.code(), r.message().as_str()),
         (
             Code::MaxDailyCancels,
             "RiskLimits: daily cancel count 6 exceeds limit 5"
@@ -586,16 +589,16 @@ fn two_phase_token_rules() {
             .decide(ToolKind::PlaceOrder, &with(2.0, &token), false),
     );
     assert_eq!(
-        (r.code, r.source),
+        (r.code(), r.source()),
         (Code::ConfirmArgsMismatch, Source::SafetyMode)
     );
-    assert!(r.message.starts_with("SafetyMode: "));
+    assert!(r.message().starts_with("SafetyMode: "));
     let r = rejected(
         h.guard
             .decide(ToolKind::PlaceOrder, &with(1.0, &token), false),
     );
     assert_eq!(
-        r.code,
+        r.code(),
         Code::ConfirmTokenInvalid,
         "a mismatch voids the token"
     );
@@ -614,7 +617,7 @@ fn two_phase_token_rules() {
             h.guard
                 .decide(ToolKind::PlaceOrder, &with(1.0, &token), false)
         )
-        .code,
+        .code(),
         Code::ConfirmTokenInvalid,
         "single use"
     );
@@ -629,7 +632,7 @@ fn two_phase_token_rules() {
             h.guard
                 .decide(ToolKind::PlaceOrder, &with(1.0, &token), false)
         )
-        .code,
+        .code(),
         Code::ConfirmTokenExpired
     );
 
@@ -638,7 +641,7 @@ fn two_phase_token_rules() {
         &with(1.0, "0b0a7a3e-6f61-4c2b-9d7e-1c2d3e4f5a6b"),
         false,
     ));
-    assert_eq!(r.code, Code::ConfirmTokenInvalid);
+    assert_eq!(r.code(), Code::ConfirmTokenInvalid);
     assert_eq!(h.metrics.risk_rejections(RejectionSource::SafetyMode), 5);
 }
 
@@ -667,7 +670,7 @@ fn two_phase_reruns_the_chain_at_confirm() {
     sent(h.guard.decide(ToolKind::PlaceOrder, &confirm(&t1), false));
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &confirm(&t2), false));
     assert_eq!(
-        r.code,
+        r.code(),
         Code::MaxDailyOrders,
         "limits re-checked at confirm time"
     );
@@ -679,7 +682,7 @@ fn tokens_are_refused_outside_two_phase() {
     let args = r#"{"symbol":"BTC-USDT","side":"Buy","quantity":1,"price":1,"confirm_token":"0b0a7a3e-6f61-4c2b-9d7e-1c2d3e4f5a6b"}"#;
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, args, false));
     assert_eq!(
-        r.message,
+        r.message(),
         "SafetyMode: confirm_token is only accepted in TwoPhase mode (mode is Direct)"
     );
 }
@@ -732,11 +735,11 @@ fn rejection_breaker_transitions_through_the_guard() {
     h.clock.advance(17_863);
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &fine, false));
     assert_eq!(
-        (r.code, r.source),
+        (r.code(), r.source()),
         (Code::CircuitBreakerOpen, Source::RiskGate)
     );
     assert_eq!(
-        r.message,
+        r.message(),
         "RiskGate: circuit breaker open (rejections=5, cooldown_remaining_ms=42137)"
     );
     assert_eq!(h.metrics.gate_blocked(), 1);
@@ -774,7 +777,7 @@ fn pnl_breaker_blocks_below_floor_until_utc_midnight() {
     h.guard.update_daily_pnl(-1_200.0);
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &order, false));
     assert_eq!(
-        (r.code, r.message.as_str()),
+        (r.code(), r.message().as_str()),
         (
             Code::PnlBreakerOpen,
             "RiskGate: pnl circuit breaker open (daily_pnl=-1200, floor=-1000)"
@@ -803,7 +806,10 @@ fn replace_is_checked_against_the_known_order() {
         r#"{"order_id":"o1","quantity":2}"#,
         true,
     ));
-    assert_eq!((r.source, r.code), (Source::Backend, Code::BackendRejected));
+    assert_eq!(
+        (r.source(), r.code()),
+        (Source::Backend, Code::BackendRejected)
+    );
     let (t, _) = sent(h.guard.decide(
         ToolKind::PlaceOrder,
         &limit("BTC-USDT", "Buy", 1.0, 20_000.0),
@@ -816,7 +822,7 @@ fn replace_is_checked_against_the_known_order() {
         false,
     ));
     assert_eq!(
-        r.message,
+        r.message(),
         "RiskLimits: order notional 60000 exceeds limit 50000"
     );
     let (t, action) = sent(h.guard.decide(
@@ -865,7 +871,7 @@ fn malformed_arguments_move_only_the_rejection_count() {
     ] {
         let r = rejected(h.guard.decide(ToolKind::PlaceOrder, args, false));
         assert_eq!(
-            (r.code, r.source, r.error_type()),
+            (r.code(), r.source(), r.error_type()),
             (
                 Code::InvalidArguments,
                 Source::Arguments,
@@ -924,9 +930,9 @@ fn unknown_position_rejects_instead_of_assuming_flat() {
         Decision::NeedMarket { .. }
     ));
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &order, true));
-    assert_eq!(r.code, Code::MaxPositionAbs);
+    assert_eq!(r.code(), Code::MaxPositionAbs);
     assert!(r
-        .message
+        .message()
         .starts_with("RiskLimits: position of 'BTC-USDT' is unknown"));
 }
 
@@ -956,7 +962,7 @@ fn an_open_breaker_rejects_everything_with_its_own_message() {
     assert_eq!(h.guard.breaker_state(), Some(BreakerState::Open));
     let r = rejected(h.guard.decide(ToolKind::PlaceOrder, &too_big, false));
     assert_eq!(
-        r.code,
+        r.code(),
         Code::CircuitBreakerOpen,
         "the gate answers before the limits while open"
     );
@@ -966,7 +972,7 @@ fn an_open_breaker_rejects_everything_with_its_own_message() {
             &limit("DOGE-USDT", "Buy", 1.0, 1.0),
             false
         ))
-        .code,
+        .code(),
         Code::CircuitBreakerOpen
     );
 }
@@ -986,7 +992,7 @@ fn two_phase_governs_replace_too() {
     let token = pending["confirm_token"].as_str().expect("token").to_owned();
     let other = format!(r#"{{"order_id":"o1","quantity":2,"confirm_token":"{token}"}}"#);
     assert_eq!(
-        rejected(h.guard.decide(ToolKind::ReplaceOrder, &other, false)).code,
+        rejected(h.guard.decide(ToolKind::ReplaceOrder, &other, false)).code(),
         Code::ConfirmArgsMismatch
     );
     let token = done(h.guard.decide(
@@ -1112,7 +1118,7 @@ fn an_unknown_outcome_keeps_its_exposure_until_a_fetched_snapshot_accounts_for_i
         true,
     ));
     assert_eq!(
-        r.message,
+        r.message(),
         "RiskLimits: projected position 2 exceeds max abs 1"
     );
     // A snapshot that shows the order resting: counted once, as an open order.
@@ -1131,7 +1137,7 @@ fn an_unknown_outcome_keeps_its_exposure_until_a_fetched_snapshot_accounts_for_i
         false,
     ));
     assert_eq!(
-        r.message,
+        r.message(),
         "RiskLimits: projected position 1.5 exceeds max abs 1"
     );
     // A snapshot that shows no such order: the exposure is gone.
@@ -1156,7 +1162,7 @@ fn an_unknown_outcome_keeps_its_exposure_until_a_fetched_snapshot_accounts_for_i
         true,
     ));
     assert_eq!(
-        r.message,
+        r.message(),
         "RiskLimits: projected position -2.5 exceeds max abs 1"
     );
     let absent = MarketUpdate {
@@ -1218,7 +1224,7 @@ fn two_phase_proposals_neither_clear_the_breaker_streak_nor_take_its_trial() {
     assert_eq!(h.guard.breaker_state(), Some(BreakerState::Open));
     // Open: proposals are blocked like everything else.
     assert_eq!(
-        rejected(h.guard.decide(ToolKind::PlaceOrder, &fine, false)).code,
+        rejected(h.guard.decide(ToolKind::PlaceOrder, &fine, false)).code(),
         Code::CircuitBreakerOpen
     );
 

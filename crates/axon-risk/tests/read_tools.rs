@@ -151,7 +151,7 @@ fn reads_pass_an_open_breaker_and_never_move_it() {
         r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"price":5000}"#,
         false,
     ) {
-        Decision::Rejected(r) => assert_eq!(r.code, Code::CircuitBreakerOpen),
+        Decision::Rejected(r) => assert_eq!(r.code(), Code::CircuitBreakerOpen),
         other => panic!("expected the open breaker, got {other:?}"),
     }
 }
@@ -205,14 +205,14 @@ fn bad_read_arguments_are_refused_naming_the_field() {
         match g.decide(tool, args, false) {
             Decision::Rejected(r) => {
                 assert_eq!(
-                    (r.source, r.code),
+                    (r.source(), r.code()),
                     (Source::Arguments, Code::InvalidArguments),
                     "{args}"
                 );
                 assert!(
-                    r.message.starts_with("Arguments: ") && r.message.contains(expected),
+                    r.message().starts_with("Arguments: ") && r.message().contains(expected),
                     "{args}: {}",
-                    r.message
+                    r.message()
                 );
             }
             other => panic!("{args}: expected a refusal, got {other:?}"),

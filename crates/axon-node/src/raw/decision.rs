@@ -27,9 +27,11 @@ pub(crate) fn write_decision(decision: Decision, out: &mut [f64; DECISION_SLOTS]
         }
         Decision::Rejected(r) => {
             out[slot::KIND] = kind::REJECTED;
-            out[slot::CODE] = Code::ALL.iter().position(|c| *c == r.code).unwrap_or(0) as f64;
-            out[slot::SOURCE] = Source::ALL.iter().position(|s| *s == r.source).unwrap_or(0) as f64;
-            r.message
+            let (code, source) = (r.code(), r.source());
+            out[slot::CODE] = Code::ALL.iter().position(|c| *c == code).unwrap_or(0) as f64;
+            out[slot::SOURCE] = Source::ALL.iter().position(|s| *s == source).unwrap_or(0) as f64;
+            // The refusal's text is made here, at the edge, from the typed denial.
+            r.message()
         }
         Decision::Send { ticket, action } => {
             out[slot::KIND] = kind::SEND;

@@ -317,11 +317,10 @@ impl Guard {
                     order_id: a.order_id.into_owned(),
                 };
             }
-            let r = Rejection::new(
-                Source::Backend,
-                Code::BackendRejected,
-                format!("order '{}' is not an open order", a.order_id),
-            );
+            let r = Denial::NotAnOpenOrder {
+                order_id: a.order_id.into_owned(),
+            }
+            .into();
             return self.reject(TOOL, SideLabel::None, r, started);
         };
         let needs_market =
@@ -442,30 +441,24 @@ impl Guard {
 
         // RiskLimits
         let Some(index) = o.market else {
-            let r = Rejection::new(
-                Source::RiskLimits,
-                Code::SymbolNotAllowed,
-                format!("symbol '{}' not in allowed list", o.symbol),
-            );
+            let r = Denial::SymbolNotAllowed {
+                symbol: o.symbol.to_owned(),
+            }
+            .into();
             return Err(self.reject(o.tool, side, r, started));
         };
         if self.config.limits.max_order_notional.is_some() {
             if o.price.is_nan() {
-                let message = match o.no_price {
-                    NoPrice::MarketOrder => format!(
-                        "no reference price for '{}' to value a Market order",
-                        o.symbol
-                    ),
-                    NoPrice::Replace(order_id) => {
-                        format!("no price for order '{order_id}' to value the replace")
-                    }
+                let denial = match o.no_price {
+                    NoPrice::MarketOrder => Denial::NoReferencePrice {
+                        symbol: o.symbol.to_owned(),
+                        purpose: PricePurpose::ValueMarketOrder,
+                    },
+                    NoPrice::Replace(order_id) => Denial::NoReplacePrice {
+                        order_id: order_id.to_owned(),
+                    },
                 };
-                return Err(self.reject(
-                    o.tool,
-                    side,
-                    Rejection::new(Source::RiskLimits, Code::NoReferencePrice, message),
-                    started,
-                ));
+                return Err(self.reject(o.tool, side, denial.into(), started));
             }
             if let Err(r) = limits::check_notional(&self.config.limits, o.quantity, o.price) {
                 return Err(self.reject(o.tool, side, r, started));
@@ -608,12 +601,5 @@ fn pending_place(a: &args::PlaceOrderArgs<'_>) -> PendingOrder {
 }
 
 fn token_outside_two_phase(mode: SafetyMode) -> Rejection {
-    Rejection::new(
-        Source::SafetyMode,
-        Code::ConfirmTokenInvalid,
-        format!(
-            "confirm_token is only accepted in TwoPhase mode (mode is {})",
-            mode.as_str()
-        ),
-    )
+    Denial::TokenOutsideTwoPhase { mode }.into()
 }

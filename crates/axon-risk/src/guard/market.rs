@@ -435,11 +435,10 @@ pub(super) fn position_check(
     delta: f64,
 ) -> Result<(), Rejection> {
     if !state.known {
-        return Err(Rejection::new(
-            Source::RiskLimits,
-            Code::MaxPositionAbs,
-            format!("position of '{symbol}' is unknown, so max_position_abs cannot be checked"),
-        ));
+        return Err(Denial::PositionUnknown {
+            symbol: symbol.to_owned(),
+        }
+        .into());
     }
     limits::check_position(limits, state.exposure(side), delta)
 }

@@ -39,7 +39,7 @@ use crate::clock::Clock;
 use crate::controls::{ControlOrder, Controls, ControlsConfig, Reference, Taken};
 use crate::gate::{BreakerState, GateChain, GateConfig};
 use crate::limits::{self, DailyCounter, RiskLimits};
-use crate::rejection::{Code, Rejection, Source};
+use crate::rejection::{Denial, PricePurpose, Rejection, Source};
 use crate::tokens::{PendingOrder, TokenStore, DEFAULT_MAX_PENDING, DEFAULT_TOKEN_TTL_MS};
 use axon_feed::MarketFeed;
 use axon_json::{push_integer, push_json_number, push_json_str};
@@ -519,7 +519,7 @@ impl Guard {
         r: Rejection,
         started: Instant,
     ) -> Decision {
-        if r.source == Source::RiskLimits {
+        if r.source() == Source::RiskLimits {
             self.gates.on_risk_rejection(self.clock.now_ms());
         }
         self.reject_without_breaker(tool, side, r, started)
@@ -532,7 +532,7 @@ impl Guard {
         r: Rejection,
         started: Instant,
     ) -> Decision {
-        match r.source {
+        match r.source() {
             Source::RiskLimits => self.metrics.inc_risk_rejection(RejectionSource::RiskLimits),
             Source::RiskGate => {
                 self.metrics.inc_risk_rejection(RejectionSource::RiskGate);
@@ -674,18 +674,9 @@ fn side_label(side: Side) -> SideLabel {
 /// The agent-facing error for a failed backend call. `message` comes from the backend, which must
 /// already have removed anything secret from it.
 pub fn backend_rejection(kind: ErrorKindLabel, message: &str) -> Rejection {
-    let code = match kind {
-        ErrorKindLabel::Network => Code::BackendNetwork,
-        ErrorKindLabel::Rejected => Code::BackendRejected,
-        ErrorKindLabel::Timeout => Code::BackendTimeout,
-        ErrorKindLabel::InsufficientFunds => Code::BackendInsufficientFunds,
-        ErrorKindLabel::SymbolNotFound => Code::BackendSymbolNotFound,
-        ErrorKindLabel::Other => Code::BackendOther,
-    };
-    let detail: String = message.chars().take(500).collect();
-    Rejection::new(
-        Source::Backend,
-        code,
-        format!("{}: {detail}", kind.as_str()),
-    )
+    Denial::Backend {
+        kind,
+        detail: message.chars().take(500).collect(),
+    }
+    .into()
 }
