@@ -31,7 +31,7 @@ use super::{BatchIo, BatchStop, BatchSummary, Op, Outcome, FLAG_POST_ONLY, STATU
 use super::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE};
 use crate::engine::MatchingEngine;
 use crate::error::EngineError;
-use crate::symbol::SymbolSpec;
+use crate::symbol::{u64_to_f64, SymbolSpec};
 use crate::types::{
     Fill, FillSink, OrderId, OrderRequest, OrderType, Side, SymbolId, TimeInForce, MAX_ORDER_ID,
 };
@@ -137,8 +137,9 @@ impl FloatBatch<'_> {
 fn whole(v: f64, max: f64, field: &'static str) -> Result<u64, EngineError> {
     // `as` truncates (saturating); equal back means a whole number. Cheaper than `fract`, which is
     // a libm call on baseline x86-64.
-    if v >= 0.0 && v <= max && (v as u64) as f64 == v {
-        Ok(v as u64)
+    // `max` is below 2^53, so the `i64` conversions (single instructions) are exact.
+    if v >= 0.0 && v <= max && (v as i64) as f64 == v {
+        Ok(v as i64 as u64)
     } else {
         Err(EngineError::InvalidField { field })
     }
@@ -155,9 +156,9 @@ pub fn order_id_from_f64(v: f64) -> Result<OrderId, EngineError> {
 #[inline(always)]
 pub fn fill_row(fill: &Fill, spec: &SymbolSpec) -> [f64; FILL_STRIDE] {
     [
-        fill.seq as f64,
-        fill.maker_order_id.0 as f64,
-        fill.taker_order_id.0 as f64,
+        u64_to_f64(fill.seq),
+        u64_to_f64(fill.maker_order_id.0),
+        u64_to_f64(fill.taker_order_id.0),
         f64::from(fill.symbol.0),
         spec.ticks_to_price(fill.price_ticks),
         spec.lots_to_qty(fill.qty_lots),
@@ -237,16 +238,31 @@ impl MatchingEngine {
         fills: &mut [f64],
     ) -> Result<BatchSummary, EngineError> {
         batch.check()?;
+        // Every column cut to the ops that run, all of one length: indexing them by row needs
+        // no bounds check the optimizer cannot drop.
+        let run = batch.start..batch.end;
+        let columns = FloatBatch {
+            op: &batch.op[run.clone()],
+            symbol: &batch.symbol[run.clone()],
+            side: &batch.side[run.clone()],
+            price: &batch.price[run.clone()],
+            quantity: &batch.quantity[run.clone()],
+            tif: &batch.tif[run.clone()],
+            flags: &batch.flags[run.clone()],
+            order_id: &batch.order_id[run],
+            ..*batch
+        };
         Ok(self.run_batch(&mut FloatIo {
-            batch,
+            columns: &columns,
             results,
             fills,
         }))
     }
 }
 
+/// A batch whose columns hold exactly the ops `[start, end)`: row `r` is op `start + r`.
 struct FloatIo<'a, 'o> {
-    batch: &'a FloatBatch<'a>,
+    columns: &'a FloatBatch<'a>,
     results: &'o mut [f64],
     fills: &'o mut [f64],
 }
@@ -256,12 +272,12 @@ impl FloatIo<'_, '_> {
     /// the result row of op `k` of this call.
     #[inline(always)]
     fn target(&self, row: usize) -> Result<OrderId, EngineError> {
-        let b = self.batch;
-        let i = b.start + row;
-        let v = b.order_id[i];
+        let b = self.columns;
+        let v = b.order_id[row];
         if v >= 0.0 {
             return order_id_from_f64(v);
         }
+        let i = b.start + row;
         let k = whole(-v - 1.0, (i as f64) - 1.0, "order_id")? as usize;
         if k < b.start {
             return Err(EngineError::InvalidField { field: "order_id" });
@@ -297,7 +313,7 @@ impl BatchIo for FloatIo<'_, '_> {
         Self: 's;
 
     fn len(&self) -> usize {
-        self.batch.end - self.batch.start
+        self.columns.op.len()
     }
 
     fn result_room(&self) -> usize {
@@ -310,8 +326,8 @@ impl BatchIo for FloatIo<'_, '_> {
 
     #[inline(always)]
     fn op(&self, row: usize, engine: &MatchingEngine) -> Result<Op, EngineError> {
-        let b = self.batch;
-        let i = b.start + row;
+        let b = self.columns;
+        let i = row;
         match b.op[i] {
             code @ (OP_LIMIT | OP_MARKET) => {
                 let flags = b.flags[i];
@@ -368,22 +384,21 @@ impl BatchIo for FloatIo<'_, '_> {
     fn done(&mut self, row: usize, o: &Outcome, spec: &SymbolSpec) {
         let at = row * RESULT_STRIDE;
         self.results[at..at + RESULT_STRIDE].copy_from_slice(&[
-            o.order_id.0 as f64,
+            u64_to_f64(o.order_id.0),
             f64::from(o.status),
             f64::from(o.reason),
             spec.lots_to_qty(o.filled_lots),
             spec.lots_to_qty(o.remaining_lots),
-            o.fills_start as f64,
-            o.fills_len as f64,
+            u64_to_f64(o.fills_start as u64),
+            u64_to_f64(o.fills_len as u64),
         ]);
     }
 
     fn failed(&mut self, row: usize, error: EngineError, fills_start: usize) {
-        let i = self.batch.start + row;
-        let order_id = match self.batch.op[i] {
+        let order_id = match self.columns.op[row] {
             OP_CANCEL | OP_REPLACE => self
                 .target(row)
-                .map_or(self.batch.order_id[i], |id| id.0 as f64),
+                .map_or(self.columns.order_id[row], |id| u64_to_f64(id.0)),
             _ => 0.0,
         };
         let at = row * RESULT_STRIDE;
@@ -393,7 +408,7 @@ impl BatchIo for FloatIo<'_, '_> {
             f64::from(error.code()),
             0.0,
             0.0,
-            fills_start as f64,
+            u64_to_f64(fills_start as u64),
             0.0,
         ]);
     }
