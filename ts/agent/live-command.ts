@@ -2,6 +2,11 @@
 // observation of the venue, the model's tool calls through the guarded tools, an audit record for
 // each; SIGINT/SIGTERM let the observation in flight finish (its tool calls included), then the
 // summary is written and the program exits 0.
+//
+// Trading states (issue 16): the run starts in `[trading] state`; `kill -USR1 <pid>` halts it
+// (source `signal`); `[admin] listen` serves the admin endpoint (state, kill switch, heartbeat) and
+// `[agent] heartbeat_timeout_ms` arms the dead-man timer (./operator-access.ts).
+// Every change is a `state` audit record and a log line; a kill is a `cancel_all` record.
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -13,7 +18,10 @@ import { TradingMetrics } from '../metrics';
 import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
 import { createTradingTools } from '../tools';
 import type { TradingBackend } from '../types';
+import type { DeadlineClock } from '../deadline';
 import { AuditLog } from './audit';
+import { adminToken, startOperatorAccess, type OperatorAccess } from './operator-access';
+import { haltBySignal, stateAuditor } from './trading-controls';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
@@ -32,6 +40,8 @@ export interface LiveCommandOptions {
   backend?: TradingBackend;
   /** Where the run's report goes (built from this run's audit records); default `live-report.html` beside the summary. */
   report?: string;
+  /** The dead-man timer's clock (default the system's): a test moves it by hand. */
+  deadManClock?: DeadlineClock;
 }
 
 export interface LiveSummary extends AgentStats {
@@ -50,49 +60,76 @@ export interface LiveSummary extends AgentStats {
 export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const { config } = o;
   const env = o.env ?? process.env;
+  // Installed first: a SIGUSR1 that Node sees without a listener opens its inspector instead.
+  let halt: (() => void) | undefined;
+  let haltRequested = false;
+  const onSigusr1 = () => {
+    if (halt === undefined) haltRequested = true;
+    else halt();
+  };
+  process.on('SIGUSR1', onSigusr1);
+  try {
+    return await runLive(o, config, env, (apply) => {
+      halt = apply;
+      if (haltRequested) apply();
+    });
+  } finally {
+    process.off('SIGUSR1', onSigusr1);
+  }
+}
+
+async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.ProcessEnv, onHaltReady: (halt: () => void) => void): Promise<number> {
+  const token = adminToken(config, env);
   const logger = jsonLineLogger({ level: levelFromEnv(env, 'warn'), write: (line) => o.err.write(line) });
   const backend = o.backend ?? liveBackendFromConfig(config);
   const provider = providerFor(config);
   const metrics = new TradingMetrics();
   const options = toolsOptionsFromConfig(config);
   // Each resource is released if a later one cannot be had (a locked or damaged state file, an
-  // unreachable Redis, an unwritable audit path, a taken metrics port): nothing left open keeps a
-  // failed start alive.
-  // Every store round trip feeds trading_state_store_round_trip_seconds / _errors_total.
+  // unreachable Redis, an unwritable audit path, a taken metrics or admin port): nothing left open
+  // keeps a failed start alive. Every store round trip feeds trading_state_store_round_trip_seconds
+  // and trading_state_store_errors_total.
   const state: ProgramState = await openProgramState(config, logger, (sample) => {
     metrics.observeStateStore(sample);
   });
-  let tools: ReturnType<typeof createTradingTools>;
-  try {
-    tools = createTradingTools({ ...options, backend, metrics, logger, state: state.opened });
-  } catch (error) {
-    await state.opened.close();
-    throw error;
-  }
-  // With a redis state the breaker is the account's: this run's openings are its count's growth.
-  const openingsAtStart = await accountBreakerOpenings(state, logger);
-  const release = async () => {
-    tools.close();
-    await state.opened.close();
-  };
-  let audit: AuditLog;
-  let endpoint: PrometheusEndpoint | undefined;
   // The audit file is shared by every run that names it: this run's records (its report) start here.
   let auditOffset: number;
+  let audit: AuditLog;
   try {
     auditOffset = auditFileOffset(config.agent.audit);
     audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
   } catch (error) {
-    await release();
+    await state.opened.close();
     throw error;
   }
+  let tools: ReturnType<typeof createTradingTools>;
+  try {
+    tools = createTradingTools({ ...options, backend, metrics, logger, state: state.opened, onTradingStateChange: stateAuditor(audit) });
+  } catch (error) {
+    audit.close();
+    await state.opened.close();
+    throw error;
+  }
+  const release = async () => {
+    tools.close();
+    await state.opened.close();
+  };
+  // With a redis state the breaker is the account's: this run's openings are its count's growth.
+  const openingsAtStart = await accountBreakerOpenings(state, logger);
+  let endpoint: PrometheusEndpoint | undefined;
+  let operator: OperatorAccess;
   try {
     if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
+    operator = await startOperatorAccess({ config, token, tools, audit, logger, ...(o.deadManClock === undefined ? {} : { clock: o.deadManClock }) });
   } catch (error) {
+    await endpoint?.close();
     audit.close();
     await release();
     throw error;
   }
+  onHaltReady(() => {
+    haltBySignal(tools, logger);
+  });
   const loop = new AgentLoop({
     provider,
     tools,
@@ -149,6 +186,11 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     if (interactive) o.err.write('\n');
     process.off('SIGUSR2', resetGate);
     o.signal?.removeEventListener('abort', onStop);
+    await operator.close();
+    // A SIGUSR1 from now on finds no tools to halt.
+    onHaltReady(() => {
+      logger.log('warn', { msg: 'SIGUSR1: the run is ending, nothing left to halt' });
+    });
     const openingsAtEnd = await accountBreakerOpenings(state, logger);
     breakerOpenings = openingsAtStart !== undefined && openingsAtEnd !== undefined ? openingsAtEnd - openingsAtStart : tools.state().gateOpenings;
     audit.close();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axon_metrics::{BackendLabel, ErrorKindLabel};
 use axon_risk::{
     AckStatus, Clock, ControlsConfig, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate,
-    Outcome, RiskLimits, SafetyMode, Side, SystemClock, ToolKind,
+    Outcome, RiskLimits, SafetyMode, Side, SystemClock, ToolKind, TradingState,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
 use napi::{Env, Error, Result, Status};
@@ -66,6 +66,8 @@ pub struct GuardOptions {
     /// The account-wide checks go to a shared store: `guardDecide` answers `NeedState` and
     /// `guardDecideWithVerdict` finishes the call (see `axon_risk::guard::shared`).
     pub shared_state: Option<bool>,
+    /// `ACTIVE` (default) | `REDUCING` | `HALTED`: the trading state the guard starts in.
+    pub trading_state: Option<String>,
 }
 
 fn gate_config(g: &GateOptions) -> Result<GateConfig> {
@@ -92,6 +94,14 @@ fn whole_ms(key: &str, value: f64) -> Result<i64> {
             "{key} must be a whole number of milliseconds, got {value}"
         )))
     }
+}
+
+fn trading_state(key: &str, text: &str) -> Result<TradingState> {
+    TradingState::parse(text).ok_or_else(|| {
+        invalid(format!(
+            "{key} must be ACTIVE, REDUCING or HALTED, got {text:?}"
+        ))
+    })
 }
 
 fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
@@ -164,6 +174,12 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
             .transpose()?
             .unwrap_or(defaults.market_data_max_age_ms),
         shared_state: o.shared_state.unwrap_or(false),
+        trading_state: o
+            .trading_state
+            .as_deref()
+            .map(|s| trading_state("trading_state", s))
+            .transpose()?
+            .unwrap_or(defaults.trading_state),
     })
 }
 
@@ -591,6 +607,23 @@ pub fn guard_state(handle: f64) -> Result<GuardState> {
             pending_confirms: g.pending_confirms() as u32,
             inflight: g.inflight() as u32,
         })
+    })
+}
+
+/// The guard's trading state: `ACTIVE` | `REDUCING` | `HALTED`.
+#[napi]
+pub fn guard_trading_state(handle: f64) -> Result<String> {
+    with_guard(handle, "guardTradingState", |s| {
+        Ok(s.guard.trading_state().as_str().to_owned())
+    })
+}
+
+/// Change the trading state (sets the `trading_state` gauge); returns the previous one.
+#[napi]
+pub fn guard_set_trading_state(handle: f64, state: String) -> Result<String> {
+    let state = trading_state("state", &state)?;
+    with_guard(handle, "guardSetTradingState", |s| {
+        Ok(s.guard.set_trading_state(state).as_str().to_owned())
     })
 }
 
