@@ -100,7 +100,9 @@ describe('3 replica processes on one Redis account', () => {
     const results = (await Promise.all(three.map((r) => r.call({ op: 'burst', count: 1_000, args: { ...BUY, quantity: 1 } })))).flat();
     expect(tally(results)).toEqual({ sent: 100, MAX_POSITION_ABS: 2_900 });
     expect(sum(three)).toBe(100);
-    expect((await snapshot(g)).exposure['BTC-USDT']?.position).toBe(100);
+    // An accepted order's settle goes out after the agent has its answer: the fills land in the position shortly.
+    await waitFor(async () => (await snapshot(g)).exposure['BTC-USDT']?.position === 100, 'the 100 fills in the shared position');
+    expect((await snapshot(g)).exposure['BTC-USDT']).toMatchObject({ position: 100, inflightBuy: 0 });
     await Promise.all(three.map((r) => r.stop()));
   }, 60_000);
 
