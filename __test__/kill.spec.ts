@@ -14,7 +14,7 @@ import { ExchangeTradingBackend } from '../ts/backends/exchange';
 import { OmsTradingBackend } from '../ts/backends/oms';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
 import { ADMIN_TOKEN, admin, adminUrl, answersTool, auditRecords, auditVerify, CLI, liveConfig, placedOrderIds, restingBuyer, startProgram } from './support/live-program';
-import { startOms, type OmsServer } from './support/oms-server';
+import { deadPort, startOms, type OmsServer } from './support/oms-server';
 import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
 
 let model: FakeOpenAI | undefined;
@@ -185,6 +185,38 @@ describe('llm-trading-agent --kill', () => {
       held.close();
     }
     expect(auditVerify(auditPath).code).toBe(0);
+  }, 60_000);
+
+  it('with [admin] on a fixed port: halts the running agent through its endpoint first, then sweeps the account; none answering is said, not a failure', async () => {
+    oms = await startOms();
+    expect((await oms.call('POST', '/marks', { symbol: 'BTC-USDT', price: 20_000 })).status).toBe(200);
+    const port = await deadPort();
+    // The agent places a resting buy on every observation until it is halted.
+    const placed = ordersSeen(2);
+    model = await startFakeOpenAI(placed.script(restingBuyer(1_000)));
+    const setup = liveConfig({ backend: 'oms', omsUrl: oms.url, modelUrl: model.baseURL, extra: `[admin]\nlisten = "127.0.0.1:${port}"\n` });
+    const agent = startProgram(['--config', setup.config], { AXON_ADMIN_TOKEN: ADMIN_TOKEN });
+    await adminUrl(agent);
+    await placed.seen;
+    // Not spawnSync: the agent's model answers from this process's event loop.
+    const kill = await startProgram(['--kill', '--config', setup.config], { AXON_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' }).finished;
+    expect(kill.code, `${kill.out}${kill.err}`).toBe(0);
+    const byAgent = new RegExp(`kill: running agent at http://127\\.0\\.0\\.1:${port}/kill: HALTED, (\\d+) open order\\(s\\) cancelled\n`).exec(kill.out);
+    expect(Number(byAgent?.[1]), kill.out).toBeGreaterThanOrEqual(2);
+    expect(kill.out).toContain('kill: oms: 0 open order(s) cancelled');
+    expect(kill.out).not.toContain(ADMIN_TOKEN);
+    await agent.stderrMatch(/trading state ACTIVE -> HALTED \(by admin: --kill\)/);
+    await agent.stderrMatch(/TRADING_HALTED/);
+    agent.child.kill('SIGTERM');
+    const stopped = await agent.finished;
+    expect(stopped.code, stopped.err).toBe(0);
+    const orders = (await oms.call('GET', '/orders?status=all')).body.orders as Array<{ status: string }>;
+    expect(orders.length).toBeGreaterThanOrEqual(2);
+    expect(orders.every((o) => o.status.toLowerCase() === 'cancelled')).toBe(true);
+    // The agent is gone: said, and the sweep alone decides the exit.
+    const alone = await startProgram(['--kill', '--config', setup.config], { AXON_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' }).finished;
+    expect(alone.code, alone.err).toBe(0);
+    expect(alone.out).toContain(`kill: no agent answering at http://127.0.0.1:${port}/kill (`);
   }, 60_000);
 
   it('on a Binance-speaking venue: a cancel the venue fails is printed and the exit is 1; the others are cancelled', async () => {
