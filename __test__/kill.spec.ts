@@ -76,6 +76,10 @@ describe('SIGUSR1', () => {
     expect(after.every((r) => !r.ok && r.code === 'TRADING_HALTED')).toBe(true);
     const verified = auditVerify(setup.auditPath);
     expect(verified.code, verified.out).toBe(0);
+    const show = spawnSync(process.execPath, [CLI, 'audit', 'show', setup.auditPath], { encoding: 'utf8' });
+    expect(show.status, show.stderr).toBe(0);
+    expect(show.stdout).toContain('state changes:  1');
+    expect(show.stdout).toMatch(/ ACTIVE -> HALTED by signal: SIGUSR1\n/);
   }, 60_000);
 });
 
