@@ -13,7 +13,7 @@ import { AuditLog, type AuditRecord } from '../ts/agent/audit';
 import { ExchangeTradingBackend } from '../ts/backends/exchange';
 import { OmsTradingBackend } from '../ts/backends/oms';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
-import { ADMIN_TOKEN, admin, adminUrl, answersTool, auditRecords, auditVerify, CLI, liveConfig, placedOrderIds, restingBuyer, startProgram } from './support/live-program';
+import { ADMIN_TOKEN, admin, adminUrl, answersTool, auditRecords, auditVerify, observationAfter, CLI, liveConfig, placedOrderIds, restingBuyer, startProgram } from './support/live-program';
 import { deadPort, startOms, type OmsServer } from './support/oms-server';
 import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
 
@@ -102,11 +102,10 @@ describe('admin endpoint of the running program', () => {
     // The next observation shows the venue with nothing resting.
     const after = model.requests.length;
     await program.stderrMatch(/"msg":"RiskGate: cancelAll by admin/);
-    while (model.requests.slice(after).every((r) => answersTool(r))) await new Promise((r) => setImmediate(r));
+    const observation = await observationAfter(model.requests, after);
     program.child.kill('SIGTERM');
     const { code, err } = await program.finished;
     expect(code, err).toBe(0);
-    const observation = JSON.parse(model.requests.slice(after).find((r) => !answersTool(r))?.messages[1]?.content ?? '{}') as { open_orders: unknown[] };
     expect(observation.open_orders).toEqual([]);
 
     const records = auditRecords(setup.auditPath).filter((r) => r.kind === 'state' || r.kind === 'cancel_all');
