@@ -108,8 +108,16 @@ export async function killCommand(o: KillCommandOptions): Promise<number> {
     o.err.write(`llm-trading-agent --kill: not audited: ${scrubbedMessage(error)}\n`);
     audit = new AuditLog();
   }
-  // No daily counts file and no metrics endpoint: the kill must not wait for, or be refused by, what the running agent holds.
-  const tools = createTradingTools({ ...toolsOptionsFromConfig(config), backend, logger, onTradingStateChange: stateAuditor(audit) });
+  // No daily counts file and no metrics endpoint: the kill must not wait for, or be refused by, what
+  // the running agent holds. These tools live for this kill only: they start ACTIVE so that the audit
+  // says this kill halted them (by cli), whatever [trading] state the agent starts in.
+  let tools: ReturnType<typeof createTradingTools>;
+  try {
+    tools = createTradingTools({ ...toolsOptionsFromConfig(config), tradingState: 'ACTIVE', backend, logger, onTradingStateChange: stateAuditor(audit) });
+  } catch (error) {
+    audit.close();
+    throw error;
+  }
   try {
     const result = await killSwitch(tools, { source: 'cli', reason: '--kill' }, audit);
     const lines = [`kill: ${backend.name}: ${result.cancelled.length} open order(s) cancelled${result.cancelled.length === 0 ? '' : `: ${result.cancelled.join(', ')}`}`];
