@@ -3,13 +3,14 @@
 // `llm-trading-agent --kill` cancels every open order of the account (OMS, a Binance-speaking venue).
 // Each waits on what the program writes, never on time; each run's audit chain still verifies.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { AuditLog, type AuditRecord } from '../ts/agent/audit';
+import type { LiveSummary } from '../ts/agent/live-command';
 import { ExchangeTradingBackend } from '../ts/backends/exchange';
 import { OmsTradingBackend } from '../ts/backends/oms';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
@@ -61,9 +62,11 @@ describe('SIGUSR1', () => {
     await program.stderrMatch(/trading state ACTIVE -> HALTED \(by signal: SIGUSR1\)/);
     await program.stderrMatch(/TRADING_HALTED/);
     program.child.kill('SIGTERM');
-    const { code, err } = await program.finished;
+    const { code, out, err } = await program.finished;
     expect(code, err).toBe(0);
     expect(err).toContain('SIGUSR1: trading HALTED (was ACTIVE)');
+    expect(out).toContain('  trading state   HALTED at the end');
+    expect((JSON.parse(readFileSync(join(setup.dir, 'summary.json'), 'utf8')) as LiveSummary).tradingState).toBe('HALTED');
 
     const records = auditRecords(setup.auditPath);
     const haltAt = records.findIndex((r) => r.kind === 'state');
