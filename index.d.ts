@@ -226,6 +226,8 @@ export interface GuardOptions {
   marketDataMaxAgeMs?: number
   /** When set, the guard runs on a manual clock starting at this Unix ms (tests, backtests). */
   manualClockMs?: number
+  /** `ACTIVE` (default) | `REDUCING` | `HALTED`: the trading state the guard starts in. */
+  tradingState?: string
 }
 
 /**
@@ -249,6 +251,9 @@ export declare function guardResetGate(handle: number): void
 /** Carry daily counts saved on `day` over a restart (today's only; never lowers a count). */
 export declare function guardRestoreDailyCounts(handle: number, day: number, orders: number, cancels: number): void
 
+/** Change the trading state (sets the `trading_state` gauge); returns the previous one. */
+export declare function guardSetTradingState(handle: number, state: string): string
+
 export declare function guardState(handle: number): GuardState
 
 export interface GuardState {
@@ -262,6 +267,9 @@ export interface GuardState {
   pendingConfirms: number
   inflight: number
 }
+
+/** The guard's trading state: `ACTIVE` | `REDUCING` | `HALTED`. */
+export declare function guardTradingState(handle: number): string
 
 export declare function guardUpdateDailyPnl(handle: number, dailyPnl: number): void
 

@@ -1,5 +1,6 @@
 //! Risk chain costs: the static limit checks, the breaker check, argument parsing, and a whole
-//! `Guard::decide` from a JSON string (targets: risk check <= 50 ns, breaker check <= 10 ns).
+//! `Guard::decide` from a JSON string, passing and refused (targets: risk check <= 50 ns, breaker
+//! check <= 10 ns).
 use std::sync::Arc;
 
 use axon_metrics::TradingMetrics;

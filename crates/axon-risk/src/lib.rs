@@ -1,6 +1,7 @@
 //! Fail-closed risk chain for LLM trading tools (SPEC §2-§5): strict argument parsing, safety
 //! modes with two-phase confirmation, static risk limits, circuit breakers, and the [`Guard`] that
-//! runs them in one call per tool call. Denials are data ([`Rejection`]); misuse is an error
+//! runs them in one call per tool call. Denials are data ([`Rejection`] holding a typed [`Denial`],
+//! worded only at the edge); misuse is an error
 //! ([`GuardError`]). No I/O and no knowledge of Node: the binding crate converts at the edge.
 //! The shared-memory feed of pushed market data is `axon-feed`; JSON number printing `axon-json`.
 
@@ -20,7 +21,7 @@ pub use controls::ControlsConfig;
 pub use gate::{BreakerState, GateConfig};
 pub use guard::{
     AckStatus, Action, Decision, DoneStatus, Guard, GuardConfig, GuardError, KnownOrder,
-    MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind,
+    MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind, TradingState,
 };
 pub use limits::RiskLimits;
 pub use rejection::{

@@ -219,6 +219,10 @@ pub enum Denial {
     },
     /// Trading state HALTED: nothing but cancels.
     TradingHalted,
+    /// Trading state REDUCING without a known position: the order cannot be shown to reduce it.
+    ReduceOnlyPositionUnknown {
+        symbol: String,
+    },
 
     // SafetyMode: two-phase confirmation.
     PendingConfirmLimit {
@@ -455,7 +459,7 @@ impl fmt::Display for ArgumentProblem {
             ArgumentProblem::NotPositive { field, got } => write!(
                 f,
                 "field `{field}` must be a finite number > 0, got {}",
-                fmt_num(*got)
+                Num(*got)
             ),
             ArgumentProblem::PriceRequired => {
                 f.write_str("field `price` is required for Limit orders")
@@ -477,8 +481,8 @@ impl fmt::Display for ArgumentProblem {
                 write!(
                     f,
                     "field `{field}` {} must be {bound} price {} for a {} order",
-                    fmt_num(*value),
-                    fmt_num(*price),
+                    Num(*value),
+                    Num(*price),
                     side.as_str()
                 )
             }
@@ -500,7 +504,7 @@ impl fmt::Display for ArgumentProblem {
             ArgumentProblem::BookLevels { got, max } => write!(
                 f,
                 "field `levels` must be a whole number from 1 to {max}, got {}",
-                fmt_num(*got)
+                Num(*got)
             ),
             ArgumentProblem::NoteTooLong { chars, max } => write!(
                 f,
@@ -535,7 +539,8 @@ impl Denial {
             | Denial::PnlBreakerOpen { .. }
             | Denial::StateUnavailable { .. }
             | Denial::ReduceOnly { .. }
-            | Denial::TradingHalted => Source::RiskGate,
+            | Denial::TradingHalted
+            | Denial::ReduceOnlyPositionUnknown { .. } => Source::RiskGate,
             Denial::PendingConfirmLimit { .. }
             | Denial::TokenUnavailable { .. }
             | Denial::TokenInvalid
@@ -568,7 +573,9 @@ impl Denial {
             Denial::RateLimited { .. } => Code::RateLimited,
             Denial::BreakerOpen { .. } => Code::CircuitBreakerOpen,
             Denial::StateUnavailable { .. } => Code::StateUnavailable,
-            Denial::ReduceOnly { .. } => Code::ReduceOnly,
+            Denial::ReduceOnly { .. } | Denial::ReduceOnlyPositionUnknown { .. } => {
+                Code::ReduceOnly
+            }
             Denial::TradingHalted => Code::TradingHalted,
             Denial::PendingConfirmLimit { .. } => Code::PendingConfirmLimit,
             Denial::TokenUnavailable { .. }
@@ -594,7 +601,11 @@ impl Denial {
 
     /// The agent-facing text: `<Source>: <detail>`.
     pub fn message(&self) -> String {
-        self.to_string()
+        // Most messages fit: one allocation instead of a doubling per write.
+        let mut text = String::with_capacity(128);
+        // Writing to a String cannot fail; every Display above only writes.
+        let _ = fmt::write(&mut text, format_args!("{self}"));
+        text
     }
 
     /// The detail after `<Source>: `.
@@ -607,8 +618,8 @@ impl Denial {
             Denial::OrderNotional { notional, limit } => write!(
                 f,
                 "order notional {} exceeds limit {}",
-                fmt_num(*notional),
-                fmt_num(*limit)
+                Num(*notional),
+                Num(*limit)
             ),
             Denial::NoReferencePrice { symbol, purpose } => write!(
                 f,
@@ -621,8 +632,8 @@ impl Denial {
             Denial::PositionAbs { projected, limit } => write!(
                 f,
                 "projected position {} exceeds max abs {}",
-                fmt_num(*projected),
-                fmt_num(*limit)
+                Num(*projected),
+                Num(*limit)
             ),
             Denial::PositionUnknown { symbol } => write!(
                 f,
@@ -637,14 +648,14 @@ impl Denial {
             Denial::OrderQuantity { quantity, limit } => write!(
                 f,
                 "order quantity {} exceeds max_order_quantity {}",
-                fmt_num(*quantity),
-                fmt_num(*limit)
+                Num(*quantity),
+                Num(*limit)
             ),
             Denial::MinOrderNotional { notional, limit } => write!(
                 f,
                 "order notional {} is below min_order_notional {}",
-                fmt_num(*notional),
-                fmt_num(*limit)
+                Num(*notional),
+                Num(*limit)
             ),
             Denial::StaleReferencePrice {
                 symbol,
@@ -654,7 +665,7 @@ impl Denial {
             } => write!(
                 f,
                 "reference price {} of '{symbol}' is {age_ms} ms old, max_reference_age_ms {max_age_ms}",
-                fmt_num(*price)
+                Num(*price)
             ),
             Denial::PriceCollar {
                 price,
@@ -664,17 +675,17 @@ impl Denial {
             } => write!(
                 f,
                 "limit price {} is {} bps from reference price {}, price_collar_bps {}",
-                fmt_num(*price),
-                fmt_num((bps * 100.0).round() / 100.0),
-                fmt_num(*reference),
-                fmt_num(*collar_bps)
+                Num(*price),
+                Num((bps * 100.0).round() / 100.0),
+                Num(*reference),
+                Num(*collar_bps)
             ),
             Denial::DailyLoss { daily_pnl, limit } => write!(
                 f,
                 "daily loss {} exceeds max_daily_loss {} (daily_pnl={})",
-                fmt_num(-daily_pnl),
-                fmt_num(*limit),
-                fmt_num(*daily_pnl)
+                Num(-daily_pnl),
+                Num(*limit),
+                Num(*daily_pnl)
             ),
             Denial::OpenOrders {
                 symbol,
@@ -701,10 +712,10 @@ impl Denial {
                     "the same order ({symbol} {} {} {}",
                     side.as_str(),
                     order_type.as_str(),
-                    fmt_num(*quantity)
+                    Num(*quantity)
                 )?;
                 if let Some(price) = price {
-                    write!(f, " @ {}", fmt_num(*price))?;
+                    write!(f, " @ {}", Num(*price))?;
                 }
                 write!(
                     f,
@@ -724,14 +735,14 @@ impl Denial {
                 };
                 write!(f, "{} ", side.as_str())?;
                 match price {
-                    Some(p) => write!(f, "at {}", fmt_num(*p))?,
+                    Some(p) => write!(f, "at {}", Num(*p))?,
                     None => f.write_str("Market")?,
                 }
                 write!(
                     f,
                     " would cross this account's resting {} order '{resting_id}' at {} on '{symbol}' (self_trade_prevention = reject)",
                     opposite.as_str(),
-                    fmt_num(*resting_price)
+                    Num(*resting_price)
                 )
             }
             Denial::RateLimited {
@@ -755,8 +766,8 @@ impl Denial {
             Denial::PnlBreakerOpen { daily_pnl, floor } => write!(
                 f,
                 "pnl circuit breaker open (daily_pnl={}, floor={})",
-                fmt_num(*daily_pnl),
-                fmt_num(*floor)
+                Num(*daily_pnl),
+                Num(*floor)
             ),
             Denial::StateUnavailable { why } => write!(
                 f,
@@ -768,10 +779,14 @@ impl Denial {
             } => write!(
                 f,
                 "trading state REDUCING: order would move position from {} to {}",
-                fmt_num(*position),
-                fmt_num(*projected)
+                Num(*position),
+                Num(*projected)
             ),
             Denial::TradingHalted => f.write_str("trading is HALTED: only cancels are accepted"),
+            Denial::ReduceOnlyPositionUnknown { symbol } => write!(
+                f,
+                "trading state REDUCING: position of '{symbol}' is unknown, so the order cannot be shown to reduce it"
+            ),
             Denial::PendingConfirmLimit { pending } => write!(
                 f,
                 "{pending} orders already await confirmation; confirm or let them expire"
@@ -869,18 +884,61 @@ pub fn json_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
 }
 
-/// Numbers in messages: shortest form, float noise beyond 10 decimals trimmed (`0.6`, not
-/// `0.6000000000000001`; `60000`, not `60000.0`).
-pub fn fmt_num(value: f64) -> String {
-    if !value.is_finite() {
-        return format!("{value}");
+/// A number in a message: shortest form, float noise beyond 10 decimals trimmed (`0.6`, not
+/// `0.6000000000000001`; `60000`, not `60000.0`). Formats on the stack: wording a refusal
+/// allocates only the message itself.
+#[derive(Debug, Clone, Copy)]
+pub struct Num(pub f64);
+
+impl fmt::Display for Num {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let value = self.0;
+        if !value.is_finite() {
+            return write!(f, "{value}");
+        }
+        let mut digits = StackText::default();
+        if fmt::write(&mut digits, format_args!("{value:.10}")).is_ok() {
+            return write_trimmed(f, digits.as_str());
+        }
+        // Past the buffer (|value| around 1e53 and up): the same text, on the heap.
+        write_trimmed(f, &format!("{value:.10}"))
     }
-    let rounded = format!("{value:.10}");
-    let trimmed = rounded.trim_end_matches('0').trim_end_matches('.');
-    if trimmed == "-0" {
-        "0".to_owned()
-    } else {
-        trimmed.to_owned()
+}
+
+fn write_trimmed(f: &mut fmt::Formatter<'_>, digits: &str) -> fmt::Result {
+    let trimmed = digits.trim_end_matches('0').trim_end_matches('.');
+    f.write_str(if trimmed == "-0" { "0" } else { trimmed })
+}
+
+/// A fixed buffer for [`Num`]'s digits.
+struct StackText {
+    bytes: [u8; 64],
+    len: usize,
+}
+
+impl Default for StackText {
+    fn default() -> Self {
+        Self {
+            bytes: [0; 64],
+            len: 0,
+        }
+    }
+}
+
+impl StackText {
+    fn as_str(&self) -> &str {
+        // Only whole `&str`s are ever appended, so the prefix is valid UTF-8.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl fmt::Write for StackText {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let end = self.len + text.len();
+        let room = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+        room.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -907,11 +965,211 @@ mod tests {
 
     #[test]
     fn numbers_are_trimmed() {
-        assert_eq!(fmt_num(60000.0), "60000");
-        assert_eq!(fmt_num(0.1 + 0.5), "0.6");
-        assert_eq!(fmt_num(0.1 + 0.2), "0.3");
-        assert_eq!(fmt_num(-0.0000000000001), "0");
-        assert_eq!(fmt_num(12.5), "12.5");
+        let text = |value: f64| Num(value).to_string();
+        assert_eq!(text(60000.0), "60000");
+        assert_eq!(text(0.1 + 0.5), "0.6");
+        assert_eq!(text(0.1 + 0.2), "0.3");
+        assert_eq!(text(-0.0000000000001), "0");
+        assert_eq!(text(12.5), "12.5");
+        assert_eq!(text(-1200.5), "-1200.5");
+        assert_eq!(text(f64::NAN), "NaN");
+        assert_eq!(text(f64::INFINITY), "inf");
+        // Past the stack buffer: the same digits.
+        assert_eq!(
+            text(1e60),
+            "999999999999999949387135297074018866963645011013410073083904"
+        );
+        assert_eq!(text(-1e300).len(), 302);
+    }
+
+    /// One of every variant (the `match` below has no wildcard: a new variant does not compile
+    /// until it is added here).
+    fn one_of_each() -> Vec<Denial> {
+        let symbol = || "BTC-USDT".to_owned();
+        vec![
+            Denial::InvalidArgument(ArgumentProblem::MissingField { field: "side" }),
+            Denial::SymbolNotAllowed { symbol: symbol() },
+            Denial::OrderNotional {
+                notional: 6e4,
+                limit: 5e4,
+            },
+            Denial::NoReferencePrice {
+                symbol: symbol(),
+                purpose: PricePurpose::PriceCollar,
+            },
+            Denial::NoReplacePrice {
+                order_id: "7".to_owned(),
+            },
+            Denial::PositionAbs {
+                projected: 11.0,
+                limit: 10.0,
+            },
+            Denial::PositionUnknown { symbol: symbol() },
+            Denial::DailyOrders {
+                would_be: 4,
+                limit: 3,
+            },
+            Denial::DailyCancels {
+                would_be: 4,
+                limit: 3,
+            },
+            Denial::OrderQuantity {
+                quantity: 6.0,
+                limit: 5.0,
+            },
+            Denial::MinOrderNotional {
+                notional: 5.0,
+                limit: 10.0,
+            },
+            Denial::StaleReferencePrice {
+                symbol: symbol(),
+                price: 2e4,
+                age_ms: 61_000,
+                max_age_ms: 60_000,
+            },
+            Denial::PriceCollar {
+                price: 2.2e4,
+                bps: 1000.004,
+                reference: 2e4,
+                collar_bps: 500.0,
+            },
+            Denial::DailyLoss {
+                daily_pnl: -6e3,
+                limit: 5e3,
+            },
+            Denial::OpenOrders {
+                symbol: symbol(),
+                would_be: 51,
+                limit: 50,
+                resting: 48,
+                inflight: 1,
+                uncertain: 1,
+            },
+            Denial::DuplicateOrder {
+                symbol: symbol(),
+                side: Side::Buy,
+                order_type: OrderType::Limit,
+                quantity: 0.5,
+                price: Some(2e4),
+                age_ms: 10,
+                window_ms: 10_000,
+            },
+            Denial::SelfTrade {
+                side: Side::Sell,
+                price: None,
+                resting_id: "r1".to_owned(),
+                resting_price: 19_990.0,
+                symbol: symbol(),
+            },
+            Denial::RateLimited {
+                would_be: 11,
+                window: RateWindow::Second,
+                limit: 10,
+            },
+            Denial::BreakerOpen {
+                rejections: 5,
+                cooldown_remaining_ms: 0,
+            },
+            Denial::PnlBreakerOpen {
+                daily_pnl: -600.0,
+                floor: -500.0,
+            },
+            Denial::StateUnavailable {
+                why: StateFailure::Unreachable,
+            },
+            Denial::ReduceOnly {
+                position: 1.0,
+                projected: 1.5,
+            },
+            Denial::TradingHalted,
+            Denial::ReduceOnlyPositionUnknown { symbol: symbol() },
+            Denial::PendingConfirmLimit { pending: 100 },
+            Denial::TokenUnavailable {
+                detail: "no entropy".to_owned(),
+            },
+            Denial::TokenInvalid,
+            Denial::TokenOutsideTwoPhase {
+                mode: SafetyMode::Direct,
+            },
+            Denial::TokenExpired {
+                expired_ms_ago: 1,
+                ttl_ms: 2,
+            },
+            Denial::TokenArgsMismatch,
+            Denial::NotAnOpenOrder {
+                order_id: "7".to_owned(),
+            },
+            Denial::Backend {
+                kind: ErrorKindLabel::Timeout,
+                detail: "no answer in 5000 ms".to_owned(),
+            },
+        ]
+    }
+
+    fn index(denial: &Denial) -> usize {
+        match denial {
+            Denial::InvalidArgument(_) => 0,
+            Denial::SymbolNotAllowed { .. } => 1,
+            Denial::OrderNotional { .. } => 2,
+            Denial::NoReferencePrice { .. } => 3,
+            Denial::NoReplacePrice { .. } => 4,
+            Denial::PositionAbs { .. } => 5,
+            Denial::PositionUnknown { .. } => 6,
+            Denial::DailyOrders { .. } => 7,
+            Denial::DailyCancels { .. } => 8,
+            Denial::OrderQuantity { .. } => 9,
+            Denial::MinOrderNotional { .. } => 10,
+            Denial::StaleReferencePrice { .. } => 11,
+            Denial::PriceCollar { .. } => 12,
+            Denial::DailyLoss { .. } => 13,
+            Denial::OpenOrders { .. } => 14,
+            Denial::DuplicateOrder { .. } => 15,
+            Denial::SelfTrade { .. } => 16,
+            Denial::RateLimited { .. } => 17,
+            Denial::BreakerOpen { .. } => 18,
+            Denial::PnlBreakerOpen { .. } => 19,
+            Denial::StateUnavailable { .. } => 20,
+            Denial::ReduceOnly { .. } => 21,
+            Denial::TradingHalted => 22,
+            Denial::PendingConfirmLimit { .. } => 23,
+            Denial::TokenUnavailable { .. } => 24,
+            Denial::TokenInvalid => 25,
+            Denial::TokenOutsideTwoPhase { .. } => 26,
+            Denial::TokenExpired { .. } => 27,
+            Denial::TokenArgsMismatch => 28,
+            Denial::NotAnOpenOrder { .. } => 29,
+            Denial::Backend { .. } => 30,
+            Denial::ReduceOnlyPositionUnknown { .. } => 31,
+        }
+    }
+
+    /// The module's invariant, for every variant: the text starts with `<Source>: `, the JSON
+    /// carries the same code, source and text, and `error_type` is `InvalidArguments` exactly
+    /// for `Arguments`.
+    #[test]
+    fn every_variant_words_itself_after_its_source() {
+        let all = one_of_each();
+        let mut seen: Vec<usize> = all.iter().map(index).collect();
+        seen.sort_unstable();
+        seen.dedup();
+        assert_eq!(seen, (0..=31).collect::<Vec<_>>(), "one sample per variant");
+        assert_eq!(all.len(), seen.len());
+        for denial in all {
+            let r = Rejection::from(denial.clone());
+            let message = r.message();
+            let prefix = format!("{}: ", r.source().as_str());
+            assert!(message.starts_with(&prefix), "{message}");
+            assert!(message.len() > prefix.len(), "{message}");
+            assert_eq!(
+                r.error_type() == "InvalidArguments",
+                r.source() == Source::Arguments
+            );
+            let json: serde_json::Value = serde_json::from_str(&r.to_json()).expect("json");
+            assert_eq!(json["code"], r.code().as_str());
+            assert_eq!(json["source"], r.source().as_str());
+            assert_eq!(json["message"], message.as_str());
+            assert_eq!(denial.to_string(), message);
+        }
     }
 
     /// The refusals the shared-state and trading-state work will raise: their code, source and
