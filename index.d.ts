@@ -60,16 +60,15 @@ export declare function engineDepth(handle: number, symbol: number, side: number
 export declare function engineDestroy(handle: number): void
 
 /**
- * Execute ops `[start, end)` of a columnar batch (op 0 limit, 1 market, 2 cancel, 3 replace;
- * price/quantity in real units; flags bit 0 = post-only). `orderId` (cancel, replace) is an engine
- * order id, or `-(k + 1)` for the order created by op `k` of the same call (`start <= k < i`).
- * Result row `i` (`RESULT_STRIDE` numbers: orderId, status, reason, filledQty, remainingQty,
- * fillStart, fillCount) describes op `start + i`; fills go to `fills` from row 0. Stops before an
- * op when `results` is full or `fills` might not hold that op's fills; an invalid op gets status
- * 5 and does not stop the batch. Returns the number of ops executed and writes the fill rows
- * written and the stop code (0 completed, 1 results full, 2 fills full) into `[6]` and `[7]` of
- * the result buffer. Throws (nothing executed) if the columns have different lengths or an output
- * overlaps another array.
+ * Execute ops `[start, end)` of a columnar batch (layout: axon-backtest's `batch::float` module;
+ * op 0 limit, 1 market, 2 cancel, 3 replace; price/quantity in real units; flags bit 0 =
+ * post-only; `orderId` an engine order id or `-(k + 1)` for the order created by op `k` of the
+ * same call). Result rows (`RESULT_STRIDE` numbers) go to `results` from row 0, fill rows to
+ * `fills` from row 0. Stops before an op when `results` is full or `fills` might not hold that
+ * op's fills; an invalid op gets status `Error` and does not stop the batch. Returns the number
+ * of ops executed and writes the fill rows written and the stop code into the result buffer
+ * (`BatchFills`, `BatchStop`). Throws (nothing executed) if the columns have different lengths
+ * or an output overlaps another array.
  */
 export declare function engineExecuteBatch(handle: number, op: Uint8Array, symbol: Uint32Array, side: Uint8Array, price: Float64Array, quantity: Float64Array, tif: Uint8Array, flags: Uint8Array, orderId: Float64Array, start: number, end: number, results: Float64Array, fills: Float64Array): number
 
@@ -101,7 +100,7 @@ export declare function engineRemoveLadder(handle: number): number
 export declare function engineReplace(handle: number, orderId: number, price: number, quantity: number): number
 
 /**
- * The engine's result buffer (`OUT_LEN` numbers, layout in the module docs) as a Float64Array
+ * The engine's result buffer (`RESULT_BUFFER_LEN` numbers, layout in `raw::layout::engine`) as a Float64Array
  * over memory shared with the engine. Can be taken once per engine; the per-call functions write
  * into it instead of creating JS objects.
  */
@@ -122,9 +121,6 @@ export declare function engineSeedLadder(handle: number, symbol: number, bestBid
  */
 export declare function engineSubmit(handle: number, symbol: number, side: number, orderType: number, price: number, quantity: number, tif: number, postOnly: boolean): number
 
-/** Numbers per fill row (result buffer tail, `engineReadFills`, batch `fills`). */
-export declare const FILL_STRIDE: number
-
 export interface GateOptions {
   /** `AlwaysOpen` | `RejectionCircuitBreaker` | `PnlCircuitBreaker` */
   type: string
@@ -140,7 +136,6 @@ export interface GateOptions {
 export declare function gridDivisor(step: number): number
 
 /**
- * Map an engine error to a JS error whose message names the input (JS spelling first).
  * Units of `value` on a grid of `step`, exactly as the engine checks an order's price or
  * quantity; NaN when off the grid, not finite, not > 0 or out of range.
  */
@@ -231,6 +226,8 @@ export interface GuardOptions {
   marketDataMaxAgeMs?: number
   /** When set, the guard runs on a manual clock starting at this Unix ms (tests, backtests). */
   manualClockMs?: number
+  /** `ACTIVE` (default) | `REDUCING` | `HALTED`: the trading state the guard starts in. */
+  tradingState?: string
 }
 
 /**
@@ -254,6 +251,9 @@ export declare function guardResetGate(handle: number): void
 /** Carry daily counts saved on `day` over a restart (today's only; never lowers a count). */
 export declare function guardRestoreDailyCounts(handle: number, day: number, orders: number, cancels: number): void
 
+/** Change the trading state (sets the `trading_state` gauge); returns the previous one. */
+export declare function guardSetTradingState(handle: number, state: string): string
+
 export declare function guardState(handle: number): GuardState
 
 export interface GuardState {
@@ -267,6 +267,9 @@ export interface GuardState {
   pendingConfirms: number
   inflight: number
 }
+
+/** The guard's trading state: `ACTIVE` | `REDUCING` | `HALTED`. */
+export declare function guardTradingState(handle: number): string
 
 export declare function guardUpdateDailyPnl(handle: number, dailyPnl: number): void
 
@@ -285,21 +288,6 @@ export interface NativeToolError {
   code: string
   message: string
 }
-
-/** Fill rows of the last submit/replace kept in the engine's result buffer. */
-export declare const OUT_FILL_ROWS: number
-
-/** Start of the fills area in the result buffer. */
-export declare const OUT_FILLS: number
-
-/** Start of the order/level info area in the result buffer. */
-export declare const OUT_INFO: number
-
-/** Length of the engine's result buffer. */
-export declare const OUT_LEN: number
-
-/** Numbers per batch result row. */
-export declare const RESULT_STRIDE: number
 
 /**
  * Rows of numbers as JSON arrays, each followed by a comma (`[c0,c1,...],`, numbers exactly as

@@ -43,7 +43,7 @@ describe('metrics', () => {
       'trading_risk_gate_blocked_total': 1 + 1,
       'trading_backend_errors_total{backend="mock",kind="timeout"}': 1,
     });
-    expect(snap.gauges).toEqual({ trading_daily_orders_count: 3 });
+    expect(snap.gauges).toEqual({ trading_daily_orders_count: 3, trading_state: 0 });
     const place = snap.histograms['trading_tool_execute_duration_seconds{tool="place"}'];
     expect(place?.count).toBe(6); // every place call except the malformed one
     expect(place?.buckets['+Inf']).toBe(6);

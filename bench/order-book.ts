@@ -19,10 +19,10 @@ import { MatchingEngine, type BatchInput } from '../ts/engine';
 import { rng } from './inputs';
 
 // Plain locals: the compiled `export *` re-exports are getters, too slow for hot loops.
-const { createBatchInput } = axon;
+const { createBatchInput, fillMakerOrderId, resultOrderId, resultStatusCode } = axon;
 const FILL_STRIDE = axon.FILL_STRIDE;
 const RESULT_STRIDE = axon.RESULT_STRIDE;
-const OP_LIMIT_CODE = axon.BATCH_OP.Limit;
+const STATUS_ERROR = axon.STATUS_CODES.indexOf('Error');
 
 const OPS = Number(process.env.BOOK_OPS ?? 1_000_000);
 const WARMUP_OPS = Math.min(100_000, Math.floor(OPS / 5));
@@ -49,9 +49,9 @@ const HftOrderBook = (require('hft-limit-order-book') as { OrderBook: PeerCtor }
 const gc: () => void = (globalThis as { gc?: () => void }).gc ?? (() => undefined);
 
 
-const OP_LIMIT = 0;
-const OP_CANCEL = 2;
-const OP_MARKET = 1;
+const OP_LIMIT = axon.BATCH_OP.Limit;
+const OP_CANCEL = axon.BATCH_OP.Cancel;
+const OP_MARKET = axon.BATCH_OP.Market;
 
 interface Stream {
   n: number;
@@ -134,7 +134,7 @@ function generate(n: number): Stream {
       const rows = count <= 4096 ? eng.readFillsInto(fills) : 0;
       if (rows !== count) throw new Error('fill buffer too small while generating');
       for (let k = 0; k < rows; k++) {
-        const maker = fills[k * FILL_STRIDE + 1]!;
+        const maker = fillMakerOrderId(fills, k);
         if (eng.order(maker) === null) remove(maker);
       }
     }
@@ -235,8 +235,8 @@ function runBatch(s: Stream, n: number, maxBatch: number): { seconds: number; en
       const r = eng.executeBatch(input, output);
       calls++;
       for (let j = 0; j < r.processed; j++) {
-        idOf[start + j] = results[j * RESULT_STRIDE]!;
-        if (results[j * RESULT_STRIDE + 1] === 5) failed++;
+        idOf[start + j] = resultOrderId(results, j);
+        if (resultStatusCode(results, j) === STATUS_ERROR) failed++;
       }
       start += r.processed;
     }
@@ -294,7 +294,7 @@ function memory(): { orders: number; rssDeltaMb: number; bytesPerOrder: number }
   const input = createBatchInput(n);
   for (let i = 0; i < n; i++) {
     const bid = i % 2 === 0;
-    input.op[i] = OP_LIMIT_CODE;
+    input.op[i] = OP_LIMIT;
     input.side[i] = bid ? 0 : 1;
     input.price[i] = (bid ? MID_TICKS - 1 - (i % 1000) : MID_TICKS + 1 + (i % 1000)) / 100;
     input.quantity[i] = 1;

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 
 import { backtestCommand } from './agent/backtest-command';
+import { killCommand } from './agent/kill-command';
 import { liveCommand } from './agent/live-command';
 import { DEFAULT_CONFIG_TOML, loadConfig, parseConfig, type AgentConfig } from './config';
 import { native } from './native/index';
@@ -12,7 +13,7 @@ import { formatFindings, selfCheck } from './self-check';
 import { auditCommand } from './audit/command';
 import { mcpCommand } from './mcp/command';
 
-const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH] [--report PATH] [--self-check | --version]
+const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH] [--report PATH] [--self-check | --kill | --version]
   (no command)    run the agent on the config's backend: live on exchange, oms or mock; a backtest on backtest
   backtest        run the agent over market data (default: the embedded generated data)
   mcp             serve the guarded tools to MCP clients (llm-trading-agent mcp --help)
@@ -21,6 +22,9 @@ const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH]
   --data PATH     market data for backtest (bars CSV, ccxt JSON, Binance klines, trades CSV)
   --report PATH   where report.html goes (default: [backtest] report; a live run's: live-report.html beside its summary)
   --self-check    validate config, addon, risk chain, breaker and backend; exit 1 on any problem
+  --kill          kill switch on the config's live backend: cancel every open order of the account,
+                  print what was cancelled; exit 1 when a cancel failed (halt a running agent first:
+                  kill -USR1 <pid>, or POST /kill on its [admin] endpoint)
   --version       print the package version and the native addon's build`;
 
 function packageVersion(): string {
@@ -38,7 +42,7 @@ function packageVersion(): string {
 export async function main(argv: string[]): Promise<number> {
   if (argv[0] === 'mcp') return mcpCommand(argv.slice(1));
   if (argv[0] === 'audit') return auditCommand(argv.slice(1), { out: process.stdout, err: process.stderr });
-  let values: { config?: string; data?: string; report?: string; 'self-check'?: boolean; version?: boolean; help?: boolean };
+  let values: { config?: string; data?: string; report?: string; 'self-check'?: boolean; kill?: boolean; version?: boolean; help?: boolean };
   let positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -48,6 +52,7 @@ export async function main(argv: string[]): Promise<number> {
         data: { type: 'string' },
         report: { type: 'string' },
         'self-check': { type: 'boolean' },
+        kill: { type: 'boolean' },
         version: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
@@ -57,6 +62,7 @@ export async function main(argv: string[]): Promise<number> {
     if (positionals.length > 1 || (positionals.length === 1 && positionals[0] !== 'backtest')) {
       throw new Error(`unknown command ${positionals.join(' ')}`);
     }
+    if (values.kill === true && positionals[0] === 'backtest') throw new Error('--kill is for live backends (exchange, oms, mock), not the backtest command');
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
@@ -82,6 +88,14 @@ export async function main(argv: string[]): Promise<number> {
   } catch (error) {
     process.stderr.write(`${(error as Error).message}\n`);
     return 1;
+  }
+  if (values.kill === true) {
+    try {
+      return await killCommand({ config, out: process.stdout, err: process.stderr });
+    } catch (error) {
+      process.stderr.write(`llm-trading-agent --kill: ${(error as Error).message}\n`);
+      return 1;
+    }
   }
   // SIGINT/SIGTERM: finish the step in flight, write the reports, exit 0.
   const stop = new AbortController();

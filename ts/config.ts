@@ -9,8 +9,10 @@ import { readFileSync } from 'node:fs';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 
+import { isLoopbackHost } from './mcp/loopback';
 import { isSecretKey, registerSecrets, scrubSecrets, secretsIn } from './secrets';
 import type { GateOptions, RiskOptions, TradingToolsOptions } from './tools';
+import { TRADING_STATES } from './trading-state';
 import { describeZodError } from './zod-issues';
 
 const positiveInt = z.number().int().positive();
@@ -48,6 +50,13 @@ const tradingSchema = z.strictObject({
   /** REST root to use instead of the venue's (a gateway, or a local venue in tests); the axon-oms URL for `oms`. */
   base_url: z.url().optional(),
   timeout_ms: duration().default(10_000),
+  /**
+   * The trading state at start: `ACTIVE` (normal), `REDUCING` (only orders that shrink the position,
+   * and cancels), `HALTED` (cancels only). The program, an operator or the dead-man timer may change it later.
+   */
+  state: z.enum(TRADING_STATES).default('ACTIVE'),
+  /** HALTED (source `pnl-breaker`) when the PnL breaker opens; needs one (`[gate] type = "PnlCircuitBreaker"` or `[risk] max_daily_loss`). */
+  halt_on_pnl_breaker: z.boolean().default(false),
 });
 
 const safetySchema = z.strictObject({
@@ -118,6 +127,30 @@ const agentSchema = z.strictObject({
   /** Live runs: the append-only audit file and the summary written at exit. */
   audit: z.string().min(1).default('audit.jsonl'),
   summary_json: z.string().min(1).default('live-summary.json'),
+  /**
+   * Live runs: the dead-man timer. No `POST /heartbeat` on the admin endpoint for this long ->
+   * HALTED (source `dead-man`). Unset: no timer.
+   */
+  heartbeat_timeout_ms: duration().optional(),
+  /** When the dead-man timer fires, also cancel every open order of the account (default true). */
+  heartbeat_cancel_all: z.boolean().optional(),
+});
+
+/** `host:port`, the port a number from 0 (any free port) to 65535. */
+const LISTEN = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/;
+
+/** Live runs: the operator's HTTP endpoint (state, kill switch, heartbeat), on loopback only, behind a bearer token. */
+const adminSchema = z.strictObject({
+  /** `127.0.0.1:9300` (`:0`: any free port, logged at start); a loopback address only. */
+  listen: z.string().superRefine((value, context) => {
+    const problem = adminListenProblem(value);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem });
+  }),
+  /** The environment variable that holds the bearer token (16+ characters); the token itself never goes in the file. */
+  token_env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'must name an environment variable (letters, digits, _)')
+    .default('AXON_ADMIN_TOKEN'),
 });
 
 /** `[trading] backend = "mock"`: the in-memory venue's prices and cash (a rehearsal venue for live runs and MCP). */
@@ -140,6 +173,24 @@ const backtestSchema = z.strictObject({
   audit: z.string().min(1).default('audit.jsonl'),
 });
 
+/** Why `listen` cannot be the admin endpoint's address, naming the value; undefined when it can. */
+function adminListenProblem(value: string): string | undefined {
+  const match = LISTEN.exec(value);
+  if (match === null) return `must be "host:port" (e.g. "127.0.0.1:9300"), got "${value}"`;
+  const [, host = '', port = ''] = match;
+  if (Number(port) > 65_535) return `the port must be a number from 0 to 65535, got "${port}"`;
+  if (!isLoopbackHost(host)) return `"${host}" is not a loopback address: the admin endpoint listens on 127.0.0.1, ::1 or localhost only`;
+  return undefined;
+}
+
+/** The admin endpoint's host and port from a validated `[admin] listen`. */
+export function adminAddress(listen: string): { host: string; port: number } {
+  const match = LISTEN.exec(listen);
+  if (match === null) throw new ConfigError(`config error: admin.listen: must be "host:port", got "${listen}"`);
+  const [, host = '', port = ''] = match;
+  return { host: host.startsWith('[') ? host.slice(1, -1) : host, port: Number(port) };
+}
+
 /** Why a `prometheus:http://host:port/path` target cannot be served, naming the value; undefined when it can. */
 function prometheusTargetProblem(value: string): string | undefined {
   if (value === 'none') return undefined;
@@ -161,6 +212,7 @@ export const configSchema = z.strictObject({
   risk: riskSchema.prefault({}),
   gate: gateSchema.default({ type: 'AlwaysOpen' }),
   metrics: metricsSchema.default({ callback: 'none' }),
+  admin: adminSchema.optional(),
   llm: llmSchema.default({ provider: 'scripted', model: 'gpt-4o-mini', timeout_ms: 30_000, max_retries: 2 }),
   agent: agentSchema.prefault({}),
   mock: mockSchema.prefault({}),
@@ -183,6 +235,32 @@ export const configSchema = z.strictObject({
       path: ['agent', 'symbol'],
       message: `"${config.agent.symbol}" is not in risk.allowed_symbols (${allowed.map((a) => `"${a}"`).join(', ')}): every order of the agent would be refused`,
     });
+  }
+  if (config.trading.halt_on_pnl_breaker && config.gate.type !== 'PnlCircuitBreaker' && config.risk.max_daily_loss === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['trading', 'halt_on_pnl_breaker'],
+      message: 'needs a PnL breaker: [gate] type = "PnlCircuitBreaker" or [risk] max_daily_loss',
+    });
+  }
+  const agent = config.agent;
+  if (agent.heartbeat_timeout_ms !== undefined && config.admin === undefined) {
+    context.addIssue({
+      code: 'custom',
+      path: ['agent', 'heartbeat_timeout_ms'],
+      message: 'the dead-man timer needs [admin] listen: heartbeats arrive as POST /heartbeat on the admin endpoint',
+    });
+  }
+  if (agent.heartbeat_cancel_all !== undefined && agent.heartbeat_timeout_ms === undefined) {
+    context.addIssue({ code: 'custom', path: ['agent', 'heartbeat_cancel_all'], message: 'has no effect without agent.heartbeat_timeout_ms (no dead-man timer)' });
+  }
+  if (config.trading.backend === 'backtest') {
+    if (agent.heartbeat_timeout_ms !== undefined) {
+      context.addIssue({ code: 'custom', path: ['agent', 'heartbeat_timeout_ms'], message: 'a dead-man timer is for live backends (exchange, oms, mock), not trading.backend = "backtest"' });
+    }
+    if (config.admin !== undefined) {
+      context.addIssue({ code: 'custom', path: ['admin', 'listen'], message: 'the admin endpoint is for live backends (exchange, oms, mock), not trading.backend = "backtest"' });
+    }
   }
 });
 
@@ -323,5 +401,7 @@ export function toolsOptionsFromConfig(config: AgentConfig): Omit<TradingToolsOp
     gate,
     confirmTtlMs: config.safety.confirm_ttl_ms,
     backendTimeoutMs: config.trading.timeout_ms,
+    tradingState: config.trading.state,
+    haltOnPnlBreaker: config.trading.halt_on_pnl_breaker,
   };
 }

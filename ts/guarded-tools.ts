@@ -1,8 +1,10 @@
 // The engine of one tool call: decided by one native call (parse, safety mode, limits, gate,
 // reservation) and settled by one more; this module only does the I/O in between (the backend
-// call, its deadline, validation of what it answers, logs, the daily counts file).
+// call, its deadline, validation of what it answers, logs, the daily counts file), and the trading
+// state's edge: changes logged and handed to `onTradingStateChange`, the kill switch (`cancelAll`).
 import { performance } from 'node:perf_hooks';
 
+import { cancelEveryOpenOrder } from './cancel-all';
 import { DeadlineRace } from './deadline';
 import { BackendError, ToolError, type ToolErrorJson } from './errors';
 import { jsonLineLogger, type Logger } from './log';
@@ -16,6 +18,8 @@ import type { ParsedToolsOptions } from './tool-options';
 import type { ToolCallResult } from './tools';
 import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
 import { scrubSecrets } from './secrets';
+import { stateChangeBySchema, tradingStateSchema, type CancelAllResult, type StateChangeBy, type TradingState, type TradingStateChange } from './trading-state';
+import { describeZodError } from './zod-issues';
 
 /** What a promise rejects with: an Error, as thrown when it is one (native and backend errors are). */
 function asError(error: unknown): Error {
@@ -52,6 +56,12 @@ export class GuardedTools {
   /** Client id of the order being handed to the backend (only during that synchronous call). */
   private placingClientId: string | undefined;
   private readonly redact: (text: string) => string;
+  private readonly onTradingStateChange: ((change: TradingStateChange) => void) | undefined;
+  private readonly haltOnPnlBreaker: boolean;
+  /** The kill switch's run in progress: a second `cancelAll` meanwhile joins it. */
+  private cancelAllRun: Promise<CancelAllResult> | undefined;
+  /** Async order calls on their way to the backend (deadline-raced): `cancelAll` lets them land first. */
+  private readonly orderCalls = new Set<Promise<unknown>>();
 
   constructor(o: ParsedToolsOptions) {
     this.backend = o.backend;
@@ -66,6 +76,11 @@ export class GuardedTools {
     );
     const gates = Array.isArray(o.gate) ? o.gate : [o.gate];
     this.hasPnlGate = gates.some((gate) => gate.type === 'PnlCircuitBreaker') || o.risk.maxDailyLoss !== undefined;
+    if (o.haltOnPnlBreaker && !this.hasPnlGate) {
+      throw new TypeError('axon-llm: invalid trading tools options: haltOnPnlBreaker needs a PnL breaker (a PnlCircuitBreaker gate or risk.maxDailyLoss)');
+    }
+    this.haltOnPnlBreaker = o.haltOnPnlBreaker;
+    this.onTradingStateChange = o.onTradingStateChange;
     this.guard = new NativeGuardHandle(
       {
         mode: o.mode,
@@ -90,6 +105,7 @@ export class GuardedTools {
         maxArgsBytes: o.maxArgsBytes,
         marketDataMaxAgeMs: o.marketDataMaxAgeMs,
         manualClockMs: o.clockStartMs,
+        tradingState: o.tradingState,
       },
       this.metrics.native,
     );
@@ -110,6 +126,98 @@ export class GuardedTools {
         },
         { pnl: this.hasPnlGate },
       ) ?? (() => undefined);
+    if (o.tradingState !== 'ACTIVE') this.announceStateChange({ from: 'ACTIVE', to: o.tradingState, source: 'config', timeMs: Date.now() });
+  }
+
+  tradingState(): TradingState {
+    return this.guard.tradingState();
+  }
+
+  /**
+   * Change the trading state; returns the previous one. A change (not a repeat of the current
+   * state) is logged (warn) and handed to `onTradingStateChange`. Bad arguments are a TypeError
+   * naming the field; nothing changes then.
+   */
+  setTradingState(state: TradingState, by: StateChangeBy): TradingState {
+    const to = tradingStateSchema.safeParse(state);
+    if (!to.success) throw new TypeError(`axon-llm: setTradingState: ${describeZodError(to.error, 'state')}`);
+    const who = stateChangeBySchema.safeParse(by);
+    if (!who.success) throw new TypeError(`axon-llm: setTradingState: ${describeZodError(who.error, '(by)')}`);
+    const from = this.guard.setTradingState(to.data);
+    this.metrics.notify();
+    if (from !== to.data) {
+      this.announceStateChange({ from, to: to.data, source: who.data.source, ...(who.data.reason === undefined ? {} : { reason: who.data.reason }), timeMs: Date.now() });
+    }
+    return from;
+  }
+
+  private announceStateChange(change: TradingStateChange): void {
+    const why = change.reason === undefined ? '' : `: ${change.reason}`;
+    this.logger.log('warn', {
+      msg: `RiskGate: trading state ${change.from} -> ${change.to} (by ${change.source}${why})`,
+      mode: this.mode,
+      from: change.from,
+      to: change.to,
+      source: change.source,
+      ...(change.reason === undefined ? {} : { reason: change.reason }),
+    });
+    if (this.onTradingStateChange === undefined) return;
+    try {
+      this.onTradingStateChange(change);
+    } catch (error) {
+      this.logger.log('error', { msg: `onTradingStateChange threw (the change stands): ${String(error)}`, mode: this.mode });
+    }
+  }
+
+  /**
+   * The kill switch: HALTED first (synchronously, before this returns), then every open order of the
+   * account cancelled on the backend (see ./cancel-all: no gate, daily limit or throttle applies).
+   * Order calls already on their way are let land first (each within its deadline), so an order
+   * sent just before the halt is listed and cancelled too. A call while one runs joins it (same
+   * result; nothing is cancelled twice).
+   */
+  cancelAll(by: StateChangeBy): Promise<CancelAllResult> {
+    try {
+      this.setTradingState('HALTED', by);
+    } catch (error) {
+      return Promise.reject(asError(error));
+    }
+    this.cancelAllRun ??= this.runCancelAll(by).finally(() => {
+      this.cancelAllRun = undefined;
+    });
+    return this.cancelAllRun;
+  }
+
+  private async runCancelAll(by: StateChangeBy): Promise<CancelAllResult> {
+    await Promise.allSettled(this.orderCalls);
+    const symbols = new Set<string>();
+    let result: CancelAllResult;
+    try {
+      result = await cancelEveryOpenOrder({
+        backend: this.backend,
+        withDeadline: (work) => this.deadlines.run(work),
+        onCancelled: (order) => {
+          symbols.add(order.symbol);
+          this.forgetOrder(order.orderId);
+        },
+        describe: (error) => this.backendText(error instanceof Error ? error.message : String(error)),
+      });
+    } catch (error) {
+      const message = this.backendText(`BackendError: cancelAll by ${by.source}: trading is HALTED but the open orders of ${this.backend.name} could not be listed: ${error instanceof Error ? error.message : String(error)}`);
+      this.logger.log('error', { msg: message, mode: this.mode, backend: this.backend.name });
+      throw new BackendError(error instanceof BackendError ? error.kind : 'other', message);
+    } finally {
+      // Open quantities changed at the venue: the next order asks for a fresh snapshot.
+      for (const symbol of symbols) this.distrustMarket(symbol);
+    }
+    this.logger.log(result.failed.length === 0 ? 'warn' : 'error', {
+      msg: `RiskGate: cancelAll by ${by.source}: ${result.cancelled.length} open orders cancelled, ${result.failed.length} failed`,
+      mode: this.mode,
+      backend: this.backend.name,
+      cancelled: result.cancelled,
+      failed: result.failed,
+    });
+    return result;
   }
 
   /** Write today's counts before anything that used a daily slot leaves the process. */
@@ -167,12 +275,28 @@ export class GuardedTools {
           break;
         case 'pnl':
           if (this.hasPnlGate) this.guard.updateDailyPnl(event.dailyPnl);
+          if (this.haltOnPnlBreaker) this.haltIfPnlBreakerOpen(event.dailyPnl);
           break;
       }
     } catch (error) {
       // Fail closed: never keep trusting what was pushed before a bad event.
       this.distrustMarket(event.type === 'pnl' ? undefined : event.symbol);
       this.logger.log('error', { msg: this.backendText(`BackendError: invalid ${event.type} event from ${this.backend.name}: ${String(error)}`), mode: this.mode });
+    }
+  }
+
+  /** `haltOnPnlBreaker`: a PnL event that leaves the PnL breaker open halts trading (once). */
+  private haltIfPnlBreakerOpen(dailyPnl: number): void {
+    if (this.guard.tradingState() === 'HALTED' || this.guard.state().pnlBreakerOpen !== true) return;
+    this.setTradingState('HALTED', { source: 'pnl-breaker', reason: `PnL breaker open at daily PnL ${dailyPnl}` });
+  }
+
+  /** Forget a resting order (if the guard still lives: `close` may have come meanwhile). */
+  private forgetOrder(orderId: string): void {
+    try {
+      this.guard.forgetOrder(orderId);
+    } catch (error) {
+      this.logger.log('error', { msg: `cannot forget order ${orderId}: ${String(error)}`, mode: this.mode });
     }
   }
 
@@ -301,8 +425,10 @@ export class GuardedTools {
 
   private async send(name: ToolName, ticket: number, read: boolean, call: Promise<unknown>, started: number): Promise<ToolCallResult> {
     let result: unknown;
+    const raced = this.deadlines.run(call);
+    if (!read) this.trackOrderCall(raced);
     try {
-      result = await this.deadlines.run(call);
+      result = await raced;
     } catch (cause) {
       this.metrics.notify();
       return this.backendFailure(name, ticket, cause, started);
@@ -317,6 +443,16 @@ export class GuardedTools {
     } finally {
       this.metrics.notify();
     }
+  }
+
+  /** Keep `call` in `orderCalls` until it settles (cancelAll waits for it). */
+  private trackOrderCall(call: Promise<unknown>): void {
+    const calls = this.orderCalls;
+    calls.add(call);
+    const done = (): void => {
+      calls.delete(call);
+    };
+    call.then(done, done);
   }
 
   /**

@@ -1,6 +1,8 @@
 // axon-llm for Node: guarded trading tools for LLM agents.
 export { createTradingTools } from './tools';
 export type { Tool, ToolArgs, ToolCallResult, ToolName, TradingTools, TradingToolsOptions, RiskOptions, GateOptions } from './tools';
+export { TRADING_STATES } from './trading-state';
+export type { CancelAllResult, StateChangeBy, TradingState, TradingStateChange } from './trading-state';
 export { toOpenAITools, dispatchToolCall } from './tool-formats';
 export type { OpenAIFunctionTool, ToolCallOutcome } from './tool-formats';
 export { ToolError, BackendError } from './errors';

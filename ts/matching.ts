@@ -17,9 +17,21 @@
 // Order ids are whole JS numbers below 2^52 (exact); an id is stale once its order is filled,
 // cancelled or rejected, until its slot has been reused 2^20 - 1 times.
 import { native } from './native/index';
-import { EngineResults, FILL_STRIDE, fillAt, INLINE_FILL_ROWS, RESULT_STRIDE } from './native/engine';
+import { EngineResults, FILL_STRIDE, fillAt, INLINE_FILL_ROWS, levelAt, RESULT_STRIDE } from './native/engine';
+import {
+  BATCH_FLAG_POST_ONLY,
+  BatchOp,
+  ENGINE_ERRORS,
+  ENGINE_ORDER_TYPES,
+  ENGINE_REJECT_REASONS,
+  ENGINE_SIDES,
+  ENGINE_STATUSES,
+  ENGINE_TIME_IN_FORCES,
+  LEVEL_STRIDE,
+} from './native/layout';
 
 export { EngineResults, FILL_STRIDE, fillAt, RESULT_STRIDE };
+export { fillMakerOrderId, resultOrderId, resultStatusCode } from './native/engine';
 
 export interface SymbolSpec {
   tickSize: number;
@@ -122,26 +134,13 @@ export interface BatchSummary {
   stopped?: 'FillsFull' | 'ResultsFull';
 }
 
-export const BATCH_OP = { Limit: 0, Market: 1, Cancel: 2, Replace: 3 } as const;
-export const BATCH_FLAG_POST_ONLY = 1;
+export const BATCH_OP = BatchOp;
+export { BATCH_FLAG_POST_ONLY };
 /** Status codes of `last.statusCode` and batch results (5 = error, batch only). */
-export const STATUS_CODES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected', 'Error'] as const;
-/** Engine error codes of a batch row with status 5. */
-export const BATCH_ERROR_CODES = {
-  1: 'UnknownSymbol',
-  2: 'UnknownOrder',
-  3: 'NonFinite',
-  4: 'NonPositive',
-  5: 'OffGrid',
-  6: 'OutOfRange',
-  7: 'InvalidField',
-  8: 'CapacityExceeded',
-  9: 'QuantityOverflow',
-} as const;
+export const STATUS_CODES = ENGINE_STATUSES;
+/** Engine error kinds by the code of a batch row with status 5 (index 0: none). */
+export const BATCH_ERROR_CODES = ENGINE_ERRORS;
 
-const SIDES = ['Buy', 'Sell'] as const;
-const STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
-const REASONS = [undefined, 'FokNotFillable', 'PostOnlyWouldCross'] as const;
 const DEFAULT_CAPACITY = 1 << 16;
 
 /** Typed arrays for a batch of `n` ops (zeroed: every op a buy limit of symbol 0 until set). */
@@ -200,9 +199,9 @@ export class MatchingEngine {
 
   /** Submit an order; the result object includes its fills. */
   submit(order: EngineOrder): SubmitResult {
-    const side = code(order.side, SIDES, undefined, 'side');
-    const orderType = code(order.orderType, ['Limit', 'Market'] as const, 'Limit', 'orderType');
-    const tif = code(order.timeInForce, ['GTC', 'IOC', 'FOK'] as const, 'GTC', 'timeInForce');
+    const side = code(order.side, ENGINE_SIDES, undefined, 'side');
+    const orderType = code(order.orderType, ENGINE_ORDER_TYPES, 'Limit', 'orderType');
+    const tif = code(order.timeInForce, ENGINE_TIME_IN_FORCES, 'GTC', 'timeInForce');
     const postOnly = order.postOnly ?? false;
     if (typeof postOnly !== 'boolean') throw new Error(`postOnly must be a boolean, got ${JSON.stringify(postOnly)}`);
     const price = orderType === 1 ? 0 : (order.price ?? Number.NaN);
@@ -306,7 +305,7 @@ export class MatchingEngine {
    * returns how many were written. No objects: for callers that walk the book often.
    */
   depthInto(symbol: number, side: 'Buy' | 'Sell', out: Float64Array): number {
-    return native.engineDepth(this.handle, symbol, side === 'Buy' ? 0 : 1, Math.floor(out.length / 3), out);
+    return native.engineDepth(this.handle, symbol, side === 'Buy' ? 0 : 1, Math.floor(out.length / LEVEL_STRIDE), out);
   }
 
   /** Up to `levels` levels per side, best first. */
@@ -314,11 +313,11 @@ export class MatchingEngine {
     if (!(Number.isInteger(levels) && levels >= 0 && levels <= 1_000_000)) {
       throw new Error(`levels must be a whole number in [0, 1000000], got ${levels}`);
     }
-    const out = new Float64Array(levels * 3);
+    const out = new Float64Array(levels * LEVEL_STRIDE);
     const read = (side: number): BookLevel[] => {
       const n = native.engineDepth(this.handle, symbol, side, levels, out);
       const result = new Array<BookLevel>(n);
-      for (let i = 0; i < n; i++) result[i] = { price: out[i * 3] as number, quantity: out[i * 3 + 1] as number, orders: out[i * 3 + 2] as number };
+      for (let i = 0; i < n; i++) result[i] = levelAt(out, i);
       return result;
     };
     const bids = read(0);
@@ -372,9 +371,8 @@ export class MatchingEngine {
       output.fills,
     );
     const fills = this.last.batchFills;
-    const stop = this.last.batchStopCode;
-    if (stop === 0) return { processed, fills };
-    return { processed, fills, stopped: stop === 1 ? 'ResultsFull' : 'FillsFull' };
+    const stop = this.last.batchStop;
+    return stop === 'Completed' ? { processed, fills } : { processed, fills, stopped: stop };
   }
 
   /** Free the engine's memory now (otherwise when this object is garbage collected). Later calls throw. */
@@ -385,10 +383,10 @@ export class MatchingEngine {
 
   private resultObject(): SubmitResult {
     const last = this.last;
-    const reason = REASONS[last.reasonCode];
+    const reason = ENGINE_REJECT_REASONS[last.reasonCode] ?? undefined;
     const result: SubmitResult = {
       orderId: last.orderId,
-      status: STATUSES[last.statusCode] as OrderStatusName,
+      status: ENGINE_STATUSES[last.statusCode] as OrderStatusName,
       filledQuantity: last.filledQuantity,
       remainingQuantity: last.remainingQuantity,
       fills: last.fillCount === 0 ? [] : this.readFills(),

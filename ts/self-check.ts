@@ -8,6 +8,7 @@ import { ExchangeTradingBackend } from './backends/exchange';
 import { exchangeOptionsFromConfig, exchangeVenue, omsBackendFromConfig } from './backends/from-config';
 import { OmsUnreachableError } from './backends/oms';
 import { MatchingEngine } from './matching';
+import { MIN_TOKEN_LENGTH } from './mcp/loopback';
 import { native } from './native/index';
 import { TradingMetrics } from './metrics';
 import { scrubbedMessage, scrubSecrets } from './secrets';
@@ -68,6 +69,12 @@ export function activeLimits(config: AgentConfig): string {
   return active.length === 0 ? 'none configured (every order passes the limits)' : active.join(', ');
 }
 
+/** The parsed config, or an error saying which section could not be read. */
+function needConfig(config: AgentConfig | undefined, section: string): AgentConfig {
+  if (config === undefined) throw new Error(`no config to read ${section} from`);
+  return config;
+}
+
 const ORDER = (qty: number) => `{"symbol":"BTC-USDT","side":"Buy","quantity":${qty},"price":20000}`;
 
 export async function selfCheck(configPath: string | undefined, env: NodeJS.ProcessEnv = process.env): Promise<Finding[]> {
@@ -84,6 +91,30 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
     await run('risk limits', () => {
       if (config === undefined) throw new Error('no config to read [risk] from');
       return activeLimits(config);
+    }),
+  );
+  findings.push(
+    await run('trading state', () => {
+      const trading = needConfig(config, '[trading] state').trading;
+      return `${trading.state} at start ([trading] state)${trading.halt_on_pnl_breaker ? '; HALTED when the PnL breaker opens' : ''}`;
+    }),
+  );
+  findings.push(
+    await run('dead-man timer', () => {
+      const agent = needConfig(config, '[agent]').agent;
+      if (agent.heartbeat_timeout_ms === undefined) return 'off (no [agent] heartbeat_timeout_ms)';
+      const cancel = agent.heartbeat_cancel_all ?? true;
+      return `HALTED after ${agent.heartbeat_timeout_ms} ms without POST /heartbeat${cancel ? ', then every open order cancelled' : ' (open orders left resting: heartbeat_cancel_all = false)'}`;
+    }),
+  );
+  findings.push(
+    await run('admin endpoint', () => {
+      const admin = needConfig(config, '[admin]').admin;
+      if (admin === undefined) return 'off (no [admin] listen; SIGUSR1 still halts)';
+      const token = env[admin.token_env];
+      if (token === undefined || token === '') throw new Error(`${admin.listen}: environment variable ${admin.token_env} (admin.token_env) is not set: the program would refuse to start the endpoint`);
+      if (token.length < MIN_TOKEN_LENGTH) throw new Error(`${admin.listen}: the token in ${admin.token_env} has ${token.length} characters, at least ${MIN_TOKEN_LENGTH} are needed`);
+      return `http://${admin.listen}, bearer token from ${admin.token_env} (${token.length} characters)`;
     }),
   );
   findings.push(await run('native addon', () => native.buildInfo()));

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import type { DeadlineClock } from './deadline';
 import type { Logger } from './log';
 import { TradingMetrics } from './metrics';
+import { tradingStateSchema, type TradingStateChange } from './trading-state';
 import type { TradingBackend } from './types';
 
 const riskOptionsSchema = z.strictObject({
@@ -79,6 +80,18 @@ export const optionsSchema = z.strictObject({
    * registered, plus credential-shaped values such as `Bearer …`).
    */
   redact: z.custom<(text: string) => string>((value) => typeof value === 'function', 'redact must be a function').optional(),
+  /** The trading state the tools start in (`[trading] state`): ACTIVE (default), REDUCING or HALTED. */
+  tradingState: tradingStateSchema.default('ACTIVE'),
+  /**
+   * Called synchronously after every change of the trading state (and once at creation when it
+   * starts other than ACTIVE, source `config`): the program writes the audit's `state` record here.
+   * A throw is logged, never propagated: it cannot undo or block a halt.
+   */
+  onTradingStateChange: z
+    .custom<(change: TradingStateChange) => void>((value) => typeof value === 'function', 'onTradingStateChange must be a function')
+    .optional(),
+  /** HALTED automatically when the PnL breaker opens (needs a PnlCircuitBreaker gate or `risk.maxDailyLoss`). */
+  haltOnPnlBreaker: z.boolean().default(false),
 });
 
 export type RiskOptions = z.input<typeof riskOptionsSchema>;

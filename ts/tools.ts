@@ -17,11 +17,13 @@ import {
 import { optionsSchema, type TradingToolsOptions } from './tool-options';
 import type { CancelOrderArgs, FinishBarArgs, GetBookSnapshotArgs, GetPnlArgs, PlaceOrderArgs, QueryPortfolioArgs, ReplaceOrderArgs } from './tool-types';
 import type { TradingMetrics } from './metrics';
+import type { CancelAllResult, StateChangeBy, TradingState } from './trading-state';
 import type { SafetyModeName } from './types';
 import { describeZodError } from './zod-issues';
 
 export type { ToolName } from './native/guard';
 export type { GateOptions, RiskOptions, TradingToolsOptions } from './tool-options';
+export type { CancelAllResult, StateChangeBy, TradingState, TradingStateChange } from './trading-state';
 
 /**
  * The outcome of a tool call as data: the agent-facing JSON (an OrderAck, or the portfolio for
@@ -78,6 +80,24 @@ export interface TradingTools {
   state(): GuardState;
   /** Close every gate by hand (runbook §3.1: `gate.reset()`). */
   resetGate(): void;
+  /** ACTIVE (normal), REDUCING (only orders that reduce the position, and cancels) or HALTED (cancels only). */
+  tradingState(): TradingState;
+  /**
+   * Change the trading state for every later call (in every safety mode); returns the previous
+   * one. A change is logged (warn: from, to, source, reason), sets the `trading_state` gauge
+   * (0 ACTIVE, 1 REDUCING, 2 HALTED) and is handed to `onTradingStateChange`. Throws a TypeError
+   * naming the field on a bad state or `by`.
+   */
+  setTradingState(state: TradingState, by: StateChangeBy): TradingState;
+  /**
+   * The kill switch: HALTED at once, then every open order of the account (as the backend lists
+   * it) cancelled on the backend, bypassing gates, daily cancel limits and the order-rate throttle
+   * so that it works when those are exhausted. An operator's action, not the agent's: it cancels
+   * at the venue in every safety mode, DryRun included. Resolves what was cancelled and what failed (a
+   * failed cancel is reported, not thrown); rejects only when the open orders cannot be listed
+   * (still HALTED). A call while one runs joins it.
+   */
+  cancelAll(by: StateChangeBy): Promise<CancelAllResult>;
   /** Move the manual clock (only with `clockStartMs`). */
   setClockMs(ms: number): void;
   /** Stop listening to the backend's push feed and free the native guard; the tools are unusable afterwards. */
@@ -141,6 +161,9 @@ export function createTradingTools(options: TradingToolsOptions): TradingTools {
     resetGate: () => {
       guarded.resetGate();
     },
+    tradingState: () => guarded.tradingState(),
+    setTradingState: (state: TradingState, by: StateChangeBy) => guarded.setTradingState(state, by),
+    cancelAll: (by: StateChangeBy) => guarded.cancelAll(by),
     setClockMs: (ms: number) => {
       guarded.setClockMs(ms);
     },

@@ -1,5 +1,5 @@
 // Append-only, tamper-evident audit trail: one JSON line per tool call, model call, trading-state
-// change or reset by hand. Each line is scrubbed of the process's secrets (a model or venue error can
+// change, kill switch or reset by hand. Each line is scrubbed of the process's secrets (a model or venue error can
 // echo a key) BEFORE it is chained: the hash covers the scrubbed bytes, which are the bytes on disk.
 // Each line carries `seq` and `prev` (the SHA-256 of the line before): see ../audit/chain.ts for the
 // format, ../audit/writer.ts for durability, reopening and rotation, `llm-trading-agent audit` to
@@ -21,6 +21,12 @@ export interface AuditRecordKinds {
   model: { time_ms: number; step: number; provider: string; prompt_tokens: number; completion_tokens: number; tool_calls: number; error?: string };
   /** A trading-state change (`ACTIVE`, `REDUCING`, `HALTED`...), by whom (`config`, `api`, `signal`, `breaker`...). */
   state: { time_ms: number; from: string; to: string; source: string; reason?: string };
+  /**
+   * The kill switch ran (`POST /kill`, the dead-man timer): the trading state is HALTED and these
+   * open orders of the account were cancelled; `failed` are the cancels the venue did not take;
+   * `error` says why nothing was cancelled when the open orders could not be listed.
+   */
+  cancel_all: { time_ms: number; source: string; reason?: string; cancelled: string[]; failed: Array<{ order_id: string; error: string }>; error?: string };
   /** Something an operator reset by hand (a breaker, a daily count...). */
   reset: { time_ms: number; what: string; by: string; reason?: string };
 }

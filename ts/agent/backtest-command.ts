@@ -135,6 +135,7 @@ export async function backtestCommand(o: BacktestCommandOptions): Promise<number
       mode: options.mode,
       risk: options.risk,
       gate: options.gate,
+      tradingState: options.tradingState,
       cash: config.backtest.cash,
       fees: { makerBps: config.backtest.maker_bps, takerBps: config.backtest.taker_bps },
       historyBars: config.agent.history_bars,

@@ -2,6 +2,11 @@
 // observation of the venue, the model's tool calls through the guarded tools, an audit record for
 // each; SIGINT/SIGTERM let the observation in flight finish (its tool calls included), then the
 // summary is written and the program exits 0.
+//
+// Trading states (issue 16): the run starts in `[trading] state`; `kill -USR1 <pid>` halts it
+// (source `signal`); `[admin] listen` serves the admin endpoint (state, kill switch, heartbeat) and
+// `[agent] heartbeat_timeout_ms` arms the dead-man timer (./operator-access.ts).
+// Every change is a `state` audit record and a log line; a kill is a `cancel_all` record.
 import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -13,7 +18,10 @@ import { TradingMetrics } from '../metrics';
 import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
 import { createTradingTools } from '../tools';
 import type { TradingBackend } from '../types';
+import type { DeadlineClock } from '../deadline';
 import { AuditLog } from './audit';
+import { adminToken, startOperatorAccess, type OperatorAccess } from './operator-access';
+import { haltBySignal, stateAuditor } from './trading-controls';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
@@ -31,6 +39,8 @@ export interface LiveCommandOptions {
   backend?: TradingBackend;
   /** Where the run's report goes (built from this run's audit records); default `live-report.html` beside the summary. */
   report?: string;
+  /** The dead-man timer's clock (default the system's): a test moves it by hand. */
+  deadManClock?: DeadlineClock;
 }
 
 export interface LiveSummary extends AgentStats {
@@ -49,33 +59,58 @@ export interface LiveSummary extends AgentStats {
 export async function liveCommand(o: LiveCommandOptions): Promise<number> {
   const { config } = o;
   const env = o.env ?? process.env;
+  // Installed first: a SIGUSR1 that Node sees without a listener opens its inspector instead.
+  let halt: (() => void) | undefined;
+  let haltRequested = false;
+  const onSigusr1 = () => {
+    if (halt === undefined) haltRequested = true;
+    else halt();
+  };
+  process.on('SIGUSR1', onSigusr1);
+  try {
+    return await runLive(o, config, env, (apply) => {
+      halt = apply;
+      if (haltRequested) apply();
+    });
+  } finally {
+    process.off('SIGUSR1', onSigusr1);
+  }
+}
+
+async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.ProcessEnv, onHaltReady: (halt: () => void) => void): Promise<number> {
+  const token = adminToken(config, env);
   const logger = jsonLineLogger({ level: levelFromEnv(env, 'warn'), write: (line) => o.err.write(line) });
   const backend = o.backend ?? liveBackendFromConfig(config);
   const provider = providerFor(config);
   const metrics = new TradingMetrics();
   const options = toolsOptionsFromConfig(config);
   const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
-  // Each resource is released if a later one cannot be had (a damaged counts file, an unwritable
-  // audit path, a taken metrics port): nothing left open keeps a failed start alive.
-  const tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile });
-  let audit: AuditLog;
-  let endpoint: PrometheusEndpoint | undefined;
+  // Each resource is released if a later one cannot be had (an unwritable audit path, a damaged
+  // counts file, a taken metrics or admin port): nothing left open keeps a failed start alive.
   // The audit file is shared by every run that names it: this run's records (its report) start here.
-  let auditOffset: number;
+  const auditOffset = auditFileOffset(config.agent.audit);
+  const audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
+  let tools: ReturnType<typeof createTradingTools>;
   try {
-    auditOffset = auditFileOffset(config.agent.audit);
-    audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
+    tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile, onTradingStateChange: stateAuditor(audit) });
   } catch (error) {
-    tools.close();
+    audit.close();
     throw error;
   }
+  let endpoint: PrometheusEndpoint | undefined;
+  let operator: OperatorAccess;
   try {
     if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
+    operator = await startOperatorAccess({ config, token, tools, audit, logger, ...(o.deadManClock === undefined ? {} : { clock: o.deadManClock }) });
   } catch (error) {
+    await endpoint?.close();
     audit.close();
     tools.close();
     throw error;
   }
+  onHaltReady(() => {
+    haltBySignal(tools, logger);
+  });
   const loop = new AgentLoop({
     provider,
     tools,
@@ -126,6 +161,11 @@ export async function liveCommand(o: LiveCommandOptions): Promise<number> {
     if (interactive) o.err.write('\n');
     process.off('SIGUSR2', resetGate);
     o.signal?.removeEventListener('abort', onStop);
+    await operator.close();
+    // A SIGUSR1 from now on finds no tools to halt.
+    onHaltReady(() => {
+      logger.log('warn', { msg: 'SIGUSR1: the run is ending, nothing left to halt' });
+    });
     breakerOpenings = tools.state().gateOpenings;
     audit.close();
     tools.close();

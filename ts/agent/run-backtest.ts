@@ -5,10 +5,11 @@ import { BacktestReplay } from '../backtest/replay';
 import type { MarketSeries } from '../backtest/series';
 import { silentLogger, type Logger } from '../log';
 import { TradingMetrics } from '../metrics';
-import { createTradingTools, type GateOptions, type RiskOptions } from '../tools';
+import { createTradingTools, type GateOptions, type RiskOptions, type TradingState } from '../tools';
 import type { SafetyModeName } from '../types';
 import type { LlmProvider } from '../llm/types';
 import { AuditLog } from './audit';
+import { stateAuditor } from './trading-controls';
 import { AgentLoop, type AgentStats } from './loop';
 
 export interface AgentBacktestOptions {
@@ -18,6 +19,8 @@ export interface AgentBacktestOptions {
   mode?: SafetyModeName;
   risk?: RiskOptions;
   gate?: GateOptions | GateOptions[];
+  /** The trading state at the first bar (`[trading] state`), default ACTIVE; a state other than ACTIVE is audited. */
+  tradingState?: TradingState;
   cash?: number;
   fees?: BacktestFees;
   historyBars?: number;
@@ -112,16 +115,24 @@ function medianStepMs(data: MarketSeries): number {
 export async function runAgentBacktest(o: AgentBacktestOptions): Promise<AgentBacktestRun> {
   const backend = new BacktestTradingBackend({ symbol: o.symbol, data: o.data, cash: o.cash, fees: o.fees });
   const metrics = o.metrics ?? new TradingMetrics();
-  const tools = createTradingTools({
-    backend,
-    mode: o.mode ?? 'Direct',
-    risk: o.risk ?? {},
-    gate: o.gate ?? { type: 'AlwaysOpen' },
-    metrics,
-    logger: o.logger ?? silentLogger,
-    clockStartMs: o.data.timestamp[0],
-  });
   const audit = new AuditLog(o.auditPath, { durability: 'batched' });
+  let tools: ReturnType<typeof createTradingTools>;
+  try {
+    tools = createTradingTools({
+      backend,
+      mode: o.mode ?? 'Direct',
+      tradingState: o.tradingState ?? 'ACTIVE',
+      onTradingStateChange: stateAuditor(audit),
+      risk: o.risk ?? {},
+      gate: o.gate ?? { type: 'AlwaysOpen' },
+      metrics,
+      logger: o.logger ?? silentLogger,
+      clockStartMs: o.data.timestamp[0],
+    });
+  } catch (error) {
+    audit.close();
+    throw error;
+  }
   const loop = new AgentLoop({
     provider: o.provider,
     tools,

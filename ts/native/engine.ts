@@ -1,29 +1,61 @@
-// The matching engine's shared result buffer and fill rows, read by name: the only TypeScript that
-// indexes them (layout: the binding's constants, crates/axon-node/src/matching.rs).
+// The matching engine's shared result buffer and its batch and fill rows, read by name: the only
+// TypeScript that indexes them. Every slot, stride and code comes from the generated ./layout
+// (crates/axon-node/src/raw/layout/engine.rs).
 import type { BookLevel, EngineFill, EngineOpenOrder } from '../matching';
-import { native } from './index';
+import {
+  BATCH_STOPS,
+  BatchResultColumn,
+  ENGINE_FILLS_AT,
+  ENGINE_INFO_AT,
+  ENGINE_SIDES,
+  EngineLevelInfo,
+  EngineOrderInfo,
+  EngineSlot,
+  FILL_STRIDE,
+  FillColumn,
+  LEVEL_STRIDE,
+  RESULT_STRIDE,
+} from './layout';
 
-export const FILL_STRIDE = native.FILL_STRIDE;
-export const RESULT_STRIDE = native.RESULT_STRIDE;
-const OUT_INFO = native.OUT_INFO;
-const OUT_FILLS = native.OUT_FILLS;
-/** Fills of a submit/replace the result buffer holds itself; more are read with `engineReadFills`. */
-export const INLINE_FILL_ROWS = native.OUT_FILL_ROWS;
-
-const SIDES = ['Buy', 'Sell'] as const;
+export { FILL_STRIDE, INLINE_FILL_ROWS, RESULT_STRIDE } from './layout';
 
 /** Fill row `row` of a `FILL_STRIDE` array as an object. */
 export function fillAt(fills: Float64Array, row: number): EngineFill {
   const o = row * FILL_STRIDE;
   return {
-    seq: fills[o] as number,
-    makerOrderId: fills[o + 1] as number,
-    takerOrderId: fills[o + 2] as number,
-    symbol: fills[o + 3] as number,
-    price: fills[o + 4] as number,
-    quantity: fills[o + 5] as number,
-    takerSide: SIDES[fills[o + 6] as number] as EngineFill['takerSide'],
+    seq: fills[o + FillColumn.Seq] as number,
+    makerOrderId: fills[o + FillColumn.MakerOrderId] as number,
+    takerOrderId: fills[o + FillColumn.TakerOrderId] as number,
+    symbol: fills[o + FillColumn.Symbol] as number,
+    price: fills[o + FillColumn.Price] as number,
+    quantity: fills[o + FillColumn.Quantity] as number,
+    takerSide: ENGINE_SIDES[fills[o + FillColumn.TakerSide] as number] as EngineFill['takerSide'],
   };
+}
+
+/** Depth row `row` (`LEVEL_STRIDE` numbers from `at`, as `engineDepth` writes them) as an object. */
+export function levelAt(levels: Float64Array, row: number, at = 0): BookLevel {
+  const o = at + row * LEVEL_STRIDE;
+  return {
+    price: levels[o + EngineLevelInfo.Price] as number,
+    quantity: levels[o + EngineLevelInfo.Quantity] as number,
+    orders: levels[o + EngineLevelInfo.Orders] as number,
+  };
+}
+
+/** The maker order id of fill row `row` of a `FILL_STRIDE` array. */
+export function fillMakerOrderId(fills: Float64Array, row: number): number {
+  return fills[row * FILL_STRIDE + FillColumn.MakerOrderId] as number;
+}
+
+/** The order id of batch result row `row` (the new order, or a cancel's/replace's target). */
+export function resultOrderId(results: Float64Array, row: number): number {
+  return results[row * RESULT_STRIDE + BatchResultColumn.OrderId] as number;
+}
+
+/** The status code of batch result row `row`: an index of `ENGINE_STATUSES`. */
+export function resultStatusCode(results: Float64Array, row: number): number {
+  return results[row * RESULT_STRIDE + BatchResultColumn.Status] as number;
 }
 
 /**
@@ -35,61 +67,66 @@ export class EngineResults {
   constructor(private readonly buf: Float64Array) {}
 
   get orderId(): number {
-    return this.buf[0] as number;
+    return this.buf[EngineSlot.OrderId] as number;
   }
 
   /** An index of `STATUS_CODES`. */
   get statusCode(): number {
-    return this.buf[1] as number;
+    return this.buf[EngineSlot.Status] as number;
   }
 
-  /** 0 none, 1 FOK not fillable, 2 post-only would cross. */
+  /** 0 none, 1 FOK not fillable, 2 post-only would cross (an index of `ENGINE_REJECT_REASONS`). */
   get reasonCode(): number {
-    return this.buf[2] as number;
+    return this.buf[EngineSlot.Reason] as number;
   }
 
   get filledQuantity(): number {
-    return this.buf[3] as number;
+    return this.buf[EngineSlot.FilledQuantity] as number;
   }
 
   get remainingQuantity(): number {
-    return this.buf[4] as number;
+    return this.buf[EngineSlot.RemainingQuantity] as number;
   }
 
   get fillCount(): number {
-    return this.buf[5] as number;
+    return this.buf[EngineSlot.FillCount] as number;
   }
 
   get batchFills(): number {
-    return this.buf[6] as number;
+    return this.buf[EngineSlot.BatchFills] as number;
   }
 
-  /** 0 done, 1 results full, 2 fills full. */
+  /** Why the last batch returned: an index of `BATCH_STOPS` (0 done, 1 results full, 2 fills full). */
   get batchStopCode(): number {
-    return this.buf[7] as number;
+    return this.buf[EngineSlot.BatchStop] as number;
+  }
+
+  /** Why the last batch returned, by name. */
+  get batchStop(): (typeof BATCH_STOPS)[number] {
+    return BATCH_STOPS[this.batchStopCode] ?? 'Completed';
   }
 
   /** The first `min(fillCount, INLINE_FILL_ROWS)` fills of the last submit/replace, `FILL_STRIDE` numbers each. */
   inlineFills(): Float64Array {
-    return this.buf.subarray(OUT_FILLS);
+    return this.buf.subarray(ENGINE_FILLS_AT);
   }
 
   /** The order the last `engineCancel` / `engineOrder` named. */
   openOrder(): EngineOpenOrder {
     const b = this.buf;
+    const at = ENGINE_INFO_AT;
     return {
-      orderId: b[OUT_INFO] as number,
-      symbol: b[OUT_INFO + 1] as number,
-      side: SIDES[b[OUT_INFO + 2] as number] as EngineOpenOrder['side'],
-      price: b[OUT_INFO + 3] as number,
-      remainingQuantity: b[OUT_INFO + 4] as number,
-      originalQuantity: b[OUT_INFO + 5] as number,
+      orderId: b[at + EngineOrderInfo.OrderId] as number,
+      symbol: b[at + EngineOrderInfo.Symbol] as number,
+      side: ENGINE_SIDES[b[at + EngineOrderInfo.Side] as number] as EngineOpenOrder['side'],
+      price: b[at + EngineOrderInfo.Price] as number,
+      remainingQuantity: b[at + EngineOrderInfo.RemainingQuantity] as number,
+      originalQuantity: b[at + EngineOrderInfo.OriginalQuantity] as number,
     };
   }
 
   /** The level the last `engineBest` named. */
   level(): BookLevel {
-    const b = this.buf;
-    return { price: b[OUT_INFO] as number, quantity: b[OUT_INFO + 1] as number, orders: b[OUT_INFO + 2] as number };
+    return levelAt(this.buf, 0, ENGINE_INFO_AT);
   }
 }

@@ -2,6 +2,7 @@
 // napi class methods). The handle is freed by `destroy()` or, failing that, by the GC. The last
 // decision's numbers are read here and nowhere else (slots from the generated ./layout).
 import type { ToolErrorJson } from '../errors';
+import type { TradingState } from '../trading-state';
 import type { OrderAck, OrderRequest, ReplaceRequest } from '../types';
 import { native, rejectionOf, type GuardState, type NativeMetrics } from './index';
 import { ACK_STATUSES, ACTIONS, DONE_STATUSES, FEED_STRIDE, ORDER_TYPES, SIDES, Slot, TIME_IN_FORCES, TOOLS } from './layout';
@@ -199,6 +200,15 @@ export class NativeGuardHandle {
 
   resetGate(): void {
     native.guardResetGate(this.handle);
+  }
+
+  tradingState(): TradingState {
+    return native.guardTradingState(this.handle) as TradingState;
+  }
+
+  /** Change the trading state (the guard sets the `trading_state` gauge); returns the previous one. */
+  setTradingState(state: TradingState): TradingState {
+    return native.guardSetTradingState(this.handle, state) as TradingState;
   }
 
   state(): GuardState {

@@ -66,3 +66,98 @@ export const DONE_STATUSES = ['DryRun', 'PendingConfirm'] as const;
 export const TOOLS = ['place_order', 'cancel_order', 'replace_order', 'query_portfolio', 'get_book_snapshot', 'get_pnl', 'finish_bar'] as const;
 /** Cells per market slot of the feed: price (NaN: none), position, open buy, open sell, version. */
 export const FEED_STRIDE = 5;
+
+// Matching engine.
+
+/** Slots of the matching engine's result buffer (`engineResultBuffer`). */
+export const EngineSlot = {
+  /** last submit/replace: the order id */
+  OrderId: 0,
+  /** last submit/replace: an index of `ENGINE_STATUSES` */
+  Status: 1,
+  /** last submit/replace: an index of `ENGINE_REJECT_REASONS` (0: none) */
+  Reason: 2,
+  /** last submit/replace: quantity filled */
+  FilledQuantity: 3,
+  /** last submit/replace: quantity resting, cancelled or untouched */
+  RemainingQuantity: 4,
+  /** last submit/replace: its number of fills */
+  FillCount: 5,
+  /** last batch: fill rows written */
+  BatchFills: 6,
+  /** last batch: an index of `BATCH_STOPS` */
+  BatchStop: 7,
+} as const;
+/** Start of the order info (`engineCancel`, `engineOrder`) or level info (`engineBest`). */
+export const ENGINE_INFO_AT = 8;
+/** Order info, from `ENGINE_INFO_AT`. */
+export const EngineOrderInfo = {
+  OrderId: 0,
+  Symbol: 1,
+  Side: 2,
+  Price: 3,
+  RemainingQuantity: 4,
+  OriginalQuantity: 5,
+  PostOnly: 6,
+} as const;
+/** Level info, from `ENGINE_INFO_AT`. */
+export const EngineLevelInfo = {
+  Price: 0,
+  Quantity: 1,
+  Orders: 2,
+} as const;
+/** Numbers per depth row (`engineDepth`), in `EngineLevelInfo` order. */
+export const LEVEL_STRIDE = 3;
+/** Start of the first fills (`FILL_STRIDE` numbers each) of the last submit/replace. */
+export const ENGINE_FILLS_AT = 16;
+/** Fill rows the result buffer holds; more are read with `engineReadFills`. */
+export const INLINE_FILL_ROWS = 64;
+/** Numbers in the result buffer. */
+export const ENGINE_RESULT_LEN = 464;
+/** A batch result row (`FillStart` counts from the call's first fill row). */
+export const BatchResultColumn = {
+  OrderId: 0,
+  Status: 1,
+  Reason: 2,
+  FilledQuantity: 3,
+  RemainingQuantity: 4,
+  FillStart: 5,
+  FillCount: 6,
+} as const;
+/** Numbers per batch result row. */
+export const RESULT_STRIDE = 7;
+/** A fill row (batch fills, inline fills, `engineReadFills`). */
+export const FillColumn = {
+  Seq: 0,
+  MakerOrderId: 1,
+  TakerOrderId: 2,
+  Symbol: 3,
+  Price: 4,
+  Quantity: 5,
+  TakerSide: 6,
+} as const;
+/** Numbers per fill row. */
+export const FILL_STRIDE = 7;
+/** `EngineSlot.Status` and `BatchResultColumn.Status` (`Error`: batch only). */
+export const ENGINE_STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected', 'Error'] as const;
+/** `Reason` of a `Rejected` status (index 0: none). */
+export const ENGINE_REJECT_REASONS = [null, 'FokNotFillable', 'PostOnlyWouldCross'] as const;
+/** `Reason` of a batch row with status `Error`: the engine error's kind (index 0: none). */
+export const ENGINE_ERRORS = [null, 'UnknownSymbol', 'UnknownOrder', 'NonFinite', 'NonPositive', 'OffGrid', 'OutOfRange', 'InvalidField', 'CapacityExceeded', 'QuantityOverflow', 'BatchLengthMismatch'] as const;
+/** Batch `op` codes. */
+export const BatchOp = {
+  Limit: 0,
+  Market: 1,
+  Cancel: 2,
+  Replace: 3,
+} as const;
+/** Batch `flags` bit: post-only. */
+export const BATCH_FLAG_POST_ONLY = 1;
+/** `EngineSlot.BatchStop`: why the last batch returned. */
+export const BATCH_STOPS = ['Completed', 'ResultsFull', 'FillsFull'] as const;
+/** Engine side codes (orders, fills, batch `side`). */
+export const ENGINE_SIDES = ['Buy', 'Sell'] as const;
+/** Order type codes of `engineSubmit`. */
+export const ENGINE_ORDER_TYPES = ['Limit', 'Market'] as const;
+/** Time-in-force codes of `engineSubmit` and batch `timeInForce`. */
+export const ENGINE_TIME_IN_FORCES = ['GTC', 'IOC', 'FOK'] as const;

@@ -82,6 +82,25 @@ impl EngineError {
         }
     }
 
+    /// Names of the error kinds by [`code`](Self::code): `NAMES[code - 1]`.
+    pub const NAMES: [&'static str; 10] = [
+        "UnknownSymbol",
+        "UnknownOrder",
+        "NonFinite",
+        "NonPositive",
+        "OffGrid",
+        "OutOfRange",
+        "InvalidField",
+        "CapacityExceeded",
+        "QuantityOverflow",
+        "BatchLengthMismatch",
+    ];
+
+    /// The variant's name (as in [`NAMES`](Self::NAMES)).
+    pub const fn name(&self) -> &'static str {
+        Self::NAMES[self.code() as usize - 1]
+    }
+
     /// The input field this error is about, if any.
     pub const fn field(&self) -> Option<&'static str> {
         match self {
@@ -163,8 +182,15 @@ mod tests {
             EngineError::QuantityOverflow,
             EngineError::BatchLengthMismatch { field: "" },
         ];
+        assert_eq!(all.len(), EngineError::NAMES.len());
         for (i, a) in all.iter().enumerate() {
             assert_ne!(a.code(), 0);
+            // The name is the variant's own (its Debug spelling starts with it).
+            assert!(
+                format!("{a:?}").starts_with(a.name()),
+                "{a:?} named {}",
+                a.name()
+            );
             for b in &all[i + 1..] {
                 assert_ne!(a.code(), b.code());
             }

@@ -45,11 +45,11 @@ mod types;
 #[cfg(test)]
 mod tests;
 
-pub use batch::{BatchOps, BatchStop, BatchSummary, OpResult};
+pub use batch::{BatchOps, BatchStop, BatchSummary, FloatBatch, OpResult};
 pub use engine::{MatchingEngine, OpenOrders, DEFAULT_CAPACITY, MAX_CAPACITY};
 pub use error::EngineError;
 pub use ladder::Ladder;
-pub use symbol::{grid_divisor, grid_units, SymbolSpec, MAX_EXACT_UNITS};
+pub use symbol::{grid_divisor, grid_units, u64_to_f64, SymbolSpec, MAX_EXACT_UNITS};
 pub use types::{
     Depth, Fill, FillSink, FnSink, LevelInfo, NullSink, OpenOrder, OrderId, OrderRequest,
     OrderStatus, OrderType, RejectReason, Side, SubmitResult, SymbolId, TimeInForce,

@@ -37,11 +37,13 @@ pub struct SymbolSpec {
 }
 
 /// How units read back as floats: divided by the integer inverse of the increment when there is
-/// one (exact decimal results), else multiplied by the increment.
+/// one (exact decimal results), else multiplied by the increment. Kept as `units * multiplier /
+/// divisor` with the unused one at exactly 1.0, which gives the same float as either operation
+/// alone without a branch.
 #[derive(Debug, Clone, Copy, PartialEq)]
-enum Unit {
-    Div(f64),
-    Mul(f64),
+struct Unit {
+    multiplier: f64,
+    divisor: f64,
 }
 
 impl Unit {
@@ -49,18 +51,33 @@ impl Unit {
         let inverse = 1.0 / increment;
         let whole = inverse.round();
         if (1.0..=9.0e15).contains(&whole) && (inverse - whole).abs() <= 1e-9 * whole {
-            Unit::Div(whole)
+            Unit {
+                multiplier: 1.0,
+                divisor: whole,
+            }
         } else {
-            Unit::Mul(increment)
+            Unit {
+                multiplier: increment,
+                divisor: 1.0,
+            }
         }
     }
 
     #[inline(always)]
     fn value(self, units: f64) -> f64 {
-        match self {
-            Unit::Div(d) => units / d,
-            Unit::Mul(m) => units * m,
-        }
+        units * self.multiplier / self.divisor
+    }
+}
+
+/// `v as f64` (nearest float), with a single conversion instruction for every `v` below 2^63:
+/// baseline x86-64 converts only signed integers directly, and a `u64` conversion costs a
+/// dozen instructions on the hot path.
+#[inline(always)]
+pub fn u64_to_f64(v: u64) -> f64 {
+    if v <= i64::MAX as u64 {
+        v as i64 as f64
+    } else {
+        v as f64
     }
 }
 
@@ -107,7 +124,7 @@ impl SymbolSpec {
     /// Inverse of [`qty_to_lots`](Self::qty_to_lots), as the canonical float.
     #[inline(always)]
     pub fn lots_to_qty(&self, lots: u64) -> f64 {
-        self.qty_unit.value(lots as f64)
+        self.qty_unit.value(u64_to_f64(lots))
     }
 }
 
@@ -121,10 +138,9 @@ pub fn grid_units(value: f64, increment: f64, field: &'static str) -> Result<u64
 /// The integer `1 / increment` that units are divided by to read back as the canonical float, or
 /// `None` when there is none (units are then multiplied by the increment).
 pub fn grid_divisor(increment: f64) -> Option<f64> {
-    match Unit::of(increment) {
-        Unit::Div(divisor) => Some(divisor),
-        Unit::Mul(_) => None,
-    }
+    // An increment with an integer inverse divides (multiplier exactly 1.0; 1.0 itself included).
+    let unit = Unit::of(increment);
+    (unit.multiplier == 1.0).then_some(unit.divisor)
 }
 
 fn check_increment(v: f64, field: &'static str) -> Result<(), EngineError> {
@@ -149,8 +165,9 @@ fn to_units(v: f64, increment: f64, field: &'static str) -> Result<u64, EngineEr
         return Err(EngineError::OutOfRange { field });
     }
     // Round half away from zero without `f64::round` (a libm call on baseline x86-64): for
-    // 0 < ratio <= 2^53 the truncation and the fraction below are exact.
-    let whole = ratio as u64;
+    // 0 < ratio <= 2^53 the truncation and the fraction below are exact (and `i64` conversions
+    // are single instructions, `u64` ones are not).
+    let whole = ratio as i64;
     let n = if ratio - whole as f64 >= 0.5 {
         whole + 1
     } else {
@@ -165,7 +182,7 @@ fn to_units(v: f64, increment: f64, field: &'static str) -> Result<u64, EngineEr
         // caught as off-grid above; this guards tiny values within tolerance).
         return Err(EngineError::NonPositive { field });
     }
-    Ok(n as u64)
+    Ok(n as i64 as u64)
 }
 
 #[cfg(test)]

@@ -1053,3 +1053,203 @@ fn ids_stay_below_2_pow_52_across_generation_wrap() {
     assert_eq!(e.open_order_count(), 0);
     e.check_invariants();
 }
+
+/// The real-unit format runs the same loop as the engine-unit one: the same stream, cut into calls
+/// by outputs too small for it (both stop reasons), gives the same summaries, rows and fills (in
+/// real units) and leaves the same books.
+#[test]
+fn float_batch_runs_the_same_ops_as_the_lots_batch() {
+    let spec = SymbolSpec::new(0.01, 1.0).expect("spec");
+    let (mut lots_engine, mut float_engine) = (engine(4096), engine(4096));
+    let mut x = 7u64;
+    let mut next = move || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    let mut known: Vec<u64> = Vec::new();
+    let mut stops = std::collections::HashSet::new();
+    for call in 0..60 {
+        let mut ops = Ops::new();
+        for _ in 0..200 {
+            let r = next();
+            let (sym, side) = ((r % 2) as u32, ((r >> 1) % 2) as u8);
+            let px = if side == 0 {
+                10_000 - (r >> 2) % 30
+            } else {
+                9_995 + (r >> 2) % 30
+            } as i64;
+            let qty = 1 + (r >> 8) % 9;
+            let target = match known.len() {
+                0 => 1,
+                n => known[(r >> 12) as usize % n],
+            };
+            match (r >> 20) % 100 {
+                0..=54 => ops.push(
+                    OP_LIMIT,
+                    sym,
+                    side,
+                    px,
+                    qty,
+                    ((r >> 27) % 3) as u8 * u8::from((r >> 29) % 4 == 0),
+                    0,
+                    0,
+                ),
+                55..=64 => ops.push(OP_MARKET, sym, side, 0, qty * 4, 0, 0, 0),
+                65..=84 => ops.push(OP_CANCEL, 0, 0, 0, 0, 0, 0, target),
+                85..=96 => ops.push(OP_REPLACE, 0, 0, px, qty, 0, 0, target),
+                97 => ops.push(OP_LIMIT, sym, 4, px, qty, 0, 0, 0),
+                98 => ops.push(OP_LIMIT, 9, side, px, qty, 0, 0, 0),
+                _ => ops.push(OP_LIMIT, sym, side, px, qty, 0, 2, 0),
+            };
+        }
+        let prices: Vec<f64> = ops.price.iter().map(|&t| spec.ticks_to_price(t)).collect();
+        let quantities: Vec<f64> = ops.qty.iter().map(|&l| spec.lots_to_qty(l)).collect();
+        let ids: Vec<f64> = ops.id.iter().map(|&id| id as f64).collect();
+        let (rows, mut fill_rows) = if call % 2 == 0 {
+            (150, 1000)
+        } else {
+            (1000, 12)
+        };
+        let mut start = 0;
+        while start < ops.op.len() {
+            let mut results = vec![OpResult::default(); rows];
+            let mut fills = vec![Fill::default(); fill_rows];
+            let view = ops.view();
+            let rest = BatchOps {
+                op: &view.op[start..],
+                symbol: &view.symbol[start..],
+                side: &view.side[start..],
+                price_ticks: &view.price_ticks[start..],
+                qty_lots: &view.qty_lots[start..],
+                tif: &view.tif[start..],
+                flags: &view.flags[start..],
+                order_id: &view.order_id[start..],
+            };
+            let lots = lots_engine
+                .execute_batch(&rest, &mut results, &mut fills)
+                .expect("lots batch");
+            let mut float_results = vec![0.0; rows * RESULT_STRIDE];
+            let mut float_fills = vec![0.0; fill_rows * FILL_STRIDE];
+            let batch = FloatBatch {
+                op: &ops.op,
+                symbol: &ops.symbol,
+                side: &ops.side,
+                price: &prices,
+                quantity: &quantities,
+                tif: &ops.tif,
+                flags: &ops.flags,
+                order_id: &ids,
+                start,
+                end: ops.op.len(),
+            };
+            let float = float_engine
+                .execute_float_batch(&batch, &mut float_results, &mut float_fills)
+                .expect("float batch");
+            assert_eq!(float, lots);
+            stops.insert(format!("{:?}", lots.stop));
+            for (k, r) in results[..lots.ops_done].iter().enumerate() {
+                let want = [
+                    r.order_id as f64,
+                    f64::from(r.status),
+                    f64::from(r.reason),
+                    spec.lots_to_qty(r.filled_lots),
+                    spec.lots_to_qty(r.remaining_lots),
+                    f64::from(r.fills_start),
+                    f64::from(r.fills_len),
+                ];
+                assert_eq!(
+                    float_results[k * RESULT_STRIDE..(k + 1) * RESULT_STRIDE],
+                    want,
+                    "op {}",
+                    start + k
+                );
+                if r.status <= STATUS_PARTIAL && ops.op[start + k] <= OP_MARKET {
+                    known.push(r.order_id);
+                }
+            }
+            for (k, f) in fills[..lots.fills_written].iter().enumerate() {
+                assert_eq!(
+                    float_fills[k * FILL_STRIDE..(k + 1) * FILL_STRIDE],
+                    fill_row(f, &spec)
+                );
+            }
+            if lots.ops_done == 0 {
+                // An op that needs more fill room than the whole output: give it more.
+                assert_eq!(lots.stop, BatchStop::FillsFull);
+                fill_rows = 100_000;
+            }
+            start += lots.ops_done;
+        }
+        lots_engine.check_invariants();
+    }
+    assert_eq!(state(&float_engine), state(&lots_engine));
+    let expected: std::collections::HashSet<String> = ["Completed", "ResultsFull", "FillsFull"]
+        .map(String::from)
+        .into();
+    assert_eq!(stops, expected);
+}
+
+/// A reference `-(k + 1)` names the order of op `k` of the same call; one to an op of another
+/// call, to the op itself or later, or not a whole number, is an error row naming the raw value.
+#[test]
+fn float_batch_references_earlier_ops_of_the_same_call() {
+    let mut e = engine(64);
+    let ops = [
+        OP_LIMIT, OP_REPLACE, OP_CANCEL, OP_CANCEL, OP_CANCEL, OP_CANCEL,
+    ];
+    let ids = [0.0, -1.0, -1.0, -1.0, -5.0, -1.5];
+    let batch = FloatBatch {
+        op: &ops,
+        symbol: &[0; 6],
+        side: &[1; 6],
+        price: &[101.0, 101.5, 0.0, 0.0, 0.0, 0.0],
+        quantity: &[2.0, 3.0, 0.0, 0.0, 0.0, 0.0],
+        tif: &[0; 6],
+        flags: &[0; 6],
+        order_id: &ids,
+        start: 0,
+        end: 6,
+    };
+    let mut results = vec![0.0; 6 * RESULT_STRIDE];
+    let s = e
+        .execute_float_batch(&batch, &mut results, &mut [])
+        .expect("batch");
+    assert_eq!(
+        (s.ops_done, s.fills_written, s.stop),
+        (6, 0, BatchStop::Completed)
+    );
+    let row =
+        |results: &[f64], k: usize| results[k * RESULT_STRIDE..(k + 1) * RESULT_STRIDE].to_vec();
+    let id = row(&results, 0)[0];
+    assert_eq!(row(&results, 1), [id, 0.0, 0.0, 0.0, 3.0, 0.0, 0.0]);
+    assert_eq!(row(&results, 2), [id, 3.0, 0.0, 0.0, 3.0, 0.0, 0.0]);
+    assert_eq!(
+        row(&results, 3)[..3],
+        [id, 5.0, f64::from(EngineError::UnknownOrder(0).code())]
+    );
+    let invalid = f64::from(EngineError::InvalidField { field: "" }.code());
+    assert_eq!(row(&results, 4)[..3], [-5.0, 5.0, invalid]);
+    assert_eq!(row(&results, 5)[..3], [-1.5, 5.0, invalid]);
+    // From op 2 on, op 0 is another call's: its reference is refused.
+    let later = FloatBatch {
+        start: 2,
+        end: 3,
+        ..batch
+    };
+    e.execute_float_batch(&later, &mut results, &mut [])
+        .expect("batch");
+    assert_eq!(row(&results, 0)[..3], [-1.0, 5.0, invalid]);
+    // Mismatched columns fail before anything runs.
+    let short = FloatBatch {
+        flags: &[0; 5],
+        ..batch
+    };
+    let before = state(&e);
+    assert_eq!(
+        e.execute_float_batch(&short, &mut results, &mut []),
+        Err(EngineError::BatchLengthMismatch { field: "flags" })
+    );
+    assert_eq!(state(&e), before);
+}

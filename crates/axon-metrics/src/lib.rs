@@ -1,10 +1,11 @@
-//! Lock-free metrics primitives for the six trading metrics of SPEC §7.
+//! Lock-free metrics primitives for the six trading metrics of SPEC §7 and the `trading_state`
+//! gauge (issue 16).
 //!
 //! Invariants:
 //! - Every series is a fixed slot chosen by enum labels at compile time: recording is one atomic
 //!   add (counter), one atomic store (gauge) or two atomic adds plus one for the bucket (histogram).
 //!   No lock, no allocation, no hashing on the recording path.
-//! - Counters only ever increase; the daily-orders gauge is the one value that may go down.
+//! - Counters only ever increase; the two gauges (daily orders, trading state) may go down.
 //! - A risk rejection is counted once, under its `{source, code}`; a source's total (what
 //!   `sum by (source)` reads, [`TradingMetrics::risk_rejections`]) is the sum over its codes.
 //! - Histogram buckets are cumulative only at exposition time; each observation increments exactly one
@@ -31,6 +32,25 @@ pub const RISK_GATE_BLOCKED_TOTAL: &str = "trading_risk_gate_blocked_total";
 pub const BACKEND_ERRORS_TOTAL: &str = "trading_backend_errors_total";
 pub const TOOL_EXECUTE_DURATION_SECONDS: &str = "trading_tool_execute_duration_seconds";
 pub const DAILY_ORDERS_COUNT: &str = "trading_daily_orders_count";
+pub const TRADING_STATE: &str = "trading_state";
+
+/// The gauges, each one value without labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GaugeName {
+    /// `trading_daily_orders_count`: orders sent to a backend today (UTC).
+    DailyOrders,
+    /// `trading_state`: 0 ACTIVE, 1 REDUCING, 2 HALTED.
+    TradingState,
+}
+
+impl GaugeName {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GaugeName::DailyOrders => DAILY_ORDERS_COUNT,
+            GaugeName::TradingState => TRADING_STATE,
+        }
+    }
+}
 
 /// A monotonically increasing counter.
 #[derive(Debug, Default)]
@@ -122,7 +142,7 @@ pub struct HistogramSnapshot {
 pub enum MetricEvent {
     CounterInc { series: Series },
     HistogramObserve { tool: ToolLabel, seconds: f64 },
-    GaugeSet { value: i64 },
+    GaugeSet { gauge: GaugeName, value: i64 },
 }
 
 /// A counter series: metric plus its labels.
@@ -184,6 +204,7 @@ pub struct TradingMetrics {
     backend_errors: [Counter; BackendLabel::ALL.len() * ErrorKindLabel::ALL.len()],
     duration: [Histogram; ToolLabel::ALL.len()],
     daily_orders: Gauge,
+    trading_state: Gauge,
     listening: AtomicBool,
     events: Mutex<Vec<MetricEvent>>,
 }
@@ -225,6 +246,7 @@ impl TradingMetrics {
             backend_errors: Default::default(),
             duration: Default::default(),
             daily_orders: Gauge::default(),
+            trading_state: Gauge::default(),
             listening: AtomicBool::new(false),
             events: Mutex::new(Vec::new()),
         }
@@ -307,7 +329,22 @@ impl TradingMetrics {
     pub fn set_daily_orders(&self, value: i64) {
         if self.daily_orders.get() != value {
             self.daily_orders.set(value);
-            self.emit(MetricEvent::GaugeSet { value });
+            self.emit(MetricEvent::GaugeSet {
+                gauge: GaugeName::DailyOrders,
+                value,
+            });
+        }
+    }
+
+    /// `trading_state`: 0 ACTIVE, 1 REDUCING, 2 HALTED (the guard's numbering).
+    #[inline]
+    pub fn set_trading_state(&self, value: i64) {
+        if self.trading_state.get() != value {
+            self.trading_state.set(value);
+            self.emit(MetricEvent::GaugeSet {
+                gauge: GaugeName::TradingState,
+                value,
+            });
         }
     }
 
@@ -345,6 +382,10 @@ impl TradingMetrics {
 
     pub fn daily_orders(&self) -> i64 {
         self.daily_orders.get()
+    }
+
+    pub fn trading_state(&self) -> i64 {
+        self.trading_state.get()
     }
 
     /// Start or stop collecting change events. Stopping discards what was queued.
@@ -468,6 +509,14 @@ impl TradingMetrics {
             &[],
             &self.daily_orders().to_string(),
         );
+        write_header(&mut out, TRADING_STATE, "gauge");
+        write_sample(
+            &mut out,
+            TRADING_STATE,
+            "",
+            &[],
+            &self.trading_state().to_string(),
+        );
         out
     }
 }
@@ -476,12 +525,17 @@ fn help_for(name: &str) -> &'static str {
     match name {
         ORDERS_TOTAL => "Trading tool calls by tool, side and outcome.",
         RISK_REJECTIONS_TOTAL => "Tool calls rejected by the risk chain, by stage and code.",
-        RISK_GATE_BLOCKED_TOTAL => "Tool calls blocked by a risk gate (circuit breaker).",
+        RISK_GATE_BLOCKED_TOTAL => {
+            "Tool calls blocked by a risk gate (circuit breaker, trading state HALTED or REDUCING)."
+        }
         BACKEND_ERRORS_TOTAL => "Backend call failures by backend and error kind.",
         TOOL_EXECUTE_DURATION_SECONDS => {
             "Wall time of a trading tool call, risk chain and backend included."
         }
         DAILY_ORDERS_COUNT => "Orders sent to a backend today (UTC).",
+        TRADING_STATE => {
+            "Trading state: 0 ACTIVE, 1 REDUCING (reduce-only), 2 HALTED (cancels only)."
+        }
         _ => "",
     }
 }
@@ -651,6 +705,30 @@ mod tests {
     }
 
     #[test]
+    fn trading_state_gauge_emits_only_on_change() {
+        let m = TradingMetrics::new();
+        m.set_listening(true);
+        m.set_trading_state(0);
+        m.set_trading_state(2);
+        m.set_trading_state(2);
+        m.set_trading_state(1);
+        assert_eq!(m.trading_state(), 1);
+        assert_eq!(
+            m.drain_events(),
+            vec![
+                MetricEvent::GaugeSet {
+                    gauge: GaugeName::TradingState,
+                    value: 2
+                },
+                MetricEvent::GaugeSet {
+                    gauge: GaugeName::TradingState,
+                    value: 1
+                }
+            ]
+        );
+    }
+
+    #[test]
     fn events_only_while_listening() {
         let m = TradingMetrics::new();
         m.inc_gate_blocked();
@@ -665,7 +743,10 @@ mod tests {
                 MetricEvent::CounterInc {
                     series: Series::RiskGateBlocked
                 },
-                MetricEvent::GaugeSet { value: 3 }
+                MetricEvent::GaugeSet {
+                    gauge: GaugeName::DailyOrders,
+                    value: 3
+                }
             ]
         );
         assert!(m.drain_events().is_empty());
@@ -678,6 +759,7 @@ mod tests {
         m.inc_backend_error(BackendLabel::Mock, ErrorKindLabel::Timeout);
         m.observe_duration(ToolLabel::Place, 0.02);
         m.set_daily_orders(7);
+        m.set_trading_state(2);
         let text = m.prometheus_text();
         for name in [
             ORDERS_TOTAL,
@@ -686,6 +768,7 @@ mod tests {
             BACKEND_ERRORS_TOTAL,
             TOOL_EXECUTE_DURATION_SECONDS,
             DAILY_ORDERS_COUNT,
+            TRADING_STATE,
         ] {
             assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing");
         }
@@ -705,5 +788,9 @@ mod tests {
         ));
         assert!(text.contains("trading_tool_execute_duration_seconds_count{tool=\"place\"} 1\n"));
         assert!(text.contains("trading_daily_orders_count 7\n"));
+        assert!(text.contains("# TYPE trading_state gauge\ntrading_state 2\n"));
+        assert!(TradingMetrics::new()
+            .prometheus_text()
+            .contains("trading_state 0\n"));
     }
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use axon_metrics::{BackendLabel, ErrorKindLabel};
 use axon_risk::{
     AckStatus, Clock, ControlsConfig, GateConfig, Guard, GuardConfig, GuardError, MarketUpdate,
-    Outcome, RiskLimits, SafetyMode, Side, SystemClock, ToolKind,
+    Outcome, RiskLimits, SafetyMode, Side, SystemClock, ToolKind, TradingState,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
 use napi::{Env, Error, Result, Status};
@@ -63,6 +63,8 @@ pub struct GuardOptions {
     pub market_data_max_age_ms: Option<f64>,
     /// When set, the guard runs on a manual clock starting at this Unix ms (tests, backtests).
     pub manual_clock_ms: Option<f64>,
+    /// `ACTIVE` (default) | `REDUCING` | `HALTED`: the trading state the guard starts in.
+    pub trading_state: Option<String>,
 }
 
 fn gate_config(g: &GateOptions) -> Result<GateConfig> {
@@ -89,6 +91,14 @@ fn whole_ms(key: &str, value: f64) -> Result<i64> {
             "{key} must be a whole number of milliseconds, got {value}"
         )))
     }
+}
+
+fn trading_state(key: &str, text: &str) -> Result<TradingState> {
+    TradingState::parse(text).ok_or_else(|| {
+        invalid(format!(
+            "{key} must be ACTIVE, REDUCING or HALTED, got {text:?}"
+        ))
+    })
 }
 
 fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
@@ -160,6 +170,12 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
             .map(|v| whole_ms("market_data_max_age_ms", v))
             .transpose()?
             .unwrap_or(defaults.market_data_max_age_ms),
+        trading_state: o
+            .trading_state
+            .as_deref()
+            .map(|s| trading_state("trading_state", s))
+            .transpose()?
+            .unwrap_or(defaults.trading_state),
     })
 }
 
@@ -564,6 +580,23 @@ pub fn guard_state(handle: f64) -> Result<GuardState> {
             pending_confirms: g.pending_confirms() as u32,
             inflight: g.inflight() as u32,
         })
+    })
+}
+
+/// The guard's trading state: `ACTIVE` | `REDUCING` | `HALTED`.
+#[napi]
+pub fn guard_trading_state(handle: f64) -> Result<String> {
+    with_guard(handle, "guardTradingState", |s| {
+        Ok(s.guard.trading_state().as_str().to_owned())
+    })
+}
+
+/// Change the trading state (sets the `trading_state` gauge); returns the previous one.
+#[napi]
+pub fn guard_set_trading_state(handle: f64, state: String) -> Result<String> {
+    let state = trading_state("state", &state)?;
+    with_guard(handle, "guardSetTradingState", |s| {
+        Ok(s.guard.set_trading_state(state).as_str().to_owned())
     })
 }
 

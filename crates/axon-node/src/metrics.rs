@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axon_metrics::{
     MetricEvent, Series, ToolLabel, TradingMetrics, DAILY_ORDERS_COUNT, DURATION_BUCKETS,
-    TOOL_EXECUTE_DURATION_SECONDS,
+    TOOL_EXECUTE_DURATION_SECONDS, TRADING_STATE,
 };
 use napi::Result;
 use napi_derive::napi;
@@ -77,7 +77,10 @@ impl NativeMetrics {
                     serde_json::json!({ "buckets": buckets, "sum": snap.sum_seconds, "count": snap.count }),
                 );
             }
-            let gauges = serde_json::json!({ DAILY_ORDERS_COUNT: self.inner.daily_orders() });
+            let gauges = serde_json::json!({
+                DAILY_ORDERS_COUNT: self.inner.daily_orders(),
+                TRADING_STATE: self.inner.trading_state(),
+            });
             Ok(serde_json::json!({ "counters": counters, "gauges": gauges, "histograms": histograms }).to_string())
         })
     }
@@ -102,8 +105,8 @@ impl NativeMetrics {
                     MetricEvent::HistogramObserve { tool, seconds } => serde_json::json!({
                         "type": "HistogramObserve", "name": TOOL_EXECUTE_DURATION_SECONDS, "labels": { "tool": tool.as_str() }, "value": seconds
                     }),
-                    MetricEvent::GaugeSet { value } => serde_json::json!({
-                        "type": "GaugeSet", "name": DAILY_ORDERS_COUNT, "labels": {}, "value": value
+                    MetricEvent::GaugeSet { gauge, value } => serde_json::json!({
+                        "type": "GaugeSet", "name": gauge.as_str(), "labels": {}, "value": value
                     }),
                 })
                 .collect();

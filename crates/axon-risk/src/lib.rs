@@ -21,7 +21,7 @@ pub use controls::ControlsConfig;
 pub use gate::{BreakerState, GateConfig};
 pub use guard::{
     AckStatus, Action, Decision, DoneStatus, Guard, GuardConfig, GuardError, KnownOrder,
-    MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind,
+    MarketUpdate, OrderToSend, Outcome, SafetyMode, ToolKind, TradingState,
 };
 pub use limits::RiskLimits;
 pub use rejection::{

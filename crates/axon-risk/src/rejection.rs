@@ -259,6 +259,10 @@ pub enum Denial {
     },
     /// Trading state HALTED: nothing but cancels.
     TradingHalted,
+    /// Trading state REDUCING without a known position: the order cannot be shown to reduce it.
+    ReduceOnlyPositionUnknown {
+        symbol: String,
+    },
 
     // SafetyMode: two-phase confirmation.
     PendingConfirmLimit {
@@ -575,7 +579,8 @@ impl Denial {
             | Denial::PnlBreakerOpen { .. }
             | Denial::StateUnavailable { .. }
             | Denial::ReduceOnly { .. }
-            | Denial::TradingHalted => Source::RiskGate,
+            | Denial::TradingHalted
+            | Denial::ReduceOnlyPositionUnknown { .. } => Source::RiskGate,
             Denial::PendingConfirmLimit { .. }
             | Denial::TokenUnavailable { .. }
             | Denial::TokenInvalid
@@ -608,7 +613,9 @@ impl Denial {
             Denial::RateLimited { .. } => Code::RateLimited,
             Denial::BreakerOpen { .. } => Code::CircuitBreakerOpen,
             Denial::StateUnavailable { .. } => Code::StateUnavailable,
-            Denial::ReduceOnly { .. } => Code::ReduceOnly,
+            Denial::ReduceOnly { .. } | Denial::ReduceOnlyPositionUnknown { .. } => {
+                Code::ReduceOnly
+            }
             Denial::TradingHalted => Code::TradingHalted,
             Denial::PendingConfirmLimit { .. } => Code::PendingConfirmLimit,
             Denial::TokenUnavailable { .. }
@@ -816,6 +823,10 @@ impl Denial {
                 Num(*projected)
             ),
             Denial::TradingHalted => f.write_str("trading is HALTED: only cancels are accepted"),
+            Denial::ReduceOnlyPositionUnknown { symbol } => write!(
+                f,
+                "trading state REDUCING: position of '{symbol}' is unknown, so the order cannot be shown to reduce it"
+            ),
             Denial::PendingConfirmLimit { pending } => write!(
                 f,
                 "{pending} orders already await confirmation; confirm or let them expire"
@@ -1111,6 +1122,7 @@ mod tests {
                 projected: 1.5,
             },
             Denial::TradingHalted,
+            Denial::ReduceOnlyPositionUnknown { symbol: symbol() },
             Denial::PendingConfirmLimit { pending: 100 },
             Denial::TokenUnavailable {
                 detail: "no entropy".to_owned(),
@@ -1167,6 +1179,7 @@ mod tests {
             Denial::TokenArgsMismatch => 28,
             Denial::NotAnOpenOrder { .. } => 29,
             Denial::Backend { .. } => 30,
+            Denial::ReduceOnlyPositionUnknown { .. } => 31,
         }
     }
 
@@ -1179,7 +1192,7 @@ mod tests {
         let mut seen: Vec<usize> = all.iter().map(index).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..=30).collect::<Vec<_>>(), "one sample per variant");
+        assert_eq!(seen, (0..=31).collect::<Vec<_>>(), "one sample per variant");
         assert_eq!(all.len(), seen.len());
         for denial in all {
             let r = Rejection::from(denial.clone());

@@ -1,6 +1,7 @@
 //! The numbers both sides of the boundary must agree on, in one place: the guard's decision
 //! buffer (slots, kinds), the market feed's stride and every enum that crosses as a number
-//! (actions, sides, order types, time in force, codes, sources, ack statuses, tools).
+//! (actions, sides, order types, time in force, codes, sources, ack statuses, tools); the matching
+//! engine's result buffer, batch rows and codes in [`engine`].
 //!
 //! Invariants:
 //! - `ts/native/layout.ts` is generated from this module ([`typescript`]) and committed; the test
@@ -11,6 +12,8 @@
 
 // Most lists are read only by the generator, which runs in the tests.
 #![cfg_attr(not(test), allow(dead_code))]
+
+pub mod engine;
 
 use axon_risk::{
     AckStatus, Code, DoneStatus, OrderType, Side, Source, TimeInForce, ToolKind,
@@ -153,6 +156,7 @@ pub fn typescript() -> String {
     for (name, doc, value) in lines {
         out.push_str(&format!("/** {doc} */\nexport const {name} = {value};\n"));
     }
+    out.push_str(&engine::typescript());
     out
 }
 

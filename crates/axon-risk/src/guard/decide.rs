@@ -109,8 +109,8 @@ impl Guard {
         let needs_price = (a.order_type == OrderType::Market
             && (limits.max_order_notional.is_some() || controls.min_order_notional.is_some()))
             || controls.needs_reference();
-        let needs_position = limits.max_position_abs.is_some();
-        if let Some(index) = market {
+        let needs_position = limits.max_position_abs.is_some() || self.reducing();
+        if let (Some(index), false) = (market, self.halted()) {
             self.pull_feed(index);
             let state = &self.market[index as usize];
             let unusable = (needs_price || needs_position)
@@ -312,6 +312,11 @@ impl Guard {
             Err(r) => return self.reject_arguments(TOOL, r),
         };
         let Some(order) = self.orders.get(a.order_id.as_ref()).copied() else {
+            if self.halted() {
+                // Refused whatever the order is: no need to look it up at the venue.
+                let r = trading_state::halted_rejection();
+                return self.reject(TOOL, SideLabel::None, r, started);
+            }
             if !refreshed {
                 return Decision::NeedOrder {
                     order_id: a.order_id.into_owned(),
@@ -323,12 +328,16 @@ impl Guard {
             .into();
             return self.reject(TOOL, SideLabel::None, r, started);
         };
-        let needs_market =
-            self.config.limits.max_position_abs.is_some() || self.config.controls.needs_reference();
+        let needs_market = self.config.limits.max_position_abs.is_some()
+            || self.config.controls.needs_reference()
+            || self.reducing();
         self.pull_feed(order.symbol);
         let state = &self.market[order.symbol as usize];
         let unusable = needs_market && !state.fresh(now, self.config.market_data_max_age_ms);
-        if !refreshed && (unusable || self.controls.reference_stale(state.price_at_ms, now)) {
+        if !refreshed
+            && !self.halted()
+            && (unusable || self.controls.reference_stale(state.price_at_ms, now))
+        {
             return Decision::NeedMarket {
                 symbol: self.symbols[order.symbol as usize].to_string(),
             };
@@ -406,7 +415,7 @@ impl Guard {
 
     /// The chain an order passes, the same for a new order and a replace (as a risk engine shares
     /// its checks between submit and modify): SafetyMode (a confirmation redeems its token) ->
-    /// RiskGate (an open gate blocks outright) -> RiskLimits (symbol, notional, position, daily
+    /// RiskGate (the trading state; an open gate blocks outright) -> RiskLimits (symbol, notional, position, daily
     /// orders for a new order, then the market-access controls of `controls`) -> RiskGate (the breaker's trial and pass, see [`Guard::pass_gates`]).
     /// Returns whether the order is sent (Direct, or a confirmed TwoPhase order) and its market
     /// slot, or the rejection.
@@ -433,6 +442,11 @@ impl Guard {
             (None, _) => false,
         };
         let sends = confirming || self.config.mode == SafetyMode::Direct;
+
+        // RiskGate: the trading state (HALTED, REDUCING).
+        if let Err(r) = self.check_trading_state(o.market, o.symbol, o.side, o.position_delta) {
+            return Err(self.reject(o.tool, side, r, started));
+        }
 
         // RiskGate, the part that blocks outright: an open breaker rejects everything.
         if let Err(r) = self.gates.precheck(now) {

@@ -1,6 +1,7 @@
 //! The guard: one call decides a tool call, one more records its outcome (SPEC §1-§5, §7).
 //!
-//! Chain order for orders: Arguments -> SafetyMode -> RiskGate (an open gate blocks outright) ->
+//! Chain order for orders: Arguments -> SafetyMode -> RiskGate (the trading state of
+//! `trading_state`, then an open gate blocks outright) ->
 //! RiskLimits (static limits, then the market-access controls of `controls`) -> RiskGate (a HalfOpen breaker's one trial, and the pass that clears the streak:
 //! only for an order that is sent, or a DryRun order; never for a TwoPhase proposal) -> reservation.
 //! One chain (`check_order`) serves `place_order` and `replace_order`; each adds only what is its
@@ -48,8 +49,10 @@ mod decide;
 mod market;
 mod reads;
 mod record;
+mod trading_state;
 
 use market::MarketState;
+pub use trading_state::TradingState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum SafetyMode {
@@ -137,6 +140,8 @@ pub struct GuardConfig {
     pub max_args_bytes: usize,
     /// How long market data fetched on demand (not pushed by the backend) stays usable.
     pub market_data_max_age_ms: i64,
+    /// The trading state the guard starts in (see `trading_state`).
+    pub trading_state: TradingState,
 }
 
 impl Default for GuardConfig {
@@ -151,6 +156,7 @@ impl Default for GuardConfig {
             max_pending_confirms: DEFAULT_MAX_PENDING,
             max_args_bytes: args::DEFAULT_MAX_ARGS_BYTES,
             market_data_max_age_ms: 1_000,
+            trading_state: TradingState::Active,
         }
     }
 }
@@ -378,6 +384,7 @@ pub struct Guard {
     daily_cancels: DailyCounter,
     controls: Controls,
     gates: GateChain,
+    trading_state: TradingState,
     tokens: TokenStore,
     slots: Vec<Slot>,
     free_slots: Vec<u32>,
@@ -438,6 +445,7 @@ impl Guard {
             daily_orders: DailyCounter::default(),
             daily_cancels: DailyCounter::default(),
             controls: Controls::new(config.controls.clone(), config.market_data_max_age_ms),
+            trading_state: config.trading_state,
             slots: Vec::with_capacity(64),
             free_slots: Vec::with_capacity(64),
             id_prefix: prefix.iter().map(|b| format!("{b:02x}")).collect(),
@@ -455,6 +463,7 @@ impl Guard {
         {
             guard.intern(&symbol);
         }
+        guard.metrics.set_trading_state(guard.trading_state.gauge());
         Ok(guard)
     }
 
