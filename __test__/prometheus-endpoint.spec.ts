@@ -136,6 +136,10 @@ describe('prometheus endpoint', () => {
     const gated = setup({ mode: 'Direct', metrics, risk: { maxOrderQuantity: 1 }, gate: { type: 'RejectionCircuitBreaker', threshold: 1, cooldownMs: 60_000 } });
     await expectMoves(() => gated.tools.placeOrder.execute(limit('BTC-USDT', 'Buy', 2, 20_000)), 'risk_limits/max_order_quantity');
     await expectMoves(() => gated.tools.placeOrder.execute(limit('BTC-USDT', 'Buy', 0.5, 20_000)), 'risk_gate/circuit_breaker_open');
+    const halted = setup({ mode: 'Direct', metrics });
+    halted.tools.setTradingState('HALTED', { source: 'test' });
+    await expectMoves(() => halted.tools.placeOrder.execute(limit('BTC-USDT', 'Buy', 0.5, 19_000)), 'risk_gate/trading_halted');
+    halted.tools.close();
     const twoPhase = setup({ mode: 'TwoPhase', metrics });
     const order = limit('BTC-USDT', 'Buy', 0.5, 19_000);
     const proposal = await ack(twoPhase.tools.placeOrder, order);
@@ -146,6 +150,7 @@ describe('prometheus endpoint', () => {
     // Every series that moved was exported at 0 by the first scrape, and `sum by (source)` adds up.
     for (const series of before.keys()) expect(first.has(series), series).toBe(true);
     const bySource = (source: string) => [...before].filter(([series]) => series.startsWith(`${source}/`)).reduce((sum, [, v]) => sum + v, 0);
-    expect([bySource('risk_limits'), bySource('risk_gate'), bySource('safety_mode')]).toEqual([9, 1, 2]);
+    expect([bySource('risk_limits'), bySource('risk_gate'), bySource('safety_mode')]).toEqual([9, 2, 2]);
+    for (const set of [tools, gated.tools, twoPhase.tools]) set.close();
   });
 });
