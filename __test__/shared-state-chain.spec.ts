@@ -85,8 +85,8 @@ describe('shared risk state on redis: one account, several tools instances', () 
     }
     expect((await acct.observer.snapshot()).dailyOrders).toBe(10);
     // The chain counted them as refusals (metrics come from Rust, as for a local refusal).
-    const rejected = a.metrics.snapshot().counters['trading_risk_rejections_total{source="risk_limits"}'] ?? 0;
-    expect(rejected + (b.metrics.snapshot().counters['trading_risk_rejections_total{source="risk_limits"}'] ?? 0)).toBe(20);
+    const rejected = a.metrics.snapshot().counters['trading_risk_rejections_total{source="risk_limits",code="max_daily_orders"}'] ?? 0;
+    expect(rejected + (b.metrics.snapshot().counters['trading_risk_rejections_total{source="risk_limits",code="max_daily_orders"}'] ?? 0)).toBe(20);
     await acct.close();
   });
 
@@ -263,7 +263,7 @@ describe('shared risk state on redis: fail closed', () => {
         expect(refused.message, JSON.stringify(lines.slice(-3))).toMatch(/^RiskGate: risk state store unavailable \((unreachable|no answer within 200 ms)\): order not sent$/);
       }
       expect(backend.acceptedOrders()).toBe(1);
-      expect(metrics.snapshot().counters['trading_risk_rejections_total{source="risk_gate"}']).toBe(3);
+      expect(metrics.snapshot().counters['trading_risk_rejections_total{source="risk_gate",code="state_unavailable"}']).toBe(3);
       // A static refusal is answered at once; its report to the shared streak fails, logged and counted.
       expect((await rejection(tools.placeOrder, fine(5))).code).toBe('MAX_ORDER_NOTIONAL');
       await eventually(() => Promise.resolve(lines.some((line) => line.includes('risk rejection not recorded in the shared breaker streak'))));
