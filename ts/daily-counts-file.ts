@@ -137,8 +137,9 @@ export function checkCountsWritable(path: string): void {
 }
 
 /**
- * The counts file without a lock, as the tools used it before the file store: kept only until
- * ts/guarded-tools.ts opens a FileStateStore (ts/state/file-store.ts) instead; same `load`/`save`.
+ * The counts file without a lock: what `createTradingTools({ dailyCountsFile })` still uses (the
+ * program and `state: { type: 'file' }` use the locked FileStateStore, ts/state/file-store.ts,
+ * which has the same `load`/`save`). Two processes on one such file each count alone.
  */
 export class DailyCountsFile {
   private readonly nowMs: () => number;
