@@ -89,7 +89,7 @@ describe('SIGUSR1', () => {
 });
 
 describe('SIGUSR1 in process', () => {
-  it('a SIGUSR1 that arrives while the run is still starting halts it once the tools exist (never lost, never the inspector)', async () => {
+  it('a SIGUSR1 that arrives while the run is still starting is held and halts the run once the tools exist', async () => {
     model = await startFakeOpenAI(restingBuyer(1));
     const setup = liveConfig({ backend: 'mock', modelUrl: model.baseURL, maxCycles: 2 });
     const sink = () => new Writable({ write: (_chunk, _encoding, done) => done() });
