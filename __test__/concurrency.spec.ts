@@ -56,7 +56,7 @@ describe('concurrency', () => {
       expect(tools.state()).toMatchObject({ dailyOrders: 100, inflight: 0 });
       const snap = metrics.snapshot();
       expect(snap.gauges.trading_daily_orders_count).toBe(100);
-      expect(snap.counters['trading_risk_rejections_total{source="risk_limits"}']).toBe(900);
+      expect(snap.counters['trading_risk_rejections_total{source="risk_limits",code="max_daily_orders"}']).toBe(900);
       const success = (snap.counters['trading_orders_total{tool="place",side="buy",status="success"}'] ?? Number.NaN) + (snap.counters['trading_orders_total{tool="place",side="sell",status="success"}'] ?? Number.NaN);
       expect(success).toBe(100);
       if (withThrowingCallback) {

@@ -25,8 +25,11 @@ async function refusal(tools: TradingTools, args: string, tool: 'placeOrder' | '
   return [error.code, error.message];
 }
 
+/** Every RiskLimits refusal, whatever its code (`sum by (source)`). */
 function riskLimitRejections(tools: { metrics: { snapshot(): { counters: Record<string, number> } } }): number {
-  return tools.metrics.snapshot().counters['trading_risk_rejections_total{source="risk_limits"}'] ?? 0;
+  return Object.entries(tools.metrics.snapshot().counters)
+    .filter(([series]) => series.startsWith('trading_risk_rejections_total{source="risk_limits",'))
+    .reduce((sum, [, value]) => sum + value, 0);
 }
 
 /**

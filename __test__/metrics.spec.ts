@@ -37,8 +37,9 @@ describe('metrics', () => {
       'trading_orders_total{tool="place",side="buy",status="rejected"}': 2,
       'trading_orders_total{tool="place",side="sell",status="rejected"}': 1,
       'trading_orders_total{tool="replace",side="sell",status="rejected"}': 1,
-      'trading_risk_rejections_total{source="risk_limits"}': 2,
-      'trading_risk_rejections_total{source="risk_gate"}': 2,
+      'trading_risk_rejections_total{source="risk_limits",code="max_order_notional"}': 1,
+      'trading_risk_rejections_total{source="risk_limits",code="symbol_not_allowed"}': 1,
+      'trading_risk_rejections_total{source="risk_gate",code="circuit_breaker_open"}': 2,
       'trading_risk_gate_blocked_total': 1 + 1,
       'trading_backend_errors_total{backend="mock",kind="timeout"}': 1,
     });
@@ -75,6 +76,9 @@ describe('metrics', () => {
     expect(samples.get('trading_orders_total{tool="place",side="buy",status="rejected"}')).toBe(2);
     expect(samples.get('trading_orders_total{tool="cancel",side="none",status="success"}')).toBe(0);
     expect(samples.get('trading_risk_gate_blocked_total')).toBe(2);
+    expect(samples.get('trading_risk_rejections_total{source="risk_gate",code="circuit_breaker_open"}')).toBe(2);
+    // A code no call has hit yet is there at 0, so rate() and alerts see its first refusal.
+    expect(samples.get('trading_risk_rejections_total{source="safety_mode",code="confirm_token_invalid"}')).toBe(0);
     expect(samples.get('trading_backend_errors_total{backend="mock",kind="timeout"}')).toBe(1);
     expect(samples.get('trading_tool_execute_duration_seconds_count{tool="place"}')).toBe(6);
     expect(samples.get('trading_tool_execute_duration_seconds_bucket{tool="place",le="+Inf"}')).toBe(6);
@@ -96,6 +100,7 @@ describe('metrics', () => {
     expect(events.filter((e) => e.type === 'GaugeSet').map((e) => e.value)).toEqual([1, 2, 3]);
     expect(events[0]).toEqual({ type: 'GaugeSet', name: 'trading_daily_orders_count', labels: {}, value: 1 });
     expect(events).toContainEqual({ type: 'CounterInc', name: 'trading_backend_errors_total', labels: { backend: 'mock', kind: 'timeout' }, value: 1 });
+    expect(events).toContainEqual({ type: 'CounterInc', name: 'trading_risk_rejections_total', labels: { source: 'risk_limits', code: 'symbol_not_allowed' }, value: 1 });
   });
 
   // Speed is not measured here: the callback never runs inside a tool call, so however slow it is, it

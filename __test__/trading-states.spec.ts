@@ -36,8 +36,8 @@ describe('REDUCING: only orders that reduce the absolute position', () => {
       ['Buy', 1],
       ['Sell', 0.4],
     ]);
-    expect(metrics.prometheus()).toContain('trading_risk_rejections_total{source="risk_gate"} 4\n');
-    expect(metrics.prometheus()).toContain('trading_risk_rejections_total{source="risk_limits"} 0\n');
+    expect(metrics.prometheus()).toContain('trading_risk_rejections_total{source="risk_gate",code="reduce_only"} 4\n');
+    expect(metrics.prometheus()).not.toMatch(/^trading_risk_rejections_total\{source="risk_limits",[^}]*\} [1-9]/m);
     tools.close();
   });
 
@@ -97,7 +97,7 @@ describe('HALTED: nothing but cancels', () => {
       expect(ORDER_CALLS(backend)).toBe(1); // the seed only
       const cancelled = await ack(tools.cancelOrder, `{"order_id":"${String(resting?.orderId)}"}`);
       expect(cancelled.status).toBe(mode === 'DryRun' ? 'DryRun' : 'Cancelled');
-      expect(metrics.prometheus()).toContain('trading_risk_rejections_total{source="risk_gate"} 2\n');
+      expect(metrics.prometheus()).toContain('trading_risk_rejections_total{source="risk_gate",code="trading_halted"} 2\n');
       tools.close();
     });
   }

@@ -1,4 +1,5 @@
-// place_order throughput and latency: native guard (napi) in DryRun and Direct-on-mock, stated
+// place_order throughput and latency: native guard (napi) in DryRun (plain, and with every
+// market-access control of issue 16 on) and Direct-on-mock, stated
 // against the Rust core alone (criterion's `guard_decide_dry_run_from_json`, when `npm run
 // bench:rust` has run) and the floor of a native call (an empty one, measured in this run).
 // Sequential awaited calls on one core.
@@ -23,6 +24,26 @@ const CRITERION_ESTIMATES = join(__dirname, '..', '..', 'target', 'criterion', '
 const TARGETS = { dryRun: 400_000, direct: 200_000 };
 
 const RISK: RiskOptions = { allowedSymbols: ALLOWED_SYMBOLS, maxOrderNotional: MAX_ORDER_NOTIONAL, maxPositionAbs: 1e9, maxDailyOrders: 4_000_000_000 };
+/**
+ * The same limits with all seven controls of issue 16 on, each set so that the valid inputs pass it
+ * (limit prices are within 50 bps of the reference, quantities 0.001-140, notionals >= 30; a DryRun
+ * order takes no throttle, duplicate or open-order count, and the mock's daily PnL stays 0). The
+ * reference prices are pushed once, so their allowed age spans the whole run: a refresh would
+ * measure the mock's fetch, not the chain.
+ */
+const RISK_ALL_CONTROLS: RiskOptions = {
+  ...RISK,
+  priceCollarBps: 100,
+  maxReferenceAgeMs: 3_600_000,
+  maxOrderQuantity: 1_000,
+  minOrderNotional: 10,
+  maxOrdersPerSecond: 100,
+  maxOrdersPerMinute: 3_000,
+  duplicateWindowMs: 10_000,
+  maxOpenOrders: 50,
+  selfTradePrevention: 'reject',
+  maxDailyLoss: 1_000_000,
+};
 // High enough that the ~10% risk rejections, spread through the mix, never open it.
 const GATE: GateOptions = { type: 'RejectionCircuitBreaker', threshold: 20, cooldownMs: 60_000 };
 
@@ -52,9 +73,9 @@ function prime(backend: MockTradingBackend): void {
   for (const [symbol, price] of Object.entries(REFERENCE_PRICES)) backend.setReferencePrice(symbol, price);
 }
 
-function nativeVariant(name: string, mode: 'DryRun' | 'Direct'): Variant {
+function nativeVariant(name: string, mode: 'DryRun' | 'Direct', risk: RiskOptions = RISK): Variant {
   const backend = venue();
-  const tools: TradingTools = createTradingTools({ backend, mode, risk: RISK, gate: GATE, logger: silentLogger });
+  const tools: TradingTools = createTradingTools({ backend, mode, risk, gate: GATE, logger: silentLogger });
   prime(backend);
   return {
     name,
@@ -169,11 +190,13 @@ async function main(): Promise<void> {
   const floorNs = napiFloorNs();
   const rustNs = criterionNs();
   const dryNative = nativeVariant('native DryRun', 'DryRun');
+  const dryAllControls = nativeVariant('native DryRun, every control on', 'DryRun', RISK_ALL_CONTROLS);
   const directNative = nativeVariant('native Direct (mock)', 'Direct');
-  await measure([dryNative, directNative]);
+  await measure([dryNative, dryAllControls, directNative]);
 
   const rows = [
     { v: dryNative, target: TARGETS.dryRun },
+    { v: dryAllControls, target: TARGETS.dryRun },
     { v: directNative, target: TARGETS.direct },
   ].map(({ v, target }) => {
     const rate = callsPerSec(v);
@@ -195,9 +218,13 @@ async function main(): Promise<void> {
   });
 
   console.log('');
-  console.log(`${'variant'.padEnd(24)}${'calls/s'.padStart(11)}${'ns/call'.padStart(9)}${'p50 us'.padStart(9)}${'p99 us'.padStart(9)}   target`);
+  console.log(`${'variant'.padEnd(34)}${'calls/s'.padStart(11)}${'ns/call'.padStart(9)}${'p50 us'.padStart(9)}${'p99 us'.padStart(9)}   target`);
   for (const r of rows) {
-    console.log(`${r.variant.padEnd(24)}${fmtInt(r.callsPerSec).padStart(11)}${fmtInt(r.nsPerCall).padStart(9)}${r.p50Us.toFixed(2).padStart(9)}${r.p99Us.toFixed(2).padStart(9)}   >= ${fmtInt(r.target)}  ${r.verdict}`);
+    console.log(`${r.variant.padEnd(34)}${fmtInt(r.callsPerSec).padStart(11)}${fmtInt(r.nsPerCall).padStart(9)}${r.p50Us.toFixed(2).padStart(9)}${r.p99Us.toFixed(2).padStart(9)}   >= ${fmtInt(r.target)}  ${r.verdict}`);
+  }
+  const [plainDry, controlsDry] = [rows[0], rows[1]];
+  if (plainDry !== undefined && controlsDry !== undefined && plainDry.rejectedShare !== controlsDry.rejectedShare) {
+    console.log(`WARNING: with every control on ${controlsDry.rejectedShare} of calls were refused against ${plainDry.rejectedShare} without: a control refuses valid inputs, so that row measures refusals`);
   }
   console.log(`floor: an empty native call costs ${floorNs.toFixed(1)} ns (best of 3 x ${fmtInt(FLOOR_CALLS)} calls, this run)`);
   console.log(
@@ -216,7 +243,7 @@ async function main(): Promise<void> {
     cpus: availableParallelism(),
     cpuModel: cpus()[0]?.model ?? null,
     inputs: { count: INPUT_COUNT, seed: 42, valid: mix.valid, rejectNotional: mix.rejectNotional, rejectSymbol: mix.rejectSymbol },
-    config: { risk: RISK, gate: GATE, referencePrices: REFERENCE_PRICES },
+    config: { risk: RISK, riskAllControls: RISK_ALL_CONTROLS, gate: GATE, referencePrices: REFERENCE_PRICES },
     method: {
       warmupCalls: WARMUP_CALLS,
       rounds: ROUNDS,

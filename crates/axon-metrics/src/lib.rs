@@ -6,6 +6,8 @@
 //!   add (counter), one atomic store (gauge) or two atomic adds plus one for the bucket (histogram).
 //!   No lock, no allocation, no hashing on the recording path.
 //! - Counters only ever increase; the two gauges (daily orders, trading state) may go down.
+//! - A risk rejection is counted once, under its `{source, code}`; a source's total (what
+//!   `sum by (source)` reads, [`TradingMetrics::risk_rejections`]) is the sum over its codes.
 //! - Histogram buckets are cumulative only at exposition time; each observation increments exactly one
 //!   raw bucket (the first bound `>=` the value, or `+Inf`), so `count == sum(raw buckets)` at rest.
 //! - Change events are collected only while a listener is attached (one relaxed load otherwise);
@@ -17,7 +19,8 @@ use std::sync::Mutex;
 
 mod labels;
 pub use labels::{
-    BackendLabel, ErrorKindLabel, RejectionSource, SideLabel, StatusLabel, ToolLabel,
+    BackendLabel, ErrorKindLabel, RejectionCode, RejectionSource, SideLabel, StatusLabel,
+    ToolLabel, RISK_REJECTION_SERIES,
 };
 
 /// Bucket upper bounds (seconds) of `trading_tool_execute_duration_seconds`.
@@ -152,6 +155,7 @@ pub enum Series {
     },
     RiskRejections {
         source: RejectionSource,
+        code: RejectionCode,
     },
     RiskGateBlocked,
     BackendErrors {
@@ -180,7 +184,9 @@ impl Series {
                     ("status", status.as_str()),
                 ]
             }
-            Series::RiskRejections { source } => vec![("source", source.as_str())],
+            Series::RiskRejections { source, code } => {
+                vec![("source", source.as_str()), ("code", code.as_str())]
+            }
             Series::RiskGateBlocked => vec![],
             Series::BackendErrors { backend, kind } => {
                 vec![("backend", backend.as_str()), ("kind", kind.as_str())]
@@ -193,7 +199,7 @@ impl Series {
 #[derive(Debug)]
 pub struct TradingMetrics {
     orders: [Counter; ToolLabel::ORDER_TOOLS.len() * SideLabel::ALL.len() * StatusLabel::ALL.len()],
-    risk_rejections: [Counter; RejectionSource::ALL.len()],
+    risk_rejections: [Counter; RISK_REJECTION_SLOTS],
     risk_gate_blocked: Counter,
     backend_errors: [Counter; BackendLabel::ALL.len() * ErrorKindLabel::ALL.len()],
     duration: [Histogram; ToolLabel::ALL.len()],
@@ -209,6 +215,24 @@ impl Default for TradingMetrics {
     }
 }
 
+const RISK_REJECTION_SLOTS: usize = RejectionSource::ALL.len() * RejectionCode::ALL.len();
+
+const fn risk_rejection_slot(source: RejectionSource, code: RejectionCode) -> usize {
+    source as usize * RejectionCode::ALL.len() + code as usize
+}
+
+/// Slots of [`RISK_REJECTION_SERIES`]: exported even at 0.
+const RISK_REJECTION_LISTED: [bool; RISK_REJECTION_SLOTS] = {
+    let mut listed = [false; RISK_REJECTION_SLOTS];
+    let mut i = 0;
+    while i < RISK_REJECTION_SERIES.len() {
+        let (source, code) = RISK_REJECTION_SERIES[i];
+        listed[risk_rejection_slot(source, code)] = true;
+        i += 1;
+    }
+    listed
+};
+
 /// Upper bound on queued change events while a listener is slow to drain; older events are dropped
 /// (and counted) rather than growing memory without bound.
 pub const MAX_QUEUED_EVENTS: usize = 65_536;
@@ -217,7 +241,7 @@ impl TradingMetrics {
     pub fn new() -> Self {
         Self {
             orders: Default::default(),
-            risk_rejections: Default::default(),
+            risk_rejections: std::array::from_fn(|_| Counter::default()),
             risk_gate_blocked: Counter::default(),
             backend_errors: Default::default(),
             duration: Default::default(),
@@ -270,11 +294,12 @@ impl TradingMetrics {
         });
     }
 
+    /// `trading_risk_rejections_total{source,code}`.
     #[inline]
-    pub fn inc_risk_rejection(&self, source: RejectionSource) {
-        self.risk_rejections[source.index()].inc();
+    pub fn inc_risk_rejection(&self, source: RejectionSource, code: RejectionCode) {
+        self.risk_rejections[risk_rejection_slot(source, code)].inc();
         self.emit(MetricEvent::CounterInc {
-            series: Series::RiskRejections { source },
+            series: Series::RiskRejections { source, code },
         });
     }
 
@@ -330,8 +355,17 @@ impl TradingMetrics {
         self.orders[Self::orders_slot(tool, side, status)].get()
     }
 
+    /// One `{source, code}` series.
+    pub fn risk_rejection(&self, source: RejectionSource, code: RejectionCode) -> u64 {
+        self.risk_rejections[risk_rejection_slot(source, code)].get()
+    }
+
+    /// Every refusal of `source`, whatever its code (`sum by (source)`).
     pub fn risk_rejections(&self, source: RejectionSource) -> u64 {
-        self.risk_rejections[source.index()].get()
+        RejectionCode::ALL
+            .iter()
+            .map(|code| self.risk_rejection(source, *code))
+            .sum()
     }
 
     pub fn gate_blocked(&self) -> u64 {
@@ -380,10 +414,11 @@ impl TradingMetrics {
     }
 
     /// Every counter series with its value, in a stable order. Backend-error series appear only once
-    /// non-zero (30 mostly irrelevant backend x kind pairs would be noise); all others always appear,
-    /// so rate() and alerts work from the first scrape.
+    /// non-zero (30 mostly irrelevant backend x kind pairs would be noise), and so do risk-rejection
+    /// pairs outside [`RISK_REJECTION_SERIES`]; all others always appear, so rate() and alerts work
+    /// from the first scrape.
     pub fn counter_series(&self) -> Vec<(Series, u64)> {
-        let mut out = Vec::with_capacity(40);
+        let mut out = Vec::with_capacity(64);
         for tool in ToolLabel::ORDER_TOOLS {
             for side in SideLabel::ALL {
                 for status in StatusLabel::ALL {
@@ -395,10 +430,12 @@ impl TradingMetrics {
             }
         }
         for source in RejectionSource::ALL {
-            out.push((
-                Series::RiskRejections { source },
-                self.risk_rejections(source),
-            ));
+            for code in RejectionCode::ALL {
+                let value = self.risk_rejection(source, code);
+                if value > 0 || RISK_REJECTION_LISTED[risk_rejection_slot(source, code)] {
+                    out.push((Series::RiskRejections { source, code }, value));
+                }
+            }
         }
         out.push((Series::RiskGateBlocked, self.gate_blocked()));
         for backend in BackendLabel::ALL {
@@ -487,7 +524,7 @@ impl TradingMetrics {
 fn help_for(name: &str) -> &'static str {
     match name {
         ORDERS_TOTAL => "Trading tool calls by tool, side and outcome.",
-        RISK_REJECTIONS_TOTAL => "Tool calls rejected by the risk chain, by stage.",
+        RISK_REJECTIONS_TOTAL => "Tool calls rejected by the risk chain, by stage and code.",
         RISK_GATE_BLOCKED_TOTAL => {
             "Tool calls blocked by a risk gate (circuit breaker, trading state HALTED or REDUCING)."
         }
@@ -584,6 +621,87 @@ mod tests {
             .map(|(_, v)| v)
             .sum();
         assert_eq!(total, 3);
+    }
+
+    #[test]
+    fn a_risk_rejection_moves_exactly_its_source_and_code() {
+        let m = TradingMetrics::new();
+        m.set_listening(true);
+        m.inc_risk_rejection(RejectionSource::RiskLimits, RejectionCode::PriceCollar);
+        m.inc_risk_rejection(RejectionSource::RiskLimits, RejectionCode::PriceCollar);
+        m.inc_risk_rejection(RejectionSource::RiskGate, RejectionCode::PnlBreakerOpen);
+        let non_zero: Vec<(Series, u64)> = m
+            .counter_series()
+            .into_iter()
+            .filter(|(_, v)| *v > 0)
+            .collect();
+        assert_eq!(
+            non_zero,
+            vec![
+                (
+                    Series::RiskRejections {
+                        source: RejectionSource::RiskLimits,
+                        code: RejectionCode::PriceCollar
+                    },
+                    2
+                ),
+                (
+                    Series::RiskRejections {
+                        source: RejectionSource::RiskGate,
+                        code: RejectionCode::PnlBreakerOpen
+                    },
+                    1
+                ),
+            ]
+        );
+        assert_eq!(m.risk_rejections(RejectionSource::RiskLimits), 2);
+        assert_eq!(m.risk_rejections(RejectionSource::RiskGate), 1);
+        assert_eq!(m.risk_rejections(RejectionSource::SafetyMode), 0);
+        assert_eq!(
+            m.risk_rejection(RejectionSource::RiskLimits, RejectionCode::PnlBreakerOpen),
+            0
+        );
+        assert_eq!(
+            m.drain_events()[2],
+            MetricEvent::CounterInc {
+                series: Series::RiskRejections {
+                    source: RejectionSource::RiskGate,
+                    code: RejectionCode::PnlBreakerOpen
+                }
+            }
+        );
+    }
+
+    #[test]
+    fn listed_rejection_pairs_show_at_zero_and_others_only_once_counted() {
+        let m = TradingMetrics::new();
+        let rejection_series = |m: &TradingMetrics| -> Vec<(RejectionSource, RejectionCode)> {
+            m.counter_series()
+                .into_iter()
+                .filter_map(|(s, _)| match s {
+                    Series::RiskRejections { source, code } => Some((source, code)),
+                    _ => None,
+                })
+                .collect()
+        };
+        let fresh = rejection_series(&m);
+        assert_eq!(fresh.len(), RISK_REJECTION_SERIES.len());
+        for pair in RISK_REJECTION_SERIES {
+            assert!(fresh.contains(&pair), "{pair:?} missing at 0");
+        }
+        // A pair the chain does not produce today is still exported once counted.
+        let unlisted = (RejectionSource::SafetyMode, RejectionCode::PriceCollar);
+        assert!(!fresh.contains(&unlisted));
+        m.inc_risk_rejection(unlisted.0, unlisted.1);
+        assert!(rejection_series(&m).contains(&unlisted));
+        let text = m.prometheus_text();
+        assert!(text.contains(
+            "trading_risk_rejections_total{source=\"safety_mode\",code=\"price_collar\"} 1\n"
+        ));
+        assert!(text.contains(
+            "trading_risk_rejections_total{source=\"risk_limits\",code=\"max_order_notional\"} 0\n"
+        ));
+        assert!(!text.contains("code=\"backend_"));
     }
 
     #[test]

@@ -14,7 +14,7 @@
 
 use std::fmt;
 
-use axon_metrics::ErrorKindLabel;
+use axon_metrics::{ErrorKindLabel, RejectionCode};
 
 use crate::args::{OrderType, Side};
 use crate::guard::SafetyMode;
@@ -98,6 +98,46 @@ codes! {
     StateUnavailable => "STATE_UNAVAILABLE",
     ReduceOnly => "REDUCE_ONLY",
     TradingHalted => "TRADING_HALTED",
+}
+
+impl Code {
+    /// The `code` label of `trading_risk_rejections_total` (this code in lower snake case). A
+    /// `match`, not a lookup by text: counting stays a fixed array index, and a new code does not
+    /// compile until it has a label.
+    pub fn metric_label(self) -> RejectionCode {
+        match self {
+            Code::InvalidArguments => RejectionCode::InvalidArguments,
+            Code::SymbolNotAllowed => RejectionCode::SymbolNotAllowed,
+            Code::MaxOrderNotional => RejectionCode::MaxOrderNotional,
+            Code::MaxPositionAbs => RejectionCode::MaxPositionAbs,
+            Code::MaxDailyOrders => RejectionCode::MaxDailyOrders,
+            Code::MaxDailyCancels => RejectionCode::MaxDailyCancels,
+            Code::NoReferencePrice => RejectionCode::NoReferencePrice,
+            Code::CircuitBreakerOpen => RejectionCode::CircuitBreakerOpen,
+            Code::PnlBreakerOpen => RejectionCode::PnlBreakerOpen,
+            Code::ConfirmTokenInvalid => RejectionCode::ConfirmTokenInvalid,
+            Code::ConfirmTokenExpired => RejectionCode::ConfirmTokenExpired,
+            Code::ConfirmArgsMismatch => RejectionCode::ConfirmArgsMismatch,
+            Code::PendingConfirmLimit => RejectionCode::PendingConfirmLimit,
+            Code::BackendNetwork => RejectionCode::BackendNetwork,
+            Code::BackendRejected => RejectionCode::BackendRejected,
+            Code::BackendTimeout => RejectionCode::BackendTimeout,
+            Code::BackendInsufficientFunds => RejectionCode::BackendInsufficientFunds,
+            Code::BackendSymbolNotFound => RejectionCode::BackendSymbolNotFound,
+            Code::BackendOther => RejectionCode::BackendOther,
+            Code::PriceCollar => RejectionCode::PriceCollar,
+            Code::StaleReferencePrice => RejectionCode::StaleReferencePrice,
+            Code::MaxOrderQuantity => RejectionCode::MaxOrderQuantity,
+            Code::MinOrderNotional => RejectionCode::MinOrderNotional,
+            Code::RateLimited => RejectionCode::RateLimited,
+            Code::DuplicateOrder => RejectionCode::DuplicateOrder,
+            Code::MaxOpenOrders => RejectionCode::MaxOpenOrders,
+            Code::SelfTrade => RejectionCode::SelfTrade,
+            Code::StateUnavailable => RejectionCode::StateUnavailable,
+            Code::ReduceOnly => RejectionCode::ReduceOnly,
+            Code::TradingHalted => RejectionCode::TradingHalted,
+        }
+    }
 }
 
 /// Why a tool call is refused. Construct the variant with its numbers; the text is made by

@@ -541,13 +541,19 @@ impl Guard {
         r: Rejection,
         started: Instant,
     ) -> Decision {
+        let code = r.code().metric_label();
         match r.source() {
-            Source::RiskLimits => self.metrics.inc_risk_rejection(RejectionSource::RiskLimits),
+            Source::RiskLimits => self
+                .metrics
+                .inc_risk_rejection(RejectionSource::RiskLimits, code),
             Source::RiskGate => {
-                self.metrics.inc_risk_rejection(RejectionSource::RiskGate);
+                self.metrics
+                    .inc_risk_rejection(RejectionSource::RiskGate, code);
                 self.metrics.inc_gate_blocked();
             }
-            Source::SafetyMode => self.metrics.inc_risk_rejection(RejectionSource::SafetyMode),
+            Source::SafetyMode => self
+                .metrics
+                .inc_risk_rejection(RejectionSource::SafetyMode, code),
             Source::Arguments | Source::Backend => {}
         }
         self.metrics
