@@ -13,7 +13,7 @@ import { DeadManTimer } from '../ts/agent/dead-man';
 import { liveCommand } from '../ts/agent/live-command';
 import { parseConfig } from '../ts/config';
 import { MockTradingBackend } from '../ts/index';
-import { ADMIN_TOKEN, admin, adminUrl, answersTool, auditRecords, auditVerify, liveConfig, placedOrderIds, restingBuyer, startProgram } from './support/live-program';
+import { ADMIN_TOKEN, admin, adminUrl, answersTool, auditRecords, auditVerify, observationAfter, liveConfig, placedOrderIds, restingBuyer, startProgram } from './support/live-program';
 import { ManualClock } from './support/manual-clock';
 import { startOms, type OmsServer } from './support/oms-server';
 import { startFakeOpenAI, type ChatRequest, type FakeOpenAI, type ScriptedReply } from './support/openai-server';
@@ -179,12 +179,11 @@ describe('the dead-man timer in the real program', () => {
     expect(ids).toHaveLength(2);
     await program.stderrMatch(/RiskGate: cancelAll by dead-man: 2 open orders cancelled, 0 failed/);
     const after = model.requests.length;
-    while (model.requests.slice(after).every((q) => answersTool(q))) await new Promise((resolve) => setImmediate(resolve));
+    const observation = await observationAfter(model.requests, after);
     expect((await admin(url, 'GET', '/state')).body).toMatchObject({ state: 'HALTED', dead_man: { expired: true } });
     program.child.kill('SIGTERM');
     const { code, err } = await program.finished;
     expect(code, err).toBe(0);
-    const observation = JSON.parse(model.requests.slice(after).find((q) => !answersTool(q))?.messages[1]?.content ?? '{}') as { open_orders: unknown[] };
     expect(observation.open_orders).toEqual([]);
     const records = auditRecords(setup.auditPath).filter((x) => x.kind === 'state' || x.kind === 'cancel_all');
     expect(records).toEqual([

@@ -3,18 +3,19 @@
 // `llm-trading-agent --kill` cancels every open order of the account (OMS, a Binance-speaking venue).
 // Each waits on what the program writes, never on time; each run's audit chain still verifies.
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { AuditLog, type AuditRecord } from '../ts/agent/audit';
+import type { LiveSummary } from '../ts/agent/live-command';
 import { ExchangeTradingBackend } from '../ts/backends/exchange';
 import { OmsTradingBackend } from '../ts/backends/oms';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
-import { ADMIN_TOKEN, admin, adminUrl, answersTool, auditRecords, auditVerify, CLI, liveConfig, placedOrderIds, restingBuyer, startProgram } from './support/live-program';
-import { startOms, type OmsServer } from './support/oms-server';
+import { ADMIN_TOKEN, admin, adminUrl, answersTool, auditRecords, auditVerify, observationAfter, CLI, liveConfig, placedOrderIds, restingBuyer, startProgram } from './support/live-program';
+import { deadPort, startOms, type OmsServer } from './support/oms-server';
 import { startFakeOpenAI, type FakeOpenAI } from './support/openai-server';
 
 let model: FakeOpenAI | undefined;
@@ -61,9 +62,11 @@ describe('SIGUSR1', () => {
     await program.stderrMatch(/trading state ACTIVE -> HALTED \(by signal: SIGUSR1\)/);
     await program.stderrMatch(/TRADING_HALTED/);
     program.child.kill('SIGTERM');
-    const { code, err } = await program.finished;
+    const { code, out, err } = await program.finished;
     expect(code, err).toBe(0);
     expect(err).toContain('SIGUSR1: trading HALTED (was ACTIVE)');
+    expect(out).toContain('  trading state   HALTED at the end');
+    expect((JSON.parse(readFileSync(join(setup.dir, 'summary.json'), 'utf8')) as LiveSummary).tradingState).toBe('HALTED');
 
     const records = auditRecords(setup.auditPath);
     const haltAt = records.findIndex((r) => r.kind === 'state');
@@ -76,6 +79,10 @@ describe('SIGUSR1', () => {
     expect(after.every((r) => !r.ok && r.code === 'TRADING_HALTED')).toBe(true);
     const verified = auditVerify(setup.auditPath);
     expect(verified.code, verified.out).toBe(0);
+    const show = spawnSync(process.execPath, [CLI, 'audit', 'show', setup.auditPath], { encoding: 'utf8' });
+    expect(show.status, show.stderr).toBe(0);
+    expect(show.stdout).toContain('state changes:  1');
+    expect(show.stdout).toMatch(/ ACTIVE -> HALTED by signal: SIGUSR1\n/);
   }, 60_000);
 });
 
@@ -98,11 +105,10 @@ describe('admin endpoint of the running program', () => {
     // The next observation shows the venue with nothing resting.
     const after = model.requests.length;
     await program.stderrMatch(/"msg":"RiskGate: cancelAll by admin/);
-    while (model.requests.slice(after).every((r) => answersTool(r))) await new Promise((r) => setImmediate(r));
+    const observation = await observationAfter(model.requests, after);
     program.child.kill('SIGTERM');
     const { code, err } = await program.finished;
     expect(code, err).toBe(0);
-    const observation = JSON.parse(model.requests.slice(after).find((r) => !answersTool(r))?.messages[1]?.content ?? '{}') as { open_orders: unknown[] };
     expect(observation.open_orders).toEqual([]);
 
     const records = auditRecords(setup.auditPath).filter((r) => r.kind === 'state' || r.kind === 'cancel_all');
@@ -185,6 +191,38 @@ describe('llm-trading-agent --kill', () => {
       held.close();
     }
     expect(auditVerify(auditPath).code).toBe(0);
+  }, 60_000);
+
+  it('with [admin] on a fixed port: halts the running agent through its endpoint first, then sweeps the account; none answering is said, not a failure', async () => {
+    oms = await startOms();
+    expect((await oms.call('POST', '/marks', { symbol: 'BTC-USDT', price: 20_000 })).status).toBe(200);
+    const port = await deadPort();
+    // The agent places a resting buy on every observation until it is halted.
+    const placed = ordersSeen(2);
+    model = await startFakeOpenAI(placed.script(restingBuyer(1_000)));
+    const setup = liveConfig({ backend: 'oms', omsUrl: oms.url, modelUrl: model.baseURL, extra: `[admin]\nlisten = "127.0.0.1:${port}"\n` });
+    const agent = startProgram(['--config', setup.config], { AXON_ADMIN_TOKEN: ADMIN_TOKEN });
+    await adminUrl(agent);
+    await placed.seen;
+    // Not spawnSync: the agent's model answers from this process's event loop.
+    const kill = await startProgram(['--kill', '--config', setup.config], { AXON_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' }).finished;
+    expect(kill.code, `${kill.out}${kill.err}`).toBe(0);
+    const byAgent = new RegExp(`kill: running agent at http://127\\.0\\.0\\.1:${port}/kill: HALTED, (\\d+) open order\\(s\\) cancelled\n`).exec(kill.out);
+    expect(Number(byAgent?.[1]), kill.out).toBeGreaterThanOrEqual(2);
+    expect(kill.out).toContain('kill: oms: 0 open order(s) cancelled');
+    expect(kill.out).not.toContain(ADMIN_TOKEN);
+    await agent.stderrMatch(/trading state ACTIVE -> HALTED \(by admin: --kill\)/);
+    await agent.stderrMatch(/TRADING_HALTED/);
+    agent.child.kill('SIGTERM');
+    const stopped = await agent.finished;
+    expect(stopped.code, stopped.err).toBe(0);
+    const orders = (await oms.call('GET', '/orders?status=all')).body.orders as Array<{ status: string }>;
+    expect(orders.length).toBeGreaterThanOrEqual(2);
+    expect(orders.every((o) => o.status.toLowerCase() === 'cancelled')).toBe(true);
+    // The agent is gone: said, and the sweep alone decides the exit.
+    const alone = await startProgram(['--kill', '--config', setup.config], { AXON_ADMIN_TOKEN: ADMIN_TOKEN, LOG_LEVEL: 'warn' }).finished;
+    expect(alone.code, alone.err).toBe(0);
+    expect(alone.out).toContain(`kill: no agent answering at http://127.0.0.1:${port}/kill (`);
   }, 60_000);
 
   it('on a Binance-speaking venue: a cancel the venue fails is printed and the exit is 1; the others are cancelled', async () => {

@@ -22,9 +22,9 @@ const USAGE = `usage: llm-trading-agent [backtest] [--config PATH] [--data PATH]
   --data PATH     market data for backtest (bars CSV, ccxt JSON, Binance klines, trades CSV)
   --report PATH   where report.html goes (default: [backtest] report; a live run's: live-report.html beside its summary)
   --self-check    validate config, addon, risk chain, breaker and backend; exit 1 on any problem
-  --kill          kill switch on the config's live backend: cancel every open order of the account,
-                  print what was cancelled; exit 1 when a cancel failed (halt a running agent first:
-                  kill -USR1 <pid>, or POST /kill on its [admin] endpoint)
+  --kill          kill switch on the config's live backend: POST /kill to the running agent at
+                  [admin] listen (if any), then cancel every open order of the account and print
+                  them; exit 1 when a cancel failed (no [admin]: halt the agent with kill -USR1 <pid>)
   --version       print the package version and the native addon's build`;
 
 function packageVersion(): string {

@@ -150,6 +150,18 @@ export function restingBuyer(orders: number): (request: ChatRequest) => Scripted
   };
 }
 
+/**
+ * The observation (parsed) the program sent the model on its second observation request after
+ * `requests[from]`: the first may have read the venue before `from` was taken; the second started
+ * after the first one reached the model. Waits for it by yielding to the event loop (the model's
+ * server runs in this process), never on a timer.
+ */
+export async function observationAfter(requests: readonly ChatRequest[], from: number): Promise<{ open_orders: unknown[] }> {
+  const observations = () => requests.slice(from).filter((r) => !answersTool(r));
+  while (observations().length < 2) await new Promise((resolve) => setImmediate(resolve));
+  return JSON.parse(observations()[1]?.messages[1]?.content ?? '{}') as { open_orders: unknown[] };
+}
+
 /** The order ids of the tool results the model has seen so far (acks of placed orders). */
 export function placedOrderIds(requests: readonly ChatRequest[]): string[] {
   const ids = new Set<string>();

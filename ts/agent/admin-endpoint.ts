@@ -4,7 +4,7 @@
 //   GET  /state        -> 200 { state, dead_man? }
 //   POST /state        { "state": "ACTIVE" | "REDUCING" | "HALTED", "reason": "..." } -> 200 { previous, state }
 //   POST /kill         { "reason"?: "..." } (body optional) -> 200 { state, cancelled, failed } (502 when a cancel
-//                      failed, or { error } when the open orders could not be listed)
+//                      failed, or { state, error } when the open orders could not be listed)
 //   POST /heartbeat    -> 200 { state, dead_man } (404 when no dead-man timer is configured)
 //
 // Invariants: it listens on a loopback address only and never without a token (16+ characters);
@@ -167,7 +167,7 @@ export async function serveAdmin(options: AdminEndpointOptions): Promise<AdminEn
           result = await actions.kill({ source: SOURCE, reason: body.reason ?? 'POST /kill' });
         } catch (error) {
           // The venue could not list the open orders: nothing is known cancelled, the state is HALTED all the same.
-          throw new HttpAnswer(502, `state ${actions.state()}; ${error instanceof Error ? error.message : String(error)}`);
+          return { status: 502, body: { state: actions.state(), error: error instanceof Error ? error.message : String(error) } };
         }
         return { status: result.failed.length === 0 ? 200 : 502, body: { state: actions.state(), cancelled: result.cancelled, failed: result.failed } };
       }

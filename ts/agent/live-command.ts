@@ -17,6 +17,7 @@ import { jsonLineLogger, levelFromEnv } from '../log';
 import { TradingMetrics } from '../metrics';
 import { servePrometheus, type PrometheusEndpoint } from '../prometheus-endpoint';
 import { createTradingTools } from '../tools';
+import type { TradingState } from '../trading-state';
 import type { TradingBackend } from '../types';
 import type { DeadlineClock } from '../deadline';
 import { AuditLog } from './audit';
@@ -54,6 +55,8 @@ export interface LiveSummary extends AgentStats {
   startedAtMs: number;
   endedAtMs: number;
   stoppedBySignal: boolean;
+  /** The trading state when the run ended (`ACTIVE`, `REDUCING`, `HALTED`). */
+  tradingState: TradingState;
 }
 
 export async function liveCommand(o: LiveCommandOptions): Promise<number> {
@@ -126,6 +129,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
   let cycles = 0;
   let observeErrors = 0;
   let breakerOpenings: number;
+  let finalState: TradingState;
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
   const resetGate = () => { audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' }); tools.resetGate(); };
   process.on('SIGUSR2', resetGate);
@@ -167,6 +171,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
       logger.log('warn', { msg: 'SIGUSR1: the run is ending, nothing left to halt' });
     });
     breakerOpenings = tools.state().gateOpenings;
+    finalState = tools.tradingState();
     audit.close();
     tools.close();
     logger.flush?.();
@@ -183,6 +188,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
     startedAtMs,
     endedAtMs: Date.now(),
     stoppedBySignal: o.signal?.aborted === true,
+    tradingState: finalState,
   };
   writeSummaryJson(config.agent.summary_json, summary);
   const reportPath = o.report ?? join(dirname(config.agent.summary_json), 'live-report.html');
@@ -201,6 +207,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
       `  orders          ${counts(summary.ordersByStatus)}`,
       `  rejections      ${counts(summary.rejectionsByCode)}`,
       `  breaker opened  ${breakerOpenings} time(s)`,
+      `  trading state   ${finalState} at the end`,
       `  venue errors    ${observeErrors} observation(s) skipped`,
       `  model           ${summary.modelCalls} calls, ${summary.modelErrors} failed, ${summary.promptTokens} + ${summary.completionTokens} tokens`,
       `  wrote ${config.agent.summary_json}, ${config.agent.audit}${reportWritten ? `, ${reportPath}` : ''}`,

@@ -9,6 +9,7 @@ import { adminAddress, type AgentConfig } from '../config';
 import type { DeadlineClock } from '../deadline';
 import type { Logger } from '../log';
 import { MIN_TOKEN_LENGTH } from '../mcp/loopback';
+import { registerSecrets } from '../secrets';
 import type { CancelAllResult, StateChangeBy } from '../trading-state';
 import { serveAdmin, type AdminEndpoint } from './admin-endpoint';
 import type { AuditLog } from './audit';
@@ -24,6 +25,8 @@ export function adminToken(config: AgentConfig, env: NodeJS.ProcessEnv): string 
     throw new Error(`admin.token_env: environment variable ${name} is not set: the admin endpoint does not start without a token`);
   }
   if (token.length < MIN_TOKEN_LENGTH) throw new Error(`admin.token_env: the token in ${name} has ${token.length} characters, at least ${MIN_TOKEN_LENGTH} are needed`);
+  // Kept out of every log line, audit record and report from now on.
+  registerSecrets(token);
   return token;
 }
 

@@ -43,19 +43,36 @@ export function levelAt(levels: Float64Array, row: number, at = 0): BookLevel {
   };
 }
 
+// Offsets as module constants for the readers below, which callers run once per op or order:
+// V8 folds a constant binding, where `BatchResultColumn.OrderId` stays two property loads.
+const FILL_STRIDE_ROWS = FILL_STRIDE;
+const FILL_MAKER_ORDER_ID = FillColumn.MakerOrderId;
+const RESULT_STRIDE_ROWS = RESULT_STRIDE;
+const { OrderId: RESULT_ORDER_ID, Status: RESULT_STATUS } = BatchResultColumn;
+const {
+  OrderId: SLOT_ORDER_ID,
+  Status: SLOT_STATUS,
+  Reason: SLOT_REASON,
+  FilledQuantity: SLOT_FILLED,
+  RemainingQuantity: SLOT_REMAINING,
+  FillCount: SLOT_FILL_COUNT,
+  BatchFills: SLOT_BATCH_FILLS,
+  BatchStop: SLOT_BATCH_STOP,
+} = EngineSlot;
+
 /** The maker order id of fill row `row` of a `FILL_STRIDE` array. */
 export function fillMakerOrderId(fills: Float64Array, row: number): number {
-  return fills[row * FILL_STRIDE + FillColumn.MakerOrderId] as number;
+  return fills[row * FILL_STRIDE_ROWS + FILL_MAKER_ORDER_ID] as number;
 }
 
 /** The order id of batch result row `row` (the new order, or a cancel's/replace's target). */
 export function resultOrderId(results: Float64Array, row: number): number {
-  return results[row * RESULT_STRIDE + BatchResultColumn.OrderId] as number;
+  return results[row * RESULT_STRIDE_ROWS + RESULT_ORDER_ID] as number;
 }
 
 /** The status code of batch result row `row`: an index of `ENGINE_STATUSES`. */
 export function resultStatusCode(results: Float64Array, row: number): number {
-  return results[row * RESULT_STRIDE + BatchResultColumn.Status] as number;
+  return results[row * RESULT_STRIDE_ROWS + RESULT_STATUS] as number;
 }
 
 /**
@@ -67,38 +84,38 @@ export class EngineResults {
   constructor(private readonly buf: Float64Array) {}
 
   get orderId(): number {
-    return this.buf[EngineSlot.OrderId] as number;
+    return this.buf[SLOT_ORDER_ID] as number;
   }
 
   /** An index of `STATUS_CODES`. */
   get statusCode(): number {
-    return this.buf[EngineSlot.Status] as number;
+    return this.buf[SLOT_STATUS] as number;
   }
 
   /** 0 none, 1 FOK not fillable, 2 post-only would cross (an index of `ENGINE_REJECT_REASONS`). */
   get reasonCode(): number {
-    return this.buf[EngineSlot.Reason] as number;
+    return this.buf[SLOT_REASON] as number;
   }
 
   get filledQuantity(): number {
-    return this.buf[EngineSlot.FilledQuantity] as number;
+    return this.buf[SLOT_FILLED] as number;
   }
 
   get remainingQuantity(): number {
-    return this.buf[EngineSlot.RemainingQuantity] as number;
+    return this.buf[SLOT_REMAINING] as number;
   }
 
   get fillCount(): number {
-    return this.buf[EngineSlot.FillCount] as number;
+    return this.buf[SLOT_FILL_COUNT] as number;
   }
 
   get batchFills(): number {
-    return this.buf[EngineSlot.BatchFills] as number;
+    return this.buf[SLOT_BATCH_FILLS] as number;
   }
 
   /** Why the last batch returned: an index of `BATCH_STOPS` (0 done, 1 results full, 2 fills full). */
   get batchStopCode(): number {
-    return this.buf[EngineSlot.BatchStop] as number;
+    return this.buf[SLOT_BATCH_STOP] as number;
   }
 
   /** Why the last batch returned, by name. */

@@ -44,7 +44,14 @@ pub struct SymbolSpec {
 struct Unit {
     multiplier: f64,
     divisor: f64,
+    /// `divisor` when the increment is exactly the float nearest `1 / divisor` (0.01, 0.001,
+    /// 0.5, 1, ...), which makes the exact shortcut of [`Unit::exact_units`] valid; else 0.
+    exact_divisor: f64,
 }
+
+/// Largest unit count the shortcut of [`Unit::exact_units`] answers (far inside the range where
+/// it provably agrees with the full check).
+const EXACT_SHORTCUT_MAX: f64 = (1u64 << 40) as f64;
 
 impl Unit {
     fn of(increment: f64) -> Unit {
@@ -54,13 +61,30 @@ impl Unit {
             Unit {
                 multiplier: 1.0,
                 divisor: whole,
+                exact_divisor: if 1.0 / whole == increment { whole } else { 0.0 },
             }
         } else {
             Unit {
                 multiplier: increment,
                 divisor: 1.0,
+                exact_divisor: 0.0,
             }
         }
+    }
+
+    /// The units of `v` when `v` is exactly the canonical float of a whole count `n` in
+    /// `[1, 2^40]` (what [`SymbolSpec::ticks_to_price`] / [`SymbolSpec::lots_to_qty`] print, and
+    /// what callers almost always send), else `None` (then the full check decides). Equal to the
+    /// full check's answer: with `v = n / d` rounded and an increment of `1 / d` rounded,
+    /// `v / increment` is within 3 ulps of `n`, inside its tolerance and rounding to `n`.
+    #[inline(always)]
+    fn exact_units(self, v: f64) -> Option<u64> {
+        let guess = v * self.exact_divisor;
+        if !(0.5..=EXACT_SHORTCUT_MAX).contains(&guess) {
+            return None;
+        }
+        let n = (guess + 0.5) as i64;
+        (n as f64 / self.exact_divisor == v).then_some(n as u64)
     }
 
     #[inline(always)]
@@ -105,14 +129,22 @@ impl SymbolSpec {
     }
 
     /// Convert a float price to integer ticks. Errors name field `"price"`.
+    #[inline(always)]
     pub fn price_to_ticks(&self, price: f64) -> Result<i64, EngineError> {
-        // Upper bound 2^53 < i64::MAX, so the cast is exact.
-        to_units(price, self.tick_size, "price").map(|u| u as i64)
+        // Upper bound 2^53 < i64::MAX, so the casts are exact.
+        match self.price_unit.exact_units(price) {
+            Some(ticks) => Ok(ticks as i64),
+            None => to_units(price, self.tick_size, "price").map(|u| u as i64),
+        }
     }
 
     /// Convert a float quantity to integer lots. Errors name field `"quantity"`.
+    #[inline(always)]
     pub fn qty_to_lots(&self, qty: f64) -> Result<u64, EngineError> {
-        to_units(qty, self.lot_size, "quantity")
+        match self.qty_unit.exact_units(qty) {
+            Some(lots) => Ok(lots),
+            None => to_units(qty, self.lot_size, "quantity"),
+        }
     }
 
     /// Inverse of [`price_to_ticks`](Self::price_to_ticks), as the canonical float.
@@ -243,6 +275,55 @@ mod tests {
         // No integer inverse: multiplied.
         let odd = SymbolSpec::new(0.25, 3.0).expect("valid spec");
         assert_eq!((odd.ticks_to_price(5), odd.lots_to_qty(2)), (1.25, 6.0));
+    }
+
+    /// The shortcut for canonical floats answers exactly as the full check, on and off the grid,
+    /// at the tolerance's edge and at the ends of its range.
+    #[test]
+    fn exact_shortcut_agrees_with_the_full_check() {
+        let mut x = 11u64;
+        let mut next = move || {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            x >> 11
+        };
+        let mut shortcuts = 0;
+        for (tick, lot) in [
+            (0.01, 0.001),
+            (0.5, 1.0),
+            (0.1, 0.00001),
+            (1.0 / 3.0, 0.25),
+            (0.010000000001, 1.0000000001),
+        ] {
+            let s = SymbolSpec::new(tick, lot).expect("spec");
+            for _ in 0..20_000 {
+                let r = next();
+                let units = match r % 4 {
+                    0 => r % 1000,
+                    1 => r % 10_000_000,
+                    2 => (1 << 40) - 2 + r % 4,
+                    _ => r % (1 << 53),
+                };
+                let tweak = [0.0, 1e-10, 4e-10, 1e-9, 1.1e-9, 0.5, -1e-10][(r >> 40) as usize % 7];
+                for (step, unit) in [(tick, s.price_unit), (lot, s.qty_unit)] {
+                    let v = unit.value((units as f64) + tweak);
+                    for candidate in [v, f64::from_bits(v.to_bits() + 1), -v] {
+                        let full = to_units(candidate, step, "value");
+                        let fast = match unit.exact_units(candidate) {
+                            Some(n) => {
+                                shortcuts += 1;
+                                Ok(n)
+                            }
+                            None => full,
+                        };
+                        assert_eq!(fast, full, "{candidate} on a grid of {step}");
+                    }
+                }
+            }
+        }
+        // Both paths ran: the shortcut for most on-grid values, the full check for the rest.
+        assert!(shortcuts > 40_000, "{shortcuts} shortcuts");
     }
 
     #[test]

@@ -31,7 +31,7 @@ use super::{BatchIo, BatchStop, BatchSummary, Op, Outcome, FLAG_POST_ONLY, STATU
 use super::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE};
 use crate::engine::MatchingEngine;
 use crate::error::EngineError;
-use crate::symbol::{u64_to_f64, SymbolSpec};
+use crate::symbol::SymbolSpec;
 use crate::types::{
     Fill, FillSink, OrderId, OrderRequest, OrderType, Side, SymbolId, TimeInForce, MAX_ORDER_ID,
 };
@@ -152,13 +152,20 @@ pub fn order_id_from_f64(v: f64) -> Result<OrderId, EngineError> {
     whole(v, MAX_ORDER_ID as f64, "order_id").map(OrderId)
 }
 
+/// An id, sequence number or row index as a float: all are below 2^63 (ids below 2^52, so
+/// exact), where the signed conversion is one instruction.
+#[inline(always)]
+fn count_f64(v: u64) -> f64 {
+    v as i64 as f64
+}
+
 /// A fill as a row of [`FILL_STRIDE`] numbers ([`FILL_COLUMNS`]) in the units of `spec`.
 #[inline(always)]
 pub fn fill_row(fill: &Fill, spec: &SymbolSpec) -> [f64; FILL_STRIDE] {
     [
-        u64_to_f64(fill.seq),
-        u64_to_f64(fill.maker_order_id.0),
-        u64_to_f64(fill.taker_order_id.0),
+        count_f64(fill.seq),
+        count_f64(fill.maker_order_id.0),
+        count_f64(fill.taker_order_id.0),
         f64::from(fill.symbol.0),
         spec.ticks_to_price(fill.price_ticks),
         spec.lots_to_qty(fill.qty_lots),
@@ -384,13 +391,13 @@ impl BatchIo for FloatIo<'_, '_> {
     fn done(&mut self, row: usize, o: &Outcome, spec: &SymbolSpec) {
         let at = row * RESULT_STRIDE;
         self.results[at..at + RESULT_STRIDE].copy_from_slice(&[
-            u64_to_f64(o.order_id.0),
+            count_f64(o.order_id.0),
             f64::from(o.status),
             f64::from(o.reason),
             spec.lots_to_qty(o.filled_lots),
             spec.lots_to_qty(o.remaining_lots),
-            u64_to_f64(o.fills_start as u64),
-            u64_to_f64(o.fills_len as u64),
+            count_f64(o.fills_start as u64),
+            count_f64(o.fills_len as u64),
         ]);
     }
 
@@ -398,7 +405,7 @@ impl BatchIo for FloatIo<'_, '_> {
         let order_id = match self.columns.op[row] {
             OP_CANCEL | OP_REPLACE => self
                 .target(row)
-                .map_or(self.columns.order_id[row], |id| u64_to_f64(id.0)),
+                .map_or(self.columns.order_id[row], |id| count_f64(id.0)),
             _ => 0.0,
         };
         let at = row * RESULT_STRIDE;
@@ -408,7 +415,7 @@ impl BatchIo for FloatIo<'_, '_> {
             f64::from(error.code()),
             0.0,
             0.0,
-            u64_to_f64(fills_start as u64),
+            count_f64(fills_start as u64),
             0.0,
         ]);
     }
