@@ -11,6 +11,7 @@
 // - a cached best price is exact or NaN (re-read from the engine on next use); it is read only
 //   while no seeded liquidity is in the book (step start), so the engine's best is the agent's.
 import type { MatchingEngine } from '../matching';
+import { LEVEL_STRIDE } from '../native/layout';
 import type { Side } from '../types';
 import type { BacktestAccount } from './account';
 import type { AgentOrder } from './agent-order';
@@ -27,7 +28,7 @@ export class OpenExposure {
   /** Cached best resting agent bid/ask in ticks (±Infinity: none; NaN: ask the engine). */
   private bestBidTicks = Number.NEGATIVE_INFINITY;
   private bestAskTicks = Number.POSITIVE_INFINITY;
-  /** Rows of [price, quantity, orders] for `marketBuyCost`, allocated on first use. */
+  /** Depth rows (`LEVEL_STRIDE` numbers each) for `marketBuyCost`, allocated on first use. */
   private askScratch: Float64Array | undefined;
 
   constructor(
@@ -110,7 +111,7 @@ export class OpenExposure {
 
   /** What a market buy of `lots` would cost against the book now (the unfillable rest is not charged). */
   private marketBuyCost(lots: number): number {
-    this.askScratch ??= new Float64Array((this.ladderLevels + DEPTH_SLACK) * 3);
+    this.askScratch ??= new Float64Array((this.ladderLevels + DEPTH_SLACK) * LEVEL_STRIDE);
     const levels = this.engine.depthInto(this.symbolId, 'Sell', this.askScratch);
     return askWalkCost(this.askScratch, levels, this.terms.lotGrid.value(lots));
   }

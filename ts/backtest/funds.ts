@@ -4,6 +4,7 @@
 // Invariants: no state and no allocation; a refusal is BackendError 'insufficient_funds' naming what
 // is needed and what is free.
 import { BackendError } from '../errors';
+import { EngineLevelInfo, LEVEL_STRIDE } from '../native/layout';
 import type { Grid } from './grid';
 import { show } from './show-number';
 
@@ -30,15 +31,17 @@ export function requireFreeHolding(lots: number, freeLots: number, lotGrid: Grid
 }
 
 /**
- * What buying `quantity` costs walking `levels` ask rows of `[price, quantity, orders]` best first;
+ * What buying `quantity` costs walking `levels` ask rows best first, as `MatchingEngine.depthInto`
+ * writes them (`LEVEL_STRIDE` numbers each, in the generated layout's `EngineLevelInfo` order);
  * what the rows cannot fill is not charged.
  */
 export function askWalkCost(asks: Float64Array, levels: number, quantity: number): number {
   let left = quantity;
   let cost = 0;
   for (let i = 0; i < levels && left > 0; i++) {
-    const take = Math.min(left, asks[i * 3 + 1] as number);
-    cost += take * (asks[i * 3] as number);
+    const row = i * LEVEL_STRIDE;
+    const take = Math.min(left, asks[row + EngineLevelInfo.Quantity] as number);
+    cost += take * (asks[row + EngineLevelInfo.Price] as number);
     left -= take;
   }
   return cost;

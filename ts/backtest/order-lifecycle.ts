@@ -12,6 +12,7 @@
 import { ClientIdWindow } from '../backends/client-id-window';
 import { BackendError } from '../errors';
 import type { EngineFill, MatchingEngine, SubmitResult } from '../matching';
+import { ENGINE_ORDER_TYPES, ENGINE_REJECT_REASONS, ENGINE_SIDES, ENGINE_STATUSES, ENGINE_TIME_IN_FORCES } from '../native/layout';
 import type { AckStatus, OpenOrder, OrderAck, OrderRequest, OrderType, ReplaceRequest, Side, TimeInForce } from '../types';
 import type { BacktestAccount } from './account';
 import { agentOrderId, agentOrderNumber, type AgentOrder } from './agent-order';
@@ -23,9 +24,26 @@ import { show } from './show-number';
 import type { VenueTerms } from './venue';
 
 const NO_FILLS: readonly EngineFill[] = [];
-/** `engine.last.statusCode` codes. */
-const STATUS_NAMES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected'] as const;
-const REASON_FOK_NOT_FILLABLE = 1;
+
+// Engine codes, looked up once at load in the generated layout's tables (not restated here).
+function twoWayCode(table: readonly string[], name: string): 0 | 1 {
+  const code = table.indexOf(name);
+  if (code !== 0 && code !== 1) throw new Error(`engine layout: ${name} has code ${code}, expected 0 or 1`);
+  return code;
+}
+function threeWayCode(table: readonly string[], name: string): 0 | 1 | 2 {
+  const code = table.indexOf(name);
+  if (code !== 0 && code !== 1 && code !== 2) throw new Error(`engine layout: ${name} has code ${code}, expected 0, 1 or 2`);
+  return code;
+}
+const BUY = twoWayCode(ENGINE_SIDES, 'Buy');
+const SELL = twoWayCode(ENGINE_SIDES, 'Sell');
+const LIMIT = twoWayCode(ENGINE_ORDER_TYPES, 'Limit');
+const MARKET = twoWayCode(ENGINE_ORDER_TYPES, 'Market');
+const GTC = threeWayCode(ENGINE_TIME_IN_FORCES, 'GTC');
+const IOC = threeWayCode(ENGINE_TIME_IN_FORCES, 'IOC');
+const FOK = threeWayCode(ENGINE_TIME_IN_FORCES, 'FOK');
+const FOK_NOT_FILLABLE = ENGINE_REJECT_REASONS.indexOf('FokNotFillable');
 
 function engineRefusal(error: unknown): BackendError {
   if (error instanceof BackendError) return error;
@@ -98,11 +116,11 @@ export class AgentOrderLifecycle {
 
     const fills = this.submitToEngine(request.side, request.orderType, priceTicks, lots, request.timeInForce);
     const outcome = this.engine.last;
-    const status = STATUS_NAMES[outcome.statusCode] ?? 'Rejected';
-    if (status === 'Rejected') {
+    const status = ENGINE_STATUSES[outcome.statusCode];
+    if (status !== 'New' && status !== 'PartiallyFilled' && status !== 'Filled' && status !== 'Cancelled') {
       throw new BackendError(
         'rejected',
-        outcome.reasonCode === REASON_FOK_NOT_FILLABLE
+        outcome.reasonCode === FOK_NOT_FILLABLE
           ? `backtest: FOK order for ${show(request.quantity)} ${request.symbol} cannot be filled completely now`
           : `backtest: order rejected by the matching engine (reason ${outcome.reasonCode})`,
       );
@@ -227,11 +245,11 @@ export class AgentOrderLifecycle {
     try {
       this.engine.submitFast(
         this.symbolId,
-        side === 'Buy' ? 0 : 1,
-        orderType === 'Limit' ? 0 : 1,
+        side === 'Buy' ? BUY : SELL,
+        orderType === 'Limit' ? LIMIT : MARKET,
         orderType === 'Limit' ? this.terms.priceGrid.value(priceTicks) : 0,
         this.terms.lotGrid.value(lots),
-        timeInForce === 'GTC' ? 0 : timeInForce === 'IOC' ? 1 : 2,
+        timeInForce === 'GTC' ? GTC : timeInForce === 'IOC' ? IOC : FOK,
         false,
       );
     } catch (error) {

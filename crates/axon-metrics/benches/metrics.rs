@@ -1,5 +1,7 @@
 //! Recording cost of the metrics primitives (target: counter increment <= 5 ns).
-use axon_metrics::{SideLabel, StatusLabel, ToolLabel, TradingMetrics};
+use axon_metrics::{
+    RejectionCode, RejectionSource, SideLabel, StatusLabel, ToolLabel, TradingMetrics,
+};
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 
 fn recording(c: &mut Criterion) {
@@ -10,6 +12,15 @@ fn recording(c: &mut Criterion) {
                 black_box(ToolLabel::Place),
                 black_box(SideLabel::Buy),
                 black_box(StatusLabel::Success),
+            )
+        })
+    });
+    // The {source, code} slot is one multiply-add on two enum indices: the same cost as above.
+    c.bench_function("risk_rejection_increment", |b| {
+        b.iter(|| {
+            metrics.inc_risk_rejection(
+                black_box(RejectionSource::RiskLimits),
+                black_box(RejectionCode::PriceCollar),
             )
         })
     });
