@@ -8,16 +8,12 @@
 //   account cancelled on the venue; what it cancelled and what failed are one `cancel_all` record
 //   (the tools log it: error when a cancel failed, an order may still rest on the venue).
 import type { Logger } from '../log';
+import type { TradingTools } from '../tools';
 import type { CancelAllResult, StateChangeBy, TradingState, TradingStateChange } from '../trading-state';
 import type { AuditLog } from './audit';
 
-/** What the program needs of the tools to run the trading states (the `TradingTools` methods of these names). */
-export interface TradingStateControls {
-  tradingState(): TradingState;
-  /** Returns the previous state. */
-  setTradingState(state: TradingState, by: StateChangeBy): TradingState;
-  cancelAll(by: StateChangeBy): Promise<CancelAllResult>;
-}
+/** What the program needs of the tools to run the trading states. */
+export type TradingStateControls = Pick<TradingTools, 'tradingState' | 'setTradingState' | 'cancelAll'>;
 
 /** The tools' `onTradingStateChange`: one `state` audit record per change. */
 export function stateAuditor(audit: AuditLog): (change: TradingStateChange) => void {
