@@ -163,6 +163,14 @@ export declare function guardDailyDay(handle: number): number
 export declare function guardDecide(handle: number, tool: number, args: string, refreshed: boolean): string
 
 /**
+ * Finish a call `guardDecide` answered `NeedState`: the same chain again, with the store's
+ * verdict (JSON: `{"kind":"granted","reservationId",token?}` | `{"kind":"refused","code",
+ * "numbers"}` | `{"kind":"unavailable","why"}`) standing in for the shared checks. Written to
+ * the decision buffer like `guardDecide`.
+ */
+export declare function guardDecideWithVerdict(handle: number, tool: number, args: string, verdict: string): string
+
+/**
  * The guard's decision numbers (`DECISION_SLOTS` cells, see `raw/layout.rs`) as a
  * Float64Array shared with it: every `guardDecide` writes there. Only once per guard.
  */
@@ -226,6 +234,11 @@ export interface GuardOptions {
   marketDataMaxAgeMs?: number
   /** When set, the guard runs on a manual clock starting at this Unix ms (tests, backtests). */
   manualClockMs?: number
+  /**
+   * The account-wide checks go to a shared store: `guardDecide` answers `NeedState` and
+   * `guardDecideWithVerdict` finishes the call (see `axon_risk::guard::shared`).
+   */
+  sharedState?: boolean
   /** `ACTIVE` (default) | `REDUCING` | `HALTED`: the trading state the guard starts in. */
   tradingState?: string
 }

@@ -859,6 +859,7 @@ module.exports.guardClockBuffer = nativeBinding.guardClockBuffer
 module.exports.guardCreate = nativeBinding.guardCreate
 module.exports.guardDailyDay = nativeBinding.guardDailyDay
 module.exports.guardDecide = nativeBinding.guardDecide
+module.exports.guardDecideWithVerdict = nativeBinding.guardDecideWithVerdict
 module.exports.guardDecisionBuffer = nativeBinding.guardDecisionBuffer
 module.exports.guardDestroy = nativeBinding.guardDestroy
 module.exports.guardForgetOrder = nativeBinding.guardForgetOrder

@@ -190,6 +190,7 @@ describe('the dead-man timer in the real program', () => {
       expect.objectContaining({ kind: 'state', from: 'ACTIVE', to: 'HALTED', source: 'dead-man' }),
       expect.objectContaining({ kind: 'cancel_all', source: 'dead-man', cancelled: ids, failed: [] }),
     ]);
+    expect(records[0]).toMatchObject({ reason: expect.stringMatching(/^no heartbeat for \d+ ms \(heartbeat_timeout_ms = 1500\)$/) as string });
     const verified = auditVerify(setup.auditPath);
     expect(verified.code, verified.out).toBe(0);
   }, 60_000);

@@ -6,11 +6,13 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { Writable } from 'node:stream';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
 import { AuditLog, type AuditRecord } from '../ts/agent/audit';
-import type { LiveSummary } from '../ts/agent/live-command';
+import { liveCommand, type LiveSummary } from '../ts/agent/live-command';
+import { loadConfig } from '../ts/config';
 import { ExchangeTradingBackend } from '../ts/backends/exchange';
 import { OmsTradingBackend } from '../ts/backends/oms';
 import { startFakeBinance, type FakeBinance } from './support/fake-binance';
@@ -83,6 +85,25 @@ describe('SIGUSR1', () => {
     expect(show.status, show.stderr).toBe(0);
     expect(show.stdout).toContain('state changes:  1');
     expect(show.stdout).toMatch(/ ACTIVE -> HALTED by signal: SIGUSR1\n/);
+  }, 60_000);
+});
+
+describe('SIGUSR1 in process', () => {
+  it('a SIGUSR1 that arrives while the run is still starting is held and halts the run once the tools exist', async () => {
+    model = await startFakeOpenAI(restingBuyer(1));
+    const setup = liveConfig({ backend: 'mock', modelUrl: model.baseURL, maxCycles: 2 });
+    const sink = () => new Writable({ write: (_chunk, _encoding, done) => done() });
+    const before = process.listenerCount('SIGUSR1');
+    const run = liveCommand({ config: loadConfig(setup.config, {}), out: sink(), err: sink(), env: {} });
+    // liveCommand is still starting (its first await): the listener is there, the tools not yet handed to it.
+    expect(process.listenerCount('SIGUSR1')).toBe(before + 1);
+    process.emit('SIGUSR1', 'SIGUSR1');
+    expect(await run).toBe(0);
+    expect(process.listenerCount('SIGUSR1')).toBe(before);
+    const records = auditRecords(setup.auditPath);
+    expect(records[0]).toMatchObject({ kind: 'state', from: 'ACTIVE', to: 'HALTED', source: 'signal' });
+    const places = records.filter((r): r is ToolRecord => r.kind === 'tool' && r.tool === 'place_order');
+    expect(places.map((r) => r.code)).toEqual(['TRADING_HALTED']);
   }, 60_000);
 });
 

@@ -188,7 +188,7 @@ describe('gates', () => {
     expect(tools.state().breaker).toBe('Closed');
     for (let i = 0; i < 5; i += 1) await rejection(tools.placeOrder, tooBig);
     expect(tools.state().breaker).toBe('Open');
-    tools.resetGate();
+    await tools.resetGate();
     expect(tools.state().breaker).toBe('Closed');
     await ack(tools.placeOrder, fine);
     expect(tools.state().gateOpenings).toBe(3);

@@ -1,16 +1,11 @@
-// The store contract, scenario by scenario, on every implementation (memory, file, redis with a
-// real redis-server): the same requests must give the same verdicts and numbers, so the Lua script
-// cannot drift from the reference engine. Time comes from an injected clock (UTC midnight, leases,
-// cooldowns, token TTLs) — nothing here waits.
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-
+// The Redis store's contract, scenario by scenario, on a real redis-server: these scenarios are the
+// Lua script's spec (the in-process state is the Rust chain's own; the tool-level conformance spec,
+// __test__/state-tools-conformance.spec.ts, runs the same scenarios through the tools in memory
+// and redis mode). Time comes from an injected clock (UTC midnight, leases, cooldowns, token
+// TTLs) — nothing here waits.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { StateConfigError } from '../ts/state/errors';
-import { FileStateStore } from '../ts/state/file-store';
-import { MemoryStateStore } from '../ts/state/memory-store';
 import { RedisStateStore } from '../ts/state/redis-store';
 import type { BreakerConfig, PlaceRequest, PlaceVerdict, Reservation, RiskStateStore } from '../ts/state/store';
 import { DAY_MS } from '../ts/state/store';
@@ -25,24 +20,19 @@ class Clock {
 }
 
 let redis: RedisServer;
-let scratch: string;
 let accounts = 0;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
-  scratch = mkdtempSync(join(tmpdir(), 'axon-state-conformance-'));
 });
 
 afterAll(async () => {
   await redis.stop();
-  rmSync(scratch, { recursive: true, force: true });
 });
 
 type Factory = (clock: Clock) => Promise<RiskStateStore>;
 
 const factories: [string, Factory][] = [
-  ['memory', (clock) => Promise.resolve(new MemoryStateStore({ nowMs: clock.read }))],
-  ['file', (clock) => Promise.resolve(FileStateStore.open({ path: join(scratch, `state-${++accounts}.json`), nowMs: clock.read }))],
   ['redis', (clock) => RedisStateStore.open({ url: redis.url, account: `acct-${++accounts}`, keyPrefix: 'conf:', nowMs: clock.read })],
 ];
 

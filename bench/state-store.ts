@@ -1,22 +1,19 @@
-// Benchmark of the risk-state store: what one sent order costs in the store, i.e. one
-// reservePlace + one settle(accepted), on loopback Redis vs the memory store, in the same run.
+// Benchmark of the Redis risk-state store alone: what one sent order costs in the store, i.e. one
+// reservePlace + one settle(accepted), on loopback Redis (the cost through the tools, against
+// memory mode, is bench/state-orders.ts).
 // Reports per process: p50/p99 of reservePlace alone (what an order waits for before it is sent)
 // and of reservePlace + settle (the whole store cost of one order), sequential, one order at a
-// time as an agent sends; the latency Redis adds over memory at those percentiles; and sent
-// orders/s with 32 orders in flight; with 1 and with 3 processes on the same account at once.
+// time as an agent sends; and sent orders/s with 32 orders in flight; with 1 and with 3 processes
+// on the same account at once.
 //
 //   npx tsc -p tsconfig.json && node dist/bench/state-store.js            # starts its own redis-server
 //   REDIS_URL=redis://127.0.0.1:6379 node dist/bench/state-store.js       # or uses yours
 //   ORDERS=20000 (per process and phase)
-import { type ChildProcess, fork, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, fork } from 'node:child_process';
 
-import { MemoryStateStore } from '../ts/state/memory-store';
 import { RedisStateStore } from '../ts/state/redis-store';
 import type { PlaceRequest, RiskStateStore } from '../ts/state/store';
+import { startRedis } from './redis-server';
 
 const ORDERS = Number(process.env.ORDERS ?? 20_000);
 const IN_FLIGHT = 32;
@@ -32,7 +29,6 @@ interface Figures {
 }
 
 interface ChildReport {
-  memory: Figures;
   redis: Figures;
 }
 
@@ -89,50 +85,10 @@ async function measure(store: RiskStateStore): Promise<Figures> {
 
 async function child(): Promise<void> {
   const url = process.env.BENCH_REDIS_URL ?? '';
-  const memory = await measure(new MemoryStateStore());
   const redis = await RedisStateStore.open({ url, account: process.env.BENCH_ACCOUNT ?? 'bench', timeoutMs: 5_000 });
-  const report: ChildReport = { memory, redis: await measure(redis) };
+  const report: ChildReport = { redis: await measure(redis) };
   await redis.close();
   process.send?.(report);
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        resolve(typeof address === 'object' && address ? address.port : 0);
-      });
-    });
-  });
-}
-
-async function startRedis(): Promise<{ url: string; stop: () => void }> {
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), 'axon-bench-redis-'));
-  const server = spawn(process.env.REDIS_SERVER ?? '/usr/bin/redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no'], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  await new Promise<void>((resolve, reject) => {
-    let output = '';
-    server.stdout.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    server.once('exit', (code) => {
-      reject(new Error(`redis-server exited with ${String(code)}`));
-    });
-  });
-  server.stdout.resume();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    stop: () => {
-      server.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
-    },
-  };
 }
 
 function runChildren(count: number, url: string, account: string): Promise<ChildReport[]> {
@@ -168,11 +124,7 @@ async function main(): Promise<void> {
       const reports = await runChildren(processes, url, `bench-${processes}-${Date.now()}`);
       console.log(`\n${processes} process${processes > 1 ? 'es' : ''} on one account at once:`);
       reports.forEach((r, i) => {
-        console.log(row(`  #${i + 1} memory`, r.memory));
         console.log(row(`  #${i + 1} redis (loopback)`, r.redis));
-        console.log(
-          `  #${i + 1} added by redis    reserve p50 ${us(r.redis.reserveP50Us - r.memory.reserveP50Us)} p99 ${us(r.redis.reserveP99Us - r.memory.reserveP99Us)} | +settle p50 ${us(r.redis.p50Us - r.memory.p50Us)} p99 ${us(r.redis.p99Us - r.memory.p99Us)}`,
-        );
       });
     }
   } finally {

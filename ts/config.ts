@@ -11,6 +11,7 @@ import { z } from 'zod';
 
 import { isLoopbackHost } from './mcp/loopback';
 import { isSecretKey, registerSecrets, scrubSecrets, secretsIn } from './secrets';
+import { stateConfigSchema } from './state/index';
 import type { GateOptions, RiskOptions, TradingToolsOptions } from './tools';
 import { TRADING_STATES } from './trading-state';
 import { describeZodError } from './zod-issues';
@@ -81,8 +82,11 @@ const riskSchema = z.strictObject({
   max_orders_per_minute: count().optional(),
   self_trade_prevention: z.literal('reject').optional(),
   max_daily_loss: z.number().nonnegative().optional(),
-  /** Live runs keep today's order and cancel counts here across restarts (`none` to keep them in memory only). */
-  daily_counts_file: z.string().min(1).default('daily-counts.json'),
+  /**
+   * Deprecated, still accepted: `[state] type = "file"` with this `path` (`none`: `type = "memory"`).
+   * Absent with no `[state]`: live runs keep today's counts in `daily-counts.json`, as before.
+   */
+  daily_counts_file: z.string().min(1).optional(),
 });
 
 const gateSchema = z.discriminatedUnion('type', [
@@ -206,63 +210,90 @@ function prometheusTargetProblem(value: string): string | undefined {
   return undefined;
 }
 
-export const configSchema = z.strictObject({
-  trading: tradingSchema,
-  safety: safetySchema.default({ mode: 'DryRun' }),
-  risk: riskSchema.prefault({}),
-  gate: gateSchema.default({ type: 'AlwaysOpen' }),
-  metrics: metricsSchema.default({ callback: 'none' }),
-  admin: adminSchema.optional(),
-  llm: llmSchema.default({ provider: 'scripted', model: 'gpt-4o-mini', timeout_ms: 30_000, max_retries: 2 }),
-  agent: agentSchema.prefault({}),
-  mock: mockSchema.prefault({}),
-  backtest: backtestSchema.default({
-    data: 'generated',
-    bars: 8_640,
-    seed: 42,
-    cash: 100_000,
-    maker_bps: 2,
-    taker_bps: 5,
-    report: 'report.html',
-    summary_json: 'summary.json',
-    audit: 'audit.jsonl',
-  }),
-}).superRefine((config, context) => {
-  const allowed = config.risk.allowed_symbols;
-  if (allowed !== undefined && !allowed.includes(config.agent.symbol)) {
-    context.addIssue({
-      code: 'custom',
-      path: ['agent', 'symbol'],
-      message: `"${config.agent.symbol}" is not in risk.allowed_symbols (${allowed.map((a) => `"${a}"`).join(', ')}): every order of the agent would be refused`,
-    });
-  }
-  if (config.trading.halt_on_pnl_breaker && config.gate.type !== 'PnlCircuitBreaker' && config.risk.max_daily_loss === undefined) {
-    context.addIssue({
-      code: 'custom',
-      path: ['trading', 'halt_on_pnl_breaker'],
-      message: 'needs a PnL breaker: [gate] type = "PnlCircuitBreaker" or [risk] max_daily_loss',
-    });
-  }
-  const agent = config.agent;
-  if (agent.heartbeat_timeout_ms !== undefined && config.admin === undefined) {
-    context.addIssue({
-      code: 'custom',
-      path: ['agent', 'heartbeat_timeout_ms'],
-      message: 'the dead-man timer needs [admin] listen: heartbeats arrive as POST /heartbeat on the admin endpoint',
-    });
-  }
-  if (agent.heartbeat_cancel_all !== undefined && agent.heartbeat_timeout_ms === undefined) {
-    context.addIssue({ code: 'custom', path: ['agent', 'heartbeat_cancel_all'], message: 'has no effect without agent.heartbeat_timeout_ms (no dead-man timer)' });
-  }
-  if (config.trading.backend === 'backtest') {
-    if (agent.heartbeat_timeout_ms !== undefined) {
-      context.addIssue({ code: 'custom', path: ['agent', 'heartbeat_timeout_ms'], message: 'a dead-man timer is for live backends (exchange, oms, mock), not trading.backend = "backtest"' });
+/** Where live runs keep their day counts when neither `[state]` nor `daily_counts_file` says. */
+const DEFAULT_COUNTS_FILE = 'daily-counts.json';
+
+export const configSchema = z
+  .strictObject({
+    trading: tradingSchema,
+    safety: safetySchema.default({ mode: 'DryRun' }),
+    risk: riskSchema.prefault({}),
+    gate: gateSchema.default({ type: 'AlwaysOpen' }),
+    metrics: metricsSchema.default({ callback: 'none' }),
+    admin: adminSchema.optional(),
+    llm: llmSchema.default({ provider: 'scripted', model: 'gpt-4o-mini', timeout_ms: 30_000, max_retries: 2 }),
+    agent: agentSchema.prefault({}),
+    mock: mockSchema.prefault({}),
+    backtest: backtestSchema.default({
+      data: 'generated',
+      bars: 8_640,
+      seed: 42,
+      cash: 100_000,
+      maker_bps: 2,
+      taker_bps: 5,
+      report: 'report.html',
+      summary_json: 'summary.json',
+      audit: 'audit.jsonl',
+    }),
+    /** The risk state: `memory`, `file` (`path`) or `redis` (`url`, `account`, `key_prefix`, `timeout_ms`); see the README, "Shared risk state". */
+    state: stateConfigSchema.optional(),
+  })
+  .superRefine((config, context) => {
+    if (config.state !== undefined && config.risk.daily_counts_file !== undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['risk', 'daily_counts_file'],
+        message: 'set either [state] or risk.daily_counts_file (deprecated: it means [state] type = "file"), not both',
+      });
     }
-    if (config.admin !== undefined) {
-      context.addIssue({ code: 'custom', path: ['admin', 'listen'], message: 'the admin endpoint is for live backends (exchange, oms, mock), not trading.backend = "backtest"' });
+    const allowed = config.risk.allowed_symbols;
+    if (allowed !== undefined && !allowed.includes(config.agent.symbol)) {
+      context.addIssue({
+        code: 'custom',
+        path: ['agent', 'symbol'],
+        message: `"${config.agent.symbol}" is not in risk.allowed_symbols (${allowed.map((a) => `"${a}"`).join(', ')}): every order of the agent would be refused`,
+      });
     }
-  }
-});
+    if (config.trading.halt_on_pnl_breaker && config.gate.type !== 'PnlCircuitBreaker' && config.risk.max_daily_loss === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['trading', 'halt_on_pnl_breaker'],
+        message: 'needs a PnL breaker: [gate] type = "PnlCircuitBreaker" or [risk] max_daily_loss',
+      });
+    }
+    const agent = config.agent;
+    if (agent.heartbeat_timeout_ms !== undefined && config.admin === undefined) {
+      context.addIssue({
+        code: 'custom',
+        path: ['agent', 'heartbeat_timeout_ms'],
+        message: 'the dead-man timer needs [admin] listen: heartbeats arrive as POST /heartbeat on the admin endpoint',
+      });
+    }
+    if (agent.heartbeat_cancel_all !== undefined && agent.heartbeat_timeout_ms === undefined) {
+      context.addIssue({ code: 'custom', path: ['agent', 'heartbeat_cancel_all'], message: 'has no effect without agent.heartbeat_timeout_ms (no dead-man timer)' });
+    }
+    if (config.trading.backend === 'backtest') {
+      if (agent.heartbeat_timeout_ms !== undefined) {
+        context.addIssue({ code: 'custom', path: ['agent', 'heartbeat_timeout_ms'], message: 'a dead-man timer is for live backends (exchange, oms, mock), not trading.backend = "backtest"' });
+      }
+      if (config.admin !== undefined) {
+        context.addIssue({ code: 'custom', path: ['admin', 'listen'], message: 'the admin endpoint is for live backends (exchange, oms, mock), not trading.backend = "backtest"' });
+      }
+    }
+  })
+  .transform((config) => {
+    // `[state]` resolved once here: `daily_counts_file` (deprecated) maps to it, and
+    // `risk.daily_counts_file` reads back as the file the state lives in (`none` when not a file).
+    const legacy = config.risk.daily_counts_file;
+    const state = config.state ?? (legacy === 'none' ? { type: 'memory' as const } : { type: 'file' as const, path: legacy ?? DEFAULT_COUNTS_FILE });
+    return {
+      ...config,
+      state,
+      /** How `state` was chosen: `[state]`, the deprecated `risk.daily_counts_file`, or neither (the default file). */
+      state_from: config.state !== undefined ? ('state' as const) : legacy !== undefined ? ('daily_counts_file' as const) : ('default' as const),
+      risk: { ...config.risk, daily_counts_file: state.type === 'file' ? state.path : 'none' },
+    };
+  });
 
 export type AgentConfig = z.output<typeof configSchema>;
 

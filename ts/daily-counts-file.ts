@@ -1,13 +1,18 @@
-// Daily order and cancel counts that survive a restart. The runbook (§2.2) leaves the in-memory
-// DailyCounter to reset on restart; a trading process that crash-loops would then get a fresh
-// `max_daily_orders` on every restart. With a file, the count is written before an order or cancel
-// is sent (write-ahead: a crash after sending can never lose it) and carried over at startup.
+// The day-count file's format and its durable write: today's order and cancel counts that survive a
+// restart. The runbook (§2.2) leaves the in-memory DailyCounter to reset on restart; a trading
+// process that crash-loops would then get a fresh `max_daily_orders` on every restart. With a file,
+// the count is written before an order or cancel is sent (write-ahead: a crash after sending can
+// never lose it) and carried over at startup. The file store (ts/state/file-store.ts) adds the
+// lock that keeps it to one process.
 //
-// Invariants: `load` refuses (with an error naming the file and the problem) every state it cannot
+// Invariants: reading refuses (with an error naming the file and the problem) every state it cannot
 // trust, so the start fails instead of trading on a count of 0: a damaged file, a duplicate key
 // (JSON.parse would keep the last one), a day after today (a future day or one written in
 // milliseconds would be ignored by the guard), and a location where the count cannot be written
-// (every order would be refused later).
+// (every order would be refused later). A write goes to a temp name no other writer can share
+// (`<path>.<pid>.<uuid>.tmp`), is fsync'd, renamed over the file and the folder fsync'd: a crash,
+// kill -9 included, leaves the old or the new counts, both whole.
+import { randomUUID } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
@@ -26,14 +31,6 @@ const countsSchema = z.strictObject({
 
 export type DailyCounts = z.infer<typeof countsSchema>;
 
-export interface DailyCountsFileOptions {
-  /**
-   * The clock "today" is read from (Unix ms), default `Date.now`. A saved day may be at most one
-   * day after it (a host whose clock is slightly behind the one that wrote the file).
-   */
-  nowMs?: () => number;
-}
-
 /** Keys that appear more than once in a flat JSON object's text (decoded, so `"ord\u0065rs"` is `orders`). */
 function duplicateKeys(text: string): string[] {
   const seen = new Set<string>();
@@ -51,86 +48,115 @@ function duplicateKeys(text: string): string[] {
   return [...duplicates];
 }
 
+/** A temp name in `path`'s folder that no other writer (process or call) can share. */
+export function uniqueTempPath(path: string): string {
+  return `${path}.${process.pid}.${randomUUID()}.tmp`;
+}
+
+/** fsync of `path`'s folder: a rename lives in the folder, and without this a power cut can undo it. */
+function fsyncFolder(path: string): void {
+  const dir = openSync(dirname(path), 'r');
+  try {
+    fsyncSync(dir);
+  } finally {
+    closeSync(dir);
+  }
+}
+
+/** Write `text` to `path` atomically and durably: unique temp file, fsync, rename, fsync of the folder. */
+export function writeFileDurably(path: string, text: string): void {
+  const temp = uniqueTempPath(path);
+  const fd = openSync(temp, 'wx');
+  try {
+    writeSync(fd, text);
+    fsyncSync(fd);
+  } catch (error) {
+    closeSync(fd);
+    unlinkSync(temp);
+    throw error;
+  }
+  closeSync(fd);
+  renameSync(temp, path);
+  fsyncFolder(path);
+}
+
+/**
+ * The saved counts at `path`; `undefined` when there is no file yet. Throws an error naming the
+ * file and the problem when the file cannot be trusted. `nowMs` is the clock "today" is read from:
+ * a saved day may be at most one day after it (a host whose clock is slightly behind the writer's).
+ */
+export function readDailyCounts(path: string, nowMs: () => number = Date.now): DailyCounts | undefined {
+  if (!existsSync(path)) return undefined;
+  const text = readFileSync(path, 'utf8');
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new Error(`daily counts file ${path} is not valid JSON (${(error as Error).message}); fix or remove it knowingly`, { cause: error });
+  }
+  const duplicates = duplicateKeys(text);
+  if (duplicates.length > 0) {
+    throw new Error(`daily counts file ${path}: ${duplicates.map((key) => `${key}: written more than once`).join('; ')}; fix or remove it knowingly`);
+  }
+  const result = countsSchema.safeParse(parsed);
+  if (!result.success) throw new Error(`daily counts file ${path}: ${describeZodError(result.error, '(file)')}`);
+  const today = Math.floor(nowMs() / DAY_MS);
+  if (result.data.day > today + 1) {
+    const hint = result.data.day > 1e9 ? ' (it looks like milliseconds; the day is days since 1970-01-01 UTC)' : '';
+    throw new Error(`daily counts file ${path}: day: ${result.data.day} is after today (${today})${hint}; fix or remove it knowingly`);
+  }
+  return result.data;
+}
+
+/** Replace the counts at `path` atomically and durably. */
+export function writeDailyCounts(path: string, counts: DailyCounts): void {
+  writeFileDurably(path, `${JSON.stringify(counts)}\n`);
+}
+
+/** The folder exists and a file can be created in it (what a write needs), or an error naming the file and why. */
+export function checkCountsWritable(path: string): void {
+  const folder = dirname(path);
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(folder).isDirectory();
+  } catch (error) {
+    throw new Error(`daily counts file ${path}: its folder ${folder} cannot be used (${(error as NodeJS.ErrnoException).code ?? String(error)}); create it or choose another path`, {
+      cause: error,
+    });
+  }
+  if (!isFolder) throw new Error(`daily counts file ${path}: ${folder} is not a folder`);
+  const probe = uniqueTempPath(path);
+  try {
+    closeSync(openSync(probe, 'wx'));
+    unlinkSync(probe);
+  } catch (error) {
+    throw new Error(`daily counts file ${path}: counts cannot be written there (${(error as NodeJS.ErrnoException).code ?? String(error)}); every order would be refused`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * The counts file without a lock: what `createTradingTools({ dailyCountsFile })` still uses (the
+ * program and `state: { type: 'file' }` use the locked FileStateStore, ts/state/file-store.ts,
+ * which has the same `load`/`save`). Two processes on one such file each count alone.
+ */
 export class DailyCountsFile {
   private readonly nowMs: () => number;
 
   constructor(
     readonly path: string,
-    options: DailyCountsFileOptions = {},
+    options: { nowMs?: () => number } = {},
   ) {
     this.nowMs = options.nowMs ?? Date.now;
   }
 
-  /**
-   * The saved counts; `undefined` when there is no file yet. Throws when the file cannot be trusted
-   * or the counts could not be written there (fail closed, at start rather than at the first order).
-   */
   load(): DailyCounts | undefined {
-    this.checkWritable();
-    if (!existsSync(this.path)) return undefined;
-    const text = readFileSync(this.path, 'utf8');
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new Error(`daily counts file ${this.path} is not valid JSON (${(error as Error).message}); fix or remove it knowingly`, { cause: error });
-    }
-    const duplicates = duplicateKeys(text);
-    if (duplicates.length > 0) {
-      throw new Error(`daily counts file ${this.path}: ${duplicates.map((key) => `${key}: written more than once`).join('; ')}; fix or remove it knowingly`);
-    }
-    const result = countsSchema.safeParse(parsed);
-    if (!result.success) {
-      throw new Error(`daily counts file ${this.path}: ${describeZodError(result.error, '(file)')}`);
-    }
-    const today = Math.floor(this.nowMs() / DAY_MS);
-    if (result.data.day > today + 1) {
-      const hint = result.data.day > 1e9 ? ' (it looks like milliseconds; the day is days since 1970-01-01 UTC)' : '';
-      throw new Error(`daily counts file ${this.path}: day: ${result.data.day} is after today (${today})${hint}; fix or remove it knowingly`);
-    }
-    return result.data;
+    checkCountsWritable(this.path);
+    return readDailyCounts(this.path, this.nowMs);
   }
 
-  /** Replace the file atomically and durably (temp file, fsync, rename, fsync of the directory). */
   save(counts: DailyCounts): void {
-    const temp = `${this.path}.tmp`;
-    const fd = openSync(temp, 'w');
-    try {
-      writeSync(fd, `${JSON.stringify(counts)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(temp, this.path);
-    // The rename lives in the directory: without this, a power cut can bring back the old count.
-    const dir = openSync(dirname(this.path), 'r');
-    try {
-      fsyncSync(dir);
-    } finally {
-      closeSync(dir);
-    }
-  }
-
-  /** The folder exists and a file can be created in it (what `save` needs), or an error naming the file and why. */
-  private checkWritable(): void {
-    const folder = dirname(this.path);
-    let isFolder: boolean;
-    try {
-      isFolder = statSync(folder).isDirectory();
-    } catch (error) {
-      throw new Error(`daily counts file ${this.path}: its folder ${folder} cannot be used (${(error as NodeJS.ErrnoException).code ?? String(error)}); create it or choose another path`, {
-        cause: error,
-      });
-    }
-    if (!isFolder) throw new Error(`daily counts file ${this.path}: ${folder} is not a folder`);
-    const probe = `${this.path}.tmp`;
-    try {
-      closeSync(openSync(probe, 'w'));
-      unlinkSync(probe);
-    } catch (error) {
-      throw new Error(`daily counts file ${this.path}: counts cannot be written there (${(error as NodeJS.ErrnoException).code ?? String(error)}); every order would be refused`, {
-        cause: error,
-      });
-    }
+    writeDailyCounts(this.path, counts);
   }
 }

@@ -2,6 +2,8 @@
 // reservation) and settled by one more; this module only does the I/O in between (the backend
 // call, its deadline, validation of what it answers, logs, the daily counts file), and the trading
 // state's edge: changes logged and handed to `onTradingStateChange`, the kill switch (`cancelAll`).
+// With a shared risk state (`state: redis`) a call that passed the static checks takes one store
+// round trip in between (NEED_STATE -> ./shared-state -> decideWithVerdict); DryRun never does.
 import { performance } from 'node:perf_hooks';
 
 import { cancelEveryOpenOrder } from './cancel-all';
@@ -14,7 +16,11 @@ import { TradingMetrics } from './metrics';
 import { DecisionKind, NativeGuardHandle, TOOL_INDEX, type DecisionAction, type ToolName } from './native/guard';
 import type { GuardState } from './native/index';
 import { bookSnapshotJson, finishBarJson, isReadAction, pnlJson } from './read-tools';
-import type { ParsedToolsOptions } from './tool-options';
+import { SharedRiskState } from './shared-state';
+import { FileStateStore } from './state/file-store';
+import { RedisStateStore } from './state/redis-store';
+import type { BreakerConfig, Reservation, SettleOutcome } from './state/store';
+import { isSharedStore, type DayCountsState, type GateOptions, type OpenedRiskState, type ParsedToolsOptions } from './tool-options';
 import type { ToolCallResult } from './tools';
 import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
 import { scrubSecrets } from './secrets';
@@ -35,6 +41,19 @@ function invalidArguments(message: string): ToolCallResult {
   return { ok: false, error: { error_type: 'InvalidArguments', source: 'Arguments', code: 'INVALID_ARGUMENTS', message: `Arguments: ${message}` } };
 }
 
+/** A shared-state call's reservation and, once the backend answered, how the store settles it. */
+interface Settlement {
+  reservation: Reservation;
+  /** The exposure the reservation holds (an order's quantity, a replace's growth). */
+  quantity: number;
+  outcome?: SettleOutcome;
+  /** A cancel's order, no longer resting once the venue acknowledged the cancel. */
+  closedOrderId?: string;
+}
+
+/** A backend failure that proves the order does not exist (as the guard's `definite_failure`). */
+const DEFINITE_FAILURES: ReadonlySet<string> = new Set(['rejected', 'insufficient_funds', 'symbol_not_found']);
+
 /** The order operations, returning `R` (a promise from the async backend, an ack from `syncOrders`). */
 interface OrderOps<R> {
   placeOrder(request: OrderRequest): R;
@@ -52,7 +71,16 @@ export class GuardedTools {
   /** PnL events feed only a PnL breaker; without one they are skipped (a native call per fill saved). */
   private readonly hasPnlGate: boolean;
   private readonly unsubscribe: () => void;
-  private readonly dailyCounts: DailyCountsFile | undefined;
+  private readonly dailyCounts: Pick<DayCountsState, 'load' | 'save'> | undefined;
+  /** The shared risk state (`state: redis` or an opened shared store); undefined in memory and file mode. */
+  private readonly shared: SharedRiskState | undefined;
+  /**
+   * Shared state: orders this process is cancelling. A venue push that an order no longer rests
+   * does not say whether it filled or was cancelled; for these it was cancelled.
+   */
+  private readonly cancelling = new Set<string>();
+  /** A file state the tools opened themselves (closed with them). */
+  private readonly ownFileState: FileStateStore | undefined;
   /** Client id of the order being handed to the backend (only during that synchronous call). */
   private placingClientId: string | undefined;
   private readonly redact: (text: string) => string;
@@ -81,41 +109,71 @@ export class GuardedTools {
     }
     this.haltOnPnlBreaker = o.haltOnPnlBreaker;
     this.onTradingStateChange = o.onTradingStateChange;
-    this.guard = new NativeGuardHandle(
-      {
-        mode: o.mode,
-        backend: o.backend.name,
-        allowedSymbols: o.risk.allowedSymbols,
-        maxOrderNotional: o.risk.maxOrderNotional,
-        maxPositionAbs: o.risk.maxPositionAbs,
-        maxDailyOrders: o.risk.maxDailyOrders,
-        maxDailyCancels: o.risk.maxDailyCancels,
-        maxOrderQuantity: o.risk.maxOrderQuantity,
-        minOrderNotional: o.risk.minOrderNotional,
-        priceCollarBps: o.risk.priceCollarBps,
-        maxReferenceAgeMs: o.risk.maxReferenceAgeMs,
-        maxOpenOrders: o.risk.maxOpenOrders,
-        duplicateWindowMs: o.risk.duplicateWindowMs,
-        maxOrdersPerSecond: o.risk.maxOrdersPerSecond,
-        maxOrdersPerMinute: o.risk.maxOrdersPerMinute,
-        selfTradePrevention: o.risk.selfTradePrevention,
-        maxDailyLoss: o.risk.maxDailyLoss,
-        gates,
-        confirmTtlMs: o.confirmTtlMs,
-        maxArgsBytes: o.maxArgsBytes,
-        marketDataMaxAgeMs: o.marketDataMaxAgeMs,
-        manualClockMs: o.clockStartMs,
-        tradingState: o.tradingState,
-      },
-      this.metrics.native,
-    );
-    if (o.dailyCountsFile !== undefined) {
-      this.dailyCounts = new DailyCountsFile(o.dailyCountsFile);
+    // Checked before anything is opened (a file lock, a connection) or created.
+    const stateType = 'type' in o.state ? o.state.type : o.state.kind;
+    if (o.dailyCountsFile !== undefined && stateType !== 'memory') {
+      throw new TypeError(`axon-llm: invalid trading tools options: dailyCountsFile is the memory state's day-count file; with state ${stateType} leave it out`);
+    }
+    const state = this.openState(o.state);
+    let ownFileState: FileStateStore | undefined;
+    if (state instanceof FileStateStore && !isOpenedByCaller(o.state)) ownFileState = state;
+    this.ownFileState = ownFileState;
+    if (state !== undefined && (typeof state === 'function' || isSharedStore(state))) {
+      this.shared = new SharedRiskState({
+        store: state,
+        limits: { maxDailyOrders: o.risk.maxDailyOrders, maxPositionAbs: o.risk.maxPositionAbs, maxDailyCancels: o.risk.maxDailyCancels },
+        breaker: sharedBreaker(gates),
+        leaseMs: 2 * o.backendTimeoutMs,
+        tokenTtlMs: o.confirmTtlMs,
+        logger: this.logger,
+      });
+    }
+    const releaseOwnState = (): void => {
+      ownFileState?.close().catch(() => undefined); // its lock only: nothing was written yet
+    };
+    try {
+      this.guard = new NativeGuardHandle(
+        {
+          mode: o.mode,
+          backend: o.backend.name,
+          allowedSymbols: o.risk.allowedSymbols,
+          maxOrderNotional: o.risk.maxOrderNotional,
+          maxPositionAbs: o.risk.maxPositionAbs,
+          maxDailyOrders: o.risk.maxDailyOrders,
+          maxDailyCancels: o.risk.maxDailyCancels,
+          maxOrderQuantity: o.risk.maxOrderQuantity,
+          minOrderNotional: o.risk.minOrderNotional,
+          priceCollarBps: o.risk.priceCollarBps,
+          maxReferenceAgeMs: o.risk.maxReferenceAgeMs,
+          maxOpenOrders: o.risk.maxOpenOrders,
+          duplicateWindowMs: o.risk.duplicateWindowMs,
+          maxOrdersPerSecond: o.risk.maxOrdersPerSecond,
+          maxOrdersPerMinute: o.risk.maxOrdersPerMinute,
+          selfTradePrevention: o.risk.selfTradePrevention,
+          maxDailyLoss: o.risk.maxDailyLoss,
+          gates,
+          confirmTtlMs: o.confirmTtlMs,
+          maxArgsBytes: o.maxArgsBytes,
+          marketDataMaxAgeMs: o.marketDataMaxAgeMs,
+          manualClockMs: o.clockStartMs,
+          sharedState: this.shared !== undefined,
+          tradingState: o.tradingState,
+        },
+        this.metrics.native,
+      );
+    } catch (error) {
+      releaseOwnState();
+      throw error;
+    }
+    const dayCounts = state !== undefined && typeof state !== 'function' && state.kind === 'file' && !isSharedStore(state) ? state : undefined;
+    if (dayCounts !== undefined || o.dailyCountsFile !== undefined) {
+      this.dailyCounts = dayCounts ?? new DailyCountsFile(o.dailyCountsFile ?? '');
       try {
         const saved = this.dailyCounts.load();
         if (saved !== undefined) this.guard.restoreDailyCounts(saved.day, saved.orders, saved.cancels);
       } catch (error) {
         this.guard.destroy();
+        releaseOwnState();
         throw error;
       }
     }
@@ -227,10 +285,44 @@ export class GuardedTools {
     this.dailyCounts.save({ day: this.guard.dailyDay(), orders: state.dailyOrders, cancels: state.dailyCancels });
   }
 
-  /** Close every gate by hand (runbook §3.1: `gate.reset()`). */
-  resetGate(): void {
+  /**
+   * Close every gate by hand (runbook §3.1: `gate.reset()`); with a shared state, for every
+   * replica (resolves once the store has it, rejects with StateUnavailable when it cannot answer).
+   */
+  resetGate(): Promise<void> {
     this.guard.resetGate();
     this.logger.log('warn', { msg: 'RiskGate: circuit breaker reset by hand', mode: this.mode });
+    const shared = this.shared;
+    if (shared === undefined) return Promise.resolve();
+    return shared.resetBreaker().catch((error: unknown) => {
+      this.logger.log('error', { msg: `RiskGate: risk state store unavailable: the shared circuit breaker was not reset for the other replicas: ${String(error)}`, mode: this.mode });
+      throw error;
+    });
+  }
+
+  /**
+   * The configured state, opened: nothing for memory, the locked day-count file for `file`, a
+   * shared store (or its opener: Redis is opened on first use) for `redis`.
+   */
+  private openState(option: ParsedToolsOptions['state']): OpenedRiskState | (() => Promise<RedisStateStore>) | undefined {
+    if (!('type' in option)) return option;
+    switch (option.type) {
+      case 'memory':
+        return undefined;
+      case 'file':
+        return FileStateStore.open({ path: option.path });
+      case 'redis':
+        return () =>
+          RedisStateStore.open({
+            url: option.url,
+            account: option.account,
+            ...(option.keyPrefix === undefined ? {} : { keyPrefix: option.keyPrefix }),
+            ...(option.timeoutMs === undefined ? {} : { timeoutMs: option.timeoutMs }),
+            observe: (sample) => {
+              this.metrics.observeStateStore(sample);
+            },
+          });
+    }
   }
 
   state(): GuardState {
@@ -241,10 +333,16 @@ export class GuardedTools {
     this.guard.setClockMs(ms);
   }
 
-  /** Stop listening to the backend's push feed and free the native guard. */
+  /** Stop listening to the backend's push feed and free the native guard; a state the tools opened is closed. */
   close(): void {
     this.unsubscribe();
     this.guard.destroy();
+    this.shared?.close().catch((error: unknown) => {
+      this.logger.log('error', { msg: `RiskGate: risk state store not closed cleanly: ${String(error)}`, mode: this.mode });
+    });
+    this.ownFileState?.close().catch((error: unknown) => {
+      this.logger.log('error', { msg: `risk state file not closed cleanly: ${String(error)}`, mode: this.mode });
+    });
   }
 
   /**
@@ -265,6 +363,13 @@ export class GuardedTools {
           this.guard.updateMarket(event.symbol, event.referencePrice, event.position, event.openBuyQuantity, event.openSellQuantity, true);
           break;
         case 'order':
+          if (this.shared !== undefined) {
+            // What left a resting order counts as filled (position), unless this process cancelled it.
+            const cancelled = event.remaining === 0 && this.cancelling.has(event.orderId);
+            this.shared.orderProgress(
+              cancelled ? { orderId: event.orderId, filledQuantity: 0, closed: true } : { orderId: event.orderId, filledQuantity: 0, remaining: event.remaining, closed: event.remaining === 0 },
+            );
+          }
           if (event.remaining > 0) {
             // The order this tool call is placing right now: its ack teaches the guard (one native call saved).
             if (event.clientOrderId !== undefined && event.clientOrderId === this.placingClientId) break;
@@ -275,6 +380,7 @@ export class GuardedTools {
           break;
         case 'pnl':
           if (this.hasPnlGate) this.guard.updateDailyPnl(event.dailyPnl);
+          this.shared?.recordDailyPnl(event.dailyPnl);
           if (this.haltOnPnlBreaker) this.haltIfPnlBreakerOpen(event.dailyPnl);
           break;
       }
@@ -365,7 +471,41 @@ export class GuardedTools {
     // A call the guard settles itself is timed by the guard; the clock is read here only for one
     // that goes on to the backend (its time is dominated by the backend's, ms against the µs spent so far).
     if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.runAfterRefresh(name, tool, args, text, kind, performance.now());
+    if (kind === DecisionKind.NeedState) return this.runWithState(name, tool, args, text, performance.now());
     return this.settle(name, text, kind === DecisionKind.Send ? performance.now() : Number.NaN);
+  }
+
+  /**
+   * Shared state: the static checks passed; ask the store, let the chain decide again with its
+   * verdict, then send; the reservation is settled by the outcome (reported, see ./shared-state).
+   */
+  private async runWithState(name: ToolName, tool: number, args: string, requestText: string, started: number): Promise<ToolCallResult> {
+    const shared = this.shared;
+    if (shared === undefined) throw new Error('axon-llm: the guard asked for the shared state, but none is configured');
+    const request = this.guard.stateRequest(requestText);
+    const { verdict, reservation } = await shared.ask(request);
+    let text: string;
+    try {
+      text = this.guard.decideWithVerdict(tool, args, verdict);
+    } catch (error) {
+      this.metrics.notify();
+      if (reservation !== undefined) shared.settle(reservation, { kind: 'rejected' });
+      throw error;
+    }
+    if (this.guard.kind() !== DecisionKind.Send) {
+      // A grant the re-run refused on a static check (the market moved meanwhile): give it back.
+      if (reservation !== undefined) shared.settle(reservation, { kind: 'rejected' });
+      return this.settle(name, text, started, undefined, verdict.kind === 'refused');
+    }
+    const settlement: Settlement | undefined = reservation === undefined ? undefined : { reservation, quantity: request.quantity };
+    const result = await this.settle(name, text, started, settlement);
+    // Reported, not awaited: the agent's answer does not wait for the store (see ./shared-state).
+    if (settlement !== undefined) {
+      shared.settle(settlement.reservation, settlement.outcome ?? { kind: 'unknown' });
+      if (settlement.closedOrderId !== undefined) shared.closeOrder(settlement.closedOrderId);
+    }
+    if (request.op === 'cancel') this.cancelling.delete(text);
+    return result;
   }
 
   /** The guard needs market data or an order it does not know: fetch it, then decide again. */
@@ -379,11 +519,16 @@ export class GuardedTools {
       this.metrics.notify();
       throw error;
     }
+    if (this.guard.kind() === DecisionKind.NeedState) return this.runWithState(name, tool, args, text, started);
     return this.settle(name, text, started);
   }
 
-  /** Act on a decision: answer it, refuse it, or send it to the backend. */
-  private settle(name: ToolName, text: string, started: number): ToolCallResult | Promise<ToolCallResult> {
+  /**
+   * Act on a decision: answer it, refuse it, or send it to the backend. `settlement`: the shared
+   * store's reservation, given its outcome here. `storeRefused`: the refusal is the store's (its
+   * breaker already counted it); any other RiskLimits refusal is reported to the shared streak.
+   */
+  private settle(name: ToolName, text: string, started: number, settlement?: Settlement, storeRefused = false): ToolCallResult | Promise<ToolCallResult> {
     const guard = this.guard;
     switch (guard.kind()) {
       case DecisionKind.Done: {
@@ -411,11 +556,12 @@ export class GuardedTools {
           // A getter that throws is the backend's fault like a call that throws: settled, unknown outcome.
           return this.failed(name, ticket, cause, started);
         }
-        if (sync !== undefined && !read) return this.sendSync(name, ticket, sync, action, text, started);
-        return this.send(name, ticket, read, this.callBackend(action, text), started);
+        if (sync !== undefined && !read) return this.sendSync(name, ticket, sync, action, text, started, settlement);
+        return this.send(name, ticket, read, this.callBackend(action, text), started, settlement);
       }
       default: {
         const error = guard.refusal(text);
+        if (this.shared !== undefined && !storeRefused && error.source === 'RiskLimits' && this.mode !== 'DryRun') this.shared.recordRiskRejection();
         this.logRejection(name, error);
         this.metrics.notify();
         return { ok: false, error };
@@ -423,7 +569,7 @@ export class GuardedTools {
     }
   }
 
-  private async send(name: ToolName, ticket: number, read: boolean, call: Promise<unknown>, started: number): Promise<ToolCallResult> {
+  private async send(name: ToolName, ticket: number, read: boolean, call: Promise<unknown>, started: number, settlement?: Settlement): Promise<ToolCallResult> {
     let result: unknown;
     const raced = this.deadlines.run(call);
     if (!read) this.trackOrderCall(raced);
@@ -431,7 +577,7 @@ export class GuardedTools {
       result = await raced;
     } catch (cause) {
       this.metrics.notify();
-      return this.backendFailure(name, ticket, cause, started);
+      return this.backendFailure(name, ticket, cause, started, settlement);
     }
     try {
       if (read) {
@@ -439,7 +585,7 @@ export class GuardedTools {
         if (this.logger.isEnabled('info')) this.logger.log('info', { msg: `${this.mode}: ${name} -> answered`, tool: name, mode: this.mode });
         return { ok: true, ack: result as string };
       }
-      return this.settleAck(name, ticket, result, started);
+      return this.settleAck(name, ticket, result, started, settlement);
     } finally {
       this.metrics.notify();
     }
@@ -459,15 +605,15 @@ export class GuardedTools {
    * An in-process backend's order call: no promise to wait for and no deadline to race (a
    * synchronous call cannot outlive one); settled at once, failures exactly as in `send`.
    */
-  private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, started: number): ToolCallResult {
+  private sendSync(name: ToolName, ticket: number, ops: SyncOrderOps, action: 'place' | 'cancel' | 'replace', text: string, started: number, settlement?: Settlement): ToolCallResult {
     try {
       let result: unknown;
       try {
         result = this.orderCall(ops, action, text);
       } catch (cause) {
-        return this.backendFailure(name, ticket, cause, started);
+        return this.backendFailure(name, ticket, cause, started, settlement);
       }
-      return this.settleAck(name, ticket, result, started);
+      return this.settleAck(name, ticket, result, started, settlement);
     } finally {
       this.metrics.notify();
     }
@@ -483,8 +629,10 @@ export class GuardedTools {
   }
 
   /** A backend call that failed (or timed out): settle the ticket, answer the agent-facing refusal. */
-  private backendFailure(name: ToolName, ticket: number, cause: unknown, started: number): ToolCallResult {
+  private backendFailure(name: ToolName, ticket: number, cause: unknown, started: number, settlement?: Settlement): ToolCallResult {
     const kind = cause instanceof BackendError ? cause.kind : 'other';
+    // A definite rejection gives the shared slot and exposure back; anything else may have reached the venue.
+    if (settlement !== undefined) settlement.outcome = { kind: DEFINITE_FAILURES.has(kind) ? 'rejected' : 'unknown' };
     const message = this.backendText(cause instanceof Error ? cause.message : String(cause));
     const error = this.guard.recordFailure(ticket, kind, message, (performance.now() - started) / 1000);
     this.logger.log('error', { msg: `BackendError (${kind}): ${error.message}`, tool: name, mode: this.mode, code: error.code, backend: this.backend.name });
@@ -492,17 +640,21 @@ export class GuardedTools {
   }
 
   /** Settle an order call by what the backend answered; an unusable answer is an unknown outcome. */
-  private settleAck(name: ToolName, ticket: number, answer: unknown, started: number): ToolCallResult {
+  private settleAck(name: ToolName, ticket: number, answer: unknown, started: number, settlement?: Settlement): ToolCallResult {
     let result: OrderAck;
     try {
       result = parseOrderAck(answer, this.backend.name);
     } catch (cause) {
-      return this.backendFailure(name, ticket, cause, started);
+      return this.backendFailure(name, ticket, cause, started, settlement);
     }
     if (result.status === 'Rejected') {
-      return this.backendFailure(name, ticket, new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`), started);
+      return this.backendFailure(name, ticket, new BackendError('rejected', `${this.backend.name} rejected order ${result.orderId}`), started, settlement);
     }
     const ackJson = this.guard.recordAck(ticket, result, (performance.now() - started) / 1000, name === 'cancel_order');
+    if (settlement !== undefined) {
+      settlement.outcome = this.acceptedOutcome(name, result, settlement.quantity);
+      if (name === 'cancel_order') settlement.closedOrderId = result.orderId;
+    }
     if (this.logger.isEnabled('info')) {
       this.logger.log('info', {
         msg: `${this.mode}: ${name} ${result.side} ${result.quantity} ${result.symbol} -> ${result.status}`,
@@ -513,6 +665,25 @@ export class GuardedTools {
       });
     }
     return { ok: true, ack: ackJson, status: result.status };
+  }
+
+  /**
+   * How the store settles an accepted call: a new order's filled part moves to the position and
+   * what rests to resting; a replace's growth joins the order's resting quantity; a cancel only
+   * ends its reservation (and the cancelled order stops resting, reported as progress).
+   */
+  private acceptedOutcome(name: ToolName, ack: OrderAck, reserved: number): SettleOutcome {
+    const rests = ack.status === 'New' || ack.status === 'PartiallyFilled' || ack.status === 'Replaced';
+    switch (name) {
+      case 'cancel_order':
+        return { kind: 'accepted', orderId: ack.orderId, filledQuantity: 0, restingQuantity: 0 };
+      case 'replace_order':
+        return { kind: 'accepted', orderId: ack.orderId, filledQuantity: 0, restingQuantity: rests ? reserved : 0 };
+      default: {
+        const filled = Math.min(reserved, Math.max(0, ack.filledQuantity ?? (ack.status === 'Filled' ? reserved : 0)));
+        return { kind: 'accepted', orderId: ack.orderId, filledQuantity: filled, restingQuantity: rests ? reserved - filled : 0 };
+      }
+    }
   }
 
   /**
@@ -533,6 +704,7 @@ export class GuardedTools {
         }
       }
       case 'cancel':
+        if (this.shared !== undefined) this.cancelling.add(text);
         return ops.cancelOrder(text);
       case 'replace':
         return ops.replaceOrder(this.guard.replaceRequest(text));
@@ -622,4 +794,23 @@ export class GuardedTools {
     if (!this.logger.isEnabled('warn')) return;
     this.logger.log('warn', { msg: error.message, tool: name, mode: this.mode, source: error.source, code: error.code });
   }
+}
+
+/** The shared breaker's configuration from the gates (the store keeps one rejection breaker). */
+function sharedBreaker(gates: readonly GateOptions[]): BreakerConfig {
+  const breaker: BreakerConfig = {};
+  for (const gate of gates) {
+    if (gate.type === 'RejectionCircuitBreaker') {
+      if (breaker.rejection !== undefined) throw new TypeError('axon-llm: invalid trading tools options: a shared state keeps one RejectionCircuitBreaker; configure one');
+      breaker.rejection = { threshold: gate.threshold, cooldownMs: gate.cooldownMs };
+    } else if (gate.type === 'PnlCircuitBreaker') {
+      breaker.pnlFloor = breaker.pnlFloor === undefined ? gate.dailyPnlFloor : Math.max(breaker.pnlFloor, gate.dailyPnlFloor);
+    }
+  }
+  return breaker;
+}
+
+/** Whether `state` is a state the caller opened (the caller closes it), rather than a config. */
+function isOpenedByCaller(state: ParsedToolsOptions['state']): boolean {
+  return !('type' in state);
 }

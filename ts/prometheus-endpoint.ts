@@ -1,5 +1,6 @@
 // `[metrics] callback = "prometheus:http://host:port/path"`: Prometheus text over HTTP. The SPEC §7
-// series come from the native registry as they are; prom-client adds the process metrics.
+// series come from the native registry as they are (with the risk-state store's, once used);
+// prom-client adds the process metrics.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
@@ -36,10 +37,9 @@ export async function servePrometheus(metrics: TradingMetrics, target: string): 
       response.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
     }
-    processRegistry
-      .metrics()
-      .then((processText) => {
-        const body = `${metrics.prometheus()}${processText}`;
+    Promise.all([metrics.prometheusText(), processRegistry.metrics()])
+      .then(([tradingText, processText]) => {
+        const body = `${tradingText}${processText}`;
         response.writeHead(200, { 'content-type': CONTENT_TYPE, 'content-length': Buffer.byteLength(body) });
         response.end(request.method === 'HEAD' ? undefined : body);
       })

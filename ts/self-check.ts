@@ -12,6 +12,7 @@ import { MIN_TOKEN_LENGTH } from './mcp/loopback';
 import { native } from './native/index';
 import { TradingMetrics } from './metrics';
 import { scrubbedMessage, scrubSecrets } from './secrets';
+import { describeState, openStateStore } from './state/index';
 
 export interface Finding {
   ok: boolean;
@@ -61,6 +62,33 @@ function expectCode(guard: NativeGuardHandle, text: string, code: string | null)
   if (got !== code) throw new Error(`expected ${code ?? 'an ack'}, got ${got ?? 'an ack'}`);
 }
 
+/**
+ * `[state]`: open the store as a start would (the file's lock taken, Redis connected and its
+ * script loaded), time one round trip, close it. A lock held by a live process or a Redis that does
+ * not answer is a failure naming it.
+ */
+async function checkState(config: AgentConfig): Promise<string> {
+  if (config.trading.backend === 'backtest') return 'backtest: the in-process state of the run ([state] is for live runs)';
+  const where = describeState(config.state);
+  if (config.state.type === 'memory') return `${where}: nothing to reach`;
+  let opened;
+  try {
+    opened = await openStateStore(config.state);
+  } catch (error) {
+    throw new Error(`${where}: ${scrubbedMessage(error)}`, { cause: error });
+  }
+  try {
+    const started = performance.now();
+    await opened.ping();
+    const ms = performance.now() - started;
+    return `${where}: ${opened.kind === 'file' ? 'lock taken, folder writable' : 'reachable'}, round trip ${ms.toFixed(2)} ms`;
+  } catch (error) {
+    throw new Error(`${where}: ${scrubbedMessage(error)}`, { cause: error });
+  } finally {
+    await opened.close();
+  }
+}
+
 /** Every `[risk]` limit and control the config turns on, one `key=value` each (`[risk]` order). */
 export function activeLimits(config: AgentConfig): string {
   const active = Object.entries(config.risk)
@@ -93,6 +121,7 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
       return activeLimits(config);
     }),
   );
+  findings.push(await run('risk state', () => checkState(needConfig(config, '[state]'))));
   findings.push(
     await run('trading state', () => {
       const trading = needConfig(config, '[trading] state').trading;

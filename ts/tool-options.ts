@@ -2,11 +2,60 @@
 // naming it.
 import { z } from 'zod';
 
+import type { DailyCounts } from './daily-counts-file';
 import type { DeadlineClock } from './deadline';
 import type { Logger } from './log';
 import { TradingMetrics } from './metrics';
+import type { RiskStateStore } from './state/store';
 import { tradingStateSchema, type TradingStateChange } from './trading-state';
 import type { TradingBackend } from './types';
+
+/** A `type = "file"` state opened by the program (ts/state/file-store.ts FileStateStore): the day counts, locked. */
+export interface DayCountsState {
+  readonly kind: 'file';
+  load(): DailyCounts | undefined;
+  save(counts: DailyCounts): void;
+}
+
+/** An opened risk state (`openStateStore`): memory (nothing to do), the day-count file, or a shared store. */
+export type OpenedRiskState = { readonly kind: 'memory' } | DayCountsState | RiskStateStore;
+
+/** A shared store: it decides the account-wide checks (see ts/shared-state.ts). */
+export function isSharedStore(state: OpenedRiskState): state is RiskStateStore {
+  return typeof (state as Partial<RiskStateStore>).reservePlace === 'function';
+}
+
+function isOpenedState(value: unknown): value is OpenedRiskState {
+  if (typeof value !== 'object' || value === null) return false;
+  const state = value as { kind?: unknown; load?: unknown; save?: unknown; reservePlace?: unknown };
+  if (typeof state.reservePlace === 'function') return true;
+  if (state.kind === 'file') return typeof state.load === 'function' && typeof state.save === 'function';
+  return state.kind === 'memory';
+}
+
+const accountName = z.string().regex(/^[A-Za-z0-9._:-]{1,64}$/, 'expected 1-64 characters of A-Z a-z 0-9 . _ : -');
+
+/**
+ * `state`: where the account-wide risk state lives. `memory` (default): this process's chain.
+ * `file`: the same, its day counts in a locked durable file. `redis`: shared by every process
+ * trading `account` (opened on first use; an unreachable Redis refuses calls with
+ * STATE_UNAVAILABLE until it answers). Or a state the program opened with `openStateStore`
+ * (an unreachable Redis then stops the start).
+ */
+const stateOptionSchema = z.union([
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('memory') }),
+    z.strictObject({ type: z.literal('file'), path: z.string().min(1) }),
+    z.strictObject({
+      type: z.literal('redis'),
+      url: z.string().regex(/^rediss?:\/\//, 'expected a redis:// or rediss:// URL'),
+      account: accountName,
+      keyPrefix: z.string().regex(/^[A-Za-z0-9._:-]{0,64}$/, 'expected up to 64 characters of A-Z a-z 0-9 . _ : -').optional(),
+      timeoutMs: z.number().int().min(1).max(60_000).optional(),
+    }),
+  ]),
+  z.custom<OpenedRiskState>(isOpenedState, 'state must be { type: "memory" | "file" | "redis", ... } or a state opened by openStateStore'),
+]);
 
 const riskOptionsSchema = z.strictObject({
   allowedSymbols: z.array(z.string().min(1).max(32)).optional(),
@@ -73,6 +122,7 @@ export const optionsSchema = z.strictObject({
    * (fsync'd) before every order, replace or cancel is sent. For live trading.
    */
   dailyCountsFile: z.string().min(1).optional(),
+  state: stateOptionSchema.default({ type: 'memory' }),
   /**
    * Applied to every message that comes from a backend (its errors, its unusable answers) before
    * it reaches the model, the logs or the audit: removes secrets a venue or proxy echoed. By default
@@ -98,4 +148,5 @@ export type RiskOptions = z.input<typeof riskOptionsSchema>;
 export type GateOptions = z.input<typeof gateOptionsSchema>;
 export type TradingToolsOptions = z.input<typeof optionsSchema>;
 export type ParsedToolsOptions = z.output<typeof optionsSchema>;
+export type StateOption = z.input<typeof stateOptionSchema>;
 

@@ -22,7 +22,7 @@ import type { SafetyModeName } from './types';
 import { describeZodError } from './zod-issues';
 
 export type { ToolName } from './native/guard';
-export type { GateOptions, RiskOptions, TradingToolsOptions } from './tool-options';
+export type { GateOptions, OpenedRiskState, RiskOptions, StateOption, TradingToolsOptions } from './tool-options';
 export type { CancelAllResult, StateChangeBy, TradingState, TradingStateChange } from './trading-state';
 
 /**
@@ -76,10 +76,18 @@ export interface TradingTools {
   readonly finishBar: Tool<'finish_bar'>;
   readonly metrics: TradingMetrics;
   readonly mode: SafetyModeName;
-  /** Breaker states, daily counters, pending confirmations. */
+  /**
+   * Breaker states, daily counters, pending confirmations. With a shared risk state (redis) this
+   * is this process's own view (its orders, its local breaker, unused outside DryRun); the
+   * account's counts and breaker are in the store (`RedisStateStore.snapshot()`).
+   */
   state(): GuardState;
-  /** Close every gate by hand (runbook §3.1: `gate.reset()`). */
-  resetGate(): void;
+  /**
+   * Close every gate by hand (runbook §3.1: `gate.reset()`). With a shared risk state the shared
+   * breaker closes for every replica: the promise resolves once the store has it (and rejects
+   * with StateUnavailable when the store cannot answer); in memory mode it is already done.
+   */
+  resetGate(): Promise<void>;
   /** ACTIVE (normal), REDUCING (only orders that reduce the position, and cancels) or HALTED (cancels only). */
   tradingState(): TradingState;
   /**
@@ -158,9 +166,7 @@ export function createTradingTools(options: TradingToolsOptions): TradingTools {
     metrics: guarded.metrics,
     mode: guarded.mode,
     state: () => guarded.state(),
-    resetGate: () => {
-      guarded.resetGate();
-    },
+    resetGate: () => guarded.resetGate(),
     tradingState: () => guarded.tradingState(),
     setTradingState: (state: TradingState, by: StateChangeBy) => guarded.setTradingState(state, by),
     cancelAll: (by: StateChangeBy) => guarded.cancelAll(by),

@@ -17,8 +17,8 @@ export interface LiveSetup {
   auditPath: string;
 }
 
-/** A live config in a fresh directory: Direct mode, the model at `modelUrl`, `extra` TOML appended. */
-export function liveConfig(options: { backend: 'mock' | 'oms'; modelUrl: string; omsUrl?: string; agent?: string; extra?: string }): LiveSetup {
+/** A live config in a fresh directory: Direct mode, the model at `modelUrl`, until stopped (or `maxCycles`), `agent` and `extra` TOML appended. */
+export function liveConfig(options: { backend: 'mock' | 'oms'; modelUrl: string; omsUrl?: string; maxCycles?: number; agent?: string; extra?: string }): LiveSetup {
   const dir = mkdtempSync(join(tmpdir(), 'axon-states-'));
   const auditPath = join(dir, 'audit.jsonl');
   const text = [
@@ -40,7 +40,7 @@ export function liveConfig(options: { backend: 'mock' | 'oms'; modelUrl: string;
     `audit = "${auditPath}"`,
     `summary_json = "${join(dir, 'summary.json')}"`,
     'interval_ms = 20',
-    'max_cycles = 0',
+    `max_cycles = ${options.maxCycles ?? 0}`,
     options.agent ?? '',
     options.extra ?? '',
   ].join('\n');

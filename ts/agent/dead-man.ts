@@ -10,7 +10,7 @@ import { systemDeadlineClock, type DeadlineClock } from '../deadline';
 
 export interface DeadManOptions {
   timeoutMs: number;
-  /** Runs once per silence of `timeoutMs` or more, with how long it has been silent. */
+  /** Runs once per silence of `timeoutMs` or more, with how long it has been silent (whole ms). */
   onExpire: (silentForMs: number) => void;
   clock?: DeadlineClock;
 }
@@ -67,6 +67,7 @@ export class DeadManTimer {
     const silent = this.silentForMs;
     if (silent < this.timeoutMs) return;
     this.fired = true;
-    this.onExpire(silent);
+    // The system clock is performance.now(): whole milliseconds are what a log or an audit record says.
+    this.onExpire(Math.round(silent));
   }
 }

@@ -26,6 +26,7 @@ import { haltBySignal, stateAuditor } from './trading-controls';
 import { providerFor } from './backtest-command';
 import { LiveObserver } from './live-observer';
 import { observationView } from './observation';
+import { accountBreakerOpenings, openProgramState, type ProgramState } from './risk-state';
 import { auditFileOffset, writeLiveReport } from './report';
 import { AgentLoop, type AgentStats } from './loop';
 import { writeSummaryJson } from './summary-file';
@@ -87,19 +88,37 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
   const provider = providerFor(config);
   const metrics = new TradingMetrics();
   const options = toolsOptionsFromConfig(config);
-  const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
-  // Each resource is released if a later one cannot be had (an unwritable audit path, a damaged
-  // counts file, a taken metrics or admin port): nothing left open keeps a failed start alive.
+  // Each resource is released if a later one cannot be had (a locked or damaged state file, an
+  // unreachable Redis, an unwritable audit path, a taken metrics or admin port): nothing left open
+  // keeps a failed start alive. Every store round trip feeds trading_state_store_round_trip_seconds
+  // and trading_state_store_errors_total.
+  const state: ProgramState = await openProgramState(config, logger, (sample) => {
+    metrics.observeStateStore(sample);
+  });
   // The audit file is shared by every run that names it: this run's records (its report) start here.
-  const auditOffset = auditFileOffset(config.agent.audit);
-  const audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
-  let tools: ReturnType<typeof createTradingTools>;
+  let auditOffset: number;
+  let audit: AuditLog;
   try {
-    tools = createTradingTools({ ...options, backend, metrics, logger, dailyCountsFile, onTradingStateChange: stateAuditor(audit) });
+    auditOffset = auditFileOffset(config.agent.audit);
+    audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
   } catch (error) {
-    audit.close();
+    await state.opened.close();
     throw error;
   }
+  let tools: ReturnType<typeof createTradingTools>;
+  try {
+    tools = createTradingTools({ ...options, backend, metrics, logger, state: state.opened, onTradingStateChange: stateAuditor(audit) });
+  } catch (error) {
+    audit.close();
+    await state.opened.close();
+    throw error;
+  }
+  const release = async () => {
+    tools.close();
+    await state.opened.close();
+  };
+  // With a redis state the breaker is the account's: this run's openings are its count's growth.
+  const openingsAtStart = await accountBreakerOpenings(state, logger);
   let endpoint: PrometheusEndpoint | undefined;
   let operator: OperatorAccess;
   try {
@@ -108,7 +127,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
   } catch (error) {
     await endpoint?.close();
     audit.close();
-    tools.close();
+    await release();
     throw error;
   }
   onHaltReady(() => {
@@ -131,14 +150,20 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
   let breakerOpenings: number;
   let finalState: TradingState;
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
-  const resetGate = () => { audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' }); tools.resetGate(); };
+  const resetGate = () => {
+    audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' });
+    // With a shared state the reset reaches every replica through the store: a failure is said, not thrown on a signal.
+    Promise.resolve(tools.resetGate()).catch((error: unknown) => {
+      logger.log('error', { msg: `RiskGate: circuit breaker reset failed: ${String(error)}` });
+    });
+  };
   process.on('SIGUSR2', resetGate);
   // Said when the signal arrives, not when the run ends: an operator (or a test) sees it was heard.
   const onStop = () => {
     logger.log('info', { msg: 'stop requested: finishing the observation in flight' });
   };
   o.signal?.addEventListener('abort', onStop, { once: true });
-  logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
+  logger.log('info', { msg: `live agent started: ${config.safety.mode} on ${backend.name}, risk state ${state.where}`, mode: config.safety.mode, backend: backend.name, symbol: config.agent.symbol });
   try {
     while (o.signal?.aborted !== true && (config.agent.max_cycles === 0 || cycles < config.agent.max_cycles)) {
       const cycleStart = Date.now();
@@ -170,10 +195,11 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
     onHaltReady(() => {
       logger.log('warn', { msg: 'SIGUSR1: the run is ending, nothing left to halt' });
     });
-    breakerOpenings = tools.state().gateOpenings;
+    const openingsAtEnd = await accountBreakerOpenings(state, logger);
+    breakerOpenings = openingsAtStart !== undefined && openingsAtEnd !== undefined ? openingsAtEnd - openingsAtStart : tools.state().gateOpenings;
     finalState = tools.tradingState();
     audit.close();
-    tools.close();
+    await release();
     logger.flush?.();
     await endpoint?.close();
   }

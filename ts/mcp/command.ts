@@ -122,6 +122,11 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     io.err.write('llm-trading-agent: mcp: [trading] backend = "backtest" replays market data and cannot be served; use mock, exchange or oms\n');
     return 1;
   }
+  if (config.state.type === 'redis') {
+    // Refused rather than served with this process's own limits (which would multiply them per server).
+    io.err.write('llm-trading-agent: mcp: [state] type = "redis" is not served by this command yet; use type = "file" or "memory"\n');
+    return 1;
+  }
   if (p.http === undefined) keepStdoutForProtocol();
   const logger = jsonLineLogger({ level: levelFromEnv(io.env, 'warn'), write: (line) => io.err.write(line) });
   const metrics = new TradingMetrics();
@@ -152,7 +157,8 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`); audited first.
   const resetGate = () => {
     audit?.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' });
-    tools.resetGate();
+    // A shared breaker's reset needs the store; a failure is already logged as RiskGate by the tools.
+    tools.resetGate().catch(() => undefined);
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);

@@ -17,6 +17,28 @@ const ACK_STATUS_INDEX: ReadonlyMap<string, number> = new Map(ACK_STATUSES.map((
 /** Tool name -> the number `guardDecide` takes. */
 export const TOOL_INDEX = Object.fromEntries(TOOLS.map((name, index) => [name, index])) as Record<ToolName, number>;
 
+/**
+ * What a NEED_STATE decision asks of the shared store (axon_risk::guard::shared::StateRequest):
+ * `place` reserves (a new order, a replace's growth with `dailySlot` false, a TwoPhase confirmation
+ * with `token`), `propose` asks for a token bound to `fieldsHash`, `cancel` takes a cancel slot.
+ */
+export interface StateRequest {
+  op: 'place' | 'propose' | 'cancel';
+  symbol?: string;
+  side?: 'buy' | 'sell';
+  quantity: number;
+  dailySlot: boolean;
+  token?: string;
+  fieldsHash?: string;
+  reservationId: string;
+}
+
+/** The store's answer as the guard takes it; a refusal carries numbers only (the text is the chain's). */
+export type StateVerdict =
+  | { kind: 'granted'; reservationId: string; token?: string }
+  | { kind: 'refused'; code: string; numbers: Record<string, number> }
+  | { kind: 'unavailable'; why: string; timeoutMs?: number };
+
 /** A decision number the guard leaves NaN when the call did not give it. */
 function optional(value: number): number | undefined {
   return Number.isNaN(value) ? undefined : value;
@@ -42,6 +64,19 @@ export class NativeGuardHandle {
   /** Decide a tool call: its numbers land in `decision` (read them with the methods below), its string is returned. */
   decide(tool: number, args: string, refreshed: boolean): string {
     return native.guardDecide(this.handle, tool, args, refreshed);
+  }
+
+  /**
+   * Finish a call `decide` answered `NeedState`: the chain again with the store's verdict (see
+   * `StateVerdict`) standing in for the shared checks; the decision lands as for `decide`.
+   */
+  decideWithVerdict(tool: number, args: string, verdict: StateVerdict): string {
+    return native.guardDecideWithVerdict(this.handle, tool, args, JSON.stringify(verdict));
+  }
+
+  /** A NEED_STATE decision's request; `text` is the string `decide` returned (JSON the guard wrote). */
+  stateRequest(text: string): StateRequest {
+    return JSON.parse(text) as StateRequest;
   }
 
   /** The last decision's `DecisionKind`. */

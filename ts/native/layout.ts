@@ -44,6 +44,7 @@ export const DecisionKind = {
   Send: 2,
   NeedMarket: 3,
   NeedOrder: 4,
+  NeedState: 5,
 } as const;
 
 /** Slot `Action` of a SEND decision. */

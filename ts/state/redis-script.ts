@@ -1,7 +1,9 @@
 // The one server-side script of the Redis store: every decision that needs shared state is ONE
 // call of it (EVALSHA, EVAL on NOSCRIPT), so Redis runs it atomically with no other client between
-// its reads and writes. It follows engine.ts step by step (same order, same comparisons, same
-// numbers); the conformance suite runs the same scenarios against both.
+// its reads and writes. It follows the Rust chain's order and comparisons (crates/axon-risk guard:
+// the same `exceeds` tolerance, the same breaker state machine); the store conformance suite is its
+// spec, and the tool-level conformance runs the same scenarios through the chain in memory and
+// redis mode.
 //
 // KEYS (all of one account, one hash tag `{account}`, so the script runs unchanged on Cluster):
 //   1 breaker hash (state, streak, until, openings)   2 exposure hash (<symbol>:pos|rb|rs|ib|is)
@@ -146,6 +148,9 @@ if op == 'place' then
   local qty = tonumber(qty_text)
   local max_daily, max_pos, threshold, cooldown, floor = num(ARGV[7]), num(ARGV[8]), num(ARGV[9]), num(ARGV[10]), num(ARGV[11])
   local token, fields_hash, lease_ms, expire_at = ARGV[12], ARGV[13], tonumber(ARGV[14]), ARGV[15]
+  -- A replace's growth takes exposure but no daily slot (ARGV[16] = '0').
+  local daily_slot = ARGV[16] ~= '0'
+  if not daily_slot then max_daily = nil end
   purge_leases()
   local again = existing_reservation(id)
   if again then return again end
@@ -162,12 +167,16 @@ if op == 'place' then
   local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
   if blocked then return blocked end
   on_pass(threshold)
-  take_daily_slot(KEYS[7], expire_at)
+  local slot = '0'
+  if daily_slot then
+    take_daily_slot(KEYS[7], expire_at)
+    slot = '1'
+  end
   local field = 'is'
   if side == 'buy' then field = 'ib' end
   set_exposure(symbol, field, get_exposure(symbol, field) + qty)
   local lease = fmt(now + lease_ms)
-  redis.call('HSET', KEYS[3], id, cjson.encode({kind = 'place', day = fmt(today), symbol = symbol, side = side, qty = qty_text, lease = lease}))
+  redis.call('HSET', KEYS[3], id, cjson.encode({kind = 'place', day = fmt(today), symbol = symbol, side = side, qty = qty_text, lease = lease, slot = slot}))
   redis.call('ZADD', KEYS[4], lease, id)
   return {'ok', id, fmt(today), lease, 'place'}
 end
@@ -176,10 +185,12 @@ if op == 'propose' then
   local token, symbol, side, qty = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
   local max_daily, max_pos, threshold, cooldown, floor = num(ARGV[7]), num(ARGV[8]), num(ARGV[9]), num(ARGV[10]), num(ARGV[11])
   local fields_hash, ttl, max_pending = ARGV[12], tonumber(ARGV[13]), tonumber(ARGV[14])
+  if ARGV[15] == '0' then max_daily = nil end
   purge_leases()
   local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
   if blocked then return blocked end
-  on_pass(threshold)
+  -- No pass: a proposal sends nothing, so it neither clears the streak nor closes a HalfOpen
+  -- breaker (the chain's rule: only an order that is sent counts; the confirmation is that order).
   if redis.call('HLEN', KEYS[5]) >= max_pending then
     local expired = redis.call('ZRANGEBYSCORE', KEYS[6], '-inf', fmt(now))
     for _, t in ipairs(expired) do
@@ -220,7 +231,7 @@ if op == 'settle' then
   redis.call('ZREM', KEYS[4], id)
   release_inflight(rec)
   if outcome == 'rejected' then
-    if tonumber(rec.day) == today then
+    if tonumber(rec.day) == today and rec.slot ~= '0' then
       local key = KEYS[7]
       if rec.kind == 'cancel' then key = KEYS[8] end
       if (num(redis.call('GET', key)) or 0) > 0 then redis.call('DECR', key) end
@@ -233,6 +244,9 @@ if op == 'settle' then
     set_exposure(rec.symbol, 'pos', get_exposure(rec.symbol, 'pos') + sign * filled)
     if resting > 0 then
       set_exposure(rec.symbol, field, get_exposure(rec.symbol, field) + resting)
+      -- A replace's growth joins the order's resting quantity under its id.
+      local held = redis.call('HGET', KEYS[10], order_id)
+      if held then resting = resting + tonumber(cjson.decode(held).remaining) end
       redis.call('HSET', KEYS[10], order_id, cjson.encode({symbol = rec.symbol, side = rec.side, remaining = fmt(resting)}))
     end
   end
@@ -240,11 +254,13 @@ if op == 'settle' then
 end
 
 if op == 'progress' then
-  local order_id, filled, closed = ARGV[3], tonumber(ARGV[4]), ARGV[5] == '1'
+  local order_id, filled, closed, now_remaining = ARGV[3], tonumber(ARGV[4]), ARGV[5] == '1', num(ARGV[6])
   local raw = redis.call('HGET', KEYS[10], order_id)
   if not raw then return {'done'} end
   local order = cjson.decode(raw)
   local remaining = tonumber(order.remaining)
+  -- A venue push names what still rests: what left it since is counted as filled.
+  if now_remaining then filled = math.max(0, remaining - now_remaining) end
   filled = math.min(filled, remaining)
   local sign, field = -1, 'rs'
   if order.side == 'buy' then sign, field = 1, 'rb' end

@@ -11,7 +11,7 @@
 // reservation then counts until its lease ends (the chain has refused the order, so that is safe).
 import { createHash, randomUUID } from 'node:crypto';
 
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
 import { z } from 'zod';
 
 import { describeZodError } from '../zod-issues';
@@ -22,6 +22,7 @@ import type {
   BreakerConfig,
   CancelRequest,
   ExposureSnapshot,
+  OrderProgress,
   PlaceVerdict,
   ProposeRequest,
   ProposeVerdict,
@@ -82,7 +83,8 @@ export class RedisStateStore implements RiskStateStore {
   private readonly client: Redis;
   private readonly keys: (day: number) => string[];
   private readonly nowMs: () => number;
-  private readonly timeoutMs: number;
+  /** Per command: a slower answer is StateUnavailable('timeout'). */
+  readonly timeoutMs: number;
   private readonly observe: ((sample: RoundTrip) => void) | undefined;
   /** The last connection error ioredis reported, quoted in StateUnavailable messages. */
   private lastError: string | undefined;
@@ -132,7 +134,9 @@ export class RedisStateStore implements RiskStateStore {
   private unavailable(error: unknown): StateUnavailable {
     if (error instanceof StateUnavailable) return error;
     const message = error instanceof Error ? error.message : String(error);
-    const why = /timed out/i.test(message) ? 'timeout' : /ERR|WRONGTYPE|script/i.test(message) ? 'garbage' : 'unreachable';
+    // A reply error (ERR, WRONGTYPE, a script error) is Redis answering something that is no verdict;
+    // anything else (refused, reset, closed, the retry limit of a dropped connection) is not reaching it.
+    const why = /timed out/i.test(message) ? 'timeout' : error instanceof ReplyError ? 'garbage' : 'unreachable';
     const detail = why === 'timeout' ? `no answer within timeout_ms ${this.timeoutMs}` : message;
     const last = this.lastError && this.lastError !== message ? ` (last connection error: ${this.lastError})` : '';
     return new StateUnavailable(why, `risk state store (redis) unavailable: ${detail}${last}`, { cause: error });
@@ -205,6 +209,7 @@ export class RedisStateStore implements RiskStateStore {
       r.token?.fieldsHash ?? '',
       String(r.leaseMs ?? DEFAULT_LEASE_MS),
       String((utcDay(now) + 2) * DAY_MS),
+      r.dailySlot === false ? '0' : '1',
     ]);
     return this.verdict(reply, 'reservePlace');
   }
@@ -222,6 +227,7 @@ export class RedisStateStore implements RiskStateStore {
       r.fieldsHash,
       String(r.ttlMs ?? DEFAULT_TOKEN_TTL_MS),
       String(r.maxPending ?? DEFAULT_MAX_PENDING_TOKENS),
+      r.dailySlot === false ? '0' : '1',
     ]);
     const issued = tokenReply.safeParse(reply);
     if (issued.success) return { ok: true, token: issued.data[1], expiresAtMs: decimal(issued.data[2], 'token expiry') };
@@ -256,9 +262,9 @@ export class RedisStateStore implements RiskStateStore {
     return result;
   }
 
-  async orderProgress(update: { orderId: string; filledQuantity: number; closed: boolean }): Promise<void> {
+  async orderProgress(update: OrderProgress): Promise<void> {
     const u = checkProgress(update);
-    this.parse(doneReply, await this.run('progress', this.nowMs(), [u.orderId, String(u.filledQuantity), u.closed ? '1' : '0']), 'orderProgress');
+    this.parse(doneReply, await this.run('progress', this.nowMs(), [u.orderId, String(u.filledQuantity), u.closed ? '1' : '0', optional(u.remaining)]), 'orderProgress');
   }
 
   async recordRiskRejection(breaker: BreakerConfig): Promise<void> {

@@ -4,9 +4,8 @@ import { z } from 'zod';
 
 import { describeZodError } from '../zod-issues';
 import { StateConfigError } from './errors';
-import type { BreakerConfig, CancelRequest, PlaceRequest, ProposeRequest, SettleOutcome } from './store';
+import type { BreakerConfig, CancelRequest, OrderProgress, PlaceRequest, ProposeRequest, SettleOutcome } from './store';
 
-const positive = z.number().positive().max(Number.MAX_SAFE_INTEGER);
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const durationMs = z.number().int().positive().max(365 * 86_400_000);
 /** Symbols and ids travel into keys and scripts: printable, bounded. */
@@ -19,27 +18,38 @@ const breakerSchema = z.strictObject({
 
 const placeLimits = z.strictObject({ maxDailyOrders: count.optional(), maxPositionAbs: z.number().nonnegative().refine(Number.isFinite, 'expected a finite number').optional() });
 
-const placeSchema = z.strictObject({
-  symbol: name,
-  side: z.enum(['buy', 'sell']),
-  quantity: positive,
-  limits: placeLimits,
-  breaker: breakerSchema,
-  token: z.strictObject({ redeem: name, fieldsHash: name }).optional(),
-  leaseMs: durationMs.optional(),
-  reservationId: name.optional(),
-});
+/** A new order's quantity is > 0; a replace's growth (no daily slot) may be 0. */
+function growthMayBeZero(value: { quantity: number; dailySlot?: boolean | undefined }, context: z.RefinementCtx): void {
+  if (value.quantity === 0 && value.dailySlot !== false) context.addIssue({ code: 'custom', path: ['quantity'], message: 'expected > 0 for an order that takes a daily slot' });
+}
 
-const proposeSchema = z.strictObject({
-  symbol: name,
-  side: z.enum(['buy', 'sell']),
-  quantity: positive,
-  limits: placeLimits,
-  breaker: breakerSchema,
-  fieldsHash: name,
-  ttlMs: durationMs.optional(),
-  maxPending: z.number().int().min(1).max(10_000_000).optional(),
-});
+const placeSchema = z
+  .strictObject({
+    symbol: name,
+    side: z.enum(['buy', 'sell']),
+    quantity: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    limits: placeLimits,
+    breaker: breakerSchema,
+    token: z.strictObject({ redeem: name, fieldsHash: name }).optional(),
+    leaseMs: durationMs.optional(),
+    reservationId: name.optional(),
+    dailySlot: z.boolean().optional(),
+  })
+  .superRefine(growthMayBeZero);
+
+const proposeSchema = z
+  .strictObject({
+    symbol: name,
+    side: z.enum(['buy', 'sell']),
+    quantity: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER),
+    limits: placeLimits,
+    breaker: breakerSchema,
+    fieldsHash: name,
+    ttlMs: durationMs.optional(),
+    maxPending: z.number().int().min(1).max(10_000_000).optional(),
+    dailySlot: z.boolean().optional(),
+  })
+  .superRefine(growthMayBeZero);
 
 const cancelSchema = z.strictObject({ limits: z.strictObject({ maxDailyCancels: count.optional() }), leaseMs: durationMs.optional(), reservationId: name.optional() });
 
@@ -49,7 +59,12 @@ const outcomeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('accepted'), orderId: name, filledQuantity: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER), restingQuantity: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER) }),
 ]);
 
-const progressSchema = z.strictObject({ orderId: name, filledQuantity: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER), closed: z.boolean() });
+const progressSchema = z.strictObject({
+  orderId: name,
+  filledQuantity: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER),
+  closed: z.boolean(),
+  remaining: z.number().nonnegative().max(Number.MAX_SAFE_INTEGER).optional(),
+});
 
 const reservationSchema = z.strictObject({ id: name, kind: z.enum(['place', 'cancel']), day: count, leaseUntilMs: count });
 
@@ -64,7 +79,7 @@ export const checkPropose = (value: ProposeRequest): ProposeRequest => parse(pro
 export const checkCancel = (value: CancelRequest): CancelRequest => parse(cancelSchema, value, 'reserveCancel');
 export const checkOutcome = (value: SettleOutcome): SettleOutcome => parse(outcomeSchema, value, 'settle outcome');
 export const checkReservation = (value: unknown): z.infer<typeof reservationSchema> => parse(reservationSchema, value, 'settle reservation');
-export const checkProgress = (value: { orderId: string; filledQuantity: number; closed: boolean }): z.infer<typeof progressSchema> => parse(progressSchema, value, 'orderProgress');
+export const checkProgress = (value: OrderProgress): z.infer<typeof progressSchema> => parse(progressSchema, value, 'orderProgress');
 export const checkBreaker = (value: BreakerConfig): BreakerConfig => parse(breakerSchema, value, 'breaker');
 export function checkPnl(value: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new StateConfigError(`risk state recordDailyPnl: dailyPnl must be a finite number, got ${String(value)}`);

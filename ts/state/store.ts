@@ -69,6 +69,12 @@ export interface PlaceRequest {
    * returns it again instead of reserving twice, so a retried request never counts twice.
    */
   reservationId?: string;
+  /**
+   * Whether the order takes a daily order slot (default true). A replace's growth does not: it
+   * reserves exposure only, skips the daily limit, and may be 0 (then only the gates and the
+   * position as it stands are checked).
+   */
+  dailySlot?: boolean;
 }
 
 export interface ProposeRequest {
@@ -81,6 +87,19 @@ export interface ProposeRequest {
   fieldsHash: string;
   ttlMs?: number;
   maxPending?: number;
+  /** As in PlaceRequest: a replace's proposal is checked without the daily order limit. */
+  dailySlot?: boolean;
+}
+
+/**
+ * A resting order filled (`filledQuantity` more) and/or closed. A venue push that names only what
+ * still rests gives `remaining` instead: what left the order since is counted as filled.
+ */
+export interface OrderProgress {
+  orderId: string;
+  filledQuantity: number;
+  closed: boolean;
+  remaining?: number;
 }
 
 export interface CancelRequest {
@@ -179,7 +198,7 @@ export interface RiskStateStore {
   reserveCancel(request: CancelRequest): Promise<PlaceVerdict>;
   settle(reservation: Reservation, outcome: SettleOutcome): Promise<SettleResult>;
   /** A resting order filled (`filledQuantity` more) and/or closed (its remaining resting exposure is dropped). */
-  orderProgress(update: { orderId: string; filledQuantity: number; closed: boolean }): Promise<void>;
+  orderProgress(update: OrderProgress): Promise<void>;
   /** A RiskLimits refusal decided without the store (notional, symbol): moves the shared streak. */
   recordRiskRejection(breaker: BreakerConfig): Promise<void>;
   /** Today's realized + unrealized PnL as reported by the backend (PnL breaker). */

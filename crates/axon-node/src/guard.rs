@@ -63,6 +63,9 @@ pub struct GuardOptions {
     pub market_data_max_age_ms: Option<f64>,
     /// When set, the guard runs on a manual clock starting at this Unix ms (tests, backtests).
     pub manual_clock_ms: Option<f64>,
+    /// The account-wide checks go to a shared store: `guardDecide` answers `NeedState` and
+    /// `guardDecideWithVerdict` finishes the call (see `axon_risk::guard::shared`).
+    pub shared_state: Option<bool>,
     /// `ACTIVE` (default) | `REDUCING` | `HALTED`: the trading state the guard starts in.
     pub trading_state: Option<String>,
 }
@@ -170,6 +173,7 @@ fn guard_config(o: &GuardOptions) -> Result<GuardConfig> {
             .map(|v| whole_ms("market_data_max_age_ms", v))
             .transpose()?
             .unwrap_or(defaults.market_data_max_age_ms),
+        shared_state: o.shared_state.unwrap_or(false),
         trading_state: o
             .trading_state
             .as_deref()
@@ -329,6 +333,29 @@ pub(crate) fn decide(handle: f64, tool: u32, args: &str, refreshed: bool) -> Res
     with_guard(handle, "guardDecide", |s| {
         let mut out = [f64::NAN; DECISION_SLOTS];
         let text = write_decision(s.guard.decide(tool_kind(tool)?, args, refreshed), &mut out);
+        s.decision.set_row(0, &out);
+        Ok(text)
+    })
+}
+
+/// Finish a call `guardDecide` answered `NeedState`: the same chain again, with the store's
+/// verdict (JSON: `{"kind":"granted","reservationId",token?}` | `{"kind":"refused","code",
+/// "numbers"}` | `{"kind":"unavailable","why"}`) standing in for the shared checks. Written to
+/// the decision buffer like `guardDecide`.
+#[napi]
+pub fn guard_decide_with_verdict(
+    handle: f64,
+    tool: u32,
+    args: String,
+    verdict: String,
+) -> Result<String> {
+    with_guard(handle, "guardDecideWithVerdict", |s| {
+        let mut out = [f64::NAN; DECISION_SLOTS];
+        let decision = s
+            .guard
+            .decide_with_verdict(tool_kind(tool)?, &args, &verdict)
+            .map_err(map_guard_error)?;
+        let text = write_decision(decision, &mut out);
         s.decision.set_row(0, &out);
         Ok(text)
     })

@@ -6,7 +6,8 @@
 //! message, SEND place the client order id (the symbol is named by slot `Market`), SEND
 //! cancel/replace the order id, SEND query and pnl the symbol filter (empty for none), SEND
 //! book_snapshot the symbol (slot `Levels` the levels), SEND finish_bar the note (empty for none),
-//! NEED_MARKET the symbol, NEED_ORDER the order id.
+//! NEED_MARKET the symbol, NEED_ORDER the order id, NEED_STATE the store request as JSON (see
+//! `axon_risk::guard::shared`; a store round trip follows, so JSON costs nothing that matters).
 //!
 //! Invariant: every slot a decision does not give is NaN (the buffer is reset per decision).
 
@@ -89,6 +90,10 @@ pub(crate) fn write_decision(decision: Decision, out: &mut [f64; DECISION_SLOTS]
         Decision::NeedOrder { order_id } => {
             out[slot::KIND] = kind::NEED_ORDER;
             order_id
+        }
+        Decision::NeedState(request) => {
+            out[slot::KIND] = kind::NEED_STATE;
+            request.to_json()
         }
     }
 }

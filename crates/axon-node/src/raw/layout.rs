@@ -66,7 +66,14 @@ pub mod slot {
 pub const DECISION_SLOTS: usize = DECISION_SLOT_NAMES.len();
 
 /// Decision kinds (slot `Kind`), by number.
-pub const DECISION_KINDS: [&str; 5] = ["Done", "Rejected", "Send", "NeedMarket", "NeedOrder"];
+pub const DECISION_KINDS: [&str; 6] = [
+    "Done",
+    "Rejected",
+    "Send",
+    "NeedMarket",
+    "NeedOrder",
+    "NeedState",
+];
 
 pub mod kind {
     pub const DONE: f64 = 0.0;
@@ -74,6 +81,7 @@ pub mod kind {
     pub const SEND: f64 = 2.0;
     pub const NEED_MARKET: f64 = 3.0;
     pub const NEED_ORDER: f64 = 4.0;
+    pub const NEED_STATE: f64 = 5.0;
 }
 
 /// Actions of a SEND decision (slot `Action`), by number.
@@ -205,6 +213,7 @@ mod tests {
             kind::SEND,
             kind::NEED_MARKET,
             kind::NEED_ORDER,
+            kind::NEED_STATE,
         ];
         assert_eq!(kinds.len(), DECISION_KINDS.len());
         for (index, value) in kinds.into_iter().enumerate() {

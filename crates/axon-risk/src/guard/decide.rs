@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 
 use super::market::position_check;
+use super::shared::{fields_hash, refusal_rejection, state_failure, state_unavailable};
 use super::*;
+use crate::rejection::StateFailure;
 
 /// An order as the shared chain checks it (see [`Guard::check_order`]).
 struct ChainOrder<'a> {
@@ -21,6 +23,8 @@ struct ChainOrder<'a> {
     position_delta: f64,
     /// A new order takes a daily order slot; a replace does not.
     new_order: bool,
+    /// Shared mode: the store reservation id of a new order (`place:<client order id>`).
+    reservation_id: Option<&'a str>,
 }
 
 /// What the notional limit says when it has no price.
@@ -109,7 +113,10 @@ impl Guard {
         let needs_price = (a.order_type == OrderType::Market
             && (limits.max_order_notional.is_some() || controls.min_order_notional.is_some()))
             || controls.needs_reference();
-        let needs_position = limits.max_position_abs.is_some() || self.reducing();
+        // In shared mode the position limit is checked on the store's exposure, not on fetched data;
+        // REDUCING still needs the venue's position.
+        let needs_position =
+            (limits.max_position_abs.is_some() && !self.shared()) || self.reducing();
         if let (Some(index), false) = (market, self.halted()) {
             self.pull_feed(index);
             let state = &self.market[index as usize];
@@ -126,6 +133,31 @@ impl Guard {
             (OrderType::Market, Some(index)) => self.market[index as usize].price,
             (OrderType::Market, None) => f64::NAN,
         };
+        // Shared mode: the reservation is named by the client order id (made up here if the call
+        // has none; the re-run gets it back with the verdict), so a retried call never reserves
+        // twice. A caller's id is this guard's (its random prefix) and bound to the order's fields:
+        // another replica, or another order under the same id, reserves its own.
+        let reservation_id = if self.shared() {
+            Some(match (&a.client_order_id, &self.verdict) {
+                (Some(id), _) => format!(
+                    "place:{}:{id}:{}",
+                    self.id_prefix,
+                    &fields_hash(&pending_place(&a))[..16]
+                ),
+                (None, Some(StateVerdict::Granted { reservation_id, .. })) => {
+                    reservation_id.clone()
+                }
+                (None, _) => {
+                    self.id_seq += 1;
+                    format!(
+                        "place:{}",
+                        generated_id("axon", &self.id_prefix, self.id_seq)
+                    )
+                }
+            })
+        } else {
+            None
+        };
         let order = ChainOrder {
             tool: TOOL,
             market,
@@ -137,6 +169,7 @@ impl Guard {
             no_price: NoPrice::MarketOrder,
             position_delta: a.side.sign() * a.quantity,
             new_order: true,
+            reservation_id: reservation_id.as_deref(),
         };
         let (sends, index) = match self.check_order(
             &order,
@@ -163,11 +196,14 @@ impl Guard {
             );
         }
 
-        // Reservation: checked above under the same &mut borrow, so it cannot fail here.
-        let order_day = match self
-            .daily_orders
-            .try_reserve(now, self.config.limits.max_daily_orders)
-        {
+        // Reservation: checked above under the same &mut borrow, so it cannot fail here. In shared
+        // mode the store holds the account's count; this one counts the process's own orders.
+        let local_limit = if self.shared() {
+            None
+        } else {
+            self.config.limits.max_daily_orders
+        };
+        let order_day = match self.daily_orders.try_reserve(now, local_limit) {
             Ok(day) => day,
             Err(would_be) => {
                 let r = limits::daily_orders_rejection(
@@ -192,9 +228,11 @@ impl Guard {
             ),
             now,
         );
-        let client_order_id = match &a.client_order_id {
-            Some(id) => id.clone().into_owned(),
-            None => {
+        let client_order_id = match (&a.client_order_id, &reservation_id) {
+            (Some(id), _) => id.clone().into_owned(),
+            // Only a made-up id (no fields suffix) is read back from the reservation.
+            (None, Some(reserved)) => reserved.trim_start_matches("place:").to_owned(),
+            (None, None) => {
                 self.id_seq += 1;
                 generated_id("axon", &self.id_prefix, self.id_seq)
             }
@@ -249,7 +287,13 @@ impl Guard {
         };
         let known = self.orders.get(a.order_id.as_ref()).copied();
         let side = known.map_or(SideLabel::None, |o| side_label(o.side));
-        let limit = self.config.limits.max_daily_cancels;
+        let shared = self.shared();
+        // In shared mode the store holds the account's cancel count (asked below).
+        let limit = if shared {
+            None
+        } else {
+            self.config.limits.max_daily_cancels
+        };
         if let Err(would_be) = self.daily_cancels.has_room(now, limit) {
             let r = limits::daily_cancels_rejection(would_be, limit.unwrap_or(0));
             return self.reject_without_breaker(TOOL, side, r, started);
@@ -269,6 +313,32 @@ impl Guard {
                 None,
             );
             return self.finish(TOOL, side, ack, DoneStatus::DryRun, started);
+        }
+        if shared {
+            let refusal = match self.verdict.take() {
+                None => {
+                    return Decision::NeedState(StateRequest {
+                        op: StateOp::Cancel,
+                        symbol: None,
+                        side: None,
+                        quantity: 0.0,
+                        daily_slot: true,
+                        token: None,
+                        fields_hash: None,
+                        reservation_id: format!("cancel:{}:{}", self.id_prefix, a.order_id),
+                    })
+                }
+                Some(StateVerdict::Granted { .. }) => None,
+                Some(StateVerdict::Refused { code, numbers }) => {
+                    Some(refusal_rejection(&code, &numbers))
+                }
+                Some(StateVerdict::Unavailable { why, timeout_ms }) => {
+                    Some(state_unavailable(state_failure(&why, timeout_ms)))
+                }
+            };
+            if let Some(r) = refusal {
+                return self.reject_without_breaker(TOOL, side, r, started);
+            }
         }
         let cancel_day = match self.daily_cancels.try_reserve(now, limit) {
             Ok(day) => day,
@@ -328,7 +398,7 @@ impl Guard {
             .into();
             return self.reject(TOOL, SideLabel::None, r, started);
         };
-        let needs_market = self.config.limits.max_position_abs.is_some()
+        let needs_market = (self.config.limits.max_position_abs.is_some() && !self.shared())
             || self.config.controls.needs_reference()
             || self.reducing();
         self.pull_feed(order.symbol);
@@ -363,6 +433,7 @@ impl Guard {
             no_price: NoPrice::Replace(&a.order_id),
             position_delta: order.side.sign() * growth,
             new_order: false,
+            reservation_id: None,
         };
         let sends = match self.check_order(&check, a.confirm_token.as_deref(), bound, now, started)
         {
@@ -428,8 +499,10 @@ impl Guard {
         started: Instant,
     ) -> Result<(bool, u32), Decision> {
         let side = side_label(o.side);
-        // SafetyMode
+        let shared = self.shared();
+        // SafetyMode (in shared mode the store redeems the token, after the static checks)
         let confirming = match (token, self.config.mode) {
+            (Some(_), SafetyMode::TwoPhase) if shared => true,
             (Some(token), SafetyMode::TwoPhase) => {
                 if let Err(r) = self.tokens.redeem(now, token, &bound()) {
                     return Err(self.reject(o.tool, side, r, started));
@@ -449,8 +522,10 @@ impl Guard {
         }
 
         // RiskGate, the part that blocks outright: an open breaker rejects everything.
-        if let Err(r) = self.gates.precheck(now) {
-            return Err(self.reject(o.tool, side, r, started));
+        if !shared {
+            if let Err(r) = self.gates.precheck(now) {
+                return Err(self.reject(o.tool, side, r, started));
+            }
         }
 
         // RiskLimits
@@ -478,7 +553,7 @@ impl Guard {
                 return Err(self.reject(o.tool, side, r, started));
             }
         }
-        if self.config.limits.max_position_abs.is_some() {
+        if self.config.limits.max_position_abs.is_some() && !shared {
             let state = self.market[index as usize];
             if let Err(r) = position_check(
                 &self.config.limits,
@@ -490,7 +565,7 @@ impl Guard {
                 return Err(self.reject(o.tool, side, r, started));
             }
         }
-        if o.new_order {
+        if o.new_order && !shared {
             if let Err(would_be) = self
                 .daily_orders
                 .has_room(now, self.config.limits.max_daily_orders)
@@ -524,12 +599,66 @@ impl Guard {
         if let Err(r) = self.controls.check(&control, reference, &self.orders, now) {
             return Err(self.reject(o.tool, side, r, started));
         }
+        if shared {
+            return self
+                .shared_checks(o, token, bound, sends, started)
+                .map(|()| (sends, index));
+        }
 
         // RiskGate: the breaker's trial and its pass (an unconfirmed proposal is neither).
         if let Err(r) = self.pass_gates(sends, now) {
             return Err(self.reject(o.tool, side, r, started));
         }
         Ok((sends, index))
+    }
+
+    /// Shared mode, after the static checks: ask the store (`NeedState`), or take its verdict in
+    /// the re-run (a refusal is the chain's own rejection; a granted proposal leaves its token).
+    fn shared_checks(
+        &mut self,
+        o: &ChainOrder<'_>,
+        token: Option<&str>,
+        bound: impl Fn() -> PendingOrder,
+        sends: bool,
+        started: Instant,
+    ) -> Result<(), Decision> {
+        let side = side_label(o.side);
+        let refusal = match self.verdict.take() {
+            None => {
+                let hash = fields_hash(&bound());
+                let reservation_id = match (o.reservation_id, &o.no_price) {
+                    (Some(id), _) => id.to_owned(),
+                    (None, NoPrice::Replace(order_id)) => {
+                        format!("replace:{order_id}:{}", &hash[..16])
+                    }
+                    (None, NoPrice::MarketOrder) => format!("place:{}", &hash[..16]),
+                };
+                let two_phase = self.config.mode == SafetyMode::TwoPhase;
+                return Err(Decision::NeedState(StateRequest {
+                    op: if sends {
+                        StateOp::Place
+                    } else {
+                        StateOp::Propose
+                    },
+                    symbol: Some(o.symbol.to_owned()),
+                    side: Some(o.side),
+                    quantity: o.position_delta.abs(),
+                    daily_slot: o.new_order,
+                    token: token.map(str::to_owned),
+                    fields_hash: two_phase.then_some(hash),
+                    reservation_id,
+                }));
+            }
+            Some(StateVerdict::Granted { token, .. }) => {
+                self.granted_token = token;
+                return Ok(());
+            }
+            Some(StateVerdict::Refused { code, numbers }) => refusal_rejection(&code, &numbers),
+            Some(StateVerdict::Unavailable { why, timeout_ms }) => {
+                state_unavailable(state_failure(&why, timeout_ms))
+            }
+        };
+        Err(self.reject_without_breaker(o.tool, side, refusal, started))
     }
 
     /// The answer to an order that passed the chain but is not sent: PendingConfirm with a token
@@ -547,7 +676,20 @@ impl Guard {
         now: i64,
         started: Instant,
     ) -> Decision {
-        let (status, token) = if self.config.mode == SafetyMode::TwoPhase {
+        let (status, token) = if self.config.mode == SafetyMode::TwoPhase && self.shared() {
+            // The store issued the token (see `shared_checks`); a grant without one is no verdict.
+            match self.granted_token.take() {
+                Some(token) => (DoneStatus::PendingConfirm, Some(token)),
+                None => {
+                    return self.reject_without_breaker(
+                        tool,
+                        label,
+                        state_unavailable(StateFailure::InvalidReply),
+                        started,
+                    )
+                }
+            }
+        } else if self.config.mode == SafetyMode::TwoPhase {
             match self.tokens.issue(now, bound) {
                 Ok(token) => (DoneStatus::PendingConfirm, Some(token)),
                 Err(r) => return self.reject(tool, label, r, started),

@@ -49,9 +49,11 @@ mod decide;
 mod market;
 mod reads;
 mod record;
+pub mod shared;
 mod trading_state;
 
 use market::MarketState;
+pub use shared::{StateOp, StateRequest, StateVerdict};
 pub use trading_state::TradingState;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -140,6 +142,9 @@ pub struct GuardConfig {
     pub max_args_bytes: usize,
     /// How long market data fetched on demand (not pushed by the backend) stays usable.
     pub market_data_max_age_ms: i64,
+    /// The account-wide checks are decided by a shared store (see `shared`); DryRun keeps
+    /// deciding them from this process's own state.
+    pub shared_state: bool,
     /// The trading state the guard starts in (see `trading_state`).
     pub trading_state: TradingState,
 }
@@ -156,6 +161,7 @@ impl Default for GuardConfig {
             max_pending_confirms: DEFAULT_MAX_PENDING,
             max_args_bytes: args::DEFAULT_MAX_ARGS_BYTES,
             market_data_max_age_ms: 1_000,
+            shared_state: false,
             trading_state: TradingState::Active,
         }
     }
@@ -249,6 +255,8 @@ pub enum Decision {
     NeedOrder {
         order_id: String,
     },
+    /// Shared mode: the static checks passed; ask the store, then `decide_with_verdict`.
+    NeedState(StateRequest),
 }
 
 /// Status of an ack the guard writes itself, without a backend.
@@ -393,6 +401,10 @@ pub struct Guard {
     id_scratch: String,
     id_seq: u64,
     dry_seq: u64,
+    /// The store's verdict while `decide_with_verdict` re-runs the chain (see `shared`).
+    verdict: Option<StateVerdict>,
+    /// A granted proposal's token, from the verdict to the PendingConfirm ack.
+    granted_token: Option<String>,
 }
 
 impl Guard {
@@ -452,6 +464,8 @@ impl Guard {
             id_seq: 0,
             dry_seq: 0,
             id_scratch: String::new(),
+            verdict: None,
+            granted_token: None,
             config,
         };
         for symbol in guard
@@ -477,6 +491,32 @@ impl Guard {
 
     pub fn metrics(&self) -> &Arc<TradingMetrics> {
         &self.metrics
+    }
+
+    /// Whether the account-wide checks go to the shared store (never in DryRun).
+    fn shared(&self) -> bool {
+        self.config.shared_state && self.config.mode != SafetyMode::DryRun
+    }
+
+    /// Re-run the chain for a call answered `NeedState`, with the store's `verdict` (JSON, see
+    /// [`StateVerdict`]) standing in for the shared checks. Market and order data are taken as
+    /// they are now (no second `NeedMarket`/`NeedOrder`).
+    pub fn decide_with_verdict(
+        &mut self,
+        tool: ToolKind,
+        args: &str,
+        verdict: &str,
+    ) -> Result<Decision, GuardError> {
+        if !self.shared() {
+            return Err(GuardError::InvalidConfig(
+                "decide_with_verdict needs shared_state and a mode other than DryRun".into(),
+            ));
+        }
+        self.verdict = Some(StateVerdict::parse(verdict).map_err(GuardError::InvalidConfig)?);
+        let decision = self.decide(tool, args, true);
+        self.verdict = None;
+        self.granted_token = None;
+        Ok(decision)
     }
 
     // ---- helpers ----------------------------------------------------------------------------
@@ -528,7 +568,8 @@ impl Guard {
         r: Rejection,
         started: Instant,
     ) -> Decision {
-        if r.source() == Source::RiskLimits {
+        // In shared mode the store keeps the breaker (the caller records this refusal there).
+        if r.source() == Source::RiskLimits && !self.shared() {
             self.gates.on_risk_rejection(self.clock.now_ms());
         }
         self.reject_without_breaker(tool, side, r, started)
