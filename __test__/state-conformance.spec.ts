@@ -11,8 +11,12 @@ import type { BreakerConfig, PlaceRequest, PlaceVerdict, Reservation, RiskStateS
 import { DAY_MS } from '../ts/state/store';
 import { RedisServer } from './support/redis-server';
 
-/** 2026-12-04 12:00:00 UTC. */
-const NOON = Date.UTC(2026, 11, 4, 12);
+/**
+ * Today's 12:00 UTC: the store's keys expire by the store's day (the end of the next day), so a
+ * clock fixed on a past date would see Redis drop what it just wrote.
+ */
+const TODAY_START = Math.floor(Date.now() / DAY_MS) * DAY_MS;
+const NOON = TODAY_START + DAY_MS / 2;
 
 class Clock {
   constructor(public now: number) {}
@@ -75,11 +79,11 @@ describe.each(factories)('%s store', (_name, open) => {
   it('counts per UTC day: a new day starts at 0 and a slot from yesterday released today changes nothing', () =>
     withStore(async (store, clock) => {
       const limits = { maxDailyOrders: 2 };
-      clock.now = Date.UTC(2026, 11, 4, 23, 59, 59, 999);
+      clock.now = TODAY_START + DAY_MS - 1;
       const yesterday = granted(await store.reservePlace(place({ limits })));
       granted(await store.reservePlace(place({ limits })));
       expect((await store.reservePlace(place({ limits }))).ok).toBe(false);
-      clock.now = Date.UTC(2026, 11, 5);
+      clock.now = TODAY_START + DAY_MS;
       const today = granted(await store.reservePlace(place({ limits })));
       expect(today.day).toBe(yesterday.day + 1);
       expect(await store.settle(yesterday, { kind: 'rejected' })).toBe('settled');

@@ -7,8 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { MockTradingBackend } from '../ts/backends/mock';
 import { RedisStateStore } from '../ts/state/redis-store';
+import { DAY_MS } from '../ts/state/store';
 import { createTradingTools, type GateOptions, type RiskOptions, type ToolCallResult, type TradingTools } from '../ts/tools';
 import { RedisServer } from './support/redis-server';
+
+/** Today's UTC midnight: Redis expires the store's day keys by the store's day, so the clock starts today. */
+const TODAY_START = Math.floor(Date.now() / DAY_MS) * DAY_MS;
 
 let redis: RedisServer;
 let accounts = 0;
@@ -43,7 +47,7 @@ class Session {
   ) {}
 
   static async open(kind: 'memory' | 'redis', setup: Setup): Promise<Session> {
-    const clock = { now: setup.startMs ?? Date.UTC(2026, 11, 4, 12) };
+    const clock = { now: setup.startMs ?? TODAY_START + DAY_MS / 2 };
     const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => clock.now });
     const store = kind === 'redis' ? await RedisStateStore.open({ url: redis.url, account: `tools-${++accounts}`, timeoutMs: 5_000, nowMs: () => clock.now }) : undefined;
     const tools = createTradingTools({
@@ -124,7 +128,7 @@ describe('tool-level conformance: memory mode and redis mode give the same answe
   });
 
   it('the daily count starts again at UTC midnight (injected clock)', async () => {
-    const { transcript } = await bothModes({ risk: { maxDailyOrders: 1 }, startMs: Date.UTC(2026, 11, 4, 23, 59, 59) }, async (s) => {
+    const { transcript } = await bothModes({ risk: { maxDailyOrders: 1 }, startMs: TODAY_START + DAY_MS - 1000 }, async (s) => {
       const out = [await s.place(resting(0.01)), await s.place(resting(0.01))];
       s.advance(1_000);
       out.push(await s.place(resting(0.01)), await s.place(resting(0.01)));
