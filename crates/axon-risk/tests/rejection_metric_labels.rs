@@ -131,6 +131,7 @@ fn counted_refusals() -> Vec<Denial> {
             projected: 1.5,
         },
         Denial::TradingHalted,
+        Denial::ReduceOnlyPositionUnknown { symbol: symbol() },
         Denial::PendingConfirmLimit { pending: 100 },
         Denial::TokenUnavailable {
             detail: "no entropy".to_owned(),
