@@ -3,7 +3,8 @@
 // again, a venue error quoting the API key reaches the audit scrubbed and the chain verifies, and a
 // second run continues the same chain.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -140,4 +141,50 @@ describe('audit of a live run', () => {
     expect(shown.status, shown.stdout).toBe(0);
     expect(shown.stdout).toMatch(/ {2}resets by hand: 1\n {4}\d{4}-\d\d-\d\dT[\d:.]+Z gate by signal: SIGUSR2\n/);
   }, 60_000);
+
+  it('[agent] audit_max_bytes rotates the live audit and the chain verifies across files; the summary keeps the head, which catches whole records cut from the end', async () => {
+    venue = await startFakeBinance({ apiKey: KEY, apiSecret: SECRET, balances: { USDT: 100_000, BTC: 0 } });
+    model = await startFakeOpenAI((request) =>
+      request.messages[request.messages.length - 1]?.role === 'tool'
+        ? { content: 'noted' }
+        : { toolCalls: [{ name: 'place_order', arguments: '{"symbol":"BTC-USDT","side":"Buy","quantity":0.01,"price":19000}' }] },
+    );
+    const dir = mkdtempSync(join(tmpdir(), 'axon-audit-rotate-'));
+    const audit = join(dir, 'audit.jsonl');
+    const summaryPath = join(dir, 'summary.json');
+    const config = join(dir, 'config.toml');
+    writeFileSync(
+      config,
+      `[trading]\nbackend = "exchange"\napi_key = "${KEY}"\napi_secret = "${SECRET}"\nbase_url = "${venue.baseUrl}"\n` +
+        `[safety]\nmode = "DryRun"\n[risk]\nallowed_symbols = ["BTC-USDT"]\nmax_order_notional = 50000.0\ndaily_counts_file = "none"\n` +
+        `[llm]\nprovider = "openai"\nmodel = "local"\nbase_url = "${model.baseURL}"\napi_key = "sk-local-audit"\nmax_retries = 0\n` +
+        `[agent]\ninterval_ms = 10\nmax_cycles = 8\naudit = "${audit}"\naudit_max_bytes = 4096\nsummary_json = "${summaryPath}"\n`,
+    );
+    const run = await runProgram(['--config', config]);
+    expect(run.code, run.err).toBe(0);
+    const files = readdirSync(dir)
+      .map((name) => /^audit(?:\.(\d+))?\.jsonl$/.exec(name))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => ({ index: Number(m[1] ?? 0), path: join(dir, m[0]) }))
+      .sort((a, b) => a.index - b.index);
+    expect(files.length).toBeGreaterThan(1);
+    for (const file of files) expect(statSync(file.path).size).toBeLessThanOrEqual(4096);
+    const verified = spawnSync(process.execPath, [CLI, 'audit', 'verify', audit], { encoding: 'utf8' });
+    expect(verified.status, verified.stdout).toBe(0);
+
+    // The head the run kept outside the audit is the last record's seq and hash.
+    const last = files.at(-1)!.path;
+    const lines = readFileSync(last, 'utf8').split('\n').filter(Boolean);
+    const lastLine = lines.at(-1)!;
+    const { auditHead } = JSON.parse(readFileSync(summaryPath, 'utf8')) as { auditHead: string };
+    expect(auditHead).toBe(`${(JSON.parse(lastLine) as { seq: number }).seq}:${createHash('sha256').update(lastLine).digest('hex')}`);
+    expect(run.out).toContain(`audit head      ${auditHead}`);
+    const anchored = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--head', auditHead, audit], { encoding: 'utf8' });
+    expect(anchored.status, anchored.stdout + anchored.stderr).toBe(0);
+
+    // Cut the last whole record: the chain alone still links, the kept head does not.
+    writeFileSync(last, lines.slice(0, -1).map((line) => `${line}\n`).join(''));
+    const cut = spawnSync(process.execPath, [CLI, 'audit', 'verify', '--head', auditHead, audit], { encoding: 'utf8' });
+    expect(cut.status).not.toBe(0);
+  });
 });

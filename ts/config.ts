@@ -130,6 +130,11 @@ const agentSchema = z.strictObject({
   max_cycles: count().default(0),
   /** Live runs: the append-only audit file and the summary written at exit. */
   audit: z.string().min(1).default('audit.jsonl'),
+  /**
+   * Live runs and `mcp`: rotate the audit to `audit.1.jsonl`, `audit.2.jsonl`... before a file would
+   * exceed this many bytes; the chain continues across files. Unset: one file, never rotated.
+   */
+  audit_max_bytes: positiveInt.min(4_096).optional(),
   summary_json: z.string().min(1).default('live-summary.json'),
   /**
    * Live runs: the dead-man timer. No `POST /heartbeat` on the admin endpoint for this long ->

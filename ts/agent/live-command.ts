@@ -58,6 +58,11 @@ export interface LiveSummary extends AgentStats {
   stoppedBySignal: boolean;
   /** The trading state when the run ended (`ACTIVE`, `REDUCING`, `HALTED`). */
   tradingState: TradingState;
+  /**
+   * The audit chain's last record (`seq:hash`) when the run ended: kept outside the audit file, it
+   * anchors `audit verify --head`, which then also catches whole records cut from the end.
+   */
+  auditHead: string | null;
 }
 
 export async function liveCommand(o: LiveCommandOptions): Promise<number> {
@@ -100,7 +105,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
   let audit: AuditLog;
   try {
     auditOffset = auditFileOffset(config.agent.audit);
-    audit = new AuditLog(config.agent.audit, { durability: 'per-record' });
+    audit = new AuditLog(config.agent.audit, { durability: 'per-record', ...(config.agent.audit_max_bytes === undefined ? {} : { maxBytes: config.agent.audit_max_bytes }) });
   } catch (error) {
     await state.opened.close();
     throw error;
@@ -149,6 +154,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
   let observeErrors = 0;
   let breakerOpenings: number;
   let finalState: TradingState;
+  let auditHead: string | null;
   // Runbook §3.1: an operator closes an open breaker by hand (`kill -USR2 <pid>`).
   const resetGate = () => {
     audit.write({ kind: 'reset', time_ms: Date.now(), what: 'gate', by: 'signal', reason: 'SIGUSR2' });
@@ -199,6 +205,8 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
     breakerOpenings = openingsAtStart !== undefined && openingsAtEnd !== undefined ? openingsAtEnd - openingsAtStart : tools.state().gateOpenings;
     finalState = tools.tradingState();
     audit.close();
+    const head = audit.head;
+    auditHead = head === undefined || head.seq === 0 ? null : `${head.seq}:${head.hash}`;
     await release();
     logger.flush?.();
     await endpoint?.close();
@@ -215,6 +223,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
     endedAtMs: Date.now(),
     stoppedBySignal: o.signal?.aborted === true,
     tradingState: finalState,
+    auditHead,
   };
   writeSummaryJson(config.agent.summary_json, summary);
   const reportPath = o.report ?? join(dirname(config.agent.summary_json), 'live-report.html');
@@ -237,6 +246,7 @@ async function runLive(o: LiveCommandOptions, config: AgentConfig, env: NodeJS.P
       `  venue errors    ${observeErrors} observation(s) skipped`,
       `  model           ${summary.modelCalls} calls, ${summary.modelErrors} failed, ${summary.promptTokens} + ${summary.completionTokens} tokens`,
       `  wrote ${config.agent.summary_json}, ${config.agent.audit}${reportWritten ? `, ${reportPath}` : ''}`,
+      `  audit head      ${auditHead ?? 'none'} (keep it: audit verify --head ${auditHead ?? 'HASH'} ${config.agent.audit})`,
     ].join('\n') + '\n',
   );
   return 0;

@@ -166,7 +166,7 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
   let endpoint: PrometheusEndpoint | undefined;
   let closeServing: () => Promise<void> = () => Promise.resolve();
   try {
-    audit = new AuditLog(config.agent.audit, 1);
+    audit = new AuditLog(config.agent.audit, { durability: 'per-record', ...(config.agent.audit_max_bytes === undefined ? {} : { maxBytes: config.agent.audit_max_bytes }) });
     if (config.metrics.callback !== 'none') endpoint = await servePrometheus(metrics, config.metrics.callback);
     const what = `${tools.mode} tools on ${config.trading.backend}`;
     if (p.http === undefined) {
