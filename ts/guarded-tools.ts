@@ -19,7 +19,7 @@ import { bookSnapshotJson, finishBarJson, isReadAction, pnlJson } from './read-t
 import { SharedRiskState } from './shared-state';
 import { FileStateStore } from './state/file-store';
 import { RedisStateStore } from './state/redis-store';
-import type { BreakerConfig, Reservation, SettleOutcome } from './state/store';
+import type { AccountTradingState, BreakerConfig, Reservation, SettleOutcome } from './state/store';
 import { isSharedStore, type DayCountsState, type GateOptions, type OpenedRiskState, type ParsedToolsOptions } from './tool-options';
 import type { ToolCallResult } from './tools';
 import type { OrderAck, OrderRequest, ReplaceRequest, SafetyModeName, SyncOrderOps, TradingBackend } from './types';
@@ -194,7 +194,8 @@ export class GuardedTools {
   /**
    * Change the trading state; returns the previous one. A change (not a repeat of the current
    * state) is logged (warn) and handed to `onTradingStateChange`. Bad arguments are a TypeError
-   * naming the field; nothing changes then.
+   * naming the field; nothing changes then. With a shared store the state (a repeat too: the
+   * account may differ) is also written for the account, see `flushTradingState`.
    */
   setTradingState(state: TradingState, by: StateChangeBy): TradingState {
     const to = tradingStateSchema.safeParse(state);
@@ -203,10 +204,50 @@ export class GuardedTools {
     if (!who.success) throw new TypeError(`axon-llm: setTradingState: ${describeZodError(who.error, '(by)')}`);
     const from = this.guard.setTradingState(to.data);
     this.metrics.notify();
-    if (from !== to.data) {
-      this.announceStateChange({ from, to: to.data, source: who.data.source, ...(who.data.reason === undefined ? {} : { reason: who.data.reason }), timeMs: Date.now() });
-    }
+    const timeMs = Date.now();
+    const reason = who.data.reason === undefined ? {} : { reason: who.data.reason };
+    if (from !== to.data) this.announceStateChange({ from, to: to.data, source: who.data.source, ...reason, timeMs });
+    // Failures are logged (and counted by the store's observe hook) in SharedRiskState; the local state stands.
+    this.shared?.writeTradingState({ state: to.data, source: who.data.source, ...reason, timeMs }).catch(() => undefined);
     return from;
+  }
+
+  /**
+   * Resolves once the account's store has this process's last trading state change (at once
+   * without a shared store); rejects with StateUnavailable when the store cannot take it (the
+   * change stays pending and goes out before the next store call).
+   */
+  flushTradingState(): Promise<void> {
+    return this.shared?.flushTradingState() ?? Promise.resolve();
+  }
+
+  /**
+   * The account's trading state, written by another replica: this process adopts it (the guard's
+   * state, the gauge, a log line and `onTradingStateChange` with source `account`). Returns
+   * whether the state changed.
+   */
+  private adoptAccountState(account: AccountTradingState | undefined): boolean {
+    if (account === undefined) return false;
+    const from = this.guard.setTradingState(account.state);
+    if (from === account.state) return false;
+    this.metrics.notify();
+    const why = `set by ${account.source}${account.reason === undefined ? '' : `: ${account.reason}`}`;
+    this.announceStateChange({ from, to: account.state, source: 'account', reason: why, timeMs: Date.now() });
+    return true;
+  }
+
+  /**
+   * Shared store, a place or replace while this process is not ACTIVE: the chain would refuse it
+   * without asking the store, so the account's state is read first (another replica may have
+   * resumed trading). A store that cannot answer leaves this process's state as it is (fail closed).
+   */
+  private async runAfterAccountState(name: ToolName, args: string): Promise<ToolCallResult> {
+    try {
+      this.adoptAccountState(await this.shared?.readTradingState());
+    } catch {
+      // Logged by SharedRiskState; the local state decides.
+    }
+    return this.run(name, args, false);
   }
 
   private announceStateChange(change: TradingStateChange): void {
@@ -457,8 +498,11 @@ export class GuardedTools {
    * One tool call. A call the guard decides on its own (DryRun, a refusal) is answered
    * synchronously with no promise and no async frame; only a refresh or a backend call awaits.
    */
-  private run(name: ToolName, args: string): ToolCallResult | Promise<ToolCallResult> {
+  private run(name: ToolName, args: string, syncAccountState = true, retried = false): ToolCallResult | Promise<ToolCallResult> {
     if (typeof args !== 'string') return invalidArguments(`arguments must be a JSON string, got ${typeof args}`);
+    if (syncAccountState && this.shared !== undefined && this.mode !== 'DryRun' && (name === 'place_order' || name === 'replace_order') && this.guard.tradingState() !== 'ACTIVE') {
+      return this.runAfterAccountState(name, args);
+    }
     const tool = TOOL_INDEX[name];
     let text: string;
     try {
@@ -470,8 +514,8 @@ export class GuardedTools {
     const kind = this.guard.kind();
     // A call the guard settles itself is timed by the guard; the clock is read here only for one
     // that goes on to the backend (its time is dominated by the backend's, ms against the µs spent so far).
-    if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.runAfterRefresh(name, tool, args, text, kind, performance.now());
-    if (kind === DecisionKind.NeedState) return this.runWithState(name, tool, args, text, performance.now());
+    if (kind === DecisionKind.NeedMarket || kind === DecisionKind.NeedOrder) return this.runAfterRefresh(name, tool, args, text, kind, performance.now(), retried);
+    if (kind === DecisionKind.NeedState) return this.runWithState(name, tool, args, text, performance.now(), retried);
     return this.settle(name, text, kind === DecisionKind.Send ? performance.now() : Number.NaN);
   }
 
@@ -479,11 +523,18 @@ export class GuardedTools {
    * Shared state: the static checks passed; ask the store, let the chain decide again with its
    * verdict, then send; the reservation is settled by the outcome (reported, see ./shared-state).
    */
-  private async runWithState(name: ToolName, tool: number, args: string, requestText: string, started: number): Promise<ToolCallResult> {
+  private async runWithState(name: ToolName, tool: number, args: string, requestText: string, started: number, retried = false): Promise<ToolCallResult> {
     const shared = this.shared;
     if (shared === undefined) throw new Error('axon-llm: the guard asked for the shared state, but none is configured');
     const request = this.guard.stateRequest(requestText);
-    const { verdict, reservation } = await shared.ask(request);
+    const { verdict, reservation, account } = await shared.ask(request);
+    // The account's trading state first, so the chain re-runs under it: HALTED refuses with
+    // TRADING_HALTED. REDUCING needs the venue's position, which a call decided as ACTIVE may not
+    // have fetched: that call gives its grant back and is decided again from the start (once).
+    if (this.adoptAccountState(account) && account?.state === 'REDUCING' && verdict.kind === 'granted' && !retried) {
+      if (reservation !== undefined) shared.settle(reservation, { kind: 'rejected' });
+      return this.run(name, args, false, true);
+    }
     let text: string;
     try {
       text = this.guard.decideWithVerdict(tool, args, verdict);
@@ -509,7 +560,7 @@ export class GuardedTools {
   }
 
   /** The guard needs market data or an order it does not know: fetch it, then decide again. */
-  private async runAfterRefresh(name: ToolName, tool: number, args: string, need: string, kind: number, started: number): Promise<ToolCallResult> {
+  private async runAfterRefresh(name: ToolName, tool: number, args: string, need: string, kind: number, started: number, retried = false): Promise<ToolCallResult> {
     if (kind === DecisionKind.NeedMarket) await this.refreshMarket(need);
     else await this.refreshOrders();
     let text: string;
@@ -519,7 +570,7 @@ export class GuardedTools {
       this.metrics.notify();
       throw error;
     }
-    if (this.guard.kind() === DecisionKind.NeedState) return this.runWithState(name, tool, args, text, started);
+    if (this.guard.kind() === DecisionKind.NeedState) return this.runWithState(name, tool, args, text, started, retried);
     return this.settle(name, text, started);
   }
 

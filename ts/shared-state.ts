@@ -23,8 +23,16 @@
 //   resting part. A rejection's settle (a slot given back) and a cancel's close go out at once, so
 //   this process's next decision sees them as memory mode would.
 // - An `unknown` outcome needs no call: the reservation stays counted until its lease ends.
+// - The account's trading state (issue 16): `writeTradingState` writes a change of this process's
+//   state (one script call); every later `ask` of this process goes out after it on the same
+//   connection, so its verdict already carries the change. A write that fails is logged and
+//   counted, stays pending, and is sent again before this process's next store call (so a HALTED
+//   that could not be written halts the account as soon as the store answers again; meanwhile this
+//   process stays HALTED on its own). An answer carries the account's state as `account` only when
+//   it is news: no write of this process is pending or was issued after the question, and it is no
+//   older than the last one seen.
 import { StateUnavailable } from './state/errors';
-import type { BreakerConfig, OrderProgress, PlaceLimits, Reservation, RiskStateStore, SettleOutcome } from './state/store';
+import type { AccountTradingState, BreakerConfig, OrderProgress, PlaceLimits, Reservation, RiskStateStore, SettleOutcome, TradingStateWrite } from './state/store';
 import type { StateRequest, StateVerdict } from './native/guard';
 import type { Logger } from './log';
 
@@ -46,6 +54,14 @@ export class SharedRiskState {
   private readonly open: (() => Promise<RiskStateStore>) | undefined;
   /** Reports issued and not yet answered (awaited by `close`). */
   private readonly reports = new Set<Promise<void>>();
+  /** This process's last trading state change the store has not confirmed (failed or in flight). */
+  private pendingWrite: TradingStateWrite | undefined;
+  /** The write in flight, if any (a later write waits for it: the store gets them in order). */
+  private writing: Promise<void> | undefined;
+  /** Trading state writes issued by this process; an answer to a question asked before the last one is no news. */
+  private writes = 0;
+  /** The `seq` of the newest account trading state seen. */
+  private seenSeq = 0;
 
   constructor(private readonly o: SharedStateOptions) {
     if (typeof o.store === 'function') this.open = o.store;
@@ -74,49 +90,118 @@ export class SharedRiskState {
     return this.opening;
   }
 
-  /** The store's verdict on a NEED_STATE request (never throws: a failure is `unavailable`). */
-  async ask(request: StateRequest): Promise<{ verdict: StateVerdict; reservation?: Reservation }> {
-    const { limits, breaker } = this.o;
+  /**
+   * The store's verdict on a NEED_STATE request (never throws: a failure is `unavailable`), and the
+   * account's trading state when it is news (see the header).
+   */
+  async ask(request: StateRequest): Promise<{ verdict: StateVerdict; reservation?: Reservation; account?: AccountTradingState }> {
+    const asked = this.writes;
     try {
-      const store = await this.opened();
-      if (request.op === 'cancel') {
-        const v = await store.reserveCancel({ limits: { maxDailyCancels: limits.maxDailyCancels }, leaseMs: this.o.leaseMs, reservationId: request.reservationId });
-        return v.ok ? { verdict: { kind: 'granted', reservationId: v.reservation.id }, reservation: v.reservation } : { verdict: { kind: 'refused', code: v.reason, numbers: v.numbers } };
-      }
-      const symbol = request.symbol ?? '';
-      const side = request.side ?? 'buy';
-      const placeLimits = { maxDailyOrders: limits.maxDailyOrders, maxPositionAbs: limits.maxPositionAbs };
-      if (request.op === 'propose') {
-        const v = await store.proposePlace({
-          symbol,
-          side,
-          quantity: request.quantity,
-          limits: placeLimits,
-          breaker,
-          fieldsHash: request.fieldsHash ?? '',
-          dailySlot: request.dailySlot,
-          ...(this.o.tokenTtlMs === undefined ? {} : { ttlMs: this.o.tokenTtlMs }),
-        });
-        return v.ok ? { verdict: { kind: 'granted', reservationId: request.reservationId, token: v.token } } : { verdict: { kind: 'refused', code: v.reason, numbers: v.numbers } };
-      }
-      const v = await store.reservePlace({
-        symbol,
-        side,
-        quantity: request.quantity,
-        limits: placeLimits,
-        breaker,
-        leaseMs: this.o.leaseMs,
-        reservationId: request.reservationId,
-        dailySlot: request.dailySlot,
-        ...(request.token === undefined ? {} : { token: { redeem: request.token, fieldsHash: request.fieldsHash ?? '' } }),
-      });
-      return v.ok ? { verdict: { kind: 'granted', reservationId: v.reservation.id }, reservation: v.reservation } : { verdict: { kind: 'refused', code: v.reason, numbers: v.numbers } };
+      const answer = await this.askStore(request);
+      const account = this.news(answer.tradingState, asked);
+      return account === undefined ? answer : { ...answer, account };
     } catch (error) {
       const why = error instanceof StateUnavailable ? error.why : 'garbage';
       this.logFailure(`${request.op} not decided`, error);
       const timeoutMs = why === 'timeout' ? (this.store as { timeoutMs?: unknown } | undefined)?.timeoutMs : undefined;
       return { verdict: typeof timeoutMs === 'number' ? { kind: 'unavailable', why, timeoutMs } : { kind: 'unavailable', why } };
     }
+  }
+
+  /**
+   * Write a change of this process's trading state for the account. Resolves once the store has
+   * it; rejects (after logging) when it cannot answer: the change then stays pending and is sent
+   * again before this process's next store call, or by `flushTradingState`.
+   */
+  writeTradingState(change: TradingStateWrite): Promise<void> {
+    this.writes += 1;
+    this.pendingWrite = change;
+    return this.flushTradingState();
+  }
+
+  /** Send the pending trading state change, if any (waits for one in flight); rejects when the store cannot take it. */
+  async flushTradingState(): Promise<void> {
+    while (this.writing !== undefined) await this.writing.catch(() => undefined);
+    const change = this.pendingWrite;
+    if (change === undefined) return;
+    const write = (async () => {
+      const store = await this.opened();
+      const record = await store.setTradingState(change);
+      // A newer change issued meanwhile stays pending (it is sent next).
+      if (this.pendingWrite === change) this.pendingWrite = undefined;
+      this.seenSeq = Math.max(this.seenSeq, record.seq);
+    })();
+    this.writing = write;
+    try {
+      await write;
+    } catch (error) {
+      this.logFailure(`trading state ${change.state} (by ${change.source}) not written for the account; this process keeps it and sends it again before its next store call`, error);
+      throw error;
+    } finally {
+      if (this.writing === write) this.writing = undefined;
+    }
+    // A change issued while this one was in flight.
+    if (this.pendingWrite !== undefined) await this.flushTradingState();
+  }
+
+  /** The account's trading state when it is news (undefined otherwise); a pending write of this process is sent first. */
+  async readTradingState(): Promise<AccountTradingState | undefined> {
+    const asked = this.writes;
+    await this.flushTradingState();
+    const store = await this.opened();
+    return this.news(await store.tradingState(), asked);
+  }
+
+  /** `state` if it may replace this process's own: nothing of ours pending or issued since `asked`, and not older than one seen. */
+  private news(state: AccountTradingState | undefined, asked: number): AccountTradingState | undefined {
+    if (state === undefined || this.pendingWrite !== undefined || this.writes !== asked || state.seq < this.seenSeq) return undefined;
+    this.seenSeq = state.seq;
+    return state;
+  }
+
+  private async askStore(request: StateRequest): Promise<{ verdict: StateVerdict; reservation?: Reservation; tradingState?: AccountTradingState }> {
+    const { limits, breaker } = this.o;
+    // A trading state change of this process goes first (only a round trip when one is pending).
+    if (this.pendingWrite !== undefined || this.writing !== undefined) await this.flushTradingState();
+    const store = await this.opened();
+    if (request.op === 'cancel') {
+      const v = await store.reserveCancel({ limits: { maxDailyCancels: limits.maxDailyCancels }, leaseMs: this.o.leaseMs, reservationId: request.reservationId });
+      return v.ok
+        ? { verdict: { kind: 'granted', reservationId: v.reservation.id }, reservation: v.reservation, ...withState(v.tradingState) }
+        : { verdict: { kind: 'refused', code: v.reason, numbers: v.numbers }, ...withState(v.tradingState) };
+    }
+    const symbol = request.symbol ?? '';
+    const side = request.side ?? 'buy';
+    const placeLimits = { maxDailyOrders: limits.maxDailyOrders, maxPositionAbs: limits.maxPositionAbs };
+    if (request.op === 'propose') {
+      const v = await store.proposePlace({
+        symbol,
+        side,
+        quantity: request.quantity,
+        limits: placeLimits,
+        breaker,
+        fieldsHash: request.fieldsHash ?? '',
+        dailySlot: request.dailySlot,
+        ...(this.o.tokenTtlMs === undefined ? {} : { ttlMs: this.o.tokenTtlMs }),
+      });
+      return v.ok
+        ? { verdict: { kind: 'granted', reservationId: request.reservationId, token: v.token }, ...withState(v.tradingState) }
+        : { verdict: { kind: 'refused', code: v.reason, numbers: v.numbers }, ...withState(v.tradingState) };
+    }
+    const v = await store.reservePlace({
+      symbol,
+      side,
+      quantity: request.quantity,
+      limits: placeLimits,
+      breaker,
+      leaseMs: this.o.leaseMs,
+      reservationId: request.reservationId,
+      dailySlot: request.dailySlot,
+      ...(request.token === undefined ? {} : { token: { redeem: request.token, fieldsHash: request.fieldsHash ?? '' } }),
+    });
+    return v.ok
+      ? { verdict: { kind: 'granted', reservationId: v.reservation.id }, reservation: v.reservation, ...withState(v.tradingState) }
+      : { verdict: { kind: 'refused', code: v.reason, numbers: v.numbers }, ...withState(v.tradingState) };
   }
 
   /** Settle a reservation by the call's outcome (a report); a failure is logged and the lease ends it. */
@@ -166,6 +251,7 @@ export class SharedRiskState {
   /** Waits for the reports, then closes the store if the tools opened it. */
   async close(): Promise<void> {
     await this.idle();
+    await this.writing?.catch(() => undefined);
     if (this.open !== undefined && this.store !== undefined) await this.store.close();
     this.store = undefined;
   }
@@ -191,4 +277,8 @@ export class SharedRiskState {
     const detail = error instanceof Error ? error.message : String(error);
     this.o.logger.log('error', { msg: `RiskGate: risk state store unavailable: ${what}: ${detail}`, source: 'RiskGate', code: 'STATE_UNAVAILABLE' });
   }
+}
+
+function withState(tradingState: AccountTradingState | undefined): { tradingState?: AccountTradingState } {
+  return tradingState === undefined ? {} : { tradingState };
 }

@@ -88,22 +88,38 @@ export interface TradingTools {
    * with StateUnavailable when the store cannot answer); in memory mode it is already done.
    */
   resetGate(): Promise<void>;
-  /** ACTIVE (normal), REDUCING (only orders that reduce the position, and cancels) or HALTED (cancels only). */
+  /**
+   * ACTIVE (normal), REDUCING (only orders that reduce the position, and cancels) or HALTED
+   * (cancels only). With a shared risk state (redis) the state is the account's: this process
+   * adopts a change another replica wrote with the store's next answer (source `account`, logged
+   * and handed to `onTradingStateChange` like any change), and before a place or replace while
+   * it is not ACTIVE.
+   */
   tradingState(): TradingState;
   /**
    * Change the trading state for every later call (in every safety mode); returns the previous
    * one. A change is logged (warn: from, to, source, reason), sets the `trading_state` gauge
    * (0 ACTIVE, 1 REDUCING, 2 HALTED) and is handed to `onTradingStateChange`. Throws a TypeError
-   * naming the field on a bad state or `by`.
+   * naming the field on a bad state or `by`. With a shared risk state it is also written for the
+   * account (every replica adopts it); this process's state changes at once either way, and
+   * `flushTradingState()` says when the account has it.
    */
   setTradingState(state: TradingState, by: StateChangeBy): TradingState;
+  /**
+   * Shared risk state: resolves once the account's store has this process's last trading state
+   * change; rejects with StateUnavailable when the store cannot take it (logged, counted in
+   * trading_state_store_errors_total{op="trading_set"}; this process keeps the state it was given
+   * and sends it again before its next store call). Resolves at once without a shared store.
+   */
+  flushTradingState(): Promise<void>;
   /**
    * The kill switch: HALTED at once, then every open order of the account (as the backend lists
    * it) cancelled on the backend, bypassing gates, daily cancel limits and the order-rate throttle
    * so that it works when those are exhausted. An operator's action, not the agent's: it cancels
    * at the venue in every safety mode, DryRun included. Resolves what was cancelled and what failed (a
    * failed cancel is reported, not thrown); rejects only when the open orders cannot be listed
-   * (still HALTED). A call while one runs joins it.
+   * (still HALTED). A call while one runs joins it. With a shared risk state the HALTED is the
+   * account's (every replica stops placing), as `setTradingState` writes it.
    */
   cancelAll(by: StateChangeBy): Promise<CancelAllResult>;
   /** Move the manual clock (only with `clockStartMs`). */
@@ -169,6 +185,7 @@ export function createTradingTools(options: TradingToolsOptions): TradingTools {
     resetGate: () => guarded.resetGate(),
     tradingState: () => guarded.tradingState(),
     setTradingState: (state: TradingState, by: StateChangeBy) => guarded.setTradingState(state, by),
+    flushTradingState: () => guarded.flushTradingState(),
     cancelAll: (by: StateChangeBy) => guarded.cancelAll(by),
     setClockMs: (ms: number) => {
       guarded.setClockMs(ms);

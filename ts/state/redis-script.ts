@@ -11,11 +11,18 @@
 //   5 tokens hash (token -> JSON)                     6 token expiries zset (token, expiry ms)
 //   7 daily orders of today (string, expires after the day)   8 daily cancels of today (same)
 //   9 PnL hash (day, value)                           10 resting orders hash (order id -> JSON)
+//   11 trading state hash (state, from, source, reason, time, seq): the account's ACTIVE |
+//      REDUCING | HALTED, absent until a replica first sets it (issue 16)
 // ARGV[1] = operation, ARGV[2] = now (Unix ms, the calling replica's clock), then per operation.
 // Numbers travel as strings and are written with %.17g, so a double round-trips exactly (Lua's
 // own tostring keeps 14 digits only). Replies are flat arrays of strings:
 //   {'ok', id, day, leaseUntil, kind} | {'token', token, expiresAt} | {'no', CODE, name, value, ...}
 //   | {'done'} | {'settled'} | {'expired'} | snapshot (see redis-store.ts).
+// The verdicts of place, propose and cancel end with one nested array, the account's trading state
+// {'trading', state, from, source, reason, time, seq}, once the account has one; `trading_set`
+// and `trading_get` answer that array alone ({'trading'} when none was ever set). A place or
+// propose while the account is HALTED is refused {'no', 'TRADING_HALTED'} before anything else:
+// no token redeemed, no breaker moved, no slot or exposure taken. Cancels are never refused for it.
 export const RISK_STATE_LUA = String.raw`
 local op = ARGV[1]
 local now = tonumber(ARGV[2])
@@ -143,7 +150,20 @@ local function take_daily_slot(key, expire_at)
   redis.call('PEXPIREAT', key, expire_at)
 end
 
-if op == 'place' then
+local function trading_record()
+  local t = redis.call('HMGET', KEYS[11], 'state', 'from', 'source', 'reason', 'time', 'seq')
+  if not t[1] then return nil end
+  return {'trading', t[1], t[2] or '', t[3] or '', t[4] or '', t[5] or '0', t[6] or '0'}
+end
+
+-- A verdict of place, propose or cancel, with the account's trading state appended when it has one.
+local function with_trading(reply, record)
+  if record then table.insert(reply, record) end
+  return reply
+end
+
+
+local function place_verdict()
   local id, symbol, side, qty_text = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
   local qty = tonumber(qty_text)
   local max_daily, max_pos, threshold, cooldown, floor = num(ARGV[7]), num(ARGV[8]), num(ARGV[9]), num(ARGV[10]), num(ARGV[11])
@@ -181,7 +201,7 @@ if op == 'place' then
   return {'ok', id, fmt(today), lease, 'place'}
 end
 
-if op == 'propose' then
+local function propose_verdict()
   local token, symbol, side, qty = ARGV[3], ARGV[4], ARGV[5], tonumber(ARGV[6])
   local max_daily, max_pos, threshold, cooldown, floor = num(ARGV[7]), num(ARGV[8]), num(ARGV[9]), num(ARGV[10]), num(ARGV[11])
   local fields_hash, ttl, max_pending = ARGV[12], tonumber(ARGV[13]), tonumber(ARGV[14])
@@ -206,7 +226,7 @@ if op == 'propose' then
   return {'token', token, expires}
 end
 
-if op == 'cancel' then
+local function cancel_verdict()
   local id, max_cancels, lease_ms, expire_at = ARGV[3], num(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
   purge_leases()
   local again = existing_reservation(id)
@@ -218,6 +238,26 @@ if op == 'cancel' then
   redis.call('HSET', KEYS[3], id, cjson.encode({kind = 'cancel', day = fmt(today), lease = lease}))
   redis.call('ZADD', KEYS[4], lease, id)
   return {'ok', id, fmt(today), lease, 'cancel'}
+end
+
+if op == 'place' or op == 'propose' or op == 'cancel' then
+  local record = trading_record()
+  if op == 'cancel' then return with_trading(cancel_verdict(), record) end
+  if record and record[2] == 'HALTED' then return with_trading({'no', 'TRADING_HALTED'}, record) end
+  if op == 'place' then return with_trading(place_verdict(), record) end
+  return with_trading(propose_verdict(), record)
+end
+
+if op == 'trading_set' then
+  local state, source, reason, time = ARGV[3], ARGV[4], ARGV[5], ARGV[6]
+  local from = redis.call('HGET', KEYS[11], 'state') or 'ACTIVE'
+  redis.call('HINCRBY', KEYS[11], 'seq', 1)
+  redis.call('HSET', KEYS[11], 'state', state, 'from', from, 'source', source, 'reason', reason, 'time', time)
+  return trading_record()
+end
+
+if op == 'trading_get' then
+  return trading_record() or {'trading'}
 end
 
 if op == 'settle' then

@@ -17,8 +17,9 @@ import { z } from 'zod';
 import { describeZodError } from '../zod-issues';
 import { StateConfigError, StateUnavailable } from './errors';
 import { RISK_STATE_LUA } from './redis-script';
-import { checkBreaker, checkCancel, checkOutcome, checkPlace, checkPnl, checkProgress, checkPropose, checkReservation } from './requests';
+import { checkBreaker, checkCancel, checkOutcome, checkPlace, checkPnl, checkProgress, checkPropose, checkReservation, checkTradingStateWrite } from './requests';
 import type {
+  AccountTradingState,
   BreakerConfig,
   CancelRequest,
   ExposureSnapshot,
@@ -33,6 +34,7 @@ import type {
   SettleOutcome,
   SettleResult,
   StateSnapshot,
+  TradingStateWrite,
 } from './store';
 import { DAY_MS, DEFAULT_LEASE_MS, DEFAULT_MAX_PENDING_TOKENS, DEFAULT_TOKEN_TTL_MS, REFUSAL_CODES, utcDay } from './store';
 
@@ -66,6 +68,9 @@ const refusalReply = z.tuple([z.literal('no'), z.enum(REFUSAL_CODES as [RefusalC
 const doneReply = z.tuple([z.enum(['done', 'settled', 'expired'])]);
 const snapshotReply = z.tuple([z.string(), z.string(), z.string(), z.tuple([z.string(), z.string(), z.string(), z.string()]), z.string(), stringList, stringList, z.string()]);
 const recordSchema = z.object({ kind: z.enum(['place', 'cancel']), lease: z.string() });
+const accountState = z.enum(['ACTIVE', 'REDUCING', 'HALTED']);
+const tradingReply = z.tuple([z.literal('trading'), accountState, accountState, z.string().min(1), z.string(), z.string(), z.string()]);
+const noTradingReply = z.tuple([z.literal('trading')]);
 
 /** A decimal the script wrote; anything else is a garbage answer. */
 function decimal(text: string, what: string): number {
@@ -95,7 +100,7 @@ export class RedisStateStore implements RiskStateStore {
     this.observe = options.observe;
     const base = `${options.keyPrefix ?? ''}{${options.account}}:`;
     this.keys = (day) =>
-      ['breaker', 'exposure', 'reservations', 'leases', 'tokens', 'token-expiries', `orders:${day}`, `cancels:${day}`, 'pnl', 'resting'].map((name) => base + name);
+      ['breaker', 'exposure', 'reservations', 'leases', 'tokens', 'token-expiries', `orders:${day}`, `cancels:${day}`, 'pnl', 'resting', 'trading'].map((name) => base + name);
     this.client = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -173,21 +178,36 @@ export class RedisStateStore implements RiskStateStore {
     return result.data;
   }
 
-  private verdict(reply: unknown, op: string): PlaceVerdict {
+  /** A verdict reply and the account's trading state the script appended to it (a trailing nested array), if any. */
+  private splitTrading(reply: unknown, op: string): { reply: unknown; tradingState?: AccountTradingState } {
+    if (!Array.isArray(reply) || !Array.isArray(reply[reply.length - 1])) return { reply };
+    const tradingState = this.tradingRecord(reply[reply.length - 1], op);
+    return tradingState === undefined ? { reply: reply.slice(0, -1) } : { reply: reply.slice(0, -1), tradingState };
+  }
+
+  private tradingRecord(reply: unknown, op: string): AccountTradingState | undefined {
+    if (noTradingReply.safeParse(reply).success) return undefined;
+    const [, state, from, source, reason, time, seq] = this.parse(tradingReply, reply, op);
+    return { state, from, source, ...(reason === '' ? {} : { reason }), timeMs: decimal(time, 'trading state time'), seq: decimal(seq, 'trading state seq') };
+  }
+
+  private verdict(answer: unknown, op: string): PlaceVerdict {
+    const { reply, tradingState } = this.splitTrading(answer, op);
     const grant = grantReply.safeParse(reply);
     if (grant.success) {
       const [, id, day, lease, kind] = grant.data;
-      return { ok: true, reservation: { id, kind, day: decimal(day, 'day'), leaseUntilMs: decimal(lease, 'lease') } };
+      const reservation = { id, kind, day: decimal(day, 'day'), leaseUntilMs: decimal(lease, 'lease') };
+      return tradingState === undefined ? { ok: true, reservation } : { ok: true, reservation, tradingState };
     }
-    return this.refusal(reply, op);
+    return this.refusal(reply, op, tradingState);
   }
 
-  private refusal(reply: unknown, op: string): { ok: false; reason: RefusalCode; numbers: Record<string, number> } {
+  private refusal(reply: unknown, op: string, tradingState?: AccountTradingState): { ok: false; reason: RefusalCode; numbers: Record<string, number>; tradingState?: AccountTradingState } {
     const [, reason, ...pairs] = this.parse(refusalReply, reply, op);
     if (pairs.length % 2 !== 0) throw new StateUnavailable('garbage', `risk state store (redis) answered an odd number list to ${op}`);
     const numbers: Record<string, number> = {};
     for (let i = 0; i < pairs.length; i += 2) numbers[pairs[i] ?? ''] = decimal(pairs[i + 1] ?? '', `${reason}.${pairs[i] ?? ''}`);
-    return { ok: false, reason, numbers };
+    return tradingState === undefined ? { ok: false, reason, numbers } : { ok: false, reason, numbers, tradingState };
   }
 
   private static breakerArgs(breaker: BreakerConfig): string[] {
@@ -229,9 +249,13 @@ export class RedisStateStore implements RiskStateStore {
       String(r.maxPending ?? DEFAULT_MAX_PENDING_TOKENS),
       r.dailySlot === false ? '0' : '1',
     ]);
-    const issued = tokenReply.safeParse(reply);
-    if (issued.success) return { ok: true, token: issued.data[1], expiresAtMs: decimal(issued.data[2], 'token expiry') };
-    return this.refusal(reply, 'proposePlace');
+    const { reply: verdict, tradingState } = this.splitTrading(reply, 'proposePlace');
+    const issued = tokenReply.safeParse(verdict);
+    if (issued.success) {
+      const token = { ok: true as const, token: issued.data[1], expiresAtMs: decimal(issued.data[2], 'token expiry') };
+      return tradingState === undefined ? token : { ...token, tradingState };
+    }
+    return this.refusal(verdict, 'proposePlace', tradingState);
   }
 
   async reserveCancel(request: CancelRequest): Promise<PlaceVerdict> {
@@ -324,6 +348,17 @@ export class RedisStateStore implements RiskStateStore {
       reservations,
       pendingTokens: decimal(pendingTokens, 'pending tokens'),
     };
+  }
+
+  async setTradingState(change: TradingStateWrite): Promise<AccountTradingState> {
+    const c = checkTradingStateWrite(change);
+    const record = this.tradingRecord(await this.run('trading_set', this.nowMs(), [c.state, c.source, c.reason ?? '', String(c.timeMs)]), 'setTradingState');
+    if (record === undefined) throw new StateUnavailable('garbage', 'risk state store (redis) answered no trading state to setTradingState');
+    return record;
+  }
+
+  async tradingState(): Promise<AccountTradingState | undefined> {
+    return this.tradingRecord(await this.run('trading_get', this.nowMs(), []), 'tradingState');
   }
 
   async ping(): Promise<void> {

@@ -4,7 +4,7 @@ import { z } from 'zod';
 
 import { describeZodError } from '../zod-issues';
 import { StateConfigError } from './errors';
-import type { BreakerConfig, CancelRequest, OrderProgress, PlaceRequest, ProposeRequest, SettleOutcome } from './store';
+import type { BreakerConfig, CancelRequest, OrderProgress, PlaceRequest, ProposeRequest, SettleOutcome, TradingStateWrite } from './store';
 
 const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
 const durationMs = z.number().int().positive().max(365 * 86_400_000);
@@ -68,6 +68,13 @@ const progressSchema = z.strictObject({
 
 const reservationSchema = z.strictObject({ id: name, kind: z.enum(['place', 'cancel']), day: count, leaseUntilMs: count });
 
+const tradingStateWriteSchema = z.strictObject({
+  state: z.enum(['ACTIVE', 'REDUCING', 'HALTED']),
+  source: z.string().min(1).max(64),
+  reason: z.string().max(500).optional(),
+  timeMs: count,
+});
+
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
   if (!result.success) throw new StateConfigError(`risk state ${what}: ${describeZodError(result.error, '(request)')}`);
@@ -81,6 +88,7 @@ export const checkOutcome = (value: SettleOutcome): SettleOutcome => parse(outco
 export const checkReservation = (value: unknown): z.infer<typeof reservationSchema> => parse(reservationSchema, value, 'settle reservation');
 export const checkProgress = (value: OrderProgress): z.infer<typeof progressSchema> => parse(progressSchema, value, 'orderProgress');
 export const checkBreaker = (value: BreakerConfig): BreakerConfig => parse(breakerSchema, value, 'breaker');
+export const checkTradingStateWrite = (value: TradingStateWrite): TradingStateWrite => parse(tradingStateWriteSchema, value, 'setTradingState');
 export function checkPnl(value: number): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) throw new StateConfigError(`risk state recordDailyPnl: dailyPnl must be a finite number, got ${String(value)}`);
   return value;

@@ -117,7 +117,9 @@ export type RefusalCode =
   | 'CONFIRM_TOKEN_INVALID'
   | 'CONFIRM_TOKEN_EXPIRED'
   | 'CONFIRM_ARGS_MISMATCH'
-  | 'PENDING_CONFIRM_LIMIT';
+  | 'PENDING_CONFIRM_LIMIT'
+  /** The account is HALTED (refused before any check: nothing redeemed, reserved or counted). */
+  | 'TRADING_HALTED';
 
 export const REFUSAL_CODES: readonly RefusalCode[] = [
   'MAX_DAILY_ORDERS',
@@ -129,6 +131,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'CONFIRM_TOKEN_EXPIRED',
   'CONFIRM_ARGS_MISMATCH',
   'PENDING_CONFIRM_LIMIT',
+  'TRADING_HALTED',
 ];
 
 /**
@@ -141,6 +144,27 @@ export interface Refusal {
   ok: false;
   reason: RefusalCode;
   numbers: Record<string, number>;
+  /** The account's trading state, once any replica has set one (see AccountTradingState). */
+  tradingState?: AccountTradingState;
+}
+
+/** The account's trading states (issue 16), as ts/trading-state.ts names them. */
+export type AccountState = 'ACTIVE' | 'REDUCING' | 'HALTED';
+
+/**
+ * The account's trading state as the store keeps it: the last change any replica wrote, with who
+ * made it and why. Every verdict of reservePlace / proposePlace / reserveCancel carries it once the
+ * account has one (absent: no replica ever set it; each replica keeps its configured state).
+ */
+export interface AccountTradingState {
+  state: AccountState;
+  from: AccountState;
+  source: string;
+  reason?: string;
+  /** Unix ms of the change (the writing replica's system clock). */
+  timeMs: number;
+  /** Write counter of the account's state: a larger one is a later change. */
+  seq: number;
 }
 
 /** What `settle` needs to find the reservation again (returned by a grant). */
@@ -153,8 +177,16 @@ export interface Reservation {
   leaseUntilMs: number;
 }
 
-export type PlaceVerdict = { ok: true; reservation: Reservation } | Refusal;
-export type ProposeVerdict = { ok: true; token: string; expiresAtMs: number } | Refusal;
+export type PlaceVerdict = { ok: true; reservation: Reservation; tradingState?: AccountTradingState } | Refusal;
+export type ProposeVerdict = { ok: true; token: string; expiresAtMs: number; tradingState?: AccountTradingState } | Refusal;
+
+/** A change of the account's trading state, as `setTradingState` writes it. */
+export interface TradingStateWrite {
+  state: AccountState;
+  source: string;
+  reason?: string;
+  timeMs: number;
+}
 
 export type SettleOutcome =
   /** A definite backend rejection: the slot and the exposure are given back. */
@@ -208,6 +240,13 @@ export interface RiskStateStore {
   /** The runbook's reset of a day's counters (today by default): orders and cancels back to 0. */
   resetDailyCounts(day?: number): Promise<void>;
   snapshot(): Promise<StateSnapshot>;
+  /**
+   * Write the account's trading state (one atomic step: the previous state becomes `from`, `seq`
+   * grows by one); every replica's next verdict carries it. Returns the record as stored.
+   */
+  setTradingState(change: TradingStateWrite): Promise<AccountTradingState>;
+  /** The account's trading state, or undefined when no replica ever set one. */
+  tradingState(): Promise<AccountTradingState | undefined>;
   /** Round trip to the store (self-check); throws StateUnavailable when it cannot answer. */
   ping(): Promise<void>;
   close(): Promise<void>;
