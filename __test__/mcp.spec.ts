@@ -339,6 +339,24 @@ describe('llm-trading-agent mcp command line', () => {
 });
 
 describe('llm-trading-agent mcp over Streamable HTTP', () => {
+  it('SIGUSR1 halts the served tools (no inspector opened), audited: a place is refused with TRADING_HALTED', async () => {
+    const config = mockConfig('DryRun');
+    const server = startHttp(config);
+    const client = await httpClient(await server.url);
+    expect((await call(client, 'place_order', { symbol: 'BTC-USDT', side: 'Buy', quantity: 0.01, price: 19_000 })).isError).toBeFalsy();
+    server.child.kill('SIGUSR1');
+    // The halt is synchronous in the signal handler: the next call after the log line sees it.
+    while (!server.output().stderr.includes('SIGUSR1: trading HALTED')) await new Promise((resolve) => setImmediate(resolve));
+    expect(server.output().stderr).not.toContain('Debugger listening');
+    const refused = refusalOf(await call(client, 'place_order', { symbol: 'BTC-USDT', side: 'Buy', quantity: 0.01, price: 19_000 }));
+    expect(refused).toMatchObject({ code: 'TRADING_HALTED', source: 'RiskGate' });
+    await client.close();
+    server.child.kill('SIGTERM');
+    expect(await server.exited).toBe(0);
+    const records = readFileSync(join(dirname(config), 'audit.jsonl'), 'utf8').trim().split('\n').map((line) => JSON.parse(line) as AuditRecord);
+    expect(records.filter((r) => r.kind === 'state')).toMatchObject([{ kind: 'state', from: 'ACTIVE', to: 'HALTED', source: 'signal', reason: 'SIGUSR1' }]);
+  });
+
   it('lists and calls the tools like stdio', async () => {
     const server = startHttp(mockConfig('DryRun'));
     const url = await server.url;

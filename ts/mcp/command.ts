@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 
 import { AuditLog } from '../agent/audit';
+import { haltBySignal, stateAuditor } from '../agent/trading-controls';
 import { liveBackendFromConfig } from '../backends/from-config';
 import { loadConfig, toolsOptionsFromConfig, type AgentConfig } from '../config';
 import { jsonLineLogger, levelFromEnv } from '../log';
@@ -133,13 +134,23 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
   const options = toolsOptionsFromConfig(config);
   const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
   let tools: TradingTools;
+  let audit: AuditLog | undefined;
   try {
-    tools = createTradingTools({ ...options, backend: liveBackendFromConfig(config), metrics, logger, dailyCountsFile });
+    tools = createTradingTools({
+      ...options,
+      backend: liveBackendFromConfig(config),
+      metrics,
+      logger,
+      dailyCountsFile,
+      // Every trading-state change (SIGUSR1, a PnL breaker that halts) is a `state` audit record.
+      onTradingStateChange: (change) => {
+        if (audit !== undefined) stateAuditor(audit)(change);
+      },
+    });
   } catch (error) {
     io.err.write(`llm-trading-agent: ${scrubbedMessage(error)}\n`);
     return 1;
   }
-  let audit: AuditLog | undefined;
   let calls = 0;
   const serverOptions: CreateMcpServerOptions = {
     version: packageVersion(),
@@ -160,9 +171,14 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     // A shared breaker's reset needs the store; a failure is already logged as RiskGate by the tools.
     tools.resetGate().catch(() => undefined);
   };
+  // `kill -USR1 <pid>` halts, as in a live run (without a listener Node would open its inspector).
+  const halt = () => {
+    haltBySignal(tools, logger);
+  };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
   process.on('SIGUSR2', resetGate);
+  process.on('SIGUSR1', halt);
   let endpoint: PrometheusEndpoint | undefined;
   let closeServing: () => Promise<void> = () => Promise.resolve();
   try {
@@ -192,6 +208,7 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     process.off('SIGUSR2', resetGate);
+    process.off('SIGUSR1', halt);
     await closeServing().catch(() => undefined);
     audit?.close();
     tools.close();
