@@ -93,8 +93,7 @@ describe('the trading state is the account\'s when the risk state is shared', ()
     const [a, b, c] = [await acct.replica(), await acct.replica(), await acct.replica()];
     expect((await ack(a.tools.placeOrder, limit('BTC-USDT', 'Buy', 0.01, 19_000))).status).toBe('New');
     const killed = await a.tools.cancelAll({ source: 'kill', reason: '--kill' });
-    expect(killed.cancelled).toHaveLength(1);
-    await a.tools.flushTradingState();
+    expect(killed).toEqual({ cancelled: [expect.any(String) as string], failed: [], accountHalted: true });
     for (const replica of [b, c]) {
       expect((await rejection(replica.tools.placeOrder, buy())).code).toBe('TRADING_HALTED');
       expect(ORDER_CALLS(replica.backend)).toBe(0);
@@ -177,6 +176,8 @@ describe('the trading state is the account\'s when the risk state is shared', ()
       expect(backend.calls.placeOrder).toBe(1);
       expect(lines.some((line) => line.includes('RiskGate: risk state store unavailable: trading state HALTED (by signal) not written for the account'))).toBe(true);
       expect(await metrics.prometheusText()).toMatch(/^trading_state_store_errors_total\{op="trading_set",why="[a-z]+"\} [1-9]/m);
+      // The kill switch says the account did not get it (its cancels still ran on this venue).
+      expect(await tools.cancelAll({ source: 'kill' })).toEqual({ cancelled: [], failed: [], accountHalted: false });
 
       // Redis back: the pending HALTED goes out before this process's next store call, and another replica sees it.
       await own.restart();
@@ -199,6 +200,35 @@ describe('the trading state is the account\'s when the risk state is shared', ()
     } finally {
       await own.stop();
     }
+  });
+});
+
+describe('the store\'s trading state (script level)', () => {
+  it('HALTED refuses place and propose before any check (a presented token stays valid, no slot), never a cancel; writes keep from, source, reason and a growing seq', async () => {
+    const store = await RedisStateStore.open({ url: redis.url, account: `script-${++accounts}` });
+    const order = { symbol: 'BTC-USDT', side: 'buy' as const, quantity: 1, limits: { maxDailyOrders: 5 }, breaker: { rejection: { threshold: 1, cooldownMs: 60_000 } } };
+    expect(await store.tradingState()).toBeUndefined();
+    const issued = await store.proposePlace({ ...order, fieldsHash: 'h' });
+    if (!issued.ok) throw new Error(issued.reason);
+    expect(issued).not.toHaveProperty('tradingState');
+
+    const halted = await store.setTradingState({ state: 'HALTED', source: 'operator', reason: 'incident', timeMs: 1_000 });
+    expect(halted).toEqual({ state: 'HALTED', from: 'ACTIVE', source: 'operator', reason: 'incident', timeMs: 1_000, seq: 1 });
+    expect(await store.reservePlace({ ...order, token: { redeem: issued.token, fieldsHash: 'h' } })).toEqual({ ok: false, reason: 'TRADING_HALTED', numbers: {}, tradingState: halted });
+    expect(await store.proposePlace({ ...order, fieldsHash: 'h2' })).toEqual({ ok: false, reason: 'TRADING_HALTED', numbers: {}, tradingState: halted });
+    const cancel = await store.reserveCancel({ limits: {} });
+    expect(cancel).toMatchObject({ ok: true, tradingState: halted });
+    let snapshot = await store.snapshot();
+    expect([snapshot.dailyOrders, snapshot.pendingTokens, snapshot.breaker.streak]).toEqual([0, 1, 0]);
+
+    const active = await store.setTradingState({ state: 'ACTIVE', source: 'operator', timeMs: 2_000 });
+    expect(active).toEqual({ state: 'ACTIVE', from: 'HALTED', source: 'operator', timeMs: 2_000, seq: 2 });
+    // The token was not consumed by the halted attempt.
+    expect(await store.reservePlace({ ...order, token: { redeem: issued.token, fieldsHash: 'h' } })).toMatchObject({ ok: true, tradingState: active });
+    snapshot = await store.snapshot();
+    expect([snapshot.dailyOrders, snapshot.pendingTokens]).toEqual([1, 0]);
+    await expect(store.setTradingState({ state: 'PAUSED' as 'HALTED', source: 'x', timeMs: 1 })).rejects.toThrow(/state/);
+    await store.close();
   });
 });
 

@@ -4,6 +4,8 @@
 // state's edge: changes logged and handed to `onTradingStateChange`, the kill switch (`cancelAll`).
 // With a shared risk state (`state: redis`) a call that passed the static checks takes one store
 // round trip in between (NEED_STATE -> ./shared-state -> decideWithVerdict); DryRun never does.
+// There the trading state is the account's: a change is written to the store, and the store's
+// verdicts carry the account's state, adopted before the chain re-runs (ts/state/README.md).
 import { performance } from 'node:perf_hooks';
 
 import { cancelEveryOpenOrder } from './cancel-all';
@@ -309,8 +311,15 @@ export class GuardedTools {
       // Open quantities changed at the venue: the next order asks for a fresh snapshot.
       for (const symbol of symbols) this.distrustMarket(symbol);
     }
+    // Shared state: the answer says whether the account has the HALTED (awaited after the cancels, which never wait for the store).
+    if (this.shared !== undefined) {
+      result.accountHalted = await this.shared.flushTradingState().then(
+        () => true,
+        () => false,
+      );
+    }
     this.logger.log(result.failed.length === 0 ? 'warn' : 'error', {
-      msg: `RiskGate: cancelAll by ${by.source}: ${result.cancelled.length} open orders cancelled, ${result.failed.length} failed`,
+      msg: `RiskGate: cancelAll by ${by.source}: ${result.cancelled.length} open orders cancelled, ${result.failed.length} failed${result.accountHalted === false ? '; the account is NOT halted on the other replicas (risk state store unavailable)' : ''}`,
       mode: this.mode,
       backend: this.backend.name,
       cancelled: result.cancelled,

@@ -119,7 +119,8 @@ export interface TradingTools {
    * at the venue in every safety mode, DryRun included. Resolves what was cancelled and what failed (a
    * failed cancel is reported, not thrown); rejects only when the open orders cannot be listed
    * (still HALTED). A call while one runs joins it. With a shared risk state the HALTED is the
-   * account's (every replica stops placing), as `setTradingState` writes it.
+   * account's (every replica stops placing), as `setTradingState` writes it; the result's
+   * `accountHalted` says whether the store has it.
    */
   cancelAll(by: StateChangeBy): Promise<CancelAllResult>;
   /** Move the manual clock (only with `clockStartMs`). */

@@ -37,4 +37,10 @@ export interface TradingStateChange {
 export interface CancelAllResult {
   cancelled: string[];
   failed: Array<{ orderId: string; error: string }>;
+  /**
+   * Only with a shared risk state: whether the account's store has the HALTED (every replica stops
+   * placing). false: the write failed (logged, counted); this process is HALTED and sends it
+   * again before its next store call.
+   */
+  accountHalted?: boolean;
 }
