@@ -64,9 +64,6 @@ export {
   barSeriesFromColumns,
   MarketDataError,
   TradeSide,
-  Grid,
-  ladderFor,
-  resolveLiquidity,
 } from './backtest';
 export type {
   BacktestBackendOptions,
