@@ -9,6 +9,8 @@
 //   several reducing orders together can never flip the position.
 // - HALTED: nothing but cancels; place and replace are refused with TRADING_HALTED (source RiskGate).
 // Both refusals apply in every safety mode (a DryRun answers what would happen).
+// With a shared risk state (redis) the state is the account's: written to the store on every change
+// and adopted from the store's verdicts by every replica (ts/state/README.md, "The trading state").
 import { z } from 'zod';
 
 export const TRADING_STATES = ['ACTIVE', 'REDUCING', 'HALTED'] as const;
