@@ -8,6 +8,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { FileStateStore } from '../ts/state/file-store';
@@ -164,10 +166,40 @@ describe('[state] type = "redis" in the program', () => {
     }
   });
 
-  it('the MCP server refuses a redis state instead of serving the tools with per-process limits', async () => {
-    const run = await program(['mcp', '--config', config({ state: `[state]\ntype = "redis"\nurl = "${redis.url}"\naccount = "acct-mcp"` })]);
-    expect(run.code).toBe(1);
-    expect(run.err).toContain('llm-trading-agent: mcp: [state] type = "redis" is not served by this command yet');
+  it('two MCP servers on one account share its limits through a redis state: the second order of the day is refused on the other server', async () => {
+    const state = `[state]\ntype = "redis"\nurl = "${redis.url}"\naccount = "acct-mcp-${Date.now()}"`;
+    const servers = [config({ state, maxDailyOrders: 1 }), config({ state, maxDailyOrders: 1 })].map((path) => {
+      const child = spawn(process.execPath, [CLI, 'mcp', '--config', path, '--http', '0'], { env: { PATH: process.env.PATH, LOG_LEVEL: 'warn' } });
+      const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+      const url = new Promise<string>((resolve, reject) => {
+        let err = '';
+        child.stderr.on('data', (chunk: Buffer) => {
+          err += chunk.toString();
+          const found = /over Streamable HTTP at (http:\/\/\S+)/.exec(err);
+          if (found !== null) resolve(found[1] as string);
+        });
+        void exited.then((code) => {
+          reject(new Error(`mcp exited with ${code}: ${err}`));
+        });
+      });
+      return { child, exited, url };
+    });
+    try {
+      const answers: string[] = [];
+      for (const server of servers) {
+        const client = new Client({ name: 'state-program-spec', version: '1.0.0' });
+        await client.connect(new StreamableHTTPClientTransport(new URL(await server.url)));
+        const result = (await client.callTool({ name: 'place_order', arguments: { symbol: 'BTC-USDT', side: 'Buy', quantity: 0.01, price: 19_000 } })) as { isError?: boolean; structuredContent?: { code?: string; status?: string } };
+        answers.push(result.isError === true ? String(result.structuredContent?.code) : String(result.structuredContent?.status));
+        await client.close();
+      }
+      expect(answers).toEqual(['New', 'MAX_DAILY_ORDERS']);
+    } finally {
+      for (const server of servers) {
+        server.child.kill('SIGTERM');
+        expect(await server.exited).toBe(0);
+      }
+    }
   });
 
   it('an unreachable Redis stops the start with STATE_UNAVAILABLE words and a non-zero exit', async () => {

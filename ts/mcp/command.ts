@@ -5,6 +5,7 @@
 import { parseArgs } from 'node:util';
 
 import { AuditLog } from '../agent/audit';
+import { openProgramState, type ProgramState } from '../agent/risk-state';
 import { haltBySignal, stateAuditor } from '../agent/trading-controls';
 import { liveBackendFromConfig } from '../backends/from-config';
 import { loadConfig, toolsOptionsFromConfig, type AgentConfig } from '../config';
@@ -123,16 +124,21 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     io.err.write('llm-trading-agent: mcp: [trading] backend = "backtest" replays market data and cannot be served; use mock, exchange or oms\n');
     return 1;
   }
-  if (config.state.type === 'redis') {
-    // Refused rather than served with this process's own limits (which would multiply them per server).
-    io.err.write('llm-trading-agent: mcp: [state] type = "redis" is not served by this command yet; use type = "file" or "memory"\n');
-    return 1;
-  }
   if (p.http === undefined) keepStdoutForProtocol();
   const logger = jsonLineLogger({ level: levelFromEnv(io.env, 'warn'), write: (line) => io.err.write(line) });
   const metrics = new TradingMetrics();
   const options = toolsOptionsFromConfig(config);
-  const dailyCountsFile = config.risk.daily_counts_file === 'none' ? undefined : config.risk.daily_counts_file;
+  // `[state]` as in a live run: a file locked by another process or an unreachable Redis stops the
+  // start; with redis the served tools share the account's limits with every other replica.
+  let state: ProgramState;
+  try {
+    state = await openProgramState(config, logger, (sample) => {
+      metrics.observeStateStore(sample);
+    });
+  } catch (error) {
+    io.err.write(`llm-trading-agent: ${scrubbedMessage(error)}\n`);
+    return 1;
+  }
   let tools: TradingTools;
   let audit: AuditLog | undefined;
   try {
@@ -141,13 +147,14 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
       backend: liveBackendFromConfig(config),
       metrics,
       logger,
-      dailyCountsFile,
+      state: state.opened,
       // Every trading-state change (SIGUSR1, a PnL breaker that halts) is a `state` audit record.
       onTradingStateChange: (change) => {
         if (audit !== undefined) stateAuditor(audit)(change);
       },
     });
   } catch (error) {
+    await state.opened.close();
     io.err.write(`llm-trading-agent: ${scrubbedMessage(error)}\n`);
     return 1;
   }
@@ -212,6 +219,7 @@ export async function mcpCommand(argv: string[], io: McpCommandIo = { err: proce
     await closeServing().catch(() => undefined);
     audit?.close();
     tools.close();
+    await state.opened.close().catch(() => undefined);
     logger.flush?.();
     await endpoint?.close();
   }
