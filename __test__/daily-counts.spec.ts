@@ -46,6 +46,15 @@ describe('daily counts file', () => {
     second.close();
   });
 
+  it('two tools on one dailyCountsFile at once: the second fails to start naming the holder (each would count alone); closing the first frees it', () => {
+    const path = file();
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
+    const first = tools(backend, path);
+    expect(() => tools(backend, path)).toThrow(new RegExp(`${path}.*pid ${process.pid}`));
+    first.close();
+    tools(backend, path).close();
+  });
+
   it('the count is on disk before the venue sees the order', async () => {
     const path = file();
     const seenOnDisk: number[] = [];

@@ -135,28 +135,3 @@ export function checkCountsWritable(path: string): void {
     });
   }
 }
-
-/**
- * The counts file without a lock: what `createTradingTools({ dailyCountsFile })` still uses (the
- * program and `state: { type: 'file' }` use the locked FileStateStore, ts/state/file-store.ts,
- * which has the same `load`/`save`). Two processes on one such file each count alone.
- */
-export class DailyCountsFile {
-  private readonly nowMs: () => number;
-
-  constructor(
-    readonly path: string,
-    options: { nowMs?: () => number } = {},
-  ) {
-    this.nowMs = options.nowMs ?? Date.now;
-  }
-
-  load(): DailyCounts | undefined {
-    checkCountsWritable(this.path);
-    return readDailyCounts(this.path, this.nowMs);
-  }
-
-  save(counts: DailyCounts): void {
-    writeDailyCounts(this.path, counts);
-  }
-}

@@ -13,7 +13,6 @@ import { DeadlineRace } from './deadline';
 import { BackendError, ToolError, type ToolErrorJson } from './errors';
 import { jsonLineLogger, type Logger } from './log';
 import { parseBackendEvent, parseOpenOrders, parseOrderAck, parsePortfolio, parsePositions, parseReferencePrice } from './backend-answers';
-import { DailyCountsFile } from './daily-counts-file';
 import { TradingMetrics } from './metrics';
 import { DecisionKind, NativeGuardHandle, TOOL_INDEX, type DecisionAction, type ToolName } from './native/guard';
 import type { GuardState } from './native/index';
@@ -116,7 +115,8 @@ export class GuardedTools {
     if (o.dailyCountsFile !== undefined && stateType !== 'memory') {
       throw new TypeError(`axon-llm: invalid trading tools options: dailyCountsFile is the memory state's day-count file; with state ${stateType} leave it out`);
     }
-    const state = this.openState(o.state);
+    // `dailyCountsFile` is the file state under its old name: locked and written the same way.
+    const state = this.openState(o.dailyCountsFile === undefined ? o.state : { type: 'file', path: o.dailyCountsFile });
     let ownFileState: FileStateStore | undefined;
     if (state instanceof FileStateStore && !isOpenedByCaller(o.state)) ownFileState = state;
     this.ownFileState = ownFileState;
@@ -168,8 +168,8 @@ export class GuardedTools {
       throw error;
     }
     const dayCounts = state !== undefined && typeof state !== 'function' && state.kind === 'file' && !isSharedStore(state) ? state : undefined;
-    if (dayCounts !== undefined || o.dailyCountsFile !== undefined) {
-      this.dailyCounts = dayCounts ?? new DailyCountsFile(o.dailyCountsFile ?? '');
+    if (dayCounts !== undefined) {
+      this.dailyCounts = dayCounts;
       try {
         const saved = this.dailyCounts.load();
         if (saved !== undefined) this.guard.restoreDailyCounts(saved.day, saved.orders, saved.cancels);

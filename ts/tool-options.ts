@@ -119,7 +119,8 @@ export const optionsSchema = z.strictObject({
   clockStartMs: z.number().int().optional(),
   /**
    * Keep today's order and cancel counts in this file across restarts: read at creation, written
-   * (fsync'd) before every order, replace or cancel is sent. For live trading.
+   * (fsync'd) before every order, replace or cancel is sent. The older name of
+   * `state: { type: 'file', path }`, the same locked file (a second process on it fails to start).
    */
   dailyCountsFile: z.string().min(1).optional(),
   state: stateOptionSchema.default({ type: 'memory' }),
