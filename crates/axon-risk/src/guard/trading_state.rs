@@ -23,8 +23,10 @@
 //!   replace never reaches the venue, not even for a snapshot.
 //! - Changing the state is `Guard::set_trading_state`: it sets the `trading_state` gauge (0, 1, 2)
 //!   and returns the previous state; logging and the audit are the caller's (the tools).
-//! - The state is this guard's own, not part of a shared risk state store: replicas trading one
-//!   account are each halted on their own (the program's signal or admin endpoint per process).
+//! - The state checked here is this guard's. With a shared risk state (Redis) the host keeps it in
+//!   step with the account's (ts/shared-state.ts adopts the state every store answer carries
+//!   before the chain re-runs, and writes local changes to the store), so a halt on one replica
+//!   holds on all; without one, each process is halted on its own.
 
 use super::market::MarketState;
 use super::*;
