@@ -202,6 +202,19 @@ describe('[state] type = "redis" in the program', () => {
     }
   });
 
+  it('--kill with a redis state halts the account for every replica, not only the tools it makes', async () => {
+    const account = `acct-kill-${Date.now()}`;
+    const run = await program(['--kill', '--config', config({ state: `[state]\ntype = "redis"\nurl = "${redis.url}"\naccount = "${account}"` })]);
+    expect(run.code, run.err).toBe(0);
+    expect(run.out).toContain(`kill: account ${account}: HALTED in the shared risk state`);
+    const store = await RedisStateStore.open({ url: redis.url, account });
+    try {
+      expect(await store.tradingState()).toMatchObject({ state: 'HALTED', source: 'cli' });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('an unreachable Redis stops the start with STATE_UNAVAILABLE words and a non-zero exit', async () => {
     const url = `redis://127.0.0.1:${await deadPort()}`;
     const run = await program(['--config', config({ state: `[state]\ntype = "redis"\nurl = "${url}"\naccount = "acct-1"\ntimeout_ms = 300` })]);

@@ -113,7 +113,7 @@ export async function killCommand(o: KillCommandOptions): Promise<number> {
   // says this kill halted them (by cli), whatever [trading] state the agent starts in.
   let tools: ReturnType<typeof createTradingTools>;
   try {
-    tools = createTradingTools({ ...toolsOptionsFromConfig(config), tradingState: 'ACTIVE', backend, logger, onTradingStateChange: stateAuditor(audit) });
+    tools = createTradingTools({ ...toolsOptionsFromConfig(config), ...accountState(config), tradingState: 'ACTIVE', backend, logger, onTradingStateChange: stateAuditor(audit) });
   } catch (error) {
     audit.close();
     throw error;
@@ -121,12 +121,19 @@ export async function killCommand(o: KillCommandOptions): Promise<number> {
   try {
     const result = await killSwitch(tools, { source: 'cli', reason: '--kill' }, audit);
     const lines = [`kill: ${backend.name}: ${result.cancelled.length} open order(s) cancelled${result.cancelled.length === 0 ? '' : `: ${result.cancelled.join(', ')}`}`];
+    if (result.accountHalted !== undefined) {
+      lines.push(
+        result.accountHalted
+          ? `kill: account ${accountName(config)}: HALTED in the shared risk state (every replica refuses new orders)`
+          : `kill: account ${accountName(config)}: the HALTED could NOT be written to the shared risk state: other replicas may still trade (kill -USR1 each, or retry)`,
+      );
+    }
     if (result.failed.length > 0) {
       lines.push(`kill: ${result.failed.length} cancel(s) FAILED (these orders may still rest on the venue):`);
       for (const f of result.failed) lines.push(`  ${f.orderId}: ${f.error}`);
     }
     o.out.write(`${lines.join('\n')}\n`);
-    return result.failed.length === 0 && agentHalted ? 0 : 1;
+    return result.failed.length === 0 && agentHalted && result.accountHalted !== false ? 0 : 1;
   } catch (error) {
     o.err.write(`llm-trading-agent --kill: the open orders could not be listed on ${backend.name}: ${scrubbedMessage(error)}\n`);
     return 1;
@@ -135,4 +142,18 @@ export async function killCommand(o: KillCommandOptions): Promise<number> {
     audit.close();
     logger.flush?.();
   }
+}
+
+/**
+ * With `[state] type = "redis"` the kill halts the account, not just these tools: the store is
+ * shared, so opening it cannot wait on the running agent (a file state's lock would: not opened).
+ */
+function accountState(config: AgentConfig): { state?: { type: 'redis'; url: string; account: string; keyPrefix?: string; timeoutMs: number } } {
+  const state = config.state;
+  if (state.type !== 'redis') return {};
+  return { state: { type: 'redis', url: state.url, account: state.account, timeoutMs: state.timeout_ms, ...(state.key_prefix === undefined ? {} : { keyPrefix: state.key_prefix }) } };
+}
+
+function accountName(config: AgentConfig): string {
+  return config.state.type === 'redis' ? config.state.account : '';
 }
