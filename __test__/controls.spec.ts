@@ -353,6 +353,11 @@ max_daily_loss = 2500.0
     expect(result.stdout).toContain(
       'ok   risk limits: max_order_quantity=2.5, min_order_notional=10, price_collar_bps=150, max_reference_age_ms=3000, max_open_orders=20, duplicate_window_ms=30000, max_orders_per_second=5, max_orders_per_minute=100, self_trade_prevention=reject, max_daily_loss=2500',
     );
+    // And one line per control, on or off, naming its keys and the codes it refuses with.
+    expect(result.stdout).toContain('ok   control price collar: on: price_collar_bps=150, max_reference_age_ms=3000 -> refused with PRICE_COLLAR, STALE_REFERENCE_PRICE');
+    expect(result.stdout).toContain('ok   control order-rate throttle: on: max_orders_per_second=5, max_orders_per_minute=100 -> refused with RATE_LIMITED');
+    expect(result.stdout).toContain('ok   control self-trade prevention: on: self_trade_prevention=reject -> refused with SELF_TRADE');
+    expect(result.stdout.match(/^ok {3}control /gm)).toHaveLength(8);
     expect(result.status).toBe(0);
   });
 

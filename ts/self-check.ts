@@ -97,6 +97,31 @@ export function activeLimits(config: AgentConfig): string {
   return active.length === 0 ? 'none configured (every order passes the limits)' : active.join(', ');
 }
 
+/** The market-access controls of `[risk]` (issue 16): their keys and the codes they refuse with. */
+const CONTROLS: readonly { name: string; keys: readonly (keyof AgentConfig['risk'])[]; codes: string }[] = [
+  { name: 'price collar', keys: ['price_collar_bps', 'max_reference_age_ms'], codes: 'PRICE_COLLAR, STALE_REFERENCE_PRICE' },
+  { name: 'max order quantity', keys: ['max_order_quantity'], codes: 'MAX_ORDER_QUANTITY' },
+  { name: 'min order notional', keys: ['min_order_notional'], codes: 'MIN_ORDER_NOTIONAL' },
+  { name: 'order-rate throttle', keys: ['max_orders_per_second', 'max_orders_per_minute'], codes: 'RATE_LIMITED' },
+  { name: 'duplicate order', keys: ['duplicate_window_ms'], codes: 'DUPLICATE_ORDER' },
+  { name: 'max open orders', keys: ['max_open_orders'], codes: 'MAX_OPEN_ORDERS' },
+  { name: 'self-trade prevention', keys: ['self_trade_prevention'], codes: 'SELF_TRADE' },
+  { name: 'max daily loss', keys: ['max_daily_loss'], codes: 'PNL_BREAKER_OPEN' },
+];
+
+/** One line per market-access control: `on: key=value... -> CODES`, or `off` naming its keys. */
+export function controlLines(config: AgentConfig): { what: string; detail: string }[] {
+  const risk: Record<string, unknown> = config.risk;
+  return CONTROLS.map((control) => {
+    const set = control.keys.filter((key) => risk[key] !== undefined);
+    const detail =
+      set.length === 0
+        ? `off (${control.keys.join(', ')} not set)`
+        : `on: ${set.map((key) => `${key}=${String(risk[key])}`).join(', ')} -> refused with ${control.codes}`;
+    return { what: `control ${control.name}`, detail };
+  });
+}
+
 /** The parsed config, or an error saying which section could not be read. */
 function needConfig(config: AgentConfig | undefined, section: string): AgentConfig {
   if (config === undefined) throw new Error(`no config to read ${section} from`);
@@ -121,6 +146,7 @@ export async function selfCheck(configPath: string | undefined, env: NodeJS.Proc
       return activeLimits(config);
     }),
   );
+  if (config !== undefined) for (const line of controlLines(config)) findings.push({ ok: true, ...line });
   findings.push(await run('risk state', () => checkState(needConfig(config, '[state]'))));
   findings.push(
     await run('trading state', () => {
