@@ -254,6 +254,49 @@ describe.each(factories)('%s store', (_name, open) => {
       expect((await store.snapshot()).dailyCancels).toBe(1);
     }));
 
+  it('order-rate throttle: one sliding second per account over places, replaces and cancels, boundary just inside / just outside', () =>
+    withStore(async (store, clock) => {
+      const limits = { maxOrdersPerSecond: 3 };
+      // t0: a place, t0+400: a replace's growth (no daily slot), t0+999: a cancel -> 3 sends.
+      granted(await store.reservePlace(place({ limits, reservationId: 'p-1' })));
+      clock.now = NOON + 400;
+      granted(await store.reservePlace(place({ quantity: 0, dailySlot: false, limits, reservationId: 'r-1' })));
+      clock.now = NOON + 999;
+      granted(await store.reserveCancel({ limits, reservationId: 'c-1' }));
+      // A retried request (same reservation id, still live) is the same grant, not a 4th send.
+      granted(await store.reservePlace(place({ limits, reservationId: 'p-1' })));
+      // Just inside the second of the first send (t0 + 999): the 4th is refused, for a cancel too.
+      expect(await store.reservePlace(place({ limits, reservationId: 'p-2' }))).toEqual({ ok: false, reason: 'RATE_LIMITED', numbers: { wouldBe: 4, windowMs: 1000, limit: 3 } });
+      expect(await store.reserveCancel({ limits, reservationId: 'c-2' })).toEqual({ ok: false, reason: 'RATE_LIMITED', numbers: { wouldBe: 4, windowMs: 1000, limit: 3 } });
+      // A proposal is checked against the window and takes nothing.
+      expect(await store.proposePlace({ symbol: 'BTCUSDT', side: 'buy', quantity: 1, limits, breaker: {}, fieldsHash: 'h' })).toMatchObject({ ok: false, reason: 'RATE_LIMITED' });
+      // Just outside (t0 + 1000): the first send left the window; one more fits, then it is full again.
+      clock.now = NOON + 1_000;
+      granted(await store.reservePlace(place({ limits, reservationId: 'p-3' })));
+      expect(await store.reservePlace(place({ limits, reservationId: 'p-4' }))).toMatchObject({ ok: false, reason: 'RATE_LIMITED', numbers: { wouldBe: 4 } });
+      expect((await store.snapshot()).dailyOrders).toBe(2);
+    }));
+
+  it('order-rate throttle: the minute window is checked first; a place refusal moves the breaker, a cancel refusal does not', () =>
+    withStore(async (store, clock) => {
+      const breaker: BreakerConfig = { rejection: { threshold: 2, cooldownMs: 60_000 } };
+      const limits = { maxOrdersPerSecond: 1, maxOrdersPerMinute: 2 };
+      granted(await store.reservePlace(place({ limits, breaker })));
+      clock.now = NOON + 30_000;
+      granted(await store.reservePlace(place({ limits, breaker })));
+      clock.now = NOON + 59_999;
+      expect(await store.reserveCancel({ limits })).toEqual({ ok: false, reason: 'RATE_LIMITED', numbers: { wouldBe: 3, windowMs: 60_000, limit: 2 } });
+      expect((await store.snapshot()).breaker.streak).toBe(0);
+      expect(await store.reservePlace(place({ limits, breaker }))).toEqual({ ok: false, reason: 'RATE_LIMITED', numbers: { wouldBe: 3, windowMs: 60_000, limit: 2 } });
+      expect((await store.snapshot()).breaker).toMatchObject({ state: 'Closed', streak: 1 });
+      // t0 + 60 s: the first send is out of the minute; the second (30 s ago) is not in the last second.
+      clock.now = NOON + 60_000;
+      granted(await store.reservePlace(place({ limits, breaker })));
+      expect((await store.snapshot()).breaker.streak).toBe(0);
+      // Without limits nothing is counted or refused.
+      granted(await store.reservePlace(place()));
+    }));
+
   it('the runbook reset of a day\'s counters sets orders and cancels back to 0', () =>
     withStore(async (store) => {
       granted(await store.reservePlace(place()));
@@ -269,6 +312,8 @@ describe.each(factories)('%s store', (_name, open) => {
       await expect(store.reservePlace(place({ quantity: Number.NaN }))).rejects.toThrow(/quantity/);
       await expect(store.reservePlace(place({ symbol: 'BTC USDT' }))).rejects.toThrow(/symbol/);
       await expect(store.reservePlace(place({ limits: { maxDailyOrders: 1.5 } }))).rejects.toThrow(/maxDailyOrders/);
+      await expect(store.reservePlace(place({ limits: { maxOrdersPerSecond: -1 } }))).rejects.toThrow(/maxOrdersPerSecond/);
+      await expect(store.reserveCancel({ limits: { maxOrdersPerMinute: 0.5 } })).rejects.toThrow(/maxOrdersPerMinute/);
       await expect(store.reservePlace(place({ breaker: { rejection: { threshold: 0, cooldownMs: 1 } } }))).rejects.toThrow(/threshold/);
       await expect(store.settle({ id: 'x', kind: 'place', day: 1, leaseUntilMs: 1 }, { kind: 'accepted', orderId: 'o', filledQuantity: -1, restingQuantity: 0 })).rejects.toThrow(/filledQuantity/);
       await expect(store.recordDailyPnl(Number.POSITIVE_INFINITY)).rejects.toThrow(/dailyPnl/);

@@ -164,15 +164,20 @@ export class SharedRiskState {
     // A trading state change of this process goes first (only a round trip when one is pending).
     if (this.pendingWrite !== undefined || this.writing !== undefined) await this.flushTradingState();
     const store = await this.opened();
+    // The throttle's limits come with the chain's request (the guard's own config).
+    const rate = {
+      ...(request.maxOrdersPerSecond === undefined ? {} : { maxOrdersPerSecond: request.maxOrdersPerSecond }),
+      ...(request.maxOrdersPerMinute === undefined ? {} : { maxOrdersPerMinute: request.maxOrdersPerMinute }),
+    };
     if (request.op === 'cancel') {
-      const v = await store.reserveCancel({ limits: { maxDailyCancels: limits.maxDailyCancels }, leaseMs: this.o.leaseMs, reservationId: request.reservationId });
+      const v = await store.reserveCancel({ limits: { maxDailyCancels: limits.maxDailyCancels, ...rate }, leaseMs: this.o.leaseMs, reservationId: request.reservationId });
       return v.ok
         ? { verdict: { kind: 'granted', reservationId: v.reservation.id }, reservation: v.reservation, ...withState(v.tradingState) }
         : { verdict: { kind: 'refused', code: v.reason, numbers: v.numbers }, ...withState(v.tradingState) };
     }
     const symbol = request.symbol ?? '';
     const side = request.side ?? 'buy';
-    const placeLimits = { maxDailyOrders: limits.maxDailyOrders, maxPositionAbs: limits.maxPositionAbs };
+    const placeLimits = { maxDailyOrders: limits.maxDailyOrders, maxPositionAbs: limits.maxPositionAbs, ...rate };
     if (request.op === 'propose') {
       const v = await store.proposePlace({
         symbol,

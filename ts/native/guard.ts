@@ -31,6 +31,9 @@ export interface StateRequest {
   token?: string;
   fieldsHash?: string;
   reservationId: string;
+  /** The order-rate throttle's limits: the store decides it over the account's window. */
+  maxOrdersPerSecond?: number;
+  maxOrdersPerMinute?: number;
 }
 
 /** The store's answer as the guard takes it; a refusal carries numbers only (the text is the chain's). */

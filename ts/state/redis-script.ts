@@ -13,6 +13,8 @@
 //   9 PnL hash (day, value)                           10 resting orders hash (order id -> JSON)
 //   11 trading state hash (state, from, source, reason, time, seq): the account's ACTIVE |
 //      REDUCING | HALTED, absent until a replica first sets it (issue 16)
+//   12 order-rate window zset (one member per granted place, replace or cancel, score = its time
+//      in ms; trimmed to the last 60 s on every use, the key expires 120 s after the last send)
 // ARGV[1] = operation, ARGV[2] = now (Unix ms, the calling replica's clock), then per operation.
 // Numbers travel as strings and are written with %.17g, so a double round-trips exactly (Lua's
 // own tostring keeps 14 digits only). Replies are flat arrays of strings:
@@ -111,7 +113,36 @@ local function precheck(threshold, floor)
   return nil
 end
 
-local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
+local SECOND_MS, MINUTE_MS = 1000, 60000
+
+-- The order-rate throttle over the account's window, as the Rust chain's Controls::check_rate
+-- words it: the minute window first, then the second (sends at or before now - span are out).
+-- Trimmed to the minute always, so replicas configured with either window keep what the other needs.
+local function rate_refusal(per_second, per_minute)
+  if not per_second and not per_minute then return nil end
+  redis.call('ZREMRANGEBYSCORE', KEYS[12], '-inf', fmt(now - MINUTE_MS))
+  if per_minute then
+    local in_minute = redis.call('ZCARD', KEYS[12])
+    if in_minute >= per_minute then return {'no', 'RATE_LIMITED', 'wouldBe', fmt(in_minute + 1), 'windowMs', fmt(MINUTE_MS), 'limit', fmt(per_minute)} end
+  end
+  if per_second then
+    local in_second = redis.call('ZCOUNT', KEYS[12], '(' .. fmt(now - SECOND_MS), '+inf')
+    if in_second >= per_second then return {'no', 'RATE_LIMITED', 'wouldBe', fmt(in_second + 1), 'windowMs', fmt(SECOND_MS), 'limit', fmt(per_second)} end
+  end
+  return nil
+end
+
+-- One more send in the window, under a member unique to this grant (the same reservation id can
+-- be granted again after it was settled: that is another message to the venue). A retried
+-- request finds its live reservation before this and is not counted again.
+local function take_rate(id, per_second, per_minute)
+  if not per_second and not per_minute then return end
+  local member = fmt(now) .. ':' .. redis.call('ZCARD', KEYS[12]) .. ':' .. id
+  redis.call('ZADD', KEYS[12], fmt(now), member)
+  redis.call('PEXPIRE', KEYS[12], 2 * MINUTE_MS)
+end
+
+local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute)
   if max_pos then
     local exposure, delta
     local pos = get_exposure(symbol, 'pos')
@@ -134,6 +165,11 @@ local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, co
       on_risk_rejection(threshold, cooldown)
       return {'no', 'MAX_DAILY_ORDERS', 'wouldBe', fmt(orders + 1), 'limit', fmt(max_daily)}
     end
+  end
+  local limited = rate_refusal(per_second, per_minute)
+  if limited then
+    on_risk_rejection(threshold, cooldown)
+    return limited
   end
   return nil
 end
@@ -170,6 +206,7 @@ local function place_verdict()
   local token, fields_hash, lease_ms, expire_at = ARGV[12], ARGV[13], tonumber(ARGV[14]), ARGV[15]
   -- A replace's growth takes exposure but no daily slot (ARGV[16] = '0').
   local daily_slot = ARGV[16] ~= '0'
+  local per_second, per_minute = num(ARGV[17]), num(ARGV[18])
   if not daily_slot then max_daily = nil end
   purge_leases()
   local again = existing_reservation(id)
@@ -184,9 +221,10 @@ local function place_verdict()
     if now >= expires then return {'no', 'CONFIRM_TOKEN_EXPIRED', 'expiredMsAgo', fmt(now - expires), 'ttlMs', t.ttl} end
     if t.hash ~= fields_hash then return {'no', 'CONFIRM_ARGS_MISMATCH'} end
   end
-  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
+  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute)
   if blocked then return blocked end
   on_pass(threshold)
+  take_rate(id, per_second, per_minute)
   local slot = '0'
   if daily_slot then
     take_daily_slot(KEYS[7], expire_at)
@@ -206,8 +244,10 @@ local function propose_verdict()
   local max_daily, max_pos, threshold, cooldown, floor = num(ARGV[7]), num(ARGV[8]), num(ARGV[9]), num(ARGV[10]), num(ARGV[11])
   local fields_hash, ttl, max_pending = ARGV[12], tonumber(ARGV[13]), tonumber(ARGV[14])
   if ARGV[15] == '0' then max_daily = nil end
+  -- Checked against the throttle, nothing taken: a proposal sends nothing (its confirmation does).
+  local per_second, per_minute = num(ARGV[16]), num(ARGV[17])
   purge_leases()
-  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown)
+  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute)
   if blocked then return blocked end
   -- No pass: a proposal sends nothing, so it neither clears the streak nor closes a HalfOpen
   -- breaker (the chain's rule: only an order that is sent counts; the confirmation is that order).
@@ -228,11 +268,16 @@ end
 
 local function cancel_verdict()
   local id, max_cancels, lease_ms, expire_at = ARGV[3], num(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+  local per_second, per_minute = num(ARGV[7]), num(ARGV[8])
   purge_leases()
   local again = existing_reservation(id)
   if again then return again end
   local cancels = num(redis.call('GET', KEYS[8])) or 0
   if max_cancels and cancels >= max_cancels then return {'no', 'MAX_DAILY_CANCELS', 'wouldBe', fmt(cancels + 1), 'limit', fmt(max_cancels)} end
+  -- Cancels count in the throttle and never touch the breaker, as in the chain.
+  local limited = rate_refusal(per_second, per_minute)
+  if limited then return limited end
+  take_rate(id, per_second, per_minute)
   take_daily_slot(KEYS[8], expire_at)
   local lease = fmt(now + lease_ms)
   redis.call('HSET', KEYS[3], id, cjson.encode({kind = 'cancel', day = fmt(today), lease = lease}))

@@ -100,7 +100,7 @@ export class RedisStateStore implements RiskStateStore {
     this.observe = options.observe;
     const base = `${options.keyPrefix ?? ''}{${options.account}}:`;
     this.keys = (day) =>
-      ['breaker', 'exposure', 'reservations', 'leases', 'tokens', 'token-expiries', `orders:${day}`, `cancels:${day}`, 'pnl', 'resting', 'trading'].map((name) => base + name);
+      ['breaker', 'exposure', 'reservations', 'leases', 'tokens', 'token-expiries', `orders:${day}`, `cancels:${day}`, 'pnl', 'resting', 'trading', 'rate'].map((name) => base + name);
     this.client = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -230,6 +230,8 @@ export class RedisStateStore implements RiskStateStore {
       String(r.leaseMs ?? DEFAULT_LEASE_MS),
       String((utcDay(now) + 2) * DAY_MS),
       r.dailySlot === false ? '0' : '1',
+      optional(r.limits.maxOrdersPerSecond),
+      optional(r.limits.maxOrdersPerMinute),
     ]);
     return this.verdict(reply, 'reservePlace');
   }
@@ -248,6 +250,8 @@ export class RedisStateStore implements RiskStateStore {
       String(r.ttlMs ?? DEFAULT_TOKEN_TTL_MS),
       String(r.maxPending ?? DEFAULT_MAX_PENDING_TOKENS),
       r.dailySlot === false ? '0' : '1',
+      optional(r.limits.maxOrdersPerSecond),
+      optional(r.limits.maxOrdersPerMinute),
     ]);
     const { reply: verdict, tradingState } = this.splitTrading(reply, 'proposePlace');
     const issued = tokenReply.safeParse(verdict);
@@ -266,6 +270,8 @@ export class RedisStateStore implements RiskStateStore {
       optional(r.limits.maxDailyCancels),
       String(r.leaseMs ?? DEFAULT_LEASE_MS),
       String((utcDay(now) + 2) * DAY_MS),
+      optional(r.limits.maxOrdersPerSecond),
+      optional(r.limits.maxOrdersPerMinute),
     ]);
     return this.verdict(reply, 'reserveCancel');
   }

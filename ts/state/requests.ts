@@ -16,7 +16,11 @@ const breakerSchema = z.strictObject({
   pnlFloor: z.number().refine(Number.isFinite, 'expected a finite number').optional(),
 });
 
-const placeLimits = z.strictObject({ maxDailyOrders: count.optional(), maxPositionAbs: z.number().nonnegative().refine(Number.isFinite, 'expected a finite number').optional() });
+/** The order-rate throttle, as `max_orders_per_second` / `max_orders_per_minute` (u32 in the chain, 0 refuses every order). */
+const rateLimit = z.number().int().nonnegative().max(4_294_967_295);
+const rateLimits = { maxOrdersPerSecond: rateLimit.optional(), maxOrdersPerMinute: rateLimit.optional() };
+
+const placeLimits = z.strictObject({ maxDailyOrders: count.optional(), maxPositionAbs: z.number().nonnegative().refine(Number.isFinite, 'expected a finite number').optional(), ...rateLimits });
 
 /** A new order's quantity is > 0; a replace's growth (no daily slot) may be 0. */
 function growthMayBeZero(value: { quantity: number; dailySlot?: boolean | undefined }, context: z.RefinementCtx): void {
@@ -51,7 +55,7 @@ const proposeSchema = z
   })
   .superRefine(growthMayBeZero);
 
-const cancelSchema = z.strictObject({ limits: z.strictObject({ maxDailyCancels: count.optional() }), leaseMs: durationMs.optional(), reservationId: name.optional() });
+const cancelSchema = z.strictObject({ limits: z.strictObject({ maxDailyCancels: count.optional(), ...rateLimits }), leaseMs: durationMs.optional(), reservationId: name.optional() });
 
 const outcomeSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('rejected') }),

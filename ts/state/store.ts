@@ -9,10 +9,11 @@
 //
 // Order of the checks inside `reservePlace` (today's guard order, crates/axon-risk/src/guard.rs):
 //   leases purged -> confirm token redeemed (consumed whatever the verdict) -> PnL breaker ->
-//   rejection breaker (Open blocks) -> position limit -> daily order limit -> breaker passes
+//   rejection breaker (Open blocks) -> position limit -> daily order limit -> order-rate throttle
+//   (the account's window) -> breaker passes
 //   (a HalfOpen breaker closes: its one trial is this call) -> daily slot and in-flight exposure
 //   reserved under a lease.
-// A MAX_POSITION_ABS or MAX_DAILY_ORDERS refusal moves the rejection breaker's streak in the same
+// A MAX_POSITION_ABS, MAX_DAILY_ORDERS or RATE_LIMITED refusal of a place or propose moves the rejection breaker's streak in the same
 // step; token and breaker refusals do not (only RiskLimits refusals count, as today).
 //
 // Invariants every implementation keeps (the conformance suite runs the same scenarios on all):
@@ -48,7 +49,18 @@ export interface BreakerConfig {
   pnlFloor?: number;
 }
 
-export interface PlaceLimits {
+/**
+ * The order-rate throttle (issue 16, `max_orders_per_second` / `max_orders_per_minute`): one
+ * sliding window per account over the sends of every replica (places, replaces, cancels). A grant
+ * counts one send (a retried reservation id is not counted again); a proposal is checked and takes
+ * nothing. Refused with RATE_LIMITED (wouldBe, windowMs 1000 | 60000, limit), the minute first.
+ */
+export interface RateLimits {
+  maxOrdersPerSecond?: number;
+  maxOrdersPerMinute?: number;
+}
+
+export interface PlaceLimits extends RateLimits {
   maxDailyOrders?: number;
   maxPositionAbs?: number;
 }
@@ -103,7 +115,7 @@ export interface OrderProgress {
 }
 
 export interface CancelRequest {
-  limits: { maxDailyCancels?: number };
+  limits: { maxDailyCancels?: number } & RateLimits;
   leaseMs?: number;
   reservationId?: string;
 }
@@ -118,6 +130,7 @@ export type RefusalCode =
   | 'CONFIRM_TOKEN_EXPIRED'
   | 'CONFIRM_ARGS_MISMATCH'
   | 'PENDING_CONFIRM_LIMIT'
+  | 'RATE_LIMITED'
   /** The account is HALTED (refused before any check: nothing redeemed, reserved or counted). */
   | 'TRADING_HALTED';
 
@@ -131,6 +144,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'CONFIRM_TOKEN_EXPIRED',
   'CONFIRM_ARGS_MISMATCH',
   'PENDING_CONFIRM_LIMIT',
+  'RATE_LIMITED',
   'TRADING_HALTED',
 ];
 
@@ -138,7 +152,8 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
  * The numbers the Rust chain words its refusal with:
  * MAX_DAILY_ORDERS / MAX_DAILY_CANCELS: wouldBe, limit; MAX_POSITION_ABS: projected, limit;
  * CIRCUIT_BREAKER_OPEN: rejections, cooldownRemainingMs; PNL_BREAKER_OPEN: dailyPnl, floor;
- * CONFIRM_TOKEN_EXPIRED: expiredMsAgo, ttlMs; PENDING_CONFIRM_LIMIT: pending.
+ * CONFIRM_TOKEN_EXPIRED: expiredMsAgo, ttlMs; PENDING_CONFIRM_LIMIT: pending;
+ * RATE_LIMITED: wouldBe, windowMs (1000 or 60000), limit.
  */
 export interface Refusal {
   ok: false;

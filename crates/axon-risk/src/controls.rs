@@ -22,6 +22,8 @@
 //! - Throttle: sliding windows (1 s and 60 s) over the send times of places, replaces and cancels
 //!   on the guard's clock. A send that then fails still counts: the venue received the message.
 //!   Counting cancels is the one place a cancel can be refused by a rate; nothing else blocks it.
+//!   With a shared risk state ([`Controls::with_shared_rate`]) the window is the account's, kept
+//!   by the store (crates/axon-risk/src/guard/shared.rs): this process neither checks nor records.
 //! - Reference age is measured from the time the guard stored the price (pushed, fetched or a
 //!   ticker update) on its clock; a row of the shared-memory feed counts from the last time the
 //!   guard looked at that row before it changed (the write came later: the age is never understated). A stale reference first makes the guard fetch a fresh one
@@ -175,6 +177,9 @@ pub struct Controls {
     recent_sweep_at: usize,
     /// Send times within the widest throttle window, oldest first.
     sends: VecDeque<i64>,
+    /// Shared risk state: the account's store keeps the throttle window (see `guard::shared`), so
+    /// this process neither checks nor records sends.
+    rate_shared: bool,
     loss_day: i64,
     daily_pnl: f64,
 }
@@ -190,6 +195,7 @@ impl Controls {
             recent: HashMap::new(),
             recent_sweep_at: RECENT_SWEEP_AT,
             sends: VecDeque::new(),
+            rate_shared: false,
             loss_day: i64::MIN,
             daily_pnl: 0.0,
         }
@@ -197,6 +203,13 @@ impl Controls {
 
     pub fn config(&self) -> &ControlsConfig {
         &self.config
+    }
+
+    /// The throttle is decided by the shared store (shared mode): `check_rate` passes and sends
+    /// are not recorded here.
+    pub fn with_shared_rate(mut self) -> Self {
+        self.rate_shared = true;
+        self
     }
 
     fn counts(&mut self, market: u32) -> &mut OpenCounts {
@@ -366,13 +379,14 @@ impl Controls {
             && now.saturating_sub(stored_at_ms) > self.reference_max_age_ms
     }
 
-    /// The throttle alone (a cancel passes only this control).
+    /// The throttle alone (a cancel passes only this control). With a shared store it always
+    /// passes here: the store decides it for the account.
     pub fn check_rate(&mut self, now: i64) -> Result<(), Rejection> {
         let (per_second, per_minute) = (
             self.config.max_orders_per_second,
             self.config.max_orders_per_minute,
         );
-        if per_second.is_none() && per_minute.is_none() {
+        if self.rate_shared || (per_second.is_none() && per_minute.is_none()) {
             return Ok(());
         }
         self.expire_sends(now);
@@ -418,8 +432,9 @@ impl Controls {
     }
 
     fn take_rate(&mut self, now: i64) {
-        if self.config.max_orders_per_second.is_some()
-            || self.config.max_orders_per_minute.is_some()
+        if !self.rate_shared
+            && (self.config.max_orders_per_second.is_some()
+                || self.config.max_orders_per_minute.is_some())
         {
             self.sends.push_back(now);
         }

@@ -78,7 +78,7 @@ fn a_position_the_venue_reports_is_checked_here_before_the_store_is_asked() {
 
 fn need_state(decision: Decision) -> StateRequest {
     match decision {
-        Decision::NeedState(request) => request,
+        Decision::NeedState(request) => *request,
         other => panic!("expected NeedState, got {other:?}"),
     }
 }
@@ -241,4 +241,122 @@ fn two_phase_proposals_take_the_stores_token_and_dry_run_stays_local() {
             r#"{"kind":"unavailable","why":"unreachable"}"#
         )
         .is_err());
+}
+
+/// A guard with only the throttle on (2 orders a second); `shared` chooses the store or the local window.
+fn throttled(shared: bool) -> Guard {
+    let config = GuardConfig {
+        mode: SafetyMode::Direct,
+        limits: RiskLimits {
+            allowed_symbols: Some(vec!["BTC-USDT".into()]),
+            ..RiskLimits::default()
+        },
+        controls: axon_risk::ControlsConfig {
+            max_orders_per_second: Some(2),
+            ..axon_risk::ControlsConfig::default()
+        },
+        shared_state: shared,
+        ..GuardConfig::default()
+    };
+    let mut guard = Guard::new(
+        config,
+        Arc::new(ManualClock::new(T0)),
+        Arc::new(TradingMetrics::new()),
+    )
+    .expect("valid");
+    venue(&mut guard, 0.0);
+    guard
+}
+
+#[test]
+fn the_throttle_is_the_stores_in_shared_mode_and_its_refusal_is_worded_as_the_local_one() {
+    // The local window refuses the third order within one second: that text is the reference.
+    let mut local = throttled(false);
+    for _ in 0..2 {
+        assert!(matches!(
+            local.decide(ToolKind::PlaceOrder, ORDER, false),
+            Decision::Send { .. }
+        ));
+    }
+    let local_refusal = match local.decide(ToolKind::PlaceOrder, ORDER, false) {
+        Decision::Rejected(r) => r,
+        other => panic!("expected the local RATE_LIMITED, got {other:?}"),
+    };
+    assert_eq!(local_refusal.code(), Code::RateLimited);
+
+    // Shared: every request carries the limits, and the local window decides nothing (three
+    // grants in the same millisecond are three sends; the store counts the account's).
+    let mut g = throttled(true);
+    for _ in 0..3 {
+        let request = need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+        assert_eq!(
+            (request.max_orders_per_second, request.max_orders_per_minute),
+            (Some(2), None)
+        );
+        let json: serde_json::Value = serde_json::from_str(&request.to_json()).expect("json");
+        assert_eq!(json["maxOrdersPerSecond"], 2);
+        let granted = format!(
+            r#"{{"kind":"granted","reservationId":"{}"}}"#,
+            request.reservation_id
+        );
+        assert!(matches!(
+            g.decide_with_verdict(ToolKind::PlaceOrder, ORDER, &granted)
+                .expect("verdict"),
+            Decision::Send { .. }
+        ));
+    }
+    let cancel = r#"{"order_id":"venue-1"}"#;
+    let request = need_state(g.decide(ToolKind::CancelOrder, cancel, false));
+    assert_eq!(request.op, StateOp::Cancel);
+    assert_eq!(request.max_orders_per_second, Some(2));
+
+    // The store's RATE_LIMITED is the local refusal, word for word, for a place and a cancel.
+    let refused = r#"{"kind":"refused","code":"RATE_LIMITED","numbers":{"wouldBe":3,"windowMs":1000,"limit":2}}"#;
+    need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+    match g
+        .decide_with_verdict(ToolKind::PlaceOrder, ORDER, refused)
+        .expect("verdict")
+    {
+        Decision::Rejected(r) => {
+            assert_eq!(r, local_refusal);
+            assert_eq!(
+                (r.source(), r.message()),
+                (
+                    Source::RiskLimits,
+                    "RiskLimits: 3 orders in 1 s exceeds max_orders_per_second 2".into()
+                )
+            );
+        }
+        other => panic!("expected RATE_LIMITED, got {other:?}"),
+    }
+    need_state(g.decide(ToolKind::CancelOrder, cancel, false));
+    match g
+        .decide_with_verdict(ToolKind::CancelOrder, cancel, refused)
+        .expect("verdict")
+    {
+        Decision::Rejected(r) => assert_eq!(r, local_refusal),
+        other => panic!("expected RATE_LIMITED, got {other:?}"),
+    }
+    let minute = r#"{"kind":"refused","code":"RATE_LIMITED","numbers":{"wouldBe":61,"windowMs":60000,"limit":60}}"#;
+    need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+    match g
+        .decide_with_verdict(ToolKind::PlaceOrder, ORDER, minute)
+        .expect("verdict")
+    {
+        Decision::Rejected(r) => assert_eq!(
+            r.message(),
+            "RiskLimits: 61 orders in 60 s exceeds max_orders_per_minute 60"
+        ),
+        other => panic!("expected RATE_LIMITED, got {other:?}"),
+    }
+    // A window the chain has no words for is no verdict it trusts.
+    let odd = r#"{"kind":"refused","code":"RATE_LIMITED","numbers":{"wouldBe":3,"windowMs":500,"limit":2}}"#;
+    need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+    match g
+        .decide_with_verdict(ToolKind::PlaceOrder, ORDER, odd)
+        .expect("verdict")
+    {
+        Decision::Rejected(r) => assert_eq!(r.code(), Code::StateUnavailable),
+        other => panic!("expected STATE_UNAVAILABLE, got {other:?}"),
+    }
 }

@@ -317,7 +317,7 @@ impl Guard {
         if shared {
             let refusal = match self.verdict.take() {
                 None => {
-                    return Decision::NeedState(StateRequest {
+                    return Decision::NeedState(Box::new(StateRequest {
                         op: StateOp::Cancel,
                         symbol: None,
                         side: None,
@@ -326,7 +326,9 @@ impl Guard {
                         token: None,
                         fields_hash: None,
                         reservation_id: format!("cancel:{}:{}", self.id_prefix, a.order_id),
-                    })
+                        max_orders_per_second: self.config.controls.max_orders_per_second,
+                        max_orders_per_minute: self.config.controls.max_orders_per_minute,
+                    }))
                 }
                 Some(StateVerdict::Granted { .. }) => None,
                 Some(StateVerdict::Refused { code, numbers }) => {
@@ -635,7 +637,7 @@ impl Guard {
                     (None, NoPrice::MarketOrder) => format!("place:{}", &hash[..16]),
                 };
                 let two_phase = self.config.mode == SafetyMode::TwoPhase;
-                return Err(Decision::NeedState(StateRequest {
+                return Err(Decision::NeedState(Box::new(StateRequest {
                     op: if sends {
                         StateOp::Place
                     } else {
@@ -648,7 +650,9 @@ impl Guard {
                     token: token.map(str::to_owned),
                     fields_hash: two_phase.then_some(hash),
                     reservation_id,
-                }));
+                    max_orders_per_second: self.config.controls.max_orders_per_second,
+                    max_orders_per_minute: self.config.controls.max_orders_per_minute,
+                })));
             }
             Some(StateVerdict::Granted { token, .. }) => {
                 self.granted_token = token;

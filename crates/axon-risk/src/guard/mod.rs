@@ -255,8 +255,9 @@ pub enum Decision {
     NeedOrder {
         order_id: String,
     },
-    /// Shared mode: the static checks passed; ask the store, then `decide_with_verdict`.
-    NeedState(StateRequest),
+    /// Shared mode: the static checks passed; ask the store, then `decide_with_verdict`. Boxed:
+    /// the request is the largest variant, and it comes with a store round trip anyway.
+    NeedState(Box<StateRequest>),
 }
 
 /// Status of an ack the guard writes itself, without a backend.
@@ -441,6 +442,12 @@ impl Guard {
         let mut prefix = [0u8; 4];
         getrandom::fill(&mut prefix)
             .map_err(|e| GuardError::InvalidConfig(format!("OS RNG unavailable: {e}")))?;
+        let controls = Controls::new(config.controls.clone(), config.market_data_max_age_ms);
+        let controls = if config.shared_state && config.mode != SafetyMode::DryRun {
+            controls.with_shared_rate()
+        } else {
+            controls
+        };
         let mut guard = Self {
             tokens: TokenStore::new(config.confirm_ttl_ms, config.max_pending_confirms),
             gates: GateChain::new(&config.gates),
@@ -456,7 +463,7 @@ impl Guard {
             orders: HashMap::new(),
             daily_orders: DailyCounter::default(),
             daily_cancels: DailyCounter::default(),
-            controls: Controls::new(config.controls.clone(), config.market_data_max_age_ms),
+            controls,
             trading_state: config.trading_state,
             slots: Vec::with_capacity(64),
             free_slots: Vec::with_capacity(64),

@@ -29,6 +29,10 @@
 //!   under that same id (it comes back with the verdict).
 //! - The fields hash binding a TwoPhase token is SHA-256 of the bound order's canonical form, the
 //!   same in every replica of one build.
+//! - The order-rate throttle (`max_orders_per_second` / `max_orders_per_minute`) is the account's:
+//!   every request carries the limits and the store keeps one sliding window per account, counting
+//!   each granted place, replace and cancel once (a retried reservation id is not counted again);
+//!   a proposal is checked against it and takes nothing, as locally. The local window is off.
 //! - Differences from the local chain, by construction: a static refusal never reaches the store,
 //!   so it does not consume a presented confirm token, and an open shared breaker is reported only
 //!   after the static checks passed (the caller records static RiskLimits refusals in the shared
@@ -41,7 +45,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
 use crate::args::Side;
-use crate::rejection::{Denial, Rejection, StateFailure};
+use crate::rejection::{Denial, RateWindow, Rejection, StateFailure};
 use crate::tokens::PendingOrder;
 
 /// What a shared-state request asks of the store.
@@ -81,6 +85,10 @@ pub struct StateRequest {
     /// Hash of the bound order fields (proposals and confirmations).
     pub fields_hash: Option<String>,
     pub reservation_id: String,
+    /// The throttle's limits (`max_orders_per_second`, `max_orders_per_minute`), decided by the
+    /// store over the account's window.
+    pub max_orders_per_second: Option<u32>,
+    pub max_orders_per_minute: Option<u32>,
 }
 
 impl StateRequest {
@@ -110,6 +118,12 @@ impl StateRequest {
         }
         if let Some(hash) = &self.fields_hash {
             let _ = write!(out, ",\"fieldsHash\":\"{hash}\"");
+        }
+        if let Some(max) = self.max_orders_per_second {
+            let _ = write!(out, ",\"maxOrdersPerSecond\":{max}");
+        }
+        if let Some(max) = self.max_orders_per_minute {
+            let _ = write!(out, ",\"maxOrdersPerMinute\":{max}");
         }
         let _ = write!(
             out,
@@ -200,6 +214,22 @@ pub fn refusal_rejection(code: &str, numbers: &HashMap<String, f64>) -> Rejectio
         "PNL_BREAKER_OPEN" => n("dailyPnl")
             .zip(n("floor"))
             .map(|(daily_pnl, floor)| Denial::PnlBreakerOpen { daily_pnl, floor }),
+        "RATE_LIMITED" => count("wouldBe")
+            .zip(count("limit"))
+            .zip(count("windowMs"))
+            .and_then(|((would_be, limit), window_ms)| {
+                let window = match window_ms as i64 {
+                    1_000 => RateWindow::Second,
+                    60_000 => RateWindow::Minute,
+                    _ => return None,
+                };
+                let limit = u32::try_from(limit as u64).ok()?;
+                Some(Denial::RateLimited {
+                    would_be: would_be as u64,
+                    window,
+                    limit,
+                })
+            }),
         "CONFIRM_TOKEN_INVALID" => Some(Denial::TokenInvalid),
         "CONFIRM_TOKEN_EXPIRED" => {
             count("expiredMsAgo")
@@ -320,6 +350,8 @@ mod tests {
             token: None,
             fields_hash: None,
             reservation_id: "place:a\"b".into(),
+            max_orders_per_second: Some(5),
+            max_orders_per_minute: None,
         };
         let v: serde_json::Value = serde_json::from_str(&request.to_json()).expect("json");
         assert_eq!(v["op"], "place");
@@ -327,6 +359,8 @@ mod tests {
         assert_eq!(v["quantity"], 0.5);
         assert_eq!(v["dailySlot"], true);
         assert_eq!(v["reservationId"], "place:a\"b");
+        assert_eq!(v["maxOrdersPerSecond"], 5);
+        assert!(v.get("maxOrdersPerMinute").is_none());
     }
 
     #[test]
