@@ -178,6 +178,23 @@ describe('tool-level conformance: memory mode and redis mode give the same answe
     ]);
   });
 
+  it('order-rate throttle: the second and minute windows at their boundaries, and its refusals move the breaker', async () => {
+    const gate: GateOptions = { type: 'RejectionCircuitBreaker', threshold: 2, cooldownMs: 5_000 };
+    const { transcript } = await bothModes({ risk: { maxOrdersPerSecond: 2, maxOrdersPerMinute: 3 }, gate }, async (s) => {
+      const out = [await s.place(resting(0.01)), await s.place(resting(0.01)), await s.place(resting(0.01))];
+      s.advance(999); // just inside the second of the first two sends
+      out.push(await s.place(resting(0.01)));
+      s.advance(1); // just outside: the second is free, but two refusals in a row opened the breaker
+      out.push(await s.place(resting(0.01)));
+      s.advance(5_000); // the HalfOpen trial passes (2 sends in the minute, max 3)
+      out.push(await s.place(resting(0.01)), await s.place(resting(0.01)));
+      return out;
+    });
+    expect(codes(transcript)).toEqual(['sent:New', 'sent:New', 'RATE_LIMITED', 'RATE_LIMITED', 'CIRCUIT_BREAKER_OPEN', 'sent:New', 'RATE_LIMITED']);
+    expect(transcript[2]).toMatchObject({ message: 'RiskLimits: 3 orders in 1 s exceeds max_orders_per_second 2' });
+    expect(transcript[6]).toMatchObject({ message: 'RiskLimits: 4 orders in 60 s exceeds max_orders_per_minute 3' });
+  });
+
   it('TwoPhase: a token confirms once; bound to its fields', async () => {
     const { transcript } = await bothModes({ mode: 'TwoPhase', risk: { maxDailyOrders: 10 } }, async (s) => {
       const order = resting(0.01);
