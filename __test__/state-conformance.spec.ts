@@ -297,6 +297,52 @@ describe.each(factories)('%s store', (_name, open) => {
       granted(await store.reservePlace(place()));
     }));
 
+  it('duplicate window: the same order key within the window is refused for the account, just inside / just outside; a retry is the same grant', () =>
+    withStore(async (store, clock) => {
+      const breaker: BreakerConfig = { rejection: { threshold: 5, cooldownMs: 60_000 } };
+      const same = { key: 'a'.repeat(64), windowMs: 5_000 };
+      granted(await store.reservePlace(place({ duplicate: same, breaker, reservationId: 'p-1' })));
+      // A retried request (same live reservation id) is the same grant, not its own duplicate.
+      clock.now = NOON + 4_999;
+      expect(granted(await store.reservePlace(place({ duplicate: same, breaker, reservationId: 'p-1' }))).id).toBe('p-1');
+      // Just inside the window: refused with the numbers the chain words it with; the streak moves.
+      expect(await store.reservePlace(place({ duplicate: same, breaker, reservationId: 'p-2' }))).toEqual({ ok: false, reason: 'DUPLICATE_ORDER', numbers: { ageMs: 4_999, windowMs: 5_000 } });
+      expect((await store.snapshot()).breaker.streak).toBe(1);
+      // A proposal is checked against it, and records nothing: another key's proposal leaves that key free.
+      expect(await store.proposePlace({ symbol: 'BTCUSDT', side: 'buy', quantity: 1, limits: {}, breaker: {}, fieldsHash: 'h', duplicate: same })).toMatchObject({ ok: false, reason: 'DUPLICATE_ORDER' });
+      const other = { key: 'b'.repeat(64), windowMs: 5_000 };
+      expect(await store.proposePlace({ symbol: 'BTCUSDT', side: 'buy', quantity: 1, limits: {}, breaker: {}, fieldsHash: 'h', duplicate: other })).toMatchObject({ ok: true });
+      granted(await store.reservePlace(place({ duplicate: other, breaker, reservationId: 'b-1' })));
+      expect((await store.snapshot()).breaker.streak).toBe(0);
+      // Just outside (t0 + 5000): the first grant left the window.
+      clock.now = NOON + 5_000;
+      granted(await store.reservePlace(place({ duplicate: same, reservationId: 'p-3' })));
+      expect((await store.snapshot()).dailyOrders).toBe(3);
+    }));
+
+  it('duplicate window: a definite rejection forgets the order, an unknown outcome keeps it, an older rejection does not forget a later grant', () =>
+    withStore(async (store, clock) => {
+      const same = { key: 'c'.repeat(64), windowMs: 5_000 };
+      const first = granted(await store.reservePlace(place({ duplicate: same, reservationId: 'p-1' })));
+      expect(await store.settle(first, { kind: 'rejected' })).toBe('settled');
+      // The venue rejected it: it never existed, so the same order passes at once.
+      const second = granted(await store.reservePlace(place({ duplicate: same, reservationId: 'p-2' })));
+      expect(await store.settle(second, { kind: 'unknown' })).toBe('settled');
+      clock.now = NOON + 10;
+      expect(await store.reservePlace(place({ duplicate: same, reservationId: 'p-3' }))).toEqual({ ok: false, reason: 'DUPLICATE_ORDER', numbers: { ageMs: 10, windowMs: 5_000 } });
+      // p-2 (unknown, still leased) is out of the window at t0 + 5000; p-4 is granted, then p-2's
+      // late definite rejection must not forget p-4.
+      clock.now = NOON + 5_000;
+      granted(await store.reservePlace(place({ duplicate: same, reservationId: 'p-4' })));
+      expect(await store.settle(second, { kind: 'rejected' })).toBe('settled');
+      clock.now = NOON + 5_001;
+      expect(await store.reservePlace(place({ duplicate: same, reservationId: 'p-5' }))).toEqual({ ok: false, reason: 'DUPLICATE_ORDER', numbers: { ageMs: 1, windowMs: 5_000 } });
+      // A bad key is a request error naming the field, and nothing is reserved.
+      const before = (await store.snapshot()).dailyOrders;
+      await expect(store.reservePlace(place({ duplicate: { key: 'not-hex', windowMs: 5_000 } }))).rejects.toThrow(/duplicate\.key/);
+      expect((await store.snapshot()).dailyOrders).toBe(before);
+    }));
+
   it('the runbook reset of a day\'s counters sets orders and cancels back to 0', () =>
     withStore(async (store) => {
       granted(await store.reservePlace(place()));

@@ -195,6 +195,43 @@ describe('tool-level conformance: memory mode and redis mode give the same answe
     expect(transcript[6]).toMatchObject({ message: 'RiskLimits: 4 orders in 60 s exceeds max_orders_per_minute 3' });
   });
 
+  it('duplicate window: just inside / just outside, a venue rejection forgets the order, a timeout keeps it, its refusals move the breaker', async () => {
+    const gate: GateOptions = { type: 'RejectionCircuitBreaker', threshold: 3, cooldownMs: 5_000 };
+    const { transcript } = await bothModes({ risk: { duplicateWindowMs: 5_000 }, gate }, async (s) => {
+      const out = [await s.place(resting(0.01)), await s.place(resting(0.01))];
+      s.advance(4_999); // just inside the window of the first order
+      out.push(await s.place(resting(0.01)));
+      out.push(await s.place(resting(0.01, 19_001))); // another price: another order
+      s.advance(1); // just outside
+      out.push(await s.place(resting(0.01)), await s.place(resting(0.01)));
+      s.backend.injectFailure('placeOrder', 'rejected');
+      out.push(await s.place(resting(0.02)));
+      out.push(await s.place(resting(0.02))); // the rejected one never existed
+      s.backend.injectFailure('placeOrder', 'timeout');
+      out.push(await s.place(resting(0.03)));
+      out.push(await s.place(resting(0.03))); // it may rest: still a previous order
+      out.push(await s.place(resting(0.02)), await s.place(resting(0.03))); // the third refusal in a row opens the breaker
+      out.push(await s.place(resting(0.04)));
+      return out;
+    });
+    expect(codes(transcript)).toEqual([
+      'sent:New',
+      'DUPLICATE_ORDER',
+      'DUPLICATE_ORDER',
+      'sent:New',
+      'sent:New',
+      'DUPLICATE_ORDER',
+      'BACKEND_REJECTED',
+      'sent:New',
+      'BACKEND_TIMEOUT',
+      'DUPLICATE_ORDER',
+      'DUPLICATE_ORDER',
+      'DUPLICATE_ORDER',
+      'CIRCUIT_BREAKER_OPEN',
+    ]);
+    expect(transcript[2]).toMatchObject({ message: 'RiskLimits: the same order (BTC-USDT Buy Limit 0.01 @ 19000) was sent 4999 ms ago, within duplicate_window_ms 5000' });
+  });
+
   it('TwoPhase: a token confirms once; bound to its fields', async () => {
     const { transcript } = await bothModes({ mode: 'TwoPhase', risk: { maxDailyOrders: 10 } }, async (s) => {
       const order = resting(0.01);

@@ -178,6 +178,8 @@ export class SharedRiskState {
     const symbol = request.symbol ?? '';
     const side = request.side ?? 'buy';
     const placeLimits = { maxDailyOrders: limits.maxDailyOrders, maxPositionAbs: limits.maxPositionAbs, ...rate };
+    // The duplicate window's key (computed by the chain) and window, for a new order.
+    const duplicate = request.duplicateKey === undefined || request.duplicateWindowMs === undefined ? {} : { duplicate: { key: request.duplicateKey, windowMs: request.duplicateWindowMs } };
     if (request.op === 'propose') {
       const v = await store.proposePlace({
         symbol,
@@ -187,6 +189,7 @@ export class SharedRiskState {
         breaker,
         fieldsHash: request.fieldsHash ?? '',
         dailySlot: request.dailySlot,
+        ...duplicate,
         ...(this.o.tokenTtlMs === undefined ? {} : { ttlMs: this.o.tokenTtlMs }),
       });
       return v.ok
@@ -202,6 +205,7 @@ export class SharedRiskState {
       leaseMs: this.o.leaseMs,
       reservationId: request.reservationId,
       dailySlot: request.dailySlot,
+      ...duplicate,
       ...(request.token === undefined ? {} : { token: { redeem: request.token, fieldsHash: request.fieldsHash ?? '' } }),
     });
     return v.ok

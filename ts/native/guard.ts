@@ -34,6 +34,9 @@ export interface StateRequest {
   /** The order-rate throttle's limits: the store decides it over the account's window. */
   maxOrdersPerSecond?: number;
   maxOrdersPerMinute?: number;
+  /** A new order under the duplicate window: the chain's key of its fields and the window. */
+  duplicateKey?: string;
+  duplicateWindowMs?: number;
 }
 
 /** The store's answer as the guard takes it; a refusal carries numbers only (the text is the chain's). */

@@ -15,6 +15,9 @@
 //      REDUCING | HALTED, absent until a replica first sets it (issue 16)
 //   12 order-rate window zset (one member per granted place, replace or cancel, score = its time
 //      in ms; trimmed to the last 60 s on every use, the key expires 120 s after the last send)
+//   13 duplicate window zset (member = the order's duplicate key, the SHA-256 the Rust chain
+//      computes of symbol, side, type, price and quantity; score = when it was last granted, ms;
+//      trimmed to the request's window on every use, the key expires a window after the last grant)
 // ARGV[1] = operation, ARGV[2] = now (Unix ms, the calling replica's clock), then per operation.
 // Numbers travel as strings and are written with %.17g, so a double round-trips exactly (Lua's
 // own tostring keeps 14 digits only). Replies are flat arrays of strings:
@@ -142,7 +145,30 @@ local function take_rate(id, per_second, per_minute)
   redis.call('PEXPIRE', KEYS[12], 2 * MINUTE_MS)
 end
 
-local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute)
+-- The duplicate window (Controls::check words it): the same order granted less than the window
+-- ago is refused. Every replica of an account runs one config, so trimming with this window drops
+-- only what no request can still be refused for. The age never reads below 0 (a replica whose
+-- clock is behind the one that granted it).
+local function duplicate_refusal(dup_key, window)
+  if not dup_key or not window then return nil end
+  redis.call('ZREMRANGEBYSCORE', KEYS[13], '-inf', fmt(now - window))
+  local sent_at = num(redis.call('ZSCORE', KEYS[13], dup_key))
+  if sent_at and now - sent_at < window then
+    return {'no', 'DUPLICATE_ORDER', 'ageMs', fmt(math.max(0, now - sent_at)), 'windowMs', fmt(window)}
+  end
+  return nil
+end
+
+-- A granted new order is the previous order of its key from now on; returns when (its reservation
+-- keeps it, so a definite rejection forgets exactly this grant, not a later one).
+local function take_duplicate(dup_key, window)
+  if not dup_key or not window or window <= 0 then return nil end
+  redis.call('ZADD', KEYS[13], fmt(now), dup_key)
+  if redis.call('PTTL', KEYS[13]) < window then redis.call('PEXPIRE', KEYS[13], window) end
+  return fmt(now)
+end
+
+local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window)
   if max_pos then
     local exposure, delta
     local pos = get_exposure(symbol, 'pos')
@@ -166,7 +192,8 @@ local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, co
       return {'no', 'MAX_DAILY_ORDERS', 'wouldBe', fmt(orders + 1), 'limit', fmt(max_daily)}
     end
   end
-  local limited = rate_refusal(per_second, per_minute)
+  -- The chain's order: the duplicate window before the throttle (both RiskLimits refusals).
+  local limited = duplicate_refusal(dup_key, dup_window) or rate_refusal(per_second, per_minute)
   if limited then
     on_risk_rejection(threshold, cooldown)
     return limited
@@ -207,6 +234,8 @@ local function place_verdict()
   -- A replace's growth takes exposure but no daily slot (ARGV[16] = '0').
   local daily_slot = ARGV[16] ~= '0'
   local per_second, per_minute = num(ARGV[17]), num(ARGV[18])
+  -- A new order under the duplicate window: its key and the window (both '' otherwise).
+  local dup_key, dup_window = ARGV[19] ~= '' and ARGV[19] or nil, num(ARGV[20])
   if not daily_slot then max_daily = nil end
   purge_leases()
   local again = existing_reservation(id)
@@ -221,10 +250,11 @@ local function place_verdict()
     if now >= expires then return {'no', 'CONFIRM_TOKEN_EXPIRED', 'expiredMsAgo', fmt(now - expires), 'ttlMs', t.ttl} end
     if t.hash ~= fields_hash then return {'no', 'CONFIRM_ARGS_MISMATCH'} end
   end
-  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute)
+  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window)
   if blocked then return blocked end
   on_pass(threshold)
   take_rate(id, per_second, per_minute)
+  local dup_at = take_duplicate(dup_key, dup_window)
   local slot = '0'
   if daily_slot then
     take_daily_slot(KEYS[7], expire_at)
@@ -234,7 +264,7 @@ local function place_verdict()
   if side == 'buy' then field = 'ib' end
   set_exposure(symbol, field, get_exposure(symbol, field) + qty)
   local lease = fmt(now + lease_ms)
-  redis.call('HSET', KEYS[3], id, cjson.encode({kind = 'place', day = fmt(today), symbol = symbol, side = side, qty = qty_text, lease = lease, slot = slot}))
+  redis.call('HSET', KEYS[3], id, cjson.encode({kind = 'place', day = fmt(today), symbol = symbol, side = side, qty = qty_text, lease = lease, slot = slot, dup = dup_at and dup_key, dupAt = dup_at}))
   redis.call('ZADD', KEYS[4], lease, id)
   return {'ok', id, fmt(today), lease, 'place'}
 end
@@ -246,8 +276,10 @@ local function propose_verdict()
   if ARGV[15] == '0' then max_daily = nil end
   -- Checked against the throttle, nothing taken: a proposal sends nothing (its confirmation does).
   local per_second, per_minute = num(ARGV[16]), num(ARGV[17])
+  -- Checked against the duplicate window, nothing recorded: the confirmation is the order.
+  local dup_key, dup_window = ARGV[18] ~= '' and ARGV[18] or nil, num(ARGV[19])
   purge_leases()
-  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute)
+  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window)
   if blocked then return blocked end
   -- No pass: a proposal sends nothing, so it neither clears the streak nor closes a HalfOpen
   -- breaker (the chain's rule: only an order that is sent counts; the confirmation is that order).
@@ -321,6 +353,8 @@ if op == 'settle' then
       if rec.kind == 'cancel' then key = KEYS[8] end
       if (num(redis.call('GET', key)) or 0) > 0 then redis.call('DECR', key) end
     end
+    -- A definitely rejected order never existed: no previous order (unless granted again since).
+    if rec.dup and num(redis.call('ZSCORE', KEYS[13], rec.dup)) == tonumber(rec.dupAt) then redis.call('ZREM', KEYS[13], rec.dup) end
     return {'settled'}
   end
   if rec.kind == 'place' then

@@ -100,7 +100,7 @@ export class RedisStateStore implements RiskStateStore {
     this.observe = options.observe;
     const base = `${options.keyPrefix ?? ''}{${options.account}}:`;
     this.keys = (day) =>
-      ['breaker', 'exposure', 'reservations', 'leases', 'tokens', 'token-expiries', `orders:${day}`, `cancels:${day}`, 'pnl', 'resting', 'trading', 'rate'].map((name) => base + name);
+      ['breaker', 'exposure', 'reservations', 'leases', 'tokens', 'token-expiries', `orders:${day}`, `cancels:${day}`, 'pnl', 'resting', 'trading', 'rate', 'dupes'].map((name) => base + name);
     this.client = new Redis(options.url, {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -232,6 +232,8 @@ export class RedisStateStore implements RiskStateStore {
       r.dailySlot === false ? '0' : '1',
       optional(r.limits.maxOrdersPerSecond),
       optional(r.limits.maxOrdersPerMinute),
+      r.duplicate?.key ?? '',
+      optional(r.duplicate?.windowMs),
     ]);
     return this.verdict(reply, 'reservePlace');
   }
@@ -252,6 +254,8 @@ export class RedisStateStore implements RiskStateStore {
       r.dailySlot === false ? '0' : '1',
       optional(r.limits.maxOrdersPerSecond),
       optional(r.limits.maxOrdersPerMinute),
+      r.duplicate?.key ?? '',
+      optional(r.duplicate?.windowMs),
     ]);
     const { reply: verdict, tradingState } = this.splitTrading(reply, 'proposePlace');
     const issued = tokenReply.safeParse(verdict);

@@ -22,6 +22,12 @@ const rateLimits = { maxOrdersPerSecond: rateLimit.optional(), maxOrdersPerMinut
 
 const placeLimits = z.strictObject({ maxDailyOrders: count.optional(), maxPositionAbs: z.number().nonnegative().refine(Number.isFinite, 'expected a finite number').optional(), ...rateLimits });
 
+/** The duplicate window of a new order: the chain's key (SHA-256 hex of its fields) and `duplicate_window_ms`. */
+const duplicateSchema = z.strictObject({
+  key: z.string().regex(/^[0-9a-f]{64}$/, 'expected the 64 hex digits of a SHA-256'),
+  windowMs: z.number().int().nonnegative().max(365 * 86_400_000),
+});
+
 /** A new order's quantity is > 0; a replace's growth (no daily slot) may be 0. */
 function growthMayBeZero(value: { quantity: number; dailySlot?: boolean | undefined }, context: z.RefinementCtx): void {
   if (value.quantity === 0 && value.dailySlot !== false) context.addIssue({ code: 'custom', path: ['quantity'], message: 'expected > 0 for an order that takes a daily slot' });
@@ -38,6 +44,7 @@ const placeSchema = z
     leaseMs: durationMs.optional(),
     reservationId: name.optional(),
     dailySlot: z.boolean().optional(),
+    duplicate: duplicateSchema.optional(),
   })
   .superRefine(growthMayBeZero);
 
@@ -52,6 +59,7 @@ const proposeSchema = z
     ttlMs: durationMs.optional(),
     maxPending: z.number().int().min(1).max(10_000_000).optional(),
     dailySlot: z.boolean().optional(),
+    duplicate: duplicateSchema.optional(),
   })
   .superRefine(growthMayBeZero);
 

@@ -9,11 +9,11 @@
 //
 // Order of the checks inside `reservePlace` (today's guard order, crates/axon-risk/src/guard.rs):
 //   leases purged -> confirm token redeemed (consumed whatever the verdict) -> PnL breaker ->
-//   rejection breaker (Open blocks) -> position limit -> daily order limit -> order-rate throttle
-//   (the account's window) -> breaker passes
+//   rejection breaker (Open blocks) -> position limit -> daily order limit -> duplicate window ->
+//   order-rate throttle (the account's windows) -> breaker passes
 //   (a HalfOpen breaker closes: its one trial is this call) -> daily slot and in-flight exposure
 //   reserved under a lease.
-// A MAX_POSITION_ABS, MAX_DAILY_ORDERS or RATE_LIMITED refusal of a place or propose moves the rejection breaker's streak in the same
+// A MAX_POSITION_ABS, MAX_DAILY_ORDERS, DUPLICATE_ORDER or RATE_LIMITED refusal of a place or propose moves the rejection breaker's streak in the same
 // step; token and breaker refusals do not (only RiskLimits refusals count, as today).
 //
 // Invariants every implementation keeps (the conformance suite runs the same scenarios on all):
@@ -60,6 +60,18 @@ export interface RateLimits {
   maxOrdersPerMinute?: number;
 }
 
+/**
+ * The duplicate window (issue 16, `duplicate_window_ms`) of a new order, held for the account: the
+ * same order (`key`, the chain's SHA-256 of symbol, side, type, price and quantity) granted less
+ * than `windowMs` ago is refused DUPLICATE_ORDER (ageMs, windowMs). A grant records it (a retried
+ * reservation id returns its grant before the window is looked at); a definite rejection forgets
+ * it; an unknown outcome keeps it. A proposal is checked and records nothing.
+ */
+export interface DuplicateWindow {
+  key: string;
+  windowMs: number;
+}
+
 export interface PlaceLimits extends RateLimits {
   maxDailyOrders?: number;
   maxPositionAbs?: number;
@@ -87,6 +99,8 @@ export interface PlaceRequest {
    * position as it stands are checked).
    */
   dailySlot?: boolean;
+  /** A new order under the duplicate window (a replace is not a new order: none). */
+  duplicate?: DuplicateWindow;
 }
 
 export interface ProposeRequest {
@@ -101,6 +115,8 @@ export interface ProposeRequest {
   maxPending?: number;
   /** As in PlaceRequest: a replace's proposal is checked without the daily order limit. */
   dailySlot?: boolean;
+  /** As in PlaceRequest: checked, nothing recorded. */
+  duplicate?: DuplicateWindow;
 }
 
 /**
@@ -131,6 +147,7 @@ export type RefusalCode =
   | 'CONFIRM_ARGS_MISMATCH'
   | 'PENDING_CONFIRM_LIMIT'
   | 'RATE_LIMITED'
+  | 'DUPLICATE_ORDER'
   /** The account is HALTED (refused before any check: nothing redeemed, reserved or counted). */
   | 'TRADING_HALTED';
 
@@ -145,6 +162,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'CONFIRM_ARGS_MISMATCH',
   'PENDING_CONFIRM_LIMIT',
   'RATE_LIMITED',
+  'DUPLICATE_ORDER',
   'TRADING_HALTED',
 ];
 
@@ -153,7 +171,8 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
  * MAX_DAILY_ORDERS / MAX_DAILY_CANCELS: wouldBe, limit; MAX_POSITION_ABS: projected, limit;
  * CIRCUIT_BREAKER_OPEN: rejections, cooldownRemainingMs; PNL_BREAKER_OPEN: dailyPnl, floor;
  * CONFIRM_TOKEN_EXPIRED: expiredMsAgo, ttlMs; PENDING_CONFIRM_LIMIT: pending;
- * RATE_LIMITED: wouldBe, windowMs (1000 or 60000), limit.
+ * RATE_LIMITED: wouldBe, windowMs (1000 or 60000), limit; DUPLICATE_ORDER: ageMs, windowMs (the
+ * order's own fields word the rest).
  */
 export interface Refusal {
   ok: false;

@@ -18,11 +18,13 @@
 //! - Duplicate: a new order with the same symbol, side, type, price and quantity as one sent
 //!   within `duplicate_window_ms` (still in flight, acknowledged, or of unknown outcome: an LLM
 //!   that repeats itself after a timeout). One the chain refused or the venue definitely rejected
-//!   never existed, so it is no previous order.
+//!   never existed, so it is no previous order. With a shared risk state
+//!   ([`Controls::with_shared_store`]) the window is the account's, kept by the store: this
+//!   process neither checks nor records previous orders.
 //! - Throttle: sliding windows (1 s and 60 s) over the send times of places, replaces and cancels
 //!   on the guard's clock. A send that then fails still counts: the venue received the message.
 //!   Counting cancels is the one place a cancel can be refused by a rate; nothing else blocks it.
-//!   With a shared risk state ([`Controls::with_shared_rate`]) the window is the account's, kept
+//!   With a shared risk state ([`Controls::with_shared_store`]) the window is the account's, kept
 //!   by the store (crates/axon-risk/src/guard/shared.rs): this process neither checks nor records.
 //! - Reference age is measured from the time the guard stored the price (pushed, fetched or a
 //!   ticker update) on its clock; a row of the shared-memory feed counts from the last time the
@@ -180,6 +182,8 @@ pub struct Controls {
     /// Shared risk state: the account's store keeps the throttle window (see `guard::shared`), so
     /// this process neither checks nor records sends.
     rate_shared: bool,
+    /// Shared risk state: the account's store keeps the duplicate window (see `guard::shared`).
+    duplicates_shared: bool,
     loss_day: i64,
     daily_pnl: f64,
 }
@@ -196,6 +200,7 @@ impl Controls {
             recent_sweep_at: RECENT_SWEEP_AT,
             sends: VecDeque::new(),
             rate_shared: false,
+            duplicates_shared: false,
             loss_day: i64::MIN,
             daily_pnl: 0.0,
         }
@@ -205,10 +210,11 @@ impl Controls {
         &self.config
     }
 
-    /// The throttle is decided by the shared store (shared mode): `check_rate` passes and sends
-    /// are not recorded here.
-    pub fn with_shared_rate(mut self) -> Self {
+    /// The throttle and the duplicate window are decided by the shared store (shared mode): they
+    /// pass here, and neither sends nor previous orders are recorded here.
+    pub fn with_shared_store(mut self) -> Self {
         self.rate_shared = true;
+        self.duplicates_shared = true;
         self
     }
 
@@ -281,7 +287,11 @@ impl Controls {
                 .into());
             }
         }
-        if let (Some(window), true) = (self.config.duplicate_window_ms, o.new_order) {
+        if let (Some(window), true, false) = (
+            self.config.duplicate_window_ms,
+            o.new_order,
+            self.duplicates_shared,
+        ) {
             if let Some(&sent_at) = self.recent.get(&OrderKey::of(o)) {
                 let age = now - sent_at;
                 if age < window {
@@ -448,7 +458,7 @@ impl Controls {
             self.counts(o.market).inflight += 1;
             taken.open_order = Some(o.market);
         }
-        if let Some(window) = self.config.duplicate_window_ms {
+        if let (Some(window), false) = (self.config.duplicate_window_ms, self.duplicates_shared) {
             if self.recent.len() >= self.recent_sweep_at {
                 self.recent.retain(|_, &mut sent_at| now - sent_at < window);
                 self.recent_sweep_at = RECENT_SWEEP_AT.max(2 * self.recent.len());

@@ -360,3 +360,120 @@ fn the_throttle_is_the_stores_in_shared_mode_and_its_refusal_is_worded_as_the_lo
         other => panic!("expected STATE_UNAVAILABLE, got {other:?}"),
     }
 }
+
+/// A guard with only the duplicate window on (5 s); `shared` chooses the store or the local window.
+fn deduplicating(shared: bool) -> (Guard, Arc<ManualClock>) {
+    let config = GuardConfig {
+        mode: SafetyMode::Direct,
+        limits: RiskLimits {
+            allowed_symbols: Some(vec!["BTC-USDT".into()]),
+            ..RiskLimits::default()
+        },
+        controls: axon_risk::ControlsConfig {
+            duplicate_window_ms: Some(5_000),
+            ..axon_risk::ControlsConfig::default()
+        },
+        shared_state: shared,
+        ..GuardConfig::default()
+    };
+    let clock = Arc::new(ManualClock::new(T0));
+    let mut guard =
+        Guard::new(config, clock.clone(), Arc::new(TradingMetrics::new())).expect("valid");
+    venue(&mut guard, 0.0);
+    (guard, clock)
+}
+
+#[test]
+fn the_duplicate_window_is_the_stores_in_shared_mode_and_its_refusal_is_worded_as_the_local_one() {
+    // The local window refuses the same order 1234 ms later: that text is the reference.
+    let (mut local, clock) = deduplicating(false);
+    assert!(matches!(
+        local.decide(ToolKind::PlaceOrder, ORDER, false),
+        Decision::Send { .. }
+    ));
+    clock.advance(1_234);
+    let local_refusal = match local.decide(ToolKind::PlaceOrder, ORDER, false) {
+        Decision::Rejected(r) => r,
+        other => panic!("expected the local DUPLICATE_ORDER, got {other:?}"),
+    };
+    assert_eq!(
+        local_refusal.message(),
+        "RiskLimits: the same order (BTC-USDT Buy Limit 0.5 @ 20000) was sent 1234 ms ago, within duplicate_window_ms 5000"
+    );
+
+    // Shared: the local window decides nothing (the same order twice is asked of the store twice),
+    // and every new order's request carries its key and the window.
+    let (mut g, _) = deduplicating(true);
+    let mut keys = Vec::new();
+    for _ in 0..2 {
+        let request = need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+        assert_eq!(request.duplicate_window_ms, Some(5_000));
+        let json: serde_json::Value = serde_json::from_str(&request.to_json()).expect("json");
+        assert_eq!(json["duplicateWindowMs"], 5_000);
+        assert_eq!(
+            json["duplicateKey"].as_str(),
+            request.duplicate_key.as_deref()
+        );
+        keys.push(request.duplicate_key.clone().expect("a key"));
+        let granted = format!(
+            r#"{{"kind":"granted","reservationId":"{}"}}"#,
+            request.reservation_id
+        );
+        assert!(matches!(
+            g.decide_with_verdict(ToolKind::PlaceOrder, ORDER, &granted)
+                .expect("verdict"),
+            Decision::Send { .. }
+        ));
+    }
+    // The key is the order's fields, the same in another replica; any field changes it.
+    let (mut other_replica, _) = deduplicating(true);
+    let key_of = |g: &mut Guard, order: &str| {
+        need_state(g.decide(ToolKind::PlaceOrder, order, false))
+            .duplicate_key
+            .expect("a key")
+    };
+    assert_eq!(keys[0], keys[1]);
+    assert_eq!(keys[0].len(), 64);
+    assert_eq!(key_of(&mut other_replica, ORDER), keys[0]);
+    for different in [
+        r#"{"symbol":"BTC-USDT","side":"Sell","quantity":0.5,"price":20000}"#,
+        r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0.6,"price":20000}"#,
+        r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0.5,"price":20001}"#,
+        r#"{"symbol":"BTC-USDT","side":"Buy","quantity":0.5,"order_type":"Market"}"#,
+    ] {
+        assert_ne!(
+            key_of(&mut other_replica, different),
+            keys[0],
+            "{different}"
+        );
+    }
+
+    // The store's DUPLICATE_ORDER is the local refusal, word for word (source, code, text).
+    let refused =
+        r#"{"kind":"refused","code":"DUPLICATE_ORDER","numbers":{"ageMs":1234,"windowMs":5000}}"#;
+    need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+    match g
+        .decide_with_verdict(ToolKind::PlaceOrder, ORDER, refused)
+        .expect("verdict")
+    {
+        Decision::Rejected(r) => {
+            assert_eq!(r, local_refusal);
+            assert_eq!(
+                (r.source(), r.code()),
+                (Source::RiskLimits, Code::DuplicateOrder)
+            );
+        }
+        other => panic!("expected DUPLICATE_ORDER, got {other:?}"),
+    }
+    // Numbers the chain cannot word are no verdict it trusts.
+    let odd =
+        r#"{"kind":"refused","code":"DUPLICATE_ORDER","numbers":{"ageMs":-1,"windowMs":5000}}"#;
+    need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+    match g
+        .decide_with_verdict(ToolKind::PlaceOrder, ORDER, odd)
+        .expect("verdict")
+    {
+        Decision::Rejected(r) => assert_eq!(r.code(), Code::StateUnavailable),
+        other => panic!("expected STATE_UNAVAILABLE, got {other:?}"),
+    }
+}

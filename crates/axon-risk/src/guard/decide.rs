@@ -3,7 +3,9 @@
 use std::borrow::Cow;
 
 use super::market::position_check;
-use super::shared::{fields_hash, refusal_rejection, state_failure, state_unavailable};
+use super::shared::{
+    duplicate_key, fields_hash, refusal_rejection, state_failure, state_unavailable, RefusedOrder,
+};
 use super::*;
 use crate::rejection::StateFailure;
 
@@ -328,11 +330,13 @@ impl Guard {
                         reservation_id: format!("cancel:{}:{}", self.id_prefix, a.order_id),
                         max_orders_per_second: self.config.controls.max_orders_per_second,
                         max_orders_per_minute: self.config.controls.max_orders_per_minute,
+                        duplicate_key: None,
+                        duplicate_window_ms: None,
                     }))
                 }
                 Some(StateVerdict::Granted { .. }) => None,
                 Some(StateVerdict::Refused { code, numbers }) => {
-                    Some(refusal_rejection(&code, &numbers))
+                    Some(refusal_rejection(&code, &numbers, None))
                 }
                 Some(StateVerdict::Unavailable { why, timeout_ms }) => {
                     Some(state_unavailable(state_failure(&why, timeout_ms)))
@@ -626,9 +630,22 @@ impl Guard {
         started: Instant,
     ) -> Result<(), Decision> {
         let side = side_label(o.side);
+        let order = RefusedOrder {
+            symbol: o.symbol,
+            side: o.side,
+            order_type: o.order_type,
+            quantity: o.quantity,
+            price: (o.order_type == OrderType::Limit).then_some(o.price),
+        };
         let refusal = match self.verdict.take() {
             None => {
                 let hash = fields_hash(&bound());
+                // Only a new order can repeat one (a replace is not a new order), as locally.
+                let duplicate_window_ms = self
+                    .config
+                    .controls
+                    .duplicate_window_ms
+                    .filter(|_| o.new_order);
                 let reservation_id = match (o.reservation_id, &o.no_price) {
                     (Some(id), _) => id.to_owned(),
                     (None, NoPrice::Replace(order_id)) => {
@@ -652,13 +669,17 @@ impl Guard {
                     reservation_id,
                     max_orders_per_second: self.config.controls.max_orders_per_second,
                     max_orders_per_minute: self.config.controls.max_orders_per_minute,
+                    duplicate_key: duplicate_window_ms.map(|_| duplicate_key(&order)),
+                    duplicate_window_ms,
                 })));
             }
             Some(StateVerdict::Granted { token, .. }) => {
                 self.granted_token = token;
                 return Ok(());
             }
-            Some(StateVerdict::Refused { code, numbers }) => refusal_rejection(&code, &numbers),
+            Some(StateVerdict::Refused { code, numbers }) => {
+                refusal_rejection(&code, &numbers, Some(&order))
+            }
             Some(StateVerdict::Unavailable { why, timeout_ms }) => {
                 state_unavailable(state_failure(&why, timeout_ms))
             }

@@ -444,7 +444,7 @@ impl Guard {
             .map_err(|e| GuardError::InvalidConfig(format!("OS RNG unavailable: {e}")))?;
         let controls = Controls::new(config.controls.clone(), config.market_data_max_age_ms);
         let controls = if config.shared_state && config.mode != SafetyMode::DryRun {
-            controls.with_shared_rate()
+            controls.with_shared_store()
         } else {
             controls
         };

@@ -33,6 +33,11 @@
 //!   every request carries the limits and the store keeps one sliding window per account, counting
 //!   each granted place, replace and cancel once (a retried reservation id is not counted again);
 //!   a proposal is checked against it and takes nothing, as locally. The local window is off.
+//! - The duplicate window (`duplicate_window_ms`) is the account's: a new order's request carries
+//!   [`duplicate_key`] (SHA-256 of symbol, side, type, price and quantity, the same in every
+//!   replica) and the window; the store refuses a key granted less than the window ago and
+//!   forgets it when that order is definitely rejected, as `Controls::settle`. The refusal is
+//!   worded from the order's own fields (the store sends only `ageMs` and `windowMs`).
 //! - Differences from the local chain, by construction: a static refusal never reaches the store,
 //!   so it does not consume a presented confirm token, and an open shared breaker is reported only
 //!   after the static checks passed (the caller records static RiskLimits refusals in the shared
@@ -44,7 +49,7 @@ use std::fmt::Write as _;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use crate::args::Side;
+use crate::args::{OrderType, Side};
 use crate::rejection::{Denial, RateWindow, Rejection, StateFailure};
 use crate::tokens::PendingOrder;
 
@@ -89,6 +94,9 @@ pub struct StateRequest {
     /// store over the account's window.
     pub max_orders_per_second: Option<u32>,
     pub max_orders_per_minute: Option<u32>,
+    /// A new order under the duplicate window: its [`duplicate_key`] and `duplicate_window_ms`.
+    pub duplicate_key: Option<String>,
+    pub duplicate_window_ms: Option<i64>,
 }
 
 impl StateRequest {
@@ -124,6 +132,12 @@ impl StateRequest {
         }
         if let Some(max) = self.max_orders_per_minute {
             let _ = write!(out, ",\"maxOrdersPerMinute\":{max}");
+        }
+        if let (Some(key), Some(window)) = (&self.duplicate_key, self.duplicate_window_ms) {
+            let _ = write!(
+                out,
+                ",\"duplicateKey\":\"{key}\",\"duplicateWindowMs\":{window}"
+            );
         }
         let _ = write!(
             out,
@@ -181,10 +195,44 @@ pub fn state_unavailable(why: StateFailure) -> Rejection {
     Denial::StateUnavailable { why }.into()
 }
 
+/// The order a place or proposal asked the store about: a `DUPLICATE_ORDER` refusal is worded
+/// with its fields, as the local refusal.
+#[derive(Debug, Clone, Copy)]
+pub struct RefusedOrder<'a> {
+    pub symbol: &'a str,
+    pub side: Side,
+    pub order_type: OrderType,
+    pub quantity: f64,
+    /// The limit price (`None` for a Market order).
+    pub price: Option<f64>,
+}
+
+/// What makes two new orders "the same order" for the duplicate window (symbol, side, type, limit
+/// price and quantity, numbers by their exact bits), as SHA-256 hex: equal in every replica.
+pub fn duplicate_key(order: &RefusedOrder<'_>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update((order.symbol.len() as u64).to_le_bytes());
+    hasher.update(order.symbol.as_bytes());
+    hasher.update([order.side as u8, order.order_type as u8]);
+    hasher.update(order.price.map_or(0, f64::to_bits).to_le_bytes());
+    hasher.update(order.quantity.to_bits().to_le_bytes());
+    let mut out = String::with_capacity(64);
+    for byte in hasher.finalize() {
+        let _ = write!(out, "{byte:02x}");
+    }
+    out
+}
+
 /// The chain's denial for a store refusal: the variant the local check builds, from the code and
-/// numbers (so the text, source and metrics are the chain's). A refusal whose numbers are missing
-/// or out of range is an answer the chain cannot trust: STATE_UNAVAILABLE (invalid reply).
-pub fn refusal_rejection(code: &str, numbers: &HashMap<String, f64>) -> Rejection {
+/// numbers (so the text, source and metrics are the chain's); `order` is the place or proposal
+/// refused (`None` for a cancel). A refusal whose numbers are missing or out of range, or a
+/// duplicate without an order, is an answer the chain cannot trust: STATE_UNAVAILABLE (invalid
+/// reply).
+pub fn refusal_rejection(
+    code: &str,
+    numbers: &HashMap<String, f64>,
+    order: Option<&RefusedOrder<'_>>,
+) -> Rejection {
     let n = |name: &str| numbers.get(name).copied().filter(|v| v.is_finite());
     let count = |name: &str| n(name).filter(|v| *v >= 0.0 && v.fract() == 0.0);
     let denial = match code {
@@ -230,6 +278,20 @@ pub fn refusal_rejection(code: &str, numbers: &HashMap<String, f64>) -> Rejectio
                     limit,
                 })
             }),
+        "DUPLICATE_ORDER" => {
+            count("ageMs")
+                .zip(count("windowMs"))
+                .zip(order)
+                .map(|((age_ms, window_ms), o)| Denial::DuplicateOrder {
+                    symbol: o.symbol.to_owned(),
+                    side: o.side,
+                    order_type: o.order_type,
+                    quantity: o.quantity,
+                    price: o.price,
+                    age_ms: age_ms as i64,
+                    window_ms: window_ms as i64,
+                })
+        }
         "CONFIRM_TOKEN_INVALID" => Some(Denial::TokenInvalid),
         "CONFIRM_TOKEN_EXPIRED" => {
             count("expiredMsAgo")
@@ -303,11 +365,13 @@ mod tests {
         let r = refusal_rejection(
             "MAX_DAILY_ORDERS",
             &numbers(&[("wouldBe", 101.0), ("limit", 100.0)]),
+            None,
         );
         assert_eq!(r, crate::limits::daily_orders_rejection(101, 100));
         let r = refusal_rejection(
             "CIRCUIT_BREAKER_OPEN",
             &numbers(&[("rejections", 3.0), ("cooldownRemainingMs", 910.0)]),
+            None,
         );
         assert_eq!(
             r.message(),
@@ -321,8 +385,13 @@ mod tests {
                 numbers(&[("wouldBe", -1.0), ("limit", 5.0)]),
             ),
             ("NOPE", numbers(&[])),
+            // A duplicate names the order's fields: without the order it cannot be worded.
+            (
+                "DUPLICATE_ORDER",
+                numbers(&[("ageMs", 10.0), ("windowMs", 100.0)]),
+            ),
         ] {
-            let r = refusal_rejection(code, &bad);
+            let r = refusal_rejection(code, &bad, None);
             assert_eq!(r.code(), Code::StateUnavailable);
             assert_eq!(
                 r.message(),
@@ -352,6 +421,8 @@ mod tests {
             reservation_id: "place:a\"b".into(),
             max_orders_per_second: Some(5),
             max_orders_per_minute: None,
+            duplicate_key: Some("ab".repeat(32)),
+            duplicate_window_ms: Some(5_000),
         };
         let v: serde_json::Value = serde_json::from_str(&request.to_json()).expect("json");
         assert_eq!(v["op"], "place");
@@ -361,6 +432,8 @@ mod tests {
         assert_eq!(v["reservationId"], "place:a\"b");
         assert_eq!(v["maxOrdersPerSecond"], 5);
         assert!(v.get("maxOrdersPerMinute").is_none());
+        assert_eq!(v["duplicateKey"], "ab".repeat(32));
+        assert_eq!(v["duplicateWindowMs"], 5_000);
     }
 
     #[test]

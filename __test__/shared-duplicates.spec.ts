@@ -1,0 +1,116 @@
+// The duplicate-order window with a shared risk state (issues 15 + 16): `duplicate_window_ms` holds
+// for the ACCOUNT, not per process. Real tools instances, each on its own mock venue, trade one
+// account through a real redis-server (random loopback port); the store's clock is injected and
+// shared, so "within the window" is exact and nothing here waits for real time.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { createTradingTools, jsonLineLogger, MockTradingBackend, TradingMetrics, type TradingToolsOptions } from '../ts/index';
+import { RedisStateStore } from '../ts/state/redis-store';
+import { ack, DAY_MS, limit, rejection, T0 } from './harness';
+import { RedisServer } from './support/redis-server';
+
+let redis: RedisServer;
+let accounts = 0;
+
+beforeAll(async () => {
+  redis = await RedisServer.start();
+});
+
+afterAll(async () => {
+  await redis.stop();
+});
+
+/** The account's clock (every replica's store reads it): today's UTC noon, so the day's keys live. */
+class Clock {
+  readonly start = Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS / 2;
+  now = this.start;
+  read = (): number => this.now;
+}
+
+/** One account; each `replica()` is a tools instance with its own venue and its own store connection. */
+async function account(risk: TradingToolsOptions['risk']) {
+  const name = `dupes-${++accounts}`;
+  const clock = new Clock();
+  const opened: RedisStateStore[] = [];
+  const lines: string[] = [];
+  const replica = async () => {
+    const store = await RedisStateStore.open({ url: redis.url, account: name, nowMs: clock.read });
+    opened.push(store);
+    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
+    const logger = jsonLineLogger({ level: 'warn', write: (line) => lines.push(line) });
+    const tools = createTradingTools({ mode: 'Direct', clockStartMs: T0, risk, backend, logger, metrics: new TradingMetrics(), state: store });
+    return { tools, backend, store };
+  };
+  // Settles are reported after the answer: closed once they landed (no reservation left), so no report is cut off.
+  const close = async () => {
+    const observer = opened[0];
+    while (observer !== undefined && (await observer.snapshot()).reservations.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+    await Promise.all(opened.map((store) => store.close()));
+    expect(lines.filter((line) => line.includes('STATE_UNAVAILABLE'))).toEqual([]);
+  };
+  /** Settles are reported after the answer: wait until none is left before the next step reads the window. */
+  const settled = async () => {
+    const observer = opened[0];
+    while (observer !== undefined && (await observer.snapshot()).reservations.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+  return { clock, replica, close, settled };
+}
+
+type Replica = Awaited<ReturnType<Awaited<ReturnType<typeof account>>['replica']>>;
+
+const placed = (replicas: Replica[]): number => replicas.reduce((sum, r) => sum + r.backend.calls.placeOrder, 0);
+
+/** A buy below the market: it rests. */
+const order = limit('BTC-USDT', 'Buy', 0.01, 19_000);
+const duplicateText = (ageMs: number) => `RiskLimits: the same order (BTC-USDT Buy Limit 0.01 @ 19000) was sent ${ageMs} ms ago, within duplicate_window_ms 5000`;
+
+const RISK = { allowedSymbols: ['BTC-USDT'], maxOrderNotional: 50_000, duplicateWindowMs: 5_000 };
+
+describe('duplicate-order window on a shared risk state', () => {
+  it('the same order from three instances, 300 concurrent calls: exactly one reaches a venue; the window ends for every instance at once', async () => {
+    const acct = await account(RISK);
+    const replicas = [await acct.replica(), await acct.replica(), await acct.replica()];
+    const results = await Promise.all(replicas.flatMap((r) => Array.from({ length: 100 }, () => r.tools.placeOrder.call(order))));
+    expect(results.filter((r) => r.ok)).toHaveLength(1);
+    expect(placed(replicas)).toBe(1);
+    const refusals = results.flatMap((r) => (r.ok ? [] : [r.error]));
+    expect(refusals).toHaveLength(299);
+    for (const error of refusals) expect([error.code, error.source, error.message]).toEqual(['DUPLICATE_ORDER', 'RiskLimits', duplicateText(0)]);
+
+    // The model repeats itself after a timeout, on any instance: just inside the window, refused.
+    acct.clock.now = acct.clock.start + 4_999;
+    for (const r of replicas) {
+      const refused = await rejection(r.tools.placeOrder, order);
+      expect([refused.code, refused.message]).toEqual(['DUPLICATE_ORDER', duplicateText(4_999)]);
+    }
+    // Another price is another order: it passes at once.
+    await ack(replicas[1]!.tools.placeOrder, limit('BTC-USDT', 'Buy', 0.01, 19_001));
+    expect(placed(replicas)).toBe(2);
+    // Just outside (t0 + 5000): the same order passes once more, on one instance, and not twice.
+    acct.clock.now = acct.clock.start + 5_000;
+    await ack(replicas[2]!.tools.placeOrder, order);
+    expect((await rejection(replicas[0]!.tools.placeOrder, order)).code).toBe('DUPLICATE_ORDER');
+    expect(placed(replicas)).toBe(3);
+    await acct.close();
+  });
+
+  it("an order one instance's venue definitely rejected never existed: another instance may send it at once; a timeout keeps it", async () => {
+    const acct = await account(RISK);
+    const [a, b] = [await acct.replica(), await acct.replica()];
+    a.backend.injectFailure('placeOrder', 'rejected');
+    expect((await rejection(a.tools.placeOrder, order)).code).not.toBe('DUPLICATE_ORDER');
+    await acct.settled();
+    await ack(b.tools.placeOrder, order);
+    // b's venue accepted it: a previous order for a too.
+    expect((await rejection(a.tools.placeOrder, order)).code).toBe('DUPLICATE_ORDER');
+
+    // A timeout (unknown outcome: it may rest) keeps the order a previous one, for every instance.
+    const other = limit('BTC-USDT', 'Buy', 0.02, 19_000);
+    a.backend.injectFailure('placeOrder', 'timeout');
+    await a.tools.placeOrder.call(other);
+    const refused = await rejection(b.tools.placeOrder, other);
+    expect([refused.code, refused.message]).toEqual(['DUPLICATE_ORDER', 'RiskLimits: the same order (BTC-USDT Buy Limit 0.02 @ 19000) was sent 0 ms ago, within duplicate_window_ms 5000']);
+    acct.clock.now = acct.clock.start + 20_001; // past the unknown order's lease, so close() finds none left
+    await acct.close();
+  });
+});
