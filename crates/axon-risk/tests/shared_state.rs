@@ -7,8 +7,8 @@ use axon_metrics::{RejectionSource, TradingMetrics};
 use axon_risk::clock::MS_PER_DAY;
 use axon_risk::guard::{StateOp, StateRequest};
 use axon_risk::{
-    Action, Code, Decision, DoneStatus, GateConfig, Guard, GuardConfig, ManualClock, RiskLimits,
-    SafetyMode, Side, Source, ToolKind,
+    Action, Code, Decision, DoneStatus, GateConfig, Guard, GuardConfig, ManualClock, MarketUpdate,
+    RiskLimits, SafetyMode, Side, Source, ToolKind,
 };
 
 const T0: i64 = 19_000 * MS_PER_DAY + 3_600_000;
@@ -32,8 +32,48 @@ fn guard(mode: SafetyMode) -> (Guard, Arc<TradingMetrics>) {
         shared_state: true,
         ..GuardConfig::default()
     };
-    let guard = Guard::new(config, Arc::new(ManualClock::new(T0)), metrics.clone()).expect("valid");
+    let mut guard =
+        Guard::new(config, Arc::new(ManualClock::new(T0)), metrics.clone()).expect("valid");
+    venue(&mut guard, 0.0);
     (guard, metrics)
+}
+
+/// The venue's view pushed to the guard: a price and this account's position on BTC-USDT.
+fn venue(guard: &mut Guard, position: f64) {
+    let update = MarketUpdate {
+        reference_price: Some(20_000.0),
+        position,
+        open_buy_quantity: 0.0,
+        open_sell_quantity: 0.0,
+    };
+    guard
+        .update_market("BTC-USDT", update, true)
+        .expect("valid market data");
+}
+
+#[test]
+fn a_position_the_venue_reports_is_checked_here_before_the_store_is_asked() {
+    // 0.8 held at the venue (opened outside these tools: the store's position would start at 0);
+    // a buy of 0.5 would make 1.3 against max 1: refused here, the store never asked.
+    let (mut g, metrics) = guard(SafetyMode::Direct);
+    venue(&mut g, 0.8);
+    match g.decide(ToolKind::PlaceOrder, ORDER, false) {
+        Decision::Rejected(r) => {
+            assert_eq!(r.code(), Code::MaxPositionAbs);
+            assert_eq!(
+                r.message(),
+                "RiskLimits: projected position 1.3 exceeds max abs 1"
+            );
+        }
+        other => panic!("expected MAX_POSITION_ABS before any store request, got {other:?}"),
+    }
+    assert_eq!(metrics.risk_rejections(RejectionSource::RiskLimits), 1);
+    // A sell that reduces it is asked of the store as usual.
+    let sell = r#"{"symbol":"BTC-USDT","side":"Sell","quantity":0.5,"price":20000}"#;
+    assert_eq!(
+        need_state(g.decide(ToolKind::PlaceOrder, sell, false)).op,
+        StateOp::Place
+    );
 }
 
 fn need_state(decision: Decision) -> StateRequest {
@@ -46,7 +86,7 @@ fn need_state(decision: Decision) -> StateRequest {
 #[test]
 fn static_checks_stay_local_and_the_shared_ones_are_asked_of_the_store() {
     let (mut g, metrics) = guard(SafetyMode::Direct);
-    // No market data is fetched for the position limit: the store has the account's exposure.
+    // The venue's position is checked here; the account's orders in flight are the store's.
     let request = need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
     assert_eq!(request.op, StateOp::Place);
     assert_eq!(request.side, Some(Side::Buy));

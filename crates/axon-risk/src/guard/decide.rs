@@ -113,10 +113,10 @@ impl Guard {
         let needs_price = (a.order_type == OrderType::Market
             && (limits.max_order_notional.is_some() || controls.min_order_notional.is_some()))
             || controls.needs_reference();
-        // In shared mode the position limit is checked on the store's exposure, not on fetched data;
-        // REDUCING still needs the venue's position.
-        let needs_position =
-            (limits.max_position_abs.is_some() && !self.shared()) || self.reducing();
+        // The position limit needs the venue's position in every mode: in shared mode the store
+        // checks the account's orders in flight on every replica, and this check the position the
+        // venue reports (opened outside these tools too), so both must pass. REDUCING needs it too.
+        let needs_position = limits.max_position_abs.is_some() || self.reducing();
         if let (Some(index), false) = (market, self.halted()) {
             self.pull_feed(index);
             let state = &self.market[index as usize];
@@ -398,7 +398,7 @@ impl Guard {
             .into();
             return self.reject(TOOL, SideLabel::None, r, started);
         };
-        let needs_market = (self.config.limits.max_position_abs.is_some() && !self.shared())
+        let needs_market = self.config.limits.max_position_abs.is_some()
             || self.config.controls.needs_reference()
             || self.reducing();
         self.pull_feed(order.symbol);
@@ -553,7 +553,8 @@ impl Guard {
                 return Err(self.reject(o.tool, side, r, started));
             }
         }
-        if self.config.limits.max_position_abs.is_some() && !shared {
+        // Also in shared mode (see `decide_place`): the venue's view here, the account's in the store.
+        if self.config.limits.max_position_abs.is_some() {
             let state = self.market[index as usize];
             if let Err(r) = position_check(
                 &self.config.limits,
