@@ -132,7 +132,8 @@ export interface BatchInput {
  *   fillStart (row in `fills`), fillCount. A cancel row has status 3 with remainingQuantity = the
  *   cancelled quantity and filledQuantity = what had filled before.
  * - `fills`: `FILL_STRIDE` numbers per fill, in execution order: seq, makerOrderId, takerOrderId,
- *   symbol, price, quantity, takerSide (0 Buy, 1 Sell).
+ *   symbol, price, quantity, takerSide (0 Buy, 1 Sell), priceTicks, quantityLots (the price and
+ *   quantity in engine units).
  */
 export interface BatchOutput {
   results: Float64Array;
