@@ -100,6 +100,12 @@ export declare function engineRemoveLadder(handle: number): number
 export declare function engineReplace(handle: number, orderId: number, price: number, quantity: number): number
 
 /**
+ * `engineReplace` in engine units (`priceTicks`, `lots`: whole, > 0, at most 2^53; same errors
+ * as off-grid values); same result buffer writes and return value.
+ */
+export declare function engineReplaceUnits(handle: number, orderId: number, priceTicks: number, lots: number): number
+
+/**
  * The engine's result buffer (`RESULT_BUFFER_LEN` numbers, layout in `raw::layout::engine`) as a Float64Array
  * over memory shared with the engine. Can be taken once per engine; the per-call functions write
  * into it instead of creating JS objects.
@@ -120,6 +126,14 @@ export declare function engineSeedLadder(handle: number, symbol: number, bestBid
  * into the result buffer. Throws on invalid input, with nothing changed.
  */
 export declare function engineSubmit(handle: number, symbol: number, side: number, orderType: number, price: number, quantity: number, tif: number, postOnly: boolean): number
+
+/**
+ * `engineSubmit` in engine units: `priceTicks` whole ticks, `lots` whole lots (each > 0 and at
+ * most 2^53; the price of a market order is ignored), checked in the same order with the same
+ * errors as a price or quantity off the grid. No float is read back onto the grid: the engine
+ * takes the units as they are. Same result buffer writes and return value.
+ */
+export declare function engineSubmitUnits(handle: number, symbol: number, side: number, orderType: number, priceTicks: number, lots: number, tif: number, postOnly: boolean): number
 
 export interface GateOptions {
   /** `AlwaysOpen` | `RejectionCircuitBreaker` | `PnlCircuitBreaker` */

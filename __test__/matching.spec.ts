@@ -503,6 +503,125 @@ describe('matching engine (native)', () => {
     expect(e.executeBatch({ ...input, start: 1, end: 3 }, createBatchOutput(1, 0))).toEqual({ processed: 1, fills: 0, stopped: 'ResultsFull' });
   });
 
+  it('submitUnits / replaceUnits (ticks, lots) do what the float calls do and report the same fills in units', () => {
+    // Symbol s: tick 0.01 (100 ticks a unit), lot 0.001 (1000 lots a unit); t: tick 0.5, lot 1.
+    const grids = [
+      { ticksPerUnit: 100, lotsPerUnit: 1000 },
+      { ticksPerUnit: 2, lotsPerUnit: 1 },
+    ] as const;
+    const byFloat = engine();
+    const byUnits = engine();
+    const next = rng(17);
+    const live: { sym: 0 | 1; id: number }[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const sym = next() < 0.5 ? 0 : 1;
+      const g = grids[sym];
+      const ticks = sym === 0 ? 9990 + Math.floor(next() * 21) : 190 + Math.floor(next() * 21);
+      const lots = 1 + Math.floor(next() * 3000);
+      let idF: number;
+      let idU: number;
+      const pick = live.length > 0 && next() < 0.25 ? live[Math.floor(next() * live.length)]! : undefined;
+      const target = pick !== undefined && byFloat.e.order(pick.id) !== null ? pick : undefined;
+      if (target !== undefined) {
+        const tg = grids[target.sym];
+        idF = byFloat.e.replaceFast(target.id, ticks / tg.ticksPerUnit, lots / tg.lotsPerUnit);
+        idU = byUnits.e.replaceUnits(target.id, ticks, lots);
+      } else {
+        const side = next() < 0.5 ? 0 : 1;
+        const market = next() < 0.1 ? 1 : 0;
+        const tif = market === 1 ? 1 : next() < 0.8 ? 0 : next() < 0.5 ? 1 : 2;
+        idF = byFloat.e.submitFast(sym, side, market, market === 1 ? 0 : ticks / g.ticksPerUnit, lots / g.lotsPerUnit, tif, false);
+        idU = byUnits.e.submitUnits(sym, side, market, market === 1 ? 0 : ticks, lots, tif, false);
+        live.push({ sym, id: idF });
+      }
+      expect(idU).toBe(idF);
+      const [f, u] = [byFloat.e.last, byUnits.e.last];
+      expect([u.statusCode, u.reasonCode, u.filledQuantity, u.remainingQuantity, u.fillCount]).toEqual([
+        f.statusCode,
+        f.reasonCode,
+        f.filledQuantity,
+        f.remainingQuantity,
+        f.fillCount,
+      ]);
+      const fills = byUnits.e.readFills();
+      expect(fills).toEqual(byFloat.e.readFills());
+      const units = byUnits.e.readFillUnits();
+      expect(units).toHaveLength(fills.length);
+      let filledLots = 0;
+      units.forEach((fu, k) => {
+        const fill = fills[k]!;
+        const fg = grids[fill.symbol as 0 | 1];
+        expect([fu.seq, fu.makerOrderId]).toEqual([fill.seq, fill.makerOrderId]);
+        expect(Number.isInteger(fu.priceTicks) && Number.isInteger(fu.lots)).toBe(true);
+        expect(fu.priceTicks / fg.ticksPerUnit).toBe(fill.price);
+        expect(fu.lots / fg.lotsPerUnit).toBe(fill.quantity);
+        filledLots += fu.lots;
+      });
+      expect(u.filledLots).toBe(filledLots);
+      const rg = grids[target?.sym ?? sym];
+      expect(u.remainingLots / rg.lotsPerUnit).toBe(u.remainingQuantity);
+      if (target === undefined && u.statusCode !== 4) expect(u.filledLots + u.remainingLots).toBe(lots);
+    }
+    expect(snapshot(byUnits.e, live.map((o) => o.id))).toBe(snapshot(byFloat.e, live.map((o) => o.id)));
+    for (const [sym, side] of [[0, 'Buy'], [0, 'Sell'], [1, 'Buy'], [1, 'Sell']] as const) {
+      const level = side === 'Buy' ? byUnits.e.bestBid(sym) : byUnits.e.bestAsk(sym);
+      const units = byUnits.e.bestUnits(sym, side);
+      expect(units === null).toBe(level === null);
+      if (level !== null && units !== null) {
+        expect([units.priceTicks / grids[sym].ticksPerUnit, units.lots / grids[sym].lotsPerUnit, units.orders]).toEqual([
+          level.price,
+          level.quantity,
+          level.orders,
+        ]);
+      }
+    }
+  });
+
+  it('bad ticks or lots throw the error the same value off the grid gets, naming the field, and change nothing', () => {
+    const { e, s } = engine();
+    const ids = [e.submitUnits(s, 0, 0, 9_900, 1_000, 0, false), e.submitUnits(s, 1, 0, 10_100, 2_000, 0, false)];
+    expect(e.order(ids[0]!)).toMatchObject({ price: 99, remainingQuantity: 1 });
+    const before = snapshot(e, ids);
+    const message = (call: () => unknown): string => {
+      try {
+        call();
+      } catch (error) {
+        return (error as Error).message;
+      }
+      throw new Error('expected the call to throw');
+    };
+    // [units call, float call with the same bad value in real units]
+    const pairs: [() => unknown, () => unknown, RegExp][] = [
+      [() => e.submitUnits(s, 0, 0, 10_000, 0, 0, false), () => e.submitFast(s, 0, 0, 100, 0, 0, false), /quantity/],
+      [() => e.submitUnits(s, 0, 0, 10_000, -3, 0, false), () => e.submitFast(s, 0, 0, 100, -0.003, 0, false), /quantity/],
+      [() => e.submitUnits(s, 0, 0, 10_000, 1.5, 0, false), () => e.submitFast(s, 0, 0, 100, 0.0015, 0, false), /quantity/],
+      [() => e.submitUnits(s, 0, 0, 10_000, Number.NaN, 0, false), () => e.submitFast(s, 0, 0, 100, Number.NaN, 0, false), /quantity/],
+      [() => e.submitUnits(s, 0, 0, 10_000, 2 ** 53 + 2, 0, false), () => e.submitFast(s, 0, 0, 100, 1e14, 0, false), /quantity/],
+      [() => e.submitUnits(s, 0, 0, 0, 1, 0, false), () => e.submitFast(s, 0, 0, 0, 0.001, 0, false), /price/],
+      [() => e.submitUnits(s, 0, 0, 9_999.5, 1, 0, false), () => e.submitFast(s, 0, 0, 99.995, 0.001, 0, false), /price/],
+      [() => e.submitUnits(s, 0, 0, Number.POSITIVE_INFINITY, 1, 0, false), () => e.submitFast(s, 0, 0, Number.POSITIVE_INFINITY, 0.001, 0, false), /price/],
+      [() => e.submitUnits(s, 2 as 0, 0, 10_000, 1, 0, false), () => e.submitFast(s, 2 as 0, 0, 100, 0.001, 0, false), /side/],
+      [() => e.submitUnits(s, 0, 3 as 0, 10_000, 1, 0, false), () => e.submitFast(s, 0, 3 as 0, 100, 0.001, 0, false), /orderType/],
+      [() => e.submitUnits(s, 0, 0, 10_000, 1, 3 as 0, false), () => e.submitFast(s, 0, 0, 100, 0.001, 3 as 0, false), /timeInForce/],
+      [() => e.submitUnits(9, 0, 0, 10_000, 1, 0, false), () => e.submitFast(9, 0, 0, 100, 0.001, 0, false), /symbol/],
+      [() => e.submitUnits(s, 0, 1, 0, 1, 0, true), () => e.submitFast(s, 0, 1, 0, 0.001, 0, true), /postOnly/],
+      [() => e.replaceUnits(ids[0]!, 0, 1), () => e.replaceFast(ids[0]!, 0, 0.001), /price/],
+      [() => e.replaceUnits(ids[0]!, 9_900.25, 1), () => e.replaceFast(ids[0]!, 99.0025, 0.001), /price/],
+      [() => e.replaceUnits(ids[0]!, 9_900, 0.5), () => e.replaceFast(ids[0]!, 99, 0.0005), /quantity/],
+      [() => e.replaceUnits(ids[0]! + (1 << 20), 9_900, 1), () => e.replaceFast(ids[0]! + (1 << 20), 99, 0.001), /orderId/],
+    ];
+    for (const [units, float, field] of pairs) {
+      const expected = message(float);
+      expect(expected).toMatch(field);
+      expect(message(units)).toBe(expected);
+      expect(snapshot(e, ids)).toBe(before);
+    }
+    // A market order's price is not read: any number goes, as on the float path.
+    e.submitUnits(s, 0, 1, Number.NaN, 500, 1, false);
+    expect(e.last.filledLots).toBe(500);
+    expect(e.readFillUnits()).toEqual([{ seq: 1, makerOrderId: ids[1], priceTicks: 10_100, lots: 500 }]);
+  });
+
   it('a destroyed engine refuses every call', () => {
     const { e, s } = engine();
     e.destroy();

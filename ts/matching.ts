@@ -3,7 +3,8 @@
 // Two speeds:
 // - Convenient: `submit`, `cancel`, `replace`, `bestBid`, `depth`, ... take and return plain
 //   objects (one allocation per result, strings for enums).
-// - Fast: `submitFast` / `cancelFast` / `replaceFast` take numbers, return the order id (or the
+// - Fast: `submitFast` / `cancelFast` / `replaceFast` (and `submitUnits` / `replaceUnits`, in
+//   ticks and lots, for callers that keep engine units) take numbers, return the order id (or the
 //   cancelled quantity) and leave details in memory shared with the engine, read by name through
 //   `last` (`last.orderId`, `last.statusCode`, ...; no object per call); fills via `fillCount`,
 //   `readFillsInto` or `readFills`.
@@ -17,7 +18,7 @@
 // Order ids are whole JS numbers below 2^52 (exact); an id is stale once its order is filled,
 // cancelled or rejected, until its slot has been reused 2^20 - 1 times.
 import { native } from './native/index';
-import { EngineResults, FILL_STRIDE, fillAt, INLINE_FILL_ROWS, levelAt, RESULT_STRIDE } from './native/engine';
+import { EngineResults, FILL_STRIDE, fillAt, fillUnitsAt, INLINE_FILL_ROWS, levelAt, RESULT_STRIDE } from './native/engine';
 import {
   BATCH_FLAG_POST_ONLY,
   BatchOp,
@@ -54,6 +55,19 @@ export interface EngineFill {
   price: number;
   quantity: number;
   takerSide: 'Buy' | 'Sell';
+}
+/** A fill in engine units: `priceTicks` ticks of the symbol's tick size, `lots` lots of its lot size. */
+export interface EngineFillUnits {
+  seq: number;
+  makerOrderId: number;
+  priceTicks: number;
+  lots: number;
+}
+/** A book level in engine units. */
+export interface EngineLevelUnits {
+  priceTicks: number;
+  lots: number;
+  orders: number;
 }
 export type OrderStatusName = 'New' | 'PartiallyFilled' | 'Filled' | 'Cancelled' | 'Rejected';
 export type RejectReasonName = 'FokNotFillable' | 'PostOnlyWouldCross';
@@ -118,7 +132,8 @@ export interface BatchInput {
  *   fillStart (row in `fills`), fillCount. A cancel row has status 3 with remainingQuantity = the
  *   cancelled quantity and filledQuantity = what had filled before.
  * - `fills`: `FILL_STRIDE` numbers per fill, in execution order: seq, makerOrderId, takerOrderId,
- *   symbol, price, quantity, takerSide (0 Buy, 1 Sell).
+ *   symbol, price, quantity, takerSide (0 Buy, 1 Sell), priceTicks, quantityLots (the price and
+ *   quantity in engine units).
  */
 export interface BatchOutput {
   results: Float64Array;
@@ -219,6 +234,16 @@ export class MatchingEngine {
   }
 
   /**
+   * `submitFast` in engine units, for callers that keep prices in ticks and quantities in lots:
+   * `priceTicks` and `lots` whole numbers > 0 (at most 2^53; the price of a market order is
+   * ignored), else the same Error a price or quantity off the grid gets. The engine takes them as
+   * they are (no float); `last.filledLots` / `last.remainingLots` and `readFillUnits` report units.
+   */
+  submitUnits(symbol: number, side: 0 | 1, orderType: 0 | 1, priceTicks: number, lots: number, tif: 0 | 1 | 2, postOnly: boolean): number {
+    return native.engineSubmitUnits(this.handle, symbol, side, orderType, priceTicks, lots, tif, postOnly);
+  }
+
+  /**
    * Seed a liquidity ladder on `symbol`, in engine units (ticks of the tick size, lots of the lot
    * size): post-only GTC makers, ask level k at `bestAskTicks + k * stepTicks`, bid level k at
    * `bestBidTicks - k * stepTicks` (bids below one tick left out), `sizeLots` each, entered ask 0,
@@ -267,6 +292,19 @@ export class MatchingEngine {
     return fills;
   }
 
+  /** The fills of the last submit/replace in engine units (ticks, lots). */
+  readFillUnits(): EngineFillUnits[] {
+    const count = this.last.fillCount;
+    let src = this.last.inlineFills();
+    if (count > INLINE_FILL_ROWS) {
+      src = new Float64Array(count * FILL_STRIDE);
+      native.engineReadFills(this.handle, 0, src);
+    }
+    const fills = new Array<EngineFillUnits>(count);
+    for (let i = 0; i < count; i++) fills[i] = fillUnitsAt(src, i);
+    return fills;
+  }
+
   /** Cancel a live order; returns its state just before the cancel. Throws on an unknown/stale id. */
   cancel(orderId: number): EngineOpenOrder {
     native.engineCancel(this.handle, orderId);
@@ -292,6 +330,16 @@ export class MatchingEngine {
     return native.engineReplace(this.handle, orderId, price, quantity);
   }
 
+  /** `replaceFast` in engine units (`priceTicks`, `lots`: whole, > 0; same errors as off-grid values). */
+  replaceUnits(orderId: number, priceTicks: number, lots: number): number {
+    return native.engineReplaceUnits(this.handle, orderId, priceTicks, lots);
+  }
+
+  /** The best level of one side in engine units, or null when that side is empty. */
+  bestUnits(symbol: number, side: 'Buy' | 'Sell'): EngineLevelUnits | null {
+    return native.engineBest(this.handle, symbol, side === 'Buy' ? 0 : 1) ? this.last.levelUnits() : null;
+  }
+
   bestBid(symbol: number): BookLevel | null {
     return native.engineBest(this.handle, symbol, 0) ? this.last.level() : null;
   }
@@ -310,18 +358,7 @@ export class MatchingEngine {
 
   /** Up to `levels` levels per side, best first. */
   depth(symbol: number, levels: number): { bids: BookLevel[]; asks: BookLevel[] } {
-    if (!(Number.isInteger(levels) && levels >= 0 && levels <= 1_000_000)) {
-      throw new Error(`levels must be a whole number in [0, 1000000], got ${levels}`);
-    }
-    const out = new Float64Array(levels * LEVEL_STRIDE);
-    const read = (side: number): BookLevel[] => {
-      const n = native.engineDepth(this.handle, symbol, side, levels, out);
-      const result = new Array<BookLevel>(n);
-      for (let i = 0; i < n; i++) result[i] = levelAt(out, i);
-      return result;
-    };
-    const bids = read(0);
-    return { bids, asks: read(1) };
+    return this.depthRows(symbol, levels, levelAt);
   }
 
   /** A live (resting) order, or null if the id is unknown, stale or not resting. */
@@ -379,6 +416,21 @@ export class MatchingEngine {
   destroy(): void {
     native.engineDestroy(this.handle);
     registry.unregister(this);
+  }
+
+  private depthRows<L>(symbol: number, levels: number, row: (out: Float64Array, i: number) => L): { bids: L[]; asks: L[] } {
+    if (!(Number.isInteger(levels) && levels >= 0 && levels <= 1_000_000)) {
+      throw new Error(`levels must be a whole number in [0, 1000000], got ${levels}`);
+    }
+    const out = new Float64Array(levels * LEVEL_STRIDE);
+    const read = (side: number): L[] => {
+      const n = native.engineDepth(this.handle, symbol, side, levels, out);
+      const result = new Array<L>(n);
+      for (let i = 0; i < n; i++) result[i] = row(out, i);
+      return result;
+    };
+    const bids = read(0);
+    return { bids, asks: read(1) };
   }
 
   private resultObject(): SubmitResult {

@@ -11,6 +11,9 @@ export interface AgentOrder {
   readonly clientOrderId: string;
   readonly side: Side;
   readonly orderType: OrderType;
+  /** Limit price in ticks (0: market), as the engine has it. */
+  priceTicks: number;
+  /** `priceTicks` as the price grid's float (0: market), for acks, events and funds. */
   price: number;
   quantityLots: number;
   filledLots: number;

@@ -1,7 +1,8 @@
 // The book as the venue's matching engine holds it, read for the agent (`get_book_snapshot`):
 // seeded ladder and the agent's own resting orders, aggregated by price, best first.
-// Invariants: prices and quantities are the grids' canonical floats; reading never changes the
-// book (the caller seeds the ladder first, as a marketable order would).
+// Invariants: prices and quantities are the grids' canonical floats, as the engine reports them
+// (never snapped again here); reading never changes the book (the caller seeds the ladder first,
+// as a marketable order would).
 import type { MatchingEngine } from '../matching';
 import type { VenueTerms } from './venue';
 
@@ -20,11 +21,7 @@ export interface BookSnapshot {
 
 /** The best `levels` of each side of `symbolId`'s book, stamped `timestampMs`. */
 export function readBookSnapshot(engine: MatchingEngine, symbolId: number, terms: VenueTerms, levels: number, timestampMs: number): BookSnapshot {
-  const depth = engine.depth(symbolId, levels);
-  const level = (l: { price: number; quantity: number; orders: number }): BookSnapshotLevel => ({
-    price: terms.priceGrid.canonical(l.price),
-    quantity: terms.lotGrid.canonical(l.quantity),
-    orders: l.orders,
-  });
-  return { symbol: terms.symbol, timestampMs, bids: depth.bids.map(level), asks: depth.asks.map(level) };
+  // The engine registered the symbol on these grids and writes their canonical floats: taken as is.
+  const { bids, asks } = engine.depth(symbolId, levels);
+  return { symbol: terms.symbol, timestampMs, bids, asks };
 }

@@ -54,7 +54,7 @@ export class OpenExposure {
 
   /** `lots` of `order` now rest in the book. */
   add(order: AgentOrder, lots: number): void {
-    const ticks = this.terms.priceGrid.nearestUnits(order.price);
+    const ticks = order.priceTicks;
     if (order.side === 'Buy') {
       this.buyLots += lots;
       this.lockedNotional += this.terms.lotGrid.value(lots) * order.price;
@@ -82,14 +82,14 @@ export class OpenExposure {
   bestAgentTicks(side: Side): number {
     if (side === 'Buy') {
       if (Number.isNaN(this.bestBidTicks)) {
-        const level = this.engine.bestBid(this.symbolId);
-        this.bestBidTicks = level === null ? Number.NEGATIVE_INFINITY : this.terms.priceGrid.nearestUnits(level.price);
+        const level = this.engine.bestUnits(this.symbolId, 'Buy');
+        this.bestBidTicks = level === null ? Number.NEGATIVE_INFINITY : level.priceTicks;
       }
       return this.bestBidTicks;
     }
     if (Number.isNaN(this.bestAskTicks)) {
-      const level = this.engine.bestAsk(this.symbolId);
-      this.bestAskTicks = level === null ? Number.POSITIVE_INFINITY : this.terms.priceGrid.nearestUnits(level.price);
+      const level = this.engine.bestUnits(this.symbolId, 'Sell');
+      this.bestAskTicks = level === null ? Number.POSITIVE_INFINITY : level.priceTicks;
     }
     return this.bestAskTicks;
   }

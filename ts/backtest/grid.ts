@@ -29,7 +29,10 @@ export class Grid {
     return typeof value === 'number' ? native.gridUnits(this.step, value) : Number.NaN;
   }
 
-  /** Units of the nearest grid point (for values that need not be on the grid, e.g. seeding around a price). */
+  /**
+   * Units of the nearest grid point, for market data that need not be on the grid (seeding around
+   * a traded price); never for what the engine reports, which comes in units already.
+   */
   nearestUnits(value: number): number {
     return Math.round(value / this.step);
   }
@@ -37,10 +40,5 @@ export class Grid {
   /** The canonical float for `units`. */
   value(units: number): number {
     return this.divisor > 0 ? units / this.divisor : units * this.step;
-  }
-
-  /** Snap an engine-reported value (already on the grid up to float noise) to its canonical float. */
-  canonical(value: number): number {
-    return this.value(Math.round(value / this.step));
   }
 }

@@ -8,10 +8,14 @@
 //   counts their open lots; an order leaves both together (filled, cancelled, replaced away);
 // - checks (symbol, grid, funds) run before the engine call: a refused order changes no order,
 //   funds or position (only this step's seeded ladder may have been placed);
+// - prices are ticks and quantities lots from the agent's input (`ticksOf`, `lotsOf`) to the
+//   engine and back (`submitUnits`, `replaceUnits`, fill and result units): nothing the engine
+//   reports is read back onto a grid; floats (`value(units)`) are made only for acks, events and
+//   the account's money;
 // - each agent call that changed something ends by recording the step's equity and pushing events.
 import { ClientIdWindow } from '../backends/client-id-window';
 import { BackendError } from '../errors';
-import type { EngineFill, MatchingEngine, SubmitResult } from '../matching';
+import type { EngineFillUnits, MatchingEngine } from '../matching';
 import { ENGINE_ORDER_TYPES, ENGINE_REJECT_REASONS, ENGINE_SIDES, ENGINE_STATUSES, ENGINE_TIME_IN_FORCES } from '../native/layout';
 import type { AckStatus, OpenOrder, OrderAck, OrderRequest, OrderType, ReplaceRequest, Side, TimeInForce } from '../types';
 import type { BacktestAccount } from './account';
@@ -23,7 +27,7 @@ import type { ReplayCursor } from './replay-cursor';
 import { show } from './show-number';
 import type { VenueTerms } from './venue';
 
-const NO_FILLS: readonly EngineFill[] = [];
+const NO_FILLS: readonly EngineFillUnits[] = [];
 
 // Engine codes, looked up once at load in the generated layout's tables (not restated here).
 function twoWayCode(table: readonly string[], name: string): 0 | 1 {
@@ -131,6 +135,7 @@ export class AgentOrderLifecycle {
       clientOrderId: request.clientOrderId,
       side: request.side,
       orderType: request.orderType,
+      priceTicks,
       price: isMarket ? 0 : terms.priceGrid.value(priceTicks),
       quantityLots: lots,
       filledLots: 0,
@@ -138,7 +143,7 @@ export class AgentOrderLifecycle {
       resting: false,
       status,
     };
-    const remainingLots = terms.lotGrid.nearestUnits(outcome.remainingQuantity);
+    const remainingLots = outcome.remainingLots;
     this.orders.push(order);
     this.applyFills(fills, order);
     if ((status === 'New' || status === 'PartiallyFilled') && remainingLots > 0) {
@@ -181,7 +186,7 @@ export class AgentOrderLifecycle {
         `backtest: new quantity ${show(lotGrid.value(totalLots))} is not above the ${show(lotGrid.value(order.filledLots))} already filled`,
       );
     }
-    const priceTicks = request.price === undefined ? priceGrid.nearestUnits(order.price) : terms.ticksOf(request.price);
+    const priceTicks = request.price === undefined ? order.priceTicks : terms.ticksOf(request.price);
     const openLots = totalLots - order.filledLots;
     if (this.liquidity.crosses(order.side, priceTicks, this.cursor.price)) this.liquidity.ensureSeeded(this.cursor.step, this.cursor.price);
     if (order.side === 'Buy') {
@@ -191,23 +196,25 @@ export class AgentOrderLifecycle {
     } else {
       this.exposure.checkFunds('Sell', openLots, priceTicks, 0, order.quantityLots - order.filledLots);
     }
-    const price = priceGrid.value(priceTicks);
-    let result: SubmitResult;
     try {
-      result = this.engine.replace(order.engineId, price, lotGrid.value(openLots));
+      this.engine.replaceUnits(order.engineId, priceTicks, openLots);
     } catch (error) {
       throw engineRefusal(error);
     }
+    const outcome = this.engine.last;
+    const fills = outcome.fillCount === 0 ? NO_FILLS : this.engine.readFillUnits();
+    const remainingLots = outcome.remainingLots;
+    const engineStatus = ENGINE_STATUSES[outcome.statusCode];
     // The engine took the order out and re-entered it: unbook the old open part first.
     this.exposure.release(order, order.quantityLots - order.filledLots);
     this.resting.delete(order.engineId);
     order.resting = false;
-    order.price = price;
+    order.priceTicks = priceTicks;
+    order.price = priceGrid.value(priceTicks);
     order.quantityLots = totalLots;
-    this.applyFills(result.fills, order);
-    const remainingLots = lotGrid.nearestUnits(result.remainingQuantity);
+    this.applyFills(fills, order);
     let status: AckStatus;
-    if (remainingLots > 0 && (result.status === 'New' || result.status === 'PartiallyFilled')) {
+    if (remainingLots > 0 && (engineStatus === 'New' || engineStatus === 'PartiallyFilled')) {
       order.resting = true;
       this.resting.set(order.engineId, order);
       this.exposure.add(order, remainingLots);
@@ -238,24 +245,24 @@ export class AgentOrderLifecycle {
   }
 
   /**
-   * One order into the engine through the numeric call (no result object): the outcome is in
+   * One order into the engine in ticks and lots (no result object, no float): the outcome is in
    * `engine.last`, the fills are returned. Engine errors become `BackendError('rejected')`.
    */
-  private submitToEngine(side: Side, orderType: OrderType, priceTicks: number, lots: number, timeInForce: TimeInForce): readonly EngineFill[] {
+  private submitToEngine(side: Side, orderType: OrderType, priceTicks: number, lots: number, timeInForce: TimeInForce): readonly EngineFillUnits[] {
     try {
-      this.engine.submitFast(
+      this.engine.submitUnits(
         this.symbolId,
         side === 'Buy' ? BUY : SELL,
         orderType === 'Limit' ? LIMIT : MARKET,
-        orderType === 'Limit' ? this.terms.priceGrid.value(priceTicks) : 0,
-        this.terms.lotGrid.value(lots),
+        orderType === 'Limit' ? priceTicks : 0,
+        lots,
         timeInForce === 'GTC' ? GTC : timeInForce === 'IOC' ? IOC : FOK,
         false,
       );
     } catch (error) {
       throw engineRefusal(error);
     }
-    return this.engine.last.fillCount === 0 ? NO_FILLS : this.engine.readFills();
+    return this.engine.last.fillCount === 0 ? NO_FILLS : this.engine.readFillUnits();
   }
 
   /** The order `bt-<n>` names (only that exact spelling), if this run placed it. */
@@ -273,11 +280,11 @@ export class AgentOrderLifecycle {
   }
 
   /** Book fills: agent makers (from the engine's resting ids) and the agent taker `taker`, if any. */
-  private applyFills(fills: readonly EngineFill[], taker: AgentOrder | null): void {
-    const { lotGrid, priceGrid } = this.terms;
+  private applyFills(fills: readonly EngineFillUnits[], taker: AgentOrder | null): void {
+    const priceGrid = this.terms.priceGrid;
     for (const fill of fills) {
-      const lots = lotGrid.nearestUnits(fill.quantity);
-      const price = priceGrid.canonical(fill.price);
+      const lots = fill.lots;
+      const price = priceGrid.value(fill.priceTicks);
       const maker = this.resting.get(fill.makerOrderId);
       // A maker that is not an agent order is seeded liquidity: nothing to book for it.
       if (maker !== undefined) {

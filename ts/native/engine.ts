@@ -1,7 +1,7 @@
 // The matching engine's shared result buffer and its batch and fill rows, read by name: the only
 // TypeScript that indexes them. Every slot, stride and code comes from the generated ./layout
 // (crates/axon-node/src/raw/layout/engine.rs).
-import type { BookLevel, EngineFill, EngineOpenOrder } from '../matching';
+import type { BookLevel, EngineFill, EngineFillUnits, EngineLevelUnits, EngineOpenOrder } from '../matching';
 import {
   BATCH_STOPS,
   BatchResultColumn,
@@ -33,6 +33,17 @@ export function fillAt(fills: Float64Array, row: number): EngineFill {
   };
 }
 
+/** Fill row `row` of a `FILL_STRIDE` array in engine units (ticks, lots), as the engine has them. */
+export function fillUnitsAt(fills: Float64Array, row: number): EngineFillUnits {
+  const o = row * FILL_STRIDE;
+  return {
+    seq: fills[o + FillColumn.Seq] as number,
+    makerOrderId: fills[o + FillColumn.MakerOrderId] as number,
+    priceTicks: fills[o + FillColumn.PriceTicks] as number,
+    lots: fills[o + FillColumn.QuantityLots] as number,
+  };
+}
+
 /** Depth row `row` (`LEVEL_STRIDE` numbers from `at`, as `engineDepth` writes them) as an object. */
 export function levelAt(levels: Float64Array, row: number, at = 0): BookLevel {
   const o = at + row * LEVEL_STRIDE;
@@ -56,6 +67,8 @@ const {
   FilledQuantity: SLOT_FILLED,
   RemainingQuantity: SLOT_REMAINING,
   FillCount: SLOT_FILL_COUNT,
+  FilledLots: SLOT_FILLED_LOTS,
+  RemainingLots: SLOT_REMAINING_LOTS,
   BatchFills: SLOT_BATCH_FILLS,
   BatchStop: SLOT_BATCH_STOP,
 } = EngineSlot;
@@ -77,7 +90,7 @@ export function resultStatusCode(results: Float64Array, row: number): number {
 
 /**
  * The engine's result buffer: what the last submit/replace did (order id, status and reason
- * codes, filled and remaining quantity, fill count, its first fills), the last batch's fill count
+ * codes, filled and remaining quantity as floats and in lots, fill count, its first fills), the last batch's fill count
  * and stop code, and the order or level the last query named.
  */
 export class EngineResults {
@@ -103,6 +116,16 @@ export class EngineResults {
 
   get remainingQuantity(): number {
     return this.buf[SLOT_REMAINING] as number;
+  }
+
+  /** `filledQuantity` in lots. */
+  get filledLots(): number {
+    return this.buf[SLOT_FILLED_LOTS] as number;
+  }
+
+  /** `remainingQuantity` in lots. */
+  get remainingLots(): number {
+    return this.buf[SLOT_REMAINING_LOTS] as number;
   }
 
   get fillCount(): number {
@@ -145,5 +168,15 @@ export class EngineResults {
   /** The level the last `engineBest` named. */
   level(): BookLevel {
     return levelAt(this.buf, 0, ENGINE_INFO_AT);
+  }
+
+  /** The level the last `engineBest` named, in engine units. */
+  levelUnits(): EngineLevelUnits {
+    const at = ENGINE_INFO_AT;
+    return {
+      priceTicks: this.buf[at + EngineLevelInfo.PriceTicks] as number,
+      lots: this.buf[at + EngineLevelInfo.QuantityLots] as number,
+      orders: this.buf[at + EngineLevelInfo.Orders] as number,
+    };
   }
 }

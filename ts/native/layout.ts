@@ -84,13 +84,17 @@ export const EngineSlot = {
   RemainingQuantity: 4,
   /** last submit/replace: its number of fills */
   FillCount: 5,
+  /** last submit/replace: `FilledQuantity` in lots */
+  FilledLots: 6,
+  /** last submit/replace: `RemainingQuantity` in lots */
+  RemainingLots: 7,
   /** last batch: fill rows written */
-  BatchFills: 6,
+  BatchFills: 8,
   /** last batch: an index of `BATCH_STOPS` */
-  BatchStop: 7,
+  BatchStop: 9,
 } as const;
 /** Start of the order info (`engineCancel`, `engineOrder`) or level info (`engineBest`). */
-export const ENGINE_INFO_AT = 8;
+export const ENGINE_INFO_AT = 10;
 /** Order info, from `ENGINE_INFO_AT`. */
 export const EngineOrderInfo = {
   OrderId: 0,
@@ -106,15 +110,17 @@ export const EngineLevelInfo = {
   Price: 0,
   Quantity: 1,
   Orders: 2,
+  PriceTicks: 3,
+  QuantityLots: 4,
 } as const;
-/** Numbers per depth row (`engineDepth`), in `EngineLevelInfo` order. */
+/** Numbers per depth row (`engineDepth`): the first of `EngineLevelInfo` (price, quantity, orders). */
 export const LEVEL_STRIDE = 3;
 /** Start of the first fills (`FILL_STRIDE` numbers each) of the last submit/replace. */
-export const ENGINE_FILLS_AT = 16;
+export const ENGINE_FILLS_AT = 24;
 /** Fill rows the result buffer holds; more are read with `engineReadFills`. */
 export const INLINE_FILL_ROWS = 64;
 /** Numbers in the result buffer. */
-export const ENGINE_RESULT_LEN = 464;
+export const ENGINE_RESULT_LEN = 600;
 /** A batch result row (`FillStart` counts from the call's first fill row). */
 export const BatchResultColumn = {
   OrderId: 0,
@@ -136,9 +142,11 @@ export const FillColumn = {
   Price: 4,
   Quantity: 5,
   TakerSide: 6,
+  PriceTicks: 7,
+  QuantityLots: 8,
 } as const;
 /** Numbers per fill row. */
-export const FILL_STRIDE = 7;
+export const FILL_STRIDE = 9;
 /** `EngineSlot.Status` and `BatchResultColumn.Status` (`Error`: batch only). */
 export const ENGINE_STATUSES = ['New', 'PartiallyFilled', 'Filled', 'Cancelled', 'Rejected', 'Error'] as const;
 /** `Reason` of a `Rejected` status (index 0: none). */

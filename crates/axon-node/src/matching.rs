@@ -9,7 +9,10 @@
 //!   naming the field and leaves the engine unchanged: every number is decoded and converted (on
 //!   the engine's own grid: `float_request`, `float_replace`) before the engine is touched, and the
 //!   engine itself changes nothing on `Err`.
-//! - The per-call path (`engineSubmit`, `engineCancel`, `engineReplace`) creates no JS object: it
+//! - `engineSubmitUnits` / `engineReplaceUnits` are the same calls in engine units (ticks, lots)
+//!   for hosts that keep units: checked as whole numbers (`units_request`, `units_replace`), never
+//!   converted through a float grid; every result (slots, fill rows, levels) carries units too.
+//! - The per-call path (`engineSubmit`, `engineCancel`, `engineReplace`, and their units twins) creates no JS object: it
 //!   takes numbers, returns one number and writes its details into the engine's result buffer (a
 //!   Float64Array over Rust-owned memory, taken once with `engineResultBuffer`); after warm-up it
 //!   performs no heap allocation. These three and the ladder calls are also installed as raw N-API
@@ -35,7 +38,7 @@ use axon_backtest::{
 use napi::bindgen_prelude::Float64ArraySlice;
 
 use crate::raw::layout::engine::{
-    slot, FILLS_AT, INFO_AT, INLINE_FILL_ROWS, LEVEL_STRIDE, RESULT_BUFFER_LEN,
+    slot, FILLS_AT, INFO_AT, INLINE_FILL_ROWS, LEVEL_INFO_NAMES, LEVEL_STRIDE, RESULT_BUFFER_LEN,
 };
 use crate::raw::shared::SharedCells;
 use napi::{Env, Error, Result, Status};
@@ -193,6 +196,8 @@ impl EngineSlot {
         header[slot::FILLED_QUANTITY] = spec.lots_to_qty(r.filled_lots);
         header[slot::REMAINING_QUANTITY] = spec.lots_to_qty(r.remaining_lots);
         header[slot::FILL_COUNT] = self.fills.len() as f64;
+        header[slot::FILLED_LOTS] = r.filled_lots as f64;
+        header[slot::REMAINING_LOTS] = r.remaining_lots as f64;
         self.out.set_row(0, &header);
         for (k, fill) in self.fills.iter().take(INLINE_FILL_ROWS).enumerate() {
             self.out.set_row(
@@ -220,12 +225,15 @@ impl EngineSlot {
     }
 }
 
-/// A level as `LEVEL_INFO_NAMES` numbers: price, quantity, orders.
-fn level_row(l: &LevelInfo, spec: &SymbolSpec) -> [f64; LEVEL_STRIDE] {
+/// A level as `LEVEL_INFO_NAMES` numbers: price, quantity, orders, price ticks, quantity lots (a
+/// depth row is the first `LEVEL_STRIDE` of them).
+fn level_row(l: &LevelInfo, spec: &SymbolSpec) -> [f64; LEVEL_INFO_NAMES.len()] {
     [
         spec.ticks_to_price(l.price_ticks),
         spec.lots_to_qty(l.total_lots),
         f64::from(l.order_count),
+        l.price_ticks as f64,
+        l.total_lots as f64,
     ]
 }
 
@@ -334,6 +342,54 @@ pub fn engine_submit(
     })
 }
 
+/// `engineSubmit` in engine units: `priceTicks` whole ticks, `lots` whole lots (each > 0 and at
+/// most 2^53; the price of a market order is ignored), checked in the same order with the same
+/// errors as a price or quantity off the grid. No float is read back onto the grid: the engine
+/// takes the units as they are. Same result buffer writes and return value.
+#[napi]
+#[allow(clippy::too_many_arguments)]
+pub fn engine_submit_units(
+    handle: f64,
+    symbol: f64,
+    side: f64,
+    order_type: f64,
+    price_ticks: f64,
+    lots: f64,
+    tif: f64,
+    post_only: bool,
+) -> Result<f64> {
+    with_engine(handle, "engineSubmitUnits", |s| {
+        let market = match small_code(order_type) {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(map_engine_error(EngineError::InvalidField {
+                    field: "order_type",
+                }))
+            }
+        };
+        let (side, tif) = (small_code(side), small_code(tif));
+        let req = match symbol_id(symbol) {
+            Ok(symbol) => {
+                s.engine
+                    .units_request(symbol, side, market, price_ticks, lots, tif, post_only)
+            }
+            // Reported as the engine orders its checks: side and time in force first.
+            Err(bad_symbol) => side_code(side)
+                .and(TimeInForce::from_code(tif).ok_or(EngineError::InvalidField { field: "tif" }))
+                .and(Err(bad_symbol)),
+        }
+        .map_err(map_engine_error)?;
+        s.fills.clear();
+        let r = s
+            .engine
+            .submit(&req, &mut s.fills)
+            .map_err(map_engine_error)?;
+        s.write_call(req.symbol, &r);
+        Ok(r.order_id.0 as f64)
+    })
+}
+
 /// Cancel a live order; returns its remaining (cancelled) quantity and writes its state just
 /// before the cancel into the info area of the result buffer. Throws on an unknown or stale id,
 /// with nothing changed.
@@ -410,6 +466,31 @@ pub fn engine_replace(handle: f64, order_id: f64, price: f64, quantity: f64) -> 
         let (symbol, _, ticks, lots) = s
             .engine
             .float_replace(id, price, quantity)
+            .map_err(map_engine_error)?;
+        s.fills.clear();
+        let r = s
+            .engine
+            .replace(id, ticks, lots, &mut s.fills)
+            .map_err(map_engine_error)?;
+        s.write_call(symbol, &r);
+        Ok(r.order_id.0 as f64)
+    })
+}
+
+/// `engineReplace` in engine units (`priceTicks`, `lots`: whole, > 0, at most 2^53; same errors
+/// as off-grid values); same result buffer writes and return value.
+#[napi]
+pub fn engine_replace_units(
+    handle: f64,
+    order_id: f64,
+    price_ticks: f64,
+    lots: f64,
+) -> Result<f64> {
+    with_engine(handle, "engineReplaceUnits", |s| {
+        let id = order_id_from_f64(order_id).map_err(map_engine_error)?;
+        let (symbol, ticks, lots) = s
+            .engine
+            .units_replace(id, price_ticks, lots)
             .map_err(map_engine_error)?;
         s.fills.clear();
         let r = s
@@ -499,7 +580,7 @@ pub fn engine_depth(
         if result.is_ok() {
             let spec = s.spec(symbol);
             for (l, row) in scratch.iter().zip(out.chunks_exact_mut(LEVEL_STRIDE)) {
-                row.copy_from_slice(&level_row(l, spec));
+                row.copy_from_slice(&level_row(l, spec)[..LEVEL_STRIDE]);
             }
         }
         let written = scratch.len() as u32;

@@ -19,8 +19,9 @@
 //!   describes op `start + i`; fill rows ([`FILL_STRIDE`] numbers, [`FILL_COLUMNS`]) start at row
 //!   0 and `fill_start` counts from there.
 //! - Quantities and prices are written as the symbol's canonical floats
-//!   ([`SymbolSpec::ticks_to_price`], [`SymbolSpec::lots_to_qty`]); ids, codes and counts as exact
-//!   whole numbers.
+//!   ([`SymbolSpec::ticks_to_price`], [`SymbolSpec::lots_to_qty`]); a fill row also carries them in
+//!   engine units (`PriceTicks`, `QuantityLots`, exact: at most 2^53), so a host that keeps units
+//!   never converts a float back; ids, codes and counts as exact whole numbers.
 //! - An order id read from a float must be a whole number in `[0, MAX_ORDER_ID]`; a reference
 //!   `-(k + 1)` must name an op of this call before the current one (else `InvalidField
 //!   { field: "order_id" }`) and resolves to the id in that op's result row.
@@ -31,7 +32,7 @@ use super::{BatchIo, BatchStop, BatchSummary, Op, Outcome, FLAG_POST_ONLY, STATU
 use super::{OP_CANCEL, OP_LIMIT, OP_MARKET, OP_REPLACE};
 use crate::engine::MatchingEngine;
 use crate::error::EngineError;
-use crate::symbol::SymbolSpec;
+use crate::symbol::{SymbolSpec, MAX_EXACT_UNITS};
 use crate::types::{
     Fill, FillSink, OrderId, OrderRequest, OrderType, Side, SymbolId, TimeInForce, MAX_ORDER_ID,
 };
@@ -50,7 +51,7 @@ pub const RESULT_COLUMNS: [&str; 7] = [
 pub const RESULT_STRIDE: usize = RESULT_COLUMNS.len();
 
 /// Names of a fill row's numbers, in order.
-pub const FILL_COLUMNS: [&str; 7] = [
+pub const FILL_COLUMNS: [&str; 9] = [
     "Seq",
     "MakerOrderId",
     "TakerOrderId",
@@ -58,6 +59,8 @@ pub const FILL_COLUMNS: [&str; 7] = [
     "Price",
     "Quantity",
     "TakerSide",
+    "PriceTicks",
+    "QuantityLots",
 ];
 /// Numbers per fill row.
 pub const FILL_STRIDE: usize = FILL_COLUMNS.len();
@@ -170,10 +173,92 @@ pub fn fill_row(fill: &Fill, spec: &SymbolSpec) -> [f64; FILL_STRIDE] {
         spec.ticks_to_price(fill.price_ticks),
         spec.lots_to_qty(fill.qty_lots),
         f64::from(fill.taker_side as u8),
+        fill.price_ticks as f64,
+        count_f64(fill.qty_lots),
     ]
 }
 
+/// Whole engine units (ticks or lots) given as a float, checked as [`SymbolSpec`] checks a real
+/// value: `NonFinite`, `NonPositive` (0 or less), `OutOfRange` (above [`MAX_EXACT_UNITS`]),
+/// `OffGrid` (a fraction of a unit), each naming `field`.
+#[inline(always)]
+pub fn units_from_f64(v: f64, field: &'static str) -> Result<u64, EngineError> {
+    if !v.is_finite() {
+        return Err(EngineError::NonFinite { field });
+    }
+    if v <= 0.0 {
+        return Err(EngineError::NonPositive { field });
+    }
+    if v > MAX_EXACT_UNITS as f64 {
+        return Err(EngineError::OutOfRange { field });
+    }
+    // 0 < v <= 2^53: the `i64` round trip is exact and equal back only for a whole number.
+    if (v as i64) as f64 != v {
+        return Err(EngineError::OffGrid { field });
+    }
+    Ok(v as i64 as u64)
+}
+
 impl MatchingEngine {
+    /// A new order from engine units given as floats (price in ticks, quantity in lots; for a
+    /// host that keeps units), checked in the order side, tif, symbol, quantity, price as
+    /// [`float_request`](Self::float_request) checks real units (a market order's price is
+    /// ignored). Nothing changes.
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    pub fn units_request(
+        &self,
+        symbol: u32,
+        side: u8,
+        market: bool,
+        price_ticks: f64,
+        qty_lots: f64,
+        tif: u8,
+        post_only: bool,
+    ) -> Result<OrderRequest, EngineError> {
+        let side = Side::from_code(side).ok_or(EngineError::InvalidField { field: "side" })?;
+        let tif = TimeInForce::from_code(tif).ok_or(EngineError::InvalidField { field: "tif" })?;
+        if self.books.get(symbol as usize).is_none() {
+            return Err(EngineError::UnknownSymbol(symbol));
+        }
+        let qty_lots = units_from_f64(qty_lots, "quantity")?;
+        let price_ticks = if market {
+            0
+        } else {
+            units_from_f64(price_ticks, "price")? as i64
+        };
+        Ok(OrderRequest {
+            symbol: SymbolId(symbol),
+            side,
+            order_type: if market {
+                OrderType::Market
+            } else {
+                OrderType::Limit
+            },
+            tif,
+            price_ticks,
+            qty_lots,
+            post_only,
+        })
+    }
+
+    /// Symbol of the live order `id` and its new ticks and lots, given as floats, for a replace
+    /// in engine units. `UnknownOrder` if `id` is not resting. Nothing changes.
+    #[inline(always)]
+    pub fn units_replace(
+        &self,
+        id: OrderId,
+        price_ticks: f64,
+        qty_lots: f64,
+    ) -> Result<(SymbolId, i64, u64), EngineError> {
+        let (symbol, _) = self
+            .live_order_side(id)
+            .ok_or(EngineError::UnknownOrder(id.0))?;
+        let ticks = units_from_f64(price_ticks, "price")? as i64;
+        let lots = units_from_f64(qty_lots, "quantity")?;
+        Ok((SymbolId(symbol), ticks, lots))
+    }
+
     /// A new order from real units, checked in the order side, tif, symbol, quantity, price
     /// (a market order's price is ignored). Nothing changes.
     #[inline(always)]
@@ -418,5 +503,69 @@ impl BatchIo for FloatIo<'_, '_> {
             count_f64(fills_start as u64),
             0.0,
         ]);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn units_are_checked_as_real_values_are() {
+        let spec = SymbolSpec::new(0.01, 0.001).expect("valid spec");
+        // The same bad value in units and in real units gets the same error.
+        let pairs = [
+            (0.0, 0.0),
+            (-3.0, -0.003),
+            (1.5, 0.0015),
+            (f64::NAN, f64::NAN),
+            (f64::INFINITY, f64::INFINITY),
+            (MAX_EXACT_UNITS as f64 * 2.0, 1e14),
+        ];
+        for (units, real) in pairs {
+            assert_eq!(
+                units_from_f64(units, "quantity"),
+                spec.qty_to_lots(real).map(|_| 0),
+                "{units} lots vs {real}"
+            );
+        }
+        assert_eq!(units_from_f64(1.0, "quantity"), Ok(1));
+        assert_eq!(
+            units_from_f64(MAX_EXACT_UNITS as f64, "price"),
+            Ok(MAX_EXACT_UNITS)
+        );
+    }
+
+    #[test]
+    fn a_units_request_is_the_float_request_of_the_same_order() {
+        let mut engine = MatchingEngine::with_capacity(8);
+        let symbol = engine
+            .add_symbol(SymbolSpec::new(0.5, 0.001).expect("valid spec"))
+            .expect("a symbol");
+        for (side, market, tif, post_only) in [(0, false, 0, true), (1, true, 1, false)] {
+            let by_units =
+                engine.units_request(symbol.0, side, market, 201.0, 2500.0, tif, post_only);
+            let by_float = engine.float_request(symbol.0, side, market, 100.5, 2.5, tif, post_only);
+            assert_eq!(by_units, by_float);
+        }
+        let id = engine
+            .submit(
+                &engine
+                    .units_request(symbol.0, 0, false, 200.0, 1000.0, 0, false)
+                    .expect("a valid order"),
+                &mut Vec::new(),
+            )
+            .expect("rests")
+            .order_id;
+        assert_eq!(
+            engine.units_replace(id, 203.0, 7.0),
+            engine
+                .float_replace(id, 101.5, 0.007)
+                .map(|(symbol, _, ticks, lots)| (symbol, ticks, lots))
+        );
+        assert_eq!(
+            engine.units_replace(OrderId(id.0 + 1), 203.0, 7.0),
+            Err(EngineError::UnknownOrder(id.0 + 1))
+        );
     }
 }

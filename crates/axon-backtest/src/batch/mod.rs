@@ -49,8 +49,8 @@ mod float;
 mod lots;
 
 pub use float::{
-    fill_row, order_id_from_f64, FloatBatch, FILL_COLUMNS, FILL_STRIDE, RESULT_COLUMNS,
-    RESULT_STRIDE, STOP_COMPLETED, STOP_FILLS_FULL, STOP_RESULTS_FULL,
+    fill_row, order_id_from_f64, units_from_f64, FloatBatch, FILL_COLUMNS, FILL_STRIDE,
+    RESULT_COLUMNS, RESULT_STRIDE, STOP_COMPLETED, STOP_FILLS_FULL, STOP_RESULTS_FULL,
 };
 pub use lots::BatchOps;
 

@@ -1,6 +1,6 @@
 //! Raw Node-API entry points for the per-call hot paths, installed at module load over the
 //! `#[napi]` functions of the same name: the matching engine's `engineSubmit`, `engineCancel`,
-//! `engineReplace` and the per-bar `engineSeedLadder` / `engineRemoveLadder` of a backtest, and the
+//! `engineReplace` (and their units twins `engineSubmitUnits`, `engineReplaceUnits`) and the per-bar `engineSeedLadder` / `engineRemoveLadder` of a backtest, and the
 //! two calls every tool call makes, `guardDecide` and `guardRecordAck` (and `emptyCall`, the
 //! floor the benchmark measures them against).
 //!
@@ -49,10 +49,12 @@ thread_local! {
 }
 
 pub(crate) fn install(env: sys::napi_env, exports: sys::napi_value) -> Result<()> {
-    let entries: [(&CStr, Callback); 8] = [
+    let entries: [(&CStr, Callback); 10] = [
         (c"engineSubmit", engine_submit),
+        (c"engineSubmitUnits", engine_submit_units),
         (c"engineCancel", engine_cancel),
         (c"engineReplace", engine_replace),
+        (c"engineReplaceUnits", engine_replace_units),
         (c"engineSeedLadder", engine_seed_ladder),
         (c"engineRemoveLadder", engine_remove_ladder),
         (c"guardDecide", guard_decide),
@@ -331,6 +333,42 @@ unsafe extern "C" fn engine_submit(
                 number(env, a[5], "quantity")?,
                 number(env, a[6], "timeInForce")?,
                 boolean(env, a[7], "postOnly")?,
+            )
+        })
+    }
+}
+
+unsafe extern "C" fn engine_submit_units(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    unsafe {
+        call(env, info, "engineSubmitUnits", |a: [_; 8]| {
+            crate::matching::engine_submit_units(
+                number(env, a[0], "handle")?,
+                number(env, a[1], "symbol")?,
+                number(env, a[2], "side")?,
+                number(env, a[3], "orderType")?,
+                number(env, a[4], "priceTicks")?,
+                number(env, a[5], "lots")?,
+                number(env, a[6], "timeInForce")?,
+                boolean(env, a[7], "postOnly")?,
+            )
+        })
+    }
+}
+
+unsafe extern "C" fn engine_replace_units(
+    env: sys::napi_env,
+    info: sys::napi_callback_info,
+) -> sys::napi_value {
+    unsafe {
+        call(env, info, "engineReplaceUnits", |a: [_; 4]| {
+            crate::matching::engine_replace_units(
+                number(env, a[0], "handle")?,
+                number(env, a[1], "orderId")?,
+                number(env, a[2], "priceTicks")?,
+                number(env, a[3], "lots")?,
             )
         })
     }

@@ -6,6 +6,9 @@
 //! - Rows, strides and codes are axon-backtest's own (`batch::RESULT_COLUMNS`, `FILL_COLUMNS`,
 //!   `STATUS_*`, `OP_*`, `EngineError::NAMES`, ...): listed from there, or checked against them by
 //!   the tests below, so the engine, the binding and TypeScript cannot disagree.
+//! - Prices and quantities the engine reports come both as the symbol's canonical floats and in
+//!   engine units (ticks, lots: exact whole numbers), so a host that keeps units reads them as
+//!   they are, with no float read back onto the grid.
 //! - The result buffer's slots are named once here; `crate::matching` writes them through
 //!   [`slot`], [`INFO_AT`] and [`FILLS_AT`], and `ts/native/engine.ts` reads the generated names.
 
@@ -17,7 +20,7 @@ use axon_backtest::EngineError;
 use super::list;
 
 /// Slots of the engine's result buffer, in order (`[name, meaning]`).
-pub const RESULT_SLOT_NAMES: [(&str, &str); 8] = [
+pub const RESULT_SLOT_NAMES: [(&str, &str); 10] = [
     ("OrderId", "last submit/replace: the order id"),
     (
         "Status",
@@ -33,6 +36,14 @@ pub const RESULT_SLOT_NAMES: [(&str, &str); 8] = [
         "last submit/replace: quantity resting, cancelled or untouched",
     ),
     ("FillCount", "last submit/replace: its number of fills"),
+    (
+        "FilledLots",
+        "last submit/replace: `FilledQuantity` in lots",
+    ),
+    (
+        "RemainingLots",
+        "last submit/replace: `RemainingQuantity` in lots",
+    ),
     ("BatchFills", "last batch: fill rows written"),
     ("BatchStop", "last batch: an index of `BATCH_STOPS`"),
 ];
@@ -44,8 +55,10 @@ pub mod slot {
     pub const FILLED_QUANTITY: usize = 3;
     pub const REMAINING_QUANTITY: usize = 4;
     pub const FILL_COUNT: usize = 5;
-    pub const BATCH_FILLS: usize = 6;
-    pub const BATCH_STOP: usize = 7;
+    pub const FILLED_LOTS: usize = 6;
+    pub const REMAINING_LOTS: usize = 7;
+    pub const BATCH_FILLS: usize = 8;
+    pub const BATCH_STOP: usize = 9;
 }
 
 /// Start of the order info (`engineCancel`, `engineOrder`) or level info (`engineBest`).
@@ -61,11 +74,13 @@ pub const ORDER_INFO_NAMES: [&str; 7] = [
     "PostOnly",
 ];
 /// Level info from [`INFO_AT`], in order.
-pub const LEVEL_INFO_NAMES: [&str; 3] = ["Price", "Quantity", "Orders"];
-/// Numbers per depth row (`engineDepth`), in [`LEVEL_INFO_NAMES`] order.
-pub const LEVEL_STRIDE: usize = LEVEL_INFO_NAMES.len();
+pub const LEVEL_INFO_NAMES: [&str; 5] =
+    ["Price", "Quantity", "Orders", "PriceTicks", "QuantityLots"];
+/// Numbers per depth row (`engineDepth`): the first of [`LEVEL_INFO_NAMES`] (price, quantity,
+/// orders: the public row of `depthInto`); the units are in the level info of `engineBest` only.
+pub const LEVEL_STRIDE: usize = 3;
 /// Start of the first fills of the last submit/replace.
-pub const FILLS_AT: usize = 16;
+pub const FILLS_AT: usize = 24;
 /// Fill rows of the last submit/replace the result buffer holds.
 pub const INLINE_FILL_ROWS: usize = 64;
 /// Numbers in the result buffer.
@@ -147,7 +162,7 @@ pub fn typescript() -> String {
         ),
         (
             "LEVEL_STRIDE",
-            "Numbers per depth row (`engineDepth`), in `EngineLevelInfo` order.",
+            "Numbers per depth row (`engineDepth`): the first of `EngineLevelInfo` (price, quantity, orders).",
             LEVEL_STRIDE.to_string(),
         ),
         (
@@ -252,6 +267,8 @@ mod tests {
             ("FilledQuantity", slot::FILLED_QUANTITY),
             ("RemainingQuantity", slot::REMAINING_QUANTITY),
             ("FillCount", slot::FILL_COUNT),
+            ("FilledLots", slot::FILLED_LOTS),
+            ("RemainingLots", slot::REMAINING_LOTS),
             ("BatchFills", slot::BATCH_FILLS),
             ("BatchStop", slot::BATCH_STOP),
         ];
@@ -261,6 +278,11 @@ mod tests {
         }
         // Order and level info fit between the slots and the inline fills.
         assert!(INFO_AT + ORDER_INFO_NAMES.len().max(LEVEL_INFO_NAMES.len()) <= FILLS_AT);
+        // A depth row is the head of the level info: price, quantity, orders.
+        assert_eq!(
+            LEVEL_INFO_NAMES[..LEVEL_STRIDE],
+            ["Price", "Quantity", "Orders"]
+        );
     }
 
     #[test]
