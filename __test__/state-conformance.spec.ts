@@ -343,6 +343,35 @@ describe.each(factories)('%s store', (_name, open) => {
       expect((await store.snapshot()).dailyOrders).toBe(before);
     }));
 
+  it('open orders: resting + live new-order reservations of the symbol, per account; settle rules as the chain', () =>
+    withStore(async (store, clock) => {
+      const breaker: BreakerConfig = { rejection: { threshold: 5, cooldownMs: 60_000 } };
+      const limits = { maxOpenOrders: 2 };
+      const resting = granted(await store.reservePlace(place({ limits, breaker, reservationId: 'p-1' })));
+      const inflight = granted(await store.reservePlace(place({ limits, breaker, reservationId: 'p-2' })));
+      expect(await store.settle(resting, { kind: 'accepted', orderId: 'o-1', filledQuantity: 0, restingQuantity: 1 })).toBe('settled');
+      // A retry is the same grant; a third order is refused with the chain's numbers; the streak moves.
+      expect(granted(await store.reservePlace(place({ limits, breaker, reservationId: 'p-2' }))).id).toBe('p-2');
+      expect(await store.reservePlace(place({ limits, breaker, reservationId: 'p-3' }))).toEqual({ ok: false, reason: 'MAX_OPEN_ORDERS', numbers: { wouldBe: 3, limit: 2, resting: 1, inflight: 1, uncertain: 0 } });
+      expect((await store.snapshot()).breaker.streak).toBe(1);
+      // Another symbol has its own count; a replace's growth is no new order; a proposal is checked.
+      granted(await store.reservePlace(place({ symbol: 'ETHUSDT', limits, reservationId: 'e-1' })));
+      granted(await store.reservePlace(place({ quantity: 0, dailySlot: false, limits, reservationId: 'r-1' })));
+      expect(await store.proposePlace({ symbol: 'BTCUSDT', side: 'buy', quantity: 1, limits, breaker: {}, fieldsHash: 'h' })).toMatchObject({ ok: false, reason: 'MAX_OPEN_ORDERS' });
+      // A definite rejection releases its slot; a fill that leaves nothing resting too.
+      expect(await store.settle(inflight, { kind: 'rejected' })).toBe('settled');
+      const filled = granted(await store.reservePlace(place({ limits, reservationId: 'p-4' })));
+      expect(await store.settle(filled, { kind: 'accepted', orderId: 'o-4', filledQuantity: 1, restingQuantity: 0 })).toBe('settled');
+      const unknown = granted(await store.reservePlace(place({ limits, reservationId: 'p-5' })));
+      expect(unknown.id).toBe('p-5');
+      // Unknown outcome: counted while its lease lives (it may rest).
+      expect(await store.reservePlace(place({ limits, reservationId: 'p-6' }))).toMatchObject({ ok: false, reason: 'MAX_OPEN_ORDERS', numbers: { resting: 1, inflight: 1 } });
+      // The resting order closes (cancelled or filled): its slot is free.
+      await store.orderProgress({ orderId: 'o-1', filledQuantity: 0, closed: true });
+      clock.now = NOON + 1;
+      granted(await store.reservePlace(place({ limits, reservationId: 'p-7' })));
+    }));
+
   it('the runbook reset of a day\'s counters sets orders and cancels back to 0', () =>
     withStore(async (store) => {
       granted(await store.reservePlace(place()));

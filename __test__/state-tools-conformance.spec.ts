@@ -232,6 +232,22 @@ describe('tool-level conformance: memory mode and redis mode give the same answe
     expect(transcript[2]).toMatchObject({ message: 'RiskLimits: the same order (BTC-USDT Buy Limit 0.01 @ 19000) was sent 4999 ms ago, within duplicate_window_ms 5000' });
   });
 
+  it('open orders: resting + in flight at the limit, a cancel frees a slot, a venue rejection holds none', async () => {
+    const { transcript } = await bothModes({ risk: { maxOpenOrders: 2 } }, async (s) => {
+      const out = [await s.place(resting(0.01)), await s.place(resting(0.01)), await s.place(resting(0.01))];
+      const first = s.backend.openOrders()[0]!.orderId;
+      const cancelled = await s.tools.cancelOrder.call(JSON.stringify({ order_id: first }));
+      out.push(cancelled.ok ? { ok: true, status: cancelled.status, order_id: 'cancelled' } : { ok: false, code: cancelled.error.code, message: cancelled.error.message });
+      s.backend.injectFailure('placeOrder', 'rejected');
+      out.push(await s.place(resting(0.01)));
+      out.push(await s.place(resting(0.01))); // the rejected one held nothing: the freed slot is taken
+      out.push(await s.place(resting(0.01)));
+      return out;
+    });
+    expect(codes(transcript)).toEqual(['sent:New', 'sent:New', 'MAX_OPEN_ORDERS', 'sent:Cancelled', 'BACKEND_REJECTED', 'sent:New', 'MAX_OPEN_ORDERS']);
+    expect(transcript[2]).toMatchObject({ message: "RiskLimits: open orders on 'BTC-USDT' would be 3, max_open_orders 2 (2 resting, 0 in flight, 0 of unknown outcome)" });
+  });
+
   it('TwoPhase: a token confirms once; bound to its fields', async () => {
     const { transcript } = await bothModes({ mode: 'TwoPhase', risk: { maxDailyOrders: 10 } }, async (s) => {
       const order = resting(0.01);

@@ -177,7 +177,12 @@ export class SharedRiskState {
     }
     const symbol = request.symbol ?? '';
     const side = request.side ?? 'buy';
-    const placeLimits = { maxDailyOrders: limits.maxDailyOrders, maxPositionAbs: limits.maxPositionAbs, ...rate };
+    const placeLimits = {
+      maxDailyOrders: limits.maxDailyOrders,
+      maxPositionAbs: limits.maxPositionAbs,
+      ...rate,
+      ...(request.maxOpenOrders === undefined ? {} : { maxOpenOrders: request.maxOpenOrders }),
+    };
     // The duplicate window's key (computed by the chain) and window, for a new order.
     const duplicate = request.duplicateKey === undefined || request.duplicateWindowMs === undefined ? {} : { duplicate: { key: request.duplicateKey, windowMs: request.duplicateWindowMs } };
     if (request.op === 'propose') {

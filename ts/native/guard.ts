@@ -37,6 +37,8 @@ export interface StateRequest {
   /** A new order under the duplicate window: the chain's key of its fields and the window. */
   duplicateKey?: string;
   duplicateWindowMs?: number;
+  /** A new order under `max_open_orders`: the store counts the account's open orders of the symbol. */
+  maxOpenOrders?: number;
 }
 
 /** The store's answer as the guard takes it; a refusal carries numbers only (the text is the chain's). */

@@ -168,7 +168,27 @@ local function take_duplicate(dup_key, window)
   return fmt(now)
 end
 
-local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window)
+-- max_open_orders for the account (Controls::check words it): the symbol's resting orders (the
+-- resting hash, as the tools saw them placed and closed) + its live new-order reservations (in
+-- flight, or of unknown outcome until their lease ends; a replace's growth is no new order).
+-- O(resting + live reservations) of the account: both are bounded by what is open right now.
+local function open_refusal(symbol, max_open)
+  if not max_open then return nil end
+  local resting, inflight = 0, 0
+  for _, raw in ipairs(redis.call('HVALS', KEYS[10])) do
+    if cjson.decode(raw).symbol == symbol then resting = resting + 1 end
+  end
+  for _, raw in ipairs(redis.call('HVALS', KEYS[3])) do
+    local rec = cjson.decode(raw)
+    if rec.kind == 'place' and rec.slot == '1' and rec.symbol == symbol then inflight = inflight + 1 end
+  end
+  if resting + inflight >= max_open then
+    return {'no', 'MAX_OPEN_ORDERS', 'wouldBe', fmt(resting + inflight + 1), 'limit', fmt(max_open), 'resting', fmt(resting), 'inflight', fmt(inflight), 'uncertain', '0'}
+  end
+  return nil
+end
+
+local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window, max_open)
   if max_pos then
     local exposure, delta
     local pos = get_exposure(symbol, 'pos')
@@ -192,8 +212,8 @@ local function check_limits(symbol, side, qty, max_daily, max_pos, threshold, co
       return {'no', 'MAX_DAILY_ORDERS', 'wouldBe', fmt(orders + 1), 'limit', fmt(max_daily)}
     end
   end
-  -- The chain's order: the duplicate window before the throttle (both RiskLimits refusals).
-  local limited = duplicate_refusal(dup_key, dup_window) or rate_refusal(per_second, per_minute)
+  -- The chain's order: open orders, then the duplicate window, then the throttle (RiskLimits).
+  local limited = open_refusal(symbol, max_open) or duplicate_refusal(dup_key, dup_window) or rate_refusal(per_second, per_minute)
   if limited then
     on_risk_rejection(threshold, cooldown)
     return limited
@@ -236,7 +256,8 @@ local function place_verdict()
   local per_second, per_minute = num(ARGV[17]), num(ARGV[18])
   -- A new order under the duplicate window: its key and the window (both '' otherwise).
   local dup_key, dup_window = ARGV[19] ~= '' and ARGV[19] or nil, num(ARGV[20])
-  if not daily_slot then max_daily = nil end
+  local max_open = num(ARGV[21])
+  if not daily_slot then max_daily, max_open = nil, nil end
   purge_leases()
   local again = existing_reservation(id)
   if again then return again end
@@ -250,7 +271,7 @@ local function place_verdict()
     if now >= expires then return {'no', 'CONFIRM_TOKEN_EXPIRED', 'expiredMsAgo', fmt(now - expires), 'ttlMs', t.ttl} end
     if t.hash ~= fields_hash then return {'no', 'CONFIRM_ARGS_MISMATCH'} end
   end
-  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window)
+  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window, max_open)
   if blocked then return blocked end
   on_pass(threshold)
   take_rate(id, per_second, per_minute)
@@ -278,8 +299,10 @@ local function propose_verdict()
   local per_second, per_minute = num(ARGV[16]), num(ARGV[17])
   -- Checked against the duplicate window, nothing recorded: the confirmation is the order.
   local dup_key, dup_window = ARGV[18] ~= '' and ARGV[18] or nil, num(ARGV[19])
+  local max_open = num(ARGV[20])
+  if ARGV[15] == '0' then max_open = nil end
   purge_leases()
-  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window)
+  local blocked = precheck(threshold, floor) or check_limits(symbol, side, qty, max_daily, max_pos, threshold, cooldown, per_second, per_minute, dup_key, dup_window, max_open)
   if blocked then return blocked end
   -- No pass: a proposal sends nothing, so it neither clears the streak nor closes a HalfOpen
   -- breaker (the chain's rule: only an order that is sent counts; the confirmation is that order).

@@ -234,6 +234,7 @@ export class RedisStateStore implements RiskStateStore {
       optional(r.limits.maxOrdersPerMinute),
       r.duplicate?.key ?? '',
       optional(r.duplicate?.windowMs),
+      optional(r.limits.maxOpenOrders),
     ]);
     return this.verdict(reply, 'reservePlace');
   }
@@ -256,6 +257,7 @@ export class RedisStateStore implements RiskStateStore {
       optional(r.limits.maxOrdersPerMinute),
       r.duplicate?.key ?? '',
       optional(r.duplicate?.windowMs),
+      optional(r.limits.maxOpenOrders),
     ]);
     const { reply: verdict, tradingState } = this.splitTrading(reply, 'proposePlace');
     const issued = tokenReply.safeParse(verdict);

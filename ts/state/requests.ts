@@ -20,7 +20,7 @@ const breakerSchema = z.strictObject({
 const rateLimit = z.number().int().nonnegative().max(4_294_967_295);
 const rateLimits = { maxOrdersPerSecond: rateLimit.optional(), maxOrdersPerMinute: rateLimit.optional() };
 
-const placeLimits = z.strictObject({ maxDailyOrders: count.optional(), maxPositionAbs: z.number().nonnegative().refine(Number.isFinite, 'expected a finite number').optional(), ...rateLimits });
+const placeLimits = z.strictObject({ maxOpenOrders: rateLimit.optional(), maxDailyOrders: count.optional(), maxPositionAbs: z.number().nonnegative().refine(Number.isFinite, 'expected a finite number').optional(), ...rateLimits });
 
 /** The duplicate window of a new order: the chain's key (SHA-256 hex of its fields) and `duplicate_window_ms`. */
 const duplicateSchema = z.strictObject({

@@ -9,11 +9,11 @@
 //
 // Order of the checks inside `reservePlace` (today's guard order, crates/axon-risk/src/guard.rs):
 //   leases purged -> confirm token redeemed (consumed whatever the verdict) -> PnL breaker ->
-//   rejection breaker (Open blocks) -> position limit -> daily order limit -> duplicate window ->
+//   rejection breaker (Open blocks) -> position limit -> daily order limit -> open orders -> duplicate window ->
 //   order-rate throttle (the account's windows) -> breaker passes
 //   (a HalfOpen breaker closes: its one trial is this call) -> daily slot and in-flight exposure
 //   reserved under a lease.
-// A MAX_POSITION_ABS, MAX_DAILY_ORDERS, DUPLICATE_ORDER or RATE_LIMITED refusal of a place or propose moves the rejection breaker's streak in the same
+// A MAX_POSITION_ABS, MAX_DAILY_ORDERS, MAX_OPEN_ORDERS, DUPLICATE_ORDER or RATE_LIMITED refusal of a place or propose moves the rejection breaker's streak in the same
 // step; token and breaker refusals do not (only RiskLimits refusals count, as today).
 //
 // Invariants every implementation keeps (the conformance suite runs the same scenarios on all):
@@ -73,6 +73,13 @@ export interface DuplicateWindow {
 }
 
 export interface PlaceLimits extends RateLimits {
+  /**
+   * `max_open_orders` of the order's symbol, for the account: resting orders (as the tools saw them
+   * placed and closed) + live new-order reservations (in flight or of unknown outcome until the
+   * lease ends). A new order only (a replace's growth, `dailySlot: false`, is not checked).
+   * MAX_OPEN_ORDERS (wouldBe, limit, resting, inflight, uncertain = 0).
+   */
+  maxOpenOrders?: number;
   maxDailyOrders?: number;
   maxPositionAbs?: number;
 }
@@ -148,6 +155,7 @@ export type RefusalCode =
   | 'PENDING_CONFIRM_LIMIT'
   | 'RATE_LIMITED'
   | 'DUPLICATE_ORDER'
+  | 'MAX_OPEN_ORDERS'
   /** The account is HALTED (refused before any check: nothing redeemed, reserved or counted). */
   | 'TRADING_HALTED';
 
@@ -163,6 +171,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
   'PENDING_CONFIRM_LIMIT',
   'RATE_LIMITED',
   'DUPLICATE_ORDER',
+  'MAX_OPEN_ORDERS',
   'TRADING_HALTED',
 ];
 
@@ -172,7 +181,7 @@ export const REFUSAL_CODES: readonly RefusalCode[] = [
  * CIRCUIT_BREAKER_OPEN: rejections, cooldownRemainingMs; PNL_BREAKER_OPEN: dailyPnl, floor;
  * CONFIRM_TOKEN_EXPIRED: expiredMsAgo, ttlMs; PENDING_CONFIRM_LIMIT: pending;
  * RATE_LIMITED: wouldBe, windowMs (1000 or 60000), limit; DUPLICATE_ORDER: ageMs, windowMs (the
- * order's own fields word the rest).
+ * order's own fields word the rest); MAX_OPEN_ORDERS: wouldBe, limit, resting, inflight, uncertain.
  */
 export interface Refusal {
   ok: false;

@@ -477,3 +477,72 @@ fn the_duplicate_window_is_the_stores_in_shared_mode_and_its_refusal_is_worded_a
         other => panic!("expected STATE_UNAVAILABLE, got {other:?}"),
     }
 }
+
+#[test]
+fn the_open_order_count_is_asked_of_the_store_and_its_refusal_is_worded_as_the_local_one() {
+    let config = |shared| GuardConfig {
+        mode: SafetyMode::Direct,
+        limits: RiskLimits {
+            allowed_symbols: Some(vec!["BTC-USDT".into()]),
+            ..RiskLimits::default()
+        },
+        controls: axon_risk::ControlsConfig {
+            max_open_orders: Some(1),
+            ..axon_risk::ControlsConfig::default()
+        },
+        shared_state: shared,
+        ..GuardConfig::default()
+    };
+    let new_guard = |shared| {
+        let mut g = Guard::new(
+            config(shared),
+            Arc::new(ManualClock::new(T0)),
+            Arc::new(TradingMetrics::new()),
+        )
+        .expect("valid");
+        venue(&mut g, 0.0);
+        g
+    };
+    // The local count: one order in flight, the second is refused; that text is the reference.
+    let mut local = new_guard(false);
+    assert!(matches!(
+        local.decide(ToolKind::PlaceOrder, ORDER, false),
+        Decision::Send { .. }
+    ));
+    let local_refusal = match local.decide(ToolKind::PlaceOrder, ORDER, false) {
+        Decision::Rejected(r) => r,
+        other => panic!("expected the local MAX_OPEN_ORDERS, got {other:?}"),
+    };
+    assert_eq!(
+        local_refusal.message(),
+        "RiskLimits: open orders on 'BTC-USDT' would be 2, max_open_orders 1 (0 resting, 1 in flight, 0 of unknown outcome)"
+    );
+
+    // Shared: a new order's request carries the limit; the store's refusal is the local text.
+    let mut g = new_guard(true);
+    let request = need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+    assert_eq!(request.max_open_orders, Some(1));
+    let json: serde_json::Value = serde_json::from_str(&request.to_json()).expect("json");
+    assert_eq!(json["maxOpenOrders"], 1);
+    let refused = r#"{"kind":"refused","code":"MAX_OPEN_ORDERS","numbers":{"wouldBe":2,"limit":1,"resting":0,"inflight":1,"uncertain":0}}"#;
+    match g
+        .decide_with_verdict(ToolKind::PlaceOrder, ORDER, refused)
+        .expect("verdict")
+    {
+        Decision::Rejected(r) => {
+            assert_eq!(r, local_refusal);
+            assert_eq!(r.source(), Source::RiskLimits);
+        }
+        other => panic!("expected MAX_OPEN_ORDERS, got {other:?}"),
+    }
+    // Numbers missing: no verdict the chain trusts.
+    let odd = r#"{"kind":"refused","code":"MAX_OPEN_ORDERS","numbers":{"wouldBe":2,"limit":1}}"#;
+    need_state(g.decide(ToolKind::PlaceOrder, ORDER, false));
+    match g
+        .decide_with_verdict(ToolKind::PlaceOrder, ORDER, odd)
+        .expect("verdict")
+    {
+        Decision::Rejected(r) => assert_eq!(r.code(), Code::StateUnavailable),
+        other => panic!("expected STATE_UNAVAILABLE, got {other:?}"),
+    }
+}

@@ -332,6 +332,7 @@ impl Guard {
                         max_orders_per_minute: self.config.controls.max_orders_per_minute,
                         duplicate_key: None,
                         duplicate_window_ms: None,
+                        max_open_orders: None,
                     }))
                 }
                 Some(StateVerdict::Granted { .. }) => None,
@@ -671,6 +672,7 @@ impl Guard {
                     max_orders_per_minute: self.config.controls.max_orders_per_minute,
                     duplicate_key: duplicate_window_ms.map(|_| duplicate_key(&order)),
                     duplicate_window_ms,
+                    max_open_orders: self.config.controls.max_open_orders.filter(|_| o.new_order),
                 })));
             }
             Some(StateVerdict::Granted { token, .. }) => {

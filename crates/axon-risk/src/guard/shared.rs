@@ -38,6 +38,11 @@
 //!   replica) and the window; the store refuses a key granted less than the window ago and
 //!   forgets it when that order is definitely rejected, as `Controls::settle`. The refusal is
 //!   worded from the order's own fields (the store sends only `ageMs` and `windowMs`).
+//! - The open-order count (`max_open_orders`) is also the account's: a new order's request carries
+//!   the limit and the store counts the symbol's resting orders (as the tools saw them placed and
+//!   closed) plus its live new-order reservations (in flight, or of unknown outcome until the lease
+//!   ends). The local count stays on as well (it sees what the venue reports and this process's
+//!   unknown outcomes until a fetch): both must pass, as for the position.
 //! - Differences from the local chain, by construction: a static refusal never reaches the store,
 //!   so it does not consume a presented confirm token, and an open shared breaker is reported only
 //!   after the static checks passed (the caller records static RiskLimits refusals in the shared
@@ -97,6 +102,9 @@ pub struct StateRequest {
     /// A new order under the duplicate window: its [`duplicate_key`] and `duplicate_window_ms`.
     pub duplicate_key: Option<String>,
     pub duplicate_window_ms: Option<i64>,
+    /// A new order under `max_open_orders`: the store counts the account's open orders of the
+    /// symbol (resting + in flight, of every replica).
+    pub max_open_orders: Option<u32>,
 }
 
 impl StateRequest {
@@ -138,6 +146,9 @@ impl StateRequest {
                 out,
                 ",\"duplicateKey\":\"{key}\",\"duplicateWindowMs\":{window}"
             );
+        }
+        if let Some(max) = self.max_open_orders {
+            let _ = write!(out, ",\"maxOpenOrders\":{max}");
         }
         let _ = write!(
             out,
@@ -292,6 +303,20 @@ pub fn refusal_rejection(
                     window_ms: window_ms as i64,
                 })
         }
+        "MAX_OPEN_ORDERS" => count("wouldBe")
+            .zip(count("limit"))
+            .zip(count("resting").zip(count("inflight")))
+            .zip(order)
+            .and_then(|(((would_be, limit), (resting, inflight)), o)| {
+                Some(Denial::OpenOrders {
+                    symbol: o.symbol.to_owned(),
+                    would_be: would_be as u64,
+                    limit: u32::try_from(limit as u64).ok()?,
+                    resting: resting as u64,
+                    inflight: u32::try_from(inflight as u64).ok()?,
+                    uncertain: u32::try_from(count("uncertain").unwrap_or(0.0) as u64).ok()?,
+                })
+            }),
         "CONFIRM_TOKEN_INVALID" => Some(Denial::TokenInvalid),
         "CONFIRM_TOKEN_EXPIRED" => {
             count("expiredMsAgo")
@@ -423,6 +448,7 @@ mod tests {
             max_orders_per_minute: None,
             duplicate_key: Some("ab".repeat(32)),
             duplicate_window_ms: Some(5_000),
+            max_open_orders: Some(3),
         };
         let v: serde_json::Value = serde_json::from_str(&request.to_json()).expect("json");
         assert_eq!(v["op"], "place");
@@ -434,6 +460,7 @@ mod tests {
         assert!(v.get("maxOrdersPerMinute").is_none());
         assert_eq!(v["duplicateKey"], "ab".repeat(32));
         assert_eq!(v["duplicateWindowMs"], 5_000);
+        assert_eq!(v["maxOpenOrders"], 3);
     }
 
     #[test]
