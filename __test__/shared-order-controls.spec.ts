@@ -4,13 +4,12 @@
 // shared, so "within the window" is exact and nothing here waits for real time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createTradingTools, jsonLineLogger, MockTradingBackend, TradingMetrics, type TradingToolsOptions } from '../ts/index';
-import { RedisStateStore } from '../ts/state/redis-store';
-import { ack, DAY_MS, limit, rejection, T0 } from './harness';
+import type { TradingToolsOptions } from '../ts/index';
+import { ack, limit, rejection } from './harness';
 import { RedisServer } from './support/redis-server';
+import { sharedAccount, type SharedReplica } from './support/shared-account';
 
 let redis: RedisServer;
-let accounts = 0;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
@@ -20,43 +19,9 @@ afterAll(async () => {
   await redis.stop();
 });
 
-/** The account's clock (every replica's store reads it): today's UTC noon, so the day's keys live. */
-class Clock {
-  readonly start = Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS / 2;
-  now = this.start;
-  read = (): number => this.now;
-}
+const account = (risk: TradingToolsOptions['risk']) => sharedAccount(redis, 'dupes', risk);
 
-/** One account; each `replica()` is a tools instance with its own venue and its own store connection. */
-async function account(risk: TradingToolsOptions['risk']) {
-  const name = `dupes-${++accounts}`;
-  const clock = new Clock();
-  const opened: RedisStateStore[] = [];
-  const lines: string[] = [];
-  const replica = async () => {
-    const store = await RedisStateStore.open({ url: redis.url, account: name, nowMs: clock.read });
-    opened.push(store);
-    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
-    const logger = jsonLineLogger({ level: 'warn', write: (line) => lines.push(line) });
-    const tools = createTradingTools({ mode: 'Direct', clockStartMs: T0, risk, backend, logger, metrics: new TradingMetrics(), state: store });
-    return { tools, backend, store };
-  };
-  // Settles are reported after the answer: closed once they landed (no reservation left), so no report is cut off.
-  const close = async () => {
-    const observer = opened[0];
-    while (observer !== undefined && (await observer.snapshot()).reservations.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    await Promise.all(opened.map((store) => store.close()));
-    expect(lines.filter((line) => line.includes('STATE_UNAVAILABLE'))).toEqual([]);
-  };
-  /** Settles are reported after the answer: wait until none is left before the next step reads the window. */
-  const settled = async () => {
-    const observer = opened[0];
-    while (observer !== undefined && (await observer.snapshot()).reservations.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-  };
-  return { clock, replica, close, settled };
-}
-
-type Replica = Awaited<ReturnType<Awaited<ReturnType<typeof account>>['replica']>>;
+type Replica = SharedReplica;
 
 const placed = (replicas: Replica[]): number => replicas.reduce((sum, r) => sum + r.backend.calls.placeOrder, 0);
 
@@ -68,7 +33,7 @@ const RISK = { allowedSymbols: ['BTC-USDT'], maxOrderNotional: 50_000, duplicate
 
 describe('duplicate-order window on a shared risk state', () => {
   it('the same order from three instances, 300 concurrent calls: exactly one reaches a venue; the window ends for every instance at once', async () => {
-    const acct = await account(RISK);
+    const acct = account(RISK);
     const replicas = [await acct.replica(), await acct.replica(), await acct.replica()];
     const results = await Promise.all(replicas.flatMap((r) => Array.from({ length: 100 }, () => r.tools.placeOrder.call(order))));
     expect(results.filter((r) => r.ok)).toHaveLength(1);
@@ -95,7 +60,7 @@ describe('duplicate-order window on a shared risk state', () => {
   });
 
   it("an order one instance's venue definitely rejected never existed: another instance may send it at once; a timeout keeps it", async () => {
-    const acct = await account(RISK);
+    const acct = account(RISK);
     const [a, b] = [await acct.replica(), await acct.replica()];
     a.backend.injectFailure('placeOrder', 'rejected');
     expect((await rejection(a.tools.placeOrder, order)).code).not.toBe('DUPLICATE_ORDER');
@@ -117,7 +82,7 @@ describe('duplicate-order window on a shared risk state', () => {
 
 describe('open-order count on a shared risk state', () => {
   it('max_open_orders = 5 across three instances, 300 concurrent resting orders: exactly 5 reach the venues; a cancel on one instance frees a slot for another', async () => {
-    const acct = await account({ allowedSymbols: ['BTC-USDT'], maxOrderNotional: 50_000, maxOpenOrders: 5 });
+    const acct = account({ allowedSymbols: ['BTC-USDT'], maxOrderNotional: 50_000, maxOpenOrders: 5 });
     const replicas = [await acct.replica(), await acct.replica(), await acct.replica()];
     const results = await Promise.all(replicas.flatMap((r) => Array.from({ length: 100 }, () => r.tools.placeOrder.call(order))));
     expect(results.filter((r) => r.ok)).toHaveLength(5);

@@ -4,13 +4,12 @@
 // shared, so "within one second" is exact and nothing here waits for real time.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { createTradingTools, jsonLineLogger, MockTradingBackend, TradingMetrics, type TradingToolsOptions } from '../ts/index';
-import { RedisStateStore } from '../ts/state/redis-store';
-import { ack, DAY_MS, limit, rejection, T0 } from './harness';
+import type { TradingToolsOptions } from '../ts/index';
+import { ack, limit, rejection } from './harness';
 import { RedisServer } from './support/redis-server';
+import { sharedAccount, type SharedReplica } from './support/shared-account';
 
 let redis: RedisServer;
-let accounts = 0;
 
 beforeAll(async () => {
   redis = await RedisServer.start();
@@ -20,38 +19,9 @@ afterAll(async () => {
   await redis.stop();
 });
 
-/** The account's clock (every replica's store reads it): today's UTC noon, so the day's keys live. */
-class Clock {
-  readonly start = Math.floor(Date.now() / DAY_MS) * DAY_MS + DAY_MS / 2;
-  now = this.start;
-  read = (): number => this.now;
-}
+const account = (risk: TradingToolsOptions['risk']) => sharedAccount(redis, 'throttle', risk);
 
-/** One account; each `replica()` is a tools instance with its own venue and its own store connection. */
-async function account(risk: TradingToolsOptions['risk']) {
-  const name = `throttle-${++accounts}`;
-  const clock = new Clock();
-  const opened: RedisStateStore[] = [];
-  const lines: string[] = [];
-  const replica = async () => {
-    const store = await RedisStateStore.open({ url: redis.url, account: name, nowMs: clock.read });
-    opened.push(store);
-    const backend = new MockTradingBackend({ referencePrices: { 'BTC-USDT': 20_000 }, now: () => T0 });
-    const logger = jsonLineLogger({ level: 'warn', write: (line) => lines.push(line) });
-    const tools = createTradingTools({ mode: 'Direct', clockStartMs: T0, risk, backend, logger, metrics: new TradingMetrics(), state: store });
-    return { tools, backend, store };
-  };
-  // Settles are reported after the answer: closed once they landed (no reservation left), so no report is cut off.
-  const close = async () => {
-    const observer = opened[0];
-    while (observer !== undefined && (await observer.snapshot()).reservations.length > 0) await new Promise((resolve) => setTimeout(resolve, 5));
-    await Promise.all(opened.map((store) => store.close()));
-    expect(lines.filter((line) => line.includes('STATE_UNAVAILABLE'))).toEqual([]);
-  };
-  return { clock, replica, close };
-}
-
-type Replica = Awaited<ReturnType<Awaited<ReturnType<typeof account>>['replica']>>;
+type Replica = SharedReplica;
 
 /** Every order message the venues received: places, replaces and cancels. */
 const sent = (replicas: Replica[]): number => replicas.reduce((sum, r) => sum + r.backend.calls.placeOrder + r.backend.calls.replaceOrder + r.backend.calls.cancelOrder, 0);
@@ -63,7 +33,7 @@ const RISK = { allowedSymbols: ['BTC-USDT'], maxOrderNotional: 50_000, maxOrders
 
 describe('order-rate throttle on a shared risk state', () => {
   it('max_orders_per_second = 5 across three instances, 1,002 concurrent calls: exactly 5 orders reach the venues in one second, the next second admits again', async () => {
-    const acct = await account(RISK);
+    const acct = account(RISK);
     const replicas = [await acct.replica(), await acct.replica(), await acct.replica()];
     // 3 x 334 concurrent calls: 1,002 in flight at once against the account's one window.
     const burst = () => Promise.all(replicas.flatMap((r) => Array.from({ length: 334 }, () => r.tools.placeOrder.call(resting))));
@@ -91,7 +61,7 @@ describe('order-rate throttle on a shared risk state', () => {
   });
 
   it("replaces and cancels count in the account's window too: one instance's sends refuse another's place", async () => {
-    const acct = await account({ ...RISK, maxOrdersPerSecond: 3 });
+    const acct = account({ ...RISK, maxOrdersPerSecond: 3 });
     const [a, b] = [await acct.replica(), await acct.replica()];
     const placed = await ack(a.tools.placeOrder, resting);
     const id = placed.order_id as string;

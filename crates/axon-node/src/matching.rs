@@ -32,8 +32,8 @@ use std::cell::RefCell;
 
 use axon_backtest::batch::{order_id_from_f64, FloatBatch, FILL_STRIDE};
 use axon_backtest::{
-    EngineError, Fill, Ladder, LevelInfo, MatchingEngine, OpenOrder, OrderId, OrderStatus, Side,
-    SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_EXACT_UNITS,
+    EngineError, Fill, Ladder, LevelInfo, MatchingEngine, OpenOrder, OrderId, OrderRequest,
+    OrderStatus, Side, SubmitResult, SymbolId, SymbolSpec, TimeInForce, MAX_EXACT_UNITS,
 };
 use napi::bindgen_prelude::Float64ArraySlice;
 
@@ -177,6 +177,70 @@ fn small_code(v: f64) -> u8 {
 }
 
 impl EngineSlot {
+    /// One submit of the per-call API: the codes decoded and checked in the engine's order (side
+    /// and time in force before the symbol), the request built by `build` (floats or units), the
+    /// order submitted, its result written to the buffer; returns the order id.
+    #[inline(always)]
+    fn submit_decoded(
+        &mut self,
+        symbol: f64,
+        side: f64,
+        order_type: f64,
+        tif: f64,
+        build: impl FnOnce(
+            &MatchingEngine,
+            u32,
+            u8,
+            bool,
+            u8,
+        ) -> std::result::Result<OrderRequest, EngineError>,
+    ) -> Result<f64> {
+        let market = match small_code(order_type) {
+            0 => false,
+            1 => true,
+            _ => {
+                return Err(map_engine_error(EngineError::InvalidField {
+                    field: "order_type",
+                }))
+            }
+        };
+        let (side, tif) = (small_code(side), small_code(tif));
+        let req = match symbol_id(symbol) {
+            Ok(symbol) => build(&self.engine, symbol, side, market, tif),
+            // Reported as the engine orders its checks: side and time in force first.
+            Err(bad_symbol) => side_code(side)
+                .and(TimeInForce::from_code(tif).ok_or(EngineError::InvalidField { field: "tif" }))
+                .and(Err(bad_symbol)),
+        }
+        .map_err(map_engine_error)?;
+        self.fills.clear();
+        let r = self
+            .engine
+            .submit(&req, &mut self.fills)
+            .map_err(map_engine_error)?;
+        self.write_call(req.symbol, &r);
+        Ok(r.order_id.0 as f64)
+    }
+
+    /// One replace of the per-call API once its new price and size are in units: replaced, the
+    /// result written to the buffer; returns the order id.
+    #[inline(always)]
+    fn replace_checked(
+        &mut self,
+        id: OrderId,
+        symbol: SymbolId,
+        ticks: i64,
+        lots: u64,
+    ) -> Result<f64> {
+        self.fills.clear();
+        let r = self
+            .engine
+            .replace(id, ticks, lots, &mut self.fills)
+            .map_err(map_engine_error)?;
+        self.write_call(symbol, &r);
+        Ok(r.order_id.0 as f64)
+    }
+
     /// The grid of a registered symbol (every id the engine reports is one).
     #[inline(always)]
     fn spec(&self, symbol: SymbolId) -> &SymbolSpec {
@@ -312,33 +376,15 @@ pub fn engine_submit(
     post_only: bool,
 ) -> Result<f64> {
     with_engine(handle, "engineSubmit", |s| {
-        let market = match small_code(order_type) {
-            0 => false,
-            1 => true,
-            _ => {
-                return Err(map_engine_error(EngineError::InvalidField {
-                    field: "order_type",
-                }))
-            }
-        };
-        let (side, tif) = (small_code(side), small_code(tif));
-        let req = match symbol_id(symbol) {
-            Ok(symbol) => s
-                .engine
-                .float_request(symbol, side, market, price, quantity, tif, post_only),
-            // Reported as the engine orders its checks: side and time in force first.
-            Err(bad_symbol) => side_code(side)
-                .and(TimeInForce::from_code(tif).ok_or(EngineError::InvalidField { field: "tif" }))
-                .and(Err(bad_symbol)),
-        }
-        .map_err(map_engine_error)?;
-        s.fills.clear();
-        let r = s
-            .engine
-            .submit(&req, &mut s.fills)
-            .map_err(map_engine_error)?;
-        s.write_call(req.symbol, &r);
-        Ok(r.order_id.0 as f64)
+        s.submit_decoded(
+            symbol,
+            side,
+            order_type,
+            tif,
+            |engine, symbol, side, market, tif| {
+                engine.float_request(symbol, side, market, price, quantity, tif, post_only)
+            },
+        )
     })
 }
 
@@ -359,34 +405,15 @@ pub fn engine_submit_units(
     post_only: bool,
 ) -> Result<f64> {
     with_engine(handle, "engineSubmitUnits", |s| {
-        let market = match small_code(order_type) {
-            0 => false,
-            1 => true,
-            _ => {
-                return Err(map_engine_error(EngineError::InvalidField {
-                    field: "order_type",
-                }))
-            }
-        };
-        let (side, tif) = (small_code(side), small_code(tif));
-        let req = match symbol_id(symbol) {
-            Ok(symbol) => {
-                s.engine
-                    .units_request(symbol, side, market, price_ticks, lots, tif, post_only)
-            }
-            // Reported as the engine orders its checks: side and time in force first.
-            Err(bad_symbol) => side_code(side)
-                .and(TimeInForce::from_code(tif).ok_or(EngineError::InvalidField { field: "tif" }))
-                .and(Err(bad_symbol)),
-        }
-        .map_err(map_engine_error)?;
-        s.fills.clear();
-        let r = s
-            .engine
-            .submit(&req, &mut s.fills)
-            .map_err(map_engine_error)?;
-        s.write_call(req.symbol, &r);
-        Ok(r.order_id.0 as f64)
+        s.submit_decoded(
+            symbol,
+            side,
+            order_type,
+            tif,
+            |engine, symbol, side, market, tif| {
+                engine.units_request(symbol, side, market, price_ticks, lots, tif, post_only)
+            },
+        )
     })
 }
 
@@ -467,13 +494,7 @@ pub fn engine_replace(handle: f64, order_id: f64, price: f64, quantity: f64) -> 
             .engine
             .float_replace(id, price, quantity)
             .map_err(map_engine_error)?;
-        s.fills.clear();
-        let r = s
-            .engine
-            .replace(id, ticks, lots, &mut s.fills)
-            .map_err(map_engine_error)?;
-        s.write_call(symbol, &r);
-        Ok(r.order_id.0 as f64)
+        s.replace_checked(id, symbol, ticks, lots)
     })
 }
 
@@ -492,13 +513,7 @@ pub fn engine_replace_units(
             .engine
             .units_replace(id, price_ticks, lots)
             .map_err(map_engine_error)?;
-        s.fills.clear();
-        let r = s
-            .engine
-            .replace(id, ticks, lots, &mut s.fills)
-            .map_err(map_engine_error)?;
-        s.write_call(symbol, &r);
-        Ok(r.order_id.0 as f64)
+        s.replace_checked(id, symbol, ticks, lots)
     })
 }
 
